@@ -1,0 +1,37 @@
+/**
+ * Commands under the "Skipscope" category, registered from one table.
+ */
+import * as vscode from 'vscode';
+import { RuntimeInfoRequest } from '../runtime/protocol/sidecarProtocol';
+import type { ExtensionServices } from './extension';
+
+type CommandFactory = (s: ExtensionServices) => (...args: unknown[]) => unknown;
+
+const commands: Record<string, CommandFactory> = {
+  'skipscope.showRuntimeInfo': (s) => async () => {
+    const info = await s.sidecar.request(RuntimeInfoRequest, undefined);
+    const backends = info.backends.map((b) => `${b.name}${b.available ? '' : ' (not installed)'}`).join(', ');
+    const text = `Skipscope ${info.version} on Node ${info.node}: backends ${backends}; ${info.threads} threads.`;
+    s.log.info(text);
+    void vscode.window.showInformationMessage(text);
+  },
+  'skipscope.openModel': () => async (uri?: unknown) => {
+    const target =
+      uri instanceof vscode.Uri
+        ? uri
+        : (
+            await vscode.window.showOpenDialog({
+              filters: { Models: ['onnx', 'json'] },
+              canSelectMany: false,
+            })
+          )?.[0];
+    if (target) await vscode.commands.executeCommand('vscode.openWith', target, 'skipscope.modelEditor');
+  },
+};
+
+/** Registers every command of the table. */
+export function registerCommands(s: ExtensionServices): void {
+  for (const [id, factory] of Object.entries(commands)) {
+    s.context.subscriptions.push(vscode.commands.registerCommand(id, factory(s)));
+  }
+}

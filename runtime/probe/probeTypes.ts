@@ -1,0 +1,93 @@
+/**
+ * Options and results of gradient probes (the contract in DESIGN.md), shared by the CLI JSON,
+ * the sidecar protocol and the view.
+ */
+
+/** The loss the probe differentiates. */
+export type LossKind = 'mean-square' | 'sum' | 'cross-entropy' | 'mse';
+/** Execution backends, best first. */
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+/** Where batches come from. */
+export type BatchSource =
+  | { kind: 'synthetic'; seed?: number }
+  | { kind: 'npy'; files: Record<string, string> }
+  | { kind: 'images'; folder: string; size?: [number, number]; mean?: number[]; std?: number[] };
+
+/** What the caller asks for. */
+export interface ProbeOptions {
+  source: BatchSource;
+  batchSize: number;
+  batches: number;
+  loss: LossKind;
+  /** Labels for cross-entropy (class index per sample) or a .npy target for mse. */
+  labels?: number[];
+  target?: string;
+  /** Values for symbolic dims, e.g. { height: 64, width: 64 }. */
+  dims?: Record<string, number>;
+  backend?: BackendName | 'auto';
+  seed?: number;
+}
+
+/** Mean and spread of a statistic over batches. */
+export interface Stat {
+  mean: number;
+  std: number;
+}
+
+/** Gradient statistics of one parameter tensor (means over batches; spread of the L2 in `l2Spread`). */
+export interface ParamGrad {
+  name: string;
+  shape: number[];
+  /** The node that uses it (first consumer). */
+  node: string;
+  grad: { l2: number; rms: number; maxAbs: number; meanAbs: number; l2Spread?: number };
+  weightL2: number;
+  /** grad L2 / weight L2 (0 when the weight is all zeros). */
+  ratio: number;
+}
+
+/** Gradient statistics at one node output. */
+export interface ActivationGrad {
+  node: string;
+  tensor: string;
+  rms: number;
+  rmsSpread?: number;
+  /** Fraction of exact zeros in the gradient (dead units). */
+  zeroFraction: number;
+}
+
+/** At one merge: gradient arriving through the skip input versus the branch. */
+export interface MergeGrad {
+  merge: string;
+  skip: string;
+  /** RMS of the gradient flowing back into the skip input and into the branch input(s). */
+  skipRms: number;
+  branchRms: number;
+  /** skip share of the total (skipRms² / (skipRms² + branchRms²)). */
+  skipShare: number;
+}
+
+/** A stretch of consecutive layers where gradient vanishes or explodes. */
+export interface FlowIssue {
+  kind: 'vanishing' | 'exploding';
+  from: string;
+  to: string;
+  /** Ratio of gradient RMS between the ends. */
+  factor: number;
+  message: string;
+}
+
+/** Everything a probe run returns. */
+export interface ProbeResult {
+  model: string;
+  backend: { name: BackendName; device: string; threads: number };
+  loss: { kind: LossKind; values: number[] };
+  batchSize: number;
+  batches: number;
+  params: ParamGrad[];
+  activations: ActivationGrad[];
+  merges: MergeGrad[];
+  summary: { issues: FlowIssue[]; text: string };
+  timing: { msPerBatch: number; totalMs: number };
+}

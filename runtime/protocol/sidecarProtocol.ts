@@ -1,0 +1,52 @@
+/**
+ * The extension ↔ sidecar protocol (JSON-RPC over stdio), typed once and imported by both ends.
+ * Method names are namespaced: model/…, probe/…, runtime/….
+ */
+import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { ViewModel } from '../view/viewModel';
+import type { ProbeOptions, ProbeResult } from '../probe/probeTypes';
+
+/** A model opened in the sidecar, referred to by handle afterwards. */
+export interface OpenModelResult {
+  handle: number;
+  view: ViewModel;
+}
+
+/** Reads and analyses a model file; returns a handle and its view model. */
+export const ModelOpen = new RequestType<{ file: string }, OpenModelResult, void>('model/open');
+/** Forgets an opened model. */
+export const ModelClose = new RequestType<{ handle: number }, void, void>('model/close');
+/** Statistics of one weight tensor, computed on demand. */
+export const ModelTensorStats = new RequestType<
+  { handle: number; tensor: string },
+  { name: string; dtype: string; shape: number[]; min: number; max: number; mean: number; std: number },
+  void
+>('model/tensorStats');
+/** The model printed in ONNX textual syntax. */
+export const ModelText = new RequestType<{ file: string; weights?: boolean }, { text: string }, void>(
+  'model/text',
+);
+
+/** Runs gradient probes on an opened model; progress arrives as probe/progress notifications. */
+export const ProbeRun = new RequestType<
+  { handle: number; runId: number; options: ProbeOptions },
+  ProbeResult,
+  void
+>('probe/run');
+/** Progress of a probe run. */
+export const ProbeProgress = new NotificationType<{
+  runId: number;
+  done: number;
+  total: number;
+  message: string;
+}>('probe/progress');
+
+/** Backends available, versions and threads. */
+export interface RuntimeInfo {
+  version: string;
+  node: string;
+  backends: { name: string; available: boolean; detail: string }[];
+  threads: number;
+}
+/** Asks the sidecar what it can run on. */
+export const RuntimeInfoRequest = new RequestType<void, RuntimeInfo, void>('runtime/info');
