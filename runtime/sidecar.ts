@@ -1,56 +1,25 @@
 /**
  * The sidecar: a JSON-RPC server over stdio that reads models and runs probes for the extension.
- * It keeps opened models by handle so that probes reuse the parsed model.
+ * Each group of handlers lives in runtime/sidecar/ and is registered from the table below.
  */
-import {
-  createMessageConnection,
-  ResponseError,
-  StreamMessageReader,
-  StreamMessageWriter,
-} from 'vscode-jsonrpc/node';
-import { describeError, isModelError } from './errors';
-import type { Model } from './model/ir';
-import { openModel } from './model/open';
-import { ModelClose, ModelOpen, RuntimeInfoRequest } from './protocol/sidecarProtocol';
-import { buildViewModel } from './view/buildViewModel';
-import { VERSION } from './version';
-import * as os from 'node:os';
+import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { describeError } from './errors';
+import { ModelStore } from './sidecar/modelStore';
+import type { HandlerContext } from './sidecar/handlerContext';
+import { registerModelHandlers } from './sidecar/modelHandlers';
+import { registerRuntimeHandlers } from './sidecar/runtimeHandlers';
 
-const conn = createMessageConnection(
-  new StreamMessageReader(process.stdin),
-  new StreamMessageWriter(process.stdout),
-);
-const models = new Map<number, Model>();
-let nextHandle = 1;
+const ctx: HandlerContext = {
+  conn: createMessageConnection(
+    new StreamMessageReader(process.stdin),
+    new StreamMessageWriter(process.stdout),
+  ),
+  store: new ModelStore(),
+};
+for (const register of [registerModelHandlers, registerRuntimeHandlers]) register(ctx);
 
-/** Turns a thrown value into a JSON-RPC error whose message is the user-facing sentence. */
-function toResponseError(e: unknown): ResponseError<void> {
-  if (!isModelError(e)) console.error(e instanceof Error ? (e.stack ?? e.message) : e);
-  return new ResponseError(isModelError(e) ? 1 : -32603, describeError(e));
-}
-
-conn.onRequest(ModelOpen, async ({ file }) => {
-  try {
-    const model = await openModel(file);
-    const handle = nextHandle++;
-    models.set(handle, model);
-    return { handle, view: buildViewModel(model) };
-  } catch (e) {
-    return toResponseError(e);
-  }
-});
-conn.onRequest(ModelClose, ({ handle }) => {
-  models.delete(handle);
-});
-conn.onRequest(RuntimeInfoRequest, () => ({
-  version: VERSION,
-  node: process.versions.node,
-  backends: [
-    { name: 'wasm', available: true, detail: 'WebAssembly (bundled)' },
-    { name: 'cpu', available: true, detail: 'plain JavaScript' },
-  ],
-  threads: os.availableParallelism(),
-}));
-
+// stdout carries JSON-RPC: route console.log to stderr so that a stray log cannot corrupt it.
+console.log = console.error;
 process.on('uncaughtException', (e) => console.error(`uncaught: ${describeError(e)}`));
-conn.listen();
+process.stdin.on('end', () => process.exit(0));
+ctx.conn.listen();
