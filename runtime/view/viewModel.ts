@@ -5,6 +5,17 @@
 import type { DType, ModelFormat, Shape } from '../model/ir';
 import type { SkipAnalysis } from '../analysis/skipTypes';
 
+/** One input of a node as the details panel shows it. */
+export interface ViewInput {
+  name: string;
+  dtype: DType;
+  shape: Shape;
+  /** True when the tensor is a stored weight (an initializer): its stats can be asked for. */
+  isParam: boolean;
+  /** True for constants and shape arithmetic feeding the node (hidden from the drawing). */
+  isConst?: boolean;
+}
+
 /** One node as drawn. */
 export interface ViewNode {
   id: string;
@@ -12,13 +23,17 @@ export interface ViewNode {
   op: string;
   scope: string[];
   attributes: Record<string, string>;
-  inputs: { name: string; dtype: DType; shape: Shape; isParam: boolean }[];
+  inputs: ViewInput[];
   outputs: { name: string; dtype: DType; shape: Shape }[];
   params: number;
   flops: number;
   /** Constants and shape arithmetic are hidden by default. */
   hidden: boolean;
   unknownOp?: boolean;
+  /** TF graph control-flow op (Switch, Merge, Enter, Exit, NextIteration). */
+  controlFlow?: boolean;
+  /** Function or nested-model group this node stands for. */
+  group?: string;
 }
 
 /** One edge between drawn nodes, labelled with the tensor's shape. */
@@ -27,6 +42,8 @@ export interface ViewEdge {
   to: string;
   tensor: string;
   shape: Shape;
+  /** True when either end is hidden (constants, shape arithmetic). */
+  hidden?: boolean;
 }
 
 /** The whole model as the webview sees it. */
@@ -34,6 +51,7 @@ export interface ViewModel {
   file: string;
   format: ModelFormat;
   description: string;
+  producer?: string;
   nodes: ViewNode[];
   edges: ViewEdge[];
   inputs: { name: string; dtype: DType; shape: Shape }[];
@@ -41,4 +59,31 @@ export interface ViewModel {
   totalParams: number;
   totalFlops: number;
   skips: SkipAnalysis;
+}
+
+/** Gradient statistics of one node output, sent to the view after a probe run. */
+export interface NodeGradient {
+  /** Gradient RMS at the node's output. */
+  rms: number;
+  /** Fraction of exact zeros (dead units). */
+  zeroFraction: number;
+  /** Gradient L2 of the node's first weight and its grad/weight ratio, when it has one. */
+  paramL2?: number;
+  paramRatio?: number;
+}
+
+/** Gradient split at one merge: how much arrives through the skip input versus the branch. */
+export interface MergeGradient {
+  skipRms: number;
+  branchRms: number;
+  /** skipRms² / (skipRms² + branchRms²). */
+  skipShare: number;
+}
+
+/** A gradient overlay for the graph: per node gradient RMS, per merge skip share (by node name). */
+export interface GradientOverlay {
+  /** What produced it, for the legend: e.g. "wasm, loss mean-square, 2 × 4 samples". */
+  label: string;
+  nodes: Record<string, NodeGradient>;
+  merges: Record<string, MergeGradient>;
 }

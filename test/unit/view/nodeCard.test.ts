@@ -1,0 +1,50 @@
+import { strict as assert } from 'node:assert';
+import { buildViewModel } from '../../../runtime/view/buildViewModel';
+import { nodeCard, nodeCardMarkdown, skipRoleOf } from '../../../runtime/view/nodeCard';
+import type { GradientOverlay } from '../../../runtime/view/viewModel';
+import { tinyResidual } from './tinyModel';
+
+describe('nodeCard', () => {
+  const { model, analysis } = tinyResidual();
+  const view = buildViewModel(model, analysis);
+
+  it('describes op, shapes, params and FLOPs', () => {
+    const card = nodeCard(view, '/layer1/conv1/Conv')!;
+    assert.equal(card.title, 'Conv');
+    const rows = Object.fromEntries(card.rows);
+    assert.equal(rows.inputs, 'batch×8×4×4');
+    assert.equal(rows.outputs, '1×8×4×4');
+    assert.equal(rows.weights, '8×8×3×3');
+    assert.equal(rows.params, '576');
+    assert.equal(rows.FLOPs, '147 k');
+    assert.equal(rows.scope, 'layer1/conv1');
+    assert.equal(card.skipRole, undefined);
+  });
+
+  it('says what a merge does with its skip', () => {
+    const role = nodeCard(view, '/layer1/Add')!.skipRole;
+    assert.equal(role, 'Merges a residual skip from input x that bypasses 2 learned ops.');
+    assert.equal(skipRoleOf(view, '/Relu'), undefined);
+  });
+
+  it('adds gradient rows when a probe has run', () => {
+    const grads: GradientOverlay = {
+      label: 'test',
+      nodes: { '/layer1/Add': { rms: 0.00123, zeroFraction: 0.25 } },
+      merges: { '/layer1/Add': { skipRms: 1, branchRms: 1, skipShare: 0.5 } },
+    };
+    const rows = Object.fromEntries(nodeCard(view, '/layer1/Add', grads)!.rows);
+    assert.equal(rows['grad RMS'], '0.00123');
+    assert.equal(rows['dead units'], '25.0%');
+    assert.equal(rows['skip share'], '50.0% of the gradient');
+  });
+
+  it('renders Markdown for text hovers and nothing for unknown nodes', () => {
+    const md = nodeCardMarkdown(view, '/layer1/Add')!;
+    assert.match(md, /^\*\*Add\*\* — \/layer1\/Add/);
+    assert.match(md, /_Merges a residual skip/);
+    assert.match(md, /\| params \| 0 \|/);
+    assert.equal(nodeCard(view, 'nope'), undefined);
+    assert.equal(nodeCardMarkdown(view, 'nope'), undefined);
+  });
+});
