@@ -1,0 +1,274 @@
+/**
+ * End-to-end harness: helpers for tests that drive a real VS Code (code-server) in Chromium.
+ *
+ * `npm run test:e2e` (test/e2e/run.mjs) installs and starts code-server with this extension and a
+ * fresh copy of the workspace (samples/ and test/fixtures/ as fixtures/), then runs mocha on
+ * test/e2e/**\/*.e2e.ts with this module as a root-hook plugin: Chromium is launched once, the
+ * workbench page is shared by every test file, and a failing test leaves a screenshot
+ * `test-output/e2e/FAILED-<test title>.png`.
+ *
+ * Stable API (every helper works on the shared page; timeouts are in milliseconds):
+ *   getPage(): Page                               the workbench page (playwright-core)
+ *   workspacePath(...parts): string               absolute path inside the workspace copy
+ *   openFileFromExplorer('samples/sample.onnx')   clicks each folder, then the file, in the Explorer
+ *   runCommand('Skipscope: Show Runtime Info')    runs a command by its full palette title
+ *   closeAllEditors()                             closes every editor (start each test with it)
+ *   activeWebviewFrame(): Promise<Frame>          inner frame (#active-frame) of the visible webview
+ *   waitForWebviewSelector(sel): Promise<Locator> waits until `sel` is visible in that frame
+ *   readNotifications(): Promise<string[]>        texts of the notifications on screen
+ *   waitForNotification(text | RegExp): Promise<string>   the first notification that matches
+ *   clearNotifications()                          dismisses every notification
+ *   screenshot(name): Promise<string>             saves test-output/e2e/<name>.png, returns its path
+ *   waitFor(fn, { timeoutMs, message })           polls fn until it returns a value other than
+ *                                                 undefined/false (no fixed sleeps anywhere)
+ *
+ * Example:
+ *   await closeAllEditors();
+ *   await openFileFromExplorer('samples/sample.onnx');
+ *   const title = await waitForWebviewSelector('h2.file-name');
+ *   assert.equal(await title.textContent(), 'sample.onnx');
+ */
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
+
+/** Options shared by the waiting helpers. */
+export interface WaitOptions {
+  /** Give up after this many milliseconds (default 30 000). */
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT = 30_000;
+const outputDir = resolve(process.env.SKIPSCOPE_E2E_OUTPUT ?? 'test-output/e2e');
+let browser: Browser | undefined;
+let sharedPage: Page | undefined;
+
+function requiredEnv(name: string): string {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: run the E2E suite with "npm run test:e2e".`);
+  return v;
+}
+
+/** The workbench page shared by every E2E test. */
+export function getPage(): Page {
+  if (!sharedPage)
+    throw new Error('The E2E page is not open: load test/e2e/harness.ts as a mocha --require.');
+  return sharedPage;
+}
+
+/** Absolute path of `parts` inside the workspace folder code-server has open. */
+export function workspacePath(...parts: string[]): string {
+  return join(requiredEnv('SKIPSCOPE_E2E_WORKSPACE'), ...parts);
+}
+
+/**
+ * Polls `fn` (every 100 ms) until it returns something other than undefined or false, and returns
+ * that. Errors thrown by `fn` count as "not yet"; the last one is reported on timeout.
+ */
+export async function waitFor<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  opts: WaitOptions & { message?: string } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? DEFAULT_TIMEOUT);
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) {
+      const why = lastError instanceof Error ? ` (last error: ${lastError.message.split('\n')[0]})` : '';
+      throw new Error(
+        `Timed out after ${opts.timeoutMs ?? DEFAULT_TIMEOUT} ms: ${opts.message ?? 'condition'}${why}`,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Saves a screenshot of the whole workbench to test-output/e2e/<name>.png and returns the path. */
+export async function screenshot(name: string): Promise<string> {
+  mkdirSync(outputDir, { recursive: true });
+  const file = join(outputDir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
+  await getPage().screenshot({ path: file });
+  return file;
+}
+
+/** Runs a command from the command palette by its full title, e.g. "Skipscope: Show Runtime Info". */
+export async function runCommand(title: string, opts: WaitOptions = {}): Promise<void> {
+  const page = getPage();
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT;
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  // The palette filters once per keystroke: a command contributed by an extension that was still
+  // being registered shows up only when the palette is opened again, so each try reopens it.
+  await waitFor(
+    async () => {
+      if (await input.isVisible()) await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+Shift+P');
+      await input.waitFor({ state: 'visible', timeout: 2000 });
+      await input.fill(`>${title}`);
+      // Pick the row whose label is exactly the title: a prefix of a longer title must not match.
+      const index = await waitFor(
+        async () => {
+          const labels = await rows.evaluateAll((els) =>
+            els.map((e) => (e.querySelector('.label-name')?.textContent ?? '').trim()),
+          );
+          const i = labels.indexOf(title);
+          return i >= 0 ? i : undefined;
+        },
+        { timeoutMs: 2000 },
+      );
+      await rows.nth(index).click();
+      return true;
+    },
+    { timeoutMs: timeout, message: `command "${title}" in the command palette` },
+  );
+  await input.waitFor({ state: 'hidden', timeout });
+}
+
+/** Closes every open editor. */
+export async function closeAllEditors(opts: WaitOptions = {}): Promise<void> {
+  await runCommand('View: Close All Editors', opts);
+  await waitFor(async () => (await getPage().locator('.tabs-container .tab').count()) === 0, {
+    timeoutMs: opts.timeoutMs,
+    message: 'all editors to close',
+  });
+}
+
+/** Quotes a string for a CSS attribute selector. */
+function cssString(s: string): string {
+  return JSON.stringify(s);
+}
+
+/**
+ * Opens `relPath` (relative to the workspace, "/"-separated) by clicking it in the Explorer,
+ * expanding each folder on the way; a single click opens the file's default editor.
+ */
+export async function openFileFromExplorer(relPath: string, opts: WaitOptions = {}): Promise<void> {
+  const page = getPage();
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT;
+  const tree = page.locator('.explorer-folders-view');
+  if (!(await tree.isVisible())) await runCommand('View: Show Explorer', opts);
+  await tree.waitFor({ state: 'visible', timeout });
+  const parts = relPath.split('/').filter(Boolean);
+  for (let i = 0; i < parts.length; i++) {
+    const row = tree
+      .locator(`.monaco-list-row[aria-level="${i + 1}"][aria-label=${cssString(parts[i])}]`)
+      .first();
+    await row.waitFor({ state: 'visible', timeout });
+    const isFolder = i < parts.length - 1;
+    if (isFolder) {
+      if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
+      await waitFor(async () => (await row.getAttribute('aria-expanded')) === 'true', {
+        timeoutMs: timeout,
+        message: `folder ${parts.slice(0, i + 1).join('/')} to expand`,
+      });
+    } else {
+      await row.click();
+    }
+  }
+}
+
+/** The inner frame (`#active-frame`) of the visible webview, once its document has a body. */
+export async function activeWebviewFrame(opts: WaitOptions = {}): Promise<Frame> {
+  const page = getPage();
+  return waitFor(
+    async () => {
+      // VS Code nests two iframes: the outer host (iframe.webview) and the page itself (#active-frame).
+      for (const outer of await page.locator('iframe.webview.ready').elementHandles()) {
+        if (!(await outer.isVisible())) continue;
+        const host = await outer.contentFrame();
+        const inner = await (await host?.$('iframe#active-frame'))?.contentFrame();
+        if (inner && (await inner.$('body'))) return inner;
+      }
+      return undefined;
+    },
+    { timeoutMs: opts.timeoutMs, message: 'a visible webview' },
+  );
+}
+
+/** Waits until `selector` is visible in the active webview and returns a locator for it. */
+export async function waitForWebviewSelector(selector: string, opts: WaitOptions = {}): Promise<Locator> {
+  return waitFor(
+    async () => {
+      // The frame is looked up again on each try: VS Code replaces it while the webview loads.
+      const frame = await activeWebviewFrame({ timeoutMs: 2000 });
+      const loc = frame.locator(selector).first();
+      await loc.waitFor({ state: 'visible', timeout: 1000 });
+      return loc;
+    },
+    { timeoutMs: opts.timeoutMs, message: `"${selector}" in the active webview` },
+  );
+}
+
+/** Texts of the notifications currently shown (toasts and the notification center). */
+export async function readNotifications(): Promise<string[]> {
+  const texts = await getPage().locator('.notification-list-item-message').allTextContents();
+  return texts.map((t) => t.trim()).filter(Boolean);
+}
+
+/** Waits for a notification whose text contains `match` (or matches the RegExp) and returns it. */
+export async function waitForNotification(match: string | RegExp, opts: WaitOptions = {}): Promise<string> {
+  const hit = (t: string) => (typeof match === 'string' ? t.includes(match) : match.test(t));
+  return waitFor(async () => (await readNotifications()).find(hit), {
+    timeoutMs: opts.timeoutMs,
+    message: `a notification matching ${String(match)}`,
+  });
+}
+
+/** Dismisses every notification. */
+export async function clearNotifications(opts: WaitOptions = {}): Promise<void> {
+  if ((await readNotifications()).length === 0) return;
+  await runCommand('Notifications: Clear All Notifications', opts);
+  await waitFor(async () => (await readNotifications()).length === 0, {
+    timeoutMs: opts.timeoutMs,
+    message: 'notifications to clear',
+  });
+}
+
+/** Launches Chromium and opens the workbench; resolves once the Explorer shows the workspace. */
+async function openWorkbench(): Promise<void> {
+  const url = requiredEnv('SKIPSCOPE_E2E_URL');
+  browser = await chromium.launch({
+    executablePath: process.env.SKIPSCOPE_E2E_CHROMIUM ?? '/usr/bin/chromium',
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
+  });
+  const context = await browser.newContext({ viewport: { width: 1400, height: 900 } });
+  sharedPage = await context.newPage();
+  await sharedPage.goto(url);
+  await sharedPage.locator('.monaco-workbench').waitFor({ state: 'visible', timeout: 120_000 });
+  await sharedPage
+    .locator('.explorer-folders-view .monaco-list-row')
+    .first()
+    .waitFor({ state: 'visible', timeout: 120_000 });
+}
+
+/** Mocha root hooks: one browser for the whole run, a screenshot for every failed test. */
+export const mochaHooks = {
+  async beforeAll(this: Mocha.Context): Promise<void> {
+    this.timeout(180_000);
+    await openWorkbench();
+  },
+  async afterEach(this: Mocha.Context): Promise<void> {
+    const test = this.currentTest;
+    if (test?.state === 'failed' && sharedPage) {
+      const file = await screenshot(`FAILED-${test.fullTitle()}`).catch(() => undefined);
+      if (file) console.log(`      screenshot: ${file}`);
+    }
+  },
+  async afterAll(): Promise<void> {
+    await browser?.close();
+    browser = undefined;
+    sharedPage = undefined;
+  },
+};

@@ -1,0 +1,109 @@
+// `npm run test:e2e`: runs test/e2e/**/*.e2e.ts in a real VS Code (code-server driven by Chromium).
+// Needs a built dist/ (`npm test` builds first). Extra arguments go to mocha, e.g. `-- --grep editor`.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import {
+  CODE_SERVER_VERSION,
+  ensureCodeServer,
+  freePort,
+  prepareInstance,
+  startCodeServer,
+  stopCodeServer,
+  waitForHttp,
+} from './codeServer.mjs';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const outputDir = join(root, 'test-output/e2e');
+const manifest = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+
+for (const f of ['extension.js', 'sidecar.js', 'webview.js']) {
+  if (!existsSync(join(root, 'dist', f))) {
+    console.error(`e2e: dist/${f} is missing; run "npm run build" first (npm test does).`);
+    process.exit(1);
+  }
+}
+
+const t0 = performance.now();
+const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
+const { bin } = ensureCodeServer(join(root, '.e2e-cache'));
+
+rmSync(outputDir, { recursive: true, force: true });
+mkdirSync(outputDir, { recursive: true });
+const instance = prepareInstance(root, manifest, {
+  samples: join(root, 'samples'),
+  fixtures: join(root, 'test/fixtures'),
+});
+const port = await freePort();
+const url = `http://127.0.0.1:${port}/`;
+const serverLog = [];
+const tStart = performance.now();
+const server = startCodeServer(bin, port, instance, (chunk) => serverLog.push(chunk));
+
+let stopping;
+/** Stops code-server once, saves its log, removes the instance folders. */
+function cleanup() {
+  stopping ??= stopCodeServer(server).then(() => {
+    writeFileSync(join(outputDir, 'code-server.log'), Buffer.concat(serverLog));
+    rmSync(instance.base, { recursive: true, force: true });
+  });
+  return stopping;
+}
+for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
+  process.once(sig, () => void cleanup().then(() => process.exit(130)));
+}
+
+let code = 1;
+let summary = 'no tests ran';
+try {
+  await waitForHttp(`${url}healthz`, server, 120_000);
+  console.log(`e2e: code-server ${CODE_SERVER_VERSION} listening on ${url} after ${seconds(tStart)} s`);
+  const mochaArgs = [
+    join(root, 'node_modules/mocha/bin/mocha.js'),
+    '--no-config',
+    '--require',
+    'tsx/cjs',
+    '--require',
+    'test/e2e/harness.ts',
+    '--timeout',
+    '120000',
+    '--reporter',
+    'spec',
+    'test/e2e/**/*.e2e.ts',
+    ...process.argv.slice(2),
+  ];
+  const tTests = performance.now();
+  const output = [];
+  const mocha = spawn(process.execPath, mochaArgs, {
+    cwd: root,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: {
+      ...process.env,
+      SKIPSCOPE_E2E_URL: url,
+      SKIPSCOPE_E2E_WORKSPACE: instance.workspace,
+      SKIPSCOPE_E2E_OUTPUT: outputDir,
+    },
+  });
+  mocha.stdout.on('data', (chunk) => {
+    output.push(chunk);
+    process.stdout.write(chunk);
+  });
+  code = await new Promise((resolve) => mocha.on('exit', (c, sig) => resolve(c ?? (sig ? 1 : 0))));
+  const text = Buffer.concat(output).toString();
+  const count = (word) => Number(text.match(new RegExp(`(\\d+) ${word}`))?.[1] ?? 0);
+  summary =
+    `${count('passing')} passing, ${count('failing')} failing, ${count('pending')} pending` +
+    ` in ${seconds(tTests)} s of tests`;
+} catch (e) {
+  console.error(`e2e: ${e instanceof Error ? e.message : String(e)}`);
+  summary = 'setup failed';
+  code = 1;
+} finally {
+  await cleanup();
+}
+console.log(
+  `\nE2E summary: ${summary}; ${seconds(t0)} s in all (code-server ${CODE_SERVER_VERSION}).` +
+    `\n  Screenshots and code-server.log: ${outputDir}\n  Result: ${code === 0 ? 'PASS' : 'FAIL'}`,
+);
+process.exit(code);
