@@ -1,0 +1,257 @@
+#!/usr/bin/python3
+"""Export every ONNX fixture (and samples/sample.onnx) and write their rows of test/fixtures/expected.json.
+
+Run with Debian's Python, which has python3-torch and python3-onnx:
+    /usr/bin/python3 scripts/make_fixtures.py [NAME ...]
+(`npm run fixtures` does that). Started with another interpreter, the script re-executes itself
+under /usr/bin/python3. Exports are deterministic (fixed seeds, fixed exporter settings), so a
+rerun rewrites identical files. The rows it writes come from the model definitions in
+scripts/fixture_models.py (parameter counts from PyTorch, skip counts from the blocks each model
+is built from) and from the exported file as the onnx library reads it (node count, inputs);
+rows for other formats (written by scripts/make_tfjs_fixtures.ts) are kept as they are.
+
+    --full-resnet50 PATH   also export a full-width (torchvision-sized, ~100 MB) ResNet-50 to
+                           PATH for the parse benchmark; not a committed fixture.
+"""
+
+import os
+import sys
+
+DEBIAN_PYTHON = "/usr/bin/python3"
+# The exporter names model-local function variants in set-iteration order, which depends on
+# string hashing: a fixed hash seed keeps reruns byte-identical.
+if os.environ.get("PYTHONHASHSEED") != "0" or (
+    os.path.exists(DEBIAN_PYTHON) and os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON)
+):
+    exe = DEBIAN_PYTHON if os.path.exists(DEBIAN_PYTHON) else sys.executable
+    os.execve(exe, [exe, os.path.abspath(__file__), *sys.argv[1:]], {**os.environ, "PYTHONHASHSEED": "0"})
+
+import json  # noqa: E402
+import warnings  # noqa: E402
+
+import onnx  # noqa: E402
+import onnx.numpy_helper  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import fixture_models as fm  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIXTURES = os.path.join(ROOT, "test", "fixtures")
+EXPECTED = os.path.join(FIXTURES, "expected.json")
+OPSET = 17
+
+# (repo-relative file, fixture_models name, folded, extra export options)
+ONNX_FIXTURES = [
+    ("samples/sample.onnx", "sample", False, {}),
+    ("test/fixtures/onnx/resnet18.onnx", "resnet18", False, {}),
+    ("test/fixtures/onnx/resnet50.onnx", "resnet50", False, {}),
+    ("test/fixtures/onnx/densenet121.onnx", "densenet121", False, {}),
+    ("test/fixtures/onnx/unet.onnx", "unet", False, {}),
+    ("test/fixtures/onnx/inception.onnx", "inception", False, {}),
+    ("test/fixtures/onnx/squeezenet.onnx", "squeezenet", False, {}),
+    ("test/fixtures/onnx/mobilenetv2.onnx", "mobilenetv2", False, {}),
+    ("test/fixtures/onnx/se_resnet.onnx", "se_resnet", False, {}),
+    ("test/fixtures/onnx/transformer.onnx", "transformer", False, {}),
+    ("test/fixtures/onnx/resnet18_external.onnx", "resnet18", False, {"external": True}),
+    ("test/fixtures/onnx/resnet18_functions.onnx", "resnet18", False, {"functions": True}),
+    ("test/fixtures/onnx/probe/resnet18.onnx", "resnet18", True, {}),
+    ("test/fixtures/onnx/probe/unet.onnx", "unet", True, {}),
+    ("test/fixtures/onnx/probe/densenet.onnx", "densenet_small", True, {}),
+    ("test/fixtures/onnx/probe/mobilenetv2.onnx", "mobilenetv2", True, {}),
+    ("test/fixtures/onnx/probe/se_resnet.onnx", "se_resnet", True, {}),
+    ("test/fixtures/onnx/probe/transformer.onnx", "transformer", True, {}),
+]
+
+
+def fail(msg):
+    print(f"make_fixtures: {msg}", file=sys.stderr)
+    sys.exit(1)
+
+
+def export(model, shape, path, folded, functions=False):
+    """Classic TorchScript-based exporter, opset 17, batch dim dynamic and named "batch"."""
+    kwargs = {}
+    if functions:
+        kwargs["export_modules_as_functions"] = {fm.BasicBlock}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            model,
+            (fm.example_input(shape),),
+            path,
+            opset_version=OPSET,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            do_constant_folding=not folded,
+            training=torch.onnx.TrainingMode.EVAL,
+            **kwargs,
+        )
+
+
+def canonical_functions(model):
+    """Name function variants by first use in the graph and store them in that order.
+
+    The exporter numbers variants of one module class (BasicBlock, BasicBlock.1) in an order that
+    changes from run to run; renaming by first use keeps the file byte-identical across reruns.
+    """
+    by_name = {(f.domain, f.name): f for f in model.functions}
+    order = []
+    for node in model.graph.node:
+        key = (node.domain, node.op_type)
+        if key in by_name and key not in order:
+            order.append(key)
+    order += sorted(k for k in by_name if k not in order)
+    renamed = {}
+    counts = {}
+    for domain, name in order:
+        base = name.split(".")[0]
+        k = counts.get((domain, base), 0)
+        counts[(domain, base)] = k + 1
+        renamed[(domain, name)] = base if k == 0 else f"{base}.{k}"
+    nodes = list(model.graph.node) + [n for f in model.functions for n in f.node]
+    for node in nodes:
+        key = (node.domain, node.op_type)
+        if key in renamed:
+            node.op_type = renamed[key]
+    funcs = []
+    for key in order:
+        f = onnx.FunctionProto()
+        f.CopyFrom(by_name[key])
+        f.name = renamed[key]
+        funcs.append(f)
+    del model.functions[:]
+    model.functions.extend(funcs)
+    return model
+
+
+def check_initializers_are_params(model, onnx_model, path):
+    """Probe fixtures: the initializers must be exactly the PyTorch parameters (same names, shapes
+    and values), so gradients per initializer compare one-to-one with PyTorch autograd."""
+    params = {n: p.detach() for n, p in model.named_parameters()}
+    inits = {t.name: onnx.numpy_helper.to_array(t) for t in onnx_model.graph.initializer}
+    missing = sorted(set(params) - set(inits))
+    extra = sorted(set(inits) - set(params))
+    if missing or extra:
+        fail(f"{path}: initializers differ from PyTorch parameters: missing {missing[:5]}, extra {extra[:5]}")
+    for n, arr in inits.items():
+        p = params[n].numpy()
+        if tuple(arr.shape) != tuple(p.shape) or not (arr == p).all():
+            fail(f"{path}: initializer {n} differs from the PyTorch parameter")
+
+
+def dims(value_info):
+    out = []
+    for d in value_info.type.tensor_type.shape.dim:
+        out.append(d.dim_param if d.HasField("dim_param") else d.dim_value)
+    return out
+
+
+def make_onnx(entry):
+    rel, name, folded, opts = entry
+    path = os.path.join(ROOT, rel)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    model, shape = fm.build(name, folded)
+    export(model, shape, path, folded, functions=opts.get("functions", False))
+    onnx_model = onnx.load(path)
+    row_extra = {}
+    if opts.get("functions"):
+        onnx_model = canonical_functions(onnx_model)
+        onnx.save_model(onnx_model, path)
+    if opts.get("external"):
+        location = os.path.basename(path) + ".data"
+        data_path = os.path.join(os.path.dirname(path), location)
+        if os.path.exists(data_path):
+            os.remove(data_path)
+        onnx.save_model(
+            onnx_model,
+            path,
+            save_as_external_data=True,
+            all_tensors_to_one_file=True,
+            location=location,
+            size_threshold=1024,
+        )
+        onnx_model = onnx.load(path, load_external_data=False)
+        n_ext = sum(
+            t.data_location == onnx.TensorProto.EXTERNAL for t in onnx_model.graph.initializer
+        )
+        row_extra["externalData"] = {"file": location, "tensors": n_ext}
+    onnx.checker.check_model(path, full_check=True)
+    if folded:
+        check_initializers_are_params(model, onnx.load(path), rel)
+    if opts.get("functions"):
+        row_extra["functions"] = len(onnx_model.functions)
+        if not onnx_model.functions:
+            fail(f"{rel}: no model-local functions were exported")
+    graph = onnx_model.graph
+    inits = {t.name for t in graph.initializer}
+    numel = 0
+    for t in graph.initializer:
+        n = 1
+        for d in t.dims:
+            n *= d
+        numel += n
+    row = {
+        "file": rel,
+        "format": "onnx",
+        "model": name,
+        "folded": folded,
+        "torchParams": fm.torch_params(model),
+        "onnxNodes": len(graph.node),
+        "onnxInitializers": len(graph.initializer),
+        "onnxInitializerElements": numel,
+        "opset": OPSET,
+        "inputs": {i.name: dims(i) for i in graph.input if i.name not in inits},
+        "outputs": {o.name: dims(o) for o in graph.output},
+        "skips": model.expected_skips(),
+        **row_extra,
+    }
+    if folded:
+        row["initializersArePytorchParams"] = True
+    size = sum(
+        os.path.getsize(os.path.join(os.path.dirname(path), f))
+        for f in os.listdir(os.path.dirname(path))
+        if f == os.path.basename(path) or f == os.path.basename(path) + ".data"
+    )
+    if size > 2 * 1024 * 1024:
+        fail(f"{rel}: {size} bytes, over the 2 MB fixture limit")
+    print(f"{rel}: {size} bytes, {row['onnxNodes']} nodes, {row['torchParams']} params, skips {row['skips']}")
+    return row
+
+
+def write_expected(rows):
+    """Replace this script's rows in expected.json, keeping rows other generators wrote."""
+    table = {"fixtures": []}
+    if os.path.exists(EXPECTED):
+        with open(EXPECTED) as f:
+            table = json.load(f)
+    mine = {r["file"] for r in rows}
+    kept = [r for r in table.get("fixtures", []) if r["file"] not in mine]
+    table = {
+        "$comment": "One row per fixture file; counts come from the architectures (see test/fixtures/README.md). Generated by scripts/make_fixtures.py and scripts/make_tfjs_fixtures.ts.",
+        "fixtures": sorted(kept + rows, key=lambda r: r["file"]),
+    }
+    with open(EXPECTED, "w") as f:
+        json.dump(table, f, indent=2)
+        f.write("\n")
+
+
+def main(argv):
+    full = None
+    if "--full-resnet50" in argv:
+        i = argv.index("--full-resnet50")
+        full = argv[i + 1]
+        argv = argv[:i] + argv[i + 2 :]
+    only = set(argv)
+    rows = [make_onnx(e) for e in ONNX_FIXTURES if not only or e[1] in only or e[0] in only]
+    write_expected(rows)
+    if full:
+        torch.manual_seed(fm.SEED)
+        model = fm.ResNet(fm.Bottleneck, [3, 4, 6, 3], [64, 128, 256, 512], num_classes=1000).eval()
+        export(model, (1, 3, 224, 224), full, folded=False)
+        print(f"{full}: {os.path.getsize(full)} bytes (full-width ResNet-50, not a fixture)")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
