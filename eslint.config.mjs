@@ -4,7 +4,15 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'out/**', 'node_modules/**', '.e2e-cache/**', 'test-output/**', 'test/fixtures/**'],
+    ignores: [
+      'dist/**',
+      'out/**',
+      'node_modules/**',
+      '.e2e-cache/**',
+      'test-output/**',
+      'test/fixtures/**',
+      '.vscode-test/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
