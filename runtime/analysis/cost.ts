@@ -1,0 +1,259 @@
+/**
+ * Parameters and FLOPs per node, and model totals.
+ *
+ * Parameters are the learnable tensors PyTorch/Keras would count: floating-point initializers in
+ * weight positions (not BatchNorm running statistics, not Reshape targets, Resize scales or other
+ * configuration inputs), each counted once per model even when shared (an initializer read by
+ * several nodes, or aliased through Identity as PyTorch does for tied weights).
+ * FLOPs: 2 × multiply-adds for conv/gemm/matmul, one per output element for elementwise ops and
+ * activations, a window's worth per output element for pooling. Symbolic dims (the batch) count
+ * as 1, so FLOPs are per sample; nodes with unknown shapes count 0.
+ */
+import type { Dim, Graph, Model, Node, Value } from '../model/ir';
+import { isFloat } from '../model/tensorValues';
+
+/** Input positions that are configuration, not weights, by op (ONNX, TF, Keras names). */
+const CONFIG_INPUTS: Record<string, number[]> = {
+  BatchNormalization: [3, 4],
+  FusedBatchNorm: [3, 4],
+  FusedBatchNormV3: [3, 4],
+  Reshape: [1],
+  Resize: [1, 2, 3],
+  Upsample: [1],
+  Slice: [1, 2, 3, 4],
+  Pad: [1, 2, 3],
+  Expand: [1],
+  Tile: [1],
+  Unsqueeze: [1],
+  Squeeze: [1],
+  Split: [1],
+  TopK: [1],
+  Clip: [1, 2],
+  ConstantOfShape: [0],
+  Range: [0, 1, 2],
+  ReduceMean: [1],
+  ReduceSum: [1],
+  ReduceMax: [1],
+  ReduceMin: [1],
+  ReduceProd: [1],
+  ReduceL2: [1],
+  ReduceSumSquare: [1],
+  ConcatV2: [-1],
+  Mean: [1],
+  Sum: [1],
+  Max: [1],
+  Transpose: [1],
+  ExpandDims: [1],
+  MirrorPad: [1],
+  PadV2: [1, 2],
+  ResizeBilinear: [1],
+  ResizeNearestNeighbor: [1],
+};
+
+/** Ops whose work is 2 × MACs. */
+const MAC_OPS = new Set([
+  'Conv',
+  'ConvTranspose',
+  'Gemm',
+  'MatMul',
+  'Conv2D',
+  '_FusedConv2D',
+  'DepthwiseConv2dNative',
+  'FusedDepthwiseConv2dNative',
+  '_FusedMatMul',
+  'BatchMatMul',
+  'BatchMatMulV2',
+  'Dense',
+  'Conv1D',
+  'Conv2DTranspose',
+  'Conv3D',
+  'DepthwiseConv2D',
+  'SeparableConv2D',
+  'QLinearConv',
+  'ConvInteger',
+  'MatMulInteger',
+]);
+/** Ops that move data without arithmetic (0 FLOPs). */
+const FREE_OPS = new Set([
+  'Reshape',
+  'Flatten',
+  'Transpose',
+  'Squeeze',
+  'Unsqueeze',
+  'Identity',
+  'Shape',
+  'Size',
+  'Gather',
+  'Slice',
+  'Split',
+  'Concat',
+  'ConcatV2',
+  'Concatenate',
+  'Pad',
+  'Constant',
+  'ConstantOfShape',
+  'Cast',
+  'Expand',
+  'Tile',
+  'Dropout',
+  'ExpandDims',
+  'Const',
+  'Placeholder',
+  'Permute',
+  'Snapshot',
+  'StopGradient',
+  'ZeroPadding2D',
+  'Cropping2D',
+  'InputLayer',
+  'Flatten',
+  'SpatialDropout2D',
+]);
+const POOL_OPS = new Set([
+  'MaxPool',
+  'AveragePool',
+  'AvgPool',
+  'LpPool',
+  'MaxPooling2D',
+  'AveragePooling2D',
+  'MaxPooling1D',
+  'AveragePooling1D',
+]);
+
+/** Computes per-node params and FLOPs and the model totals, in place. */
+export function computeCost(model: Model): void {
+  const counted = new Set<Value>();
+  let total = 0;
+  const flops = walk(model.graph, counted, model.format === 'tfjs-layers');
+  for (const v of counted) total += numel(v);
+  model.totalParams = total;
+  model.totalFlops = flops;
+}
+
+function walk(g: Graph, counted: Set<Value>, keras: boolean): number {
+  let flops = 0;
+  for (const node of g.nodes) {
+    for (const sg of Object.values(node.subgraphs ?? {})) flops += walk(sg, counted, keras);
+    node.params = 0;
+    const cfg = CONFIG_INPUTS[node.op] ?? [];
+    node.inputs.forEach((name, i) => {
+      if (!name || cfg.includes(i) || (cfg.includes(-1) && i === node.inputs.length - 1)) return;
+      const v = weightOf(g, g.values.get(name));
+      if (!v || !isFloat(v.dtype)) return;
+      // Scalars are folded constants (an epsilon, a scale), not parameters — except in Keras, where every weight is a parameter.
+      if (!keras && (v.initializer?.shape.length ?? 0) === 0) return;
+      if (keras && /moving_(mean|variance)$/.test(v.name)) return;
+      if (counted.has(v)) return;
+      counted.add(v);
+      node.params += numel(v);
+    });
+    node.flops = node.constant || node.shapeArith ? 0 : nodeFlops(g, node);
+    flops += node.flops;
+  }
+  return flops;
+}
+
+/** The initializer a node input stands for, following constant Identity aliases (PyTorch tied weights). */
+function weightOf(g: Graph, v: Value | undefined): Value | undefined {
+  let cur = v;
+  for (let hops = 0; cur && hops < 8; hops++) {
+    if (cur.initializer) return cur;
+    if (cur.producer === undefined) return undefined;
+    const p = g.nodes[cur.producer];
+    if (p.op !== 'Identity' || p.inputs.length !== 1) return undefined;
+    cur = g.values.get(p.inputs[0]);
+  }
+  return undefined;
+}
+
+function numel(v: Value): number {
+  const s = v.initializer?.shape ?? [];
+  let n = 1;
+  for (const d of s) n *= d;
+  return n;
+}
+
+/** Elements of a shape with symbolic dims as 1; null when unknown. */
+function elems(s: Dim[] | null | undefined): number | null {
+  if (!s) return null;
+  let n = 1;
+  for (const d of s) {
+    if (d === null) return null;
+    if (typeof d === 'number') n *= d;
+  }
+  return n;
+}
+
+function shapeOf(g: Graph, name: string | undefined): Dim[] | null {
+  return name ? (g.values.get(name)?.shape ?? null) : null;
+}
+
+function nodeFlops(g: Graph, node: Node): number {
+  const out = elems(shapeOf(g, node.outputs[0]));
+  if (out === null) return 0;
+  if (FREE_OPS.has(node.op)) return 0;
+  if (MAC_OPS.has(node.op)) return 2 * out * reductionSize(g, node);
+  if (POOL_OPS.has(node.op)) {
+    const k = node.attributes.kernel_shape ?? node.attributes.ksize ?? node.attributes.pool_size;
+    const win = Array.isArray(k) ? (k as number[]).reduce((a, b) => a * b, 1) : 1;
+    return out * win;
+  }
+  if (
+    node.op.startsWith('Global') ||
+    node.op.startsWith('Reduce') ||
+    node.op === 'Mean' ||
+    node.op === 'Sum'
+  ) {
+    return elems(shapeOf(g, node.inputs[0])) ?? out;
+  }
+  return out;
+}
+
+/** Multiply-adds per output element of a conv/gemm/matmul-like op. */
+function reductionSize(g: Graph, node: Node): number {
+  const x = shapeOf(g, node.inputs[0]);
+  const w = shapeOf(g, node.inputs[1]);
+  const num = (d: Dim | undefined) => (typeof d === 'number' ? d : 1);
+  switch (node.op) {
+    case 'Conv':
+    case 'QLinearConv':
+    case 'ConvInteger':
+      // W: [M, C/group, k...]
+      return w ? w.slice(1).reduce<number>((a, d) => a * num(d), 1) : 0;
+    case 'ConvTranspose': {
+      // W: [C, M/group, k...]; each input element feeds M/group × k outputs.
+      if (!w || !x) return 0;
+      const inElems = elems(x) ?? 0;
+      const outElems = elems(shapeOf(g, node.outputs[0])) ?? 1;
+      return outElems > 0 ? (inElems * w.slice(1).reduce<number>((a, d) => a * num(d), 1)) / outElems : 0;
+    }
+    case 'Gemm':
+      return x ? num(node.attributes.transA ? x[0] : x[1]) : 0;
+    case 'Conv2D':
+    case '_FusedConv2D':
+    case 'Conv3D':
+      // TF filter: [k..., Cin, Cout]
+      return w ? w.slice(0, -1).reduce<number>((a, d) => a * num(d), 1) : 0;
+    case 'DepthwiseConv2dNative':
+    case 'FusedDepthwiseConv2dNative':
+      return w ? w.slice(0, -2).reduce<number>((a, d) => a * num(d), 1) : 0;
+    case 'Dense':
+    case 'MatMul':
+    case '_FusedMatMul':
+    case 'BatchMatMul':
+    case 'BatchMatMulV2':
+    case 'MatMulInteger': {
+      if (!x) return 0;
+      const ta = node.attributes.transpose_a === true || node.attributes.adj_x === true;
+      return num(ta ? x[x.length - 2] : x[x.length - 1]);
+    }
+    default: {
+      // Keras conv layers: kernel is [k..., Cin, Cout] (depthwise: [k..., Cin, mult]).
+      const k = shapeOf(g, node.inputs[1]);
+      if (!k) return 0;
+      if (node.op === 'DepthwiseConv2D') return k.slice(0, -2).reduce<number>((a, d) => a * num(d), 1);
+      if (node.op === 'SeparableConv2D')
+        return k.slice(0, -2).reduce<number>((a, d) => a * num(d), 1) + num(x?.[x.length - 1]);
+      return k.slice(0, -1).reduce<number>((a, d) => a * num(d), 1);
+    }
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Shape inference over the IR: one pass in topological order with a rule table per format.
+ * Dims may be symbolic ("batch"); a shape that cannot be inferred stays unknown (null), never
+ * guessed. Small integer tensors (shape arithmetic, Reshape targets, pads, axes) are tracked as
+ * "known values" so Shape → Gather → Concat → Reshape chains resolve.
+ */
+import type { AttrValue, Dim, DType, Graph, ModelFormat, Node, Shape, TensorData } from '../model/ir';
+import { toNumbers } from '../model/tensorValues';
+import { ONNX_SHAPE_RULES } from './shapeRulesOnnx';
+import { TF_SHAPE_RULES } from './shapeRulesTf';
+import { KERAS_SHAPE_RULES } from './shapeRulesKeras';
+
+/** Largest constant tensor read for shape arithmetic (elements). */
+const MAX_KNOWN = 64;
+
+/** What a rule sees of one node. */
+export interface RuleCtx {
+  node: Node;
+  /** Shape of input i (null when unknown or absent). */
+  shape(i: number): Shape;
+  dtype(i: number): DType;
+  /** Known values of input i (small int tensors), or undefined. */
+  known(i: number): Dim[] | undefined;
+  /** True when input i is present. */
+  has(i: number): boolean;
+  /** True when input i is stored in the file (an initializer: a weight or a constant). */
+  isParam(i: number): boolean;
+  attr(name: string): AttrValue | undefined;
+  int(name: string, dflt: number): number;
+  ints(name: string): number[] | undefined;
+  str(name: string, dflt: string): string;
+  /** Records the known values of output i. */
+  setKnown(i: number, v: Dim[]): void;
+  /** Sets the dtype of output i. */
+  setDtype(i: number, d: DType): void;
+}
+
+/** A shape rule: the output shapes (by output index), or null where unknown. */
+export type ShapeRule = (c: RuleCtx) => Shape[] | null;
+
+/** Infers value shapes of `g` (and nested graphs) in place, for a model of `format`. */
+export function inferShapes(g: Graph, format: ModelFormat): void {
+  const rules =
+    format === 'onnx' ? ONNX_SHAPE_RULES : format === 'tfjs-graph' ? TF_SHAPE_RULES : KERAS_SHAPE_RULES;
+  const known = new Map<string, Dim[]>();
+  for (const v of g.values.values()) {
+    if (v.initializer) {
+      const k = readKnown(v.initializer);
+      if (k) known.set(v.name, k);
+    }
+  }
+  for (const node of g.nodes) {
+    for (const sg of Object.values(node.subgraphs ?? {})) inferShapes(sg, format);
+    const rule = rules[node.op];
+    if (!rule) continue;
+    const ctx = makeCtx(g, node, known);
+    let out: Shape[] | null = null;
+    try {
+      out = rule(ctx);
+    } catch {
+      out = null; // a rule meeting something unexpected leaves the shape unknown
+    }
+    if (!out) continue;
+    for (let i = 0; i < node.outputs.length && i < out.length; i++) {
+      const v = g.values.get(node.outputs[i]);
+      if (v) v.shape = mergeShape(v.shape, sanitize(out[i]));
+    }
+  }
+}
+
+/** Reads a small integer/float tensor's values for shape arithmetic (undefined when big or unreadable). */
+export function readKnown(t: TensorData): Dim[] | undefined {
+  if (t.dtype !== 'int64' && t.dtype !== 'int32' && t.dtype !== 'float32' && t.dtype !== 'float64')
+    return undefined;
+  let n = 1;
+  for (const d of t.shape) n *= d;
+  if (!(n <= MAX_KNOWN)) return undefined;
+  try {
+    return toNumbers(t.read());
+  } catch {
+    return undefined;
+  }
+}
+
+function makeCtx(g: Graph, node: Node, known: Map<string, Dim[]>): RuleCtx {
+  const val = (i: number) => {
+    const name = node.inputs[i];
+    return name ? g.values.get(name) : undefined;
+  };
+  return {
+    node,
+    shape: (i) => val(i)?.shape ?? null,
+    dtype: (i) => val(i)?.dtype ?? 'unknown',
+    known: (i) => (node.inputs[i] ? known.get(node.inputs[i]) : undefined),
+    has: (i) => !!node.inputs[i],
+    isParam: (i) => !!val(i)?.initializer,
+    attr: (name) => node.attributes[name],
+    int: (name, dflt) => {
+      const a = node.attributes[name];
+      return typeof a === 'number' ? a : typeof a === 'bigint' ? Number(a) : dflt;
+    },
+    ints: (name) => {
+      const a = node.attributes[name];
+      return Array.isArray(a) && a.every((x) => typeof x === 'number') ? (a as number[]) : undefined;
+    },
+    str: (name, dflt) => {
+      const a = node.attributes[name];
+      return typeof a === 'string' ? a : dflt;
+    },
+    setKnown: (i, v) => {
+      if (node.outputs[i] && v.length <= MAX_KNOWN) known.set(node.outputs[i], v);
+    },
+    setDtype: (i, d) => {
+      const v = node.outputs[i] ? g.values.get(node.outputs[i]) : undefined;
+      if (v && v.dtype === 'unknown') v.dtype = d;
+    },
+  };
+}
+
+/** Keeps only well-formed dims: non-negative safe integers, non-empty symbols; anything else unknown. */
+function sanitize(s: Shape): Shape {
+  if (!s) return null;
+  return s.map((d) =>
+    typeof d === 'number'
+      ? Number.isSafeInteger(d) && d >= 0
+        ? d
+        : null
+      : typeof d === 'string' && d
+        ? d
+        : null,
+  );
+}
+
+/** A declared shape (from the file) wins; inferred dims fill its unknowns when the ranks agree. */
+function mergeShape(declared: Shape, inferred: Shape): Shape {
+  if (!declared) return inferred;
+  if (!inferred || inferred.length !== declared.length) return declared;
+  return declared.map((d, i) => (d === null ? inferred[i] : d));
+}
+
+// ---- helpers shared by the rule tables ----
+
+/** Numpy-style broadcast of several shapes (unknown when a pair cannot be decided). */
+export function broadcast(shapes: Shape[]): Shape {
+  let out: Dim[] = [];
+  for (const s of shapes) {
+    if (!s) return null;
+    const r = Math.max(out.length, s.length);
+    const next: Dim[] = [];
+    for (let i = 0; i < r; i++) {
+      const a = i - (r - out.length) >= 0 ? out[i - (r - out.length)] : 1;
+      const b = i - (r - s.length) >= 0 ? s[i - (r - s.length)] : 1;
+      next.push(broadcastDim(a, b));
+    }
+    out = next;
+  }
+  return out;
+}
+
+function broadcastDim(a: Dim, b: Dim): Dim {
+  if (a === 1) return b;
+  if (b === 1) return a;
+  if (a === b) return a;
+  if (typeof a === 'number' && typeof b === 'number') return null; // incompatible: unknown, not wrong
+  if (typeof a === 'number' && a > 1) return a;
+  if (typeof b === 'number' && b > 1) return b;
+  return null;
+}
+
+/** Output size of a windowed op along one axis (conv/pool arithmetic); unknown unless all parts are known. */
+export function windowOut(
+  size: Dim,
+  kernel: number,
+  stride: number,
+  dilation: number,
+  padTotal: number,
+  ceil = false,
+): Dim {
+  if (typeof size !== 'number') return null;
+  const eff = (kernel - 1) * dilation + 1;
+  const span = size + padTotal - eff;
+  if (span < 0 || stride <= 0) return null;
+  return (ceil ? Math.ceil(span / stride) : Math.floor(span / stride)) + 1;
+}
+
+/** Output size for SAME padding. */
+export function sameOut(size: Dim, stride: number): Dim {
+  return typeof size === 'number' && stride > 0 ? Math.ceil(size / stride) : null;
+}
+
+/** Normalises a possibly negative axis for rank r; NaN when out of range. */
+export function axisOf(axis: number, r: number): number {
+  const a = axis < 0 ? axis + r : axis;
+  return a >= 0 && a < r ? a : NaN;
+}
+
+/** Product of dims, or null when any is not a known number. */
+export function dimProduct(ds: Dim[]): number | null {
+  let p = 1;
+  for (const d of ds) {
+    if (typeof d !== 'number') return null;
+    p *= d;
+  }
+  return p;
+}
+
+/** Applies a reshape target (ONNX semantics: 0 copies, -1 infers) to an input shape. */
+export function reshape(input: Shape, target: Dim[], allowZero = false): Shape {
+  const out: Dim[] = [];
+  let minus = -1;
+  for (let i = 0; i < target.length; i++) {
+    const t = target[i];
+    if (t === 0 && !allowZero) out.push(input && i < input.length ? input[i] : null);
+    else if (t === -1) {
+      if (minus >= 0) return null;
+      minus = i;
+      out.push(null);
+    } else if (typeof t === 'number' && t >= 0) out.push(t);
+    else out.push(typeof t === 'string' ? t : null);
+  }
+  if (minus >= 0 && input) {
+    const total = dimProduct(input);
+    const rest = dimProduct(out.filter((_, i) => i !== minus));
+    if (total !== null && rest !== null && rest > 0 && total % rest === 0) out[minus] = total / rest;
+    else if (total === null && rest !== null) {
+      // Flattening the batch with everything known: "batch" × k / k = "batch" when the symbols line up.
+      const syms = input.filter((d) => typeof d !== 'number');
+      const knownIn = dimProduct(input.filter((d) => typeof d === 'number'));
+      if (syms.length === 1 && typeof syms[0] === 'string' && knownIn === rest && !out.includes(syms[0]))
+        out[minus] = syms[0];
+    }
+  }
+  return out;
+}

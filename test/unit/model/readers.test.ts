@@ -1,0 +1,82 @@
+/**
+ * Fixture table: every model in test/fixtures/expected.json opens with the expected format, node
+ * count (as onnx counts them), parameter count (as PyTorch/TF.js count them) and input/output shapes.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openModel } from '../../../runtime/model/open';
+import type { Model } from '../../../runtime/model/ir';
+
+interface Row {
+  file: string;
+  format: string;
+  torchParams?: number;
+  tfjsParams?: number;
+  params?: number;
+  onnxNodes?: number;
+  nodes?: number;
+  onnxInitializerElements?: number;
+  initializersArePytorchParams?: boolean;
+  inputs?: Record<string, (number | string)[]>;
+  outputs?: Record<string, (number | string)[]>;
+  functions?: number;
+}
+
+const root = path.resolve(__dirname, '../../..');
+const table = JSON.parse(fs.readFileSync(path.join(root, 'test/fixtures/expected.json'), 'utf8')) as {
+  fixtures: Row[];
+};
+
+/** Elements of BatchNormalization running statistics: initializers in the file that PyTorch counts as buffers. */
+function runningStats(m: Model): number {
+  let n = 0;
+  const seen = new Set<string>();
+  for (const node of m.graph.nodes) {
+    if (node.op !== 'BatchNormalization') continue;
+    for (const name of node.inputs.slice(3, 5)) {
+      const v = m.graph.values.get(name);
+      if (v?.initializer && !seen.has(name)) {
+        seen.add(name);
+        n += v.initializer.shape.reduce((a, b) => a * b, 1);
+      }
+    }
+  }
+  return n;
+}
+
+describe('model readers: fixture table (test/fixtures/expected.json)', () => {
+  for (const row of table.fixtures) {
+    const file = path.join(root, row.file);
+    it(`${row.file} opens as ${row.format}`, async function () {
+      if (!fs.existsSync(file)) this.skip();
+      const m = await openModel(file);
+      assert.equal(m.format, row.format);
+      const nodes = row.onnxNodes ?? row.nodes;
+      if (nodes !== undefined) assert.equal(m.graph.nodes.length, nodes, 'node count');
+      if (row.format === 'onnx') {
+        if (row.initializersArePytorchParams)
+          assert.equal(m.totalParams, row.torchParams, 'params = PyTorch parameters');
+        // Exports with BatchNorm kept carry running statistics, which are buffers, not parameters.
+        if (row.onnxInitializerElements !== undefined)
+          assert.equal(
+            m.totalParams,
+            row.onnxInitializerElements - runningStats(m),
+            'params = initializers − running stats',
+          );
+      } else {
+        const expected = row.tfjsParams ?? row.params;
+        if (expected !== undefined) assert.equal(m.totalParams, expected, 'params');
+      }
+      if (row.functions !== undefined) assert.equal(m.functions.length, row.functions, 'functions');
+      for (const [name, shape] of Object.entries(row.inputs ?? {})) {
+        assert.ok(m.graph.inputs.includes(name), `input ${name}`);
+        assert.deepEqual(m.graph.values.get(name)?.shape, shape, `input ${name} shape`);
+      }
+      for (const [name, shape] of Object.entries(row.outputs ?? {})) {
+        assert.deepEqual(m.graph.values.get(name)?.shape, shape, `output ${name} shape`);
+      }
+      assert.ok(m.totalFlops > 0, 'FLOPs are counted');
+    });
+  }
+});
