@@ -33,6 +33,8 @@ export interface SkipPath {
   resolution: { down: number; up: number };
   /** Id of the block (fork→merge region) this skip closes. */
   block: string;
+  /** What the bypassed learned ops are when all of one kind ("conv", "linear"…), for words. */
+  bypassedKind?: string;
 }
 
 /** One merge node and how it was classified. */

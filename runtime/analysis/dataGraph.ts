@@ -1,0 +1,89 @@
+/**
+ * A compact, integer-indexed view of a graph's data flow for the skip analysis: which values are
+ * run-time data (not parameters, constants or shape arithmetic), each node's data inputs, and each
+ * node's role. Built once in O(nodes + edges) so the per-merge walks touch only typed arrays.
+ */
+import type { Graph, ModelFormat } from '../model/ir';
+import { nodeRole, SHAPE_OPS, SOURCE_OPS, type NodeRole } from './opRoles';
+
+/** The data-flow view of one graph. */
+export interface DataGraph {
+  graph: Graph;
+  format: ModelFormat;
+  /** Value names by id, and ids by name. */
+  valueNames: string[];
+  valueId: Map<string, number>;
+  /** Producing node index per value id, -1 for graph inputs and initializers. */
+  producer: Int32Array;
+  /** 1 when the value is run-time data. */
+  isData: Uint8Array;
+  /** Per node: value ids of its data inputs, in input order (a value read twice appears twice). */
+  dataInputs: Int32Array[];
+  /** Per node: the position in `node.inputs` of each entry of `dataInputs`. */
+  dataInputPos: Int32Array[];
+  roles: NodeRole[];
+}
+
+/**
+ * Builds the data-flow view. A value is data when it is a graph input, or when its producer reads
+ * data and is not a shape op — and the reader has not marked it constant or shape arithmetic. The
+ * readers already mark constants; recomputing here keeps hand-built and partially marked graphs
+ * honest (an Identity of an initializer is never data).
+ */
+export function buildDataGraph(graph: Graph, format: ModelFormat): DataGraph {
+  const valueNames: string[] = [];
+  const valueId = new Map<string, number>();
+  for (const name of graph.values.keys()) {
+    valueId.set(name, valueNames.length);
+    valueNames.push(name);
+  }
+  const nv = valueNames.length;
+  const producer = new Int32Array(nv).fill(-1);
+  const isData = new Uint8Array(nv);
+  for (let i = 0; i < nv; i++) {
+    const v = graph.values.get(valueNames[i])!;
+    if (v.producer !== undefined) producer[i] = v.producer;
+    if (v.isGraphInput && !v.constant && !v.shapeArith) isData[i] = 1;
+  }
+  const nodes = graph.nodes;
+  const dataInputs: Int32Array[] = new Array<Int32Array>(nodes.length);
+  const dataInputPos: Int32Array[] = new Array<Int32Array>(nodes.length);
+  const roles: NodeRole[] = new Array<NodeRole>(nodes.length);
+  const ids: number[] = [];
+  const pos: number[] = [];
+  for (let n = 0; n < nodes.length; n++) {
+    const node = nodes[n];
+    ids.length = 0;
+    pos.length = 0;
+    for (let p = 0; p < node.inputs.length; p++) {
+      const name = node.inputs[p];
+      if (name === '') continue;
+      const id = valueId.get(name);
+      if (id === undefined || !isData[id]) continue;
+      ids.push(id);
+      pos.push(p);
+    }
+    dataInputs[n] = Int32Array.from(ids);
+    dataInputPos[n] = Int32Array.from(pos);
+    const producesData =
+      !node.constant &&
+      !node.shapeArith &&
+      !SHAPE_OPS.has(node.op) &&
+      (ids.length > 0 || SOURCE_OPS.has(node.op));
+    if (producesData) {
+      for (const o of node.outputs) {
+        const id = valueId.get(o);
+        if (id === undefined) continue;
+        const v = graph.values.get(o)!;
+        if (!v.constant && !v.shapeArith) isData[id] = 1;
+      }
+    }
+    roles[n] = nodeRole(
+      node,
+      graph,
+      format,
+      ids.map((i) => valueNames[i]),
+    );
+  }
+  return { graph, format, valueNames, valueId, producer, isData, dataInputs, dataInputPos, roles };
+}

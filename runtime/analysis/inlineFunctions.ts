@@ -1,0 +1,51 @@
+/**
+ * Inlines ONNX model-local function calls for the skip analysis: a residual block exported as a
+ * function (one call node in the main graph) hides its Add inside the body. The analysis sees the
+ * expanded graph; inner nodes are named "<call node>/<inner node>" so that results point into the
+ * collapsed group the view draws.
+ */
+import type { FunctionDef, Graph, Node, Value } from '../model/ir';
+
+/** Functions nest at most this deep; deeper calls stay as opaque nodes. */
+const MAX_DEPTH = 8;
+
+/** The graph with every call of a model-local function replaced by its body (same graph if none). */
+export function inlineFunctions(graph: Graph, functions: FunctionDef[]): Graph {
+  if (functions.length === 0) return graph;
+  const byKey = new Map<string, FunctionDef>();
+  for (const f of functions) byKey.set(`${f.domain}:${f.name}`, f);
+  const find = (n: Node): FunctionDef | undefined => byKey.get(`${n.domain ?? ''}:${n.op}`);
+  if (!graph.nodes.some((n) => find(n))) return graph;
+
+  const nodes: Node[] = [];
+  const values = new Map<string, Value>();
+  for (const v of graph.values.values()) values.set(v.name, { ...v, producer: undefined, consumers: [] });
+  const ensure = (name: string): Value => {
+    let v = values.get(name);
+    if (!v) {
+      v = { name, dtype: 'unknown', shape: null, consumers: [], constant: false, shapeArith: false };
+      values.set(name, v);
+    }
+    return v;
+  };
+  const emit = (n: Node, rename: (s: string) => string, prefix: string, depth: number): void => {
+    const f = depth < MAX_DEPTH ? find(n) : undefined;
+    const inputs = n.inputs.map((s) => (s === '' ? '' : rename(s)));
+    const outputs = n.outputs.map((s) => (s === '' ? '' : rename(s)));
+    const name = prefix + n.name;
+    if (!f) {
+      const index = nodes.length;
+      nodes.push({ ...n, index, name, inputs, outputs });
+      for (const o of outputs) if (o) ensure(o).producer = index;
+      for (const i of inputs) if (i) ensure(i).consumers.push(index);
+      return;
+    }
+    const map = new Map<string, string>();
+    f.inputs.forEach((formal, i) => map.set(formal, inputs[i] ?? ''));
+    f.outputs.forEach((formal, i) => map.set(formal, outputs[i] ?? ''));
+    const inner = (s: string): string => map.get(s) ?? `${name}/${s}`;
+    for (const b of f.nodes) emit(b, inner, `${name}/`, depth + 1);
+  };
+  for (const n of graph.nodes) emit(n, (s) => s, '', 0);
+  return { ...graph, nodes, values };
+}
