@@ -494,6 +494,8 @@ class SampleNet(nn.Module):
 MODELS = {
     "sample": (lambda: SampleNet(), (1, 3, 32, 32)),
     "resnet18": (lambda: ResNet(BasicBlock, [2, 2, 2, 2], [8, 16, 32, 64]), (1, 3, 64, 64)),
+    # Half as wide again, for the external-data and local-function variants (format tests).
+    "resnet18_tiny": (lambda: ResNet(BasicBlock, [2, 2, 2, 2], [4, 8, 16, 32]), (1, 3, 64, 64)),
     "resnet50": (lambda: ResNet(Bottleneck, [3, 4, 6, 3], [8, 16, 32, 64]), (1, 3, 64, 64)),
     "densenet121": (lambda: DenseNet([6, 12, 24, 16]), (1, 3, 64, 64)),
     "densenet_small": (lambda: DenseNet([2, 2], growth=4, init_features=8), (1, 3, 32, 32)),
@@ -527,18 +529,18 @@ class Affine(nn.Module):
 def _perturb(model, gen):
     """Give norms non-trivial statistics and make every 1-D parameter distinct.
 
-    Fresh BatchNorm/LayerNorm layers are identities (weight 1, bias 0, mean 0, var 1) and several
-    biases start at zero; equal-valued initializers would also be merged by the exporter's
-    deduplication. Small seeded noise avoids both.
+    Fresh BatchNorm/LayerNorm layers are identities (weight 1, bias 0, mean 0, var 1), several
+    biases start at zero, and the exporter merges equal-valued initializers (its eval-mode
+    deduplication). Small seeded noise on every parameter avoids all three.
     """
     with torch.no_grad():
         for m in model.modules():
             if isinstance(m, nn.BatchNorm2d):
                 m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=gen))
                 m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=gen))
+        # Weights too: nn.TransformerEncoder deep-copies one layer, so its layers start equal.
         for _, p in model.named_parameters():
-            if p.dim() == 1:
-                p.add_(0.05 * torch.randn(p.shape, generator=gen))
+            p.add_((0.05 if p.dim() == 1 else 0.01) * torch.randn(p.shape, generator=gen))
 
 
 def _set_module(model, name, new):

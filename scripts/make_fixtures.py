@@ -20,13 +20,14 @@ import sys
 DEBIAN_PYTHON = "/usr/bin/python3"
 # The exporter names model-local function variants in set-iteration order, which depends on
 # string hashing: a fixed hash seed keeps reruns byte-identical.
-if os.environ.get("PYTHONHASHSEED") != "0" or (
+if __name__ == "__main__" and (os.environ.get("PYTHONHASHSEED") != "0" or (
     os.path.exists(DEBIAN_PYTHON) and os.path.realpath(sys.executable) != os.path.realpath(DEBIAN_PYTHON)
-):
+)):
     exe = DEBIAN_PYTHON if os.path.exists(DEBIAN_PYTHON) else sys.executable
     os.execve(exe, [exe, os.path.abspath(__file__), *sys.argv[1:]], {**os.environ, "PYTHONHASHSEED": "0"})
 
 import json  # noqa: E402
+import re  # noqa: E402
 import warnings  # noqa: E402
 
 import onnx  # noqa: E402
@@ -53,8 +54,8 @@ ONNX_FIXTURES = [
     ("test/fixtures/onnx/mobilenetv2.onnx", "mobilenetv2", False, {}),
     ("test/fixtures/onnx/se_resnet.onnx", "se_resnet", False, {}),
     ("test/fixtures/onnx/transformer.onnx", "transformer", False, {}),
-    ("test/fixtures/onnx/resnet18_external.onnx", "resnet18", False, {"external": True}),
-    ("test/fixtures/onnx/resnet18_functions.onnx", "resnet18", False, {"functions": True}),
+    ("test/fixtures/onnx/resnet18_external.onnx", "resnet18_tiny", False, {"external": True}),
+    ("test/fixtures/onnx/resnet18_functions.onnx", "resnet18_tiny", False, {"functions": True}),
     ("test/fixtures/onnx/probe/resnet18.onnx", "resnet18", True, {}),
     ("test/fixtures/onnx/probe/unet.onnx", "unet", True, {}),
     ("test/fixtures/onnx/probe/densenet.onnx", "densenet_small", True, {}),
@@ -115,11 +116,44 @@ def canonical_functions(model):
         key = (node.domain, node.op_type)
         if key in renamed:
             node.op_type = renamed[key]
+    values = {}
+    for node in model.graph.node:
+        key = (node.domain, node.op_type)
+        if key in by_name.keys() or node.op_type in {v for v in renamed.values()}:
+            scope = node.name.rsplit("/", 1)[0]
+            node.name = f"{scope}/{node.op_type}"
+            for j, n in enumerate(list(node.output)):
+                values[n] = f"{node.name}_output_{j}"
+    for node in model.graph.node:
+        for i, n in enumerate(list(node.input)):
+            node.input[i] = values.get(n, n)
+        for i, n in enumerate(list(node.output)):
+            node.output[i] = values.get(n, n)
+    for out in model.graph.output:
+        out.name = values.get(out.name, out.name)
+    # The exporter's value_info (intermediate shapes) is optional and differs from run to run here.
+    del model.graph.value_info[:]
     funcs = []
     for key in order:
         f = onnx.FunctionProto()
         f.CopyFrom(by_name[key])
         f.name = renamed[key]
+        # Formal parameter and intermediate names are tracer value names that differ between runs.
+        formal = {n: f"in{i}" for i, n in enumerate(f.input)}
+        formal.update({n: f"out{i}" for i, n in enumerate(f.output)})
+        for i, n in enumerate(list(f.input)):
+            f.input[i] = formal[n]
+        for i, n in enumerate(list(f.output)):
+            f.output[i] = formal[n]
+        for k, node in enumerate(f.node):
+            node.name = f"{node.op_type}_{k}"
+            for j, n in enumerate(node.output):
+                formal.setdefault(n, f"{node.name}_output_{j}")
+        for node in f.node:
+            for i, n in enumerate(list(node.input)):
+                node.input[i] = formal.get(n, n)
+            for i, n in enumerate(list(node.output)):
+                node.output[i] = formal.get(n, n)
         funcs.append(f)
     del model.functions[:]
     model.functions.extend(funcs)
@@ -233,8 +267,14 @@ def write_expected(rows):
         "fixtures": sorted(kept + rows, key=lambda r: r["file"]),
     }
     with open(EXPECTED, "w") as f:
-        json.dump(table, f, indent=2)
-        f.write("\n")
+        f.write(dump_json(table))
+
+
+def dump_json(value):
+    """Two-space JSON with short arrays of numbers/strings (shapes) kept on one line, as
+    scripts/make_tfjs_fixtures.ts writes it too."""
+    text = json.dumps(value, indent=2)
+    return re.sub(r"\[\s*([^\[\]{}]*?)\s*\]", lambda m: "[" + re.sub(r",\s+", ", ", m.group(1)) + "]", text) + "\n"
 
 
 def main(argv):
