@@ -134,14 +134,14 @@ function walk(g: Graph, counted: Set<Value>, keras: boolean): number {
   for (const node of g.nodes) {
     for (const sg of Object.values(node.subgraphs ?? {})) flops += walk(sg, counted, keras);
     node.params = 0;
-    const cfg = CONFIG_INPUTS[node.op] ?? [];
+    const cfg = keras ? [] : (CONFIG_INPUTS[node.op] ?? []);
     node.inputs.forEach((name, i) => {
       if (!name || cfg.includes(i) || (cfg.includes(-1) && i === node.inputs.length - 1)) return;
       const v = weightOf(g, g.values.get(name));
       if (!v || !isFloat(v.dtype)) return;
-      // Scalars are folded constants (an epsilon, a scale), not parameters — except in Keras, where every weight is a parameter.
+      // Scalars are folded constants (an epsilon, a scale), not parameters — except in Keras, where
+      // every weight counts (TF.js countParams() includes BatchNorm moving statistics too).
       if (!keras && (v.initializer?.shape.length ?? 0) === 0) return;
-      if (keras && /moving_(mean|variance)$/.test(v.name)) return;
       if (counted.has(v)) return;
       counted.add(v);
       node.params += numel(v);
