@@ -134,35 +134,40 @@ function walk(g: Graph, counted: Set<Value>, keras: boolean): number {
   for (const node of g.nodes) {
     for (const sg of Object.values(node.subgraphs ?? {})) flops += walk(sg, counted, keras);
     node.params = 0;
-    const cfg = keras ? [] : (CONFIG_INPUTS[node.op] ?? []);
-    node.inputs.forEach((name, i) => {
-      if (!name || cfg.includes(i) || (cfg.includes(-1) && i === node.inputs.length - 1)) return;
-      const v = weightOf(g, g.values.get(name));
-      if (!v || !isFloat(v.dtype)) return;
-      // Scalars are folded constants (an epsilon, a scale), not parameters — except in Keras, where
-      // every weight counts (TF.js countParams() includes BatchNorm moving statistics too).
-      if (!keras && (v.initializer?.shape.length ?? 0) === 0) return;
-      if (counted.has(v)) return;
-      counted.add(v);
-      node.params += numel(v);
-    });
+    // Constant nodes (PyTorch's Identity aliases, a Transpose of a weight) pass their weights on:
+    // the learned op that finally reads them is charged.
+    if (!node.constant) {
+      for (const v of weightsRead(g, node, keras, 0)) {
+        if (counted.has(v)) continue;
+        counted.add(v);
+        node.params += numel(v);
+      }
+    }
     node.flops = node.constant || node.shapeArith ? 0 : nodeFlops(g, node);
     flops += node.flops;
   }
   return flops;
 }
 
-/** The initializer a node input stands for, following constant Identity aliases (PyTorch tied weights). */
-function weightOf(g: Graph, v: Value | undefined): Value | undefined {
-  let cur = v;
-  for (let hops = 0; cur && hops < 8; hops++) {
-    if (cur.initializer) return cur;
-    if (cur.producer === undefined) return undefined;
-    const p = g.nodes[cur.producer];
-    if (p.op !== 'Identity' || p.inputs.length !== 1) return undefined;
-    cur = g.values.get(p.inputs[0]);
-  }
-  return undefined;
+/** The float initializers `node` reads as weights, directly or through constant nodes. */
+function weightsRead(g: Graph, node: Node, keras: boolean, depth: number): Value[] {
+  const out: Value[] = [];
+  const cfg = keras ? [] : (CONFIG_INPUTS[node.op] ?? []);
+  node.inputs.forEach((name, i) => {
+    if (!name || cfg.includes(i) || (cfg.includes(-1) && i === node.inputs.length - 1)) return;
+    const v = g.values.get(name);
+    if (!v) return;
+    if (v.initializer) {
+      if (!isFloat(v.dtype)) return;
+      // Scalars are folded constants (an epsilon, a scale), not parameters — except in Keras,
+      // where every weight counts (TF.js countParams() includes BatchNorm moving statistics too).
+      if (!keras && v.initializer.shape.length === 0) return;
+      out.push(v);
+    } else if (v.constant && v.producer !== undefined && depth < 8) {
+      out.push(...weightsRead(g, g.nodes[v.producer], keras, depth + 1));
+    }
+  });
+  return out;
 }
 
 function numel(v: Value): number {

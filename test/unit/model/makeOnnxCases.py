@@ -1,0 +1,127 @@
+"""Writes the ONNX cases the reader tests need into OUT_DIR (argv[1]), with onnx.helper, and
+expected shapes from onnx.shape_inference for the real fixtures (argv[2:]) into OUT_DIR/shapes.json.
+Run with Debian's /usr/bin/python3 (python3-onnx)."""
+import json
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper, shape_inference
+
+out = sys.argv[1]
+os.makedirs(out, exist_ok=True)
+OPSET = [helper.make_opsetid("", 17)]
+
+
+def save(graph, name, **kw):
+    m = helper.make_model(graph, opset_imports=OPSET, producer_name="skipscope-tests", **kw)
+    onnx.save(m, os.path.join(out, name))
+
+
+# 1. External data over 2 GB: one 2.4 GB weight in a sparse file, and a small one read for real.
+big = TensorProto()
+big.name = "W"
+big.data_type = TensorProto.FLOAT
+big.dims.extend([60000, 10000])
+big.data_location = TensorProto.EXTERNAL
+for k, v in (("location", "big.bin"), ("offset", "4096"), ("length", str(60000 * 10000 * 4))):
+    e = big.external_data.add()
+    e.key, e.value = k, v
+small = TensorProto()
+small.name = "b"
+small.data_type = TensorProto.FLOAT
+small.dims.extend([10000])
+small.data_location = TensorProto.EXTERNAL
+for k, v in (("location", "big.bin"), ("offset", "0"), ("length", "40000")):
+    e = small.external_data.add()
+    e.key, e.value = k, v
+g = helper.make_graph(
+    [helper.make_node("Gemm", ["x", "W", "b"], ["y"], name="fc")],
+    "big",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 60000])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 10000])],
+    [big, small],
+)
+save(g, "big_external.onnx")
+with open(os.path.join(out, "big.bin"), "wb") as f:
+    f.write(np.arange(10000, dtype=np.float32).tobytes())
+    f.truncate(4096 + 60000 * 10000 * 4)  # sparse: no disk blocks for the big weight
+# Same model pointing at a data file that is not there.
+for t in (big, small):
+    for e in t.external_data:
+        if e.key == "location":
+            e.value = "gone.bin"
+save(g, "missing_external.onnx")
+
+# 2. Control flow: If with then/else bodies reading an outer value, Loop with a body.
+then_g = helper.make_graph([helper.make_node("Relu", ["h"], ["t_out"])], "then", [], [helper.make_tensor_value_info("t_out", TensorProto.FLOAT, None)])
+else_g = helper.make_graph([helper.make_node("Neg", ["h"], ["e_out"])], "else", [], [helper.make_tensor_value_info("e_out", TensorProto.FLOAT, None)])
+body = helper.make_graph(
+    [helper.make_node("Identity", ["cond_in"], ["cond_out"]), helper.make_node("Add", ["v_in", "h"], ["v_out"])],
+    "body",
+    [helper.make_tensor_value_info("i", TensorProto.INT64, []), helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []), helper.make_tensor_value_info("v_in", TensorProto.FLOAT, None)],
+    [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []), helper.make_tensor_value_info("v_out", TensorProto.FLOAT, None)],
+)
+g = helper.make_graph(
+    [
+        helper.make_node("Relu", ["x"], ["h"], name="pre"),
+        helper.make_node("If", ["c"], ["if_out"], name="branch", then_branch=then_g, else_branch=else_g),
+        helper.make_node("Loop", ["n", "c", "if_out"], ["loop_out"], name="loop", body=body),
+    ],
+    "cf",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3]), helper.make_tensor_value_info("c", TensorProto.BOOL, []), helper.make_tensor_value_info("n", TensorProto.INT64, [])],
+    [helper.make_tensor_value_info("loop_out", TensorProto.FLOAT, None)],
+)
+save(g, "control_flow.onnx")
+
+# 3. Shape arithmetic and tied weights: Shape→Gather→Unsqueeze→Concat→Reshape; W read directly and via Identity.
+W = numpy_helper.from_array(np.ones((4, 4), np.float32), "W")
+g = helper.make_graph(
+    [
+        helper.make_node("Identity", ["W"], ["W_alias"], name="alias"),
+        helper.make_node("MatMul", ["x", "W"], ["a"], name="mm1"),
+        helper.make_node("MatMul", ["a", "W_alias"], ["b"], name="mm2"),
+        helper.make_node("Shape", ["b"], ["s"], name="shape"),
+        helper.make_node("Constant", [], ["zero"], name="zero", value=numpy_helper.from_array(np.array(0, np.int64))),
+        helper.make_node("Gather", ["s", "zero"], ["n"], name="gather", axis=0),
+        helper.make_node("Constant", [], ["ax"], name="ax", value=numpy_helper.from_array(np.array([0], np.int64))),
+        helper.make_node("Unsqueeze", ["n", "ax"], ["n1"], name="unsq"),
+        helper.make_node("Constant", [], ["rest"], name="rest", value=numpy_helper.from_array(np.array([2, 2], np.int64))),
+        helper.make_node("Concat", ["n1", "rest"], ["target"], name="cat", axis=0),
+        helper.make_node("Reshape", ["b", "target"], ["y"], name="reshape"),
+    ],
+    "arith",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 4])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+    [W],
+)
+save(g, "shape_arith.onnx")
+
+# 4. A cycle.
+g = helper.make_graph(
+    [helper.make_node("Add", ["x", "q"], ["p"], name="a"), helper.make_node("Relu", ["p"], ["q"], name="b")],
+    "cyc",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+    [helper.make_tensor_value_info("q", TensorProto.FLOAT, [1])],
+)
+save(g, "cycle.onnx")
+
+# 5. onnx's own shape inference on the real fixtures (value_info stripped first): the reference.
+shapes = {}
+for path in sys.argv[2:]:
+    m = onnx.load(path, load_external_data=False)
+    del m.graph.value_info[:]
+    try:
+        inf = shape_inference.infer_shapes(m)
+    except Exception:
+        continue
+    d = {}
+    for vi in list(inf.graph.value_info) + list(inf.graph.output):
+        t = vi.type.tensor_type
+        if not t.HasField("shape"):
+            continue
+        d[vi.name] = [x.dim_value if x.HasField("dim_value") else (x.dim_param if x.dim_param and not x.dim_param.startswith("unk__") else None) for x in t.shape.dim]
+    shapes[path] = d
+with open(os.path.join(out, "shapes.json"), "w") as f:
+    json.dump(shapes, f)
