@@ -17,10 +17,13 @@ export interface DataGraph {
   producer: Int32Array;
   /** 1 when the value is run-time data. */
   isData: Uint8Array;
-  /** Per node: value ids of its data inputs, in input order (a value read twice appears twice). */
-  dataInputs: Int32Array[];
-  /** Per node: the position in `node.inputs` of each entry of `dataInputs`. */
-  dataInputPos: Int32Array[];
+  /**
+   * Data inputs of node n (compressed rows): value ids `inputIds[inputStart[n] .. inputStart[n+1])`,
+   * in input order (a value read twice appears twice), at positions `inputPos[…]` of `node.inputs`.
+   */
+  inputStart: Int32Array;
+  inputIds: Int32Array;
+  inputPos: Int32Array;
   roles: NodeRole[];
 }
 
@@ -46,30 +49,32 @@ export function buildDataGraph(graph: Graph, format: ModelFormat): DataGraph {
     if (v.isGraphInput && !v.constant && !v.shapeArith) isData[i] = 1;
   }
   const nodes = graph.nodes;
-  const dataInputs: Int32Array[] = new Array<Int32Array>(nodes.length);
-  const dataInputPos: Int32Array[] = new Array<Int32Array>(nodes.length);
+  let edges = 0;
+  for (const node of nodes) edges += node.inputs.length;
+  const inputStart = new Int32Array(nodes.length + 1);
+  const inputIds = new Int32Array(edges);
+  const inputPos = new Int32Array(edges);
   const roles: NodeRole[] = new Array<NodeRole>(nodes.length);
-  const ids: number[] = [];
-  const pos: number[] = [];
+  const names: string[] = [];
+  let at = 0;
   for (let n = 0; n < nodes.length; n++) {
     const node = nodes[n];
-    ids.length = 0;
-    pos.length = 0;
+    inputStart[n] = at;
+    names.length = 0;
     for (let p = 0; p < node.inputs.length; p++) {
       const name = node.inputs[p];
       if (name === '') continue;
       const id = valueId.get(name);
       if (id === undefined || !isData[id]) continue;
-      ids.push(id);
-      pos.push(p);
+      inputIds[at] = id;
+      inputPos[at++] = p;
+      names.push(name);
     }
-    dataInputs[n] = Int32Array.from(ids);
-    dataInputPos[n] = Int32Array.from(pos);
     const producesData =
       !node.constant &&
       !node.shapeArith &&
       !SHAPE_OPS.has(node.op) &&
-      (ids.length > 0 || SOURCE_OPS.has(node.op));
+      (names.length > 0 || SOURCE_OPS.has(node.op));
     if (producesData) {
       for (const o of node.outputs) {
         const id = valueId.get(o);
@@ -78,12 +83,8 @@ export function buildDataGraph(graph: Graph, format: ModelFormat): DataGraph {
         if (!v.constant && !v.shapeArith) isData[id] = 1;
       }
     }
-    roles[n] = nodeRole(
-      node,
-      graph,
-      format,
-      ids.map((i) => valueNames[i]),
-    );
+    roles[n] = nodeRole(node, graph, format, names);
   }
-  return { graph, format, valueNames, valueId, producer, isData, dataInputs, dataInputPos, roles };
+  inputStart[nodes.length] = at;
+  return { graph, format, valueNames, valueId, producer, isData, inputStart, inputIds, inputPos, roles };
 }

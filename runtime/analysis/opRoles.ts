@@ -288,37 +288,31 @@ function resampling(
 export function nodeRole(node: Node, graph: Graph, format: ModelFormat, dataInputs: string[]): NodeRole {
   const table = TABLES[format];
   const op = node.op;
-  const base = { projection: false, down: 1, up: 1 };
   const nData = dataInputs.length;
   const merge = table.merge.get(op);
-  if (merge && nData >= 2) return { ...base, role: 'merge', merge };
-  if (table.elementwise.has(op)) return { ...base, role: nData <= 1 ? 'carry' : 'other' };
-  if (table.norm.has(op)) return { ...base, role: 'norm' };
+  if (merge !== undefined && nData >= 2) return { role: 'merge', merge, projection: false, down: 1, up: 1 };
+  if (table.elementwise.has(op))
+    return { role: nData <= 1 ? 'carry' : 'other', projection: false, down: 1, up: 1 };
+  if (table.norm.has(op)) return { role: 'norm', projection: false, down: 1, up: 1 };
   const learned = table.learned.get(op);
-  if (learned) {
-    const hasWeight = node.inputs.some((name) => isParam(graph.values.get(name))) || node.params > 0;
-    if (!table.needsWeight.has(op) || hasWeight) {
-      const projection = learned === 'linear' || (learned === 'conv' && isPointwiseConv(node, graph, table));
-      return {
-        ...base,
-        role: 'learned',
-        learned,
-        projection,
-        ...resampling(node, graph, table, dataInputs[0]),
-      };
-    }
-    return { ...base, role: 'other' };
+  if (learned !== undefined) {
+    const hasWeight =
+      !table.needsWeight.has(op) ||
+      node.params > 0 ||
+      node.inputs.some((name) => isParam(graph.values.get(name)));
+    if (!hasWeight) return { role: 'other', projection: false, down: 1, up: 1 };
+    const projection = learned === 'linear' || (learned === 'conv' && isPointwiseConv(node, graph, table));
+    const { down, up } = resampling(node, graph, table, dataInputs[0]);
+    return { role: 'learned', learned, projection, down, up };
   }
   if (table.carry.has(op)) {
-    return {
-      ...base,
-      role: nData <= 1 ? 'carry' : 'other',
-      ...resampling(node, graph, table, dataInputs[0]),
-    };
+    const { down, up } = resampling(node, graph, table, dataInputs[0]);
+    return { role: nData <= 1 ? 'carry' : 'other', projection: false, down, up };
   }
   // TF.js layers we do not know (custom layers, nested models): learned when they own weights.
-  if (format === 'tfjs-layers' && node.params > 0) return { ...base, role: 'learned', learned: 'layer' };
-  return { ...base, role: 'other' };
+  if (format === 'tfjs-layers' && node.params > 0)
+    return { role: 'learned', learned: 'layer', projection: false, down: 1, up: 1 };
+  return { role: 'other', projection: false, down: 1, up: 1 };
 }
 
 /** The merge kind of an op name in `format`, if it is a merge op (whatever its inputs). */

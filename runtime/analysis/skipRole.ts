@@ -68,7 +68,8 @@ function mergeSentence(m: MergeInfo, ix: RoleIndex): string {
   const parts = m.skips.flatMap((id) => {
     const s = ix.skips.get(id);
     if (!s) return [];
-    let text = `a ${skipLabel(s)} from ${from(s)} that bypasses ${count(s.span.learnedOps, s.bypassedKind)}`;
+    // "concatenates a skip from …" rather than "concatenates a concat skip from …".
+    let text = `a ${s.kind === 'concat' ? 'skip' : skipLabel(s)} from ${from(s)} that bypasses ${count(s.span.learnedOps, s.bypassedKind)}`;
     if (s.kind === 'long') text += ` (down ×${s.resolution.down}, up ×${s.resolution.up})`;
     return [text];
   });

@@ -46,8 +46,9 @@ export interface RawMerge {
 /** One link of an input's chain of carry ops, walking back from the merge. */
 interface ChainLink {
   value: number;
-  /** Node indices passed from the merge input down to this value. */
+  /** Node indices passed from the merge input down to this value: the chain's first `depth`. */
   passed: number[];
+  depth: number;
   projection: boolean;
   /** Learned ops on the skip side (0, or 1 for a projection). */
   learned: number;
@@ -102,6 +103,8 @@ class ValueHeap {
 class Scratch {
   readonly seen: Int32Array;
   readonly slot: Int32Array;
+  /** Position of a popped value in the walk's order. */
+  readonly pos: Int32Array;
   labels = new Uint32Array(0);
   words = 1;
   readonly heap: ValueHeap;
@@ -116,6 +119,7 @@ class Scratch {
   constructor(nv: number, key: Int32Array) {
     this.seen = new Int32Array(nv);
     this.slot = new Int32Array(nv);
+    this.pos = new Int32Array(nv);
     this.heap = new ValueHeap(key);
     this.dpStamp = new Int32Array(nv);
     this.ops = new Int32Array(nv);
@@ -128,8 +132,9 @@ class Scratch {
 
 /** Walks back from input `v` of a merge through carry ops (and, for Add, one projection). */
 function chainOf(dg: DataGraph, v: number, allowProjection: boolean): ChainLink[] {
-  const links: ChainLink[] = [{ value: v, passed: [], projection: false, learned: 0 }];
+  // All links share one `passed` array; each knows how much of it lies above it.
   const passed: number[] = [];
+  const links: ChainLink[] = [{ value: v, passed, depth: 0, projection: false, learned: 0 }];
   let projection = false;
   let normAllowed = allowProjection;
   let cur = v;
@@ -137,8 +142,7 @@ function chainOf(dg: DataGraph, v: number, allowProjection: boolean): ChainLink[
     const p = dg.producer[cur];
     if (p < 0) break;
     const role = dg.roles[p];
-    const ins = dg.dataInputs[p];
-    if (ins.length !== 1) break;
+    if (dg.inputStart[p + 1] - dg.inputStart[p] !== 1) break;
     if (role.role === 'carry') {
       // fine: parameter-free
     } else if (role.role === 'norm' && normAllowed) {
@@ -150,8 +154,8 @@ function chainOf(dg: DataGraph, v: number, allowProjection: boolean): ChainLink[
       break;
     }
     passed.push(p);
-    cur = ins[0];
-    links.push({ value: cur, passed: passed.slice(), projection, learned: projection ? 1 : 0 });
+    cur = dg.inputIds[dg.inputStart[p]];
+    links.push({ value: cur, passed, depth: passed.length, projection, learned: projection ? 1 : 0 });
   }
   return links;
 }
@@ -230,11 +234,13 @@ export class SkipClassifier {
   /** Pops one value and propagates its label to its producer's data inputs. */
   private step(): number {
     const v = this.s.heap.pop();
+    this.s.pos[v] = this.order.length;
     this.order.push(v);
     const p = this.dg.producer[v];
     if (p >= 0) {
       const off = this.labelOffset(v);
-      for (const u of this.dg.dataInputs[p]) this.reach(u, off, 0);
+      const { inputStart, inputIds } = this.dg;
+      for (let e = inputStart[p]; e < inputStart[p + 1]; e++) this.reach(inputIds[e], off, 0);
     }
     return v;
   }
@@ -255,8 +261,8 @@ export class SkipClassifier {
     s.up[fork] = 1;
     const region: number[] = [];
     let prevNode = -2;
-    let start = this.order.lastIndexOf(fork);
-    if (start < 0) start = this.order.length;
+    const start =
+      s.seen[fork] === s.epoch && this.order[s.pos[fork]] === fork ? s.pos[fork] : this.order.length;
     for (let i = start - 1; i >= 0; i--) {
       const v = this.order[i];
       const p = dg.producer[v];
@@ -266,7 +272,8 @@ export class SkipClassifier {
       let lmin = Infinity;
       let down = 1;
       let up = 1;
-      for (const u of dg.dataInputs[p]) {
+      for (let ei = dg.inputStart[p]; ei < dg.inputStart[p + 1]; ei++) {
+        const u = dg.inputIds[ei];
         if (s.dpStamp[u] !== e) continue;
         ops = Math.max(ops, s.ops[u]);
         lmax = Math.max(lmax, s.lmax[u]);
@@ -296,7 +303,7 @@ export class SkipClassifier {
   classify(n: number): RawMerge | undefined {
     const { dg, s } = this;
     const op = dg.roles[n].merge!;
-    const ins = Array.from(dg.dataInputs[n]);
+    const ins = Array.from(dg.inputIds.subarray(dg.inputStart[n], dg.inputStart[n + 1]));
     const k = ins.length;
     if (k < 2) return undefined;
     s.epoch++;
@@ -332,19 +339,23 @@ export class SkipClassifier {
       }
       // The bypassed side must hold a learned op — more than the projection itself holds.
       if (lmax < 1 + link.learned) continue;
-      const kinds = new Set<LearnedKind>();
+      const skipNodes = link.passed.slice(0, link.depth);
+      let bypassedKind: LearnedKind | undefined;
+      let mixed = false;
       for (const p of branchNodes) {
         const kind = dg.roles[p].learned;
-        if (kind && !link.passed.includes(p)) kinds.add(kind);
+        if (!kind || skipNodes.includes(p)) continue;
+        if (bypassedKind !== undefined && kind !== bypassedKind) mixed = true;
+        bypassedKind = kind;
       }
       skips.push({
-        bypassedKind: kinds.size === 1 ? [...kinds][0] : undefined,
-        inputPos: dg.dataInputPos[n][j],
+        bypassedKind: mixed ? undefined : bypassedKind,
+        inputPos: dg.inputPos[dg.inputStart[n] + j],
         fork: link.value,
-        skipNodes: link.passed,
+        skipNodes,
         projection: link.projection,
         learnedOps: lmax,
-        ops: Math.max(ops, link.passed.length),
+        ops: Math.max(ops, link.depth),
         down,
         up,
       });
