@@ -139,8 +139,9 @@ export async function waitForHttp(url, child, timeoutMs) {
 
 /**
  * Prepares a fresh instance: an extensions dir holding only this extension (a symlink named
- * publisher.name-version to `extensionDir`), a user-data dir with quiet settings, and a copy of
- * `workspaceSources` (name → folder) as the workspace. Returns the paths.
+ * publisher.name-version to `extensionDir`; none when `extensionDir` is null, see installVsix), a
+ * user-data dir with quiet settings, and a copy of `workspaceSources` (name → folder) as the
+ * workspace. Returns the paths.
  */
 export function prepareInstance(extensionDir, manifest, workspaceSources) {
   const base = mkdtempSync(join(tmpdir(), 'skipscope-e2e-'));
@@ -150,11 +151,10 @@ export function prepareInstance(extensionDir, manifest, workspaceSources) {
   mkdirSync(extensions, { recursive: true });
   mkdirSync(join(userData, 'User'), { recursive: true });
   mkdirSync(workspace, { recursive: true });
-  symlinkSync(
-    extensionDir,
-    join(extensions, `${manifest.publisher}.${manifest.name}-${manifest.version}`),
-    'dir',
-  );
+  if (extensionDir) {
+    const name = `${manifest.publisher}.${manifest.name}-${manifest.version}`;
+    symlinkSync(extensionDir, join(extensions, name), 'dir');
+  }
   const settings = {
     'workbench.startupEditor': 'none',
     'security.workspace.trust.enabled': false,
@@ -173,6 +173,19 @@ export function prepareInstance(extensionDir, manifest, workspaceSources) {
     if (existsSync(src)) cpSync(src, join(workspace, name), { recursive: true });
   }
   return { base, extensions, userData, workspace };
+}
+
+/** Installs a packaged .vsix into the instance's extensions dir, as a user would. */
+export function installVsix(bin, instance, vsix) {
+  sh(process.execPath, [
+    bin,
+    '--extensions-dir',
+    instance.extensions,
+    '--user-data-dir',
+    instance.userData,
+    '--install-extension',
+    vsix,
+  ]);
 }
 
 /** Starts code-server on `port` for `instance`; its output goes to `logFile`-style sink `onOutput`. */

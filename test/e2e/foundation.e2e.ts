@@ -5,10 +5,12 @@
 import { strict as assert } from 'node:assert';
 import { existsSync } from 'node:fs';
 import {
+  activeTabLabel,
   clearNotifications,
   closeAllEditors,
   getPage,
   openFileFromExplorer,
+  openFileWithQuickOpen,
   runCommand,
   screenshot,
   waitForNotification,
@@ -21,13 +23,19 @@ describe('foundation (code-server)', () => {
     assert.ok(existsSync(workspacePath('samples/sample.onnx')), 'samples/sample.onnx is committed');
     await closeAllEditors();
     await openFileFromExplorer('samples/sample.onnx');
-    const title = await waitForWebviewSelector('h2.file-name', { timeoutMs: 60_000 });
-    assert.equal((await title.textContent())?.trim(), 'sample.onnx');
-    // The tab belongs to the custom editor, not to the binary-file text editor.
-    const tab = getPage().locator('.tabs-container .tab.active');
-    assert.match((await tab.getAttribute('aria-label')) ?? '', /sample\.onnx/);
+    // The webview names the file it shows (an element whose whole text is the file name).
+    await waitForWebviewSelector('text="sample.onnx"', { timeoutMs: 60_000 });
+    assert.equal(await activeTabLabel(), 'sample.onnx');
+    // The custom editor, not the text editor that would show the binary file:
     assert.equal(await getPage().locator('.monaco-editor .view-lines').count(), 0, 'no text editor is shown');
     await screenshot('foundation-sample-editor');
+  });
+
+  it('opens a model with its Skipscope editor through Quick Open', async () => {
+    await closeAllEditors();
+    await openFileWithQuickOpen('samples/sample.onnx');
+    await waitForWebviewSelector('text="sample.onnx"', { timeoutMs: 60_000 });
+    assert.equal(await activeTabLabel(), 'sample.onnx');
   });
 
   it('runs "Skipscope: Show Runtime Info" from the command palette', async () => {

@@ -11,10 +11,14 @@
  *   getPage(): Page                               the workbench page (playwright-core)
  *   workspacePath(...parts): string               absolute path inside the workspace copy
  *   openFileFromExplorer('samples/sample.onnx')   clicks each folder, then the file, in the Explorer
+ *   openFileWithQuickOpen('fixtures/onnx/x.onnx') opens a file through Ctrl+P (default editor)
+ *   activeTabLabel(): Promise<string | undefined> label of the active editor tab
+ *   statusBarTexts(): Promise<string[]>           texts of the status bar items
  *   runCommand('Skipscope: Show Runtime Info')    runs a command by its full palette title
  *   closeAllEditors()                             closes every editor (start each test with it)
  *   activeWebviewFrame(): Promise<Frame>          inner frame (#active-frame) of the visible webview
  *   waitForWebviewSelector(sel): Promise<Locator> waits until `sel` is visible in that frame
+ *                                                 (playwright selectors: CSS, or 'text="exact"')
  *   readNotifications(): Promise<string[]>        texts of the notifications on screen
  *   waitForNotification(text | RegExp): Promise<string>   the first notification that matches
  *   clearNotifications()                          dismisses every notification
@@ -25,8 +29,8 @@
  * Example:
  *   await closeAllEditors();
  *   await openFileFromExplorer('samples/sample.onnx');
- *   const title = await waitForWebviewSelector('h2.file-name');
- *   assert.equal(await title.textContent(), 'sample.onnx');
+ *   await waitForWebviewSelector('text="sample.onnx"');
+ *   assert.equal(await activeTabLabel(), 'sample.onnx');
  */
 import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -144,6 +148,36 @@ function cssString(s: string): string {
 }
 
 /**
+ * Finds a visible Explorer row, scrolling the tree when the row is outside the rendered window (the
+ * tree is virtualized: rows far from the viewport are not in the DOM).
+ */
+async function explorerRow(level: number, name: string, timeout: number): Promise<Locator> {
+  const page = getPage();
+  const tree = page.locator('.explorer-folders-view');
+  const row = tree.locator(`.monaco-list-row[aria-level="${level}"][aria-label=${cssString(name)}]`).first();
+  let direction = 1;
+  let lastTop = -1;
+  await waitFor(
+    async () => {
+      if (await row.isVisible()) return true;
+      const box = await tree.boundingBox();
+      if (!box) return false;
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.wheel(0, direction * box.height * 0.6);
+      const top = await tree
+        .locator('.monaco-scrollable-element')
+        .first()
+        .evaluate((e) => e.scrollTop);
+      if (top === lastTop) direction = -direction; // hit an end: sweep back the other way
+      lastTop = top;
+      return false;
+    },
+    { timeoutMs: timeout, message: `Explorer row "${name}" (level ${level})` },
+  );
+  return row;
+}
+
+/**
  * Opens `relPath` (relative to the workspace, "/"-separated) by clicking it in the Explorer,
  * expanding each folder on the way; a single click opens the file's default editor.
  */
@@ -155,10 +189,7 @@ export async function openFileFromExplorer(relPath: string, opts: WaitOptions = 
   await tree.waitFor({ state: 'visible', timeout });
   const parts = relPath.split('/').filter(Boolean);
   for (let i = 0; i < parts.length; i++) {
-    const row = tree
-      .locator(`.monaco-list-row[aria-level="${i + 1}"][aria-label=${cssString(parts[i])}]`)
-      .first();
-    await row.waitFor({ state: 'visible', timeout });
+    const row = await explorerRow(i + 1, parts[i], timeout);
     const isFolder = i < parts.length - 1;
     if (isFolder) {
       if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
@@ -170,6 +201,54 @@ export async function openFileFromExplorer(relPath: string, opts: WaitOptions = 
       await row.click();
     }
   }
+}
+
+/** Opens `relPath` (relative to the workspace) through Quick Open (Ctrl+P), with its default editor. */
+export async function openFileWithQuickOpen(relPath: string, opts: WaitOptions = {}): Promise<void> {
+  const page = getPage();
+  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT;
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const name = relPath.split('/').pop() ?? relPath;
+  const rows = page.locator('.quick-input-list .monaco-list-row');
+  await waitFor(
+    async () => {
+      if (await input.isVisible()) await page.keyboard.press('Escape');
+      await page.keyboard.press('Control+P');
+      await input.waitFor({ state: 'visible', timeout: 2000 });
+      await input.fill(relPath);
+      // Each row shows the file name and, dimmed, its folder: match both.
+      const folder = relPath.includes('/') ? relPath.slice(0, relPath.lastIndexOf('/')) : '';
+      const index = await waitFor(
+        async () => {
+          const found = await rows.evaluateAll((els) =>
+            els.map((e) => [
+              (e.querySelector('.label-name')?.textContent ?? '').trim(),
+              (e.querySelector('.label-description')?.textContent ?? '').trim(),
+            ]),
+          );
+          const i = found.findIndex(([n, d]) => n === name && (folder === '' || d.endsWith(folder)));
+          return i >= 0 ? i : undefined;
+        },
+        { timeoutMs: 3000 },
+      );
+      await rows.nth(index).click();
+      return true;
+    },
+    { timeoutMs: timeout, message: `"${relPath}" in Quick Open` },
+  );
+  await input.waitFor({ state: 'hidden', timeout });
+}
+
+/** The label of the active editor tab (e.g. "sample.onnx"), or undefined when no editor is open. */
+export async function activeTabLabel(): Promise<string | undefined> {
+  const tab = getPage().locator('.tabs-container .tab.active .label-name').first();
+  return (await tab.count()) ? ((await tab.textContent()) ?? '').trim() : undefined;
+}
+
+/** Texts of the status bar items, left to right. */
+export async function statusBarTexts(): Promise<string[]> {
+  const texts = await getPage().locator('.statusbar-item').allInnerTexts();
+  return texts.map((t) => t.trim()).filter(Boolean);
 }
 
 /** The inner frame (`#active-frame`) of the visible webview, once its document has a body. */

@@ -1,13 +1,16 @@
 // `npm run test:e2e`: runs test/e2e/**/*.e2e.ts in a real VS Code (code-server driven by Chromium).
 // Needs a built dist/ (`npm test` builds first). Extra arguments go to mocha, e.g. `-- --grep editor`.
+// The extension is loaded from this folder; SKIPSCOPE_E2E_VSIX=skipscope-0.1.0.vsix tests the package
+// instead (installed with code-server --install-extension).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   CODE_SERVER_VERSION,
   ensureCodeServer,
   freePort,
+  installVsix,
   prepareInstance,
   startCodeServer,
   stopCodeServer,
@@ -31,10 +34,12 @@ const { bin } = ensureCodeServer(join(root, '.e2e-cache'));
 
 rmSync(outputDir, { recursive: true, force: true });
 mkdirSync(outputDir, { recursive: true });
-const instance = prepareInstance(root, manifest, {
+const vsix = process.env.SKIPSCOPE_E2E_VSIX ? resolve(process.env.SKIPSCOPE_E2E_VSIX) : undefined;
+const instance = prepareInstance(vsix ? null : root, manifest, {
   samples: join(root, 'samples'),
   fixtures: join(root, 'test/fixtures'),
 });
+if (vsix) installVsix(bin, instance, vsix);
 const port = await freePort();
 const url = `http://127.0.0.1:${port}/`;
 const serverLog = [];
