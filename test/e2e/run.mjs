@@ -76,6 +76,7 @@ try {
     '--reporter',
     'spec',
     'test/e2e/**/*.e2e.ts',
+    ...(process.env.CI ? ['--forbid-only'] : []), // a stray .only must not pass CI with a subset
     ...process.argv.slice(2),
   ];
   const tTests = performance.now();
