@@ -5,6 +5,7 @@ import * as vscode from 'vscode';
 import { SidecarClient } from './sidecarClient';
 import { registerModelEditor } from './modelEditorProvider';
 import { registerCommands } from './commands';
+import { registerTextViews } from './textViews';
 
 /** What each feature's register function receives. */
 export interface ExtensionServices {
@@ -19,7 +20,7 @@ export function activate(context: vscode.ExtensionContext): void {
   const sidecar = new SidecarClient(context.extensionUri, log);
   context.subscriptions.push(log, sidecar);
   const services: ExtensionServices = { context, sidecar, log };
-  for (const register of [registerModelEditor, registerCommands]) register(services);
+  for (const register of [registerModelEditor, registerCommands, registerTextViews]) register(services);
 }
 
 /** Nothing to do: every resource is in context.subscriptions. */

@@ -8,6 +8,7 @@ import { ModelStore } from './sidecar/modelStore';
 import type { HandlerContext } from './sidecar/handlerContext';
 import { registerModelHandlers } from './sidecar/modelHandlers';
 import { registerRuntimeHandlers } from './sidecar/runtimeHandlers';
+import { registerTextHandlers } from './sidecar/textHandlers';
 
 const ctx: HandlerContext = {
   conn: createMessageConnection(
@@ -16,7 +17,7 @@ const ctx: HandlerContext = {
   ),
   store: new ModelStore(),
 };
-for (const register of [registerModelHandlers, registerRuntimeHandlers]) register(ctx);
+for (const register of [registerModelHandlers, registerRuntimeHandlers, registerTextHandlers]) register(ctx);
 
 // stdout carries JSON-RPC: route console.log to stderr so that a stray log cannot corrupt it.
 console.log = console.error;

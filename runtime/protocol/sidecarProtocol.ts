@@ -26,6 +26,34 @@ export const ModelTensorStats = new RequestType<
 export const ModelText = new RequestType<{ file: string; weights?: boolean }, { text: string }, void>(
   'model/text',
 );
+/** A span of one line in a printed model text (0-based line, UTF-16 columns, end exclusive). */
+export interface TextSpan {
+  line: number;
+  start: number;
+  end: number;
+}
+/** A name under the cursor in a printed model text: what it is, where it is defined, its hover card. */
+export interface TextSymbolInfo {
+  name: string;
+  kind: 'node' | 'tensor' | 'function';
+  span: TextSpan;
+  /** Where the name is defined in the same text, when it is. */
+  definition?: TextSpan;
+  /** The hover card in Markdown, when the model has something to say about the name. */
+  markdown?: string;
+}
+/** The name at (line, character) of the text model/text returned for the same file and weights flag. */
+export const ModelTextSymbol = new RequestType<
+  { file: string; weights?: boolean; line: number; character: number },
+  TextSymbolInfo | null,
+  void
+>('model/textSymbol');
+/** The hover card for a node, layer or tensor name in a model file (e.g. a TF.js model.json open as text). */
+export const ModelNameCard = new RequestType<
+  { file: string; name: string },
+  { markdown: string } | null,
+  void
+>('model/nameCard');
 
 /** Runs gradient probes on an opened model; progress arrives as probe/progress notifications. */
 export const ProbeRun = new RequestType<

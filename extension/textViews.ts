@@ -1,0 +1,170 @@
+/**
+ * The ONNX text view: `Skipscope: Open as ONNX Text` shows a model as a read-only `onnx-text`
+ * document; hovers there (and on names in a TF.js model.json) show the graph's node card, and
+ * go-to-definition jumps from a tensor's use to the line that produces it. The sidecar prints,
+ * indexes and describes; this file only maps documents and positions to its requests.
+ */
+import * as vscode from 'vscode';
+import {
+  ModelNameCard,
+  ModelText,
+  ModelTextSymbol,
+  type TextSpan,
+} from '../runtime/protocol/sidecarProtocol';
+import type { ExtensionServices } from './extension';
+
+/** URI scheme of the printed texts: `skipscope-onnx:/path/model.onnx.onnxtxt[?weights=1]`. */
+export const TEXT_SCHEME = 'skipscope-onnx';
+const SUFFIX = '.onnxtxt';
+/** The custom editor whose model the command prints when no file is given. */
+const MODEL_EDITOR_VIEW_TYPE = 'skipscope.modelEditor';
+/** Enough of a model.json to tell a TF.js model from any other JSON. */
+const TFJS_MARKERS = /"(modelTopology|weightsManifest)"\s*:/;
+
+/** The text document URI for `model`. */
+export function textUriFor(model: vscode.Uri, weights: boolean): vscode.Uri {
+  return vscode.Uri.from({
+    scheme: TEXT_SCHEME,
+    path: model.path + SUFFIX,
+    query: weights ? 'weights=1' : '',
+  });
+}
+
+/** The model file and weights flag behind a text document URI. */
+function modelOf(uri: vscode.Uri): { file: string; weights: boolean } {
+  const path = uri.path.endsWith(SUFFIX) ? uri.path.slice(0, -SUFFIX.length) : uri.path;
+  return { file: vscode.Uri.file(path).fsPath, weights: uri.query === 'weights=1' };
+}
+
+function rangeOf(s: TextSpan): vscode.Range {
+  return new vscode.Range(s.line, s.start, s.line, s.end);
+}
+
+/** The model the command should print: the argument, the active model editor, or the active .onnx file. */
+function targetModel(arg: unknown): vscode.Uri | undefined {
+  if (arg instanceof vscode.Uri) return arg;
+  const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
+  if (input instanceof vscode.TabInputCustom && input.viewType === MODEL_EDITOR_VIEW_TYPE) return input.uri;
+  if (input instanceof vscode.TabInputText && input.uri.path.endsWith('.onnx')) return input.uri;
+  return undefined;
+}
+
+class OnnxTextProvider implements vscode.TextDocumentContentProvider {
+  constructor(private readonly s: ExtensionServices) {}
+
+  async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {
+    const { file, weights } = modelOf(uri);
+    try {
+      return (await this.s.sidecar.request(ModelText, { file, weights }, token)).text;
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.s.log.warn(`print ${file}: ${message}`);
+      void vscode.window.showErrorMessage(message);
+      return `# Skipscope could not print this model: ${message}\n`;
+    }
+  }
+}
+
+class OnnxTextNavigation implements vscode.HoverProvider, vscode.DefinitionProvider {
+  constructor(private readonly s: ExtensionServices) {}
+
+  private symbolAt(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken) {
+    const { file, weights } = modelOf(doc.uri);
+    return this.s.sidecar
+      .request(ModelTextSymbol, { file, weights, line: pos.line, character: pos.character }, token)
+      .catch((e: unknown) => {
+        this.s.log.warn(`text symbol ${file}:${pos.line}: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      });
+  }
+
+  async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken) {
+    const info = await this.symbolAt(doc, pos, token);
+    if (!info?.markdown) return undefined;
+    return new vscode.Hover(new vscode.MarkdownString(info.markdown), rangeOf(info.span));
+  }
+
+  async provideDefinition(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken) {
+    const info = await this.symbolAt(doc, pos, token);
+    if (!info?.definition) return undefined;
+    return new vscode.Location(doc.uri, rangeOf(info.definition));
+  }
+}
+
+/** The JSON string literal (not a key) under `character` on `line`, decoded, or undefined. */
+export function jsonStringAt(
+  line: string,
+  character: number,
+): { value: string; start: number; end: number } | undefined {
+  const re = /"(?:[^"\\]|\\.)*"/g;
+  for (let m = re.exec(line); m; m = re.exec(line)) {
+    const start = m.index;
+    const end = start + m[0].length;
+    if (character < start || character > end) continue;
+    if (/^\s*:/.test(line.slice(end))) return undefined; // a key such as "class_name"
+    try {
+      return { value: JSON.parse(m[0]) as string, start, end };
+    } catch {
+      return undefined;
+    }
+  }
+  return undefined;
+}
+
+class ModelJsonHover implements vscode.HoverProvider {
+  private readonly isModel = new WeakMap<vscode.TextDocument, { version: number; yes: boolean }>();
+
+  constructor(private readonly s: ExtensionServices) {}
+
+  private looksLikeModel(doc: vscode.TextDocument): boolean {
+    const known = this.isModel.get(doc);
+    if (known?.version === doc.version) return known.yes;
+    const yes = doc.uri.scheme === 'file' && TFJS_MARKERS.test(doc.getText());
+    this.isModel.set(doc, { version: doc.version, yes });
+    return yes;
+  }
+
+  async provideHover(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken) {
+    if (!this.looksLikeModel(doc)) return undefined;
+    const str = jsonStringAt(doc.lineAt(pos.line).text, pos.character);
+    if (!str || !str.value) return undefined;
+    // The card describes the model as saved: unsaved edits are not reflected.
+    const card = await this.s.sidecar
+      .request(ModelNameCard, { file: doc.uri.fsPath, name: str.value }, token)
+      .catch(() => null);
+    if (!card) return undefined;
+    return new vscode.Hover(
+      new vscode.MarkdownString(card.markdown),
+      new vscode.Range(pos.line, str.start, pos.line, str.end),
+    );
+  }
+}
+
+async function openAsText(arg: unknown, weights: boolean): Promise<void> {
+  let model = targetModel(arg);
+  if (!model) {
+    model = (
+      await vscode.window.showOpenDialog({ filters: { 'ONNX models': ['onnx'] }, canSelectMany: false })
+    )?.[0];
+  }
+  if (!model) return;
+  let doc = await vscode.workspace.openTextDocument(textUriFor(model, weights));
+  if (doc.languageId !== 'onnx-text') doc = await vscode.languages.setTextDocumentLanguage(doc, 'onnx-text');
+  await vscode.window.showTextDocument(doc, { preview: false });
+}
+
+/** Registers the text view's content provider, commands, hovers and definitions. */
+export function registerTextViews(s: ExtensionServices): void {
+  const nav = new OnnxTextNavigation(s);
+  const textDocs: vscode.DocumentSelector = { scheme: TEXT_SCHEME };
+  s.context.subscriptions.push(
+    vscode.workspace.registerTextDocumentContentProvider(TEXT_SCHEME, new OnnxTextProvider(s)),
+    vscode.commands.registerCommand('skipscope.openAsText', (arg?: unknown) => openAsText(arg, false)),
+    vscode.commands.registerCommand('skipscope.openAsTextWithWeights', (arg?: unknown) =>
+      openAsText(arg, true),
+    ),
+    vscode.languages.registerHoverProvider(textDocs, nav),
+    vscode.languages.registerDefinitionProvider(textDocs, nav),
+    vscode.languages.registerHoverProvider({ language: 'json', scheme: 'file' }, new ModelJsonHover(s)),
+  );
+}

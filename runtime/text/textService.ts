@@ -1,0 +1,128 @@
+/**
+ * What the text view asks the sidecar: a model printed as ONNX text, the name under the cursor
+ * (with its definition and hover card), and cards for names in a TF.js model.json. Printed texts
+ * and opened models are cached per file (and dropped when the file changes on disk).
+ */
+import * as fs from 'node:fs';
+import { analyzeSkips } from '../analysis/analyzeSkips';
+import { ModelError } from '../errors';
+import type { Model } from '../model/ir';
+import { openModel } from '../model/open';
+import type { TextSymbolInfo } from '../protocol/sidecarProtocol';
+import { buildViewModel } from '../view/buildViewModel';
+import type { GradientOverlay } from '../view/viewModel';
+import { nameMarkdown, symbolMarkdown, type HoverSource } from './nameHover';
+import { DEFAULT_ELIDE_ABOVE, printOnnxModel, type PrintedText } from './onnxPrinter';
+
+/** Files whose texts and models are kept; a few open editors at a time is the common case. */
+const MAX_FILES = 4;
+
+interface Entry {
+  /** mtime and size when read: a changed file is read again. */
+  stamp: string;
+  texts: Map<boolean, PrintedText>;
+  hover?: Promise<HoverSource>;
+}
+
+function looksLikeJson(bytes: Uint8Array): boolean {
+  for (const b of bytes.subarray(0, 64)) {
+    if (b === 0x7b) return true;
+    if (b !== 0x20 && b !== 0x0a && b !== 0x0d && b !== 0x09 && b !== 0xef && b !== 0xbb && b !== 0xbf)
+      return false;
+  }
+  return false;
+}
+
+/** The sidecar's text-view state: printed texts and models by file. */
+export class TextService {
+  private readonly entries = new Map<string, Entry>();
+
+  /** Gradient overlays by file, set when a probe has run, so that text hovers show them too. */
+  readonly gradients = new Map<string, GradientOverlay>();
+
+  private entry(file: string): Entry {
+    let stamp: string;
+    try {
+      const st = fs.statSync(file);
+      stamp = `${st.mtimeMs}:${st.size}`;
+    } catch {
+      throw new ModelError(`${file}: no such file.`, file);
+    }
+    let e = this.entries.get(file);
+    if (!e || e.stamp !== stamp) e = { stamp, texts: new Map() };
+    // Re-insert so that the map's order is least recently used first.
+    this.entries.delete(file);
+    this.entries.set(file, e);
+    while (this.entries.size > MAX_FILES) this.entries.delete(this.entries.keys().next().value as string);
+    return e;
+  }
+
+  /** The model at `file` printed as ONNX text; weights elided unless `weights`. */
+  printed(file: string, weights = false): PrintedText {
+    const e = this.entry(file);
+    let p = e.texts.get(weights);
+    if (!p) {
+      let bytes: Buffer;
+      try {
+        bytes = fs.readFileSync(file);
+      } catch (err) {
+        throw new ModelError(
+          `${file}: cannot be read (${(err as NodeJS.ErrnoException).code ?? 'error'}).`,
+          file,
+        );
+      }
+      if (looksLikeJson(bytes))
+        throw new ModelError(`${file}: is a TF.js model; the ONNX text view shows ONNX files only.`, file);
+      p = printOnnxModel(bytes, { file, elideAbove: weights ? Infinity : DEFAULT_ELIDE_ABOVE });
+      e.texts.set(weights, p);
+    }
+    return p;
+  }
+
+  private async hoverSource(file: string): Promise<HoverSource> {
+    const e = this.entry(file);
+    e.hover ??= openModel(file).then((model: Model) => {
+      let analysis;
+      try {
+        analysis = analyzeSkips(model);
+      } catch (err) {
+        // A card without the skip role is still worth showing.
+        console.error(`skip analysis failed for ${file}: ${String(err)}`);
+      }
+      return { model, view: buildViewModel(model, analysis) };
+    });
+    e.hover.catch(() => {
+      if (this.entries.get(file) === e) e.hover = undefined;
+    });
+    const src = await e.hover;
+    return { ...src, grads: this.gradients.get(file) };
+  }
+
+  /** The name at (line, character) of the printed text, with its definition and card, or null. */
+  async symbolAt(
+    file: string,
+    weights: boolean,
+    line: number,
+    character: number,
+  ): Promise<TextSymbolInfo | null> {
+    const { index } = this.printed(file, weights);
+    const sym = index.symbolAt(line, character);
+    if (!sym) return null;
+    const info: TextSymbolInfo = {
+      name: sym.name,
+      kind: sym.kind,
+      span: { line: sym.line, start: sym.start, end: sym.end },
+    };
+    const def = index.definitionOf(sym);
+    if (def) info.definition = { line: def.line, start: def.start, end: def.end };
+    const markdown = symbolMarkdown(await this.hoverSource(file), sym.name, sym.kind);
+    if (markdown) info.markdown = markdown;
+    return info;
+  }
+
+  /** The card for a name found in a model file's JSON, or null when the model has no such name. */
+  async nameCard(file: string, name: string): Promise<{ markdown: string } | null> {
+    const markdown = nameMarkdown(await this.hoverSource(file), name);
+    return markdown ? { markdown } : null;
+  }
+}

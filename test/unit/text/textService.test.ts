@@ -1,0 +1,69 @@
+/**
+ * The text view's sidecar service on real fixtures: a name under the cursor gives its definition
+ * and the same card the graph shows; names in a model's JSON give cards too.
+ */
+import { strict as assert } from 'node:assert';
+import { join } from 'node:path';
+import { TextService } from '../../../runtime/text/textService';
+import { isModelError } from '../../../runtime/errors';
+
+const root = join(__dirname, '../../..');
+const sample = join(root, 'samples/sample.onnx');
+
+describe('text service', () => {
+  const service = new TextService();
+
+  it('hovering a node name shows its node card; a tensor use jumps to the node that makes it', async () => {
+    const lines = service.printed(sample).text.split('\n');
+    const addLine = lines.findIndex((l) => / = Add \(/.test(l));
+    assert.ok(addLine > 0, 'the sample has an Add');
+    const nodeCol = lines[addLine].indexOf('[') + 2;
+    const node = await service.symbolAt(sample, false, addLine, nodeCol);
+    assert.equal(node?.kind, 'node');
+    assert.match(node!.markdown ?? '', /\*\*Add\*\*/);
+    assert.match(node!.markdown ?? '', /FLOPs/);
+    // The Add's first input is a tensor produced by an earlier node: its definition is that line.
+    const inputCol = lines[addLine].indexOf('Add (') + 6;
+    const use = await service.symbolAt(sample, false, addLine, inputCol);
+    assert.equal(use?.kind, 'tensor');
+    assert.ok(use!.definition, 'a definition');
+    assert.ok(use!.definition!.line < addLine);
+    const defLine = lines[use!.definition!.line];
+    assert.ok(defLine.slice(use!.definition!.start, use!.definition!.end).includes(use!.name));
+    assert.match(use!.markdown ?? '', /output of/);
+  });
+
+  it('says a residual Add merges a skip (the skip role sentence of the graph card)', async () => {
+    const file = join(root, 'test/fixtures/onnx/resnet18.onnx');
+    const lines = service.printed(file).text.split('\n');
+    const addLine = lines.findIndex((l) => / = Add \(/.test(l));
+    const info = await service.symbolAt(file, false, addLine, lines[addLine].indexOf('[') + 2);
+    assert.match(info?.markdown ?? '', /skip/i);
+  });
+
+  it('hovering a weight names its shape and readers', async () => {
+    const lines = service.printed(sample).text.split('\n');
+    const initLine = lines.findIndex((l) => l.startsWith('   <'));
+    const col = lines[initLine].indexOf('"', lines[initLine].indexOf('<')) + 1;
+    const info = await service.symbolAt(sample, false, initLine, col);
+    assert.equal(info?.kind, 'tensor');
+    assert.match(info!.markdown ?? '', /\*\*(weight|constant)\*\*/);
+    assert.match(info!.markdown ?? '', /read by/);
+  });
+
+  it('gives nothing between names, and cards for names in a model file', async () => {
+    assert.equal(await service.symbolAt(sample, false, 0, 0), null);
+    const text = service.printed(sample).text;
+    const nodeName = /\["([^"]+)"\] [^\n]* = Conv /.exec(text)?.[1];
+    assert.ok(nodeName);
+    assert.match((await service.nameCard(sample, nodeName!))?.markdown ?? '', /\*\*Conv\*\*/);
+    assert.equal(await service.nameCard(sample, 'no such node'), null);
+  });
+
+  it('refuses a missing file with a ModelError naming it', () => {
+    assert.throws(
+      () => service.printed('/no/such/model.onnx'),
+      (e: unknown) => isModelError(e) && e.message.includes('/no/such/model.onnx'),
+    );
+  });
+});
