@@ -69,7 +69,7 @@ function looksLikeJson(head: Buffer): boolean {
   if (head[0] === 0xef && head[1] === 0xbb && head[2] === 0xbf) i = 3; // UTF-8 BOM
   while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09))
     i++;
-  return head[i] === 0x7b; // '{'
+  return head[i] === 0x7b || head[i] === 0x5b; // '{' or '['
 }
 
 function readJsonModel(text: string, abs: string, file: string): Model {

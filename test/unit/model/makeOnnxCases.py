@@ -48,7 +48,7 @@ with open(os.path.join(out, "big.bin"), "wb") as f:
     f.write(np.arange(10000, dtype=np.float32).tobytes())
     f.truncate(4096 + 60000 * 10000 * 4)  # sparse: no disk blocks for the big weight
 # Same model pointing at a data file that is not there.
-for t in (big, small):
+for t in g.initializer:
     for e in t.external_data:
         if e.key == "location":
             e.value = "gone.bin"
