@@ -8,11 +8,15 @@
  * variants re-encode the saved float32 weights following the weights-manifest quantization format
  * (`quantization: {dtype, scale, min}` for uint8/uint16 affine, `{dtype: 'float16'}`), the way the
  * Python converter's `--quantize_*` options do, since that converter is not available here; each
- * file is read back through tfjs-core's own loader to prove it decodes.
+ * file is read back through tfjs-core's own loader to prove it decodes. It also writes the rows
+ * of the real graph models under test/fixtures/tfjs-graph/ (copied from an npm package, checked
+ * here against their published hashes).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
+import * as tfc from '@tensorflow/tfjs-converter';
+import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -426,15 +430,115 @@ async function main(): Promise<void> {
     );
     model.dispose();
   }
-  writeExpected(rows);
+  writeExpected([...rows, ...(await graphRows())]);
 }
 
-/** Replaces the tfjs-layers rows of expected.json, keeping the rows the other generators wrote. */
-function writeExpected(rows: Row[]): void {
+/** Real TF.js graph models copied unchanged from the npm package @vladmandic/human@3.3.6
+ * (package/models/); see test/fixtures/README.md. The hashes pin the published bytes. */
+const GRAPH_MODELS = [
+  {
+    name: 'blazeface',
+    json: 'blazeface.json',
+    sha256: {
+      'blazeface.json': 'cd7bbfc078270572beb39f9e5ae67aadbd50b5e67cff37e6d4f6b3ea39312e5f',
+      'blazeface.bin': 'dc9a97fdc50bc43216554bdd69aa3e7b9361a519ee7bdd996a2f69a98a6f9b72',
+    },
+    // BlazeFace (MediaPipe): every BlazeBlock ends in an AddV2 with its input; the three stride-2
+    // blocks carry the shortcut through MaxPool (+ a channel Pad), parameter-free.
+    skips: skips({ residual: 31 }),
+    notes: 'BlazeFace (MediaPipe, Apache-2.0) as converted by the human package; 4 outputs',
+  },
+  {
+    name: 'emotion',
+    json: 'emotion.json',
+    sha256: {
+      'emotion.json': '56f7e557eb0c863a8b9ab04ac7ccba756e93bf2c27dce135ef0e8712b80b7ad2',
+      'emotion.bin': '927ac8224f356ab1e68c2bcfbfa07b0c8567047d1bcf817388ba6e38214c4987',
+    },
+    // mini-Xception (oarriaga/face_classification): two residual modules, each a separable-conv
+    // branch ending in MaxPool added to a 1×1 stride-2 conv (+ folded BN) shortcut.
+    skips: skips({ residual: 2, projection: 2 }),
+    notes: 'mini-Xception emotion classifier (oarriaga/face_classification, MIT); dynamic batch',
+  },
+];
+
+interface GraphRow {
+  file: string;
+  format: 'tfjs-graph';
+  graphNodes: number;
+  weights: number;
+  shards: number;
+  inputs: Record<string, (number | string)[]>;
+  outputs: string[];
+  skips: SkipCounts;
+  notes: string;
+}
+
+interface GraphNode {
+  name: string;
+  op: string;
+}
+
+/** Checks the copied graph models against their published hashes, runs each once through
+ * tfjs-converter, and states what the file itself says (node count, inputs, outputs). */
+async function graphRows(): Promise<GraphRow[]> {
+  const rows: GraphRow[] = [];
+  for (const g of GRAPH_MODELS) {
+    const dir = join(root, 'test', 'fixtures', 'tfjs-graph', g.name);
+    for (const [file, sum] of Object.entries(g.sha256)) {
+      const got = createHash('sha256')
+        .update(readFileSync(join(dir, file)))
+        .digest('hex');
+      if (got !== sum) throw new Error(`${g.name}/${file}: sha256 ${got}, expected the published ${sum}`);
+    }
+    const modelJson = JSON.parse(readFileSync(join(dir, g.json), 'utf8'));
+    const manifest = modelJson.weightsManifest as {
+      paths: string[];
+      weights: tf.io.WeightsManifestEntry[];
+    }[];
+    const weightSpecs = manifest.flatMap((m) => m.weights);
+    const parts = manifest.flatMap((m) => m.paths.map((p) => readFileSync(join(dir, p))));
+    const weightData = new Uint8Array(Buffer.concat(parts)).buffer;
+    const sig = modelJson.userDefinedMetadata?.signature ?? modelJson.signature;
+    const model = await tfc.loadGraphModel(
+      tf.io.fromMemory({
+        modelTopology: modelJson.modelTopology,
+        weightSpecs,
+        weightData,
+        userDefinedMetadata: modelJson.userDefinedMetadata,
+      }),
+    );
+    const inputs: Record<string, (number | string)[]> = {};
+    for (const t of model.inputs) {
+      inputs[t.name] = (t.shape ?? []).map((d) => (d === -1 ? 'batch' : d));
+    }
+    const feed = model.inputs.map((t) => tf.zeros((t.shape ?? []).map((d) => (d === -1 ? 1 : d))));
+    const out = model.execute(feed);
+    tf.dispose([feed, out]);
+    model.dispose();
+    const nodes = modelJson.modelTopology.node as GraphNode[];
+    rows.push({
+      file: `test/fixtures/tfjs-graph/${g.name}/${g.json}`,
+      format: 'tfjs-graph',
+      graphNodes: nodes.length,
+      weights: weightSpecs.length,
+      shards: parts.length,
+      inputs,
+      outputs: Object.keys(sig?.outputs ?? {}).sort(),
+      skips: g.skips,
+      notes: g.notes,
+    });
+    console.log(`${g.name}: ${nodes.length} nodes, ran once through tfjs-converter`);
+  }
+  return rows;
+}
+
+/** Replaces the TF.js rows of expected.json, keeping the rows the other generators wrote. */
+function writeExpected(rows: (Row | GraphRow)[]): void {
   const table = existsSync(expectedPath)
     ? (JSON.parse(readFileSync(expectedPath, 'utf8')) as { fixtures: { file: string; format: string }[] })
     : { fixtures: [] };
-  const kept = table.fixtures.filter((r) => r.format !== 'tfjs-layers');
+  const kept = table.fixtures.filter((r) => r.format !== 'tfjs-layers' && r.format !== 'tfjs-graph');
   const all = [...kept, ...rows].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : 0));
   const out = { ...table, fixtures: all };
   // Same layout as make_fixtures.py writes: short arrays (shapes) on one line.
