@@ -184,7 +184,10 @@ export class SkipClassifier {
   private readonly key: Int32Array;
   private readonly s: Scratch;
   /** Values popped by the current walk, in decreasing topological order. */
-  private order: number[] = [];
+  /** Values popped plus values visited by forward passes: the work done, for scaling tests. */
+  work = 0;
+  private order = new Int32Array(256);
+  private orderLen = 0;
   private nSlots = 0;
 
   constructor(private readonly dg: DataGraph) {
@@ -234,8 +237,14 @@ export class SkipClassifier {
   /** Pops one value and propagates its label to its producer's data inputs. */
   private step(): number {
     const v = this.s.heap.pop();
-    this.s.pos[v] = this.order.length;
-    this.order.push(v);
+    if (this.orderLen === this.order.length) {
+      const grown = new Int32Array(this.order.length * 2);
+      grown.set(this.order);
+      this.order = grown;
+    }
+    this.work++;
+    this.s.pos[v] = this.orderLen;
+    this.order[this.orderLen++] = v;
     const p = this.dg.producer[v];
     if (p >= 0) {
       const off = this.labelOffset(v);
@@ -261,8 +270,8 @@ export class SkipClassifier {
     s.up[fork] = 1;
     const region: number[] = [];
     let prevNode = -2;
-    const start =
-      s.seen[fork] === s.epoch && this.order[s.pos[fork]] === fork ? s.pos[fork] : this.order.length;
+    const start = s.seen[fork] === s.epoch && this.order[s.pos[fork]] === fork ? s.pos[fork] : this.orderLen;
+    this.work += start;
     for (let i = start - 1; i >= 0; i--) {
       const v = this.order[i];
       const p = dg.producer[v];
@@ -309,7 +318,7 @@ export class SkipClassifier {
     s.epoch++;
     s.words = Math.ceil(k / 32);
     s.heap.clear();
-    this.order = [];
+    this.orderLen = 0;
     this.nSlots = 0;
     const chains = ins.map((v) => chainOf(dg, v, op === 'add'));
     let minKey = Infinity;
@@ -385,7 +394,8 @@ export class SkipClassifier {
     const k = ins.length;
     let common = -1;
     // Any value popped so far with a full label is the nearest common fork.
-    for (const v of this.order) {
+    for (let i = 0; i < this.orderLen; i++) {
+      const v = this.order[i];
       if (isFull(s.labels, this.labelOffset(v), s.words, k)) {
         common = v;
         break;
