@@ -1,0 +1,165 @@
+/**
+ * Picks and initialises the TensorFlow.js backend for probes: native TensorFlow (tfjs-node-gpu,
+ * then tfjs-node) when the user installed it in the configured folder, else WebAssembly (shipped),
+ * else plain JS. Reports what ran, on which device, with how many threads.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createRequire } from 'node:module';
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+// tfjs-core alone registers no gradient functions; the union package would.
+import '@tensorflow/tfjs-core/dist/register_all_gradients';
+import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { ModelError, describeError } from '../errors';
+import type { BackendName } from './probeTypes';
+import { registerWasmGradKernels } from './wasmGradKernels';
+import { convSettings } from './ops/nnOps';
+
+/** Where to look for things the backends load at run time. */
+export interface BackendConfig {
+  /** Folder holding node_modules/@tensorflow/tfjs-node(-gpu) (the machine-scoped setting). */
+  nativePath?: string;
+  /** Folder with the tfjs-backend-wasm .wasm binaries (defaults: next to the bundle, else node_modules). */
+  wasmDir?: string;
+}
+
+/** What ran. */
+export interface BackendInfo {
+  name: BackendName;
+  device: string;
+  threads: number;
+}
+
+/** Availability of one backend, for runtime/info. */
+export interface BackendAvailability {
+  name: BackendName;
+  available: boolean;
+  detail: string;
+}
+
+const NATIVE_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'];
+
+/** The native package found under `nativePath`, if any (GPU build first). */
+export function findNative(nativePath?: string): { pkg: string; dir: string } | undefined {
+  if (!nativePath) return undefined;
+  for (const pkg of NATIVE_PACKAGES) {
+    const dir = path.join(nativePath, 'node_modules', pkg);
+    if (fs.existsSync(path.join(dir, 'package.json'))) return { pkg, dir };
+  }
+  return undefined;
+}
+
+/** The folder holding tfjs-backend-wasm's .wasm files: next to the bundle, else node_modules. */
+export function wasmDirectory(config: BackendConfig = {}): string | undefined {
+  const candidates = [
+    config.wasmDir,
+    typeof __dirname === 'string' ? __dirname : undefined,
+    path.join(process.cwd(), 'node_modules/@tensorflow/tfjs-backend-wasm/dist'),
+  ];
+  try {
+    candidates.push(path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')) + '/dist');
+  } catch {
+    // Bundled: there is no node_modules to resolve from.
+  }
+  return candidates.find((d) => d && fs.existsSync(path.join(d, 'tfjs-backend-wasm-simd.wasm')));
+}
+
+/** Which backends could run here. */
+export function backendAvailability(config: BackendConfig = {}): BackendAvailability[] {
+  const native = findNative(config.nativePath);
+  const wasm = wasmDirectory(config);
+  return [
+    {
+      name: 'tensorflow',
+      available: !!native,
+      detail: native
+        ? `${native.pkg} in ${config.nativePath}`
+        : config.nativePath
+          ? `no @tensorflow/tfjs-node(-gpu) under ${config.nativePath}/node_modules`
+          : 'not configured (set skipscope.probe.nativeBackendPath to a folder with @tensorflow/tfjs-node or -gpu installed)',
+    },
+    {
+      name: 'wasm',
+      available: !!wasm,
+      detail: wasm ? `WebAssembly (SIMD), binaries in ${wasm}` : 'tfjs-backend-wasm binaries not found',
+    },
+    { name: 'cpu', available: true, detail: 'plain JavaScript (slow; last resort)' },
+  ];
+}
+
+let current: BackendInfo | undefined;
+
+async function tryNative(config: BackendConfig): Promise<BackendInfo | undefined> {
+  const native = findNative(config.nativePath);
+  if (!native) return undefined;
+  // Load the user's package with its own require so that it finds its own tfjs-core peer;
+  // it registers the "tensorflow" backend on the tfjs-core instance it resolves.
+  const req = createRequire(path.join(config.nativePath!, 'package.json'));
+  const mod = req(native.pkg) as { version?: Record<string, string> };
+  void mod;
+  if (!(await tf.setBackend('tensorflow'))) return undefined;
+  const gpu = native.pkg.endsWith('-gpu');
+  return {
+    name: 'tensorflow',
+    device: gpu ? 'GPU (CUDA via libtensorflow)' : 'CPU (libtensorflow)',
+    threads: 0,
+  };
+}
+
+async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> {
+  const dir = wasmDirectory(config);
+  if (!dir) return undefined;
+  setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
+  registerWasmGradKernels();
+  if (!(await tf.setBackend('wasm'))) return undefined;
+  const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
+  // tfjs-backend-wasm 4.22 turns threads off under Node (tfjs issue #3830): one XNNPACK thread.
+  return { name: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''})`, threads: getThreadsCount() };
+}
+
+async function tryCpu(): Promise<BackendInfo | undefined> {
+  if (!(await tf.setBackend('cpu'))) return undefined;
+  return { name: 'cpu', device: 'CPU (plain JavaScript)', threads: 1 };
+}
+
+/**
+ * Selects a backend: `auto` tries tensorflow → wasm → cpu; a named one must work or a ModelError
+ * says why. Idempotent for the same choice.
+ */
+export async function initBackend(
+  want: BackendName | 'auto' = 'auto',
+  config: BackendConfig = {},
+): Promise<BackendInfo> {
+  if (current && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
+    return current;
+  const order: BackendName[] = want === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [want];
+  const errors: string[] = [];
+  for (const name of order) {
+    try {
+      const info =
+        name === 'tensorflow'
+          ? await tryNative(config)
+          : name === 'wasm'
+            ? await tryWasm(config)
+            : await tryCpu();
+      if (info) {
+        await tf.ready();
+        // The composite conv gradients beat WASM's and JS's own; native TensorFlow has real kernels.
+        convSettings.fastGrad = name !== 'tensorflow';
+        convSettings.ownMaxPoolGrad = name === 'wasm';
+        current = info;
+        return info;
+      }
+      errors.push(`${name}: not available`);
+    } catch (e) {
+      errors.push(`${name}: ${describeError(e)}`);
+    }
+  }
+  throw new ModelError(`no probe backend could start (${errors.join('; ')}).`);
+}
+
+/** The backend that initBackend chose last, if any. */
+export function currentBackend(): BackendInfo | undefined {
+  return current;
+}

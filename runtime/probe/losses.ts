@@ -1,0 +1,67 @@
+/**
+ * The losses a probe differentiates (DESIGN.md): mean-square (default), sum, cross-entropy
+ * against seeded or given labels, mse against a given target.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { ModelError } from '../errors';
+import type { LossKind } from './probeTypes';
+import type { LossFn } from './gradPass';
+
+/** What a loss needs besides the outputs. */
+export interface LossInputs {
+  /** Class index per sample (cross-entropy). */
+  labels?: Int32Array;
+  /** Target for mse, same shape as the first output. */
+  target?: tf.Tensor;
+}
+
+/** Moves the class axis (1) last and flattens: [N, C, …] → [N·…, C]. */
+function classLast(logits: tf.Tensor): tf.Tensor2D {
+  if (logits.rank === 2) return logits as tf.Tensor2D;
+  const perm = [0, ...Array.from({ length: logits.rank - 2 }, (_, i) => i + 2), 1];
+  return tf.reshape(tf.transpose(logits, perm), [-1, logits.shape[1]!]) as tf.Tensor2D;
+}
+
+/** Builds the loss function; `file` names the model in errors. */
+export function makeLoss(kind: LossKind, extra: LossInputs, file: string): LossFn {
+  switch (kind) {
+    case 'mean-square':
+      return (outs) => tf.div(tf.addN(outs.map((y) => tf.mean(tf.square(y)))), outs.length) as tf.Scalar;
+    case 'sum':
+      return (outs) => tf.addN(outs.map((y) => tf.sum(y))) as tf.Scalar;
+    case 'cross-entropy':
+      return (outs) => {
+        const logits = classLast(outs[0]);
+        const [rows, classes] = logits.shape;
+        const labels = extra.labels;
+        if (!labels || labels.length !== rows)
+          throw new ModelError(
+            `${file}: cross-entropy needs ${rows} labels (one per sample${outs[0].rank > 2 ? ' and position' : ''}), got ${labels?.length ?? 0}.`,
+            file,
+          );
+        const bad = labels.findIndex((l) => l < 0 || l >= classes);
+        if (bad >= 0)
+          throw new ModelError(
+            `${file}: label ${labels[bad]} (sample ${bad}) is outside 0…${classes - 1}.`,
+            file,
+          );
+        const onehot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes);
+        return tf.neg(tf.mean(tf.sum(tf.mul(tf.logSoftmax(logits), onehot), 1))) as tf.Scalar;
+      };
+    case 'mse':
+      return (outs) => {
+        const t = extra.target;
+        if (!t)
+          throw new ModelError(
+            `${file}: the mse loss needs a target (.npy with the first output's shape).`,
+            file,
+          );
+        if (t.shape.join(',') !== outs[0].shape.join(','))
+          throw new ModelError(
+            `${file}: the mse target has shape [${t.shape}] but the first output has shape [${outs[0].shape}].`,
+            file,
+          );
+        return tf.mean(tf.square(tf.sub(outs[0], t))) as tf.Scalar;
+      };
+  }
+}

@@ -1,0 +1,46 @@
+/**
+ * The ONNX ops the executor can run (default domain), by op type, and which of their input slots
+ * carry learnable tensors (the others — running statistics, shapes, indices, scales — are not
+ * reported as parameters).
+ */
+import type { OpFn } from './opContext';
+import { elementwiseOps } from './elementwiseOps';
+import { nnOps } from './nnOps';
+import { tensorOps } from './tensorOps';
+
+/** Every supported op. */
+export const onnxOps: Record<string, OpFn> = { ...elementwiseOps, ...nnOps, ...tensorOps };
+
+/** Input slots that never hold parameters even when fed by a float initializer. */
+const nonParamSlots: Record<string, number[]> = {
+  BatchNormalization: [3, 4],
+  Resize: [1, 2, 3],
+  Upsample: [1],
+  Clip: [1, 2],
+  Pad: [1, 2, 3],
+  Reshape: [1],
+  Expand: [1],
+  Tile: [1],
+  Slice: [1, 2, 3, 4],
+  Squeeze: [1],
+  Unsqueeze: [1],
+  Gather: [1],
+  Split: [1],
+  CumSum: [1],
+  Range: [0, 1, 2],
+  ConstantOfShape: [0],
+  ReduceMean: [1],
+  ReduceSum: [1],
+  ReduceMax: [1],
+  ReduceMin: [1],
+  ReduceProd: [1],
+  ReduceL1: [1],
+  ReduceL2: [1],
+  ReduceSumSquare: [1],
+  ReduceLogSumExp: [1],
+};
+
+/** True when input `slot` of an `op` node can hold a learnable parameter. */
+export function isParamSlot(op: string, slot: number): boolean {
+  return !(nonParamSlots[op] ?? []).includes(slot);
+}

@@ -1,0 +1,89 @@
+/**
+ * Resize as two small matrix products (one per spatial axis), with ONNX's coordinate transforms
+ * and nearest modes spelled out exactly. TF.js's own ResizeBilinear gradient ignores
+ * half-pixel centers (the PyTorch default), so a matMul-based resize is both exact and correctly
+ * differentiable, with no extra kernel.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+
+/** How output coordinates map back to input coordinates, per ONNX Resize. */
+export type CoordMode = 'half_pixel' | 'pytorch_half_pixel' | 'align_corners' | 'asymmetric';
+
+function sourceCoord(x: number, inLen: number, outLen: number, scale: number, ctm: CoordMode): number {
+  switch (ctm) {
+    case 'half_pixel':
+      return (x + 0.5) / scale - 0.5;
+    case 'pytorch_half_pixel':
+      return outLen > 1 ? (x + 0.5) / scale - 0.5 : 0;
+    case 'align_corners':
+      return outLen > 1 ? (x * (inLen - 1)) / (outLen - 1) : 0;
+    case 'asymmetric':
+      return x / scale;
+  }
+}
+
+function nearestIndex(v: number, mode: string): number {
+  switch (mode) {
+    case 'floor':
+      return Math.floor(v);
+    case 'ceil':
+      return Math.ceil(v);
+    case 'round_prefer_ceil':
+      return Math.round(v);
+    default: // round_prefer_floor
+      return v - Math.floor(v) === 0.5 ? Math.floor(v) : Math.round(v);
+  }
+}
+
+/** The [inLen, outLen] matrix M with out = in · M along one axis. */
+export function resizeMatrix(
+  inLen: number,
+  outLen: number,
+  scale: number,
+  mode: 'nearest' | 'linear',
+  ctm: CoordMode,
+  nearestMode: string,
+): Float32Array {
+  const m = new Float32Array(inLen * outLen);
+  for (let o = 0; o < outLen; o++) {
+    const src = sourceCoord(o, inLen, outLen, scale, ctm);
+    if (mode === 'nearest') {
+      const i = Math.min(Math.max(nearestIndex(src, nearestMode), 0), inLen - 1);
+      m[i * outLen + o] = 1;
+      continue;
+    }
+    const c = Math.min(Math.max(src, 0), inLen - 1);
+    const i0 = Math.floor(c);
+    const i1 = Math.min(i0 + 1, inLen - 1);
+    const w = c - i0;
+    m[i0 * outLen + o] += 1 - w;
+    m[i1 * outLen + o] += w;
+  }
+  return m;
+}
+
+/** Resizes an NHWC tensor to `out` = [H', W'] with the given per-axis scales. */
+export function resizeNhwc(
+  x: tf.Tensor4D,
+  out: [number, number],
+  scales: [number, number],
+  mode: 'nearest' | 'linear',
+  ctm: CoordMode,
+  nearestMode: string,
+): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  let t: tf.Tensor = x;
+  let curW = w;
+  if (out[1] !== w || ctm === 'asymmetric' || scales[1] !== 1) {
+    const mw = tf.tensor2d(resizeMatrix(w, out[1], scales[1], mode, ctm, nearestMode), [w, out[1]]);
+    const cols = tf.reshape(tf.transpose(t, [0, 1, 3, 2]), [-1, w]);
+    t = tf.transpose(tf.reshape(tf.matMul(cols, mw), [n, h, c, out[1]]), [0, 1, 3, 2]);
+    curW = out[1];
+  }
+  if (out[0] !== h || scales[0] !== 1) {
+    const mh = tf.tensor2d(resizeMatrix(h, out[0], scales[0], mode, ctm, nearestMode), [h, out[0]]);
+    const rows = tf.reshape(tf.transpose(t, [0, 2, 3, 1]), [-1, h]); // [N·W'·C, H]
+    t = tf.transpose(tf.reshape(tf.matMul(rows, mh), [n, curW, c, out[0]]), [0, 3, 1, 2]);
+  }
+  return t as tf.Tensor4D;
+}

@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""Reference gradients for the probe tests, computed by PyTorch autograd in float64.
+
+For every probe-ready fixture (BatchNorm folded, constant folding off, so each ONNX initializer is
+a PyTorch parameter of the same name) the model is rebuilt with scripts/fixture_models.build, fed
+a seeded float32 batch (saved next to the JSON as .npy so that Skipscope reads the very same
+numbers) and differentiated in float64 under the mean-square loss (mean over the outputs of
+mean(y^2)). Per parameter the JSON keeps shape, weight L2, gradient L2, max |g|, mean |g| and a
+fixed sample of elements (the full gradient for small tensors), so it stays small.
+
+It also exports a few tiny graphs (test/fixtures/grads/tiny_*.onnx) that exercise the op variants
+the big fixtures lack (dilated/grouped/depthwise/strided convs, ConvTranspose, ceil-mode pools,
+InstanceNorm, LayerNorm, GELU, Softmax…), with their references, and one with an op the executor
+does not support.
+
+Run with Debian's Python (torch and onnx): /usr/bin/python3 scripts/make_grad_refs.py
+"""
+
+import json
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "scripts"))
+import fixture_models  # noqa: E402
+
+OUT = os.path.join(ROOT, "test", "fixtures", "grads")
+BATCH = 2
+INPUT_SEED = 4242
+SAMPLE = 16  # elements sampled per parameter (evenly spaced flat indices)
+FULL_BELOW = 64  # tensors smaller than this are stored whole
+
+# (fixture file, fixture_models name) of the probe-ready exports.
+PROBE_FIXTURES = [
+    ("test/fixtures/onnx/probe/resnet18.onnx", "resnet18"),
+    ("test/fixtures/onnx/probe/unet.onnx", "unet"),
+    ("test/fixtures/onnx/probe/densenet.onnx", "densenet_small"),
+    ("test/fixtures/onnx/probe/mobilenetv2.onnx", "mobilenetv2"),
+    ("test/fixtures/onnx/probe/se_resnet.onnx", "se_resnet"),
+    ("test/fixtures/onnx/probe/transformer.onnx", "transformer"),
+]
+
+
+class TinyConv(nn.Module):
+    """Strided, dilated, grouped and depthwise convs, then a transposed conv; smooth activations."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, stride=2, padding=1)
+        self.c2 = nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2)
+        self.c3 = nn.Conv2d(4, 8, 3, stride=2, padding=1, groups=4)
+        self.c4 = nn.Conv2d(8, 8, 3, stride=2, padding=2, dilation=2)
+        self.up = nn.ConvTranspose2d(8, 3, 3, stride=2, padding=1, output_padding=1)
+        self.c5 = nn.Conv1d(3, 2, 3, padding=1)
+
+    def forward(self, x):
+        y = torch.tanh(self.c1(x))
+        y = y + torch.sigmoid(self.c2(y))
+        y = F.elu(self.c3(y))
+        y = torch.tanh(self.c4(y))
+        y = self.up(y)
+        return self.c5(y.flatten(2))
+
+
+class TinyPool(nn.Module):
+    """Ceil-mode max pool, padded average pool, InstanceNorm, bilinear upsample, Linear head."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.norm = nn.InstanceNorm2d(4, affine=True)
+        self.c2 = nn.Conv2d(4, 4, 1)
+        self.fc = nn.Linear(4 * 6 * 6, 5)
+
+    def forward(self, x):
+        y = torch.tanh(self.c1(x))
+        y = F.max_pool2d(y, 3, 2, 1, ceil_mode=True)
+        z = F.avg_pool2d(y, 3, 2, 1, count_include_pad=False)
+        gate = torch.sigmoid(z.mean((2, 3), keepdim=True))
+        y = self.norm(z)
+        y = F.interpolate(y, scale_factor=2, mode="bilinear", align_corners=False)
+        y = torch.cat([F.leaky_relu(y, 0.1), F.hardswish(self.c2(y))], 1) * gate.repeat(1, 2, 1, 1)
+        y = F.adaptive_avg_pool2d(y[:, 2:6], 6)
+        return self.fc(y.flatten(1))
+
+
+class TinySeq(nn.Module):
+    """LayerNorm, GELU, scaled dot-product attention by MatMul/Softmax, LogSoftmax."""
+
+    def __init__(self):
+        super().__init__()
+        self.inp = nn.Linear(6, 8)
+        self.norm = nn.LayerNorm(8)
+        self.q = nn.Linear(8, 8)
+        self.k = nn.Linear(8, 8)
+        self.out = nn.Linear(8, 4)
+
+    def forward(self, x):
+        h = F.gelu(self.norm(self.inp(x)))
+        att = torch.softmax(self.q(h) @ self.k(h).transpose(1, 2) / np.sqrt(8.0), dim=-1)
+        return F.log_softmax(self.out(att @ h + h), dim=-1)
+
+
+class TinyUnsupported(nn.Module):
+    """A TopK, which the gradient executor does not run (it must be named before anything runs)."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(6, 6)
+
+    def forward(self, x):
+        return torch.topk(self.fc(x), 2, dim=-1).values
+
+
+TINY = {
+    "tiny_conv": (TinyConv, (BATCH, 3, 16, 16)),
+    "tiny_pool": (TinyPool, (BATCH, 3, 23, 23)),
+    "tiny_seq": (TinySeq, (BATCH, 5, 6)),
+    "tiny_unsupported": (TinyUnsupported, (BATCH, 6)),
+}
+
+
+def seeded_input(shape, seed=INPUT_SEED):
+    """A float32 normal batch; the float64 run uses exactly these values."""
+    return np.random.default_rng(seed).standard_normal(shape).astype(np.float32)
+
+
+def mean_square(outputs):
+    outs = outputs if isinstance(outputs, (tuple, list)) else [outputs]
+    return sum((o * o).mean() for o in outs) / len(outs)
+
+
+def sample_indices(n):
+    if n <= FULL_BELOW:
+        return list(range(n))
+    return sorted({int(i) for i in np.linspace(0, n - 1, SAMPLE)})
+
+
+def grad_record(model, x):
+    """Runs the float64 forward/backward and returns the per-parameter record and the loss."""
+    model = model.double()
+    model.zero_grad()
+    loss = mean_square(model(torch.from_numpy(x).double()))
+    loss.backward()
+    params = []
+    for name, p in model.named_parameters():
+        g = p.grad.detach().reshape(-1)
+        w = p.detach().reshape(-1)
+        idx = sample_indices(g.numel())
+        params.append(
+            {
+                "name": name,
+                "shape": list(p.shape),
+                "weightL2": float(w.norm()),
+                "l2": float(g.norm()),
+                "maxAbs": float(g.abs().max()),
+                "meanAbs": float(g.abs().mean()),
+                "sample": {"index": idx, "value": [float(g[i]) for i in idx]},
+            }
+        )
+    return params, float(loss)
+
+
+def check_names(onnx_file, params):
+    """Every parameter must be an ONNX initializer of the same name (the probe-fixture promise)."""
+    import onnx
+
+    m = onnx.load(onnx_file, load_external_data=False)
+    inits = {i.name for i in m.graph.initializer}
+    missing = [p["name"] for p in params if p["name"] not in inits]
+    if missing:
+        raise SystemExit(f"{onnx_file}: parameters not stored as initializers: {missing[:5]}")
+
+
+def write(name, model_file, x, params, loss):
+    np.save(os.path.join(OUT, f"{name}.input.npy"), x)
+    rec = {
+        "$comment": "Written by scripts/make_grad_refs.py (PyTorch float64 autograd); do not edit.",
+        "model": model_file,
+        "input": f"test/fixtures/grads/{name}.input.npy",
+        "inputShape": list(x.shape),
+        "loss": {"kind": "mean-square", "value": loss},
+        "torch": torch.__version__,
+        "params": params,
+    }
+    with open(os.path.join(OUT, f"{name}.json"), "w") as f:
+        json.dump(rec, f, indent=1)
+        f.write("\n")
+
+
+def export_tiny(name, module, shape):
+    path = os.path.join(OUT, f"{name}.onnx")
+    torch.onnx.export(
+        module,
+        torch.zeros(shape),
+        path,
+        input_names=["input"],
+        output_names=["output"],
+        dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+        opset_version=17,
+        do_constant_folding=False,
+    )
+    return path
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    torch.manual_seed(0)
+    rows = []
+    for model_file, name in PROBE_FIXTURES:
+        module, shape = fixture_models.build(name, folded=True)
+        x = seeded_input((BATCH, *shape[1:]))
+        params, loss = grad_record(module, x)
+        check_names(os.path.join(ROOT, model_file), params)
+        base = os.path.splitext(os.path.basename(model_file))[0]
+        write(base, model_file, x, params, loss)
+        rows.append((base, len(params), loss))
+    for name, (ctor, shape) in TINY.items():
+        torch.manual_seed(fixture_models.SEED)
+        module = ctor().eval()
+        path = export_tiny(name, module, shape)
+        if name == "tiny_unsupported":
+            continue
+        x = seeded_input(shape)
+        params, loss = grad_record(module, x)
+        check_names(path, params)
+        write(name, os.path.relpath(path, ROOT), x, params, loss)
+        rows.append((name, len(params), loss))
+    for r in rows:
+        print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,186 @@
+/**
+ * Gradients of the executor against PyTorch float64 autograd (test/fixtures/grads/*.json, written
+ * by scripts/make_grad_refs.py) and against finite differences on tiny graphs.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { openModel } from '../../../runtime/model/open';
+import { Executor } from '../../../runtime/probe/executor';
+import { initBackend } from '../../../runtime/probe/backend';
+import { gradPass } from '../../../runtime/probe/gradPass';
+import { makeLoss } from '../../../runtime/probe/losses';
+import { readNpy } from '../../../runtime/probe/npy';
+import { isModelError } from '../../../runtime/errors';
+
+const root = path.resolve(__dirname, '../../..');
+const refDir = path.join(root, 'test/fixtures/grads');
+
+interface RefParam {
+  name: string;
+  shape: number[];
+  weightL2: number;
+  l2: number;
+  maxAbs: number;
+  meanAbs: number;
+  sample: { index: number[]; value: number[] };
+}
+interface Ref {
+  model: string;
+  input: string;
+  loss: { kind: 'mean-square'; value: number };
+  params: RefParam[];
+}
+
+const refs = fs
+  .readdirSync(refDir)
+  .filter((f) => f.endsWith('.json'))
+  .map((f) => ({ file: f, ref: JSON.parse(fs.readFileSync(path.join(refDir, f), 'utf8')) as Ref }));
+
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
+
+/** Loads model, executor and the reference batch. */
+async function load(ref: Ref) {
+  const model = await openModel(path.join(root, ref.model));
+  const ex = new Executor(model);
+  const x = readNpy(path.join(root, ref.input));
+  return { model, ex, feeds: { [model.graph.inputs[0]]: tf.tensor(x.data, x.shape) } };
+}
+
+/** Full gradients of the mean-square loss w.r.t. every parameter (name → values). */
+function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Map<string, Float32Array> {
+  const loss = makeLoss('mean-square', {}, ex.model.file);
+  const names = ex.params.map((p) => p.name);
+  const f = (...ps: tf.Tensor[]) =>
+    loss(ex.run(feeds, {}, new Map(names.map((n, i) => [n, ps[i]]))).map((v) => v.nat()));
+  const { value, grads } = tf.valueAndGrads(f)(ex.params.map((p) => p.tensor));
+  const out = new Map(names.map((n, i) => [n, grads[i].dataSync() as Float32Array]));
+  tf.dispose([value, ...grads]);
+  return out;
+}
+
+describe('probe gradients vs PyTorch float64', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  it('has references for every probe-ready fixture and the tiny graphs', () => {
+    const models = refs.map((r) => r.ref.model);
+    for (const m of ['resnet18', 'unet', 'densenet', 'mobilenetv2', 'se_resnet', 'transformer', 'tiny_conv'])
+      assert.ok(
+        models.some((x) => x.includes(m)),
+        `no reference for ${m}`,
+      );
+  });
+
+  for (const { file, ref } of refs) {
+    it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)`, async () => {
+      const { ex, feeds } = await load(ref);
+      try {
+        const byName = new Map(ex.params.map((p) => [p.name, p]));
+        // Stale references would compare different weights: the weight norms must agree first.
+        for (const p of ref.params) {
+          const mine = byName.get(p.name);
+          assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
+          const wl2 = Math.sqrt(tf.tidy(() => tf.sum(tf.square(mine.tensor)).dataSync()[0]));
+          assert.ok(
+            rel(wl2, p.weightL2) < 1e-5,
+            `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
+          );
+        }
+        const stats = gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
+        assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
+        const grads = fullGrads(ex, feeds);
+        const scale = Math.max(...ref.params.map((p) => p.l2));
+        let checked = 0;
+        ex.params.forEach((p, i) => {
+          const r = ref.params.find((q) => q.name === p.name);
+          if (!r || r.l2 < 1e-10 * scale) return; // |g| tiny: float32 noise dominates
+          const s = stats.params[i];
+          const l2 = Math.sqrt(s.sumSq);
+          assert.ok(rel(l2, r.l2) <= 1e-3, `${p.name}: grad L2 ${l2} vs ${r.l2}`);
+          assert.ok(rel(s.maxAbs, r.maxAbs) <= 1e-3, `${p.name}: max |g| ${s.maxAbs} vs ${r.maxAbs}`);
+          assert.ok(rel(s.sumAbs / s.size, r.meanAbs) <= 1e-3, `${p.name}: mean |g| vs ${r.meanAbs}`);
+          const g = grads.get(p.name)!;
+          r.sample.index.forEach((idx, k) => {
+            const want = r.sample.value[k];
+            if (Math.abs(want) < 1e-3 * r.maxAbs) return;
+            assert.ok(rel(g[idx], want) <= 1e-3, `${p.name}[${idx}]: ${g[idx]} vs ${want}`);
+          });
+          checked++;
+        });
+        assert.ok(
+          checked >= ref.params.length * 0.8,
+          `only ${checked}/${ref.params.length} parameters compared`,
+        );
+        tf.dispose(Object.values(feeds));
+      } finally {
+        ex.dispose();
+      }
+    });
+  }
+});
+
+describe('probe gradients vs finite differences', () => {
+  for (const backend of ['wasm', 'cpu'] as const) {
+    for (const name of ['tiny_conv', 'tiny_seq']) {
+      it(`${name} on ${backend}: central differences agree with autodiff`, async () => {
+        await initBackend(backend);
+        const ref = refs.find((r) => r.file === `${name}.json`)!.ref;
+        const { ex, feeds } = await load(ref);
+        try {
+          const loss = makeLoss('mean-square', {}, ex.model.file);
+          const grads = fullGrads(ex, feeds);
+          const lossAt = (pm: Map<string, tf.Tensor>) =>
+            tf.tidy(() => loss(ex.run(feeds, {}, pm).map((v) => v.nat())).dataSync()[0]);
+          let compared = 0;
+          for (const p of ex.params) {
+            const base = p.tensor.dataSync() as Float32Array;
+            const g = grads.get(p.name)!;
+            // The element with the largest gradient, where float32 differences are meaningful.
+            let idx = 0;
+            g.forEach((v, i) => (Math.abs(v) > Math.abs(g[idx]) ? (idx = i) : 0));
+            if (Math.abs(g[idx]) < 1e-4) continue;
+            const h = 1e-2 * Math.max(1, Math.abs(base[idx]));
+            const at = (delta: number) => {
+              const v = Float32Array.from(base);
+              v[idx] += delta;
+              const t = tf.tensor(v, p.tensor.shape);
+              const pm = new Map(ex.params.map((q) => [q.name, q === p ? t : q.tensor]));
+              const l = lossAt(pm);
+              t.dispose();
+              return l;
+            };
+            const fd = (at(h) - at(-h)) / (2 * h);
+            assert.ok(
+              Math.abs(fd - g[idx]) <= 2e-2 * Math.abs(g[idx]) + 1e-5,
+              `${p.name}[${idx}]: fd ${fd} vs ${g[idx]}`,
+            );
+            compared++;
+          }
+          assert.ok(compared >= 4, `only ${compared} parameters had measurable gradients`);
+        } finally {
+          ex.dispose();
+          await initBackend('wasm');
+        }
+      });
+    }
+  }
+
+  it('names the input when NaN reaches the loss', async () => {
+    await initBackend('wasm');
+    const ref = refs.find((r) => r.file === 'tiny_conv.json')!.ref;
+    const { ex, model } = await load(ref);
+    try {
+      const x = tf.fill([1, 3, 16, 16], NaN);
+      assert.throws(
+        () => gradPass(ex, { [model.graph.inputs[0]]: x }, makeLoss('mean-square', {}, model.file), []),
+        (e: unknown) => isModelError(e) && /NaN/.test(e.message) && e.message.includes('"input"'),
+      );
+      x.dispose();
+    } finally {
+      ex.dispose();
+    }
+  });
+});
