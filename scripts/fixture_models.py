@@ -450,6 +450,34 @@ class TransformerModel(nn.Module):
         return skip_counts(residual=2 * len(self.encoder.layers))
 
 
+# ----------------------------------------------------------------------------- control flow
+
+
+class GatedHead(nn.Module):
+    """A conv feature extractor whose classifier head is chosen by a data-dependent `if`.
+
+    Exported through torch.jit.script, the branch becomes an ONNX `If` node whose then/else
+    subgraphs each hold a Gemm that reads the outer-scope features and its own initializers.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.fc_pos = nn.Linear(4, 2)
+        self.fc_neg = nn.Linear(4, 2)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x)).mean(dim=(2, 3))
+        if bool(x.mean() > 0):
+            y = self.fc_pos(h)
+        else:
+            y = self.fc_neg(h)
+        return y
+
+    def expected_skips(self):
+        return skip_counts()
+
+
 # ----------------------------------------------------------------------------- the sample
 
 
@@ -508,6 +536,7 @@ MODELS = {
         (1, 3, 64, 64),
     ),
     "transformer": (lambda: TransformerModel(), (1, 8, 32)),
+    "gated_if": (lambda: GatedHead(), (1, 3, 8, 8)),
 }
 
 

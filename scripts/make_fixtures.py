@@ -56,6 +56,7 @@ ONNX_FIXTURES = [
     ("test/fixtures/onnx/transformer.onnx", "transformer", False, {}),
     ("test/fixtures/onnx/resnet18_external.onnx", "resnet18_tiny", False, {"external": True}),
     ("test/fixtures/onnx/resnet18_functions.onnx", "resnet18_tiny", False, {"functions": True}),
+    ("test/fixtures/onnx/if_branch.onnx", "gated_if", False, {"script": True}),
     ("test/fixtures/onnx/probe/resnet18.onnx", "resnet18", True, {}),
     ("test/fixtures/onnx/probe/unet.onnx", "unet", True, {}),
     ("test/fixtures/onnx/probe/densenet.onnx", "densenet_small", True, {}),
@@ -70,9 +71,14 @@ def fail(msg):
     sys.exit(1)
 
 
-def export(model, shape, path, folded, functions=False):
-    """Classic TorchScript-based exporter, opset 17, batch dim dynamic and named "batch"."""
+def export(model, shape, path, folded, functions=False, script=False):
+    """Classic TorchScript-based exporter, opset 17, batch dim dynamic and named "batch".
+
+    With `script`, the module is compiled with torch.jit.script first, so Python control flow
+    on data becomes ONNX If/Loop nodes instead of being traced away."""
     kwargs = {}
+    if script:
+        model = torch.jit.script(model)
     if functions:
         kwargs["export_modules_as_functions"] = {fm.BasicBlock}
     with warnings.catch_warnings():
@@ -187,7 +193,7 @@ def make_onnx(entry):
     path = os.path.join(ROOT, rel)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     model, shape = fm.build(name, folded)
-    export(model, shape, path, folded, functions=opts.get("functions", False))
+    export(model, shape, path, folded, functions=opts.get("functions", False), script=opts.get("script", False))
     onnx_model = onnx.load(path)
     row_extra = {}
     if opts.get("functions"):
@@ -219,6 +225,14 @@ def make_onnx(entry):
         if not onnx_model.functions:
             fail(f"{rel}: no model-local functions were exported")
     graph = onnx_model.graph
+    if opts.get("script"):
+        row_extra["subgraphs"] = {
+            n.name: sorted(a.name for a in n.attribute if a.type == onnx.AttributeProto.GRAPH)
+            for n in graph.node
+            if any(a.type == onnx.AttributeProto.GRAPH for a in n.attribute)
+        }
+        if not row_extra["subgraphs"]:
+            fail(f"{rel}: scripting produced no control-flow node")
     inits = {t.name for t in graph.initializer}
     numel = 0
     for t in graph.initializer:
