@@ -57,7 +57,7 @@ export function skipLabel(s: SkipPath): string {
 }
 
 function from(s: SkipPath): string {
-  return s.sourceNode || `the input ${s.source}`;
+  return s.sourceNode || `the graph input '${s.source}'`;
 }
 
 function mergeSentence(m: MergeInfo, ix: RoleIndex): string {
