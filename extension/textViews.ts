@@ -11,6 +11,7 @@ import {
   ModelTextSymbol,
   type TextSpan,
 } from '../runtime/protocol/sidecarProtocol';
+import { jsonStringAt } from '../runtime/text/jsonStringAt';
 import type { ExtensionServices } from './extension';
 
 /** URI scheme of the printed texts: `skipscope-onnx:/path/model.onnx.onnxtxt[?weights=1]`. */
@@ -89,26 +90,6 @@ class OnnxTextNavigation implements vscode.HoverProvider, vscode.DefinitionProvi
     if (!info?.definition) return undefined;
     return new vscode.Location(doc.uri, rangeOf(info.definition));
   }
-}
-
-/** The JSON string literal (not a key) under `character` on `line`, decoded, or undefined. */
-export function jsonStringAt(
-  line: string,
-  character: number,
-): { value: string; start: number; end: number } | undefined {
-  const re = /"(?:[^"\\]|\\.)*"/g;
-  for (let m = re.exec(line); m; m = re.exec(line)) {
-    const start = m.index;
-    const end = start + m[0].length;
-    if (character < start || character > end) continue;
-    if (/^\s*:/.test(line.slice(end))) return undefined; // a key such as "class_name"
-    try {
-      return { value: JSON.parse(m[0]) as string, start, end };
-    } catch {
-      return undefined;
-    }
-  }
-  return undefined;
 }
 
 class ModelJsonHover implements vscode.HoverProvider {

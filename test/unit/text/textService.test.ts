@@ -3,7 +3,9 @@
  * and the same card the graph shows; names in a model's JSON give cards too.
  */
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { jsonStringAt } from '../../../runtime/text/jsonStringAt';
 import { TextService } from '../../../runtime/text/textService';
 import { isModelError } from '../../../runtime/errors';
 
@@ -65,5 +67,36 @@ describe('text service', () => {
       () => service.printed('/no/such/model.onnx'),
       (e: unknown) => isModelError(e) && e.message.includes('/no/such/model.onnx'),
     );
+  });
+});
+
+describe('names in a TF.js model.json', () => {
+  const service = new TextService();
+  const layers = join(root, 'test/fixtures/tfjs-layers/resnet/model.json');
+  const graph = join(root, 'test/fixtures/tfjs-graph/blazeface/blazeface.json');
+
+  it('finds the string value under the cursor, not a key', () => {
+    const line = '{"name": "block1_add", "inbound_nodes": [[["stem_relu", 0, 0, {}]]]}';
+    assert.equal(jsonStringAt(line, line.indexOf('block1_add') + 2)?.value, 'block1_add');
+    assert.equal(jsonStringAt(line, line.indexOf('stem_relu'))?.value, 'stem_relu');
+    assert.equal(jsonStringAt(line, 3), undefined, 'a key');
+    assert.equal(jsonStringAt(line, line.indexOf('0, 0')), undefined, 'a number');
+  });
+
+  it('shows the layer card, with its skip role, for a Keras layer name', async () => {
+    const text = readFileSync(layers, 'utf8');
+    const add = /"name":\s*"([^"]+)","class_name":\s*"Add"/.exec(text)?.[1];
+    assert.ok(add, 'the layers fixture has an Add layer');
+    const card = await service.nameCard(layers, add!);
+    assert.match(card?.markdown ?? '', /\*\*Add\*\*/);
+    assert.match(card?.markdown ?? '', /residual skip/);
+  });
+
+  it('shows the node card for a graph-model node name and for an input with a port', async () => {
+    const text = readFileSync(graph, 'utf8');
+    const conv = /"name":\s*"([^"]+)",\s*"op":\s*"_FusedConv2D"/.exec(text)?.[1];
+    assert.ok(conv, 'the graph fixture has a fused conv');
+    assert.match((await service.nameCard(graph, conv!))?.markdown ?? '', /FusedConv2D/);
+    assert.match((await service.nameCard(graph, `${conv}:0`))?.markdown ?? '', /FusedConv2D/);
   });
 });

@@ -1,0 +1,130 @@
+/**
+ * Text view E2E: a model opened as ONNX text is highlighted by the onnx-text grammar, hovering a
+ * node name shows the graph's node card, go-to-definition jumps from a tensor's use to the line
+ * that produces it, and a layer name in a TF.js model.json open as text has the same card.
+ */
+import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import { printOnnxModel } from '../../runtime/text/onnxPrinter';
+import {
+  activeTabLabel,
+  closeAllEditors,
+  getPage,
+  openFileFromExplorer,
+  openFileWithQuickOpen,
+  runCommand,
+  screenshot,
+  statusBarTexts,
+  waitFor,
+  waitForWebviewSelector,
+  workspacePath,
+} from './harness';
+
+/** Puts the cursor at 0-based (line, character) of the active editor with Go to Line/Column. */
+async function goTo(line: number, character: number): Promise<void> {
+  const page = getPage();
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+G');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`:${line + 1}:${character + 1}`);
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden' });
+  await waitFor(async () => (await statusBarTexts()).includes(`Ln ${line + 1}, Col ${character + 1}`), {
+    message: `the cursor at ${line + 1}:${character + 1}`,
+  });
+}
+
+/** The text of the hover widget once it shows something matching `match`. */
+async function hoverText(match: RegExp): Promise<string> {
+  const hover = getPage().locator('.monaco-hover:not(.hidden) .monaco-hover-content');
+  return waitFor(
+    async () => {
+      const text = (await hover.allInnerTexts()).join('\n');
+      return match.test(text) ? text : undefined;
+    },
+    { timeoutMs: 60_000, message: `a hover matching ${String(match)}` },
+  );
+}
+
+describe('text view (code-server)', () => {
+  const model = 'samples/sample.onnx';
+  // The same printer the sidecar runs tells where the names land in the document.
+  const lines = printOnnxModel(readFileSync(workspacePath(model)), { file: model }).text.split('\n');
+  const addLine = lines.findIndex((l) => / = Add \(/.test(l));
+  const addText = lines[addLine];
+
+  it('opens the model editor as ONNX text, highlighted by the onnx-text grammar', async () => {
+    await closeAllEditors();
+    await openFileFromExplorer(model);
+    await waitForWebviewSelector('text="sample.onnx"', { timeoutMs: 60_000 });
+    await runCommand('Skipscope: Open as ONNX Text');
+    await waitFor(async () => (await activeTabLabel()) === 'sample.onnx.onnxtxt', {
+      message: 'the text tab',
+    });
+    const page = getPage();
+    await waitFor(
+      async () =>
+        (await page.locator('.monaco-editor .view-lines').first().innerText()).includes('ir_version'),
+      { timeoutMs: 60_000, message: 'the printed header' },
+    );
+    assert.ok((await statusBarTexts()).includes('ONNX Text'), 'the language mode is ONNX Text');
+    // The grammar gives the op its scope: ask VS Code's own token inspector at the op name.
+    await goTo(addLine, addText.indexOf('= Add') + 3);
+    await runCommand('Developer: Inspect Editor Tokens and Scopes');
+    const inspector = page.locator('.token-inspect-widget');
+    const scopes = await waitFor(
+      async () => {
+        const t = await inspector.innerText();
+        return t.includes('onnx-text') ? t : undefined;
+      },
+      { message: 'the token inspector' },
+    );
+    assert.match(scopes, /entity\.name\.function\.op\.onnx-text/);
+    await screenshot('text-view-tokens');
+    await page.keyboard.press('Escape');
+    // Highlighted, not plain: the rendered node line carries several distinct token colours.
+    const classes = await page
+      .locator('.monaco-editor .view-line span span')
+      .evaluateAll((els) => [...new Set(els.map((e) => e.className))]);
+    assert.ok(classes.length >= 5, `token classes: ${classes.join(' ')}`);
+  });
+
+  it('hovering a node name shows its card with the skip role', async () => {
+    await goTo(addLine, addText.indexOf('[') + 3);
+    await runCommand('Show or Focus Hover');
+    const text = await hoverText(/FLOPs/);
+    assert.match(text, /Add/);
+    assert.match(text, /residual skip/i);
+    await screenshot('text-view-hover');
+    await getPage().keyboard.press('Escape');
+  });
+
+  it('go to definition jumps from a tensor use to the line that produces it', async () => {
+    const use = /= Add \("([^"]+)"/.exec(addText)?.[1];
+    assert.ok(use);
+    const defLine = lines.findIndex((l) => l.includes(`] "${use}" = `));
+    assert.ok(defLine >= 0 && defLine < addLine);
+    await goTo(addLine, addText.indexOf(`"${use}"`) + 2);
+    await getPage().keyboard.press('F12');
+    await waitFor(async () => (await statusBarTexts()).some((t) => t.startsWith(`Ln ${defLine + 1},`)), {
+      message: `the cursor on line ${defLine + 1}`,
+    });
+  });
+
+  it('hovering a node name in a TF.js graph model.json shows the same card', async () => {
+    const file = 'fixtures/tfjs-graph/blazeface/blazeface.json';
+    const json = readFileSync(workspacePath(file), 'utf8').split('\n');
+    const nameLine = json.findIndex((l) => /"op"\s*:\s*"_FusedConv2D"/.test(l));
+    assert.ok(nameLine >= 0, 'a fused conv node in the fixture');
+    const name = /"name"\s*:\s*"([^"]+)"/.exec(json[nameLine])![1];
+    await closeAllEditors();
+    await openFileWithQuickOpen(file);
+    await goTo(nameLine, json[nameLine].indexOf(`"${name}"`) + 2);
+    await runCommand('Show or Focus Hover');
+    const text = await hoverText(/FLOPs/);
+    assert.match(text, /Conv2D/);
+    await screenshot('text-view-json-hover');
+    await getPage().keyboard.press('Escape');
+  });
+});
