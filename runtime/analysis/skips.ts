@@ -352,8 +352,10 @@ export class SkipClassifier {
       let bypassedKind: LearnedKind | undefined;
       let mixed = false;
       for (const p of branchNodes) {
-        const kind = dg.roles[p].learned;
-        if (!kind || skipNodes.includes(p)) continue;
+        const learned = dg.roles[p].learned;
+        if (!learned || skipNodes.includes(p)) continue;
+        // A transposed conv is a conv for words: a U-Net's long skip "bypasses 10 convs".
+        const kind = learned === 'deconv' ? 'conv' : learned;
         if (bypassedKind !== undefined && kind !== bypassedKind) mixed = true;
         bypassedKind = kind;
       }

@@ -8,9 +8,14 @@ import { inlineFunctions } from '../../../runtime/analysis/inlineFunctions';
 import { buildScopes } from '../../../runtime/analysis/scopes';
 import { describeSkipRole } from '../../../runtime/analysis/skipRole';
 import type { ScopeGroup } from '../../../runtime/analysis/skipTypes';
-import { analysisJson, formatAnalysis } from '../../../runtime/cli/analyzeCommand';
+import { join } from 'node:path';
+import { analysisJson, analyzeCommand, formatAnalysis } from '../../../runtime/cli/analyzeCommand';
+import { UsageError } from '../../../runtime/cli/args';
+import { isModelError } from '../../../runtime/errors';
 import type { Node } from '../../../runtime/model/ir';
 import { GraphBuilder } from '../helpers/graphBuilder';
+
+const ROOT = join(__dirname, '..', '..', '..');
 
 /** stem → identity block → projection block (/layer2/downsample/Conv 1×1 stride 2). */
 function resnetLike(): GraphBuilder {
@@ -171,5 +176,47 @@ describe('skip roles, scopes, functions and the report', () => {
     assert.deepEqual(json.counts, { residual: 2, projection: 1, concat: 0, long: 0, gate: 0, parallel: 0 });
     assert.equal((json.skips as unknown[]).length, 2);
     assert.equal(json.edges, 14);
+  });
+});
+
+describe('skipscope analyze', () => {
+  async function run(args: string[]): Promise<string> {
+    const lines: string[] = [];
+    const log = console.log;
+    console.log = (...a: unknown[]) => void lines.push(a.join(' '));
+    try {
+      assert.equal(await analyzeCommand.run(args), 0);
+    } finally {
+      console.log = log;
+    }
+    return lines.join('\n');
+  }
+
+  it('prints the sample model with its skip table', async () => {
+    const out = await run([join(ROOT, 'samples', 'sample.onnx')]);
+    assert.match(out, /format\s+ONNX/);
+    assert.match(out, /Skip connections \(4\):/);
+    assert.match(out, /long\s+\/Relu\s+→\s+\/Concat\s+\d+ learned \/ \d+ ops, down ×2, up ×2/);
+  });
+
+  it('writes the JSON contract with --json', async () => {
+    const doc = JSON.parse(await run([join(ROOT, 'samples', 'sample.onnx'), '--json'])) as {
+      counts: object;
+      skips: { kind: string }[];
+      merges: unknown[];
+      blocks: unknown[];
+    };
+    assert.deepEqual(doc.counts, { residual: 2, projection: 1, concat: 1, long: 1, gate: 0, parallel: 0 });
+    assert.deepEqual(
+      doc.skips.map((s) => s.kind),
+      ['residual', 'residual', 'concat', 'long'],
+    );
+    assert.equal(doc.merges.length, 4);
+    assert.equal(doc.blocks.length, 4);
+  });
+
+  it('rejects bad usage and unreadable files with the project errors', async () => {
+    await assert.rejects(analyzeCommand.run([]), UsageError);
+    await assert.rejects(analyzeCommand.run([join(ROOT, 'package.json')]), (e: unknown) => isModelError(e));
   });
 });
