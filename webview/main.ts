@@ -1,29 +1,61 @@
 /**
- * Webview entry: performs the ready → init handshake and draws what the extension sends.
+ * Webview entry: performs the ready → init handshake, then shows the graph or the error, and
+ * routes later messages (tensor statistics, gradient overlays, reveal requests) to the page.
  */
-import type { FromWebviewMessage, ToWebviewMessage } from './protocol';
+import '@vscode-elements/elements/dist/vscode-button/index.js';
+import '@vscode-elements/elements/dist/vscode-checkbox/index.js';
+import '@vscode-elements/elements/dist/vscode-option/index.js';
+import '@vscode-elements/elements/dist/vscode-progress-ring/index.js';
+import '@vscode-elements/elements/dist/vscode-single-select/index.js';
+import '@vscode-elements/elements/dist/vscode-textfield/index.js';
+import '@vscode-elements/elements/dist/vscode-toolbar-button/index.js';
+import { GraphView } from './graphView';
+import { LayoutClient } from './layout/layoutClient';
+import { renderError } from './panels/errorView';
+import type { ToWebviewMessage } from './protocol';
+import { ExtensionLink } from './vscodeApi';
 import './style.css';
 
-declare function acquireVsCodeApi(): { postMessage(m: FromWebviewMessage): void };
-const vscode = acquireVsCodeApi();
+const link = new ExtensionLink();
 const app = document.getElementById('app')!;
+// The worker starts while the extension reads the model.
+const layoutClient = new LayoutClient(app.dataset.worker);
+layoutClient.warm();
+let page: GraphView | undefined;
+let pendingGradients: ToWebviewMessage | undefined;
 
 window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
   const m = ev.data;
-  if (m.type !== 'init') return;
-  app.replaceChildren();
-  const title = document.createElement('h2');
-  title.className = 'file-name';
-  title.textContent = m.fileName;
-  app.append(title);
-  const line = document.createElement('p');
-  if (m.error) {
-    line.className = 'error';
-    line.textContent = m.error;
-  } else if (m.view) {
-    line.className = 'summary';
-    line.textContent = `${m.view.description}: ${m.view.nodes.length} nodes, ${m.view.totalParams.toLocaleString()} parameters`;
+  if (link.settle(m)) return;
+  switch (m.type) {
+    case 'init': {
+      const t0 = performance.now();
+      if (m.error || !m.view) {
+        page = undefined;
+        renderError(app, m.fileName, m.error ?? 'The model could not be read.', link);
+        return;
+      }
+      page = new GraphView(
+        app,
+        m.fileName,
+        m.view,
+        m.settings ?? { collapseAbove: 400 },
+        link,
+        layoutClient,
+        t0,
+      );
+      if (pendingGradients?.type === 'gradients') page.setGradients(pendingGradients.overlay);
+      // The bench and the end-to-end tests drive the page through this handle.
+      (window as unknown as { skipscopeView?: GraphView }).skipscopeView = page;
+      return;
+    }
+    case 'gradients':
+      if (page) page.setGradients(m.overlay);
+      else pendingGradients = m;
+      return;
+    case 'revealNode':
+      page?.revealByName(m.name);
+      return;
   }
-  app.append(line);
 });
-vscode.postMessage({ type: 'ready' });
+link.post({ type: 'ready' });

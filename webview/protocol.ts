@@ -2,21 +2,79 @@
  * The extension ↔ webview protocol, typed once and imported by both ends: a discriminated union
  * per direction, and a ready → init handshake.
  */
-import type { ViewModel } from '../runtime/view/viewModel';
+import type { GradientOverlay, ViewModel } from '../runtime/view/viewModel';
+
+/** Settings the webview needs, read by the extension from the `skipscope.*` configuration. */
+export interface ViewSettings {
+  /** Blocks and name scopes start collapsed when the model has more visible nodes than this. */
+  collapseAbove: number;
+}
+
+/** Statistics of one weight tensor (the sidecar's `model/tensorStats` answer). */
+export interface TensorStats {
+  name: string;
+  dtype: string;
+  shape: number[];
+  min: number;
+  max: number;
+  mean: number;
+  std: number;
+}
 
 /** Webview → extension: the page has loaded and can take the model. */
 export interface ReadyMessage {
   type: 'ready';
 }
+/** Webview → extension: please compute the statistics of a weight tensor. */
+export interface TensorStatsRequest {
+  type: 'tensorStats';
+  requestId: number;
+  tensor: string;
+}
+/** Webview → extension: reopen this file with the default text editor. */
+export interface OpenAsTextMessage {
+  type: 'openAsText';
+}
+/** Webview → extension: try to open the model again (after an error). */
+export interface RetryMessage {
+  type: 'retry';
+}
+/** Webview → extension: the graph is on screen; timings for the log and the status bar. */
+export interface RenderedMessage {
+  type: 'rendered';
+  drawnNodes: number;
+  layoutMs: number;
+  firstPaintMs: number;
+}
+
 /** Extension → webview: the model to draw, or the reason it could not be read. */
 export interface InitMessage {
   type: 'init';
   fileName: string;
   view?: ViewModel;
   error?: string;
+  settings?: ViewSettings;
+}
+/** Extension → webview: the answer to a TensorStatsRequest. */
+export interface TensorStatsResponse {
+  type: 'tensorStatsResult';
+  requestId: number;
+  stats?: TensorStats;
+  error?: string;
+}
+/** Extension → webview: gradient statistics from a probe run, drawn as an overlay (null clears it). */
+export interface GradientsMessage {
+  type: 'gradients';
+  overlay: GradientOverlay | null;
+}
+/** Extension → webview: select and show a node (e.g. from the text view). */
+export interface RevealNodeMessage {
+  type: 'revealNode';
+  name: string;
 }
 
 /** Messages the extension sends. */
-export type ToWebviewMessage = InitMessage;
+export type ToWebviewMessage = InitMessage | TensorStatsResponse | GradientsMessage | RevealNodeMessage;
 /** Messages the webview sends. */
-export type FromWebviewMessage = ReadyMessage;
+export type FromWebviewMessage =
+  ReadyMessage | TensorStatsRequest | OpenAsTextMessage | RetryMessage | RenderedMessage;

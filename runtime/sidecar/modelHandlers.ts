@@ -1,9 +1,11 @@
 /**
- * model/… requests: open, close, tensor statistics.
+ * model/… requests: open (read, analyse, build the view model), close, tensor statistics.
  */
+import { analyzeSkips } from '../analysis/analyzeSkips';
 import { openModel } from '../model/open';
-import { ModelClose, ModelOpen } from '../protocol/sidecarProtocol';
+import { ModelClose, ModelOpen, ModelTensorStats } from '../protocol/sidecarProtocol';
 import { buildViewModel } from '../view/buildViewModel';
+import { tensorStats } from '../view/tensorStats';
 import { guarded, type HandlerContext } from './handlerContext';
 
 /** Registers the model/… handlers. */
@@ -11,8 +13,11 @@ export function registerModelHandlers({ conn, store }: HandlerContext): void {
   conn.onRequest(ModelOpen, ({ file }) =>
     guarded(async () => {
       const model = await openModel(file);
-      return { handle: store.add(model), view: buildViewModel(model) };
+      return { handle: store.add(model), view: buildViewModel(model, analyzeSkips(model)) };
     }),
   );
   conn.onRequest(ModelClose, ({ handle }) => store.delete(handle));
+  conn.onRequest(ModelTensorStats, ({ handle, tensor }) =>
+    guarded(() => tensorStats(store.get(handle), tensor)),
+  );
 }

@@ -63,13 +63,15 @@ export function attributeText(v: AttrValue): string {
 }
 
 function inputOf(name: string, value: Value | undefined): ViewInput {
-  return {
+  const input: ViewInput = {
     name,
     dtype: value?.dtype ?? 'unknown',
     shape: value?.shape ?? null,
     isParam: value?.initializer !== undefined,
-    isConst: value !== undefined && !value.initializer && (value.constant || value.shapeArith),
   };
+  // Set only when true: a 10,000-node view model is sent as JSON, and every byte is parsed.
+  if (value !== undefined && !value.initializer && (value.constant || value.shapeArith)) input.isConst = true;
+  return input;
 }
 
 /** The view model for `model`, with the skip analysis when there is one. */
@@ -125,7 +127,9 @@ export function buildViewModel(model: Model, analysis?: SkipAnalysis): ViewModel
     outputs: g.outputs.map(io),
     totalParams: model.totalParams,
     totalFlops: model.totalFlops,
-    skips: analysis ?? emptySkipAnalysis(),
+    // The view groups by name scope from the nodes themselves; the analysis' scope tree would
+    // repeat every node name once more in the message.
+    skips: analysis ? { ...analysis, scopes: { path: [], nodes: [], children: [] } } : emptySkipAnalysis(),
   };
   const producer = [model.metadata.producer, model.metadata.producerVersion].filter(Boolean).join(' ');
   if (producer) view.producer = producer;

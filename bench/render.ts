@@ -1,0 +1,283 @@
+/**
+ * How fast the model editor draws: the built webview bundle in headless Chromium (playwright-core,
+ * /usr/bin/chromium) under the editor's CSP, fed view models built by the runtime from real
+ * fixtures and from synthetic 10,000-node graphs. Per model: the sidecar's share (open, analyse,
+ * build the view model, serialise) and the webview's share (init message → layout in the worker →
+ * first frame), their sum as time to first paint, and pan/zoom frame rates at 10,000 nodes.
+ *
+ * Targets (issue 5): DenseNet-121 < 500 ms, ResNet-50 < 300 ms, 10,000 nodes < 1 s, pan/zoom
+ * ≥ 30 fps at 10,000 nodes. Peer: Netron 9.2.1's dagre layout alone takes 2.7 s for DenseNet-121.
+ *
+ * Run: npx tsx bench/render.ts [--runs N]   (builds dist/ first)
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { analyzeSkips } from '../runtime/analysis/analyzeSkips';
+import type { Model } from '../runtime/model/ir';
+import { openModelSync } from '../runtime/model/open';
+import { buildViewModel } from '../runtime/view/buildViewModel';
+import type { ViewModel } from '../runtime/view/viewModel';
+import { GraphBuilder } from '../test/unit/helpers/graphBuilder';
+
+const root = join(__dirname, '..');
+const runsArg = process.argv.indexOf('--runs');
+const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
+const NETRON_DAGRE_DENSENET_MS = 2700;
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length ? s[Math.floor(s.length / 2)] : NaN;
+}
+
+/** Conv → Relu → Conv → Add(skip) → Relu blocks, named in scopes like a PyTorch export. */
+function residualChain(nodes: number): Model {
+  const b = new GraphBuilder();
+  let x = b.op('Relu', [b.conv(b.input('x', ['batch', 8, 32, 32]))]);
+  for (let i = 0; b.nodes.length < nodes; i++) {
+    const s = `/stage${Math.floor(i / 100)}/block${i}`;
+    const br = b.conv(
+      b.op('Relu', [b.conv(x, 3, { name: `${s}/conv1/Conv` })], { name: `${s}/relu/Relu` }),
+      3,
+      {
+        name: `${s}/conv2/Conv`,
+      },
+    );
+    x = b.op('Relu', [b.op('Add', [x, br], { name: `${s}/Add` })], { name: `${s}/relu2/Relu` });
+  }
+  return b.output(x).model();
+}
+
+/** The same chain without names: nothing to group by but the skip blocks. */
+function unnamedChain(nodes: number): Model {
+  const b = new GraphBuilder();
+  let x = b.op('Relu', [b.conv(b.input('x', ['batch', 8, 32, 32]))]);
+  while (b.nodes.length < nodes) x = b.op('Relu', [b.op('Add', [x, b.conv(b.op('Relu', [b.conv(x)]))])]);
+  return b.output(x).model();
+}
+
+/** The sidecar's share for one model: open + analyse + view model + JSON, median of RUNS. */
+function sidecarSide(open: () => Model): { view: ViewModel; json: string; ms: number } {
+  const times: number[] = [];
+  let view: ViewModel | undefined;
+  let json = '';
+  for (let r = 0; r < RUNS; r++) {
+    const t = performance.now();
+    const model = open();
+    view = buildViewModel(model, analyzeSkips(model));
+    json = JSON.stringify(view);
+    times.push(performance.now() - t);
+  }
+  return { view: view!, json, ms: median(times) };
+}
+
+const PAGE = `<!DOCTYPE html><html><head><meta charset="UTF-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; font-src 'self'; script-src 'self'; worker-src 'self' blob:; connect-src 'self'">
+<link rel="stylesheet" href="/dist/codicon.css" id="vscode-codicon-stylesheet"><link rel="stylesheet" href="/dist/webview.css">
+</head><body class="vscode-dark"><div id="app" data-worker="/dist/layoutWorker.js"></div>
+<script src="/stub.js"></script><script src="/dist/webview.js"></script></body></html>`;
+
+// Stands in for the extension: answers `ready` with the view model, as VS Code would post it.
+const STUB = `
+window.__posted = [];
+window.acquireVsCodeApi = () => ({
+  postMessage(m) {
+    window.__posted.push({ m, t: performance.now() });
+    if (m.type !== 'ready') return;
+    const name = new URLSearchParams(location.search).get('model');
+    fetch('/view/' + name).then((r) => r.text()).then((text) => {
+      window.__t0 = performance.now();
+      const view = JSON.parse(text);
+      window.postMessage({ type: 'init', fileName: name, view, settings: { collapseAbove: Number(new URLSearchParams(location.search).get('collapse') || 400) } }, '*');
+    });
+  },
+});`;
+
+function serve(views: Map<string, string>): Promise<http.Server> {
+  const server = http.createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const send = (type: string, body: string | Buffer) => {
+      res.writeHead(200, { 'content-type': type });
+      res.end(body);
+    };
+    if (url.pathname === '/') return send('text/html', PAGE);
+    if (url.pathname === '/stub.js') return send('text/javascript', STUB);
+    if (url.pathname.startsWith('/view/'))
+      return send('application/json', views.get(url.pathname.slice(6)) ?? '{}');
+    if (url.pathname.startsWith('/dist/')) {
+      const f = url.pathname.slice(6).replace(/[^\w.-]/g, '');
+      const type = f.endsWith('.js')
+        ? 'text/javascript'
+        : f.endsWith('.css')
+          ? 'text/css'
+          : 'application/octet-stream';
+      try {
+        return send(type, readFileSync(join(root, 'dist', f)));
+      } catch {
+        /* fall through to 404 */
+      }
+    }
+    res.writeHead(404);
+    res.end();
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+interface PageTiming {
+  webviewMs: number;
+  layoutMs: number;
+  items: number;
+  layoutWhere: string;
+}
+
+async function firstPaint(page: Page, base: string, model: string, collapse: number): Promise<PageTiming> {
+  await page.goto(`${base}/?model=${model}&collapse=${collapse}`);
+  await page.waitForFunction(
+    () =>
+      (window as unknown as { __posted: { m: { type: string } }[] }).__posted.some(
+        (p) => p.m.type === 'rendered',
+      ),
+    undefined,
+    {
+      timeout: 60000,
+    },
+  );
+  return page.evaluate(() => {
+    const w = window as unknown as {
+      __posted: { m: { type: string; layoutMs: number; drawnNodes: number }; t: number }[];
+      __t0: number;
+    };
+    const r = w.__posted.find((p) => p.m.type === 'rendered')!;
+    const outline = document.getElementById('outline')!;
+    return {
+      webviewMs: r.t - w.__t0,
+      layoutMs: r.m.layoutMs,
+      items: r.m.drawnNodes,
+      layoutWhere: outline.dataset.layoutWhere ?? '',
+    };
+  });
+}
+
+// Kept as source text: tsx would wrap inner functions in a helper the page does not have.
+const PAN_ZOOM = `(async ({ ms, fitFirst }) => {
+  const c = window.skipscopeView.canvas;
+  if (fitFirst) c.fit(); else c.zoomAt(0, 0, 1 / c.vp.k);
+  await new Promise((r) => requestAnimationFrame(r));
+  const draws = [];
+  const start = performance.now();
+  const startFrames = c.frames;
+  for (let i = 0; ; i++) {
+    await new Promise((r) => requestAnimationFrame(r));
+    const now = performance.now();
+    if (i > 0) draws.push(c.lastDrawMs);
+    if (now - start > ms) {
+      const frames = c.frames - startFrames;
+      draws.sort((a, b) => a - b);
+      return { fps: +((frames * 1000) / (now - start)).toFixed(1), drawMsMedian: +draws[Math.floor(draws.length / 2)].toFixed(2), drawMsP95: +draws[Math.floor(draws.length * 0.95)].toFixed(2), frames, zoom: +c.vp.k.toFixed(3) };
+    }
+    // Alternate pans and zooms, as a user dragging and wheeling would.
+    if (i % 2) c.panBy(7, -4); else c.zoomAt(400, 300, i % 4 ? 1.02 : 1 / 1.02);
+  }
+})`;
+
+/** Pans and zooms every frame for `ms` and reports frames per second and draw times. */
+async function panZoom(page: Page, ms: number, fitFirst: boolean): Promise<unknown> {
+  return page.evaluate(`${PAN_ZOOM}(${JSON.stringify({ ms, fitFirst })})`);
+}
+
+async function main(): Promise<void> {
+  execFileSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit' });
+  const models: { name: string; open: () => Model; target?: number }[] = [
+    { name: 'resnet18', open: () => openModelSync(join(root, 'test/fixtures/onnx/resnet18.onnx')) },
+    {
+      name: 'resnet50',
+      open: () => openModelSync(join(root, 'test/fixtures/onnx/resnet50.onnx')),
+      target: 300,
+    },
+    {
+      name: 'densenet121',
+      open: () => openModelSync(join(root, 'test/fixtures/onnx/densenet121.onnx')),
+      target: 500,
+    },
+    { name: 'unet', open: () => openModelSync(join(root, 'test/fixtures/onnx/unet.onnx')) },
+    { name: 'synthetic-residual-10k', open: () => residualChain(10000), target: 1000 },
+    { name: 'synthetic-unnamed-10k', open: () => unnamedChain(10000), target: 1000 },
+  ];
+  const views = new Map<string, string>();
+  const sidecar = new Map<string, { ms: number; nodes: number; skips: number }>();
+  for (const m of models) {
+    const s = sidecarSide(m.open);
+    views.set(m.name, s.json);
+    sidecar.set(m.name, { ms: s.ms, nodes: s.view.nodes.length, skips: s.view.skips.skips.length });
+  }
+  const server = await serve(views);
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
+  });
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  const results: Record<string, unknown>[] = [];
+  try {
+    for (const m of models) {
+      const configs: { label: string; collapse: number }[] = [{ label: 'default', collapse: 400 }];
+      if (m.name.includes('10k')) configs.push({ label: 'expanded', collapse: 1e9 });
+      for (const cfg of configs) {
+        const timings: PageTiming[] = [];
+        for (let r = 0; r < RUNS; r++) timings.push(await firstPaint(page, base, m.name, cfg.collapse));
+        const webviewMs = median(timings.map((t) => t.webviewMs));
+        const sc = sidecar.get(m.name)!;
+        const row: Record<string, unknown> = {
+          model: m.name,
+          collapse: cfg.label,
+          nodes: sc.nodes,
+          skips: sc.skips,
+          drawnItems: timings[0].items,
+          layoutIn: timings[0].layoutWhere,
+          sidecarMsMedian: +sc.ms.toFixed(1),
+          webviewMsMedian: +webviewMs.toFixed(1),
+          layoutMsMedian: median(timings.map((t) => t.layoutMs)),
+          firstPaintMsMedian: +(sc.ms + webviewMs).toFixed(1),
+        };
+        if (m.target && cfg.label === 'default') {
+          row.targetMs = m.target;
+          row.meetsTarget = sc.ms + webviewMs < m.target;
+        }
+        if (m.name === 'densenet121')
+          row.ratioToNetronDagreLayoutOnly = +((sc.ms + webviewMs) / NETRON_DAGRE_DENSENET_MS).toFixed(3);
+        if (m.name.includes('10k')) {
+          row.panZoomFit = await panZoom(page, 2000, true);
+          row.panZoom100 = await panZoom(page, 2000, false);
+        }
+        results.push(row);
+      }
+    }
+  } finally {
+    await browser.close();
+    server.close();
+  }
+  console.log(
+    JSON.stringify(
+      {
+        bench: 'render',
+        runs: RUNS,
+        browser: 'chromium headless, --disable-gpu',
+        viewport: '1400x900',
+        results,
+        pageErrors: errors,
+      },
+      null,
+      2,
+    ),
+  );
+}
+
+void main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,630 @@
+/**
+ * The graph editor page: owns the view model, the grouping and collapse state, the layout jobs and
+ * the canvas, and wires the toolbar, legend, panels, hover card and outline to them.
+ */
+import type { SkipPath } from '../runtime/analysis/skipTypes';
+import { formatCompact, formatCount, formatShape } from '../runtime/view/format';
+import { nodeCard, type NodeCard } from '../runtime/view/nodeCard';
+import type { GradientOverlay, ViewModel } from '../runtime/view/viewModel';
+import { fill, h } from './dom';
+import { blockGroups, defaultGrouping, initialCollapsed, scopeGroups, type GroupTree } from './graph/groups';
+import { neighbour, type Direction } from './graph/neighbours';
+import { buildScene, type Scene } from './graph/scene';
+import { searchNodes } from './graph/search';
+import { layoutInput, visibleGraph } from './graph/visibleGraph';
+import type { LayoutClient } from './layout/layoutClient';
+import { renderGroupDetails, renderNodeDetails, type DetailsContext } from './panels/detailsPanel';
+import { HoverCard } from './panels/hoverCard';
+import { drawnCounts, renderLegend } from './panels/legend';
+import { publish, renderOutline } from './panels/outline';
+import { renderSkipList } from './panels/skipList';
+import type { ViewSettings } from './protocol';
+import { GraphCanvas, type Highlight } from './render/graphCanvas';
+import { Minimap } from './render/minimap';
+import { DRAWN_KINDS, readTheme, type DrawnKind } from './render/theme';
+import type { ExtensionLink } from './vscodeApi';
+
+/** The editor page for one model. */
+export class GraphView {
+  readonly canvas: GraphCanvas;
+  private readonly minimap: Minimap;
+  private readonly hover: HoverCard;
+  private readonly outline: HTMLElement;
+  private readonly details: HTMLElement;
+  private readonly searchCount: HTMLElement;
+  private readonly statusLine: HTMLElement;
+  private tree: GroupTree;
+  private collapsed: Uint8Array;
+  private showHidden = false;
+  private scene?: Scene;
+  private generation = 0;
+  private grads?: GradientOverlay;
+  private selectedNode = -1;
+  private selectedGroup = -1;
+  private focusedSkip?: string;
+  private hits: number[] = [];
+  private hitAt = -1;
+  /** Skip ids to light per view node (as merge, fork or carry op). */
+  private readonly skipsOfNode = new Map<number, string[]>();
+  private readonly nodeIndex: Map<string, number>;
+  private readonly highlight: Highlight;
+  private firstPaintDone = false;
+
+  constructor(
+    app: HTMLElement,
+    private readonly fileName: string,
+    private readonly view: ViewModel,
+    private readonly settings: ViewSettings,
+    private readonly link: ExtensionLink,
+    private readonly layoutClient: LayoutClient,
+    private readonly t0: number,
+  ) {
+    this.nodeIndex = new Map(view.nodes.map((n, i) => [n.name, i]));
+    for (const s of view.skips.skips)
+      for (const n of [s.merge, s.sourceNode, ...s.skipNodes]) {
+        const i = this.nodeIndex.get(n);
+        if (i !== undefined) this.skipsOfNode.set(i, [...(this.skipsOfNode.get(i) ?? []), s.id]);
+      }
+    this.tree = defaultGrouping(view);
+    this.collapsed = initialCollapsed(this.tree, this.visibleCount(), settings.collapseAbove);
+    this.highlight = {
+      selected: -1,
+      hover: -1,
+      litSkips: new Set(),
+      hits: new Set(),
+      currentHit: -1,
+      kinds: Object.fromEntries(DRAWN_KINDS.map((k) => [k, true])) as Record<DrawnKind, boolean>,
+    };
+
+    const canvasEl = h('canvas', {
+      id: 'graph',
+      tabindex: 0,
+      role: 'application',
+      'aria-roledescription': 'model graph',
+      'aria-label': `Graph of ${fileName}. Arrow keys move between nodes, Enter expands or collapses a group, plus and minus zoom, 0 fits.`,
+    });
+    const minimapEl = h('canvas', { class: 'minimap', 'aria-hidden': 'true' });
+    this.statusLine = h('div', { class: 'status-line', 'aria-live': 'polite' });
+    const wrap = h('div', { class: 'canvas-wrap' }, canvasEl, minimapEl, this.statusLine);
+    this.details = h(
+      'div',
+      { id: 'details', class: 'details' },
+      h('p', { class: 'empty' }, 'Select a node to see its details.'),
+    );
+    const skipHost = h('div', { id: 'skip-list' });
+    this.searchCount = h('span', { id: 'search-count', class: 'search-count', 'aria-live': 'polite' });
+    this.outline = h('section', {
+      id: 'outline',
+      class: 'visually-hidden',
+      'aria-label': 'Graph outline',
+      'data-state': 'loading',
+    });
+    const legend = h('div', { id: 'legend', class: 'legend', role: 'group', 'aria-label': 'Skip kinds' });
+    fill(
+      app,
+      this.toolbar(),
+      legend,
+      h(
+        'div',
+        { class: 'main' },
+        wrap,
+        h(
+          'aside',
+          { class: 'side', 'aria-label': 'Skip paths and details' },
+          h('h3', { class: 'side-title' }, `Skip paths (${view.skips.skips.length})`),
+          skipHost,
+          h('h3', { class: 'side-title' }, 'Details'),
+          this.details,
+        ),
+      ),
+      this.outline,
+    );
+    this.canvas = new GraphCanvas(canvasEl, readTheme(), this.highlight);
+    this.minimap = new Minimap(minimapEl, this.canvas);
+    this.canvas.onDraw = () => {
+      this.minimap.draw();
+      this.statusLine.textContent = `${Math.round(this.canvas.vp.k * 100)}% · ${this.scene?.graph.items.length ?? 0} items`;
+    };
+    this.hover = new HoverCard(wrap);
+    renderLegend(legend, drawnCounts(view.skips.counts), this.highlight.kinds, (kind, on) => {
+      this.highlight.kinds[kind] = on;
+      this.publishCounts();
+      this.canvas.request();
+    });
+    renderSkipList(skipHost, view.skips.skips, {
+      focus: (s) => void this.focusSkip(s),
+      light: (s) => this.lightSkips(s ? [s.id] : []),
+    });
+    this.bindCanvas(canvasEl);
+    new ResizeObserver(() => this.canvas.resize()).observe(wrap);
+    new MutationObserver(() => {
+      this.canvas.theme = readTheme();
+      this.minimap.rebuild();
+      this.canvas.request();
+    }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
+    this.canvas.resize();
+    void this.relayout(true);
+  }
+
+  private visibleCount(): number {
+    return this.view.nodes.reduce((a, n) => a + (n.hidden && !this.showHidden ? 0 : 1), 0);
+  }
+
+  private toolbar(): HTMLElement {
+    const v = this.view;
+    const skipCount = v.skips.skips.length;
+    const summary = `${v.description} · ${formatCount(this.visibleCount())} nodes · ${skipCount} skips · ${formatCompact(v.totalParams)} params · ${formatCompact(v.totalFlops)}FLOPs`;
+    const search = h('vscode-textfield', {
+      id: 'search',
+      placeholder: 'Search name or op',
+      'aria-label': 'Search nodes by name or op',
+    });
+    search.addEventListener('input', () => this.search((search as unknown as { value: string }).value));
+    search.addEventListener('keydown', (ev: KeyboardEvent) => {
+      if (ev.key === 'Enter' || ev.key === 'F3') {
+        ev.preventDefault();
+        void this.stepHit(ev.shiftKey ? -1 : 1);
+      } else if (ev.key === 'Escape') {
+        (search as unknown as { value: string }).value = '';
+        this.search('');
+        this.canvas.canvas.focus();
+      }
+    });
+    const button = (id: string, icon: string, label: string, run: () => void) => {
+      const b = h('vscode-toolbar-button', { id, icon, label, title: label, 'aria-label': label });
+      b.addEventListener('click', run);
+      return b;
+    };
+    const grouping = h(
+      'vscode-single-select',
+      { id: 'grouping', 'aria-label': 'Group nodes by' },
+      h('vscode-option', { value: 'scopes', selected: this.tree.mode === 'scopes' }, 'Group by name scope'),
+      h('vscode-option', { value: 'blocks', selected: this.tree.mode === 'blocks' }, 'Group by skip block'),
+    );
+    grouping.addEventListener('change', () => {
+      const mode = (grouping as unknown as { value: string }).value;
+      this.tree = mode === 'blocks' ? blockGroups(this.view) : scopeGroups(this.view);
+      this.collapsed = initialCollapsed(this.tree, this.visibleCount(), this.settings.collapseAbove);
+      void this.relayout(true);
+    });
+    const hidden = h(
+      'vscode-checkbox',
+      { id: 'show-hidden', 'aria-label': 'Show constants and shape arithmetic' },
+      'Constants',
+    );
+    hidden.addEventListener('change', () => {
+      this.showHidden = (hidden as unknown as { checked: boolean }).checked;
+      void this.relayout(false);
+    });
+    return h(
+      'header',
+      { class: 'toolbar' },
+      h(
+        'div',
+        { class: 'title' },
+        h('strong', {}, this.fileName),
+        h('span', { class: 'summary', id: 'summary' }, summary),
+      ),
+      h(
+        'div',
+        { class: 'controls' },
+        search,
+        this.searchCount,
+        button('prev-hit', 'arrow-up', 'Previous match (Shift+Enter)', () => void this.stepHit(-1)),
+        button('next-hit', 'arrow-down', 'Next match (Enter)', () => void this.stepHit(1)),
+        grouping,
+        hidden,
+        button('expand-all', 'expand-all', 'Expand all groups', () => this.setAll(0)),
+        button('collapse-all', 'collapse-all', 'Collapse all groups', () => this.setAll(1)),
+        button('fit', 'screen-full', 'Fit to view (0)', () => this.canvas.fit()),
+      ),
+    );
+  }
+
+  /** Lays out the current visible graph; `fit` resets the viewport, else `anchor` keeps its place. */
+  private async relayout(fit: boolean, anchor?: { group: number; sx: number; sy: number }): Promise<void> {
+    const gen = ++this.generation;
+    const graph = visibleGraph(this.view, this.tree, this.collapsed, this.showHidden);
+    const t = performance.now();
+    const layout = await this.layoutClient.layout(layoutInput(graph));
+    if (gen !== this.generation) return;
+    const layoutMs = performance.now() - t;
+    const scene = buildScene(this.view, this.tree, graph, layout);
+    this.scene = scene;
+    this.canvas.scene = scene;
+    this.refreshHighlight();
+    if (fit) this.canvas.fit();
+    else if (anchor) {
+      const p = this.groupPoint(anchor.group);
+      if (p) this.canvas.panBy(anchor.sx - p.sx, anchor.sy - p.sy);
+    }
+    this.minimap.rebuild();
+    const state = {
+      layoutMs: Math.round(layoutMs),
+      layoutWhere: this.layoutClient.lastWhere,
+      grouping: this.tree.mode,
+      collapsedGroups: this.collapsed.reduce((a, c, g) => a + (c && graph.itemOfGroup[g] >= 0 ? 1 : 0), 0),
+    };
+    if (!this.firstPaintDone) {
+      this.canvas.draw();
+      this.firstPaintDone = true;
+      const firstPaintMs = Math.round(performance.now() - this.t0);
+      publish(this.outline, { state: 'loading', ...state, firstPaintMs });
+      this.link.post({
+        type: 'rendered',
+        drawnNodes: graph.items.length,
+        layoutMs: state.layoutMs,
+        firstPaintMs,
+      });
+      // The outline can hold 10,000 entries: build it after the first paint.
+      setTimeout(() => {
+        renderOutline(this.outline, this.view, (i) => void this.revealNode(i));
+        this.publishCounts();
+        publish(this.outline, { state: 'ready' });
+      }, 0);
+    } else {
+      publish(this.outline, state);
+      this.publishCounts();
+      this.canvas.request();
+    }
+  }
+
+  /** Drawn items and skip paths (those with a visible kind and at least one drawn edge). */
+  private publishCounts(): void {
+    const s = this.scene;
+    if (!s) return;
+    const drawnSkips = s.skips.filter((k) => k.edges.length > 0 && this.highlight.kinds[k.kind]).length;
+    publish(this.outline, { drawnItems: s.graph.items.length, drawnSkips });
+  }
+
+  /** Where a group is on screen: its box when collapsed, its frame's top when expanded. */
+  private groupPoint(g: number): { sx: number; sy: number } | undefined {
+    const s = this.scene;
+    if (!s) return undefined;
+    const { vp } = this.canvas;
+    const it = s.graph.itemOfGroup[g];
+    if (it >= 0)
+      return {
+        sx: s.layout.x[it] * vp.k + vp.x,
+        sy: (s.layout.y[it] - s.graph.items[it].height / 2) * vp.k + vp.y,
+      };
+    const f = s.frames.find((fr) => fr.group === g);
+    if (f) return { sx: ((f.x0 + f.x1) / 2) * vp.k + vp.x, sy: f.y0 * vp.k + vp.y };
+    return undefined;
+  }
+
+  /** Collapses or expands group `g`, keeping it where it is on screen. */
+  toggleGroup(g: number): void {
+    const p = this.groupPoint(g);
+    this.collapsed[g] = this.collapsed[g] ? 0 : 1;
+    if (this.collapsed[g]) this.selectedGroup = g;
+    void this.relayout(false, p ? { group: g, ...p } : undefined);
+  }
+
+  private setAll(state: 0 | 1): void {
+    this.collapsed.fill(state);
+    void this.relayout(true);
+  }
+
+  /** Expands every collapsed group around node `i`; true when the layout must change. */
+  private expandAround(i: number): boolean {
+    let changed = false;
+    for (let g = this.tree.leaf[i]; g >= 0; g = this.tree.groups[g].parent) {
+      if (this.collapsed[g]) {
+        this.collapsed[g] = 0;
+        changed = true;
+      }
+    }
+    return changed;
+  }
+
+  /** Shows node `i`: expands its groups, selects it and centres it. */
+  async revealNode(i: number): Promise<void> {
+    if (this.view.nodes[i].hidden && !this.showHidden) this.showHidden = true;
+    if (this.expandAround(i) || !this.scene || this.scene.graph.itemOfNode[i] < 0) await this.relayout(false);
+    this.select(i, -1);
+    const it = this.scene!.graph.itemOfNode[i];
+    if (it >= 0) this.canvas.focusItem(it);
+  }
+
+  /** Reveals a node by name (from the text view); false when there is none. */
+  revealByName(name: string): boolean {
+    const i = this.nodeIndex.get(name);
+    if (i === undefined) return false;
+    void this.revealNode(i);
+    return true;
+  }
+
+  private async focusSkip(s: SkipPath): Promise<void> {
+    const ends = [s.merge, s.sourceNode, ...s.skipNodes]
+      .map((n) => this.nodeIndex.get(n))
+      .filter((i): i is number => i !== undefined);
+    let changed = false;
+    for (const i of ends) changed = this.expandAround(i) || changed;
+    if (changed) await this.relayout(false);
+    const scene = this.scene!;
+    this.focusedSkip = s.id;
+    this.refreshHighlight();
+    const drawn = scene.skips.find((d) => d.id === s.id);
+    const pts = scene.layout.points;
+    let x0 = Infinity;
+    let y0 = Infinity;
+    let x1 = -Infinity;
+    let y1 = -Infinity;
+    for (const e of drawn?.edges ?? []) {
+      for (let k = scene.layout.offsets[e]; k < scene.layout.offsets[e + 1]; k += 2) {
+        x0 = Math.min(x0, pts[k]);
+        x1 = Math.max(x1, pts[k]);
+        y0 = Math.min(y0, pts[k + 1]);
+        y1 = Math.max(y1, pts[k + 1]);
+      }
+    }
+    const merge = this.nodeIndex.get(s.merge);
+    if (merge !== undefined) this.select(merge, -1);
+    if (Number.isFinite(x0)) this.canvas.focusBox(x0, y0, x1, y1, 0.4);
+    else if (merge !== undefined && scene.graph.itemOfNode[merge] >= 0)
+      this.canvas.focusItem(scene.graph.itemOfNode[merge]);
+    publish(this.outline, { selected: s.merge });
+  }
+
+  private lightSkips(ids: string[]): void {
+    this.highlight.litSkips = new Set(ids);
+    if (this.focusedSkip) this.highlight.litSkips.add(this.focusedSkip);
+    this.canvas.request();
+  }
+
+  private select(node: number, group: number): void {
+    this.selectedNode = node;
+    this.selectedGroup = group;
+    const ctx = this.detailsContext();
+    if (node >= 0) renderNodeDetails(this.details, ctx, node);
+    else if (group >= 0) {
+      const members: number[] = [];
+      this.view.nodes.forEach((n, i) => {
+        if (n.hidden && !this.showHidden) return;
+        for (let g = this.tree.leaf[i]; g >= 0; g = this.tree.groups[g].parent)
+          if (g === group) members.push(i);
+      });
+      renderGroupDetails(this.details, ctx, this.tree.groups[group].label, members, () =>
+        this.toggleGroup(group),
+      );
+    }
+    publish(this.outline, {
+      selected: node >= 0 ? this.view.nodes[node].name : group >= 0 ? this.tree.groups[group].id : undefined,
+    });
+    this.refreshHighlight();
+  }
+
+  private detailsContext(): DetailsContext {
+    return { view: this.view, grads: this.grads, tensorStats: (t) => this.link.tensorStats(t) };
+  }
+
+  /** Maps the selection, search hits and gradient heat onto the current items. */
+  private refreshHighlight(): void {
+    const s = this.scene;
+    if (!s) return;
+    const hl = this.highlight;
+    hl.selected =
+      this.selectedNode >= 0
+        ? s.graph.itemOfNode[this.selectedNode]
+        : this.selectedGroup >= 0
+          ? s.graph.itemOfGroup[this.selectedGroup]
+          : -1;
+    hl.hits = new Set(this.hits.map((i) => s.graph.itemOfNode[i]).filter((it) => it >= 0));
+    hl.currentHit = this.hitAt >= 0 ? s.graph.itemOfNode[this.hits[this.hitAt]] : -1;
+    hl.litSkips = new Set(this.focusedSkip ? [this.focusedSkip] : []);
+    hl.heat = this.heat(s);
+    this.canvas.request();
+  }
+
+  private heat(s: Scene): Float32Array | undefined {
+    const g = this.grads;
+    if (!g) return undefined;
+    const logs = Object.values(g.nodes)
+      .map((n) => Math.log10(n.rms))
+      .filter(Number.isFinite);
+    if (!logs.length) return undefined;
+    const lo = Math.min(...logs);
+    const hi = Math.max(...logs);
+    const heat = new Float32Array(s.graph.items.length).fill(NaN);
+    s.graph.items.forEach((it, k) => {
+      if (it.kind !== 'node') return;
+      const r = g.nodes[this.view.nodes[it.ref].name]?.rms;
+      if (r !== undefined && r > 0) heat[k] = hi > lo ? (Math.log10(r) - lo) / (hi - lo) : 1;
+    });
+    return heat;
+  }
+
+  /** Shows gradient statistics from a probe run (null clears them). */
+  setGradients(overlay: GradientOverlay | null): void {
+    this.grads = overlay ?? undefined;
+    if (this.selectedNode >= 0) renderNodeDetails(this.details, this.detailsContext(), this.selectedNode);
+    this.refreshHighlight();
+  }
+
+  private search(query: string): void {
+    this.hits = searchNodes(this.view, query, this.showHidden);
+    this.hitAt = -1;
+    this.searchCount.textContent = query.trim() ? `${this.hits.length} found` : '';
+    this.refreshHighlight();
+  }
+
+  private async stepHit(step: number): Promise<void> {
+    if (!this.hits.length) return;
+    this.hitAt = (this.hitAt + step + this.hits.length) % this.hits.length;
+    this.searchCount.textContent = `${this.hitAt + 1} of ${this.hits.length}`;
+    await this.revealNode(this.hits[this.hitAt]);
+  }
+
+  private cardOf(item: number): { card: NodeCard; name: string } | undefined {
+    const s = this.scene!;
+    const it = s.graph.items[item];
+    if (it.kind === 'node') {
+      const name = this.view.nodes[it.ref].name;
+      const card = nodeCard(this.view, name, this.grads);
+      return card ? { card, name } : undefined;
+    }
+    if (it.kind === 'group') {
+      const g = this.tree.groups[it.ref];
+      return {
+        name: g.id,
+        card: {
+          title: this.tree.mode === 'blocks' ? 'Block' : 'Scope',
+          rows: [
+            ['name', g.label],
+            ['nodes', formatCount(g.size)],
+          ],
+          skipRole: 'Collapsed: double-click or press Enter to expand.',
+        },
+      };
+    }
+    const t = it.kind === 'input' ? this.view.inputs[it.ref] : this.view.outputs[it.ref];
+    return {
+      name: t.name,
+      card: {
+        title: it.kind === 'input' ? 'Input' : 'Output',
+        rows: [
+          ['name', t.name],
+          ['shape', formatShape(t.shape)],
+          ['dtype', t.dtype],
+        ],
+      },
+    };
+  }
+
+  private hoverItem(item: number, sx: number, sy: number): void {
+    if (item === this.highlight.hover && item < 0) return;
+    this.highlight.hover = item;
+    const s = this.scene;
+    if (item < 0 || !s) {
+      this.hover.hide();
+      this.lightSkips([]);
+      return;
+    }
+    const c = this.cardOf(item);
+    if (c) this.hover.show(c.card, c.name, sx, sy);
+    const it = s.graph.items[item];
+    this.lightSkips(it.kind === 'node' ? (this.skipsOfNode.get(it.ref) ?? []) : []);
+  }
+
+  private activate(item: number): void {
+    const s = this.scene;
+    if (!s || item < 0) return;
+    const it = s.graph.items[item];
+    if (it.kind === 'group') this.toggleGroup(it.ref);
+  }
+
+  private clickItem(item: number): void {
+    const s = this.scene;
+    this.focusedSkip = undefined;
+    if (!s || item < 0) {
+      this.select(-1, -1);
+      return;
+    }
+    const it = s.graph.items[item];
+    if (it.kind === 'node') this.select(it.ref, -1);
+    else if (it.kind === 'group') this.select(-1, it.ref);
+  }
+
+  private bindCanvas(el: HTMLCanvasElement): void {
+    let drag: { x: number; y: number; moved: boolean; id: number } | undefined;
+    const local = (ev: MouseEvent) => {
+      const r = el.getBoundingClientRect();
+      return { sx: ev.clientX - r.left, sy: ev.clientY - r.top };
+    };
+    el.addEventListener('pointerdown', (ev) => {
+      el.focus();
+      drag = { x: ev.clientX, y: ev.clientY, moved: false, id: ev.pointerId };
+      el.setPointerCapture(ev.pointerId);
+    });
+    el.addEventListener('pointermove', (ev) => {
+      const { sx, sy } = local(ev);
+      if (drag && el.hasPointerCapture(drag.id)) {
+        const dx = ev.clientX - drag.x;
+        const dy = ev.clientY - drag.y;
+        if (drag.moved || Math.abs(dx) + Math.abs(dy) > 3) {
+          drag.moved = true;
+          drag.x = ev.clientX;
+          drag.y = ev.clientY;
+          this.hover.hide();
+          this.canvas.panBy(dx, dy);
+          return;
+        }
+      }
+      this.hoverItem(this.canvas.hitTest(sx, sy), sx, sy);
+    });
+    el.addEventListener('pointerup', (ev) => {
+      const d = drag;
+      drag = undefined;
+      if (!d || d.moved) return;
+      const { sx, sy } = local(ev);
+      const frame = this.canvas.frameTitleAt(sx, sy);
+      const item = this.canvas.hitTest(sx, sy);
+      if (item < 0 && frame >= 0) this.toggleGroup(frame);
+      else this.clickItem(item);
+    });
+    el.addEventListener('pointerleave', () => this.hoverItem(-1, 0, 0));
+    el.addEventListener('dblclick', (ev) => {
+      const { sx, sy } = local(ev);
+      this.activate(this.canvas.hitTest(sx, sy));
+    });
+    el.addEventListener(
+      'wheel',
+      (ev) => {
+        ev.preventDefault();
+        const { sx, sy } = local(ev);
+        if (ev.shiftKey) this.canvas.panBy(-ev.deltaY, 0);
+        else this.canvas.zoomAt(sx, sy, Math.exp(-ev.deltaY * (ev.ctrlKey ? 0.01 : 0.0015)));
+      },
+      { passive: false },
+    );
+    el.addEventListener('keydown', (ev) => this.onKey(ev));
+  }
+
+  private onKey(ev: KeyboardEvent): void {
+    const { width, height } = this.canvas.size();
+    const arrows: Record<string, Direction> = {
+      ArrowDown: 'down',
+      ArrowUp: 'up',
+      ArrowLeft: 'left',
+      ArrowRight: 'right',
+    };
+    const s = this.scene;
+    const dir = arrows[ev.key];
+    if (dir && s) {
+      ev.preventDefault();
+      if (ev.shiftKey) {
+        const d = 60;
+        this.canvas.panBy(
+          dir === 'left' ? d : dir === 'right' ? -d : 0,
+          dir === 'up' ? d : dir === 'down' ? -d : 0,
+        );
+        return;
+      }
+      const from = this.highlight.selected >= 0 ? this.highlight.selected : 0;
+      const to = this.highlight.selected >= 0 ? neighbour(s, from, dir) : 0;
+      this.clickItem(to);
+      this.canvas.focusItem(to);
+      const c = this.cardOf(to);
+      if (c) this.statusLine.textContent = `${c.card.title} ${c.name}`;
+      return;
+    }
+    if (ev.key === 'Enter' || ev.key === ' ') {
+      ev.preventDefault();
+      if (this.highlight.selected >= 0) this.activate(this.highlight.selected);
+      else if (this.selectedNode >= 0) {
+        const g = this.tree.leaf[this.selectedNode];
+        if (g >= 0) this.toggleGroup(g);
+      }
+    } else if (ev.key === '+' || ev.key === '=') this.canvas.zoomAt(width / 2, height / 2, 1.25);
+    else if (ev.key === '-') this.canvas.zoomAt(width / 2, height / 2, 0.8);
+    else if (ev.key === '0') this.canvas.fit();
+    else if (ev.key === 'Escape') {
+      this.focusedSkip = undefined;
+      this.select(-1, -1);
+    } else if ((ev.ctrlKey || ev.metaKey) && ev.key === 'f') {
+      ev.preventDefault();
+      (document.getElementById('search') as HTMLElement | null)?.focus();
+    }
+  }
+}
