@@ -4,7 +4,7 @@
  * edges — the gradient at every node output, all in one backward pass.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Model, Node, Value } from '../model/ir';
+import type { Graph, Model, Node, Value } from '../model/ir';
 import { ModelError, describeError, isModelError } from '../errors';
 import { Val, nat, readInts } from './val';
 import { tensorFromData, type OpContext } from './ops/opContext';
@@ -34,6 +34,33 @@ export interface Hooks {
 }
 
 const FLOAT = new Set(['float32', 'float16', 'bfloat16', 'float64']);
+
+/** Every node, including those inside branches (If/Loop bodies), recursively. */
+function allNodes(nodes: Node[]): Node[] {
+  const out: Node[] = [];
+  const walk = (ns: Node[]) => {
+    for (const n of ns) {
+      out.push(n);
+      for (const g of Object.values(n.subgraphs ?? {})) walk(g.nodes);
+    }
+  };
+  walk(nodes);
+  return out;
+}
+
+/** Values a subgraph reads from enclosing scopes. */
+function outerReads(g: Graph): Set<string> {
+  const local = new Set<string>(g.inputs);
+  for (const [name, v] of g.values) if (v.initializer) local.add(name);
+  const reads = new Set<string>();
+  for (const n of g.nodes) {
+    for (const i of n.inputs) if (i && !local.has(i)) reads.add(i);
+    for (const sg of Object.values(n.subgraphs ?? {}))
+      for (const r of outerReads(sg)) if (!local.has(r)) reads.add(r);
+    for (const o of n.outputs) local.add(o);
+  }
+  return reads;
+}
 
 /** Key of an edge (value → consumer node) in Hooks.edges. */
 export function edgeKey(value: string, node: number): string {
@@ -85,6 +112,7 @@ export class Executor {
       if (n.outputs.some((o) => need.has(o))) {
         live.add(i);
         for (const inp of n.inputs) if (inp) need.add(inp);
+        for (const sg of Object.values(n.subgraphs ?? {})) for (const r of outerReads(sg)) need.add(r);
       }
     }
     return all.filter((_, i) => live.has(i));
@@ -92,8 +120,12 @@ export class Executor {
 
   /** Names every op this executor cannot run, before anything runs. */
   private checkOps(): void {
-    const bad = this.nodes.filter(
-      (n) => (n.domain && n.domain !== 'ai.onnx') || !Object.prototype.hasOwnProperty.call(onnxOps, n.op),
+    const bad = allNodes(this.nodes).filter(
+      (n) =>
+        (n.domain && n.domain !== 'ai.onnx') ||
+        (n.op === 'If'
+          ? !n.subgraphs?.then_branch || !n.subgraphs?.else_branch
+          : !Object.prototype.hasOwnProperty.call(onnxOps, n.op)),
     );
     if (bad.length === 0) return;
     const list = bad
@@ -109,7 +141,7 @@ export class Executor {
 
   private findParams(values: Map<string, Value>): void {
     const byName = new Map<string, Node>();
-    for (const n of this.nodes) {
+    for (const n of allNodes(this.nodes)) {
       n.inputs.forEach((inp, slot) => {
         const v = inp ? values.get(inp) : undefined;
         if (!v?.initializer || !FLOAT.has(v.initializer.dtype) || !isParamSlot(n.op, slot)) return;
@@ -128,7 +160,8 @@ export class Executor {
       this.paramDependent.add(name);
     }
     for (const n of this.nodes) {
-      if (n.inputs.some((i) => i && this.paramDependent.has(i))) {
+      // Branches read outer values implicitly: treat their outputs as depending on parameters.
+      if (n.subgraphs || n.inputs.some((i) => i && this.paramDependent.has(i))) {
         for (const o of n.outputs) {
           if (!o) continue;
           this.paramDependent.add(o);
@@ -149,7 +182,8 @@ export class Executor {
       return !!v?.initializer && !this.paramDependent.has(name);
     };
     for (const n of this.nodes) {
-      if (!n.inputs.every(isConst) || n.outputs.every((o) => this.paramDependent.has(o))) continue;
+      if (n.subgraphs || !n.inputs.every(isConst) || n.outputs.every((o) => this.paramDependent.has(o)))
+        continue;
       const env = new Map<string, Val>();
       const outs = tf.tidy(() => this.runNode(n, env, new Map(), {}).map((v) => v.nat()));
       n.outputs.forEach((o, i) => o && outs[i] && this.constants.set(o, tf.keep(outs[i])));
@@ -211,6 +245,7 @@ export class Executor {
       fail,
     };
     try {
+      if (node.op === 'If') return this.runIf(node, ctx, env, params);
       return onnxOps[node.op](ctx);
     } catch (e) {
       if (isModelError(e)) throw e;
@@ -222,6 +257,33 @@ export class Executor {
         this.file,
       );
     }
+  }
+
+  /** Runs the branch that the condition picks; the branch reads outer values by name. */
+  private runIf(node: Node, ctx: OpContext, env: Map<string, Val>, params: Map<string, tf.Tensor>): Val[] {
+    const cond = readInts(ctx.nat(0))[0] !== 0;
+    const g = node.subgraphs![cond ? 'then_branch' : 'else_branch'];
+    const inner = new Map(env);
+    for (const [name, v] of g.values) {
+      if (!v.initializer || params.has(name) || inner.has(name)) continue;
+      const key = `${node.name}\u0000${name}`;
+      let t = this.constants.get(key);
+      if (!t)
+        this.constants.set(
+          key,
+          (t = tf.keep(tensorFromData(v.initializer, `${this.file}: initializer "${name}"`))),
+        );
+      inner.set(name, nat(t));
+    }
+    for (const n of g.nodes) {
+      const outs = this.runNode(n, inner, params, {});
+      n.outputs.forEach((o, i) => o && outs[i] && inner.set(o, outs[i]));
+    }
+    return g.outputs.map((o) => {
+      const v = this.lookup(o, inner, params);
+      if (!v) return ctx.fail(`has a branch output "${o}" that nothing computes`);
+      return v;
+    });
   }
 
   /**
