@@ -25,7 +25,9 @@ const commands: Record<string, CommandFactory> = {
               canSelectMany: false,
             })
           )?.[0];
-    if (target) await vscode.commands.executeCommand('vscode.openWith', target, 'skipscope.modelEditor');
+    // TF.js model.json files have their own view type (an "Open With…" option, not the default).
+    const viewType = target?.path.endsWith('.json') ? 'skipscope.modelJsonEditor' : 'skipscope.modelEditor';
+    if (target) await vscode.commands.executeCommand('vscode.openWith', target, viewType);
   },
 };
 

@@ -1,5 +1,6 @@
 /**
- * The webview page: strict CSP (default-src 'none', scripts by nonce), bundles from dist/ only.
+ * The webview page: strict CSP (default-src 'none', scripts by nonce), bundles from dist/ only,
+ * no data in the page (the model arrives by message after the ready → init handshake).
  */
 import { randomBytes } from 'node:crypto';
 import * as vscode from 'vscode';
@@ -14,7 +15,10 @@ export function webviewHtml(webview: vscode.Webview, extensionUri: vscode.Uri): 
     `style-src ${webview.cspSource} 'unsafe-inline'`,
     `font-src ${webview.cspSource}`,
     `script-src 'nonce-${nonce}'`,
-    `worker-src ${webview.cspSource} blob:`,
+    // The layout worker's script is fetched from dist/ and started from a blob: webview resources
+    // live on another origin, which `new Worker(url)` refuses.
+    `connect-src ${webview.cspSource}`,
+    `worker-src blob:`,
   ].join('; ');
   return `<!DOCTYPE html>
 <html lang="en">
