@@ -469,9 +469,26 @@ interface GraphRow {
   weights: number;
   shards: number;
   inputs: Record<string, (number | string)[]>;
-  outputs: string[];
+  outputs: Record<string, (number | string)[]>;
   skips: SkipCounts;
   notes: string;
+}
+
+interface SignatureTensor {
+  name: string;
+  tensorShape?: { dim?: { size?: string }[] };
+}
+
+/** Signature outputs as node name (the `:0` port dropped, as TF.js's executor names them) → shape,
+ * with −1 shown as `batch`; sorted by name. */
+function signatureOutputs(
+  sig: { outputs?: Record<string, SignatureTensor> } | undefined,
+): Record<string, (number | string)[]> {
+  const entries = Object.values(sig?.outputs ?? {}).map((t): [string, (number | string)[]] => [
+    t.name.replace(/:0$/, ''),
+    (t.tensorShape?.dim ?? []).map((d) => (Number(d.size ?? -1) === -1 ? 'batch' : Number(d.size))),
+  ]);
+  return Object.fromEntries(entries.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
 }
 
 interface GraphNode {
@@ -524,7 +541,7 @@ async function graphRows(): Promise<GraphRow[]> {
       weights: weightSpecs.length,
       shards: parts.length,
       inputs,
-      outputs: Object.keys(sig?.outputs ?? {}).sort(),
+      outputs: signatureOutputs(sig),
       skips: g.skips,
       notes: g.notes,
     });
