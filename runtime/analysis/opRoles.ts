@@ -65,6 +65,10 @@ const ONNX: OpTable = {
     ['Sum', 'add'],
     ['Concat', 'concat'],
     ['Mul', 'mul'],
+    // Quantized exports (com.microsoft): scales and zero points are initializers, not data.
+    ['QLinearAdd', 'add'],
+    ['QLinearConcat', 'concat'],
+    ['QLinearMul', 'mul'],
   ]),
   norm: new Set(
     words(`BatchNormalization InstanceNormalization LayerNormalization GroupNormalization
@@ -280,6 +284,9 @@ function resampling(
   return { down: stride, up: 1 };
 }
 
+/** Ops that index a weight table (input 0) with run-time indices. */
+const EMBEDDING_LOOKUPS = new Set(['Gather', 'GatherV2', 'ResourceGather']);
+
 /**
  * Decides the role of `node`. `dataInputs` are the names of its data (non-constant) inputs: an
  * elementwise op with one data input is a bias/scale (a carry op), and MatMul is a learned layer
@@ -294,6 +301,10 @@ export function nodeRole(node: Node, graph: Graph, format: ModelFormat, dataInpu
   if (table.elementwise.has(op))
     return { role: nData <= 1 ? 'carry' : 'other', projection: false, down: 1, up: 1 };
   if (table.norm.has(op)) return { role: 'norm', projection: false, down: 1, up: 1 };
+  // An embedding lookup: Gather from a weight table by run-time indices.
+  if (EMBEDDING_LOOKUPS.has(op) && isParam(graph.values.get(node.inputs[0])) && nData === 1) {
+    return { role: 'learned', learned: 'embedding', projection: false, down: 1, up: 1 };
+  }
   const learned = table.learned.get(op);
   if (learned !== undefined) {
     const hasWeight =

@@ -329,6 +329,8 @@ export class SkipClassifier {
 
     const skips: RawSkip[] = [];
     for (let j = 0; j < k; j++) {
+      // A tensor read twice by one merge (Concat(x, x, f(x))) is one skip, not two.
+      if (ins.indexOf(ins[j]) < j) continue;
       const link = chains[j].find(
         (l) => s.seen[l.value] === s.epoch && hasOther(s.labels, this.labelOffset(l.value), s.words, j),
       );

@@ -45,12 +45,12 @@ function work(g: Graph): { work: number; merges: number } {
 describe('analysis scaling', () => {
   for (const [name, make] of Object.entries({ residualChain, denseBlocks, inceptionChain })) {
     it(`${name}: work grows 4× when the graph grows 4×`, () => {
-      const small = work(make(250));
-      const large = work(make(1000));
+      const small = work(make(100));
+      const large = work(make(400));
       assert.equal(large.merges, 4 * small.merges);
       const ratio = large.work / small.work;
       assert.ok(ratio > 3.5 && ratio < 4.5, `work grew ${ratio.toFixed(2)}× for 4× the graph`);
-      const nodes = make(1000).nodes.length;
+      const nodes = make(400).nodes.length;
       assert.ok(large.work < 20 * nodes, `work ${large.work} for ${nodes} nodes`);
     });
   }

@@ -360,3 +360,45 @@ describe('skip classification', () => {
     assert.deepEqual(analyze(p).counts, counts({ parallel: 1 }));
   });
 });
+
+describe('skip classification edge cases', () => {
+  it('counts a tensor read twice by one merge as one skip', () => {
+    const b = new GraphBuilder();
+    const x = b.op('Relu', [b.conv(b.input('x'))]);
+    b.output(b.op('Concat', [x, x, branch(b, x, '/b')]));
+    const a = analyzeSkips(b.model());
+    assert.deepEqual(a.counts, counts({ concat: 1 }));
+    assert.equal(a.skips.length, 1);
+  });
+
+  it('treats a Gather from a weight table as a learned embedding, not a carry op', () => {
+    const b = new GraphBuilder();
+    const ids = b.input('ids');
+    const emb = b.op('Gather', [b.init('table', [100, 8]), ids], { name: '/embed' });
+    const h = b.op(
+      'Add',
+      [
+        emb,
+        b.op('MatMul', [b.op('Relu', [b.op('MatMul', [emb, b.init('w1', [8, 8])])]), b.init('w2', [8, 8])]),
+      ],
+      { name: '/add' },
+    );
+    b.output(h);
+    const a = analyzeSkips(b.model());
+    assert.deepEqual(a.counts, counts({ residual: 1 }));
+    assert.equal(a.skips[0].sourceNode, '/embed');
+    assert.equal(a.skips[0].bypassedKind, 'linear');
+  });
+
+  it('reads quantized merges (QLinearAdd) with their scales set aside', () => {
+    const b = new GraphBuilder();
+    const x = b.op('Relu', [b.conv(b.input('x'))]);
+    const q = (name: string): string => b.init(name, [1]);
+    b.output(
+      b.op('QLinearAdd', [x, q('sa'), q('za'), branch(b, x, '/b'), q('sb'), q('zb'), q('sc'), q('zc')]),
+    );
+    const a = analyzeSkips(b.model());
+    assert.deepEqual(a.counts, counts({ residual: 1 }));
+    assert.equal(a.skips[0].skipInput, 0);
+  });
+});
