@@ -50,11 +50,36 @@ function targetModel(arg: unknown): vscode.Uri | undefined {
   return undefined;
 }
 
-class OnnxTextProvider implements vscode.TextDocumentContentProvider {
-  constructor(private readonly s: ExtensionServices) {}
+class OnnxTextProvider implements vscode.TextDocumentContentProvider, vscode.Disposable {
+  private readonly changed = new vscode.EventEmitter<vscode.Uri>();
+  readonly onDidChange = this.changed.event;
+  /** One watcher per printed text, so that a model rewritten on disk is printed again. */
+  private readonly watchers = new Map<string, vscode.Disposable>();
+  private readonly closing: vscode.Disposable;
+
+  constructor(private readonly s: ExtensionServices) {
+    this.closing = vscode.workspace.onDidCloseTextDocument((doc) => {
+      this.watchers.get(doc.uri.toString())?.dispose();
+      this.watchers.delete(doc.uri.toString());
+    });
+  }
+
+  private watch(uri: vscode.Uri, file: string): void {
+    const key = uri.toString();
+    if (this.watchers.has(key)) return;
+    const model = vscode.Uri.file(file);
+    const watcher = vscode.workspace.createFileSystemWatcher(
+      new vscode.RelativePattern(vscode.Uri.joinPath(model, '..'), model.path.split('/').pop() ?? ''),
+    );
+    const fire = () => this.changed.fire(uri);
+    watcher.onDidChange(fire);
+    watcher.onDidCreate(fire);
+    this.watchers.set(key, watcher);
+  }
 
   async provideTextDocumentContent(uri: vscode.Uri, token: vscode.CancellationToken): Promise<string> {
     const { file, weights } = modelOf(uri);
+    this.watch(uri, file);
     try {
       return (await this.s.sidecar.request(ModelText, { file, weights }, token)).text;
     } catch (e) {
@@ -63,6 +88,13 @@ class OnnxTextProvider implements vscode.TextDocumentContentProvider {
       void vscode.window.showErrorMessage(message);
       return `# Skipscope could not print this model: ${message}\n`;
     }
+  }
+
+  dispose(): void {
+    for (const w of this.watchers.values()) w.dispose();
+    this.watchers.clear();
+    this.closing.dispose();
+    this.changed.dispose();
   }
 }
 
@@ -137,9 +169,11 @@ async function openAsText(arg: unknown, weights: boolean): Promise<void> {
 /** Registers the text view's content provider, commands, hovers and definitions. */
 export function registerTextViews(s: ExtensionServices): void {
   const nav = new OnnxTextNavigation(s);
+  const provider = new OnnxTextProvider(s);
   const textDocs: vscode.DocumentSelector = { scheme: TEXT_SCHEME };
   s.context.subscriptions.push(
-    vscode.workspace.registerTextDocumentContentProvider(TEXT_SCHEME, new OnnxTextProvider(s)),
+    provider,
+    vscode.workspace.registerTextDocumentContentProvider(TEXT_SCHEME, provider),
     vscode.commands.registerCommand('skipscope.openAsText', (arg?: unknown) => openAsText(arg, false)),
     vscode.commands.registerCommand('skipscope.openAsTextWithWeights', (arg?: unknown) =>
       openAsText(arg, true),

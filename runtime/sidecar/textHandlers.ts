@@ -6,9 +6,15 @@ import { ModelNameCard, ModelText, ModelTextSymbol } from '../protocol/sidecarPr
 import { TextService } from '../text/textService';
 import { guarded, type HandlerContext } from './handlerContext';
 
+/**
+ * The sidecar's one text service. A probe handler that has built a gradient overlay for a file
+ * gives it to `textService.gradients.set(file, overlay)` so that text hovers show the stats too.
+ */
+export const textService = new TextService();
+
 /** Registers the text-view handlers. */
 export function registerTextHandlers({ conn }: HandlerContext): void {
-  const texts = new TextService();
+  const texts = textService;
   conn.onRequest(ModelText, ({ file, weights }) =>
     guarded(() => ({ text: texts.printed(file, weights).text })),
   );

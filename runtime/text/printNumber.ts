@@ -81,15 +81,33 @@ export function formatFloat32(x: number): string {
   f32[0] = a;
   if ((u32[0] & 0x7fffff) === 0) return formatPowerOfTwo32(x, a);
   // The shortest precision whose nearest decimal reads back as the same float32. Reading back
-  // is monotonic in the precision (more digits are never farther), so a binary search finds it.
-  let lo = 1;
-  let hi = 9;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (toFloat32(Number(a.toExponential(mid - 1))) === a) hi = mid;
-    else lo = mid + 1;
+  // is monotonic in the precision (more digits are never farther). Most weights need 8 or 9
+  // digits, so those are tried first; rounder values fall through to a binary search below 8.
+  const reads = (p: number): string | undefined => {
+    const e = a.toExponential(p - 1);
+    return toFloat32(Number(e)) === a ? e : undefined;
+  };
+  let lo: number;
+  let text = reads(8);
+  if (text === undefined) {
+    lo = 9;
+    text = a.toExponential(8);
+  } else {
+    const seven = reads(7);
+    if (seven === undefined) lo = 8;
+    else {
+      text = seven;
+      lo = 1;
+      let hi = 7;
+      while (lo < hi) {
+        const mid = (lo + hi) >> 1;
+        const t = reads(mid);
+        if (t === undefined) lo = mid + 1;
+        else [hi, text] = [mid, t];
+      }
+    }
   }
-  let [digits, exp] = splitExponential(a.toExponential(lo - 1));
+  let [digits, exp] = splitExponential(text);
   // Two nearest decimals equally close: to_chars takes the even one, JavaScript the larger.
   if (Number(digits[digits.length - 1]) % 2 === 1 && isTie(a, lo - 1)) {
     const [d2, e2] = bumpLast(digits, exp, -1);

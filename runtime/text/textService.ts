@@ -4,6 +4,7 @@
  * and opened models are cached per file (and dropped when the file changes on disk).
  */
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import { ModelError } from '../errors';
 import type { Model } from '../model/ir';
@@ -37,7 +38,7 @@ function looksLikeJson(bytes: Uint8Array): boolean {
 export class TextService {
   private readonly entries = new Map<string, Entry>();
 
-  /** Gradient overlays by file, set when a probe has run, so that text hovers show them too. */
+  /** Gradient overlays by absolute file path, set when a probe has run, so that text hovers show them too. */
   readonly gradients = new Map<string, GradientOverlay>();
 
   private entry(file: string): Entry {
@@ -95,7 +96,7 @@ export class TextService {
       if (this.entries.get(file) === e) e.hover = undefined;
     });
     const src = await e.hover;
-    return { ...src, grads: this.gradients.get(file) };
+    return { ...src, grads: this.gradients.get(path.resolve(file)) };
   }
 
   /** The name at (line, character) of the printed text, with its definition and card, or null. */

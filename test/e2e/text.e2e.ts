@@ -4,7 +4,7 @@
  * that produces it, and a layer name in a TF.js model.json open as text has the same card.
  */
 import { strict as assert } from 'node:assert';
-import { readFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { printOnnxModel } from '../../runtime/text/onnxPrinter';
 import {
   activeTabLabel,
@@ -109,6 +109,30 @@ describe('text view (code-server)', () => {
     await getPage().keyboard.press('F12');
     await waitFor(async () => (await statusBarTexts()).some((t) => t.startsWith(`Ln ${defLine + 1},`)), {
       message: `the cursor on line ${defLine + 1}`,
+    });
+  });
+
+  it('prints the model again when its file changes on disk', async () => {
+    const copy = workspacePath('samples/rewritten.onnx');
+    copyFileSync(workspacePath(model), copy);
+    await closeAllEditors();
+    await openFileWithQuickOpen('samples/rewritten.onnx');
+    await waitForWebviewSelector('text="rewritten.onnx"', { timeoutMs: 60_000 });
+    await runCommand('Skipscope: Open as ONNX Text');
+    const view = getPage().locator('.monaco-editor .view-lines').first();
+    await waitFor(async () => (await view.innerText()).includes('/block1/Add'), {
+      message: 'the sample printed',
+    });
+    // A different model written over the file: the open text follows it.
+    copyFileSync(workspacePath('fixtures/onnx/squeezenet.onnx'), copy);
+    const squeeze = printOnnxModel(readFileSync(copy), { file: copy }).text.split('\n');
+    // A node name the sample does not have, so that seeing it proves the text was printed again.
+    const names = squeeze.map((l) => /^ {3}\["([^"]+)"\]/.exec(l)?.[1]).filter((n): n is string => !!n);
+    const marker = names.find((n) => !lines.some((l) => l.includes(`"${n}"`)));
+    assert.ok(marker, 'a node name only the new model has');
+    await waitFor(async () => (await view.innerText()).includes(marker!), {
+      timeoutMs: 60_000,
+      message: 'the new model printed',
     });
   });
 

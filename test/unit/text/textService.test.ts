@@ -62,6 +62,27 @@ describe('text service', () => {
     assert.equal(await service.nameCard(sample, 'no such node'), null);
   });
 
+  it('adds gradient stats to the card once a probe has measured them', async () => {
+    const lines = service.printed(sample).text.split('\n');
+    const addLine = lines.findIndex((l) => / = Add \(/.test(l));
+    const name = /\["([^"]+)"\]/.exec(lines[addLine])![1];
+    const col = lines[addLine].indexOf('[') + 2;
+    assert.doesNotMatch((await service.symbolAt(sample, false, addLine, col))?.markdown ?? '', /grad RMS/);
+    service.gradients.set(sample, {
+      label: 'test',
+      nodes: { [name]: { rms: 0.125, zeroFraction: 0 } },
+      merges: {},
+    });
+    try {
+      assert.match(
+        (await service.symbolAt(sample, false, addLine, col))?.markdown ?? '',
+        /grad RMS \| 0\.125/,
+      );
+    } finally {
+      service.gradients.delete(sample);
+    }
+  });
+
   it('refuses a missing file with a ModelError naming it', () => {
     assert.throws(
       () => service.printed('/no/such/model.onnx'),
