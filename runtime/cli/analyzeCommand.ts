@@ -72,6 +72,15 @@ export function formatAnalysis(model: Model, a: SkipAnalysis): string {
       rows.push([skipKind(s), s.sourceNode || `input ${s.source}`, '→', s.merge, spanText(s)]);
     lines.push(...table(rows).map((l) => `  ${l}`));
   }
+  const others = a.merges.filter((m) => m.kind === 'gate' || m.kind === 'parallel');
+  if (others.length > 0) {
+    lines.push('', `Gates and parallel merges (${others.length}):`);
+    const rows = [['kind', 'merge', 'fork tensor', 'inputs']];
+    const blockOf = new Map(a.blocks.map((b) => [b.merge, b]));
+    for (const m of others)
+      rows.push([m.kind, m.node, blockOf.get(m.node)?.source ?? '', String(m.dataInputs.length)]);
+    lines.push(...table(rows).map((l) => `  ${l}`));
+  }
   const c = a.counts;
   lines.push(
     '',

@@ -215,6 +215,13 @@ describe('skipscope analyze', () => {
     assert.equal(doc.blocks.length, 4);
   });
 
+  it('lists parallel merges and gates, which have no skip rows', async () => {
+    const out = await run([join(ROOT, 'test', 'fixtures', 'onnx', 'inception.onnx')]);
+    assert.match(out, /Skip connections: none/);
+    assert.match(out, /Gates and parallel merges \(3\):/);
+    assert.match(out, /parallel\s+\/inception3a\/Concat\s+\S+\s+4/);
+  });
+
   it('rejects bad usage and unreadable files with the project errors', async () => {
     await assert.rejects(analyzeCommand.run([]), UsageError);
     await assert.rejects(analyzeCommand.run([join(ROOT, 'package.json')]), (e: unknown) => isModelError(e));
