@@ -371,6 +371,39 @@ describe('skip classification edge cases', () => {
     assert.equal(a.skips.length, 1);
   });
 
+  it('carries a ShuffleNet skip through one output of a Split', () => {
+    const b = new GraphBuilder();
+    const x = b.op('Relu', [b.conv(b.input('x'))], { name: '/stem' });
+    const [left, right] = b.opN('Split', [x], { name: '/split', outputs: 2, attrs: { axis: 1 } });
+    const cat = b.op('Concat', [left, branch(b, right, '/b')], { name: '/cat' });
+    const shuffled = b.op('Reshape', [
+      b.op('Transpose', [b.op('Reshape', [cat, b.init('s1', [5], [1, 2, 2, 4, 4])])]),
+      b.init('s2', [4], [1, 4, 4, 4]),
+    ]);
+    b.output(shuffled);
+    const a = analyzeSkips(b.model());
+    assert.deepEqual(a.counts, counts({ concat: 1 }));
+    assert.deepEqual(a.skips[0].skipNodes, ['/split']);
+    assert.equal(a.skips[0].sourceNode, '/stem');
+  });
+
+  it('calls an FPN lateral (1×1 projection beside a deeper, upsampled level) a long projection skip', () => {
+    const b = new GraphBuilder();
+    const c4 = b.op('Relu', [b.conv(b.input('x'))], { name: '/c4' });
+    const c5 = b.op('Relu', [branch(b, c4, '/layer4', 2)], { name: '/c5' });
+    const p5 = b.conv(c5, 1, { name: '/p5' });
+    const lateral = b.conv(c4, 1, { name: '/lateral4' });
+    b.output(
+      b.op('Add', [lateral, b.op('Resize', [p5, '', b.init('sc', [4], [1, 1, 2, 2])])], { name: '/p4' }),
+    );
+    const a = analyzeSkips(b.model());
+    assert.deepEqual(a.counts, counts({ long: 1 }));
+    assert.equal(a.skips[0].kind, 'long');
+    assert.equal(a.skips[0].projection, true);
+    assert.deepEqual(a.skips[0].skipNodes, ['/lateral4']);
+    assert.deepEqual(a.skips[0].resolution, { down: 2, up: 2 });
+  });
+
   it('treats a Gather from a weight table as a learned embedding, not a carry op', () => {
     const b = new GraphBuilder();
     const ids = b.input('ids');
