@@ -283,28 +283,41 @@ const slice: ShapeRule = (c) => {
       out[a] = null;
       continue;
     }
-    const r = sliceRange(d, starts[j], ends[j], steps[j] ?? 1);
-    out[a] = r ? r.length : null;
+    out[a] = sliceLength(d, starts[j], ends[j], steps[j] ?? 1);
   }
   return [out];
 };
 
-function sliceRange(n: number, s: Dim, e: Dim, st: Dim): number[] | null {
-  if (typeof s !== 'number' || typeof e !== 'number' || typeof st !== 'number' || st === 0) return null;
+/** Clamped [first, bound) of an ONNX slice along an axis of size n, or null when not all known. */
+function sliceBounds(n: number, s: Dim, e: Dim, st: Dim): [number, number, number] | null {
+  if (
+    typeof s !== 'number' ||
+    typeof e !== 'number' ||
+    typeof st !== 'number' ||
+    st === 0 ||
+    !Number.isFinite(st)
+  )
+    return null;
   const clamp = (v: number, lo: number, hi: number) => Math.max(lo, Math.min(hi, v));
-  let a = s < 0 ? s + n : s;
-  let b = e < 0 ? e + n : e;
-  const idx: number[] = [];
-  if (st > 0) {
-    a = clamp(a, 0, n);
-    b = clamp(b, 0, n);
-    for (let i = a; i < b && idx.length <= n; i += st) idx.push(i);
-  } else {
-    a = clamp(a, -1, n - 1);
-    b = clamp(b, -1, n - 1);
-    for (let i = a; i > b && idx.length <= n; i += st) idx.push(i);
-  }
-  return idx;
+  const a = s < 0 ? s + n : s;
+  const b = e < 0 ? e + n : e;
+  return st > 0 ? [clamp(a, 0, n), clamp(b, 0, n), st] : [clamp(a, -1, n - 1), clamp(b, -1, n - 1), st];
+}
+
+/** Number of elements a slice keeps, computed (not enumerated: dims may be huge in a corrupt file). */
+function sliceLength(n: number, s: Dim, e: Dim, st: Dim): number | null {
+  const r = sliceBounds(n, s, e, st);
+  if (!r) return null;
+  const [a, b, step] = r;
+  return step > 0 ? Math.max(0, Math.ceil((b - a) / step)) : Math.max(0, Math.ceil((a - b) / -step));
+}
+
+/** The indices a slice keeps, for small known tensors only. */
+function sliceRange(n: number, s: Dim, e: Dim, st: Dim): number[] | null {
+  const len = sliceLength(n, s, e, st);
+  const r = sliceBounds(n, s, e, st);
+  if (len === null || !r || len > n) return null;
+  return Array.from({ length: len }, (_, i) => r[0] + i * r[2]);
 }
 
 const squeeze: ShapeRule = (c) => {

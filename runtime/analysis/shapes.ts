@@ -42,18 +42,13 @@ export type ShapeRule = (c: RuleCtx) => Shape[] | null;
 export function inferShapes(g: Graph, format: ModelFormat): void {
   const rules =
     format === 'onnx' ? ONNX_SHAPE_RULES : format === 'tfjs-graph' ? TF_SHAPE_RULES : KERAS_SHAPE_RULES;
-  const known = new Map<string, Dim[]>();
-  for (const v of g.values.values()) {
-    if (v.initializer) {
-      const k = readKnown(v.initializer);
-      if (k) known.set(v.name, k);
-    }
-  }
+  const known = new Map<string, Dim[] | undefined>();
+  const ctx = makeCtx(g, known);
   for (const node of g.nodes) {
-    for (const sg of Object.values(node.subgraphs ?? {})) inferShapes(sg, format);
+    if (node.subgraphs) for (const sg of Object.values(node.subgraphs)) inferShapes(sg, format);
     const rule = rules[node.op];
     if (!rule) continue;
-    const ctx = makeCtx(g, node, known);
+    ctx.node = node;
     let out: Shape[] | null = null;
     try {
       out = rule(ctx);
@@ -82,39 +77,50 @@ export function readKnown(t: TensorData): Dim[] | undefined {
   }
 }
 
-function makeCtx(g: Graph, node: Node, known: Map<string, Dim[]>): RuleCtx {
+/** One context reused for every node (`node` is reassigned): no closures per node on big graphs. */
+function makeCtx(g: Graph, known: Map<string, Dim[] | undefined>): RuleCtx & { node: Node } {
   const val = (i: number) => {
-    const name = node.inputs[i];
+    const name = ctx.node.inputs[i];
     return name ? g.values.get(name) : undefined;
   };
-  return {
-    node,
+  const ctx: RuleCtx & { node: Node } = {
+    node: undefined as unknown as Node,
     shape: (i) => val(i)?.shape ?? null,
     dtype: (i) => val(i)?.dtype ?? 'unknown',
-    known: (i) => (node.inputs[i] ? known.get(node.inputs[i]) : undefined),
-    has: (i) => !!node.inputs[i],
+    known: (i) => {
+      const name = ctx.node.inputs[i];
+      if (!name) return undefined;
+      if (known.has(name)) return known.get(name);
+      // Initializers are read on first use only: most (weights) are never asked for.
+      const v = g.values.get(name);
+      const k = v?.initializer ? readKnown(v.initializer) : undefined;
+      known.set(name, k);
+      return k;
+    },
+    has: (i) => !!ctx.node.inputs[i],
     isParam: (i) => !!val(i)?.initializer,
-    attr: (name) => node.attributes[name],
+    attr: (name) => ctx.node.attributes[name],
     int: (name, dflt) => {
-      const a = node.attributes[name];
+      const a = ctx.node.attributes[name];
       return typeof a === 'number' ? a : typeof a === 'bigint' ? Number(a) : dflt;
     },
     ints: (name) => {
-      const a = node.attributes[name];
+      const a = ctx.node.attributes[name];
       return Array.isArray(a) && a.every((x) => typeof x === 'number') ? (a as number[]) : undefined;
     },
     str: (name, dflt) => {
-      const a = node.attributes[name];
+      const a = ctx.node.attributes[name];
       return typeof a === 'string' ? a : dflt;
     },
     setKnown: (i, v) => {
-      if (node.outputs[i] && v.length <= MAX_KNOWN) known.set(node.outputs[i], v);
+      if (ctx.node.outputs[i] && v.length <= MAX_KNOWN) known.set(ctx.node.outputs[i], v);
     },
     setDtype: (i, d) => {
-      const v = node.outputs[i] ? g.values.get(node.outputs[i]) : undefined;
+      const v = ctx.node.outputs[i] ? g.values.get(ctx.node.outputs[i]) : undefined;
       if (v && v.dtype === 'unknown') v.dtype = d;
     },
   };
+  return ctx;
 }
 
 /** Keeps only well-formed dims: non-negative safe integers, non-empty symbols; anything else unknown. */

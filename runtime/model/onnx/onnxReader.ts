@@ -168,11 +168,8 @@ function parseGraph(
         break;
     }
   }
-  // Nodes after the scan: their subgraphs may read any name of this graph.
-  const visible = new Set<string>(outer ?? []);
-  for (const k of raw.initializers.keys()) visible.add(k);
-  for (const d of raw.inputs) visible.add(d.name);
-  for (const [s, e] of nodeRanges) raw.nodes.push(parseNode(ctx, s, e, depth, visible));
+  // Bodies may read any name of an enclosing graph; buildGraph finds those reads (outerReads).
+  for (const [s, e] of nodeRanges) raw.nodes.push(parseNode(ctx, s, e, depth, outer));
   return buildGraph(raw, ctx.file);
 }
 
@@ -236,7 +233,13 @@ function parseShape(ctx: Ctx, start: number, end: number): Shape {
   return dims;
 }
 
-function parseNode(ctx: Ctx, start: number, end: number, depth: number, visible: Set<string>): RawNode {
+function parseNode(
+  ctx: Ctx,
+  start: number,
+  end: number,
+  depth: number,
+  visible: Set<string> | undefined,
+): RawNode {
   const f = new FieldReader(ctx.src, start, end);
   const node: RawNode = { name: '', op: '', domain: '', attributes: {}, inputs: [], outputs: [] };
   const attrRanges: [number, number][] = [];
@@ -271,9 +274,8 @@ function parseNode(ctx: Ctx, start: number, end: number, depth: number, visible:
     }
   }
   if (node.op === '') node.op = 'Unknown';
-  const inner = new Set(visible);
   for (const [s, e] of attrRanges) {
-    const [name, value] = parseAttribute(ctx, s, e, depth, inner);
+    const [name, value] = parseAttribute(ctx, s, e, depth, visible);
     node.attributes[name] = value;
     if (isGraph(value)) (node.subgraphs ??= {})[name] = value;
     else if (Array.isArray(value) && value.length > 0 && isGraph(value[0])) {
@@ -284,7 +286,6 @@ function parseNode(ctx: Ctx, start: number, end: number, depth: number, visible:
   if (ctx.functions.has(`${domain}:${node.op}`)) node.group = node.op;
   else if (!isKnownOnnxOp(domain, node.op)) node.unknownOp = true;
   node.scope = scopeOf(node.name);
-  for (const o of node.outputs) visible.add(o);
   return node;
 }
 
@@ -297,7 +298,7 @@ function parseAttribute(
   start: number,
   end: number,
   depth: number,
-  visible: Set<string>,
+  visible: Set<string> | undefined,
 ): [string, AttrValue] {
   const f = new FieldReader(ctx.src, start, end);
   let name = '';

@@ -42,9 +42,12 @@ const ONNX_DTYPES: Record<number, DType> = {
   16: 'bfloat16',
 };
 
+/** Raw data up to this size is kept in memory at parse time. */
+const SMALL_TENSOR_BYTES = 1024;
+
 type Storage =
   | { kind: 'none' }
-  | { kind: 'raw'; pos: number; len: number }
+  | { kind: 'raw'; pos: number; len: number; bytes?: Buffer }
   | { kind: 'field'; field: number; wt: number; pos: number; len: number }
   | { kind: 'strings'; values: string[] }
   | { kind: 'external'; location: string; offset: number; length: number | null };
@@ -73,6 +76,20 @@ export class OnnxTensor implements TensorData {
   }
 
   read(): TensorValues {
+    try {
+      return this.readValues();
+    } catch (e) {
+      if (e instanceof WireError || e instanceof RangeError) {
+        throw new ModelError(
+          `${this.ref.file}: the data of tensor '${this.name}' is corrupt (${e.message}).`,
+          this.ref.file,
+        );
+      }
+      throw e;
+    }
+  }
+
+  private readValues(): TensorValues {
     const s = this.storage;
     const file = this.ref.file;
     const size = dtypeSize(this.dtype);
@@ -89,7 +106,7 @@ export class OnnxTensor implements TensorData {
             `${file}: tensor '${this.name}' has raw data of an unsupported type (${this.dtype}).`,
             file,
           );
-        return decodeBytes(this.bytes(s.pos, this.count * size), this.dtype, this.count);
+        return decodeBytes(s.bytes ?? this.bytes(s.pos, this.count * size), this.dtype, this.count);
       }
       case 'field':
         return this.readField(s.field, s.wt, this.bytes(s.pos, s.len));
@@ -298,6 +315,9 @@ export function parseTensor(src: ByteSource, start: number, end: number, ref: On
         ref.file,
       );
     }
+    // Small tensors (shape constants, biases) are copied now, while the window holds them: shape
+    // inference reads many of them, and one syscall each would cost more than the copy.
+    if (!ref.memory && storage.len <= SMALL_TENSOR_BYTES) storage.bytes = src.copy(storage.pos, storage.len);
   }
   return new OnnxTensor(name, dtype, dims, count, storage, ref);
 }

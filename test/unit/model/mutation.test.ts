@@ -1,0 +1,129 @@
+/**
+ * Mutation test: real fixtures corrupted thousands of ways (truncated, bytes flipped, chunks
+ * spliced, varint-like runs of 0xff inserted; seeded) must each either open as a graph or throw
+ * ModelError — never another exception, a hang or a crash — within a time bound.
+ */
+import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openModelBytes } from '../../../runtime/model/open';
+import { isModelError } from '../../../runtime/errors';
+
+const root = path.resolve(__dirname, '../../..');
+/** Per-read bound: generous, since CI machines are shared; a hang would blow far past it. */
+const MAX_MS = 5000;
+const PER_FILE = Number(process.env.SKIPSCOPE_MUTATIONS ?? 500);
+
+/** mulberry32: a small seeded PRNG so failures reproduce. */
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+type Mutation = (b: Buffer, r: () => number) => Buffer;
+const int = (r: () => number, n: number) => Math.floor(r() * n);
+
+const MUTATIONS: Record<string, Mutation> = {
+  truncate: (b, r) => b.subarray(0, int(r, b.length)),
+  flip: (b, r) => {
+    const c = Buffer.from(b);
+    const k = 1 + int(r, 8);
+    for (let i = 0; i < k; i++) c[int(r, c.length)] ^= 1 << int(r, 8);
+    return c;
+  },
+  randomByte: (b, r) => {
+    const c = Buffer.from(b);
+    // Bias toward the head, where lengths and counts of the outer messages live.
+    const at = r() < 0.5 ? int(r, Math.min(c.length, 512)) : int(r, c.length);
+    c[at] = int(r, 256);
+    return c;
+  },
+  splice: (b, r) => {
+    const from = int(r, b.length);
+    const len = int(r, Math.min(4096, b.length - from));
+    const to = int(r, b.length);
+    return Buffer.concat([b.subarray(0, to), b.subarray(from, from + len), b.subarray(to)]);
+  },
+  cut: (b, r) => {
+    const from = int(r, b.length);
+    return Buffer.concat([b.subarray(0, from), b.subarray(from + 1 + int(r, 64))]);
+  },
+  bigVarint: (b, r) => {
+    const at = int(r, b.length);
+    const run = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01].slice(int(r, 9)));
+    return Buffer.concat([b.subarray(0, at), run, b.subarray(at + run.length)]);
+  },
+};
+
+function fixtures(): string[] {
+  const cands = [
+    'samples/sample.onnx',
+    'test/fixtures/onnx/transformer.onnx',
+    'test/fixtures/onnx/resnet18_functions.onnx',
+    'test/fixtures/onnx/resnet18_external.onnx',
+    'test/fixtures/onnx/inception.onnx',
+    'test/fixtures/tfjs-layers/nested/model.json',
+    'test/fixtures/tfjs-layers/resnet_uint8/model.json',
+    'test/fixtures/tfjs-layers/shared/model.json',
+  ];
+  const graphDir = path.join(root, 'test/fixtures/tfjs-graph');
+  if (fs.existsSync(graphDir)) {
+    for (const d of fs.readdirSync(graphDir))
+      cands.push(path.join('test/fixtures/tfjs-graph', d, 'model.json'));
+  }
+  return cands.filter((f) => fs.existsSync(path.join(root, f)));
+}
+
+describe('model readers: mutation test', function () {
+  this.timeout(120000);
+  const files = fixtures();
+  for (const [fi, rel] of files.entries()) {
+    it(`${rel}: ${PER_FILE} corruptions each open or throw ModelError`, () => {
+      const file = path.join(root, rel);
+      const original = fs.readFileSync(file);
+      const r = rng(0x5eed + fi);
+      const names = Object.keys(MUTATIONS);
+      let opened = 0;
+      let refused = 0;
+      for (let i = 0; i < PER_FILE; i++) {
+        const kind = names[i % names.length];
+        const bytes = MUTATIONS[kind](original, r);
+        const t0 = performance.now();
+        try {
+          const m = openModelBytes(bytes, file);
+          assert.ok(Array.isArray(m.graph.nodes));
+          opened++;
+          // Lazy weight reads of a corrupt file must fail the same way.
+          for (const v of m.graph.values.values()) {
+            try {
+              v.initializer?.read();
+            } catch (e) {
+              if (!isModelError(e))
+                assert.fail(
+                  `reading '${v.name}' after mutation #${i} (${kind}) of ${rel} threw ${(e as Error)?.stack ?? String(e)}`,
+                );
+            }
+          }
+        } catch (e) {
+          if (!isModelError(e))
+            assert.fail(`mutation #${i} (${kind}) of ${rel} threw ${(e as Error)?.stack ?? String(e)}`);
+          assert.ok(e.message.includes(file), `the message names the file: ${e.message}`);
+          refused++;
+        }
+        const ms = performance.now() - t0;
+        assert.ok(ms < MAX_MS, `mutation #${i} (${kind}) of ${rel} took ${ms.toFixed(0)} ms`);
+      }
+      assert.equal(opened + refused, PER_FILE);
+      // Both outcomes occur: the corruptions reach past the first bytes.
+      assert.ok(refused > 0, 'some corruptions are refused');
+      if (process.env.SKIPSCOPE_MUTATIONS_VERBOSE)
+        console.log(`      ${rel}: ${opened} opened, ${refused} refused`);
+    });
+  }
+});
