@@ -183,9 +183,9 @@ function isFull(labels: Uint32Array, off: number, w: number, k: number): boolean
 export class SkipClassifier {
   private readonly key: Int32Array;
   private readonly s: Scratch;
-  /** Values popped by the current walk, in decreasing topological order. */
   /** Values popped plus values visited by forward passes: the work done, for scaling tests. */
   work = 0;
+  /** Values popped by the current walk (the first `orderLen`), in decreasing topological order. */
   private order = new Int32Array(256);
   private orderLen = 0;
   private nSlots = 0;
