@@ -3,7 +3,7 @@
  * run-time data (not parameters, constants or shape arithmetic), each node's data inputs, and each
  * node's role. Built once in O(nodes + edges) so the per-merge walks touch only typed arrays.
  */
-import type { Graph, ModelFormat } from '../model/ir';
+import type { Graph, ModelFormat, Value } from '../model/ir';
 import { nodeRole, SHAPE_OPS, SOURCE_OPS, type NodeRole } from './opRoles';
 
 /** The data-flow view of one graph. */
@@ -34,19 +34,20 @@ export interface DataGraph {
  * honest (an Identity of an initializer is never data).
  */
 export function buildDataGraph(graph: Graph, format: ModelFormat): DataGraph {
-  const valueNames: string[] = [];
+  const nv = graph.values.size;
+  const valueNames: string[] = new Array<string>(nv);
+  const vals: Value[] = new Array<Value>(nv);
   const valueId = new Map<string, number>();
-  for (const name of graph.values.keys()) {
-    valueId.set(name, valueNames.length);
-    valueNames.push(name);
-  }
-  const nv = valueNames.length;
   const producer = new Int32Array(nv).fill(-1);
   const isData = new Uint8Array(nv);
-  for (let i = 0; i < nv; i++) {
-    const v = graph.values.get(valueNames[i])!;
+  let i = 0;
+  for (const [name, v] of graph.values) {
+    valueId.set(name, i);
+    valueNames[i] = name;
+    vals[i] = v;
     if (v.producer !== undefined) producer[i] = v.producer;
     if (v.isGraphInput && !v.constant && !v.shapeArith) isData[i] = 1;
+    i++;
   }
   const nodes = graph.nodes;
   let edges = 0;
@@ -78,9 +79,7 @@ export function buildDataGraph(graph: Graph, format: ModelFormat): DataGraph {
     if (producesData) {
       for (const o of node.outputs) {
         const id = valueId.get(o);
-        if (id === undefined) continue;
-        const v = graph.values.get(o)!;
-        if (!v.constant && !v.shapeArith) isData[id] = 1;
+        if (id !== undefined && !vals[id].constant && !vals[id].shapeArith) isData[id] = 1;
       }
     }
     roles[n] = nodeRole(node, graph, format, names);
