@@ -1,6 +1,6 @@
 /**
- * The ONNX text view: `Skipscope: Open as ONNX Text` shows a model as a read-only `onnx-text`
- * document; hovers there (and on names in a TF.js model.json) show the graph's node card, and
+ * The ONNX text view: `Skipscope: Open as ONNX Text` shows a model (ONNX, or a TF.js model in the
+ * same syntax) as a read-only `onnx-text` document; hovers there (and on names in a TF.js model.json) show the graph's node card, and
  * go-to-definition jumps from a tensor's use to the line that produces it. The sidecar prints,
  * indexes and describes; this file only maps documents and positions to its requests.
  */
@@ -17,8 +17,8 @@ import type { ExtensionServices } from './extension';
 /** URI scheme of the printed texts: `skipscope-onnx:/path/model.onnx.onnxtxt[?weights=1]`. */
 export const TEXT_SCHEME = 'skipscope-onnx';
 const SUFFIX = '.onnxtxt';
-/** The custom editor whose model the command prints when no file is given. */
-const MODEL_EDITOR_VIEW_TYPE = 'skipscope.modelEditor';
+/** The custom editors (ONNX, model.json) whose model the command prints when no file is given. */
+const MODEL_EDITOR_PREFIX = 'skipscope.';
 /** Enough of a model.json to tell a TF.js model from any other JSON. */
 const TFJS_MARKERS = /"(modelTopology|weightsManifest)"\s*:/;
 
@@ -41,12 +41,13 @@ function rangeOf(s: TextSpan): vscode.Range {
   return new vscode.Range(s.line, s.start, s.line, s.end);
 }
 
-/** The model the command should print: the argument, the active model editor, or the active .onnx file. */
+/** The model the command should print: the argument, the active model editor, or the active .onnx/.json file. */
 function targetModel(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
-  if (input instanceof vscode.TabInputCustom && input.viewType === MODEL_EDITOR_VIEW_TYPE) return input.uri;
-  if (input instanceof vscode.TabInputText && input.uri.path.endsWith('.onnx')) return input.uri;
+  if (input instanceof vscode.TabInputCustom && input.viewType.startsWith(MODEL_EDITOR_PREFIX))
+    return input.uri;
+  if (input instanceof vscode.TabInputText && /\.(onnx|json)$/.test(input.uri.path)) return input.uri;
   return undefined;
 }
 
@@ -157,7 +158,7 @@ async function openAsText(arg: unknown, weights: boolean): Promise<void> {
   let model = targetModel(arg);
   if (!model) {
     model = (
-      await vscode.window.showOpenDialog({ filters: { 'ONNX models': ['onnx'] }, canSelectMany: false })
+      await vscode.window.showOpenDialog({ filters: { Models: ['onnx', 'json'] }, canSelectMany: false })
     )?.[0];
   }
   if (!model) return;

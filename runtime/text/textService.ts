@@ -8,11 +8,12 @@ import * as path from 'node:path';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import { ModelError } from '../errors';
 import type { Model } from '../model/ir';
-import { openModel } from '../model/open';
+import { openModelSync } from '../model/open';
 import type { TextSymbolInfo } from '../protocol/sidecarProtocol';
 import { buildViewModel } from '../view/buildViewModel';
 import type { GradientOverlay } from '../view/viewModel';
 import { nameMarkdown, symbolMarkdown, type HoverSource } from './nameHover';
+import { printModelIr } from './irPrinter';
 import { DEFAULT_ELIDE_ABOVE, printOnnxModel, type PrintedText } from './onnxPrinter';
 
 /** Files whose texts and models are kept; a few open editors at a time is the common case. */
@@ -22,7 +23,8 @@ interface Entry {
   /** mtime and size when read: a changed file is read again. */
   stamp: string;
   texts: Map<boolean, PrintedText>;
-  hover?: Promise<HoverSource>;
+  model?: Model;
+  hover?: HoverSource;
 }
 
 function looksLikeJson(bytes: Uint8Array): boolean {
@@ -72,17 +74,24 @@ export class TextService {
           file,
         );
       }
-      if (looksLikeJson(bytes))
-        throw new ModelError(`${file}: is a TF.js model; the ONNX text view shows ONNX files only.`, file);
-      p = printOnnxModel(bytes, { file, elideAbove: weights ? Infinity : DEFAULT_ELIDE_ABOVE });
+      const elideAbove = weights ? Infinity : DEFAULT_ELIDE_ABOVE;
+      // TF.js models have no ONNX protobuf: they print from the graph IR in the same syntax.
+      p = looksLikeJson(bytes)
+        ? printModelIr(this.model(file, e), { file, elideAbove })
+        : printOnnxModel(bytes, { file, elideAbove });
       e.texts.set(weights, p);
     }
     return p;
   }
 
-  private async hoverSource(file: string): Promise<HoverSource> {
+  private model(file: string, e: Entry): Model {
+    return (e.model ??= openModelSync(file));
+  }
+
+  private hoverSource(file: string): HoverSource {
     const e = this.entry(file);
-    e.hover ??= openModel(file).then((model: Model) => {
+    if (!e.hover) {
+      const model = this.model(file, e);
       let analysis;
       try {
         analysis = analyzeSkips(model);
@@ -90,22 +99,13 @@ export class TextService {
         // A card without the skip role is still worth showing.
         console.error(`skip analysis failed for ${file}: ${String(err)}`);
       }
-      return { model, view: buildViewModel(model, analysis) };
-    });
-    e.hover.catch(() => {
-      if (this.entries.get(file) === e) e.hover = undefined;
-    });
-    const src = await e.hover;
-    return { ...src, grads: this.gradients.get(path.resolve(file)) };
+      e.hover = { model, view: buildViewModel(model, analysis) };
+    }
+    return { ...e.hover, grads: this.gradients.get(path.resolve(file)) };
   }
 
   /** The name at (line, character) of the printed text, with its definition and card, or null. */
-  async symbolAt(
-    file: string,
-    weights: boolean,
-    line: number,
-    character: number,
-  ): Promise<TextSymbolInfo | null> {
+  symbolAt(file: string, weights: boolean, line: number, character: number): TextSymbolInfo | null {
     const { index } = this.printed(file, weights);
     const sym = index.symbolAt(line, character);
     if (!sym) return null;
@@ -116,14 +116,14 @@ export class TextService {
     };
     const def = index.definitionOf(sym);
     if (def) info.definition = { line: def.line, start: def.start, end: def.end };
-    const markdown = symbolMarkdown(await this.hoverSource(file), sym.name, sym.kind);
+    const markdown = symbolMarkdown(this.hoverSource(file), sym.name, sym.kind);
     if (markdown) info.markdown = markdown;
     return info;
   }
 
   /** The card for a name found in a model file's JSON, or null when the model has no such name. */
-  async nameCard(file: string, name: string): Promise<{ markdown: string } | null> {
-    const markdown = nameMarkdown(await this.hoverSource(file), name);
+  nameCard(file: string, name: string): { markdown: string } | null {
+    const markdown = nameMarkdown(this.hoverSource(file), name);
     return markdown ? { markdown } : null;
   }
 }

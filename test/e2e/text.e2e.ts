@@ -5,6 +5,8 @@
  */
 import { strict as assert } from 'node:assert';
 import { copyFileSync, readFileSync } from 'node:fs';
+import { openModelSync } from '../../runtime/model/open';
+import { printModelIr } from '../../runtime/text/irPrinter';
 import { printOnnxModel } from '../../runtime/text/onnxPrinter';
 import {
   activeTabLabel,
@@ -149,6 +151,30 @@ describe('text view (code-server)', () => {
     const text = await hoverText(/FLOPs/);
     assert.match(text, /Conv2D/);
     await screenshot('text-view-json-hover');
+    await getPage().keyboard.press('Escape');
+  });
+
+  it('opens a TF.js layers model.json as ONNX-style text, with node-card hovers', async () => {
+    const file = 'fixtures/tfjs-layers/resnet/model.json';
+    await closeAllEditors();
+    await openFileWithQuickOpen(file);
+    await runCommand('Skipscope: Open as ONNX Text');
+    await waitFor(async () => (await activeTabLabel()) === 'model.json.onnxtxt', { message: 'the text tab' });
+    const view = getPage().locator('.monaco-editor .view-lines').first();
+    // Monaco renders spaces as no-break spaces.
+    await waitFor(
+      async () => (await view.innerText()).replace(/\u00a0/g, ' ').includes('format: "tfjs-layers"'),
+      {
+        timeoutMs: 60_000,
+        message: 'the printed header',
+      },
+    );
+    const text = printModelIr(openModelSync(workspacePath(file))).text.split('\n');
+    const addLine = text.findIndex((l) => / = Add /.test(l));
+    await goTo(addLine, text[addLine].indexOf('[') + 2);
+    await runCommand('Show or Focus Hover');
+    assert.match(await hoverText(/FLOPs/), /residual skip/i);
+    await screenshot('text-view-tfjs');
     await getPage().keyboard.press('Escape');
   });
 });
