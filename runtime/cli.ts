@@ -5,10 +5,12 @@
 import { describeError, isModelError } from './errors';
 import { VERSION } from './version';
 import { analyzeCommand } from './cli/analyzeCommand';
+import { probeCommand } from './cli/probeCommand';
 import { UsageError, type Subcommand } from './cli/args';
 
 const subcommands: Record<string, Subcommand> = {
   analyze: analyzeCommand,
+  probe: probeCommand,
 };
 
 const HELP = `skipscope ${VERSION} — inspect neural-network architectures, skip connections and gradient flow

@@ -7,7 +7,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
+// A used named import: a bare import of this package is dropped by bundlers (sideEffects).
+import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 // tfjs-core alone registers no gradient functions; the union package would.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
@@ -84,7 +85,11 @@ export function backendAvailability(config: BackendConfig = {}): BackendAvailabi
       available: !!wasm,
       detail: wasm ? `WebAssembly (SIMD), binaries in ${wasm}` : 'tfjs-backend-wasm binaries not found',
     },
-    { name: 'cpu', available: true, detail: 'plain JavaScript (slow; last resort)' },
+    {
+      name: 'cpu',
+      available: true,
+      detail: `plain JavaScript, tfjs-backend-cpu ${version_cpu} (slow; last resort)`,
+    },
   ];
 }
 
@@ -120,7 +125,7 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
 
 async function tryCpu(): Promise<BackendInfo | undefined> {
   if (!(await tf.setBackend('cpu'))) return undefined;
-  return { name: 'cpu', device: 'CPU (plain JavaScript)', threads: 1 };
+  return { name: 'cpu', device: `CPU (plain JavaScript, tfjs-backend-cpu ${version_cpu})`, threads: 1 };
 }
 
 /**

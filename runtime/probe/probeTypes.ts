@@ -53,6 +53,8 @@ export interface ActivationGrad {
   tensor: string;
   rms: number;
   rmsSpread?: number;
+  /** L2 norm of the gradient per sample (RMS × √(elements per sample)): comparable across layers of any width. */
+  l2PerSample?: number;
   /** Fraction of exact zeros in the gradient (dead units). */
   zeroFraction: number;
 }

@@ -1,0 +1,93 @@
+/**
+ * The readable gradient-flow report of `skipscope probe`: parameters in graph order with a
+ * log-scale bar of their gradient RMS, the skip/branch split at each merge and the summary.
+ */
+import type { ProbeResult } from './probeTypes';
+
+const fmt = (v: number) =>
+  v === 0 ? '0' : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3);
+
+function pad(s: string, n: number, right = false): string {
+  if (s.length >= n) return s;
+  return right ? s.padStart(n) : s.padEnd(n);
+}
+
+function table(head: string[], rows: string[][], rightFrom: number): string {
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) =>
+    r
+      .map((c, i) => pad(c, widths[i], i >= rightFrom))
+      .join('  ')
+      .trimEnd();
+  return [line(head), ...rows.map(line)].join('\n');
+}
+
+/** Bar of `width` cells for log10(v) between lo and hi. */
+function bar(v: number, lo: number, hi: number, width = 16): string {
+  if (!(v > 0)) return '';
+  const f = hi > lo ? (Math.log10(v) - lo) / (hi - lo) : 1;
+  return '█'.repeat(Math.max(1, Math.round(f * width)));
+}
+
+/** Renders a probe result for a terminal. */
+export function renderFlowTable(r: ProbeResult): string {
+  const out: string[] = [];
+  const lossMean = r.loss.values.reduce((a, b) => a + b, 0) / Math.max(r.loss.values.length, 1);
+  out.push(
+    `Gradient flow of ${r.model}: ${r.loss.kind} loss ${fmt(lossMean)} over ${r.batches} batch${r.batches === 1 ? '' : 'es'} of ${r.batchSize} ` +
+      `on ${r.backend.name} (${r.backend.device}${r.backend.threads ? `, ${r.backend.threads} thread${r.backend.threads === 1 ? '' : 's'}` : ''})`,
+  );
+  out.push('');
+  const logs = r.params
+    .map((p) => p.grad.rms)
+    .filter((v) => v > 0)
+    .map(Math.log10);
+  const lo = Math.min(...logs) - 0.5;
+  const hi = Math.max(...logs);
+  out.push(
+    table(
+      ['parameter', 'shape', 'grad L2', 'grad RMS', 'max |g|', 'weight L2', 'g/w', 'grad RMS (log)'],
+      r.params.map((p) => [
+        p.name,
+        `[${p.shape.join('×')}]`,
+        fmt(p.grad.l2) + (r.batches > 1 && p.grad.l2Spread ? ` ±${fmt(p.grad.l2Spread)}` : ''),
+        fmt(p.grad.rms),
+        fmt(p.grad.maxAbs),
+        fmt(p.weightL2),
+        fmt(p.ratio),
+        bar(p.grad.rms, lo, hi),
+      ]),
+      2,
+    ).replace(/ +$/gm, ''),
+  );
+  if (r.merges.length) {
+    out.push('');
+    out.push(
+      table(
+        ['merge', 'skip from', 'skip RMS', 'branch RMS', 'skip share'],
+        r.merges.map((m) => [
+          m.merge,
+          m.skip,
+          fmt(m.skipRms),
+          fmt(m.branchRms),
+          `${(m.skipShare * 100).toFixed(0)}%`,
+        ]),
+        2,
+      ),
+    );
+  }
+  const dead = r.activations.filter((a) => a.zeroFraction > 0.5);
+  if (dead.length) {
+    out.push('');
+    out.push(
+      `Mostly-zero gradients (dead units): ${dead
+        .slice(0, 5)
+        .map((a) => `${a.tensor} ${(a.zeroFraction * 100).toFixed(0)}%`)
+        .join(', ')}${dead.length > 5 ? ` and ${dead.length - 5} more` : ''}.`,
+    );
+  }
+  out.push('');
+  out.push(r.summary.text);
+  out.push(`${r.timing.msPerBatch.toFixed(0)} ms per batch (forward + backward with all probes).`);
+  return out.join('\n');
+}

@@ -1,0 +1,168 @@
+/**
+ * The probe job: picks the backend, compiles (or reuses) the executor, plans batches, runs one
+ * forward + backward pass per batch with every probe attached and turns the numbers into the
+ * contract of DESIGN.md. Reports progress and stops between batches when cancelled.
+ */
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import type { Model } from '../model/ir';
+import { ModelError } from '../errors';
+import { analyzeSkips } from '../analysis/analyzeSkips';
+import type { ProbeOptions, ProbeResult } from './probeTypes';
+import { initBackend, type BackendConfig, type BackendInfo } from './backend';
+import { Executor } from './executor';
+import { gradPass, type PassStats, type SkipTap } from './gradPass';
+import { planBatches } from './batchSource';
+import { makeLoss, type LossInputs } from './losses';
+import { readNpy } from './npy';
+import { integers } from './random';
+import { checkMemory } from './memoryGuard';
+import { activationStats, flowIssues, mergeStats, paramStats, summaryText } from './gradStats';
+
+/** Thrown when a run is cancelled; the sidecar answers with a cancellation, the CLI never sees it. */
+export class ProbeCancelled extends Error {
+  constructor() {
+    super('the probe run was cancelled.');
+  }
+}
+
+/** Hooks of a run: progress and cancellation, plus where backends load from. */
+export interface ProbeHooks {
+  onProgress?(done: number, total: number, message: string): void;
+  isCancelled?(): boolean;
+  backendConfig?: BackendConfig;
+}
+
+/** Executors by model, reused by the sidecar across runs on the same backend. */
+const executors = new WeakMap<Model, { ex: Executor; backend: string }>();
+
+function executorFor(model: Model, backend: BackendInfo): Executor {
+  const have = executors.get(model);
+  if (have && have.backend === backend.name) return have.ex;
+  have?.ex.dispose();
+  const ex = new Executor(model);
+  executors.set(model, { ex, backend: backend.name });
+  return ex;
+}
+
+/** Frees the executor of `model` (when the sidecar closes it). */
+export function releaseExecutor(model: Model): void {
+  executors.get(model)?.ex.dispose();
+  executors.delete(model);
+}
+
+/** The skips to split, located on the executor's nodes (by name, functions inlined alike). */
+function skipTaps(model: Model, ex: Executor): SkipTap[] {
+  let analysis;
+  try {
+    analysis = analyzeSkips(model);
+  } catch {
+    return []; // a graph the analysis cannot read still gets parameter and activation probes
+  }
+  const byName = new Map(ex.nodes.map((n) => [n.name, n]));
+  const taps: SkipTap[] = [];
+  for (const s of analysis.skips) {
+    const merge = byName.get(s.merge);
+    if (!merge || (!ex.hookable.has(s.source) && !model.graph.inputs.includes(s.source))) continue;
+    const skipSide = new Set([...s.skipNodes, s.merge]);
+    const first =
+      merge.inputs[s.skipInput] === s.source
+        ? merge
+        : ex.nodes.find((n) => skipSide.has(n.name) && n.name !== s.merge && n.inputs.includes(s.source));
+    if (first) taps.push({ merge: s.merge, source: s.source, skipNode: first.index });
+  }
+  return taps;
+}
+
+function lossInputs(model: Model, opts: ProbeOptions, batchSize: number, b: number): LossInputs {
+  const extra: LossInputs = {};
+  if (opts.loss === 'cross-entropy') {
+    const out = model.graph.values.get(model.graph.outputs[0]);
+    const classes = typeof out?.shape?.[1] === 'number' ? out.shape[1] : undefined;
+    if (opts.labels) {
+      extra.labels = Int32Array.from(
+        { length: batchSize },
+        (_, i) => opts.labels![(b * batchSize + i) % opts.labels!.length],
+      );
+    } else {
+      if (!classes)
+        throw new ModelError(
+          `${model.file}: the number of classes of output "${model.graph.outputs[0]}" is unknown; give labels.`,
+          model.file,
+        );
+      extra.labels = integers(batchSize, classes, (opts.seed ?? 0) * 31 + b + 17);
+    }
+  }
+  return extra;
+}
+
+/** Runs the probes of `opts` on `model`. */
+export async function runProbe(
+  model: Model,
+  opts: ProbeOptions,
+  hooks: ProbeHooks = {},
+): Promise<ProbeResult> {
+  const t0 = performance.now();
+  const backend = await initBackend(opts.backend ?? 'auto', hooks.backendConfig);
+  const plan = planBatches(model, opts);
+  const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims);
+  const ex = executorFor(model, backend);
+  const taps = skipTaps(model, ex);
+  const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
+  const passes: PassStats[] = [];
+  const losses: number[] = [];
+  let passMs = 0;
+  try {
+    for (let b = 0; b < plan.count; b++) {
+      if (hooks.isCancelled?.()) throw new ProbeCancelled();
+      hooks.onProgress?.(b, plan.count, `batch ${b + 1} of ${plan.count}`);
+      const feeds = plan.feeds(b);
+      const extra = lossInputs(model, opts, plan.batchSize, b);
+      if (target) extra.target = tf.slice(target, b * plan.batchSize, plan.batchSize);
+      try {
+        const ts = performance.now();
+        const stats = gradPass(ex, feeds, makeLoss(opts.loss, extra, model.file), taps);
+        passMs += performance.now() - ts;
+        passes.push(stats);
+        losses.push(stats.loss);
+      } finally {
+        tf.dispose(Object.values(feeds));
+        extra.target?.dispose();
+      }
+      // Let the event loop read cancellation requests between batches.
+      await new Promise((r) => setImmediate(r));
+    }
+  } finally {
+    target?.dispose();
+  }
+  hooks.onProgress?.(plan.count, plan.count, 'done');
+  const weightL2 = ex.params.map((p) => Math.sqrt(tf.tidy(() => tf.sum(tf.square(p.tensor)).dataSync()[0])));
+  const params = paramStats(ex, passes, weightL2);
+  const activations = activationStats(ex, passes, plan.batchSize);
+  const merges = mergeStats(taps, passes);
+  const learned = new Set(params.map((p) => p.node));
+  const layers = activations
+    .filter((a) => learned.has(a.node))
+    .map((a) => ({ node: a.node, rms: a.l2PerSample ?? a.rms }));
+  const issues = flowIssues(layers);
+  let text = summaryText(layers, issues, merges);
+  if (warning) text += ` Memory: ${warning}`;
+  return {
+    model: path.basename(model.file),
+    backend,
+    loss: { kind: opts.loss, values: losses },
+    batchSize: plan.batchSize,
+    batches: plan.count,
+    params,
+    activations,
+    merges,
+    summary: { issues, text },
+    timing: { msPerBatch: passMs / Math.max(plan.count, 1), totalMs: performance.now() - t0 },
+  };
+}
+
+function loadTarget(model: Model, opts: ProbeOptions): tf.Tensor {
+  if (!opts.target) throw new ModelError(`${model.file}: the mse loss needs a target .npy file.`, model.file);
+  const a = readNpy(opts.target);
+  return tf.tensor(a.data, a.shape, 'float32');
+}

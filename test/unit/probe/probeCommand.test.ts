@@ -1,0 +1,71 @@
+/**
+ * `skipscope probe`: JSON keys of the contract, the readable table, and usage errors.
+ */
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import { probeCommand } from '../../../runtime/cli/probeCommand';
+import { UsageError } from '../../../runtime/cli/args';
+import { isModelError } from '../../../runtime/errors';
+
+const root = path.resolve(__dirname, '../../..');
+const sample = path.join(root, 'samples/sample.onnx');
+
+async function capture(args: string[]): Promise<{ code: number; out: string }> {
+  const lines: string[] = [];
+  const log = console.log;
+  console.log = (...a: unknown[]) => lines.push(a.join(' '));
+  try {
+    const code = await probeCommand.run(args);
+    return { code, out: lines.join('\n') };
+  } finally {
+    console.log = log;
+  }
+}
+
+describe('skipscope probe', () => {
+  it('prints the JSON contract', async () => {
+    const { code, out } = await capture([
+      sample,
+      '--json',
+      '--batch',
+      '2',
+      '--batches',
+      '2',
+      '--backend',
+      'wasm',
+    ]);
+    assert.equal(code, 0);
+    const r = JSON.parse(out);
+    for (const k of ['params', 'activations', 'merges', 'timing', 'backend', 'loss', 'summary'])
+      assert.ok(k in r, k);
+    const p = r.params[0];
+    for (const k of ['name', 'shape', 'weightL2', 'ratio']) assert.ok(k in p, k);
+    for (const k of ['l2', 'rms', 'maxAbs', 'meanAbs']) assert.equal(typeof p.grad[k], 'number', k);
+    assert.equal(typeof r.timing.msPerBatch, 'number');
+    assert.equal(r.backend.name, 'wasm');
+    assert.equal(r.batchSize, 2);
+    assert.equal(r.loss.values.length, 2);
+  });
+
+  it('prints a readable gradient-flow table', async () => {
+    const { out } = await capture([sample, '--batch', '2', '--batches', '1', '--backend', 'wasm']);
+    assert.match(out, /^Gradient flow of sample\.onnx: mean-square loss/);
+    assert.match(out, /parameter\s+shape\s+grad L2/);
+    assert.match(out, /fc\.weight\s+\[10×16\]/);
+    assert.match(out, /merge\s+skip from\s+skip RMS\s+branch RMS/);
+    assert.match(out, /ms per batch/);
+  });
+
+  it('rejects bad options with a UsageError and bad files with a ModelError', async () => {
+    await assert.rejects(
+      capture([sample, '--loss', 'hinge']),
+      (e: unknown) => e instanceof UsageError && /--loss/.test(e.message),
+    );
+    await assert.rejects(capture([sample, '--batch', '0']), UsageError);
+    await assert.rejects(capture([sample, '--input', 'x.txt']), UsageError);
+    await assert.rejects(
+      capture([path.join(root, 'test/fixtures/grads/tiny_unsupported.onnx')]),
+      (e: unknown) => isModelError(e) && /TopK/.test(e.message),
+    );
+  });
+});
