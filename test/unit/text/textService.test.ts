@@ -83,6 +83,17 @@ describe('text service', () => {
     }
   });
 
+  it('a call to a model-local function shows the function and jumps to its header', () => {
+    const file = join(root, 'test/fixtures/onnx/resnet18_functions.onnx');
+    const lines = service.printed(file).text.split('\n');
+    const callLine = lines.findIndex((l) => /= fixture_models\.BasicBlock/.test(l));
+    assert.ok(callLine > 0, 'the fixture calls a local function');
+    const info = service.symbolAt(file, false, callLine, lines[callLine].indexOf('BasicBlock (') + 2);
+    assert.equal(info?.kind, 'function');
+    assert.match(info?.markdown ?? '', /\*\*function\*\* fixture\\_models\.BasicBlock — \d+ nodes/);
+    assert.match(lines[info!.definition!.line], /^BasicBlock .*=>/);
+  });
+
   it('refuses a missing file with a ModelError naming it', () => {
     assert.throws(
       () => service.printed('/no/such/model.onnx'),
