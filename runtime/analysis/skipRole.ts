@@ -3,9 +3,11 @@
  * skip from /layer1/Relu that bypasses 2 convs", "forks 2 skips (to /layer1/Add, …)", "carries
  * the projection shortcut from … to …".
  */
-import type { MergeInfo, SkipAnalysis, SkipPath } from './skipTypes';
+import type { Block, MergeInfo, SkipAnalysis, SkipPath } from './skipTypes';
 
 interface RoleIndex {
+  /** The innermost block around each node (smallest region that holds it). */
+  innermost: Map<string, Block>;
   merges: Map<string, MergeInfo>;
   skips: Map<string, SkipPath>;
   forks: Map<string, SkipPath[]>;
@@ -23,7 +25,12 @@ function add<V>(m: Map<string, V[]>, k: string, v: V): void {
 function indexOf(a: SkipAnalysis): RoleIndex {
   let ix = cache.get(a);
   if (ix) return ix;
+  const innermost = new Map<string, Block>();
+  for (const b of [...a.blocks].sort((x, y) => x.nodes.length - y.nodes.length)) {
+    for (const n of b.nodes) if (n !== b.merge && !innermost.has(n)) innermost.set(n, b);
+  }
   ix = {
+    innermost,
     merges: new Map(a.merges.map((m) => [m.node, m])),
     skips: new Map(a.skips.map((s) => [s.id, s])),
     forks: new Map(),
@@ -49,6 +56,14 @@ function count(n: number, kind: string | undefined): string {
   const [one, many] = NOUNS[kind ?? ''] ?? ['learned op', 'learned ops'];
   return `${n} ${n === 1 ? one : many}`;
 }
+
+const BLOCK_WORDS: Record<Block['kind'], string> = {
+  residual: 'residual block',
+  concat: 'dense (concat) block',
+  long: 'long-skip block',
+  gate: 'gated block',
+  parallel: 'parallel-branch block',
+};
 
 /** "residual skip", "projection shortcut", "concat skip", "long skip". */
 export function skipLabel(s: SkipPath): string {
@@ -90,7 +105,12 @@ export function describeSkipRole(analysis: SkipAnalysis, name: string): string |
   }
   for (const s of ix.carries.get(name) ?? [])
     parts.push(`carries the ${skipLabel(s)} from ${from(s)} to ${s.merge}`);
-  if (parts.length === 0) return undefined;
+  if (parts.length === 0) {
+    // Otherwise say which block the node sits in, so every node of a block explains itself.
+    const block = ix.innermost.get(name);
+    if (!block) return undefined;
+    parts.push(`lies inside the ${BLOCK_WORDS[block.kind]} that closes at ${block.merge}`);
+  }
   const text = parts.join('; ');
   return text.charAt(0).toUpperCase() + text.slice(1) + '.';
 }

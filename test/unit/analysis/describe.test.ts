@@ -62,7 +62,11 @@ describe('skip roles, scopes, functions and the report', () => {
       describeSkipRole(a, '/layer2/downsample/Conv'),
       'Carries the projection shortcut from /layer1/layer1.0/Relu_1 to /layer2/Add.',
     );
-    assert.equal(describeSkipRole(a, '/layer2/conv1/Conv'), undefined);
+    assert.equal(
+      describeSkipRole(a, '/layer2/conv1/Conv'),
+      'Lies inside the residual block that closes at /layer2/Add.',
+    );
+    assert.equal(describeSkipRole(a, '/stem/Conv'), undefined);
   });
 
   it('groups nodes by PyTorch name scopes', () => {
