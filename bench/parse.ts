@@ -4,13 +4,18 @@
  * child process per case (and of a bare child that only loads the code, for reference).
  *
  * Models: `/usr/bin/python3 scripts/make_bench_models.py` writes bench/models/.
- * Run: `npx tsx bench/parse.ts [--runs N] [--netron PATH_TO_NETRON_SOURCE]` — prints JSON.
+ * Run: `npx tsx bench/parse.ts [--runs N] [--netron DIR]` — prints JSON.
+ * With --netron DIR (a Netron source tree: DIR/source/*.js and DIR/test/mock.js, e.g. extracted
+ * from lutzroeder/netron), Netron's own ModelFactoryService opens the same ResNet-50 in a child
+ * process of the same kind, and both are reported side by side; otherwise the issue's figure
+ * for Netron 9.2.1 is quoted.
  * The child runs this same file, bundled by esbuild, so that tsx's compiler does not sit in its RSS.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 interface ChildResult {
   ms: number[];
@@ -53,7 +58,6 @@ async function child(file: string, runs: number): Promise<void> {
 }
 
 function bundle(): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const esbuild = require('esbuild') as typeof import('esbuild');
   const out = path.join(os.tmpdir(), `skipscope-bench-parse-${process.pid}.cjs`);
   esbuild.buildSync({
@@ -68,6 +72,39 @@ function bundle(): string {
   return out;
 }
 
+/** A harness (ours) that times Netron's ModelFactoryService.open in Node, as its test runner does. */
+function netronHarness(dir: string): string {
+  const u = (p: string) => JSON.stringify(pathToFileURL(path.join(dir, p)).href);
+  const out = path.join(os.tmpdir(), `skipscope-bench-netron-${process.pid}.mjs`);
+  const lines = [
+    `import * as fs from 'fs/promises';`,
+    `import * as path from 'path';`,
+    `import * as mock from ${u('test/mock.js')};`,
+    `import * as node from ${u('source/node.js')};`,
+    `import * as view from ${u('source/view.js')};`,
+    `import * as zip from ${u('source/zip.js')};`,
+    `const [, , , file, runsArg] = process.argv;`,
+    `const runs = Number(runsArg);`,
+    `await zip.Archive.import();`,
+    `const host = await new mock.Host({ zoom: 'none' });`,
+    `const ms = [];`,
+    `let nodes = 0;`,
+    `for (let i = 0; i < runs; i++) {`,
+    `  const t0 = performance.now();`,
+    `  const stat = await fs.stat(file);`,
+    `  const stream = new node.FileStream(file, 0, stat.size, stat.mtimeMs);`,
+    `  const context = new mock.Context(host, path.dirname(file), path.basename(file), stream, new Map());`,
+    `  const model = await new view.ModelFactoryService(host).open(context);`,
+    `  const graph = model.modules ? model.modules[0] : model.graphs[0];`,
+    `  nodes = graph.nodes.length;`,
+    `  ms.push(performance.now() - t0);`,
+    `}`,
+    `process.stdout.write(JSON.stringify({ ms, analyseMs: ms, maxRssBytes: process.resourceUsage().maxRSS * 1024, nodes, params: 0, flops: 0 }));`,
+  ];
+  fs.writeFileSync(out, lines.join('\n') + '\n');
+  return out;
+}
+
 function runChild(script: string, file: string, runs: number): ChildResult {
   const r = spawnSync(process.execPath, [script, '--child', file, String(runs)], {
     encoding: 'utf8',
@@ -75,6 +112,17 @@ function runChild(script: string, file: string, runs: number): ChildResult {
   });
   if (r.status !== 0) throw new Error(`child failed for ${file}: ${r.stderr}`);
   return JSON.parse(r.stdout) as ChildResult;
+}
+
+function readVersion(dir: string): string {
+  try {
+    return (
+      (JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')) as { version?: string }).version ??
+      '?'
+    );
+  } catch {
+    return '?';
+  }
 }
 
 async function main(): Promise<void> {
@@ -115,12 +163,40 @@ async function main(): Promise<void> {
       };
     });
     const resnet = results[0];
-    const peer = {
-      name: 'Netron 9.2.1 ONNX reader (figure quoted in the issue, not measured here)',
-      resnet50Ms: 159,
-      peakRssMiB: 265,
-      bareMiB: 46,
+    let peer: {
+      name: string;
+      resnet50Ms: number;
+      resnet50FirstMs?: number;
+      peakRssMiB: number;
+      bareMiB: number;
+      nodes?: number;
     };
+    const netronDir = args.includes('--netron') ? path.resolve(args[args.indexOf('--netron') + 1]) : null;
+    if (netronDir) {
+      const harness = netronHarness(netronDir);
+      try {
+        const nBare = runChild(harness, cases[0].file, 0);
+        const nOnce = runChild(harness, cases[0].file, 1);
+        const nWarm = runChild(harness, cases[0].file, runs);
+        peer = {
+          name: `Netron ${readVersion(netronDir)} ModelFactoryService.open, measured in this run`,
+          resnet50Ms: +median(nWarm.ms).toFixed(1),
+          resnet50FirstMs: +nOnce.ms[0].toFixed(1),
+          peakRssMiB: +(nOnce.maxRssBytes / MiB).toFixed(1),
+          bareMiB: +(nBare.maxRssBytes / MiB).toFixed(1),
+          nodes: nWarm.nodes,
+        };
+      } finally {
+        fs.rmSync(harness, { force: true });
+      }
+    } else {
+      peer = {
+        name: 'Netron 9.2.1 ONNX reader (figure quoted in the issue, not measured here)',
+        resnet50Ms: 159,
+        peakRssMiB: 265,
+        bareMiB: 46,
+      };
+    }
     console.log(
       JSON.stringify(
         {

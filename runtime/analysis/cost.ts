@@ -50,6 +50,8 @@ const CONFIG_INPUTS: Record<string, number[]> = {
   ResizeNearestNeighbor: [1],
 };
 
+const NONE: number[] = [];
+
 /** Ops whose work is 2 × MACs. */
 const MAC_OPS = new Set([
   'Conv',
@@ -132,7 +134,7 @@ export function computeCost(model: Model): void {
 function walk(g: Graph, counted: Set<Value>, keras: boolean): number {
   let flops = 0;
   for (const node of g.nodes) {
-    for (const sg of Object.values(node.subgraphs ?? {})) flops += walk(sg, counted, keras);
+    if (node.subgraphs) for (const sg of Object.values(node.subgraphs)) flops += walk(sg, counted, keras);
     node.params = 0;
     // Constant nodes (PyTorch's Identity aliases, a Transpose of a weight) pass their weights on:
     // the learned op that finally reads them is charged.
@@ -152,7 +154,7 @@ function walk(g: Graph, counted: Set<Value>, keras: boolean): number {
 /** The float initializers `node` reads as weights, directly or through constant nodes. */
 function weightsRead(g: Graph, node: Node, keras: boolean, depth: number): Value[] {
   const out: Value[] = [];
-  const cfg = keras ? [] : (CONFIG_INPUTS[node.op] ?? []);
+  const cfg = keras ? NONE : (CONFIG_INPUTS[node.op] ?? NONE);
   node.inputs.forEach((name, i) => {
     if (!name || cfg.includes(i) || (cfg.includes(-1) && i === node.inputs.length - 1)) return;
     const v = g.values.get(name);

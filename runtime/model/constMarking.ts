@@ -36,7 +36,7 @@ export function markConstants(g: Graph): void {
     v.shapeArith = false;
   }
   for (const node of g.nodes) {
-    for (const sg of Object.values(node.subgraphs ?? {})) markConstants(sg);
+    if (node.subgraphs) for (const sg of Object.values(node.subgraphs)) markConstants(sg);
     let allConst = true;
     let allConstOrShape = true;
     let anyShape = false;

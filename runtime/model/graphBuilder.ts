@@ -43,9 +43,10 @@ export interface RawGraph {
 
 /** Scope from a node name: "/layer1/layer1.0/conv1/Conv" → ["layer1", "layer1.0", "conv1"]. */
 export function scopeOf(name: string): string[] {
-  const parts = name.split('/').filter((p) => p.length > 0);
-  parts.pop();
-  return parts;
+  const last = name.lastIndexOf('/');
+  if (last <= 0) return [];
+  const parts = name.slice(0, last).split('/');
+  return parts[0] === '' || parts.includes('') ? parts.filter((p) => p.length > 0) : parts;
 }
 
 /** Builds the IR graph: orders nodes topologically and links values. Throws ModelError on a cycle. */
@@ -87,17 +88,19 @@ export function buildGraph(raw: RawGraph, file: string): Graph {
       // TF while loops close their cycle through NextIteration → Merge: that edge is a back-edge.
       if (p !== undefined && raw.nodes[p].op !== 'NextIteration') out.push(p);
     }
-    for (const c of node.controlInputs ?? []) {
-      const p = byName.get(c);
-      if (p !== undefined) out.push(p);
-    }
-    // A control-flow body may read values of this graph: the node depends on their producers.
-    for (const g of Object.values(node.subgraphs ?? {})) {
-      for (const name of outerReads(g)) {
-        const p = producerOf.get(name);
+    if (node.controlInputs)
+      for (const c of node.controlInputs) {
+        const p = byName.get(c);
         if (p !== undefined) out.push(p);
       }
-    }
+    // A control-flow body may read values of this graph: the node depends on their producers.
+    if (node.subgraphs)
+      for (const g of Object.values(node.subgraphs)) {
+        for (const name of outerReads(g)) {
+          const p = producerOf.get(name);
+          if (p !== undefined) out.push(p);
+        }
+      }
     return out;
   };
   const order = topoOrder(n, deps, (i) => raw.nodes[i].name, file);
@@ -175,12 +178,13 @@ export function outerReads(g: Graph): Set<string> {
       const v = g.values.get(inp);
       if (v && v.producer === undefined && !v.initializer && !v.isGraphInput) out.add(inp);
     }
-    for (const sg of Object.values(node.subgraphs ?? {})) {
-      for (const name of outerReads(sg)) {
-        const v = g.values.get(name);
-        if (!v || (v.producer === undefined && !v.initializer && !v.isGraphInput)) out.add(name);
+    if (node.subgraphs)
+      for (const sg of Object.values(node.subgraphs)) {
+        for (const name of outerReads(sg)) {
+          const v = g.values.get(name);
+          if (!v || (v.producer === undefined && !v.initializer && !v.isGraphInput)) out.add(name);
+        }
       }
-    }
   }
   return out;
 }
