@@ -9,7 +9,7 @@
  * activations, a window's worth per output element for pooling. Symbolic dims (the batch) count
  * as 1, so FLOPs are per sample; nodes with unknown shapes count 0.
  */
-import type { Dim, Graph, Model, Node, Value } from '../model/ir';
+import type { Dim, Graph, Model, Node, TensorData, Value } from '../model/ir';
 import { isFloat } from '../model/tensorValues';
 
 /** Input positions that are configuration, not weights, by op (ONNX, TF, Keras names). */
@@ -123,15 +123,16 @@ const POOL_OPS = new Set([
 
 /** Computes per-node params and FLOPs and the model totals, in place. */
 export function computeCost(model: Model): void {
-  const counted = new Set<Value>();
+  // Keyed by the stored tensor: a body of If/Loop reading an outer weight shares its TensorData.
+  const counted = new Set<TensorData>();
   let total = 0;
   const flops = walk(model.graph, counted, model.format === 'tfjs-layers');
-  for (const v of counted) total += numel(v);
+  for (const t of counted) total += elementsOf(t);
   model.totalParams = total;
   model.totalFlops = flops;
 }
 
-function walk(g: Graph, counted: Set<Value>, keras: boolean): number {
+function walk(g: Graph, counted: Set<TensorData>, keras: boolean): number {
   let flops = 0;
   for (const node of g.nodes) {
     if (node.subgraphs) for (const sg of Object.values(node.subgraphs)) flops += walk(sg, counted, keras);
@@ -140,9 +141,10 @@ function walk(g: Graph, counted: Set<Value>, keras: boolean): number {
     // the learned op that finally reads them is charged.
     if (!node.constant) {
       for (const v of weightsRead(g, node, keras, 0)) {
-        if (counted.has(v)) continue;
-        counted.add(v);
-        node.params += numel(v);
+        const t = v.initializer as TensorData;
+        if (counted.has(t)) continue;
+        counted.add(t);
+        node.params += elementsOf(t);
       }
     }
     node.flops = node.constant || node.shapeArith ? 0 : nodeFlops(g, node);
@@ -172,8 +174,8 @@ function weightsRead(g: Graph, node: Node, keras: boolean, depth: number): Value
   return out;
 }
 
-function numel(v: Value): number {
-  const s = v.initializer?.shape ?? [];
+function elementsOf(t: TensorData): number {
+  const s = t.shape;
   let n = 1;
   for (const d of s) n *= d;
   return n;

@@ -45,7 +45,17 @@ export function inferShapes(g: Graph, format: ModelFormat): void {
   const known = new Map<string, Dim[] | undefined>();
   const ctx = makeCtx(g, known);
   for (const node of g.nodes) {
-    if (node.subgraphs) for (const sg of Object.values(node.subgraphs)) inferShapes(sg, format);
+    if (node.subgraphs) {
+      for (const sg of Object.values(node.subgraphs)) {
+        // Values a body reads from this graph take their (now inferred) shapes.
+        for (const v of sg.values.values()) {
+          if (v.shape || v.producer !== undefined || v.isGraphInput) continue;
+          const o = g.values.get(v.name);
+          if (o?.shape) v.shape = o.shape.slice();
+        }
+        inferShapes(sg, format);
+      }
+    }
     const rule = rules[node.op];
     if (!rule) continue;
     ctx.node = node;

@@ -4,11 +4,13 @@
  */
 import type { Model } from './ir';
 import { markConstants } from './constMarking';
+import { linkOuterScopes } from './graphBuilder';
 import { inferShapes } from '../analysis/shapes';
 import { computeCost } from '../analysis/cost';
 
 /** Runs the shared passes on `model` in place and returns it. */
 export function finishModel(model: Model): Model {
+  linkOuterScopes(model.graph);
   markConstants(model.graph);
   inferShapes(model.graph, model.format);
   computeCost(model);

@@ -235,3 +235,25 @@ export function topoOrder(
   }
   return order;
 }
+
+/**
+ * Lets control-flow bodies see the enclosing graph: a body's value that it reads but does not
+ * define takes the outer value's dtype and shape, and its initializer (the same TensorData, so
+ * a weight read inside a body is still one parameter). Recurses into nested bodies.
+ */
+export function linkOuterScopes(g: Graph): void {
+  for (const node of g.nodes) {
+    if (!node.subgraphs) continue;
+    for (const sg of Object.values(node.subgraphs)) {
+      for (const v of sg.values.values()) {
+        if (v.producer !== undefined || v.initializer || v.isGraphInput) continue;
+        const o = g.values.get(v.name);
+        if (!o) continue;
+        if (v.dtype === 'unknown') v.dtype = o.dtype;
+        if (!v.shape && o.shape) v.shape = o.shape.slice();
+        if (o.initializer) v.initializer = o.initializer;
+      }
+      linkOuterScopes(sg);
+    }
+  }
+}

@@ -21,6 +21,7 @@ interface Row {
   inputs?: Record<string, (number | string)[]>;
   outputs?: Record<string, (number | string)[]>;
   functions?: number;
+  subgraphs?: Record<string, string[]>;
 }
 
 const root = path.resolve(__dirname, '../../..');
@@ -69,6 +70,14 @@ describe('model readers: fixture table (test/fixtures/expected.json)', () => {
         if (expected !== undefined) assert.equal(m.totalParams, expected, 'params');
       }
       if (row.functions !== undefined) assert.equal(m.functions.length, row.functions, 'functions');
+      for (const [nodeName, attrs] of Object.entries(row.subgraphs ?? {})) {
+        const node = m.graph.nodes.find((n) => n.name === nodeName);
+        assert.deepEqual(
+          Object.keys(node?.subgraphs ?? {}).sort(),
+          [...attrs].sort(),
+          `${nodeName} subgraphs`,
+        );
+      }
       if (row.inputs) {
         // By position: TF.js numbers auto-named inputs per process, so names may differ from the generator's.
         const shapes = m.graph.inputs.map((n) => m.graph.values.get(n)?.shape);
