@@ -153,7 +153,7 @@ export class GraphView {
   private toolbar(): HTMLElement {
     const v = this.view;
     const skipCount = v.skips.skips.length;
-    const summary = `${v.description} · ${formatCount(this.visibleCount())} nodes · ${skipCount} skips · ${formatCompact(v.totalParams)} params · ${formatCompact(v.totalFlops)}FLOPs`;
+    const summary = `${v.description} · ${formatCount(this.visibleCount())} nodes · ${skipCount} skips · ${formatCompact(v.totalParams)} params · ${formatCompact(v.totalFlops)}${v.totalFlops >= 1000 ? '' : ' '}FLOPs`;
     const search = h('vscode-textfield', {
       id: 'search',
       placeholder: 'Search name or op',
@@ -233,7 +233,7 @@ export class GraphView {
     this.scene = scene;
     this.canvas.scene = scene;
     this.refreshHighlight();
-    if (fit) this.canvas.fit();
+    if (fit) this.canvas.initialView();
     else if (anchor) {
       const p = this.groupPoint(anchor.group);
       if (p) this.canvas.panBy(anchor.sx - p.sx, anchor.sy - p.sy);
@@ -333,6 +333,32 @@ export class GraphView {
     if (i === undefined) return false;
     void this.revealNode(i);
     return true;
+  }
+
+  /** Where node `name` is drawn, in canvas CSS pixels (tests hover it there), if it is in view. */
+  pointOfNode(name: string): { x: number; y: number } | undefined {
+    const i = this.nodeIndex.get(name);
+    const s = this.scene;
+    if (i === undefined || !s) return undefined;
+    return this.pointOfItem(s.graph.itemOfNode[i]);
+  }
+
+  /** Where the first collapsed group is drawn, and its id. */
+  pointOfFirstGroup(): { x: number; y: number; id: string } | undefined {
+    const s = this.scene;
+    const item = s?.graph.items.findIndex((it) => it.kind === 'group') ?? -1;
+    const p = this.pointOfItem(item);
+    return p && s ? { ...p, id: this.tree.groups[s.graph.items[item].ref].id } : undefined;
+  }
+
+  private pointOfItem(item: number): { x: number; y: number } | undefined {
+    const s = this.scene;
+    if (!s || item < 0) return undefined;
+    const { vp } = this.canvas;
+    const { width, height } = this.canvas.size();
+    const x = s.layout.x[item] * vp.k + vp.x;
+    const y = s.layout.y[item] * vp.k + vp.y;
+    return x >= 0 && y >= 0 && x <= width && y <= height ? { x, y } : undefined;
   }
 
   private async focusSkip(s: SkipPath): Promise<void> {

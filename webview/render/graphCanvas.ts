@@ -78,6 +78,24 @@ export class GraphCanvas {
     });
   }
 
+  /**
+   * The first view: the whole graph when it can be read that way, else its top at a readable zoom
+   * (the minimap shows the rest), as a long network is far taller than it is wide.
+   */
+  initialView(): void {
+    if (!this.scene) return;
+    const { width, height } = this.scene.layout;
+    const fitK = Math.min(
+      1,
+      (this.width - 40) / Math.max(1, width),
+      (this.height - 40) / Math.max(1, height),
+    );
+    if (fitK >= 0.5) return this.fit();
+    const k = Math.max(MIN_K, Math.min(0.8, (this.width - 40) / Math.max(1, width)));
+    this.vp = { k, x: (this.width - width * k) / 2, y: 20 };
+    this.request();
+  }
+
   /** Fits the whole graph in view (never zooming in past 1). */
   fit(): void {
     if (!this.scene) return;
