@@ -4,7 +4,9 @@
  */
 
 const STANDARD = new Set(
-  'Abs Acos Acosh Add And ArgMax ArgMin Asin Asinh Atan Atanh AveragePool BatchNormalization ' +
+  // Parenthesised: .split must apply to the whole concatenation, not only to its last piece.
+  (
+    'Abs Acos Acosh Add And ArgMax ArgMin Asin Asinh Atan Atanh AveragePool BatchNormalization ' +
     'Bernoulli BitShift BlackmanWindow Cast CastLike Ceil Celu Clip Compress Concat ' +
     'ConcatFromSequence Constant ConstantOfShape Conv ConvInteger ConvTranspose Cos Cosh CumSum DFT ' +
     'DepthToSpace DequantizeLinear Det Div Dropout DynamicQuantizeLinear Einsum Elu Equal Erf Exp ' +
@@ -22,7 +24,10 @@ const STANDARD = new Set(
     'SequenceErase SequenceInsert SequenceLength SequenceMap Shape Shrink Sigmoid Sign Sin Sinh Size ' +
     'Slice Softmax SoftmaxCrossEntropyLoss Softplus Softsign SpaceToDepth Split SplitToSequence Sqrt ' +
     'Squeeze StringNormalizer Sub Sum Tan Tanh TfIdfVectorizer ThresholdedRelu Tile TopK Transpose ' +
-    'Trilu Unique Unsqueeze Upsample Where Xor '.trim().split(' '),
+    'Trilu Unique Unsqueeze Upsample Where Xor '
+  )
+    .trim()
+    .split(' '),
 );
 
 // Operators added after the onnx release above (opsets 18–23).
@@ -33,9 +38,13 @@ for (const op of 'AffineGrid Attention BitwiseAnd BitwiseNot BitwiseOr BitwiseXo
 }
 
 const ML = new Set(
-  'ArrayFeatureExtractor Binarizer CastMap CategoryMapper DictVectorizer FeatureVectorizer Imputer ' +
+  (
+    'ArrayFeatureExtractor Binarizer CastMap CategoryMapper DictVectorizer FeatureVectorizer Imputer ' +
     'LabelEncoder LinearClassifier LinearRegressor Normalizer OneHotEncoder SVMClassifier ' +
-    'SVMRegressor Scaler TreeEnsembleClassifier TreeEnsembleRegressor ZipMap '.trim().split(' '),
+    'SVMRegressor Scaler TreeEnsembleClassifier TreeEnsembleRegressor ZipMap '
+  )
+    .trim()
+    .split(' '),
 );
 
 /** True when `op` is an operator of the ONNX standard (or ML) domain. Custom domains are unknown. */

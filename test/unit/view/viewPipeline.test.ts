@@ -36,6 +36,12 @@ describe('model editor pipeline on the fixtures', () => {
       if (row.onnxNodes !== undefined) assert.equal(view.nodes.length, row.onnxNodes);
       for (const k of Object.keys(row.skips))
         assert.equal(view.skips.counts[k as 'residual'], row.skips[k], k);
+      // Standard ops are known (the details panel would say "op not known to Skipscope").
+      if (row.format === 'onnx')
+        assert.deepEqual(
+          view.nodes.filter((n) => n.unknownOp && !n.group).map((n) => n.op),
+          [],
+        );
       // Never weights: the message stays small next to the parameters it describes.
       assert.ok(JSON.stringify(view).length < 2000 + view.nodes.length * 2000);
 
