@@ -6,6 +6,7 @@ import { SidecarClient } from './sidecarClient';
 import { registerModelEditor } from './modelEditorProvider';
 import { registerCommands } from './commands';
 import { registerTextViews } from './textViews';
+import { registerProbeCommands } from './probeCommands';
 
 /** What each feature's register function receives. */
 export interface ExtensionServices {
@@ -20,7 +21,8 @@ export function activate(context: vscode.ExtensionContext): void {
   const sidecar = new SidecarClient(context.extensionUri, log);
   context.subscriptions.push(log, sidecar);
   const services: ExtensionServices = { context, sidecar, log };
-  for (const register of [registerModelEditor, registerCommands, registerTextViews]) register(services);
+  for (const register of [registerModelEditor, registerCommands, registerTextViews, registerProbeCommands])
+    register(services);
 }
 
 /** Nothing to do: every resource is in context.subscriptions. */

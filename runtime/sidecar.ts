@@ -9,6 +9,7 @@ import type { HandlerContext } from './sidecar/handlerContext';
 import { registerModelHandlers } from './sidecar/modelHandlers';
 import { registerRuntimeHandlers } from './sidecar/runtimeHandlers';
 import { registerTextHandlers } from './sidecar/textHandlers';
+import { registerProbeHandlers } from './sidecar/probeHandlers';
 
 const ctx: HandlerContext = {
   conn: createMessageConnection(
@@ -17,7 +18,13 @@ const ctx: HandlerContext = {
   ),
   store: new ModelStore(),
 };
-for (const register of [registerModelHandlers, registerRuntimeHandlers, registerTextHandlers]) register(ctx);
+for (const register of [
+  registerModelHandlers,
+  registerRuntimeHandlers,
+  registerTextHandlers,
+  registerProbeHandlers,
+])
+  register(ctx);
 
 // stdout carries JSON-RPC: route console.log to stderr so that a stray log cannot corrupt it.
 console.log = console.error;

@@ -117,7 +117,18 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
   if (!dir) return undefined;
   setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
   registerWasmGradKernels();
-  if (!(await tf.setBackend('wasm'))) return undefined;
+  // Emscripten's Node glue installs process handlers that rethrow every uncaught exception and
+  // rejection, which would take the sidecar down with any stray error: remove what it added.
+  const before = {
+    uncaughtException: process.listeners('uncaughtException'),
+    unhandledRejection: process.listeners('unhandledRejection'),
+  };
+  const ok = await tf.setBackend('wasm');
+  for (const l of process.listeners('uncaughtException'))
+    if (!before.uncaughtException.includes(l)) process.removeListener('uncaughtException', l);
+  for (const l of process.listeners('unhandledRejection'))
+    if (!before.unhandledRejection.includes(l)) process.removeListener('unhandledRejection', l);
+  if (!ok) return undefined;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
   // tfjs-backend-wasm 4.22 turns threads off under Node (tfjs issue #3830): one XNNPACK thread.
   return { name: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''})`, threads: getThreadsCount() };
@@ -162,6 +173,11 @@ export async function initBackend(
     }
   }
   throw new ModelError(`no probe backend could start (${errors.join('; ')}).`);
+}
+
+/** Versions of the TF.js packages in use, for runtime/info. */
+export function tfVersions(): Record<string, string> {
+  return { 'tfjs-core': tf.version_core, 'tfjs-backend-cpu': version_cpu };
 }
 
 /** The backend that initBackend chose last, if any. */

@@ -27,6 +27,12 @@ export interface ProbeOptions {
   dims?: Record<string, number>;
   backend?: BackendName | 'auto';
   seed?: number;
+  /**
+   * Folder with node_modules/@tensorflow/tfjs-node(-gpu) for the `tensorflow` backend. The
+   * extension fills it from the machine-scoped setting only (a workspace cannot point it at its
+   * own code); the CLI from --native-path or SKIPSCOPE_NATIVE_PATH.
+   */
+  nativePath?: string;
 }
 
 /** Mean and spread of a statistic over batches. */

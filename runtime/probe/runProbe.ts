@@ -33,22 +33,24 @@ export interface ProbeHooks {
   backendConfig?: BackendConfig;
 }
 
-/** Executors by model, reused by the sidecar across runs on the same backend. */
-const executors = new WeakMap<Model, { ex: Executor; backend: string }>();
+/**
+ * The executor of the model probed last, reused by the sidecar across runs on the same model and
+ * backend. One slot: its parameters live in backend memory, which no garbage collector frees.
+ */
+let cached: { model: Model; ex: Executor; backend: string } | undefined;
 
 function executorFor(model: Model, backend: BackendInfo): Executor {
-  const have = executors.get(model);
-  if (have && have.backend === backend.name) return have.ex;
-  have?.ex.dispose();
+  if (cached && cached.model === model && cached.backend === backend.name) return cached.ex;
+  releaseExecutor();
   const ex = new Executor(model);
-  executors.set(model, { ex, backend: backend.name });
+  cached = { model, ex, backend: backend.name };
   return ex;
 }
 
-/** Frees the executor of `model` (when the sidecar closes it). */
-export function releaseExecutor(model: Model): void {
-  executors.get(model)?.ex.dispose();
-  executors.delete(model);
+/** Frees the cached executor. */
+export function releaseExecutor(): void {
+  cached?.ex.dispose();
+  cached = undefined;
 }
 
 /** The skips to split, located on the executor's nodes (by name, functions inlined alike). */
@@ -103,7 +105,10 @@ export async function runProbe(
   hooks: ProbeHooks = {},
 ): Promise<ProbeResult> {
   const t0 = performance.now();
-  const backend = await initBackend(opts.backend ?? 'auto', hooks.backendConfig);
+  const backend = await initBackend(opts.backend ?? 'auto', {
+    nativePath: opts.nativePath,
+    ...hooks.backendConfig,
+  });
   const plan = planBatches(model, opts);
   const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims);
   const ex = executorFor(model, backend);

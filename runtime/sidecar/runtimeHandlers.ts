@@ -1,20 +1,27 @@
 /**
- * runtime/… requests: what this sidecar can run on.
+ * runtime/… requests: what this sidecar can run probes on (backends found, versions, threads).
  */
-import * as os from 'node:os';
 import { RuntimeInfoRequest } from '../protocol/sidecarProtocol';
 import { VERSION } from '../version';
+import { backendAvailability, currentBackend, tfVersions } from '../probe/backend';
 import type { HandlerContext } from './handlerContext';
 
 /** Registers the runtime/… handlers. */
 export function registerRuntimeHandlers({ conn }: HandlerContext): void {
-  conn.onRequest(RuntimeInfoRequest, () => ({
-    version: VERSION,
-    node: process.versions.node,
-    backends: [
-      { name: 'wasm', available: true, detail: 'WebAssembly (bundled)' },
-      { name: 'cpu', available: true, detail: 'plain JavaScript' },
-    ],
-    threads: os.availableParallelism(),
-  }));
+  conn.onRequest(RuntimeInfoRequest, () => {
+    const running = currentBackend();
+    const versions = Object.entries(tfVersions())
+      .map(([k, v]) => `${k} ${v}`)
+      .join(', ');
+    return {
+      version: VERSION,
+      node: process.versions.node,
+      backends: backendAvailability({ nativePath: process.env.SKIPSCOPE_NATIVE_PATH }).map((b) => ({
+        ...b,
+        detail: `${b.detail}${running?.name === b.name ? ` — in use: ${running.device}` : ''}; ${versions}`,
+      })),
+      // TF.js 4.22 runs WASM single-threaded under Node (tfjs issue #3830).
+      threads: running?.threads || 1,
+    };
+  });
 }

@@ -1,0 +1,31 @@
+/**
+ * probe/… requests: probe/run on an opened model, with probe/progress notifications and
+ * cancellation through the JSON-RPC cancellation token. Bad input comes back as a JSON-RPC error
+ * carrying one sentence; the sidecar keeps running.
+ */
+import { ResponseError } from 'vscode-jsonrpc/node';
+import { ProbeProgress, ProbeRun } from '../protocol/sidecarProtocol';
+import { ProbeCancelled, runProbe } from '../probe/runProbe';
+import { guarded, type HandlerContext } from './handlerContext';
+
+/** JSON-RPC's "request cancelled" code (LSP's RequestCancelled). */
+const REQUEST_CANCELLED = -32800;
+
+/** Registers the probe/… handlers. */
+export function registerProbeHandlers({ conn, store }: HandlerContext): void {
+  conn.onRequest(ProbeRun, async ({ handle, runId, options }, token) => {
+    try {
+      return await runProbe(store.get(handle), options, {
+        onProgress: (done, total, message) =>
+          void conn.sendNotification(ProbeProgress, { runId, done, total, message }),
+        isCancelled: () => token.isCancellationRequested,
+        backendConfig: { nativePath: options.nativePath ?? process.env.SKIPSCOPE_NATIVE_PATH },
+      });
+    } catch (e) {
+      if (e instanceof ProbeCancelled) return new ResponseError(REQUEST_CANCELLED, e.message);
+      return guarded(() => {
+        throw e;
+      });
+    }
+  });
+}

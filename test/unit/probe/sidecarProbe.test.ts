@@ -1,0 +1,98 @@
+/**
+ * probe/run through a real sidecar process over JSON-RPC: progress notifications, cancellation,
+ * errors that name the problem, and a sidecar that survives them.
+ */
+import { strict as assert } from 'node:assert';
+import * as cp from 'node:child_process';
+import * as path from 'node:path';
+import {
+  CancellationTokenSource,
+  createMessageConnection,
+  ResponseError,
+  StreamMessageReader,
+  StreamMessageWriter,
+  type MessageConnection,
+} from 'vscode-jsonrpc/node';
+import {
+  ModelOpen,
+  ProbeProgress,
+  ProbeRun,
+  RuntimeInfoRequest,
+} from '../../../runtime/protocol/sidecarProtocol';
+import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
+
+const root = path.resolve(__dirname, '../../..');
+const opts: ProbeOptions = {
+  source: { kind: 'synthetic' },
+  batchSize: 2,
+  batches: 2,
+  loss: 'mean-square',
+  backend: 'wasm',
+};
+
+describe('sidecar probe/run', () => {
+  let proc: cp.ChildProcess;
+  let conn: MessageConnection;
+  const progress: { runId: number; done: number; total: number }[] = [];
+
+  before(() => {
+    proc = cp.spawn(process.execPath, ['-r', 'tsx/cjs', path.join(root, 'runtime/sidecar.ts')], {
+      cwd: root,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    conn = createMessageConnection(
+      new StreamMessageReader(proc.stdout!),
+      new StreamMessageWriter(proc.stdin!),
+    );
+    conn.onNotification(ProbeProgress, (p) => progress.push(p));
+    conn.listen();
+  });
+  after(() => {
+    conn.dispose();
+    proc.kill();
+  });
+
+  it('runs probes with progress notifications', async () => {
+    const { handle } = await conn.sendRequest(ModelOpen, { file: path.join(root, 'samples/sample.onnx') });
+    const r = await conn.sendRequest(ProbeRun, { handle, runId: 7, options: opts });
+    assert.equal(r.backend.name, 'wasm');
+    assert.equal(r.loss.values.length, 2);
+    assert.ok(r.merges.length > 0);
+    const mine = progress.filter((p) => p.runId === 7);
+    assert.deepEqual(
+      mine.map((p) => p.done),
+      [0, 1, 2],
+    );
+    assert.ok(mine.every((p) => p.total === 2));
+  });
+
+  it('stops a run when the request is cancelled', async () => {
+    const { handle } = await conn.sendRequest(ModelOpen, {
+      file: path.join(root, 'test/fixtures/onnx/probe/resnet18.onnx'),
+    });
+    const cts = new CancellationTokenSource();
+    const off = conn.onNotification(ProbeProgress, (p) => p.runId === 8 && p.done === 1 && cts.cancel());
+    await assert.rejects(
+      conn.sendRequest(ProbeRun, { handle, runId: 8, options: { ...opts, batches: 50 } }, cts.token),
+      (e: unknown) => e instanceof ResponseError && e.code === -32800,
+    );
+    off.dispose();
+    assert.ok(progress.filter((p) => p.runId === 8).length < 50);
+  });
+
+  it('answers bad input with one sentence and keeps running', async () => {
+    const { handle } = await conn.sendRequest(ModelOpen, {
+      file: path.join(root, 'test/fixtures/grads/tiny_unsupported.onnx'),
+    });
+    await assert.rejects(
+      conn.sendRequest(ProbeRun, { handle, runId: 9, options: opts }),
+      (e: unknown) => e instanceof ResponseError && e.code === 1 && /TopK/.test(e.message),
+    );
+    await assert.rejects(conn.sendRequest(ProbeRun, { handle: 999, runId: 10, options: opts }), /not open/);
+    const info = await conn.sendRequest(RuntimeInfoRequest, undefined);
+    const wasm = info.backends.find((b) => b.name === 'wasm');
+    assert.ok(wasm?.available && /in use/.test(wasm.detail));
+    assert.equal(info.backends.find((b) => b.name === 'tensorflow')?.available, false);
+    assert.equal(info.threads, 1);
+  });
+});
