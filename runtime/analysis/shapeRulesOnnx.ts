@@ -2,6 +2,7 @@
  * Shape rules for ONNX operators (NCHW layouts, ONNX attribute names).
  */
 import type { Dim, Shape, TensorData } from '../model/ir';
+import { onnxDType } from '../model/onnx/onnxTensor';
 import {
   axisOf,
   broadcast,
@@ -20,6 +21,21 @@ const elementwise: ShapeRule = (c) => {
   const out = broadcast(shapes);
   arith(c);
   return [out];
+};
+
+const where: ShapeRule = (c) => {
+  c.setDtype(0, c.dtype(1));
+  return elementwise(c);
+};
+
+const dequantize: ShapeRule = (c) => {
+  c.setDtype(0, 'float32');
+  return [c.shape(0)];
+};
+
+const quantize: ShapeRule = (c) => {
+  c.setDtype(0, c.has(2) ? c.dtype(2) : 'uint8');
+  return [c.shape(0)];
 };
 
 const compare: ShapeRule = (c) => {
@@ -103,6 +119,7 @@ const pool: ShapeRule = (c) => {
   const nsp = kernel.length;
   const { strides, dil, pads, autoPad } = spatialAttrs(c, nsp);
   const ceil = c.int('ceil_mode', 0) === 1;
+  c.setDtype(1, 'int64');
   const out: Dim[] = [x[0], x[1]];
   for (let i = 0; i < nsp; i++) {
     if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
@@ -470,6 +487,8 @@ const constant: ShapeRule = (c) => {
 };
 
 const constantOfShape: ShapeRule = (c) => {
+  const t = c.attr('value');
+  c.setDtype(0, t && typeof t === 'object' && 'read' in t ? (t as TensorData).dtype : 'float32');
   const k = c.known(0);
   return k ? [k.map((d) => (typeof d === 'number' || typeof d === 'string' ? d : null))] : null;
 };
@@ -492,18 +511,7 @@ const tile: ShapeRule = (c) => {
 };
 
 const cast: ShapeRule = (c) => {
-  const to = c.int('to', 0);
-  const names: Record<number, string> = {
-    1: 'float32',
-    6: 'int32',
-    7: 'int64',
-    9: 'bool',
-    10: 'float16',
-    11: 'float64',
-    2: 'uint8',
-    3: 'int8',
-  };
-  if (names[to]) c.setDtype(0, names[to] as never);
+  c.setDtype(0, onnxDType(c.int('to', 0)));
   const k = c.known(0);
   if (k) c.setKnown(0, k);
   return [c.shape(0)];
@@ -638,6 +646,9 @@ export const ONNX_SHAPE_RULES: Record<string, ShapeRule> = {
     ].map((op) => [op, reduce]),
   ),
   Identity: identity,
+  Where: where,
+  QuantizeLinear: quantize,
+  DequantizeLinear: dequantize,
   Cast: cast,
   CastLike: same,
   Conv: conv,

@@ -1,7 +1,7 @@
 /**
  * Shape rules for TensorFlow GraphDef ops as TF.js graph models store them (NHWC by default).
  */
-import type { Dim, Shape } from '../model/ir';
+import type { DType, Dim, Shape } from '../model/ir';
 import { axisOf, broadcast, reshape, sameOut, windowOut, type RuleCtx, type ShapeRule } from './shapes';
 import { matmulShape } from './shapeRulesOnnx';
 
@@ -169,6 +169,12 @@ const placeholder: ShapeRule = (c) => {
   return [(s as number[]).map((d, i) => (d >= 0 ? d : i === 0 ? 'batch' : null))];
 };
 
+const cast: ShapeRule = (c) => {
+  const to = c.attr('DstT');
+  if (typeof to === 'string') c.setDtype(0, to as DType);
+  return [c.shape(0)];
+};
+
 const fusedBn: ShapeRule = (c) => [c.shape(0)];
 
 const UNARY = [
@@ -242,6 +248,7 @@ export const TF_SHAPE_RULES: Record<string, ShapeRule> = {
   ResizeNearestNeighbor: resize,
   Shape: shapeOp,
   Placeholder: placeholder,
+  Cast: cast,
   FusedBatchNorm: fusedBn,
   FusedBatchNormV3: fusedBn,
 };

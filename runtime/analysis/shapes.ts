@@ -65,6 +65,14 @@ export function inferShapes(g: Graph, format: ModelFormat): void {
     } catch {
       out = null; // a rule meeting something unexpected leaves the shape unknown
     }
+    // Ops the rules know keep their first input's dtype unless the rule said otherwise.
+    const d0 = node.inputs[0] ? g.values.get(node.inputs[0])?.dtype : undefined;
+    if (d0 && d0 !== 'unknown') {
+      for (const o of node.outputs) {
+        const v = g.values.get(o);
+        if (v && v.dtype === 'unknown') v.dtype = d0;
+      }
+    }
     if (!out) continue;
     for (let i = 0; i < node.outputs.length && i < out.length; i++) {
       const v = g.values.get(node.outputs[i]);

@@ -109,6 +109,7 @@ save(g, "cycle.onnx")
 
 # 5. onnx's own shape inference on the real fixtures (value_info stripped first): the reference.
 shapes = {}
+dtypes = {}
 for path in sys.argv[2:]:
     m = onnx.load(path, load_external_data=False)
     del m.graph.value_info[:]
@@ -117,11 +118,17 @@ for path in sys.argv[2:]:
     except Exception:
         continue
     d = {}
+    dt = {}
     for vi in list(inf.graph.value_info) + list(inf.graph.output):
         t = vi.type.tensor_type
+        if t.elem_type:
+            dt[vi.name] = t.elem_type
         if not t.HasField("shape"):
             continue
         d[vi.name] = [x.dim_value if x.HasField("dim_value") else (x.dim_param if x.dim_param and not x.dim_param.startswith("unk__") else None) for x in t.shape.dim]
     shapes[path] = d
+    dtypes[path] = dt
 with open(os.path.join(out, "shapes.json"), "w") as f:
     json.dump(shapes, f)
+with open(os.path.join(out, "dtypes.json"), "w") as f:
+    json.dump(dtypes, f)

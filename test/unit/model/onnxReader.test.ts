@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { openModel, openModelBytes } from '../../../runtime/model/open';
 import { ModelError } from '../../../runtime/errors';
 import type { Model } from '../../../runtime/model/ir';
+import { onnxDType } from '../../../runtime/model/onnx/onnxTensor';
 
 const root = path.resolve(__dirname, '../../..');
 const PY = '/usr/bin/python3';
@@ -165,6 +166,24 @@ describe('ONNX reader', function () {
       }
     }
     assert.ok(compared > 500 && knownBoth > 1000, `compared ${compared} values, ${knownBoth} dims`);
+  });
+
+  it('infers element types that agree with onnx.shape_inference', async () => {
+    const ref = JSON.parse(fs.readFileSync(path.join(dir, 'dtypes.json'), 'utf8')) as Record<
+      string,
+      Record<string, number>
+    >;
+    let known = 0;
+    for (const [file, types] of Object.entries(ref)) {
+      const m = await openModel(file);
+      for (const [name, code] of Object.entries(types)) {
+        const got = m.graph.values.get(name)?.dtype;
+        if (!got || got === 'unknown') continue;
+        known++;
+        assert.equal(got, onnxDType(code), `${path.basename(file)} ${name}`);
+      }
+    }
+    assert.ok(known > 500, `${known} dtypes compared`);
   });
 
   it('turns bad bytes into ModelErrors naming the file', () => {
