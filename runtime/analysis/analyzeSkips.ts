@@ -10,20 +10,47 @@ import { buildScopes } from './scopes';
 import { SkipClassifier } from './skips';
 import type { MergeInfo, SkipAnalysis, SkipCounts, SkipPath } from './skipTypes';
 
-/** Analyses the skip connections of `model` (its main graph). */
+/**
+ * Analyses the skip connections of `model` (its main graph). Model-local function calls are
+ * looked into, and what happens inside one is reported against the call node, so every node name
+ * in the result is a node of `model.graph` (tensor names may still be a function's inner ones).
+ */
 export function analyzeSkips(model: Model): SkipAnalysis {
-  return analyzeGraphSkips(inlineFunctions(model.graph, model.functions), model.format);
+  const { graph, visibleName } = inlineFunctions(model.graph, model.functions);
+  const a = analyzeGraphSkips(graph, model.format, (n) => visibleName[n]);
+  if (graph !== model.graph) a.scopes = buildScopes(model.graph, model.format);
+  return a;
 }
 
-/** Analyses one graph read from a file of `format` (op names are read per format). */
-export function analyzeGraphSkips(graph: Graph, format: ModelFormat): SkipAnalysis {
+/** Names listed once each, in order, leaving out `except`. */
+function unique(names: string[], except?: string): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  for (const n of names) {
+    if (n === except || seen.has(n)) continue;
+    seen.add(n);
+    out.push(n);
+  }
+  return out;
+}
+
+/**
+ * Analyses one graph read from a file of `format` (op names are read per format). `nameOf` names
+ * node n in the results (default: its own name).
+ */
+export function analyzeGraphSkips(
+  graph: Graph,
+  format: ModelFormat,
+  nameOf: (n: number) => string = (n) => graph.nodes[n].name,
+): SkipAnalysis {
   const dg = buildDataGraph(graph, format);
   const raw = new SkipClassifier(dg).classifyAll();
-  const { blocks, rootBlocks } = buildBlocks(graph, raw, dg.valueNames);
+  const { blocks, rootBlocks } = buildBlocks(raw, dg.valueNames, graph.nodes.length, nameOf);
   const counts: SkipCounts = { residual: 0, projection: 0, concat: 0, long: 0, gate: 0, parallel: 0 };
   const skips: SkipPath[] = [];
   const merges: MergeInfo[] = raw.map((m, i) => {
     const node = graph.nodes[m.node];
+    const mergeName = nameOf(m.node);
     counts[m.kind]++;
     if (m.kind === 'residual' && m.skips.some((s) => s.projection)) counts.projection++;
     const ids: string[] = [];
@@ -46,11 +73,14 @@ export function analyzeGraphSkips(graph: Graph, format: ModelFormat): SkipAnalys
         id,
         kind,
         projection: s.projection,
-        merge: node.name,
+        merge: mergeName,
         source: dg.valueNames[s.fork],
-        sourceNode: producer >= 0 ? graph.nodes[producer].name : '',
+        sourceNode: producer >= 0 ? nameOf(producer) : '',
         skipInput: s.inputPos,
-        skipNodes: s.skipNodes.map((n) => graph.nodes[n].name),
+        skipNodes: unique(
+          s.skipNodes.map((n) => nameOf(n)),
+          mergeName,
+        ),
         span: { learnedOps: s.learnedOps, ops: s.ops },
         resolution: { down: s.down, up: s.up },
         block: blocks[i].id,
@@ -58,7 +88,7 @@ export function analyzeGraphSkips(graph: Graph, format: ModelFormat): SkipAnalys
       });
     }
     return {
-      node: node.name,
+      node: mergeName,
       op: node.op,
       kind: m.kind,
       dataInputs: m.dataInputs.map((v) => dg.valueNames[v]),

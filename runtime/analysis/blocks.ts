@@ -6,25 +6,29 @@
  * a union-find over "topmost enclosing block" attaches whole finished subtrees at once, so the
  * tree costs the total region size (not blocks × nodes).
  */
-import type { Graph } from '../model/ir';
 import type { Block } from './skipTypes';
 import type { RawMerge } from './skips';
 
 /** Builds one block per classified merge (ids "block0"…, in merge order) and links the tree. */
 export function buildBlocks(
-  graph: Graph,
   merges: RawMerge[],
   valueNames: string[],
+  nodeCount: number,
+  nameOf: (node: number) => string,
 ): { blocks: Block[]; rootBlocks: string[] } {
   const nb = merges.length;
-  const blocks: Block[] = merges.map((m, i) => ({
-    id: `block${i}`,
-    merge: graph.nodes[m.node].name,
-    source: valueNames[m.blockFork],
-    kind: m.kind,
-    nodes: m.region.map((n) => graph.nodes[n].name),
-    children: [],
-  }));
+  const blocks: Block[] = merges.map((m, i) => {
+    // Inlined function bodies map many nodes to one call node: list each name once.
+    const names = [...new Set(m.region.map(nameOf))];
+    return {
+      id: `block${i}`,
+      merge: nameOf(m.node),
+      source: valueNames[m.blockFork],
+      kind: m.kind,
+      nodes: names,
+      children: [],
+    };
+  });
   const blockOfMerge = new Map<number, number>();
   merges.forEach((m, i) => blockOfMerge.set(m.node, i));
   const parent = new Int32Array(nb).fill(-1);
@@ -39,7 +43,7 @@ export function buildBlocks(
     }
     return r;
   };
-  const stamp = new Int32Array(graph.nodes.length).fill(-1);
+  const stamp = new Int32Array(nodeCount).fill(-1);
   const bySize = Array.from({ length: nb }, (_, i) => i).sort(
     (a, b) => merges[a].region.length - merges[b].region.length || merges[a].node - merges[b].node,
   );

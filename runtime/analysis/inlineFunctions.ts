@@ -1,21 +1,31 @@
 /**
  * Inlines ONNX model-local function calls for the skip analysis: a residual block exported as a
  * function (one call node in the main graph) hides its Add inside the body. The analysis sees the
- * expanded graph; inner nodes are named "<call node>/<inner node>" so that results point into the
- * collapsed group the view draws.
+ * expanded graph (inner nodes named "<call node>/<inner node>"); its results are then reported
+ * against the call nodes, which are what the file's graph and the view show.
  */
 import type { FunctionDef, Graph, Node, Value } from '../model/ir';
 
 /** Functions nest at most this deep; deeper calls stay as opaque nodes. */
 const MAX_DEPTH = 8;
 
+/** A graph with its function calls inlined, and where each node came from. */
+export interface InlinedGraph {
+  graph: Graph;
+  /** Per node of `graph`: the name of the node of the original graph it stands for (the call). */
+  visibleName: string[];
+}
+
 /** The graph with every call of a model-local function replaced by its body (same graph if none). */
-export function inlineFunctions(graph: Graph, functions: FunctionDef[]): Graph {
-  if (functions.length === 0) return graph;
+export function inlineFunctions(graph: Graph, functions: FunctionDef[]): InlinedGraph {
+  const same = (): InlinedGraph => ({ graph, visibleName: graph.nodes.map((n) => n.name) });
+  if (functions.length === 0) return same();
   const byKey = new Map<string, FunctionDef>();
   for (const f of functions) byKey.set(`${f.domain}:${f.name}`, f);
   const find = (n: Node): FunctionDef | undefined => byKey.get(`${n.domain ?? ''}:${n.op}`);
-  if (!graph.nodes.some((n) => find(n))) return graph;
+  if (!graph.nodes.some((n) => find(n))) return same();
+  const visibleName: string[] = [];
+  let top = '';
 
   const nodes: Node[] = [];
   const values = new Map<string, Value>();
@@ -36,6 +46,7 @@ export function inlineFunctions(graph: Graph, functions: FunctionDef[]): Graph {
     if (!f) {
       const index = nodes.length;
       nodes.push({ ...n, index, name, inputs, outputs });
+      visibleName.push(top);
       for (const o of outputs) if (o) ensure(o).producer = index;
       for (const i of inputs) if (i) ensure(i).consumers.push(index);
       return;
@@ -46,6 +57,9 @@ export function inlineFunctions(graph: Graph, functions: FunctionDef[]): Graph {
     const inner = (s: string): string => map.get(s) ?? `${name}/${s}`;
     for (const b of f.nodes) emit(b, inner, `${name}/`, depth + 1);
   };
-  for (const n of graph.nodes) emit(n, (s) => s, '', 0);
-  return { ...graph, nodes, values };
+  for (const n of graph.nodes) {
+    top = n.name;
+    emit(n, (s) => s, '', 0);
+  }
+  return { graph: { ...graph, nodes, values }, visibleName };
 }

@@ -150,7 +150,7 @@ describe('skip roles, scopes, functions and the report', () => {
         nodes: body,
       },
     ];
-    const flat = inlineFunctions(model.graph, model.functions);
+    const { graph: flat, visibleName } = inlineFunctions(model.graph, model.functions);
     assert.deepEqual(flat.nodes.map((n) => n.name).slice(-4), [
       '/layer1/Block/c1',
       '/layer1/Block/r',
@@ -158,10 +158,22 @@ describe('skip roles, scopes, functions and the report', () => {
       '/layer1/Block/add',
     ]);
     assert.equal(flat.values.get(call)?.producer, flat.nodes.length - 1);
+    assert.deepEqual(visibleName.slice(-4), [
+      '/layer1/Block',
+      '/layer1/Block',
+      '/layer1/Block',
+      '/layer1/Block',
+    ]);
     const a = analyzeSkips(model);
     assert.equal(a.counts.residual, 1);
-    assert.equal(a.skips[0].merge, '/layer1/Block/add');
+    // Reported against the call node, which is what the file's graph (and the view) shows.
+    assert.equal(a.skips[0].merge, '/layer1/Block');
     assert.equal(a.skips[0].sourceNode, '/stem');
+    assert.deepEqual(a.blocks[0].nodes, ['/layer1/Block']);
+    assert.equal(
+      describeSkipRole(a, '/layer1/Block'),
+      'Merges a residual skip from /stem that bypasses 2 convs.',
+    );
   });
 
   it('prints a table of skips with the counts, and JSON with the contract keys', () => {

@@ -52,8 +52,13 @@ function assertConsistent(model: Model, a: SkipAnalysis): void {
     g.children.forEach(walk);
   };
   walk(a.scopes);
-  if (model.functions.length === 0)
-    assert.equal(scoped.size, model.graph.nodes.length, 'every node is in one scope group');
+  assert.equal(scoped.size, model.graph.nodes.length, 'every node is in one scope group');
+  // Every node name the analysis reports is a node of the file's graph (function calls included).
+  const names = new Set(model.graph.nodes.map((n) => n.name));
+  for (const s of a.skips)
+    for (const n of [s.merge, ...s.skipNodes, ...(s.sourceNode ? [s.sourceNode] : [])])
+      assert.ok(names.has(n), n);
+  for (const b of a.blocks) for (const n of b.nodes) assert.ok(names.has(n), n);
 }
 
 describe('skip analysis on the fixtures (expected.json)', () => {
