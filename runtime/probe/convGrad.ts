@@ -48,8 +48,12 @@ export function padOrCrop(
   return t;
 }
 
-/** Inserts (stride − 1) zeros between rows and columns of an NHWC tensor. */
-export function dilateSpatial(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor4D {
+/**
+ * Inserts (stride − 1) zeros between rows and columns of an NHWC tensor. With `full`, the
+ * trailing (stride − 1) zero rows/columns are kept (shape h·s × w·s), which spares a slice when
+ * the caller pads afterwards anyway.
+ */
+export function dilateSpatial(x: tf.Tensor4D, sh: number, sw: number, full = false): tf.Tensor4D {
   if (sh === 1 && sw === 1) return x;
   const [n, h, w, c] = x.shape;
   const six = tf.reshape(x, [n, h, 1, w, 1, c]);
@@ -61,20 +65,29 @@ export function dilateSpatial(x: tf.Tensor4D, sh: number, sw: number): tf.Tensor
     [0, sw - 1],
     [0, 0],
   ]);
-  const full = tf.reshape(padded, [n, h * sh, w * sw, c]) as tf.Tensor4D;
-  return tf.slice(full, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
+  const all = tf.reshape(padded, [n, h * sh, w * sw, c]) as tf.Tensor4D;
+  return full ? all : tf.slice(all, [0, 0, 0, 0], [n, (h - 1) * sh + 1, (w - 1) * sw + 1, c]);
 }
 
 /** Forward 2-D convolution (NHWC, filter [kh, kw, ci, co]) with explicit pads, any strides and dilations. */
 export function convForward(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, depthwise: boolean): tf.Tensor4D {
   const { strides: s, dilations: d, pads: p } = g;
-  const xp = padOrCrop(x, p.top, p.bottom, p.left, p.right);
   const both = (s[0] > 1 || s[1] > 1) && (d[0] > 1 || d[1] > 1);
+  const padsOk = p.top >= 0 && p.left >= 0 && p.bottom >= 0 && p.right >= 0;
+  // Non-negative pads go into the conv itself (no padded copy); negative ones crop first.
+  const xp = padsOk ? x : padOrCrop(x, p.top, p.bottom, p.left, p.right);
+  const pad: 'valid' | [[number, number], [number, number], [number, number], [number, number]] =
+    padsOk && (p.top || p.left || p.bottom || p.right)
+      ? [
+          [0, 0],
+          [p.top, p.bottom],
+          [p.left, p.right],
+          [0, 0],
+        ]
+      : 'valid';
   // TF.js rejects strides and dilations together: convolve densely, then keep every s-th output.
   const st: [number, number] = both ? [1, 1] : s;
-  let y = depthwise
-    ? tf.depthwiseConv2d(xp, w, st, 'valid', 'NHWC', d)
-    : tf.conv2d(xp, w, st, 'valid', 'NHWC', d);
+  let y = depthwise ? tf.depthwiseConv2d(xp, w, st, pad, 'NHWC', d) : tf.conv2d(xp, w, st, pad, 'NHWC', d);
   if (both) {
     const [n, h, wd, c] = y.shape;
     y = tf.stridedSlice(y, [0, 0, 0, 0], [n, h, wd, c], [1, s[0], s[1], 1]) as tf.Tensor4D;
@@ -85,7 +98,7 @@ export function convForward(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, depthwi
 /** Output gradient dilated by the stride and padded/cropped so that a stride-1 conv with the flipped kernel yields dx. */
 function spreadDy(dy: tf.Tensor4D, xShape: number[], kh: number, kw: number, g: ConvGeom): tf.Tensor4D {
   const { strides: s, dilations: d, pads: p } = g;
-  const dyd = dilateSpatial(dy, s[0], s[1]);
+  const dyd = dilateSpatial(dy, s[0], s[1], true); // (OH·s) rows: s − 1 zero rows past the last output
   const [, oh, ow] = dyd.shape;
   const top = (kh - 1) * d[0] - p.top;
   const left = (kw - 1) * d[1] - p.left;
@@ -108,40 +121,40 @@ export function conv2dBackpropInput(
   return tf.conv2d(src, wt, 1, 'valid', 'NHWC', g.dilations);
 }
 
-/** Input taps: for each kernel position, the strided window of the padded input, as [N·OH·OW, C]. */
-function taps(x: tf.Tensor4D, dyShape: number[], kh: number, kw: number, g: ConvGeom): tf.Tensor[] {
+/**
+ * All kernel taps of the input at once, [N, OH, OW, C·KH·KW] ordered (c, kh, kw): a depthwise
+ * convolution with one-hot kernels, so XNNPACK does the strided gathering that WASM's
+ * StridedSlice does element by element.
+ */
+export function extractTaps(
+  x: tf.Tensor4D,
+  dyShape: number[],
+  kh: number,
+  kw: number,
+  g: ConvGeom,
+): tf.Tensor4D {
   const { strides: s, dilations: d, pads: p } = g;
-  const [n, , , c] = x.shape;
   const [, oh, ow] = dyShape;
+  const c = x.shape[3];
   const needH = (oh - 1) * s[0] + (kh - 1) * d[0] + 1;
   const needW = (ow - 1) * s[1] + (kw - 1) * d[1] + 1;
   const xp = padOrCrop(x, p.top, needH - x.shape[1] - p.top, p.left, needW - x.shape[2] - p.left);
-  const out: tf.Tensor[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const h0 = i * d[0];
-      const w0 = j * d[1];
-      let t: tf.Tensor4D;
-      if (s[0] === 1 && s[1] === 1) {
-        t =
-          kh === 1 && kw === 1 && xp.shape[1] === oh && xp.shape[2] === ow
-            ? xp
-            : tf.slice(xp, [0, h0, w0, 0], [n, oh, ow, c]);
-      } else {
-        t = tf.stridedSlice(
-          xp,
-          [0, h0, w0, 0],
-          [n, h0 + (oh - 1) * s[0] + 1, w0 + (ow - 1) * s[1] + 1, c],
-          [1, s[0], s[1], 1],
-        ) as tf.Tensor4D;
-      }
-      out.push(t);
-    }
-  }
-  return out;
+  const t = kh * kw;
+  if (t === 1 && s[0] === 1 && s[1] === 1) return xp;
+  const eye = new Float32Array(kh * kw * c * t);
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++)
+      for (let ch = 0; ch < c; ch++) eye[((i * kw + j) * c + ch) * t + i * kw + j] = 1;
+  const filter = tf.tensor4d(eye, [kh, kw, c, t]);
+  return convForward(
+    xp,
+    filter,
+    { strides: s, dilations: d, pads: { top: 0, left: 0, bottom: 0, right: 0 } },
+    true,
+  );
 }
 
-/** dL/dW of conv2d: im2col of the input times the transposed output gradient (one matMul). */
+/** dL/dW of conv2d: im2col of the input (one-hot depthwise taps) times the transposed output gradient. */
 export function conv2dBackpropFilter(
   x: tf.Tensor4D,
   dy: tf.Tensor4D,
@@ -151,12 +164,11 @@ export function conv2dBackpropFilter(
   const [kh, kw, ci, co] = filterShape;
   const [n, oh, ow] = dy.shape;
   const m = n * oh * ow;
-  const cols = taps(x, dy.shape, kh, kw, g).map((t) => tf.reshape(t, [m, ci]));
-  const im2col = cols.length === 1 ? cols[0] : tf.concat(cols, 1);
+  const cols = tf.reshape(extractTaps(x, dy.shape, kh, kw, g), [m, ci * kh * kw]);
   // matMul with a transposed left operand is a slow path on WASM; transposing dy first is not.
   const dyT = tf.transpose(tf.reshape(dy, [m, co]));
-  const dwT = tf.matMul(dyT, im2col); // [co, kh·kw·ci]
-  return tf.transpose(tf.reshape(dwT, [co, kh, kw, ci]), [1, 2, 3, 0]) as tf.Tensor4D;
+  const dwT = tf.matMul(dyT, cols); // [co, ci·kh·kw]
+  return tf.transpose(tf.reshape(dwT, [co, ci, kh, kw]), [2, 3, 1, 0]) as tf.Tensor4D;
 }
 
 /** dL/dx of a depthwise conv (filter [kh, kw, c, m]): per multiplier slice, a depthwise conv with the flipped kernel. */
@@ -192,11 +204,11 @@ export function depthwiseBackpropFilter(
 ): tf.Tensor4D {
   const [kh, kw, c, mult] = filterShape;
   const [n, oh, ow] = dy.shape;
-  const dy5 = mult === 1 ? dy : tf.reshape(dy, [n, oh, ow, c, mult]);
-  const per = taps(x, dy.shape, kh, kw, g).map((t) =>
-    mult === 1 ? tf.sum(tf.mul(t, dy5), [0, 1, 2]) : tf.sum(tf.mul(tf.expandDims(t, 4), dy5), [0, 1, 2]),
-  );
-  return tf.reshape(tf.stack(per), [kh, kw, c, mult]) as tf.Tensor4D;
+  const t = kh * kw;
+  const taps = tf.reshape(extractTaps(x, dy.shape, kh, kw, g), [n, oh, ow, c, t, 1]);
+  const dy6 = tf.reshape(dy, [n, oh, ow, c, 1, mult]);
+  const dw = tf.sum(tf.mul(taps, dy6), [0, 1, 2]); // [c, t, mult]
+  return tf.reshape(tf.transpose(dw, [1, 0, 2]), [kh, kw, c, mult]) as tf.Tensor4D;
 }
 
 /**
@@ -251,19 +263,28 @@ export function maxPoolWithGrad(x: tf.Tensor4D, k: [number, number], s: [number,
         const [x4, y4] = saved as [tf.Tensor4D, tf.Tensor4D];
         const [n, h, w, c] = x4.shape;
         const [, oh, ow] = y4.shape;
-        let remaining: tf.Tensor = tf.onesLike(y4);
+        const t = k[0] * k[1];
+        const none = { top: 0, left: 0, bottom: 0, right: 0 };
+        const taps = tf.reshape(
+          extractTaps(x4, y4.shape, k[0], k[1], { strides: s, dilations: [1, 1], pads: none }),
+          [n, oh, ow, c, t],
+        );
+        // The first maximum of each window, in row-major tap order: a hit whose running count is 1.
+        const hits = tf.cast(tf.equal(taps, tf.expandDims(y4, 4)), 'float32');
+        const first = tf.mul(hits, tf.cast(tf.equal(tf.cumsum(hits, 4), 1), 'float32'));
+        // Tap-major layout so that each tap's slice is one contiguous block.
+        const contrib = tf.transpose(tf.mul(first, tf.expandDims(dy, 4)), [4, 0, 1, 2, 3]);
         let dx: tf.Tensor4D | undefined;
         for (let i = 0; i < k[0]; i++) {
           for (let j = 0; j < k[1]; j++) {
-            const tapX = tf.stridedSlice(
-              x4,
-              [0, i, j, 0],
-              [n, i + (oh - 1) * s[0] + 1, j + (ow - 1) * s[1] + 1, c],
-              [1, s[0], s[1], 1],
-            );
-            const hit = tf.mul(tf.cast(tf.equal(tapX, y4), 'float32'), remaining);
-            remaining = tf.sub(remaining, hit);
-            const spread = dilateSpatial(tf.mul(dy, hit) as tf.Tensor4D, s[0], s[1]);
+            const q = i * k[1] + j;
+            const part = tf.reshape(tf.slice(contrib, [q, 0, 0, 0, 0], [1, n, oh, ow, c]), [
+              n,
+              oh,
+              ow,
+              c,
+            ]) as tf.Tensor4D;
+            const spread = dilateSpatial(part, s[0], s[1], true);
             const placed = padOrCrop(spread, i, h - i - spread.shape[1], j, w - j - spread.shape[2]);
             dx = dx ? (tf.add(dx, placed) as tf.Tensor4D) : placed;
           }
