@@ -165,6 +165,8 @@ export function prepareInstance(extensionDir, manifest, workspaceSources) {
     'update.mode': 'none',
     'window.restoreWindows': 'none',
     'workbench.enableExperiments': false,
+    // Sticky folder headers would lie over the rows that tests click in a scrolled Explorer.
+    'workbench.tree.enableStickyScroll': false,
   };
   writeFileSync(join(userData, 'User/settings.json'), JSON.stringify(settings, null, 2));
   // An explicit config file: ~/.config/code-server/config.yaml must not leak into the run.
@@ -188,8 +190,11 @@ export function installVsix(bin, instance, vsix) {
   ]);
 }
 
-/** Starts code-server on `port` for `instance`; its output goes to `logFile`-style sink `onOutput`. */
-export function startCodeServer(bin, port, instance, onOutput) {
+/**
+ * Starts code-server on `port` for `instance`; its output goes to `onOutput`, and `env` is added to
+ * its environment (which its extension hosts inherit).
+ */
+export function startCodeServer(bin, port, instance, onOutput, env = {}) {
   const args = [
     bin,
     '--config',
@@ -209,7 +214,11 @@ export function startCodeServer(bin, port, instance, onOutput) {
     instance.workspace,
   ];
   // Its own process group, so that stopping it also stops the extension hosts it spawned.
-  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, args, {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   child.stdout.on('data', onOutput);
   child.stderr.on('data', onOutput);
   return child;

@@ -4,7 +4,8 @@
  * `npm run test:e2e` (test/e2e/run.mjs) installs and starts code-server with this extension and a
  * fresh copy of the workspace (samples/ and test/fixtures/ as fixtures/), then runs mocha on
  * test/e2e/**\/*.e2e.ts with this module as a root-hook plugin: Chromium is launched once, the
- * workbench page is shared by every test file, and a failing test leaves a screenshot
+ * workbench page is shared by every test file (it is ready once the Explorer follows files written to
+ * the workspace, so tests may create files), and a failing test leaves a screenshot
  * `test-output/e2e/FAILED-<test title>.png`.
  *
  * Stable API (every helper works on the shared page; timeouts are in milliseconds):
@@ -32,7 +33,7 @@
  *   await waitForWebviewSelector('text="sample.onnx"');
  *   assert.equal(await activeTabLabel(), 'sample.onnx');
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 
@@ -130,7 +131,28 @@ export async function runCommand(title: string, opts: WaitOptions = {}): Promise
     },
     { timeoutMs: timeout, message: `command "${title}" in the command palette` },
   );
-  await input.waitFor({ state: 'hidden', timeout });
+  await quickInputClosed(`running "${title}"`, timeout);
+}
+
+/** Waits for the quick input to close; if it stays open, says what it now asks for. */
+async function quickInputClosed(after: string, timeout: number): Promise<void> {
+  const page = getPage();
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  try {
+    await input.waitFor({ state: 'hidden', timeout });
+  } catch {
+    const title =
+      (await page
+        .locator('.quick-input-widget .quick-input-title')
+        .textContent()
+        .catch(() => '')) ?? '';
+    const value = await input.inputValue().catch(() => '');
+    const placeholder = (await input.getAttribute('placeholder').catch(() => '')) ?? '';
+    throw new Error(
+      `The quick input is still open ${timeout} ms after ${after}: it now shows` +
+        ` title "${title.trim()}", value "${value}", placeholder "${placeholder}" (did the command ask for input?)`,
+    );
+  }
 }
 
 /** Closes every open editor. */
@@ -236,7 +258,7 @@ export async function openFileWithQuickOpen(relPath: string, opts: WaitOptions =
     },
     { timeoutMs: timeout, message: `"${relPath}" in Quick Open` },
   );
-  await input.waitFor({ state: 'hidden', timeout });
+  await quickInputClosed(`opening "${relPath}"`, timeout);
 }
 
 /** The label of the active editor tab (e.g. "sample.onnx"), or undefined when no editor is open. */
@@ -330,6 +352,32 @@ async function openWorkbench(): Promise<void> {
     .locator('.explorer-folders-view .monaco-list-row')
     .first()
     .waitFor({ state: 'visible', timeout: 120_000 });
+  await waitForFileWatcher();
+}
+
+/**
+ * Waits until the Explorer follows the disk: the server starts its file watcher a few seconds
+ * after the workbench shows, and a file a test writes before that never appears. Each try writes a
+ * probe file under a new name (a delete and re-create of one name would coalesce into a change)
+ * until one shows in the Explorer; the probes are removed afterwards.
+ */
+async function waitForFileWatcher(): Promise<void> {
+  const rows = getPage().locator('.explorer-folders-view .monaco-list-row[aria-label^="e2e-watcher-probe-"]');
+  const written: string[] = [];
+  await waitFor(
+    async () => {
+      const probe = workspacePath(`e2e-watcher-probe-${written.length}.txt`);
+      writeFileSync(probe, 'probe\n');
+      written.push(probe);
+      await rows.first().waitFor({ state: 'attached', timeout: 1500 });
+      return true;
+    },
+    { timeoutMs: 120_000, message: 'the Explorer to show a file written to the workspace' },
+  );
+  for (const f of written) rmSync(f, { force: true });
+  await waitFor(async () => (await rows.count()) === 0, {
+    message: 'the watcher probes to leave the Explorer',
+  });
 }
 
 /** Mocha root hooks: one browser for the whole run, a screenshot for every failed test. */

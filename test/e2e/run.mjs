@@ -16,6 +16,7 @@ import {
   stopCodeServer,
   waitForHttp,
 } from './codeServer.mjs';
+import { runApiSuite } from './apiSuite.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const outputDir = join(root, 'test-output/e2e');
@@ -61,6 +62,7 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
 
 let code = 1;
 let summary = 'no tests ran';
+let apiSummary = 'not run';
 try {
   await waitForHttp(`${url}healthz`, server, 120_000);
   console.log(`e2e: code-server ${CODE_SERVER_VERSION} listening on ${url} after ${seconds(tStart)} s`);
@@ -108,8 +110,28 @@ try {
 } finally {
   await cleanup();
 }
+
+// The VS Code API suite (test/electron/suite/) in code-server's extension host; skipped when mocha
+// options narrow the run (e.g. --grep) or for a packaged .vsix (it loads the extension from source).
+if (process.argv.length <= 2 && !vsix) {
+  const tApi = performance.now();
+  console.log('\n  VS Code API suite (test/electron/suite, in the code-server extension host)');
+  try {
+    const report = await runApiSuite(bin, root);
+    for (const t of report.passes) console.log(`    ✔ ${t}`);
+    for (const t of report.pending) console.log(`    - ${t}`);
+    for (const f of report.failures) console.log(`    ✗ ${f.title}\n        ${f.message}`);
+    apiSummary = `${report.passes.length} passing, ${report.failures.length} failing in ${seconds(tApi)} s`;
+    if (report.failures.length || report.passes.length === 0) code = 1;
+  } catch (e) {
+    console.error(`    ✗ ${e instanceof Error ? e.message : String(e)}`);
+    apiSummary = 'failed to run';
+    code = 1;
+  }
+}
 console.log(
-  `\nE2E summary: ${summary}; ${seconds(t0)} s in all (code-server ${CODE_SERVER_VERSION}).` +
+  `\nE2E summary: UI tests ${summary}; API suite ${apiSummary}; ${seconds(t0)} s in all` +
+    ` (code-server ${CODE_SERVER_VERSION}).` +
     `\n  Screenshots and code-server.log: ${outputDir}\n  Result: ${code === 0 ? 'PASS' : 'FAIL'}`,
 );
 process.exit(code);

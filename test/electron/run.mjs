@@ -1,38 +1,23 @@
 // `npm run test:electron`: the extension tests in test/electron/suite/ inside a downloaded VS Code
 // (@vscode/test-electron), on the oldest supported release and on stable. Needs a built dist/ and
 // access to update.code.visualstudio.com, so it is not part of `npm test`.
-// VSCODE_VERSIONS=1.90.0,stable (comma-separated) picks the releases.
-import * as esbuild from 'esbuild';
+// VSCODE_VERSIONS=1.90.0,stable (comma-separated) picks the releases. Without a download, the same
+// suite runs in code-server's extension host as part of `npm run test:e2e` (test/e2e/apiSuite.mjs).
 import { runTests } from '@vscode/test-electron';
-import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { bundleSuite } from './bundleSuite.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const suiteDir = join(root, 'test/electron/suite');
-const outDir = join(root, 'out/electron');
 
 if (!existsSync(join(root, 'dist/extension.js'))) {
   console.error('test:electron: dist/extension.js is missing; run "npm run build" first.');
   process.exit(1);
 }
 
-// The extension host loads plain CommonJS: bundle the runner and each test file once.
-rmSync(outDir, { recursive: true, force: true });
-await esbuild.build({
-  entryPoints: readdirSync(suiteDir)
-    .filter((f) => f.endsWith('.ts'))
-    .map((f) => join(suiteDir, f)),
-  outdir: outDir,
-  bundle: true,
-  platform: 'node',
-  format: 'cjs',
-  target: 'node20',
-  sourcemap: 'inline',
-  external: ['vscode', 'mocha'],
-  logLevel: 'warning',
-});
+const extensionTestsPath = await bundleSuite(root);
 
 const versions = (process.env.VSCODE_VERSIONS ?? '1.90.0,stable').split(',').map((v) => v.trim());
 let failed = 0;
@@ -45,7 +30,7 @@ for (const version of versions) {
     await runTests({
       version,
       extensionDevelopmentPath: root,
-      extensionTestsPath: join(outDir, 'index.js'),
+      extensionTestsPath,
       launchArgs: [workspace, '--disable-extensions', '--disable-workspace-trust', '--skip-welcome'],
     });
   } catch (e) {
