@@ -4,7 +4,7 @@
  * child process per case (and of a bare child that only loads the code, for reference).
  *
  * Models: `/usr/bin/python3 scripts/make_bench_models.py` writes bench/models/.
- * Run: `npx tsx bench/parse.ts [--runs N] [--netron DIR]` — prints JSON.
+ * Run: `npx tsx bench/parse.ts [--runs N] [--models DIR] [--netron DIR]` — prints JSON.
  * With --netron DIR (a Netron source tree: DIR/source/*.js and DIR/test/mock.js, e.g. extracted
  * from lutzroeder/netron), Netron's own ModelFactoryService opens the same ResNet-50 in a child
  * process of the same kind, and both are reported side by side; otherwise the issue's figure
@@ -58,6 +58,8 @@ async function child(file: string, runs: number): Promise<void> {
 }
 
 function bundle(): string {
+  // Already a bundle (copied to a machine without node_modules): the child is this file.
+  if (__filename.endsWith('.cjs')) return __filename;
   const esbuild = require('esbuild') as typeof import('esbuild');
   const out = path.join(os.tmpdir(), `skipscope-bench-parse-${process.pid}.cjs`);
   esbuild.buildSync({
@@ -130,9 +132,12 @@ async function main(): Promise<void> {
   if (args[0] === '--child') return child(args[1], Number(args[2]));
   const runs = Number(args[args.indexOf('--runs') + 1]) || 9;
   const root = path.resolve(__dirname, '..');
+  const modelsDir = args.includes('--models')
+    ? path.resolve(args[args.indexOf('--models') + 1])
+    : path.join(root, 'bench/models');
   const cases = [
-    { name: 'resnet50', file: path.join(root, 'bench/models/resnet50.onnx') },
-    { name: 'chain10k', file: path.join(root, 'bench/models/chain10k.onnx') },
+    { name: 'resnet50', file: path.join(modelsDir, 'resnet50.onnx') },
+    { name: 'chain10k', file: path.join(modelsDir, 'chain10k.onnx') },
   ];
   for (const c of cases) {
     if (!fs.existsSync(c.file))
@@ -223,7 +228,7 @@ async function main(): Promise<void> {
       ),
     );
   } finally {
-    fs.rmSync(script, { force: true });
+    if (script !== __filename) fs.rmSync(script, { force: true });
   }
 }
 
