@@ -23,18 +23,22 @@ interface Ctx {
 /** Reads an ONNX ModelProto from `src`. Throws ModelError for anything malformed. */
 export function readOnnx(src: ByteSource, ref: OnnxFileRef): Model {
   const file = ref.file;
+  const progress = { fields: 0 };
   try {
-    return readModel(src, ref);
+    return readModel(src, ref, progress);
   } catch (e) {
     if (e instanceof ModelError) throw e;
     if (e instanceof WireError || e instanceof RangeError) {
+      // Nothing decoded at all: the bytes are not protobuf, so say what we expected instead.
+      if (progress.fields === 0)
+        throw new ModelError(`${file}: is neither an ONNX model (protobuf) nor a TF.js model.json.`, file);
       throw new ModelError(`${file}: not a valid ONNX model (${e.message}).`, file);
     }
     throw e;
   }
 }
 
-function readModel(src: ByteSource, ref: OnnxFileRef): Model {
+function readModel(src: ByteSource, ref: OnnxFileRef, progress: { fields: number }): Model {
   const file = ref.file;
   const f = new FieldReader(src, 0, src.size);
   const meta: Model['metadata'] = {};
@@ -81,6 +85,7 @@ function readModel(src: ByteSource, ref: OnnxFileRef): Model {
       default:
         break;
     }
+    if (f.num <= 8 || f.num === 14 || f.num === 25) progress.fields++;
   }
   if (!graphRange) throw new ModelError(`${file}: not an ONNX model (no graph found).`, file);
   if (meta.irVersion === undefined && !sawOpset) {

@@ -188,9 +188,15 @@ describe('ONNX reader', function () {
 
   it('turns bad bytes into ModelErrors naming the file', () => {
     const cases: [Buffer, RegExp][] = [
-      [Buffer.from([0x08]), /bad\.onnx: not a valid ONNX model/],
-      [Buffer.from('hello world, not a model'), /bad\.onnx: not/],
-      [Buffer.from([0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f]), /runs past the end/],
+      [Buffer.from([0x08]), /bad\.onnx: is neither an ONNX model/],
+      [
+        Buffer.from('hello world, not a model'),
+        /bad\.onnx: is neither an ONNX model \(protobuf\) nor a TF\.js model\.json\./,
+      ],
+      [
+        Buffer.from([0x08, 0x08, 0x3a, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+        /not a valid ONNX model \(.*runs past the end/,
+      ],
       [Buffer.from('{"a": 1}'), /not a TF\.js model/],
       [Buffer.from('{"modelTopology": '), /not valid JSON/],
     ];
