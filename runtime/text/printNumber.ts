@@ -73,6 +73,15 @@ function isTie(a: number, fractionDigits: number): boolean {
   return /^0*$/.test(long.slice(fractionDigits + 3, long.indexOf('e')));
 }
 
+/**
+ * True when `a` may lie exactly halfway between two decimals of at most 9 digits. Such a value
+ * has at most 10 significant digits, so at most 14 binary fraction digits (m / 2^k with odd m
+ * has at least 0.7·k of them): anything finer cannot be a tie, which spares the exact check.
+ */
+function mayTie(a: number): boolean {
+  return Number.isInteger(a * 16384);
+}
+
 /** A float32 value (given as the JS number it widens to) as `to_chars(float)` writes it. */
 export function formatFloat32(x: number): string {
   const s = special(x);
@@ -81,35 +90,17 @@ export function formatFloat32(x: number): string {
   f32[0] = a;
   if ((u32[0] & 0x7fffff) === 0) return formatPowerOfTwo32(x, a);
   // The shortest precision whose nearest decimal reads back as the same float32. Reading back
-  // is monotonic in the precision (more digits are never farther). Most weights need 8 or 9
-  // digits, so those are tried first; rounder values fall through to a binary search below 8.
-  const reads = (p: number): string | undefined => {
-    const e = a.toExponential(p - 1);
-    return toFloat32(Number(e)) === a ? e : undefined;
-  };
-  let lo: number;
-  let text = reads(8);
-  if (text === undefined) {
-    lo = 9;
-    text = a.toExponential(8);
-  } else {
-    const seven = reads(7);
-    if (seven === undefined) lo = 8;
-    else {
-      text = seven;
-      lo = 1;
-      let hi = 7;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        const t = reads(mid);
-        if (t === undefined) lo = mid + 1;
-        else [hi, text] = [mid, t];
-      }
-    }
+  // is monotonic in the precision (more digits are never farther), so a binary search finds it.
+  let lo = 1;
+  let hi = 9;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (toFloat32(Number(a.toExponential(mid - 1))) === a) hi = mid;
+    else lo = mid + 1;
   }
-  let [digits, exp] = splitExponential(text);
+  let [digits, exp] = splitExponential(a.toExponential(lo - 1));
   // Two nearest decimals equally close: to_chars takes the even one, JavaScript the larger.
-  if (Number(digits[digits.length - 1]) % 2 === 1 && isTie(a, lo - 1)) {
+  if (Number(digits[digits.length - 1]) % 2 === 1 && mayTie(a) && isTie(a, lo - 1)) {
     const [d2, e2] = bumpLast(digits, exp, -1);
     if (roundTrips32(d2, e2, a)) [digits, exp] = [d2, e2];
   }
