@@ -83,7 +83,9 @@ function mayTie(a: number): boolean {
 }
 
 /** A float32 value (given as the JS number it widens to) as `to_chars(float)` writes it. */
-export function formatFloat32(x: number): string {
+export function formatFloat32(value: number): string {
+  // A double that is not a float32 (a caller's literal) prints as the float32 it rounds to.
+  const x = toFloat32(value);
   const s = special(x);
   if (s !== undefined) return s;
   const a = Math.abs(x);
