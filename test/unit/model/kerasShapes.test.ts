@@ -7,6 +7,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
+import * as tfc from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { openModel } from '../../../runtime/model/open';
 import type { Dim } from '../../../runtime/model/ir';
@@ -31,6 +32,15 @@ function layerShapes(model: tfl.LayersModel, prefix: string, out: Map<string, (n
 
 describe('Keras shape rules agree with TF.js', function () {
   this.timeout(60000);
+  // Other suites may register a faster backend; building layers needs one ready, and the CPU one always is.
+  let previous: string | null = null;
+  before(async () => {
+    previous = tfc.engine().backendName;
+    await tfc.setBackend('cpu');
+  });
+  after(async () => {
+    if (previous && previous !== 'cpu') await tfc.setBackend(previous);
+  });
   for (const name of models) {
     it(`${name}: inferred layer output shapes match tfjs-layers`, async () => {
       const file = path.join(dir, name, 'model.json');
