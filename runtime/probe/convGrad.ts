@@ -295,3 +295,98 @@ export function maxPoolWithGrad(x: tf.Tensor4D, k: [number, number], s: [number,
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
   return f(x) as tf.Tensor4D;
 }
+
+/** TF.js layouts of one ONNX conv weight, kept for parameters (they do not change during a run). */
+interface WeightViews {
+  /** [kh, kw, ci, co] (conv) or [kh, kw, c, mult] (depthwise). */
+  hwio: tf.Tensor4D;
+  /** Spatially flipped, in/out swapped: the kernel of the input gradient (conv only). */
+  flipT?: tf.Tensor4D;
+}
+
+const persistent = new WeakSet<tf.Tensor>();
+const views = new WeakMap<tf.Tensor, WeightViews>();
+
+/** Marks a parameter tensor whose layout views may be cached until releaseWeightViews. */
+export function markPersistentWeight(t: tf.Tensor): void {
+  persistent.add(t);
+}
+
+/** Frees the cached views of `t`. */
+export function releaseWeightViews(t: tf.Tensor): void {
+  const v = views.get(t);
+  if (v) tf.dispose([v.hwio, ...(v.flipT ? [v.flipT] : [])]);
+  views.delete(t);
+  persistent.delete(t);
+}
+
+function makeViews(w: tf.Tensor4D, depthwise: boolean, channels: number): WeightViews {
+  const [m, , kh, kw] = w.shape;
+  const hwio = depthwise
+    ? (tf.transpose(tf.reshape(w, [channels, m / channels, kh, kw]), [2, 3, 0, 1]) as tf.Tensor4D)
+    : (tf.transpose(w, [2, 3, 1, 0]) as tf.Tensor4D);
+  const flipT = depthwise
+    ? undefined
+    : (tf.transpose(kh * kw === 1 ? hwio : tf.reverse(hwio, [0, 1]), [0, 1, 3, 2]) as tf.Tensor4D);
+  return { hwio, flipT };
+}
+
+function viewsOf(w: tf.Tensor4D, depthwise: boolean, channels: number): WeightViews {
+  if (!persistent.has(w)) return makeViews(w, depthwise, channels);
+  let v = views.get(w);
+  if (!v) {
+    v = makeViews(w, depthwise, channels);
+    tf.keep(v.hwio);
+    if (v.flipT) tf.keep(v.flipT);
+    views.set(w, v);
+  }
+  return v;
+}
+
+/**
+ * A convolution taking the weight in ONNX layout ([co, ci, kh, kw]; depthwise [c·mult, 1, kh, kw])
+ * with composite gradients. The TF.js layouts of parameter weights are made once per run, and the
+ * weight gradient comes out of the im2col matMul already in ONNX layout: no weight-sized
+ * transposes or flips per pass.
+ */
+export function convOnnxWeight(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  g: ConvGeom,
+  depthwise: boolean,
+  needDx: boolean,
+): tf.Tensor4D {
+  const channels = x.shape[3];
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const kept = persistent.has(wi);
+    const v = viewsOf(wi as tf.Tensor4D, depthwise, channels);
+    save([xi, wi]);
+    return {
+      value: convForward(xi as tf.Tensor4D, v.hwio, g, depthwise),
+      gradFunc: (dyAny: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const dy = (Array.isArray(dyAny) ? dyAny[0] : dyAny) as tf.Tensor4D;
+        const x4 = saved[0] as tf.Tensor4D;
+        const w4 = saved[1] as tf.Tensor4D;
+        const vw = kept ? v : makeViews(w4, depthwise, channels);
+        const [m, cpg, kh, kw] = w4.shape;
+        let dx: tf.Tensor;
+        if (!needDx) dx = tf.zerosLike(x4);
+        else if (depthwise) dx = depthwiseBackpropInput(x4.shape, dy, vw.hwio, g);
+        else dx = tf.conv2d(spreadDy(dy, x4.shape, kh, kw, g), vw.flipT!, 1, 'valid', 'NHWC', g.dilations);
+        let dw: tf.Tensor;
+        if (depthwise) {
+          const d = depthwiseBackpropFilter(x4, dy, vw.hwio.shape, g); // [kh, kw, c, mult]
+          dw = tf.reshape(tf.transpose(d, [2, 3, 0, 1]), [m, cpg, kh, kw]);
+        } else {
+          const [n, oh, ow, co] = dy.shape;
+          const rows = n * oh * ow;
+          const cols = tf.reshape(extractTaps(x4, dy.shape, kh, kw, g), [rows, cpg * kh * kw]);
+          const dyT = tf.transpose(tf.reshape(dy, [rows, co]));
+          dw = tf.reshape(tf.matMul(dyT, cols), [m, cpg, kh, kw]);
+        }
+        return [dx, dw];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as tf.Tensor4D;
+}

@@ -10,6 +10,7 @@ import { Val, nat, readInts } from './val';
 import { tensorFromData, type OpContext } from './ops/opContext';
 import { isParamSlot, onnxOps } from './ops/onnxOps';
 import { inlineFunctions } from './inlineFunctions';
+import { markPersistentWeight, releaseWeightViews } from './convGrad';
 
 /** A learnable tensor of the model. */
 export interface ParamInfo {
@@ -151,12 +152,9 @@ export class Executor {
     for (const [name, node] of byName) {
       const init = values.get(name)!.initializer!;
       if (init.shape.reduce((a, b) => a * b, 1) === 0) continue;
-      this.params.push({
-        name,
-        shape: init.shape,
-        node: node.name,
-        tensor: tf.keep(tensorFromData(init, `${this.file}: initializer "${name}"`)),
-      });
+      const tensor = tf.keep(tensorFromData(init, `${this.file}: initializer "${name}"`));
+      markPersistentWeight(tensor);
+      this.params.push({ name, shape: init.shape, node: node.name, tensor });
       this.paramDependent.add(name);
     }
     for (const n of this.nodes) {
@@ -327,7 +325,10 @@ export class Executor {
   /** Frees parameters and folded constants. */
   dispose(): void {
     this.disposed = true;
-    for (const p of this.params) p.tensor.dispose();
+    for (const p of this.params) {
+      releaseWeightViews(p.tensor);
+      p.tensor.dispose();
+    }
     for (const c of this.constants.values()) c.dispose();
     this.constants.clear();
   }

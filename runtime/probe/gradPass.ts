@@ -76,7 +76,8 @@ export function gradPass(
       tap(t, (dy) => {
         actIdx.set(name, {
           sumSq: keepScalar(tf.sum(tf.square(dy))),
-          zeros: keepScalar(tf.sum(tf.cast(tf.equal(dy, 0), 'float32'))),
+          // size − Σ step(|g|): WASM's unary kernels beat its broadcasting Equal.
+          zeros: keepScalar(tf.sub(dy.size, tf.sum(tf.step(tf.abs(dy))))),
           size: dy.size,
         });
         for (const i of bySource.get(name) ?? []) {

@@ -4,7 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Val, nat, nhwc } from '../val';
-import { convForward, convWithFastGrad, dilateSpatial, maxPoolWithGrad, type ConvGeom } from '../convGrad';
+import {
+  convForward,
+  convOnnxWeight,
+  convWithFastGrad,
+  dilateSpatial,
+  maxPoolWithGrad,
+  type ConvGeom,
+} from '../convGrad';
 import { aFloat, aInt, aInts, aStr, type OpContext, type OpFn } from './opContext';
 import { normAxis } from './layout';
 import { resizeNhwc, type CoordMode } from './resizeMatrix';
@@ -69,7 +76,7 @@ function conv(c: OpContext): Val[] {
   const { x, oneD } = spatialInput(c, 0);
   const wNat = c.nat(1); // [M, C/g, kh, kw] or [M, C/g, k]
   const w4 = oneD ? tf.expandDims(wNat, 2) : wNat;
-  const [m, cpg, kh, kw] = w4.shape;
+  const [, cpg, kh, kw] = w4.shape;
   const n = oneD ? 1 : 2;
   const group = aInt(c.node, 'group', 1);
   const cin = x.shape[3];
@@ -83,22 +90,22 @@ function conv(c: OpContext): Val[] {
   const dd = oneD ? [dilations[1]] : dilations;
   const g: ConvGeom = { strides, dilations, pads: spatialPads(c, inHW, kHW, sd, dd) };
   const needDx = c.needsGrad(0);
-  const run = (xi: tf.Tensor4D, wi: tf.Tensor4D, depthwise: boolean) =>
-    convSettings.fastGrad
-      ? convWithFastGrad(xi, wi, g, depthwise, needDx)
-      : convForward(xi, wi, g, depthwise);
+  const run = (xi: tf.Tensor4D, wOnnx: tf.Tensor4D, depthwise: boolean) => {
+    if (convSettings.fastGrad) return convOnnxWeight(xi, wOnnx, g, depthwise, needDx);
+    const [mm, , hh, ww] = wOnnx.shape;
+    const f = depthwise
+      ? tf.transpose(tf.reshape(wOnnx, [xi.shape[3], mm / xi.shape[3], hh, ww]), [2, 3, 0, 1])
+      : tf.transpose(wOnnx, [2, 3, 1, 0]);
+    return convForward(xi, f as tf.Tensor4D, g, depthwise);
+  };
   let y: tf.Tensor4D;
-  if (group === 1) {
-    y = run(x, tf.transpose(w4, [2, 3, 1, 0]) as tf.Tensor4D, false);
-  } else if (group === cin && cpg === 1) {
-    const mult = m / cin;
-    const wd = tf.transpose(tf.reshape(w4, [cin, mult, kh, kw]), [2, 3, 0, 1]) as tf.Tensor4D;
-    y = run(x, wd, true);
-  } else {
+  if (group === 1) y = run(x, w4 as tf.Tensor4D, false);
+  else if (group === cin && cpg === 1) y = run(x, w4 as tf.Tensor4D, true);
+  else {
     const xs = tf.split(x, group, 3);
     const ws = tf.split(w4, group, 0);
     y = tf.concat(
-      xs.map((xi, i) => run(xi as tf.Tensor4D, tf.transpose(ws[i], [2, 3, 1, 0]) as tf.Tensor4D, false)),
+      xs.map((xi, i) => run(xi as tf.Tensor4D, ws[i] as tf.Tensor4D, false)),
       3,
     ) as tf.Tensor4D;
   }
