@@ -12,7 +12,7 @@ import { isModelError } from '../../../runtime/errors';
 const root = path.resolve(__dirname, '../../..');
 /** Per-read bound: generous, since CI machines are shared; a hang would blow far past it. */
 const MAX_MS = 5000;
-const PER_FILE = Number(process.env.SKIPSCOPE_MUTATIONS ?? 500);
+const PER_FILE = Number(process.env.SKIPSCOPE_MUTATIONS ?? 800);
 
 /** mulberry32: a small seeded PRNG so failures reproduce. */
 function rng(seed: number): () => number {
@@ -61,6 +61,41 @@ const MUTATIONS: Record<string, Mutation> = {
   },
 };
 
+/** Replaces one random value deep inside a JSON document (a structure-aware corruption for model.json files). */
+function mutateJson(b: Buffer, r: () => number): Buffer {
+  const doc = JSON.parse(b.toString('utf8')) as unknown;
+  const odd: unknown[] = [
+    null,
+    -1,
+    0,
+    1e300,
+    -2147483648,
+    2 ** 53,
+    'x',
+    '',
+    [],
+    {},
+    [[]],
+    true,
+    [-1, -1],
+    ['a', 0, 0],
+  ];
+  let parent: Record<string, unknown> | unknown[] | null = null;
+  let key: string | number = '';
+  let cur: unknown = doc;
+  for (let depth = 0; depth < 12 && cur && typeof cur === 'object'; depth++) {
+    const keys: (string | number)[] = Array.isArray(cur) ? cur.map((_, i) => i) : Object.keys(cur);
+    if (keys.length === 0 || (depth > 1 && r() < 0.2)) break;
+    parent = cur as Record<string, unknown>;
+    key = keys[int(r, keys.length)];
+    cur = (parent as Record<string, unknown>)[key as string];
+  }
+  if (!parent) return b;
+  if (r() < 0.15 && !Array.isArray(parent)) delete (parent as Record<string, unknown>)[key as string];
+  else (parent as Record<string, unknown>)[key as string] = odd[int(r, odd.length)];
+  return Buffer.from(JSON.stringify(doc));
+}
+
 function fixtures(): string[] {
   const cands = [
     'samples/sample.onnx',
@@ -74,8 +109,12 @@ function fixtures(): string[] {
   ];
   const graphDir = path.join(root, 'test/fixtures/tfjs-graph');
   if (fs.existsSync(graphDir)) {
-    for (const d of fs.readdirSync(graphDir))
-      cands.push(path.join('test/fixtures/tfjs-graph', d, 'model.json'));
+    for (const d of fs.readdirSync(graphDir)) {
+      const sub = path.join(graphDir, d);
+      if (!fs.statSync(sub).isDirectory()) continue;
+      for (const f of fs.readdirSync(sub))
+        if (f.endsWith('.json')) cands.push(path.join('test/fixtures/tfjs-graph', d, f));
+    }
   }
   return cands.filter((f) => fs.existsSync(path.join(root, f)));
 }
@@ -92,8 +131,10 @@ describe('model readers: mutation test', function () {
       let opened = 0;
       let refused = 0;
       for (let i = 0; i < PER_FILE; i++) {
-        const kind = names[i % names.length];
-        const bytes = MUTATIONS[kind](original, r);
+        // JSON models get a structure-aware corruption every other time: byte noise rarely survives JSON.parse.
+        const json = rel.endsWith('.json');
+        const kind = json && i % 2 === 1 ? 'jsonValue' : names[i % names.length];
+        const bytes = kind === 'jsonValue' ? mutateJson(original, r) : MUTATIONS[kind](original, r);
         const t0 = performance.now();
         try {
           const m = openModelBytes(bytes, file);

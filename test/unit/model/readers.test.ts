@@ -22,6 +22,8 @@ interface Row {
   outputs?: Record<string, (number | string)[]>;
   functions?: number;
   subgraphs?: Record<string, string[]>;
+  graphNodes?: number;
+  weights?: number;
 }
 
 const root = path.resolve(__dirname, '../../..');
@@ -69,6 +71,20 @@ describe('model readers: fixture table (test/fixtures/expected.json)', () => {
         const expected = row.tfjsParams ?? row.params;
         if (expected !== undefined) assert.equal(m.totalParams, expected, 'params');
       }
+      const initializers = [...m.graph.values.values()].filter((v) => v.initializer).length;
+      // TF graph models: Const nodes become initializers and Placeholders graph inputs; together they are the GraphDef's nodes.
+      if (row.graphNodes !== undefined)
+        assert.equal(
+          m.graph.nodes.length + initializers + m.graph.inputs.length,
+          row.graphNodes,
+          'GraphDef nodes',
+        );
+      if (row.weights !== undefined) assert.equal(initializers, row.weights, 'weights in the manifest');
+      assert.deepEqual(
+        m.graph.nodes.filter((n) => n.unknownOp).map((n) => n.op),
+        [],
+        'every op of a real fixture is known',
+      );
       if (row.functions !== undefined) assert.equal(m.functions.length, row.functions, 'functions');
       for (const [nodeName, attrs] of Object.entries(row.subgraphs ?? {})) {
         const node = m.graph.nodes.find((n) => n.name === nodeName);
