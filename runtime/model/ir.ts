@@ -9,6 +9,14 @@
  *   layer's node (kernel, bias, gamma…), named as in the weights manifest.
  * - Weights are never copied: `TensorData` reads them lazily (views into the file buffer,
  *   external data, shards, dequantisation).
+ * - TF.js graph models: a node's output port 0 is the value named like the node, port k > 0 is
+ *   "name:k"; Placeholders are graph inputs (values, not nodes) and Const nodes backed by the
+ *   weights manifest are initializers (values, not nodes).
+ * - TF.js layers models: one node per layer call (a shared layer's k-th call is "name_k"), whose
+ *   output value has the node's name; nested models are flattened into the graph with their name
+ *   as the first scope entry and as `group`.
+ * - Symbolic dims come from the file (ONNX dim_param) or stand for a free batch ("batch"); FLOPs
+ *   count them as 1 (per sample).
  */
 
 /** A dimension: a number when known, a symbol such as "batch" when symbolic, null when unknown. */
@@ -121,7 +129,10 @@ export interface Node {
   unknownOp?: boolean;
   /** TF graph control-flow ops (Switch, Merge, Enter, Exit, NextIteration) are marked. */
   controlFlow?: boolean;
-  /** Number of scalar parameters among this node's initializer inputs (not counting shared ones twice per model). */
+  /**
+   * Number of scalar parameters among this node's initializer inputs (not counting shared ones twice
+   * per model). Constant nodes (an Identity alias) pass their weights on to the learned op reading them.
+   */
   params: number;
   /** Floating-point operations for one forward pass at the inferred shapes (2 × MACs for conv/gemm/matmul). */
   flops: number;
