@@ -11,7 +11,9 @@
  * Run: npx tsx bench/render.ts [--runs N]   (builds dist/ first)
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import * as os from 'node:os';
+import { loadavg } from 'node:os';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -21,7 +23,6 @@ import type { Model } from '../runtime/model/ir';
 import { openModelSync } from '../runtime/model/open';
 import { buildViewModel } from '../runtime/view/buildViewModel';
 import type { ViewModel } from '../runtime/view/viewModel';
-import { GraphBuilder } from '../test/unit/helpers/graphBuilder';
 
 const root = join(__dirname, '..');
 const runsArg = process.argv.indexOf('--runs');
@@ -33,30 +34,47 @@ function median(xs: number[]): number {
   return s.length ? s[Math.floor(s.length / 2)] : NaN;
 }
 
-/** Conv → Relu → Conv → Add(skip) → Relu blocks, named in scopes like a PyTorch export. */
-function residualChain(nodes: number): Model {
-  const b = new GraphBuilder();
-  let x = b.op('Relu', [b.conv(b.input('x', ['batch', 8, 32, 32]))]);
-  for (let i = 0; b.nodes.length < nodes; i++) {
-    const s = `/stage${Math.floor(i / 100)}/block${i}`;
-    const br = b.conv(
-      b.op('Relu', [b.conv(x, 3, { name: `${s}/conv1/Conv` })], { name: `${s}/relu/Relu` }),
-      3,
-      {
-        name: `${s}/conv2/Conv`,
-      },
-    );
-    x = b.op('Relu', [b.op('Add', [x, br], { name: `${s}/Add` })], { name: `${s}/relu2/Relu` });
-  }
-  return b.output(x).model();
-}
+// A real ONNX file of 10,000 nodes (Conv → Relu → Conv → Add(skip) → Relu blocks) written by the
+// onnx Python package, so that the 10,000-node figure includes reading a file like any other model.
+// With `named`, nodes carry PyTorch-style scopes (/stage3/block310/conv1/Conv); without, none.
+const SYNTHETIC_PY = `
+import sys, numpy as np, onnx
+from onnx import helper, TensorProto, numpy_helper
+path, blocks, named = sys.argv[1], int(sys.argv[2]), sys.argv[3] == 'named'
+rng = np.random.default_rng(0)
+nodes, inits = [], []
+def nm(scope, op, i):
+    return f'/{scope}/{op}' if named else f'{op.lower()}_{i}'
+def conv(x, scope, i):
+    w = f'{scope}.w' if named else f'w{i}'
+    inits.append(numpy_helper.from_array(rng.standard_normal((8, 8, 3, 3)).astype(np.float32) * 0.1, w))
+    n = nm(scope, 'Conv', i)
+    nodes.append(helper.make_node('Conv', [x, w], [n + ':0'], name=n, kernel_shape=[3, 3], pads=[1, 1, 1, 1]))
+    return n + ':0'
+def op(kind, xs, scope, i):
+    n = nm(scope, kind, i)
+    nodes.append(helper.make_node(kind, xs, [n + ':0'], name=n))
+    return n + ':0'
+x = op('Relu', [conv('input', 'stem/conv', 0)], 'stem/relu', 0)
+for b in range(blocks):
+    s = f'stage{b // 100}/block{b}'
+    br = conv(op('Relu', [conv(x, s + '/conv1', 4 * b + 1)], s + '/relu1', 4 * b + 1), s + '/conv2', 4 * b + 2)
+    x = op('Relu', [op('Add', [x, br], s + '/add', 4 * b + 3)], s + '/relu2', 4 * b + 4)
+g = helper.make_graph(nodes, 'synthetic', [helper.make_tensor_value_info('input', TensorProto.FLOAT, ['batch', 8, 32, 32])],
+    [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)], inits)
+onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid('', 17)], producer_name='skipscope-bench'), path)
+`;
 
-/** The same chain without names: nothing to group by but the skip blocks. */
-function unnamedChain(nodes: number): Model {
-  const b = new GraphBuilder();
-  let x = b.op('Relu', [b.conv(b.input('x', ['batch', 8, 32, 32]))]);
-  while (b.nodes.length < nodes) x = b.op('Relu', [b.op('Add', [x, b.conv(b.op('Relu', [b.conv(x)]))])]);
-  return b.output(x).model();
+/** Writes the synthetic 10,000-node ONNX file (once) and returns its path. */
+function syntheticOnnx(named: boolean): string {
+  const dir = join(root, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `synthetic-${named ? 'named' : 'unnamed'}-10k.onnx`);
+  if (!existsSync(file))
+    execFileSync('/usr/bin/python3', ['-c', SYNTHETIC_PY, file, '2000', named ? 'named' : 'unnamed'], {
+      stdio: 'inherit',
+    });
+  return file;
 }
 
 /** The sidecar's share for one model: open + analyse + view model + JSON, median of RUNS. */
@@ -128,6 +146,8 @@ function serve(views: Map<string, string>): Promise<http.Server> {
 
 interface PageTiming {
   webviewMs: number;
+  /** Milliseconds since the init message at each step of the first paint. */
+  steps: Record<string, number>;
   layoutMs: number;
   items: number;
   layoutWhere: string;
@@ -154,6 +174,7 @@ async function firstPaint(page: Page, base: string, model: string, collapse: num
     const outline = document.getElementById('outline')!;
     return {
       webviewMs: r.t - w.__t0,
+      steps: JSON.parse(outline.dataset.timing ?? '{}') as Record<string, number>,
       layoutMs: r.m.layoutMs,
       items: r.m.drawnNodes,
       layoutWhere: outline.dataset.layoutWhere ?? '',
@@ -203,8 +224,8 @@ async function main(): Promise<void> {
       target: 500,
     },
     { name: 'unet', open: () => openModelSync(join(root, 'test/fixtures/onnx/unet.onnx')) },
-    { name: 'synthetic-residual-10k', open: () => residualChain(10000), target: 1000 },
-    { name: 'synthetic-unnamed-10k', open: () => unnamedChain(10000), target: 1000 },
+    { name: 'synthetic-residual-10k', open: () => openModelSync(syntheticOnnx(true)), target: 1000 },
+    { name: 'synthetic-unnamed-10k', open: () => openModelSync(syntheticOnnx(false)), target: 1000 },
   ];
   const views = new Map<string, string>();
   const sidecar = new Map<string, { ms: number; nodes: number; skips: number }>();
@@ -243,6 +264,7 @@ async function main(): Promise<void> {
           webviewMsMedian: +webviewMs.toFixed(1),
           layoutMsMedian: median(timings.map((t) => t.layoutMs)),
           firstPaintMsMedian: +(sc.ms + webviewMs).toFixed(1),
+          webviewStepsMs: timings[Math.floor(timings.length / 2)].steps,
         };
         if (m.target && cfg.label === 'default') {
           row.targetMs = m.target;
@@ -265,6 +287,8 @@ async function main(): Promise<void> {
     JSON.stringify(
       {
         bench: 'render',
+        loadAverage1m: +loadavg()[0].toFixed(2),
+        cpus: os.cpus().length,
         runs: RUNS,
         browser: 'chromium headless, --disable-gpu',
         viewport: '1400x900',

@@ -149,6 +149,8 @@ describe('model editor (code-server)', function () {
       message: 'the group to expand',
     });
     await screenshot('editor-resnet18-collapsed');
+    // The layout worker starts under the editor's real CSP.
+    assert.equal(await waitFor(async () => (await outline()).worker), 'ready');
     await frame.locator('#expand-all').click();
     await waitFor(async () => (await outline()).drawnItems === before.drawnItems, {
       message: 'everything to expand',

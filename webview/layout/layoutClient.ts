@@ -6,13 +6,12 @@
 import { layered, type LayoutInput, type LayoutOutput } from './layered';
 import { inputTransfer, type FromLayoutWorker, type ToLayoutWorker } from './layoutProtocol';
 
-/** Up to this many items, a layout takes a few milliseconds on the UI thread. */
-const SMALL_GRAPH = 1500;
+/** Up to this many items, a layout takes a few milliseconds on the UI thread: less than the round trip. */
+const SMALL_GRAPH = 1000;
 
 /** Lays out graphs in the worker, one job at a time per caller. */
 export class LayoutClient {
   private worker?: Promise<Worker | undefined>;
-  private ready = false;
   private nextId = 1;
   private readonly pending = new Map<number, { resolve(o: LayoutOutput): void; reject(e: Error): void }>();
   /** Where the last job ran, for the bench and the outline. */
@@ -34,7 +33,6 @@ export class LayoutClient {
         const blob = new Blob([await res.text()], { type: 'text/javascript' });
         const w = new Worker(URL.createObjectURL(blob));
         w.onmessage = (ev: MessageEvent<FromLayoutWorker>) => this.settle(ev.data);
-        this.ready = true;
         w.onerror = (ev) => {
           for (const p of this.pending.values()) p.reject(new Error(ev.message || 'layout worker failed'));
           this.pending.clear();
@@ -55,12 +53,17 @@ export class LayoutClient {
     else p.reject(new Error(m.message));
   }
 
+  /** Resolves true once the worker runs (it loads under the webview's CSP: connect-src + worker-src blob:), false when it cannot. */
+  async started(): Promise<boolean> {
+    return (await this.start()) !== undefined;
+  }
+
   /**
-   * Lays out `input` (its buffers are transferred to the worker). A small graph arriving before
-   * the worker has started is laid out here: it takes a few milliseconds, less than the wait.
+   * Lays out `input` (its buffers are transferred to the worker). A small graph is laid out here:
+   * it takes a few milliseconds, less than a round trip to the worker.
    */
   async layout(input: LayoutInput): Promise<LayoutOutput> {
-    if (!this.ready && input.widths.length <= SMALL_GRAPH) {
+    if (input.widths.length <= SMALL_GRAPH) {
       this.lastWhere = 'main';
       return layered(input);
     }

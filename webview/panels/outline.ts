@@ -15,9 +15,13 @@ export interface OutlineState {
   layoutMs?: number;
   firstPaintMs?: number;
   layoutWhere?: string;
+  /** Whether the layout worker started ('ready') or could not ('failed'). */
+  worker?: 'ready' | 'failed';
   selected?: string;
   grouping?: string;
   collapsedGroups?: number;
+  /** JSON: milliseconds since the init message at each step of the first paint. */
+  timing?: string;
 }
 
 /** Writes `state` into the outline's data attributes. */
