@@ -1,5 +1,5 @@
 // code-server for the end-to-end suite: a cached install (keyed by version) and a fresh, isolated
-// instance per run. See ../../../shared/E2E.md for why each install step is needed on this network.
+// instance per run. Each install step works around something this offline-but-for-npm network lacks.
 import { spawn, execFileSync } from 'node:child_process';
 import {
   cpSync,
@@ -7,6 +7,7 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
+  renameSync,
   rmSync,
   symlinkSync,
   writeFileSync,
@@ -62,40 +63,60 @@ function ripgrepVersionsUnder(dir) {
 
 /**
  * Returns the code-server binary, installing it under `cacheRoot/code-server-VERSION` first when
- * that folder has no completion marker (the marker is written only after every step succeeded).
+ * that folder has no completion marker. The install happens in a private staging folder that is
+ * renamed into place once complete, so an interrupted or concurrent install never leaves a
+ * half-installed cache behind.
  */
 export function ensureCodeServer(cacheRoot) {
   const dir = join(cacheRoot, `code-server-${CODE_SERVER_VERSION}`);
-  const marker = join(dir, '.install-complete');
-  const bin = join(dir, 'node_modules/code-server/out/node/entry.js');
-  if (existsSync(marker) && existsSync(bin)) return { bin, installed: false, seconds: 0 };
+  const MARKER = '.install-complete';
+  const ENTRY = 'node_modules/code-server/out/node/entry.js';
+  const bin = join(dir, ENTRY);
+  if (existsSync(join(dir, MARKER)) && existsSync(bin)) return { bin, installed: false, seconds: 0 };
 
   const started = performance.now();
+  const staging = `${dir}.partial-${process.pid}`;
   console.log(
     `e2e: installing code-server ${CODE_SERVER_VERSION} into ${dir} (first run only, a few minutes)`,
   );
-  rmSync(dir, { recursive: true, force: true });
-  mkdirSync(dir, { recursive: true });
-  writeFileSync(
-    join(dir, 'package.json'),
-    JSON.stringify({ name: 'skipscope-e2e-code-server', private: true }) + '\n',
-  );
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  // Scripts are held back so that the ripgrep cache can be seeded before any of them runs.
-  sh(npm, ['install', `code-server@${CODE_SERVER_VERSION}`, '--ignore-scripts', '--no-audit', '--no-fund'], {
-    cwd: dir,
-  });
-  seedRipgrepCache(ripgrepVersionsUnder(dir));
-  // node-pty's install step calls `npx node-gyp` (yes: no prompt); argon2 builds from source.
-  sh(npm, ['rebuild'], {
-    cwd: dir,
-    env: { ...process.env, npm_config_yes: 'true', npm_config_unsafe_perm: 'true' },
-  });
-  if (!existsSync(bin)) throw new Error(`code-server install finished but ${bin} is missing.`);
-  const seconds = (performance.now() - started) / 1000;
-  writeFileSync(marker, `${CODE_SERVER_VERSION} installed in ${seconds.toFixed(0)} s\n`);
-  console.log(`e2e: code-server installed in ${seconds.toFixed(0)} s`);
-  return { bin, installed: true, seconds };
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  try {
+    writeFileSync(
+      join(staging, 'package.json'),
+      JSON.stringify({ name: 'skipscope-e2e-code-server', private: true }) + '\n',
+    );
+    const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+    // Scripts are held back so that the ripgrep cache can be seeded before any of them runs.
+    sh(
+      npm,
+      ['install', `code-server@${CODE_SERVER_VERSION}`, '--ignore-scripts', '--no-audit', '--no-fund'],
+      {
+        cwd: staging,
+      },
+    );
+    seedRipgrepCache(ripgrepVersionsUnder(staging));
+    // node-pty's install step calls `npx node-gyp` (yes: no prompt); argon2 builds from source.
+    sh(npm, ['rebuild'], {
+      cwd: staging,
+      env: { ...process.env, npm_config_yes: 'true', npm_config_unsafe_perm: 'true' },
+    });
+    if (!existsSync(join(staging, ENTRY)))
+      throw new Error(`code-server install finished but ${ENTRY} is missing.`);
+    const seconds = (performance.now() - started) / 1000;
+    writeFileSync(join(staging, MARKER), `${CODE_SERVER_VERSION} installed in ${seconds.toFixed(0)} s\n`);
+    // Another run may have finished first: keep a complete install, replace an incomplete one.
+    if (existsSync(join(dir, MARKER))) rmSync(staging, { recursive: true, force: true });
+    else {
+      rmSync(dir, { recursive: true, force: true });
+      renameSync(staging, dir);
+    }
+    console.log(`e2e: code-server installed in ${seconds.toFixed(0)} s`);
+    return { bin, installed: true, seconds };
+  } catch (e) {
+    rmSync(staging, { recursive: true, force: true });
+    throw e;
+  }
 }
 
 /** A free TCP port on the loopback interface. */
