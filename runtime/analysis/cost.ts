@@ -200,6 +200,7 @@ function nodeFlops(g: Graph, node: Node): number {
   const out = elems(shapeOf(g, node.outputs[0]));
   if (out === null) return 0;
   if (FREE_OPS.has(node.op)) return 0;
+  if (node.op === 'SeparableConv2D' || node.op === 'Conv2DTranspose') return 2 * kerasMacs(g, node, out);
   if (MAC_OPS.has(node.op)) return 2 * out * reductionSize(g, node);
   if (POOL_OPS.has(node.op)) {
     const k = node.attributes.kernel_shape ?? node.attributes.ksize ?? node.attributes.pool_size;
@@ -215,6 +216,24 @@ function nodeFlops(g: Graph, node: Node): number {
     return elems(shapeOf(g, node.inputs[0])) ?? out;
   }
   return out;
+}
+
+/** Multiply-adds of the Keras layers whose work is not "output × reduction". */
+function kerasMacs(g: Graph, node: Node, out: number): number {
+  const num = (d: Dim | undefined) => (typeof d === 'number' ? d : 1);
+  const x = shapeOf(g, node.inputs[0]);
+  const k = shapeOf(g, node.inputs[1]);
+  if (!x || !k) return 0;
+  const prod = (s: Dim[]) => s.reduce<number>((a, d) => a * num(d), 1);
+  if (node.op === 'SeparableConv2D') {
+    // depthwise [kh, kw, Cin, mult] over the output positions, then pointwise [1, 1, Cin·mult, Cout]
+    const pw = shapeOf(g, node.inputs[2]);
+    const cout = pw ? num(pw[pw.length - 1]) : 1;
+    const positions = out / Math.max(cout, 1);
+    return positions * prod(k) + positions * (pw ? prod(pw) : 0);
+  }
+  // Conv2DTranspose kernel [kh, kw, Cout, Cin]: every input element meets kh·kw·Cout weights.
+  return (elems(x) ?? 0) * prod(k.slice(0, -1));
 }
 
 /** Multiply-adds per output element of a conv/gemm/matmul-like op. */

@@ -107,14 +107,92 @@ g = helper.make_graph(
 )
 save(g, "cycle.onnx")
 
-# 5. onnx's own shape inference on the real fixtures (value_info stripped first): the reference.
+# 5. An op zoo for shape inference: many ops and attribute variants, each checked against onnx.
+def const(name, arr):
+    return helper.make_node("Constant", [], [name], name=name, value=numpy_helper.from_array(np.array(arr)))
+
+
+def vi(name, shape, t=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, t, shape)
+
+
+Wt = numpy_helper.from_array(np.ones((8, 4, 3, 3), np.float32), "Wt")  # ConvTranspose: [Cin, Cout/g, k, k]
+Wc = numpy_helper.from_array(np.ones((6, 8, 3, 3), np.float32), "Wc")
+nodes = [
+    helper.make_node("ConvTranspose", ["x", "Wt"], ["ct"], strides=[2, 2], pads=[1, 1, 1, 1], output_padding=[1, 1]),
+    helper.make_node("Conv", ["x", "Wc"], ["cv"], strides=[2, 2], auto_pad="SAME_UPPER"),
+    helper.make_node("Conv", ["x", "Wc"], ["cd"], dilations=[2, 2], pads=[0, 1, 2, 1]),
+    helper.make_node("MaxPool", ["x"], ["mp"], kernel_shape=[3, 3], strides=[2, 2], ceil_mode=1),
+    helper.make_node("AveragePool", ["x"], ["ap"], kernel_shape=[2, 2], strides=[2, 2], auto_pad="SAME_LOWER"),
+    helper.make_node("GlobalMaxPool", ["x"], ["gp"]),
+    const("sl_s", [-1, 1]), const("sl_e", [-1000, 100]), const("sl_a", [3, 1]), const("sl_st", [-2, 3]),
+    helper.make_node("Slice", ["x", "sl_s", "sl_e", "sl_a", "sl_st"], ["sl"]),
+    const("pads", [0, 0, 1, 2, 0, 0, 3, 4]),
+    helper.make_node("Pad", ["x", "pads"], ["pd"]),
+    const("split", [3, 5]),
+    helper.make_node("Split", ["x", "split"], ["sp0", "sp1"], axis=1),
+    helper.make_node("Split", ["x"], ["sq0", "sq1", "sq2", "sq3"], axis=2),
+    const("scales", np.array([1, 1, 2, 0.5], np.float32)),
+    helper.make_node("Resize", ["x", "", "scales"], ["rs"], mode="nearest"),
+    const("sizes", [2, 8, 5, 7]),
+    helper.make_node("Resize", ["x", "", "", "sizes"], ["rz"], mode="linear"),
+    helper.make_node("Transpose", ["x"], ["tp"], perm=[0, 2, 3, 1]),
+    helper.make_node("Flatten", ["x"], ["fl"], axis=2),
+    helper.make_node("ReduceMean", ["x"], ["rm"], axes=[1, 3], keepdims=0),  # opset 17: axes is an attribute
+    helper.make_node("ArgMax", ["x"], ["am"], axis=-1, keepdims=1),
+    const("gi", [[0, 1], [1, 0]]),
+    helper.make_node("Gather", ["x", "gi"], ["ga"], axis=2),
+    const("ex", [3, 1, 1, 1, 1]),
+    helper.make_node("Expand", ["x", "ex"], ["ep"]),
+    const("reps", [1, 2, 1, 3]),
+    helper.make_node("Tile", ["x", "reps"], ["ti"]),
+    helper.make_node("DepthToSpace", ["x"], ["d2s"], blocksize=2),
+    helper.make_node("SpaceToDepth", ["x"], ["s2d"], blocksize=2),
+    const("k", [3]),
+    helper.make_node("TopK", ["x", "k"], ["tkv", "tki"], axis=1),
+    helper.make_node("Greater", ["x", "x"], ["gt"]),
+    helper.make_node("Where", ["gt", "x", "x"], ["wh"]),
+    helper.make_node("Cast", ["x"], ["ca"], to=TensorProto.FLOAT16),
+    helper.make_node("Shape", ["x"], ["shp"]),
+    helper.make_node("ConstantOfShape", ["shp"], ["cos"], value=numpy_helper.from_array(np.array([1], np.int32))),
+    const("us_axes", [0, 3]),
+    helper.make_node("Unsqueeze", ["x", "us_axes"], ["us"]),
+    const("sq_axes", [0]),
+    helper.make_node("Squeeze", ["us", "sq_axes"], ["sqz"]),
+    const("rshape", [0, -1, 4]),
+    helper.make_node("Reshape", ["x", "rshape"], ["rsh"]),
+    helper.make_node("Flatten", ["x"], ["f2"], axis=1),
+    helper.make_node("Gemm", ["f2", "Gf"], ["gm"], transB=1),
+    helper.make_node("MatMul", ["bx", "by"], ["mm"]),
+    helper.make_node("MatMul", ["v", "by"], ["mv"]),
+    helper.make_node("Concat", ["x", "x", "sp0"], ["cc"], axis=1),
+    helper.make_node("Softmax", ["x"], ["sm"], axis=1),
+    helper.make_node("LayerNormalization", ["x", "ln_s", "ln_b"], ["ln"], axis=-1),
+    helper.make_node("LSTM", ["seq", "lw", "lr"], ["ly", "lh", "lc"], hidden_size=5, direction="bidirectional"),
+]
+Gf = numpy_helper.from_array(np.ones((10, 8 * 8 * 6), np.float32), "Gf")
+ln_s = numpy_helper.from_array(np.ones(6, np.float32), "ln_s")
+ln_b = numpy_helper.from_array(np.zeros(6, np.float32), "ln_b")
+lw = numpy_helper.from_array(np.ones((2, 20, 3), np.float32), "lw")
+lr = numpy_helper.from_array(np.ones((2, 20, 5), np.float32), "lr")
+g = helper.make_graph(
+    nodes,
+    "zoo",
+    [vi("x", [2, 8, 8, 6]), vi("bx", ["batch", 3, 4, 5]), vi("by", [1, 5, 7]), vi("v", [5]), vi("seq", [7, "batch", 3])],
+    [vi("ct", None)],
+    [Wt, Wc, Gf, ln_s, ln_b, lw, lr],
+)
+save(g, "zoo.onnx")
+zoo_path = os.path.join(out, "zoo.onnx")
+
+# 6. onnx's own shape inference on the real fixtures (value_info stripped first): the reference.
 shapes = {}
 dtypes = {}
-for path in sys.argv[2:]:
+for path in sys.argv[2:] + [zoo_path]:
     m = onnx.load(path, load_external_data=False)
     del m.graph.value_info[:]
     try:
-        inf = shape_inference.infer_shapes(m)
+        inf = shape_inference.infer_shapes(m, strict_mode=True) if path == zoo_path else shape_inference.infer_shapes(m)
     except Exception:
         continue
     d = {}
