@@ -118,7 +118,8 @@ describe('text view (code-server)', () => {
     const copy = workspacePath('samples/rewritten.onnx');
     copyFileSync(workspacePath(model), copy);
     await closeAllEditors();
-    await openFileWithQuickOpen('samples/rewritten.onnx');
+    // The Explorer, not Quick Open: a file created a moment ago may not be in its index yet.
+    await openFileFromExplorer('samples/rewritten.onnx');
     await waitForWebviewSelector('text="rewritten.onnx"', { timeoutMs: 60_000 });
     await runCommand('Skipscope: Open as ONNX Text');
     const view = getPage().locator('.monaco-editor .view-lines').first();
