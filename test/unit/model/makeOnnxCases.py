@@ -188,6 +188,14 @@ zoo_path = os.path.join(out, "zoo.onnx")
 # 6. onnx's own shape inference on the real fixtures (value_info stripped first): the reference.
 shapes = {}
 dtypes = {}
+macs = {}
+
+
+def dims_of(vi_map, name):
+    v = vi_map.get(name)
+    if v is None:
+        return None
+    return [d.dim_value if d.HasField("dim_value") else 1 for d in v.type.tensor_type.shape.dim]
 for path in sys.argv[2:] + [zoo_path]:
     m = onnx.load(path, load_external_data=False)
     del m.graph.value_info[:]
@@ -206,7 +214,28 @@ for path in sys.argv[2:] + [zoo_path]:
         d[vi.name] = [x.dim_value if x.HasField("dim_value") else (x.dim_param if x.dim_param and not x.dim_param.startswith("unk__") else None) for x in t.shape.dim]
     shapes[path] = d
     dtypes[path] = dt
+    # Reference multiply-adds of the learned ops (symbolic dims count as 1, as Skipscope counts them).
+    vis = {v.name: v for v in list(inf.graph.value_info) + list(inf.graph.output) + list(inf.graph.input)}
+    for t in inf.graph.initializer:
+        vis[t.name] = helper.make_tensor_value_info(t.name, t.data_type, list(t.dims))
+    per_node = {}
+    for n in inf.graph.node:
+        o = dims_of(vis, n.output[0])
+        w = dims_of(vis, n.input[1]) if len(n.input) > 1 else None
+        x = dims_of(vis, n.input[0]) if n.input else None
+        if not o or not w or not x:
+            continue
+        if n.op_type == "Conv":
+            per_node[n.name] = int(np.prod(o)) * int(np.prod(w[1:]))
+        elif n.op_type == "Gemm" and len(x) == 2:
+            trans_a = next((a.i for a in n.attribute if a.name == "transA"), 0)
+            per_node[n.name] = int(np.prod(o)) * (x[0] if trans_a else x[1])
+        elif n.op_type == "MatMul":
+            per_node[n.name] = int(np.prod(o)) * x[-1]
+    macs[path] = per_node
 with open(os.path.join(out, "shapes.json"), "w") as f:
     json.dump(shapes, f)
 with open(os.path.join(out, "dtypes.json"), "w") as f:
     json.dump(dtypes, f)
+with open(os.path.join(out, "macs.json"), "w") as f:
+    json.dump(macs, f)

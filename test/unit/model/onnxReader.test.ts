@@ -186,6 +186,24 @@ describe('ONNX reader', function () {
     assert.ok(known > 500, `${known} dtypes compared`);
   });
 
+  it('counts 2 × multiply-adds for Conv, Gemm and MatMul (reference: onnx shapes in Python)', async () => {
+    const ref = JSON.parse(fs.readFileSync(path.join(dir, 'macs.json'), 'utf8')) as Record<
+      string,
+      Record<string, number>
+    >;
+    let checked = 0;
+    for (const [file, perNode] of Object.entries(ref)) {
+      const m = await openModel(file);
+      for (const [name, macs] of Object.entries(perNode)) {
+        const node = m.graph.nodes.find((n) => n.name === name);
+        if (!node) continue;
+        assert.equal(node.flops, 2 * macs, `${path.basename(file)} ${name}`);
+        checked++;
+      }
+    }
+    assert.ok(checked > 200, `${checked} nodes checked`);
+  });
+
   it('turns bad bytes into ModelErrors naming the file', () => {
     const cases: [Buffer, RegExp][] = [
       [Buffer.from([0x08]), /bad\.onnx: is neither an ONNX model/],
