@@ -128,7 +128,16 @@ export class OnnxTensor implements TensorData {
 
   private readExternal(location: string, offset: number, length: number | null): TensorValues {
     const file = this.ref.file;
-    const dataFile = path.resolve(path.dirname(file), location);
+    const dir = path.dirname(file);
+    const dataFile = path.resolve(dir, location);
+    // As onnx's checker requires: data lives beside the model, never elsewhere on the disk.
+    const rel = path.relative(dir, dataFile);
+    if (path.isAbsolute(location) || rel.startsWith('..') || path.isAbsolute(rel)) {
+      throw new ModelError(
+        `${file}: tensor '${this.name}' points its data outside the model's folder ('${location}'); refusing to read it.`,
+        file,
+      );
+    }
     const need = this.count * dtypeSize(this.dtype);
     if (need === 0 && this.count > 0) {
       throw new ModelError(

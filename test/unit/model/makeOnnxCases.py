@@ -53,6 +53,12 @@ for t in g.initializer:
         if e.key == "location":
             e.value = "gone.bin"
 save(g, "missing_external.onnx")
+# ...and one pointing outside the model's folder.
+for t in g.initializer:
+    for e in t.external_data:
+        if e.key == "location":
+            e.value = "../../etc/passwd"
+save(g, "escaping_external.onnx")
 
 # 2. Control flow: If with then/else bodies reading an outer value, Loop with a body.
 then_g = helper.make_graph([helper.make_node("Relu", ["h"], ["t_out"])], "then", [], [helper.make_tensor_value_info("t_out", TensorProto.FLOAT, None)])

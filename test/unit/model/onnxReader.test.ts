@@ -73,6 +73,14 @@ describe('ONNX reader', function () {
     );
   });
 
+  it('refuses external data outside the model folder', async () => {
+    const m = await openModel(path.join(dir, 'escaping_external.onnx'));
+    assert.throws(
+      () => m.graph.values.get('b')?.initializer?.read(),
+      (e: unknown) => e instanceof ModelError && /outside the model's folder/.test(e.message),
+    );
+  });
+
   it('keeps If and Loop bodies as nested graphs that read the outer scope', async () => {
     const m = await openModel(path.join(dir, 'control_flow.onnx'));
     const ifNode = m.graph.nodes.find((n) => n.op === 'If');
