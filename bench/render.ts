@@ -8,7 +8,7 @@
  * Targets (issue 5): DenseNet-121 < 500 ms, ResNet-50 < 300 ms, 10,000 nodes < 1 s, pan/zoom
  * ≥ 30 fps at 10,000 nodes. Peer: Netron 9.2.1's dagre layout alone takes 2.7 s for DenseNet-121.
  *
- * Run: npx tsx bench/render.ts [--runs N]   (builds dist/ first)
+ * Run: npx tsx bench/render.ts [--runs N] [--screenshots DIR]   (builds dist/ first)
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
@@ -26,6 +26,9 @@ import type { ViewModel } from '../runtime/view/viewModel';
 
 const root = join(__dirname, '..');
 const runsArg = process.argv.indexOf('--runs');
+const shotsArg = process.argv.indexOf('--screenshots');
+/** With `--screenshots DIR`, the first paint of each model is saved there as a PNG. */
+const SHOTS = shotsArg > 0 ? process.argv[shotsArg + 1] : undefined;
 const RUNS = runsArg > 0 ? Number(process.argv[runsArg + 1]) : 5;
 const NETRON_DAGRE_DENSENET_MS = 2700;
 
@@ -251,6 +254,10 @@ async function main(): Promise<void> {
       for (const cfg of configs) {
         const timings: PageTiming[] = [];
         for (let r = 0; r < RUNS; r++) timings.push(await firstPaint(page, base, m.name, cfg.collapse));
+        if (SHOTS) {
+          mkdirSync(SHOTS, { recursive: true });
+          await page.screenshot({ path: join(SHOTS, `${m.name}-${cfg.label}.png`) });
+        }
         const webviewMs = median(timings.map((t) => t.webviewMs));
         const sc = sidecar.get(m.name)!;
         const row: Record<string, unknown> = {

@@ -34,6 +34,7 @@ export class GraphView {
   private readonly searchCount: HTMLElement;
   private readonly statusLine: HTMLElement;
   private readonly skipHost: HTMLElement;
+  private readonly gradientLabel: HTMLElement;
   private tree: GroupTree;
   private collapsed: Uint8Array;
   private showHidden = false;
@@ -104,10 +105,11 @@ export class GraphView {
       'data-state': 'loading',
     });
     const legend = h('div', { id: 'legend', class: 'legend', role: 'group', 'aria-label': 'Skip kinds' });
+    this.gradientLabel = h('span', { id: 'gradient-label', class: 'gradient-label', 'aria-live': 'polite' });
     fill(
       app,
       this.toolbar(),
-      legend,
+      h('div', { class: 'legend-row' }, legend, this.gradientLabel),
       h(
         'div',
         { class: 'main' },
@@ -481,6 +483,8 @@ export class GraphView {
   /** Shows gradient statistics from a probe run (null clears them). */
   setGradients(overlay: GradientOverlay | null): void {
     this.grads = overlay ?? undefined;
+    // The orange bar under each node is its gradient RMS on a log scale across the model.
+    this.gradientLabel.textContent = overlay ? `Gradient RMS (bars, log scale): ${overlay.label}` : '';
     if (this.selectedNode >= 0) renderNodeDetails(this.details, this.detailsContext(), this.selectedNode);
     this.refreshHighlight();
   }

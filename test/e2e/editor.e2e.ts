@@ -119,6 +119,14 @@ describe('model editor (code-server)', function () {
       'the hit is in view',
     );
 
+    // The selected conv's weight statistics come from the sidecar on demand.
+    await frame.locator('#details .tensor-stats vscode-button').first().click();
+    const stats = await waitForWebviewSelector('#details .tensor-stats[data-loaded="true"]');
+    assert.match(
+      await stats.innerText(),
+      /^min -?[\d.e-]+ · max -?[\d.e-]+ · mean -?[\d.e-]+ · std [\d.e-]+$/,
+    );
+
     // A click in the skip list focuses that skip's merge.
     const skip = frame.locator('#skip-list li').nth(2);
     const skipMerge = await frame.locator('#outline li[data-skip]').nth(2).getAttribute('data-merge');
