@@ -10,7 +10,8 @@ import type { GradientOverlay } from '../runtime/view/viewModel';
 import type { FromWebviewMessage, ToWebviewMessage } from '../webview/protocol';
 import type { ExtensionServices } from './extension';
 import { registerModelCodeLens } from './modelCodeLens';
-import { ModelStatusBar, summarize, type ModelSummary } from './statusBar';
+import { summarize, type ModelSummary } from '../runtime/view/summary';
+import { ModelStatusBar } from './statusBar';
 import { webviewHtml } from './webviewHtml';
 
 /** View type of the model editor for *.onnx (the default editor for them). */
