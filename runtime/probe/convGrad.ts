@@ -122,9 +122,9 @@ export function conv2dBackpropInput(
 }
 
 /**
- * All kernel taps of the input at once, [N, OH, OW, C·KH·KW] ordered (c, kh, kw): a depthwise
- * convolution with one-hot kernels, so XNNPACK does the strided gathering that WASM's
- * StridedSlice does element by element.
+ * All kernel taps of the input at once, [N, OH, OW, C·KH·KW] ordered (c, kh, kw): im2col. Built by
+ * a plain JS loop over the tensor's values, which on WASM beats every kernel composition (a
+ * one-hot depthwise conv, strided slices); padding is written as zeros without a padded copy.
  */
 export function extractTaps(
   x: tf.Tensor4D,
@@ -134,24 +134,27 @@ export function extractTaps(
   g: ConvGeom,
 ): tf.Tensor4D {
   const { strides: s, dilations: d, pads: p } = g;
+  const [n, h, w, c] = x.shape;
   const [, oh, ow] = dyShape;
-  const c = x.shape[3];
-  const needH = (oh - 1) * s[0] + (kh - 1) * d[0] + 1;
-  const needW = (ow - 1) * s[1] + (kw - 1) * d[1] + 1;
-  const xp = padOrCrop(x, p.top, needH - x.shape[1] - p.top, p.left, needW - x.shape[2] - p.left);
   const t = kh * kw;
-  if (t === 1 && s[0] === 1 && s[1] === 1) return xp;
-  const eye = new Float32Array(kh * kw * c * t);
-  for (let i = 0; i < kh; i++)
-    for (let j = 0; j < kw; j++)
-      for (let ch = 0; ch < c; ch++) eye[((i * kw + j) * c + ch) * t + i * kw + j] = 1;
-  const filter = tf.tensor4d(eye, [kh, kw, c, t]);
-  return convForward(
-    xp,
-    filter,
-    { strides: s, dilations: d, pads: { top: 0, left: 0, bottom: 0, right: 0 } },
-    true,
-  );
+  if (t === 1 && s[0] === 1 && s[1] === 1 && !p.top && !p.left && oh === h && ow === w) return x;
+  const xv = x.dataSync() as Float32Array;
+  const out = new Float32Array(n * oh * ow * c * t);
+  let o = 0;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++)
+        for (let ch = 0; ch < c; ch++)
+          for (let i = 0; i < kh; i++) {
+            const y = oy * s[0] + i * d[0] - p.top;
+            const rowOk = y >= 0 && y < h;
+            const row = (b * h + y) * w;
+            for (let j = 0; j < kw; j++, o++) {
+              const xx = ox * s[1] + j * d[1] - p.left;
+              if (rowOk && xx >= 0 && xx < w) out[o] = xv[(row + xx) * c + ch];
+            }
+          }
+  return tf.tensor4d(out, [n, oh, ow, c * t]);
 }
 
 /** dL/dW of conv2d: im2col of the input (one-hot depthwise taps) times the transposed output gradient. */
@@ -250,7 +253,7 @@ export function convWithFastGrad(
 /**
  * Max pooling (NHWC, 'valid', pads applied by the caller) whose gradient goes to the first
  * maximum of each window in row-major order, as in PyTorch and TF.js's CPU kernel. The WASM
- * backend's MaxPoolGrad misroutes gradients next to padded borders.
+ * backend's MaxPoolGrad (and MaxPoolWithArgmax) misroute values next to padded borders.
  */
 export function maxPoolWithGrad(x: tf.Tensor4D, k: [number, number], s: [number, number]): tf.Tensor4D {
   const f = tf.customGrad(((xi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
@@ -261,35 +264,33 @@ export function maxPoolWithGrad(x: tf.Tensor4D, k: [number, number], s: [number,
       gradFunc: (dyAny: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const dy = (Array.isArray(dyAny) ? dyAny[0] : dyAny) as tf.Tensor4D;
         const [x4, y4] = saved as [tf.Tensor4D, tf.Tensor4D];
+        // A scan in JS over the (small) pooled output beats any composition of WASM kernels here:
+        // WASM's broadcasting compare and strided slices are element-by-element loops.
         const [n, h, w, c] = x4.shape;
         const [, oh, ow] = y4.shape;
-        const t = k[0] * k[1];
-        const none = { top: 0, left: 0, bottom: 0, right: 0 };
-        const taps = tf.reshape(
-          extractTaps(x4, y4.shape, k[0], k[1], { strides: s, dilations: [1, 1], pads: none }),
-          [n, oh, ow, c, t],
-        );
-        // The first maximum of each window, in row-major tap order: a hit whose running count is 1.
-        const hits = tf.cast(tf.equal(taps, tf.expandDims(y4, 4)), 'float32');
-        const first = tf.mul(hits, tf.cast(tf.equal(tf.cumsum(hits, 4), 1), 'float32'));
-        // Tap-major layout so that each tap's slice is one contiguous block.
-        const contrib = tf.transpose(tf.mul(first, tf.expandDims(dy, 4)), [4, 0, 1, 2, 3]);
-        let dx: tf.Tensor4D | undefined;
-        for (let i = 0; i < k[0]; i++) {
-          for (let j = 0; j < k[1]; j++) {
-            const q = i * k[1] + j;
-            const part = tf.reshape(tf.slice(contrib, [q, 0, 0, 0, 0], [1, n, oh, ow, c]), [
-              n,
-              oh,
-              ow,
-              c,
-            ]) as tf.Tensor4D;
-            const spread = dilateSpatial(part, s[0], s[1], true);
-            const placed = padOrCrop(spread, i, h - i - spread.shape[1], j, w - j - spread.shape[2]);
-            dx = dx ? (tf.add(dx, placed) as tf.Tensor4D) : placed;
-          }
-        }
-        return [dx!];
+        const xv = x4.dataSync() as Float32Array;
+        const yv = y4.dataSync() as Float32Array;
+        const dv = dy.dataSync() as Float32Array;
+        const dx = new Float32Array(x4.size);
+        for (let b = 0; b < n; b++)
+          for (let oy = 0; oy < oh; oy++)
+            for (let ox = 0; ox < ow; ox++) {
+              const o = ((b * oh + oy) * ow + ox) * c;
+              for (let ch = 0; ch < c; ch++) {
+                const target = yv[o + ch];
+                search: for (let i = 0; i < k[0]; i++) {
+                  const row = (b * h + oy * s[0] + i) * w;
+                  for (let j = 0; j < k[1]; j++) {
+                    const at = (row + ox * s[1] + j) * c + ch;
+                    if (xv[at] === target) {
+                      dx[at] += dv[o + ch];
+                      break search;
+                    }
+                  }
+                }
+              }
+            }
+        return [tf.tensor4d(dx, x4.shape)];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

@@ -1,11 +1,192 @@
 /**
- * Gradient kernels the WASM backend lacks (or has only slow ones of), registered from the
- * composite functions of convGrad.ts. Filled in below.
+ * Kernels registered on the WASM backend: the gradient kernels it lacks (Conv2DBackpropFilter,
+ * the depthwise backprops) and a fast Conv2DBackpropInput, all composed from its fast forward
+ * kernels (convGrad.ts), so that plain tf.grad over tf.conv2d — TF.js layers models, for one —
+ * works and is fast; and a Transpose that walks the WASM heap from JS, which beats the backend's
+ * generic strided loop several times over.
  */
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  conv2dBackpropFilter,
+  conv2dBackpropInput,
+  depthwiseBackpropFilter,
+  depthwiseBackpropInput,
+  type ConvGeom,
+} from './convGrad';
+
+/** The part of the WASM backend these kernels use. */
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
+  dataFormat?: 'NHWC' | 'NCHW';
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  dilations?: number | [number, number];
+  inputShape?: number[];
+  filterShape?: number[];
+}
+
+function geom(xShape: number[], filterShape: number[], a: ConvAttrs, depthwise: boolean): ConvGeom {
+  if (a.dataFormat && a.dataFormat !== 'NHWC')
+    throw new Error('only NHWC convolutions have WASM gradient kernels');
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+    depthwise,
+  );
+  return {
+    strides: [info.strideHeight, info.strideWidth],
+    dilations: [info.dilationHeight, info.dilationWidth],
+    pads: {
+      top: info.padInfo.top,
+      left: info.padInfo.left,
+      bottom: info.padInfo.bottom,
+      right: info.padInfo.right,
+    },
+  };
+}
+
+/** Runs op-level code inside a kernel: wraps the inputs as tensors and returns a kept result. */
+function composite(
+  inputs: Record<string, tf.TensorInfo>,
+  body: (t: Record<string, tf.Tensor>) => tf.Tensor,
+): tf.Tensor {
+  const engine = tf.engine() as unknown as { makeTensorFromTensorInfo(i: tf.TensorInfo): tf.Tensor };
+  return tf.tidy(() => {
+    const t: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(inputs)) t[k] = engine.makeTensorFromTensorInfo(v);
+    return body(t);
+  });
+}
+
+/** Transpose by walking the output in order with an odometer over the input strides. */
+function transposeKernel(args: {
+  inputs: { x: tf.TensorInfo };
+  backend: unknown;
+  attrs: { perm: number[] };
+}): tf.TensorInfo {
+  const { x } = args.inputs;
+  const { perm } = args.attrs;
+  const backend = args.backend as WasmBackendLike;
+  const rank = x.shape.length;
+  const outShape = perm.map((p) => x.shape[p]);
+  const out = backend.makeOutput(outShape, x.dtype);
+  const src = backend.typedArrayFromHeap(x);
+  const dst = backend.typedArrayFromHeap(out);
+  const inStrides = new Array<number>(rank);
+  for (let i = rank - 1, s = 1; i >= 0; i--) {
+    inStrides[i] = s;
+    s *= x.shape[i];
+  }
+  const step = perm.map((p) => inStrides[p]); // input stride of each output axis
+  const last = rank - 1;
+  const n = dst.length;
+  if (n === 0) return out;
+  const innerLen = outShape[last];
+  const innerStep = step[last];
+  const idx = new Array<number>(rank).fill(0);
+  let base = 0;
+  for (let o = 0; o < n; o += innerLen) {
+    for (let k = 0, s = base; k < innerLen; k++, s += innerStep) dst[o + k] = src[s];
+    // Advance the odometer over the outer output axes.
+    for (let ax = last - 1; ax >= 0; ax--) {
+      idx[ax]++;
+      base += step[ax];
+      if (idx[ax] < outShape[ax]) break;
+      base -= step[ax] * outShape[ax];
+      idx[ax] = 0;
+    }
+  }
+  return out;
+}
+
 let registered = false;
 
-/** Registers the WASM gradient kernels once. */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose and Conv2DBackpropInput). */
 export function registerWasmGradKernels(): void {
   if (registered) return;
   registered = true;
+  const replace = (config: tf.KernelConfig) => {
+    const original = tf.getKernel(config.kernelName, 'wasm');
+    if (original) tf.unregisterKernel(config.kernelName, 'wasm');
+    // Keep the original setup: other WASM kernels call its C++ entry point directly.
+    tf.registerKernel({ ...config, setupFunc: original?.setupFunc });
+  };
+  replace({
+    kernelName: 'Transpose',
+    backendName: 'wasm',
+    kernelFunc: transposeKernel as unknown as tf.KernelFunc,
+  });
+  replace({
+    kernelName: 'Conv2DBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as ConvAttrs;
+      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      return composite({ x, dy }, (t) =>
+        conv2dBackpropFilter(
+          t.x as tf.Tensor4D,
+          t.dy as tf.Tensor4D,
+          a.filterShape!,
+          geom(x.shape, a.filterShape!, a, false),
+        ),
+      );
+    },
+  });
+  replace({
+    kernelName: 'Conv2DBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as ConvAttrs;
+      const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+      return composite({ dy, filter }, (t) =>
+        conv2dBackpropInput(
+          a.inputShape!,
+          t.dy as tf.Tensor4D,
+          t.filter as tf.Tensor4D,
+          geom(a.inputShape!, filter.shape, a, false),
+        ),
+      );
+    },
+  });
+  replace({
+    kernelName: 'DepthwiseConv2dNativeBackpropFilter',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as ConvAttrs;
+      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+      return composite({ x, dy }, (t) =>
+        depthwiseBackpropFilter(
+          t.x as tf.Tensor4D,
+          t.dy as tf.Tensor4D,
+          a.filterShape!,
+          geom(x.shape, a.filterShape!, a, true),
+        ),
+      );
+    },
+  });
+  replace({
+    kernelName: 'DepthwiseConv2dNativeBackpropInput',
+    backendName: 'wasm',
+    kernelFunc: ({ inputs, attrs }) => {
+      const a = attrs as unknown as ConvAttrs;
+      const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+      return composite({ dy, filter }, (t) =>
+        depthwiseBackpropInput(
+          a.inputShape!,
+          t.dy as tf.Tensor4D,
+          t.filter as tf.Tensor4D,
+          geom(a.inputShape!, filter.shape, a, true),
+        ),
+      );
+    },
+  });
 }
