@@ -339,7 +339,11 @@ export class GraphView {
 
   /** Shows node `i`: expands its groups, selects it and centres it. */
   async revealNode(i: number): Promise<void> {
-    if (this.view.nodes[i].hidden && !this.showHidden) this.showHidden = true;
+    if (this.view.nodes[i].hidden && !this.showHidden) {
+      this.showHidden = true;
+      const box = document.getElementById('show-hidden') as (HTMLElement & { checked: boolean }) | null;
+      if (box) box.checked = true;
+    }
     if (this.expandAround(i) || !this.scene || this.scene.graph.itemOfNode[i] < 0) await this.relayout(false);
     this.select(i, -1);
     const it = this.scene!.graph.itemOfNode[i];
