@@ -4,7 +4,7 @@
  * ops with their fused_ops, control-flow ops marked, and the serving signature.
  */
 import { ModelError } from '../../errors';
-import type { AttrValue, DType, Dim, Model, Shape, TensorData } from '../ir';
+import type { AttrValue, DType, Dim, Graph, Model, Shape, TensorData } from '../ir';
 import { buildGraph, type RawGraph, type RawNode, type ValueDecl } from '../graphBuilder';
 import { readManifest } from '../tfjsWeights';
 import { isKnownTfOp } from './tfOps';
@@ -74,6 +74,7 @@ export function readTfjsGraph(json: Json, abs: string, file: string): Model {
     outputs: [],
     valueInfo: [],
   };
+  const functions = new FunctionLibrary((topo.library as Json | undefined)?.function, weights);
   const ports = new Map<string, number>(); // node name → number of outputs used
   const parsed: { n: Json; inputs: string[]; control: string[] }[] = [];
   for (const n of nodesJson as unknown[]) {
@@ -124,6 +125,12 @@ export function readTfjsGraph(json: Json, abs: string, file: string): Model {
     const outputs = [name];
     for (let k = 1; k < nOut; k++) outputs.push(`${name}:${k}`);
     const node: RawNode = { name, op, attributes: attrs, inputs, outputs };
+    // TF2 control flow (While/If and their stateless forms) names library functions as bodies.
+    for (const [k, v] of Object.entries(attrs)) {
+      const fn = funcName(v);
+      const body = fn ? functions.get(fn, file, 0) : null;
+      if (body) (node.subgraphs ??= {})[k] = body;
+    }
     if (control.length > 0) node.controlInputs = control;
     if (CONTROL_FLOW.has(op)) node.controlFlow = true;
     if (!isKnownTfOp(op)) node.unknownOp = true;
@@ -225,4 +232,109 @@ function shapeDims(s: unknown): number[] | null {
   const sh = s as { dim?: { size?: unknown }[]; unknownRank?: boolean } | null;
   if (!sh || sh.unknownRank || (sh.dim !== undefined && !Array.isArray(sh.dim))) return null;
   return (sh.dim ?? []).map((d) => Number(d?.size ?? -1));
+}
+
+/** The `{func: {name}}` attribute form, decoded to its function name. */
+function funcName(v: AttrValue): string | null {
+  if (!v || typeof v !== 'object' || Array.isArray(v) || !('func' in v)) return null;
+  const f = (v as { func?: { name?: unknown } }).func;
+  return typeof f?.name === 'string' ? f.name : null;
+}
+
+/** Functions of modelTopology.library, built into graphs on first use (bodies of While/If). */
+class FunctionLibrary {
+  private readonly defs = new Map<string, Json>();
+  private readonly built = new Map<string, Graph | null>();
+
+  constructor(
+    list: unknown,
+    private readonly weights: Map<string, TensorData>,
+  ) {
+    if (!Array.isArray(list)) return;
+    for (const f of list) {
+      const name = (f as { signature?: { name?: unknown } })?.signature?.name;
+      if (typeof name === 'string') this.defs.set(name, f as Json);
+    }
+  }
+
+  /** The body graph of function `name`, or null when the library lacks it. */
+  get(name: string, file: string, depth: number): Graph | null {
+    if (this.built.has(name)) return this.built.get(name) ?? null;
+    const def = this.defs.get(name);
+    if (!def || depth > 16) return null;
+    this.built.set(name, null); // a function that names itself is not expanded again
+    const g = this.build(def, file, depth);
+    this.built.set(name, g);
+    return g;
+  }
+
+  /**
+   * Function bodies address tensors as "node:outputArg:index" and their own arguments by name;
+   * each distinct reference to a node becomes one of its outputs, named by the reference.
+   */
+  private build(def: Json, file: string, depth: number): Graph {
+    const sig = (def.signature ?? {}) as {
+      name?: string;
+      inputArg?: { name?: string }[];
+      outputArg?: { name?: string }[];
+    };
+    const nodeDefs = Array.isArray(def.nodeDef) ? (def.nodeDef as Json[]) : [];
+    const ret = (def.ret ?? {}) as Record<string, unknown>;
+    const outputsOf = new Map<string, string[]>();
+    const refValue = (ref: string): string => {
+      const parts = ref.split(':');
+      if (parts.length < 2) return ref;
+      const list = outputsOf.get(parts[0]) ?? [];
+      if (!list.includes(ref)) list.push(ref);
+      outputsOf.set(parts[0], list);
+      return ref;
+    };
+    const raw: RawGraph = {
+      name: sig.name ?? 'function',
+      nodes: [],
+      initializers: new Map(),
+      inputs: [],
+      outputs: [],
+      valueInfo: [],
+    };
+    for (const n of nodeDefs) {
+      if (!n || typeof n.name !== 'string' || typeof n.op !== 'string')
+        throw new ModelError(`${file}: a library function node lacks a name or op.`, file);
+      if (n.op === 'Const' && this.weights.has(n.name)) {
+        raw.initializers.set(n.name, this.weights.get(n.name) as TensorData);
+        continue;
+      }
+      const inputs: string[] = [];
+      const control: string[] = [];
+      for (const r of Array.isArray(n.input) ? (n.input as unknown[]) : []) {
+        if (typeof r !== 'string') continue;
+        if (r.startsWith('^')) control.push(r.slice(1));
+        else inputs.push(refValue(r));
+      }
+      const attrs = decodeAttrs((n.attr ?? {}) as Json);
+      const node: RawNode = { name: n.name, op: n.op, attributes: attrs, inputs, outputs: [] };
+      if (control.length > 0) node.controlInputs = control;
+      if (CONTROL_FLOW.has(n.op)) node.controlFlow = true;
+      if (!isKnownTfOp(n.op)) node.unknownOp = true;
+      for (const [k, v] of Object.entries(attrs)) {
+        const fn = funcName(v);
+        const body = fn ? this.get(fn, file, depth + 1) : null;
+        if (body) (node.subgraphs ??= {})[k] = body;
+      }
+      raw.nodes.push(node);
+    }
+    const outNames: string[] = [];
+    for (const a of sig.outputArg ?? []) {
+      const r = typeof a?.name === 'string' ? ret[a.name] : undefined;
+      if (typeof r === 'string') outNames.push(refValue(r));
+    }
+    for (const node of raw.nodes) node.outputs = outputsOf.get(node.name) ?? [`${node.name}:output:0`];
+    raw.inputs = (sig.inputArg ?? []).map((a): ValueDecl => ({
+      name: String(a?.name ?? ''),
+      dtype: 'unknown',
+      shape: null,
+    }));
+    raw.outputs = outNames.map((name): ValueDecl => ({ name, dtype: 'unknown', shape: null }));
+    return buildGraph(raw, file);
+  }
 }

@@ -187,7 +187,34 @@ describe('TF.js graph model reader', () => {
           { name: 'sw', op: 'Switch', input: ['flat', 'flat'] },
           { name: 'custom', op: 'MyCustomOp', input: ['sw:1'] },
           { name: 'out', op: 'Identity', input: ['flat'] },
+          {
+            name: 'loop',
+            op: 'StatelessWhile',
+            input: ['flat'],
+            attr: { cond: { func: { name: 'cond_fn' } }, body: { func: { name: 'body_fn' } } },
+          },
         ],
+        library: {
+          function: [
+            {
+              signature: {
+                name: 'body_fn',
+                inputArg: [{ name: 'x', type: 'DT_FLOAT' }],
+                outputArg: [{ name: 'y', type: 'DT_FLOAT' }],
+              },
+              nodeDef: [
+                { name: 'relu', op: 'Relu', input: ['x'] },
+                { name: 'neg', op: 'Neg', input: ['relu:activations:0'] },
+              ],
+              ret: { y: 'neg:y:0' },
+            },
+            {
+              signature: { name: 'cond_fn', inputArg: [{ name: 'x' }], outputArg: [{ name: 'c' }] },
+              nodeDef: [{ name: 'less', op: 'Less', input: ['x', 'x'] }],
+              ret: { c: 'less:z:0' },
+            },
+          ],
+        },
         versions: { producer: 1645 },
       },
       weightsManifest: [{ paths: ['group1-shard1of1.bin'], weights }],
@@ -224,6 +251,30 @@ describe('TF.js graph model reader', () => {
     assert.deepEqual(m.metadata.signature, { inputs: { 'x:0': 'x:0' }, outputs: { 'Identity:0': 'out:0' } });
     assert.deepEqual(m.graph.outputs, ['out']);
     assert.equal(m.totalParams, 3 * 3 * 3 * 8 + 8);
+  });
+
+  it('keeps the library functions of TF2 control flow as the bodies of While/If', async () => {
+    const m = await openModel(path.join(dir, 'model.json'));
+    const loop = m.graph.nodes.find((n) => n.name === 'loop');
+    assert.equal(loop?.controlFlow, true);
+    const body = loop?.subgraphs?.body;
+    assert.deepEqual(
+      body?.nodes.map((n) => n.op),
+      ['Relu', 'Neg'],
+    );
+    assert.deepEqual(body?.inputs, ['x']);
+    assert.deepEqual(body?.outputs, ['neg:y:0']);
+    const neg = body?.nodes.find((n) => n.name === 'neg');
+    const src = body?.values.get(neg?.inputs[0] ?? '');
+    assert.equal(
+      body?.nodes[src?.producer ?? -1]?.name,
+      'relu',
+      'node:arg:index references link producer and consumer',
+    );
+    assert.deepEqual(
+      loop?.subgraphs?.cond.nodes.map((n) => n.op),
+      ['Less'],
+    );
   });
 
   it('refuses a graph model whose nodes have no names', async () => {
