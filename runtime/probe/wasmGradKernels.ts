@@ -54,15 +54,19 @@ function geom(xShape: number[], filterShape: number[], a: ConvAttrs, depthwise: 
   };
 }
 
-/** Runs op-level code inside a kernel: wraps the inputs as tensors and returns a kept result. */
+/**
+ * Runs op-level code inside a kernel on copies of the inputs (wrapping a kernel's own inputs as
+ * tensors would let their disposal free the caller's buffers) and returns a kept result.
+ */
 function composite(
+  backend: unknown,
   inputs: Record<string, tf.TensorInfo>,
   body: (t: Record<string, tf.Tensor>) => tf.Tensor,
 ): tf.Tensor {
-  const engine = tf.engine() as unknown as { makeTensorFromTensorInfo(i: tf.TensorInfo): tf.Tensor };
+  const b = backend as { readSync(id: tf.DataId): Float32Array };
   return tf.tidy(() => {
     const t: Record<string, tf.Tensor> = {};
-    for (const [k, v] of Object.entries(inputs)) t[k] = engine.makeTensorFromTensorInfo(v);
+    for (const [k, v] of Object.entries(inputs)) t[k] = tf.tensor(b.readSync(v.dataId), v.shape, v.dtype);
     return body(t);
   });
 }
@@ -128,10 +132,10 @@ export function registerWasmGradKernels(): void {
   replace({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
+    kernelFunc: ({ inputs, attrs, backend }) => {
       const a = attrs as unknown as ConvAttrs;
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      return composite({ x, dy }, (t) =>
+      return composite(backend, { x, dy }, (t) =>
         conv2dBackpropFilter(
           t.x as tf.Tensor4D,
           t.dy as tf.Tensor4D,
@@ -144,10 +148,10 @@ export function registerWasmGradKernels(): void {
   replace({
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
+    kernelFunc: ({ inputs, attrs, backend }) => {
       const a = attrs as unknown as ConvAttrs;
       const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      return composite({ dy, filter }, (t) =>
+      return composite(backend, { dy, filter }, (t) =>
         conv2dBackpropInput(
           a.inputShape!,
           t.dy as tf.Tensor4D,
@@ -160,10 +164,10 @@ export function registerWasmGradKernels(): void {
   replace({
     kernelName: 'DepthwiseConv2dNativeBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
+    kernelFunc: ({ inputs, attrs, backend }) => {
       const a = attrs as unknown as ConvAttrs;
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      return composite({ x, dy }, (t) =>
+      return composite(backend, { x, dy }, (t) =>
         depthwiseBackpropFilter(
           t.x as tf.Tensor4D,
           t.dy as tf.Tensor4D,
@@ -176,10 +180,10 @@ export function registerWasmGradKernels(): void {
   replace({
     kernelName: 'DepthwiseConv2dNativeBackpropInput',
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs }) => {
+    kernelFunc: ({ inputs, attrs, backend }) => {
       const a = attrs as unknown as ConvAttrs;
       const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      return composite({ dy, filter }, (t) =>
+      return composite(backend, { dy, filter }, (t) =>
         depthwiseBackpropInput(
           a.inputShape!,
           t.dy as tf.Tensor4D,
