@@ -161,8 +161,10 @@ export function buildGraph(raw: RawGraph, file: string): Graph {
     nodes[k] = node;
     for (const inp of r.inputs) {
       if (inp === '') continue;
-      const c = valueOf(inp).consumers;
-      if (c[c.length - 1] !== k) c.push(k);
+      const v = valueOf(inp);
+      // An exact-size literal first: a push onto [] reserves room for 17 (most values have one reader).
+      if (v.consumers.length === 0) v.consumers = [k];
+      else if (v.consumers[v.consumers.length - 1] !== k) v.consumers.push(k);
     }
     for (const o of r.outputs) if (o !== '') valueOf(o).producer = k;
   }

@@ -279,6 +279,9 @@ function parseNode(
     }
   }
   if (node.op === '') node.op = 'Unknown';
+  // Exact-size copies: arrays grown by push keep spare room, which adds up over 10,000s of nodes.
+  node.inputs = node.inputs.slice();
+  node.outputs = node.outputs.slice();
   for (const [s, e] of attrRanges) {
     const [name, value] = parseAttribute(ctx, s, e, depth, visible);
     node.attributes[name] = value;
@@ -378,10 +381,10 @@ function parseAttribute(
       value = gv ?? null;
       break;
     case 6:
-      value = floats;
+      value = floats.slice();
       break;
     case 7:
-      value = ints;
+      value = ints.slice();
       break;
     case 8:
       value = strings;

@@ -328,7 +328,7 @@ export function parseTensor(src: ByteSource, start: number, end: number, ref: On
     // inference reads many of them, and one syscall each would cost more than the copy.
     if (!ref.memory && storage.len <= SMALL_TENSOR_BYTES) storage.bytes = src.copy(storage.pos, storage.len);
   }
-  return new OnnxTensor(name, dtype, dims, count, storage, ref);
+  return new OnnxTensor(name, dtype, dims.slice(), count, storage, ref);
 }
 
 /** Parses a StringStringEntryProto. */
