@@ -1,13 +1,16 @@
 /**
  * The ONNX text view: `Skipscope: Open as ONNX Text` shows a model (ONNX, or a TF.js model in the
- * same syntax) as a read-only `onnx-text` document; hovers there (and on names in a TF.js model.json) show the graph's node card, and
- * go-to-definition jumps from a tensor's use to the line that produces it. The sidecar prints,
- * indexes and describes; this file only maps documents and positions to its requests.
+ * same syntax) as a read-only `onnx-text` document. Hovers there (and on names in a TF.js
+ * model.json) show the graph's node card; go-to-definition jumps from a tensor's use to the line
+ * that produces it; highlights and Find All References show where a name is defined and used.
+ * The sidecar prints, indexes and describes; this file only maps documents and positions to its
+ * requests.
  */
 import * as vscode from 'vscode';
 import {
   ModelNameCard,
   ModelText,
+  ModelTextOccurrences,
   ModelTextSymbol,
   type TextSpan,
 } from '../runtime/protocol/sidecarProtocol';
@@ -99,7 +102,13 @@ class OnnxTextProvider implements vscode.TextDocumentContentProvider, vscode.Dis
   }
 }
 
-class OnnxTextNavigation implements vscode.HoverProvider, vscode.DefinitionProvider {
+class OnnxTextNavigation
+  implements
+    vscode.HoverProvider,
+    vscode.DefinitionProvider,
+    vscode.DocumentHighlightProvider,
+    vscode.ReferenceProvider
+{
   constructor(private readonly s: ExtensionServices) {}
 
   private symbolAt(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken) {
@@ -116,6 +125,37 @@ class OnnxTextNavigation implements vscode.HoverProvider, vscode.DefinitionProvi
     const info = await this.symbolAt(doc, pos, token);
     if (!info?.markdown) return undefined;
     return new vscode.Hover(new vscode.MarkdownString(info.markdown), rangeOf(info.span));
+  }
+
+  private occurrences(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken) {
+    const { file, weights } = modelOf(doc.uri);
+    return this.s.sidecar
+      .request(ModelTextOccurrences, { file, weights, line: pos.line, character: pos.character }, token)
+      .catch(() => []);
+  }
+
+  /** The definition and every use of the name under the cursor, marked as write and read. */
+  async provideDocumentHighlights(
+    doc: vscode.TextDocument,
+    pos: vscode.Position,
+    token: vscode.CancellationToken,
+  ) {
+    const spans = await this.occurrences(doc, pos, token);
+    const { Write, Read } = vscode.DocumentHighlightKind;
+    return spans.map((s) => new vscode.DocumentHighlight(rangeOf(s), s.def ? Write : Read));
+  }
+
+  /** Find All References: where a tensor is produced and every node that reads it. */
+  async provideReferences(
+    doc: vscode.TextDocument,
+    pos: vscode.Position,
+    ctx: vscode.ReferenceContext,
+    token: vscode.CancellationToken,
+  ) {
+    const spans = await this.occurrences(doc, pos, token);
+    return spans
+      .filter((s) => ctx.includeDeclaration || !s.def)
+      .map((s) => new vscode.Location(doc.uri, rangeOf(s)));
   }
 
   async provideDefinition(doc: vscode.TextDocument, pos: vscode.Position, token: vscode.CancellationToken) {
@@ -181,6 +221,8 @@ export function registerTextViews(s: ExtensionServices): void {
     ),
     vscode.languages.registerHoverProvider(textDocs, nav),
     vscode.languages.registerDefinitionProvider(textDocs, nav),
+    vscode.languages.registerDocumentHighlightProvider(textDocs, nav),
+    vscode.languages.registerReferenceProvider(textDocs, nav),
     vscode.languages.registerHoverProvider({ language: 'json', scheme: 'file' }, new ModelJsonHover(s)),
   );
 }

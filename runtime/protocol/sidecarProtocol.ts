@@ -48,6 +48,12 @@ export const ModelTextSymbol = new RequestType<
   TextSymbolInfo | null,
   void
 >('model/textSymbol');
+/** Every place the name at (line, character) occurs with the same meaning: its definition and its uses. */
+export const ModelTextOccurrences = new RequestType<
+  { file: string; weights?: boolean; line: number; character: number },
+  (TextSpan & { def: boolean })[],
+  void
+>('model/textOccurrences');
 /** The hover card for a node, layer or tensor name in a model file (e.g. a TF.js model.json open as text). */
 export const ModelNameCard = new RequestType<
   { file: string; name: string },

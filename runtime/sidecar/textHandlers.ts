@@ -1,8 +1,8 @@
 /**
- * model/text, model/textSymbol and model/nameCard: the ONNX text view and the hovers on model
+ * model/text, model/textSymbol, model/textOccurrences and model/nameCard: the ONNX text view and the hovers on model
  * names in text editors.
  */
-import { ModelNameCard, ModelText, ModelTextSymbol } from '../protocol/sidecarProtocol';
+import { ModelNameCard, ModelText, ModelTextOccurrences, ModelTextSymbol } from '../protocol/sidecarProtocol';
 import { TextService } from '../text/textService';
 import { guarded, type HandlerContext } from './handlerContext';
 
@@ -20,6 +20,9 @@ export function registerTextHandlers({ conn }: HandlerContext): void {
   );
   conn.onRequest(ModelTextSymbol, ({ file, weights, line, character }) =>
     guarded(() => texts.symbolAt(file, weights ?? false, line, character)),
+  );
+  conn.onRequest(ModelTextOccurrences, ({ file, weights, line, character }) =>
+    guarded(() => texts.occurrences(file, weights ?? false, line, character)),
   );
   conn.onRequest(ModelNameCard, ({ file, name }) => guarded(() => texts.nameCard(file, name)));
 }

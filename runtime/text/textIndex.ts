@@ -25,6 +25,8 @@ export class TextIndex {
   private readonly byLine: TextSymbol[][] = [];
   /** scope → name → definition, per kind prefix ("t:" tensors, "n:" nodes, "f:" functions). */
   private readonly defs: Map<string, TextSymbol>[] = [];
+  /** kind:name → occurrences, built on the first occurrences query. */
+  private byName?: Map<string, TextSymbol[]>;
 
   constructor(
     readonly symbols: TextSymbol[],
@@ -63,8 +65,28 @@ export class TextIndex {
     return undefined;
   }
 
+  /** Every occurrence of the name of `sym` that means the same thing (same definition), in text order. */
+  occurrencesOf(sym: TextSymbol): TextSymbol[] {
+    const def = this.definitionOf(sym);
+    this.byName ??= groupByName(this.symbols);
+    const same = this.byName.get(`${sym.kind[0]}:${sym.name}`) ?? [];
+    // Without a definition (a name used but never defined), occurrences in the same scope match.
+    return same.filter((s) => (def ? this.definitionOf(s) === def : s.scope === sym.scope));
+  }
+
   /** The definition of a tensor or node name in the main graph, for lookups by name. */
   find(name: string, kind: TextSymbolKind = 'tensor'): TextSymbol | undefined {
     return this.definitionOf({ name, kind, scope: 0 });
   }
+}
+
+function groupByName(symbols: TextSymbol[]): Map<string, TextSymbol[]> {
+  const m = new Map<string, TextSymbol[]>();
+  for (const s of symbols) {
+    const key = `${s.kind[0]}:${s.name}`;
+    const list = m.get(key);
+    if (list) list.push(s);
+    else m.set(key, [s]);
+  }
+  return m;
 }

@@ -9,7 +9,7 @@ import { analyzeSkips } from '../analysis/analyzeSkips';
 import { ModelError } from '../errors';
 import type { Model } from '../model/ir';
 import { openModelSync } from '../model/open';
-import type { TextSymbolInfo } from '../protocol/sidecarProtocol';
+import type { TextSpan, TextSymbolInfo } from '../protocol/sidecarProtocol';
 import { buildViewModel } from '../view/buildViewModel';
 import type { GradientOverlay } from '../view/viewModel';
 import { nameMarkdown, symbolMarkdown, type HoverSource } from './nameHover';
@@ -119,6 +119,19 @@ export class TextService {
     const markdown = symbolMarkdown(this.hoverSource(file), sym.name, sym.kind);
     if (markdown) info.markdown = markdown;
     return info;
+  }
+
+  /** Where the name at (line, character) occurs with the same meaning; empty between names. */
+  occurrences(
+    file: string,
+    weights: boolean,
+    line: number,
+    character: number,
+  ): (TextSpan & { def: boolean })[] {
+    const { index } = this.printed(file, weights);
+    const sym = index.symbolAt(line, character);
+    if (!sym) return [];
+    return index.occurrencesOf(sym).map((s) => ({ line: s.line, start: s.start, end: s.end, def: s.def }));
   }
 
   /** The card for a name found in a model file's JSON, or null when the model has no such name. */

@@ -114,6 +114,29 @@ describe('text view (code-server)', () => {
     });
   });
 
+  it('peeks every reference of a tensor: where it is made and each node that reads it', async () => {
+    const use = /= Add \("[^"]+", "([^"]+)"/.exec(addText)?.[1];
+    assert.ok(use, 'the Add reads a second tensor');
+    // Every quoted occurrence in the text: its definition, each reader, its value_info annotation.
+    const expected = lines.join('\n').split(`"${use}"`).length - 1;
+    assert.ok(expected >= 3);
+    await goTo(addLine, addText.lastIndexOf(`"${use}"`) + 2);
+    await getPage().keyboard.press('Shift+F12');
+    const title = getPage().locator('.peekview-widget .peekview-title');
+    const text = await waitFor(
+      async () => {
+        const t = (await title.allInnerTexts()).join(' ');
+        return /References \(\d+\)|\d+ references?/.test(t) ? t : undefined;
+      },
+      { message: 'the references peek' },
+    );
+    // Its definition, each reader, and its value_info annotation when the graph has one.
+    const m = /References \((\d+)\)|(\d+) references?/.exec(text)!;
+    assert.equal(Number(m[1] ?? m[2]), expected, text);
+    await screenshot('text-view-references');
+    await getPage().keyboard.press('Escape');
+  });
+
   it('prints the model again when its file changes on disk', async () => {
     const copy = workspacePath('samples/rewritten.onnx');
     copyFileSync(workspacePath(model), copy);

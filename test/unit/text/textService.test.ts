@@ -94,6 +94,24 @@ describe('text service', () => {
     assert.match(lines[info!.definition!.line], /^BasicBlock .*=>/);
   });
 
+  it('lists where a tensor is made and every node that reads it, and nothing between names', () => {
+    const lines = service.printed(sample).text.split('\n');
+    // The stem's output feeds a residual block and a later concat: one definition, several uses.
+    const defLine = lines.findIndex((l) => l.includes('] "/Relu_output_0" = '));
+    assert.ok(defLine > 0);
+    const col = lines[defLine].indexOf('"/Relu_output_0"') + 2;
+    const spans = service.occurrences(sample, false, defLine, col);
+    assert.equal(spans.filter((s) => s.def).length, 1);
+    const uses = spans.filter((s) => !s.def);
+    const expectedUses = lines.filter((l) => / = \w+ .*\(.*"\/Relu_output_0"/.test(l)).length;
+    assert.ok(expectedUses >= 2);
+    // Node lines that read it, plus its type annotation in the graph's value_info list.
+    assert.equal(uses.filter((s) => / = \w+ /.test(lines[s.line])).length, expectedUses);
+    assert.ok(uses.every((s) => / = \w+ /.test(lines[s.line]) || lines[s.line].startsWith('   <')));
+    for (const s of spans) assert.equal(lines[s.line].slice(s.start, s.end), '"/Relu_output_0"');
+    assert.deepEqual(service.occurrences(sample, false, defLine, 0), []);
+  });
+
   it('refuses a missing file with a ModelError naming it', () => {
     assert.throws(
       () => service.printed('/no/such/model.onnx'),
