@@ -3,10 +3,13 @@
  * cancellation through the JSON-RPC cancellation token. Bad input comes back as a JSON-RPC error
  * carrying one sentence; the sidecar keeps running.
  */
+import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc/node';
 import { ProbeProgress, ProbeRun } from '../protocol/sidecarProtocol';
 import { ProbeCancelled, runProbe } from '../probe/runProbe';
+import { toGradientOverlay } from '../probe/gradientOverlay';
 import { guarded, type HandlerContext } from './handlerContext';
+import { textService } from './textHandlers';
 
 /** JSON-RPC's "request cancelled" code (LSP's RequestCancelled). */
 const REQUEST_CANCELLED = -32800;
@@ -15,12 +18,16 @@ const REQUEST_CANCELLED = -32800;
 export function registerProbeHandlers({ conn, store }: HandlerContext): void {
   conn.onRequest(ProbeRun, async ({ handle, runId, options }, token) => {
     try {
-      return await runProbe(store.get(handle), options, {
+      const model = store.get(handle);
+      const result = await runProbe(model, options, {
         onProgress: (done, total, message) =>
           void conn.sendNotification(ProbeProgress, { runId, done, total, message }),
         isCancelled: () => token.isCancellationRequested,
         backendConfig: { nativePath: options.nativePath ?? process.env.SKIPSCOPE_NATIVE_PATH },
       });
+      // Text hovers on the same file show the measured gradients too.
+      textService.gradients.set(path.resolve(model.file), toGradientOverlay(result));
+      return result;
     } catch (e) {
       if (e instanceof ProbeCancelled) return new ResponseError(REQUEST_CANCELLED, e.message);
       return guarded(() => {
