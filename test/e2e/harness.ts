@@ -126,7 +126,8 @@ export async function runCommand(title: string, opts: WaitOptions = {}): Promise
         },
         { timeoutMs: 2000 },
       );
-      await rows.nth(index).click();
+      // A short click timeout: the list may re-sort under us, and then the whole try starts again.
+      await rows.nth(index).click({ timeout: 2000 });
       return true;
     },
     { timeoutMs: timeout, message: `command "${title}" in the command palette` },
@@ -253,7 +254,8 @@ export async function openFileWithQuickOpen(relPath: string, opts: WaitOptions =
         },
         { timeoutMs: 3000 },
       );
-      await rows.nth(index).click();
+      // A short click timeout: the list may re-sort under us, and then the whole try starts again.
+      await rows.nth(index).click({ timeout: 2000 });
       return true;
     },
     { timeoutMs: timeout, message: `"${relPath}" in Quick Open` },
