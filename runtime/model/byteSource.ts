@@ -78,15 +78,3 @@ export function readFully(fd: number, out: Buffer | Uint8Array, pos: number): nu
   }
   return got;
 }
-
-/** Reads `len` bytes at `pos` of `file` (opened and closed here), or fewer if the file is shorter. */
-export function readFileRange(file: string, pos: number, len: number): Buffer {
-  const fd = fs.openSync(file, 'r');
-  try {
-    const out = Buffer.allocUnsafe(len);
-    const got = readFully(fd, out, pos);
-    return got === len ? out : out.subarray(0, got);
-  } finally {
-    fs.closeSync(fd);
-  }
-}

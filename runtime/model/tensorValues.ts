@@ -60,10 +60,13 @@ export function halfToFloat(h: number): number {
 
 /** Decodes little-endian bytes of `count` elements of `dtype` (float16/bfloat16 widen to float32). */
 export function decodeBytes(bytes: Uint8Array, dtype: DType, count: number): TensorValues {
-  // Copy into a fresh, aligned buffer: the source may be a window that moves, or unaligned.
   const size = dtypeSize(dtype);
-  const own = new Uint8Array(count * size);
-  own.set(bytes.subarray(0, count * size));
+  // A buffer the caller allocated for exactly these bytes is used as is; anything else (a window
+  // that moves, a pooled or unaligned slice) is copied into a fresh, aligned one.
+  const exact =
+    bytes.byteOffset === 0 && bytes.byteLength === count * size && bytes.buffer.byteLength === count * size;
+  const own = exact ? bytes : new Uint8Array(count * size);
+  if (!exact) own.set(bytes.subarray(0, count * size));
   const ab = own.buffer;
   switch (dtype) {
     case 'float32':

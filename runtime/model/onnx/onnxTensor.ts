@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../../errors';
 import type { DType, TensorData, TensorValues } from '../ir';
-import { ByteSource, readFileRange, readFully } from '../byteSource';
+import { ByteSource, readFully } from '../byteSource';
 import { decodeBytes, dtypeSize, elementCount } from '../tensorValues';
 import { FieldReader, I32, I64, LEN, VARINT, WireError, readVarint } from './wire';
 
@@ -117,8 +117,16 @@ export class OnnxTensor implements TensorData {
 
   private bytes(pos: number, len: number): Uint8Array {
     if (this.ref.memory) return this.ref.memory.subarray(pos, pos + len);
-    const out = readFileRange(this.ref.file, pos, len);
-    if (out.length < len)
+    // Read straight into an exact, unpooled buffer that becomes the typed array (no second copy).
+    const out = new Uint8Array(len);
+    const fd = fs.openSync(this.ref.file, 'r');
+    let got: number;
+    try {
+      got = readFully(fd, out, pos);
+    } finally {
+      fs.closeSync(fd);
+    }
+    if (got < len)
       throw new ModelError(
         `${this.ref.file}: the file is shorter than tensor '${this.name}' needs.`,
         this.ref.file,
