@@ -35,7 +35,7 @@ export interface PrintedText {
   index: TextIndex;
 }
 
-type Long = { toString(): string };
+type Long = { low: number; high: number; unsigned: boolean; toString(): string };
 type Int = number | Long;
 
 const DATA_TYPES = [
@@ -117,12 +117,21 @@ function has(msg: object, field: string): boolean {
 }
 
 function quoted(s: string): string {
-  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
+  return s.includes('"') || s.includes('\\') ? `"${s.replace(/[\\"]/g, '\\$&')}"` : `"${s}"`;
 }
 
 /** ONNX prints a name bare when it is an identifier, quoted otherwise. */
 function idText(s: string): string {
   return IDENT.test(s) ? s : quoted(s);
+}
+
+/** An int64 as decimal; protobufjs gives a Long, whose general toString is slow for small values. */
+function intText(v: Int | null | undefined): string {
+  if (v === null || v === undefined) return '0';
+  if (typeof v === 'number') return String(v);
+  const { low, high, unsigned } = v;
+  if ((high === 0 && low >= 0) || (high === -1 && low < 0 && !unsigned)) return String(low);
+  return v.toString();
 }
 
 function dataTypeName(t: number | null | undefined): string {
@@ -169,14 +178,14 @@ class OnnxPrinter {
   model(m: onnx.IModelProto): void {
     const w = this.w;
     for (const fn of m.functions ?? []) this.functionKeys.add(`${fn.domain ?? ''}:${fn.name ?? ''}`);
-    w.write(`<\n${pad(this.indent)}ir_version: ${String(m.irVersion ?? 0)}`);
+    w.write(`<\n${pad(this.indent)}ir_version: ${intText(m.irVersion)}`);
     w.write(`,\n${pad(this.indent)}opset_import: `);
     this.opsets(m.opsetImport ?? [], ', ');
     const kv = (key: string, value: string) => w.write(`,\n${pad(this.indent)}${key}: ${value}`);
     if (has(m, 'producerName')) kv('producer_name', quoted(m.producerName ?? ''));
     if (has(m, 'producerVersion')) kv('producer_version', quoted(m.producerVersion ?? ''));
     if (has(m, 'domain')) kv('domain', quoted(m.domain ?? ''));
-    if (has(m, 'modelVersion')) kv('model_version', String(m.modelVersion ?? 0));
+    if (has(m, 'modelVersion')) kv('model_version', intText(m.modelVersion));
     if (has(m, 'docString')) kv('doc_string', quoted(m.docString ?? ''));
     if (m.metadataProps?.length) kv('metadata_props', this.entries(m.metadataProps));
     w.write('\n>\n');
@@ -188,7 +197,7 @@ class OnnxPrinter {
   }
 
   private opsets(list: onnx.IOperatorSetIdProto[], sep: string): void {
-    this.w.write(`[${list.map((o) => `${quoted(o.domain ?? '')} : ${String(o.version ?? 0)}`).join(sep)}]`);
+    this.w.write(`[${list.map((o) => `${quoted(o.domain ?? '')} : ${intText(o.version)}`).join(sep)}]`);
   }
 
   private entries(list: onnx.IStringStringEntryProto[]): string {
@@ -240,7 +249,7 @@ class OnnxPrinter {
 
   private shapeText(shape: onnx.ITensorShapeProto): string {
     const dims = (shape.dim ?? []).map((d) => {
-      if (has(d, 'dimValue')) return String(d.dimValue);
+      if (has(d, 'dimValue')) return intText(d.dimValue);
       if (has(d, 'dimParam')) return idText(d.dimParam ?? '');
       return '?';
     });
@@ -286,7 +295,7 @@ class OnnxPrinter {
   private tensor(t: onnx.ITensorProto, isInitializer: boolean): void {
     const w = this.w;
     const dims = t.dims ?? [];
-    w.write(dataTypeName(t.dataType) + (dims.length ? `[${dims.map(String).join(',')}]` : ''));
+    w.write(dataTypeName(t.dataType) + (dims.length ? `[${dims.map(intText).join(',')}]` : ''));
     if (t.name) {
       w.write(' ');
       this.id(t.name, 'tensor', isInitializer);
@@ -330,7 +339,7 @@ class OnnxPrinter {
   }
 
   private fieldValues(t: onnx.ITensorProto, type: number): void {
-    const ints = (xs: Int[]) => this.values(xs.length, () => xs.map(String).join(','));
+    const ints = (xs: Int[]) => this.values(xs.length, () => xs.map(intText).join(','));
     switch (type) {
       case DT.INT8:
       case DT.INT16:
@@ -379,9 +388,9 @@ class OnnxPrinter {
     const T = onnx.AttributeProto.AttributeType;
     switch (a.type) {
       case T.INT:
-        return w.write(String(a.i ?? 0));
+        return w.write(intText(a.i));
       case T.INTS:
-        return w.write(`[${(a.ints ?? []).map(String).join(', ')}]`);
+        return w.write(`[${(a.ints ?? []).map(intText).join(', ')}]`);
       case T.FLOAT:
         return w.write(formatFloat32(a.f ?? 0));
       case T.FLOATS:

@@ -28,13 +28,20 @@ export class TextIndex {
   /** kind:name → occurrences, built on the first occurrences query. */
   private byName?: Map<string, TextSymbol[]>;
 
+  private built = false;
+
   constructor(
     readonly symbols: TextSymbol[],
     /** Parent scope of each scope (-1 for the main graph and functions, which see no outer names). */
     readonly scopeParents: number[],
-  ) {
-    for (let i = 0; i < scopeParents.length; i++) this.defs.push(new Map());
-    for (const s of symbols) {
+  ) {}
+
+  /** Builds the lookups on the first query, so that printing does not wait for them. */
+  private build(): void {
+    if (this.built) return;
+    this.built = true;
+    for (let i = 0; i < this.scopeParents.length; i++) this.defs.push(new Map());
+    for (const s of this.symbols) {
       (this.byLine[s.line] ??= []).push(s);
       if (!s.def) continue;
       const scope = s.kind === 'function' ? 0 : s.scope;
@@ -46,6 +53,7 @@ export class TextIndex {
 
   /** The symbol covering (line, character), if any; a cursor just after a name still counts. */
   symbolAt(line: number, character: number): TextSymbol | undefined {
+    this.build();
     const onLine = this.byLine[line];
     if (!onLine) return undefined;
     return (
@@ -55,6 +63,7 @@ export class TextIndex {
 
   /** Where the name of `sym` is defined, looking in its own scope, then the enclosing ones. */
   definitionOf(sym: Pick<TextSymbol, 'name' | 'kind' | 'scope'>): TextSymbol | undefined {
+    this.build();
     const key = `${sym.kind[0]}:${sym.name}`;
     let scope = sym.kind === 'function' ? 0 : sym.scope;
     while (scope >= 0 && scope < this.defs.length) {
