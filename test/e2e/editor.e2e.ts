@@ -5,18 +5,20 @@
  * bar and the error view of a corrupted file are driven as a user would.
  */
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import {
   activeTabLabel,
   activeWebviewFrame,
+  clearNotifications,
   closeAllEditors,
   getPage,
   openFileFromExplorer,
   screenshot,
   statusBarTexts,
   waitFor,
+  waitForNotification,
   waitForWebviewSelector,
   workspacePath,
 } from './harness';
@@ -41,6 +43,45 @@ async function outline(): Promise<Record<string, string>> {
     },
     { timeoutMs: 60_000, message: 'the graph outline to be ready' },
   );
+}
+
+/** Pids of the processes below `root` (by /proc parent links). */
+function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // Field 4 of /proc/PID/stat is the parent pid (after the command in parentheses).
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [c, pp] of parent) {
+      if (pp !== p) continue;
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/**
+ * The sidecar of the code-server this test run started: run.mjs (our parent) started both mocha
+ * and code-server, so only processes below it are considered.
+ */
+function ourSidecars(): number[] {
+  return descendants(process.ppid).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dist/sidecar.js');
+    } catch {
+      return false;
+    }
+  });
 }
 
 /** Runs `expr` in the webview page (as source text: the page has no test helpers). */
@@ -184,6 +225,31 @@ describe('model editor (code-server)', function () {
     assert.equal(Number(data.projection), skips.projection);
     assert.equal(Number(data.drawnSkips), skips.residual + skips.concat + skips.long);
     await screenshot('editor-tfjs-layers');
+  });
+
+  it('reports a crashed sidecar and restarts it on the next action', async () => {
+    await openAndCheck('fixtures/onnx/resnet18.onnx');
+    const frame = await activeWebviewFrame();
+    const [sidecar] = await waitFor(() => (ourSidecars().length ? ourSidecars() : undefined), {
+      message: 'the sidecar process',
+    });
+    await clearNotifications();
+    process.kill(sidecar, 'SIGKILL');
+    const note = await waitForNotification(/sidecar stopped .*restart on the next action/);
+    assert.match(note, /SIGKILL/);
+    // The next action (weight statistics of the first conv) starts a new sidecar, which reopens the model.
+    await inPage(
+      frame,
+      'window.skipscopeView.revealByName(document.querySelector("#outline [data-op=Conv]").dataset.node)',
+    );
+    await frame.locator('#details .tensor-stats vscode-button').first().click();
+    const stats = await waitForWebviewSelector('#details .tensor-stats[data-loaded="true"]', {
+      timeoutMs: 60_000,
+    });
+    assert.match(await stats.innerText(), /std/);
+    const restarted = ourSidecars();
+    assert.equal(restarted.length, 1);
+    assert.notEqual(restarted[0], sidecar);
   });
 
   it('says what is wrong with a corrupted file and offers to open it as text', async () => {
