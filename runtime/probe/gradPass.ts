@@ -31,7 +31,7 @@ export interface PassStats {
 export type LossFn = (outputs: tf.Tensor[]) => tf.Scalar;
 
 /** Identity whose gradient function reports the gradient passing through. */
-function tap(t: tf.Tensor, onGrad: (dy: tf.Tensor) => void): tf.Tensor {
+export function tap(t: tf.Tensor, onGrad: (dy: tf.Tensor) => void): tf.Tensor {
   const f = tf.customGrad(((x: tf.Tensor) => ({
     value: tf.clone(x),
     gradFunc: (dy: tf.Tensor | tf.Tensor[]) => {

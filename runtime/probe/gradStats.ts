@@ -4,7 +4,11 @@
  * that names vanishing or exploding stretches along the learned layers.
  */
 import type { ActivationGrad, FlowIssue, MergeGrad, ParamGrad } from './probeTypes';
-import type { Executor } from './executor';
+/** What the statistics read of a runner: its parameters and its nodes (in graph order). */
+export interface ProbedGraph {
+  params: { name: string; shape: number[]; node: string }[];
+  nodes: { name: string; outputs: string[] }[];
+}
 import type { PassStats, SkipTap } from './gradPass';
 
 function mean(xs: number[]): number {
@@ -18,7 +22,7 @@ function std(xs: number[]): number {
 }
 
 /** Per-parameter statistics; `weightL2` per parameter in executor order. */
-export function paramStats(ex: Executor, passes: PassStats[], weightL2: number[]): ParamGrad[] {
+export function paramStats(ex: ProbedGraph, passes: PassStats[], weightL2: number[]): ParamGrad[] {
   return ex.params.map((p, i) => {
     const l2s = passes.map((s) => Math.sqrt(s.params[i].sumSq));
     const size = passes[0]?.params[i].size ?? 1;
@@ -41,7 +45,7 @@ export function paramStats(ex: Executor, passes: PassStats[], weightL2: number[]
 }
 
 /** Per node output, in graph order: gradient RMS (mean, spread) and the fraction of exact zeros. */
-export function activationStats(ex: Executor, passes: PassStats[], batchSize: number): ActivationGrad[] {
+export function activationStats(ex: ProbedGraph, passes: PassStats[], batchSize: number): ActivationGrad[] {
   const out: ActivationGrad[] = [];
   for (const node of ex.nodes) {
     for (const tensor of node.outputs) {

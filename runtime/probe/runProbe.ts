@@ -11,6 +11,7 @@ import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { ProbeOptions, ProbeResult } from './probeTypes';
 import { initBackend, type BackendConfig, type BackendInfo } from './backend';
 import { Executor } from './executor';
+import { disposeLayersRunner, layersGradPass, loadLayersRunner, type LayersRunner } from './layersRunner';
 import { gradPass, type PassStats, type SkipTap } from './gradPass';
 import { planBatches } from './batchSource';
 import { makeLoss, type LossInputs } from './losses';
@@ -34,22 +35,33 @@ export interface ProbeHooks {
 }
 
 /**
- * The executor of the model probed last, reused by the sidecar across runs on the same model and
- * backend. One slot: its parameters live in backend memory, which no garbage collector frees.
+ * The runner of the model probed last (ONNX executor or TF.js layers model), reused by the
+ * sidecar across runs on the same model and backend. One slot: its parameters live in backend
+ * memory, which no garbage collector frees.
  */
-let cached: { model: Model; ex: Executor; backend: string } | undefined;
+let cached: { model: Model; backend: string; ex?: Executor; layers?: LayersRunner } | undefined;
 
-function executorFor(model: Model, backend: BackendInfo): Executor {
-  if (cached && cached.model === model && cached.backend === backend.name) return cached.ex;
+async function runnerFor(
+  model: Model,
+  backend: BackendInfo,
+): Promise<{ ex?: Executor; layers?: LayersRunner }> {
+  if (cached && cached.model === model && cached.backend === backend.name) return cached;
   releaseExecutor();
-  const ex = new Executor(model);
-  cached = { model, ex, backend: backend.name };
-  return ex;
+  if (model.format === 'onnx') cached = { model, backend: backend.name, ex: new Executor(model) };
+  else if (model.format === 'tfjs-layers')
+    cached = { model, backend: backend.name, layers: await loadLayersRunner(model.file) };
+  else
+    throw new ModelError(
+      `${model.file}: gradient probes run ONNX and TF.js layers models; TF.js graph models are not supported yet.`,
+      model.file,
+    );
+  return cached;
 }
 
-/** Frees the cached executor. */
+/** Frees the cached runner. */
 export function releaseExecutor(): void {
-  cached?.ex.dispose();
+  cached?.ex?.dispose();
+  if (cached?.layers) disposeLayersRunner(cached.layers);
   cached = undefined;
 }
 
@@ -111,8 +123,8 @@ export async function runProbe(
   });
   const plan = planBatches(model, opts);
   const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims);
-  const ex = executorFor(model, backend);
-  const taps = skipTaps(model, ex);
+  const runner = await runnerFor(model, backend);
+  const taps = runner.ex ? skipTaps(model, runner.ex) : [];
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
   const passes: PassStats[] = [];
   const losses: number[] = [];
@@ -126,7 +138,10 @@ export async function runProbe(
       if (target) extra.target = tf.slice(target, b * plan.batchSize, plan.batchSize);
       try {
         const ts = performance.now();
-        const stats = gradPass(ex, feeds, makeLoss(opts.loss, extra, model.file), taps);
+        const lossFn = makeLoss(opts.loss, extra, model.file);
+        const stats = runner.ex
+          ? gradPass(runner.ex, feeds, lossFn, taps)
+          : layersGradPass(runner.layers!, feeds, lossFn);
         passMs += performance.now() - ts;
         passes.push(stats);
         losses.push(stats.loss);
@@ -141,9 +156,12 @@ export async function runProbe(
     target?.dispose();
   }
   hooks.onProgress?.(plan.count, plan.count, 'done');
-  const weightL2 = ex.params.map((p) => Math.sqrt(tf.tidy(() => tf.sum(tf.square(p.tensor)).dataSync()[0])));
-  const params = paramStats(ex, passes, weightL2);
-  const activations = activationStats(ex, passes, plan.batchSize);
+  const graph = runner.ex ?? runner.layers!;
+  const weightL2 = graph.params.map((p) =>
+    Math.sqrt(tf.tidy(() => tf.sum(tf.square(p.tensor)).dataSync()[0])),
+  );
+  const params = paramStats(graph, passes, weightL2);
+  const activations = activationStats(graph, passes, plan.batchSize);
   const merges = mergeStats(taps, passes);
   const learned = new Set(params.map((p) => p.node));
   const layers = activations

@@ -2,8 +2,8 @@
  * Kernels registered on the WASM backend: the gradient kernels it lacks (Conv2DBackpropFilter,
  * the depthwise backprops) and a fast Conv2DBackpropInput, all composed from its fast forward
  * kernels (convGrad.ts), so that plain tf.grad over tf.conv2d — TF.js layers models, for one —
- * works and is fast; and a Transpose that walks the WASM heap from JS, which beats the backend's
- * generic strided loop several times over.
+ * works and is fast; a Transpose that walks the WASM heap from JS, which beats the backend's
+ * generic strided loop several times over; and a MaxPoolGrad that routes ties and borders right.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -112,6 +112,70 @@ function transposeKernel(args: {
   return out;
 }
 
+/**
+ * MaxPoolGrad: each window's gradient goes to its first maximum in row-major order (PyTorch's and
+ * TF.js CPU's rule); WASM's own kernel misroutes values next to padded borders.
+ */
+function maxPoolGradKernel(args: {
+  inputs: { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
+  backend: unknown;
+  attrs: {
+    filterSize: number | [number, number];
+    strides: number | [number, number];
+    pad: 'valid' | 'same' | number;
+    dimRoundingMode?: 'floor' | 'round' | 'ceil';
+  };
+}): tf.TensorInfo {
+  const { dy, input, output } = args.inputs;
+  const a = args.attrs;
+  const backend = args.backend as WasmBackendLike;
+  const info = tf.backend_util.computePool2DInfo(
+    input.shape as [number, number, number, number],
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const [n, h, w, c] = input.shape;
+  const {
+    outHeight: oh,
+    outWidth: ow,
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+  } = info;
+  const out = backend.makeOutput(input.shape, 'float32');
+  const dx = backend.typedArrayFromHeap(out) as Float32Array;
+  dx.fill(0);
+  const xv = backend.typedArrayFromHeap(input) as Float32Array;
+  const yv = backend.typedArrayFromHeap(output) as Float32Array;
+  const dv = backend.typedArrayFromHeap(dy) as Float32Array;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++) {
+        const o = ((b * oh + oy) * ow + ox) * c;
+        for (let ch = 0; ch < c; ch++) {
+          const target = yv[o + ch];
+          search: for (let i = 0; i < kh; i++) {
+            const y = oy * sh - info.padInfo.top + i;
+            if (y < 0 || y >= h) continue;
+            for (let j = 0; j < kw; j++) {
+              const x = ox * sw - info.padInfo.left + j;
+              if (x < 0 || x >= w) continue;
+              const at = ((b * h + y) * w + x) * c + ch;
+              if (xv[at] === target) {
+                dx[at] += dv[o + ch];
+                break search;
+              }
+            }
+          }
+        }
+      }
+  return out;
+}
+
 let registered = false;
 
 /** Registers the kernels above on the WASM backend (once; replaces its Transpose and Conv2DBackpropInput). */
@@ -128,6 +192,11 @@ export function registerWasmGradKernels(): void {
     kernelName: 'Transpose',
     backendName: 'wasm',
     kernelFunc: transposeKernel as unknown as tf.KernelFunc,
+  });
+  replace({
+    kernelName: 'MaxPoolGrad',
+    backendName: 'wasm',
+    kernelFunc: maxPoolGradKernel as unknown as tf.KernelFunc,
   });
   replace({
     kernelName: 'Conv2DBackpropFilter',

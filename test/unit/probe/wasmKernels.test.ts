@@ -69,6 +69,20 @@ describe('WASM gradient kernels', () => {
     });
   }
 
+  it('routes max-pool gradients like the CPU backend (padded borders, ties after ReLU)', async () => {
+    const run = async (b: 'wasm' | 'cpu') => {
+      await initBackend(b);
+      return tf.tidy(() => {
+        const x = tf.relu(tf.tensor4d(values([2, 9, 9, 3], 4), [2, 9, 9, 3]));
+        const g = tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, 3, 2, 'same'), 1.5)))(
+          x,
+        );
+        return Array.from(g.dataSync());
+      });
+    };
+    assert.deepEqual(await run('wasm'), await run('cpu'));
+  });
+
   it('transposes like the CPU backend for every permutation of a 4-D tensor', async () => {
     const shape: [number, number, number, number] = [2, 3, 4, 5];
     const perms = [
