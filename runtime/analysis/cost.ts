@@ -7,7 +7,9 @@
  * several nodes, or aliased through Identity as PyTorch does for tied weights).
  * FLOPs: 2 × multiply-adds for conv/gemm/matmul, one per output element for elementwise ops and
  * activations, a window's worth per output element for pooling. Symbolic dims (the batch) count
- * as 1, so FLOPs are per sample; nodes with unknown shapes count 0.
+ * as 1, so FLOPs are per sample; nodes with unknown shapes count 0. A control-flow node carries
+ * its bodies' FLOPs (an If its costlier branch, a loop one trip of its body) and their parameters,
+ * so that the nodes of a graph add up to the model's totals.
  */
 import type { Dim, Graph, Model, Node, TensorData, Value } from '../model/ir';
 import { isFloat } from '../model/tensorValues';
@@ -51,6 +53,9 @@ const CONFIG_INPUTS: Record<string, number[]> = {
 };
 
 const NONE: number[] = [];
+
+/** Control flow that runs one of its bodies. */
+const BRANCHING = new Set(['If', 'StatelessIf']);
 
 /** Ops whose work is 2 × MACs. */
 const MAC_OPS = new Set([
@@ -135,8 +140,16 @@ export function computeCost(model: Model): void {
 function walk(g: Graph, counted: Set<TensorData>, keras: boolean): number {
   let flops = 0;
   for (const node of g.nodes) {
-    if (node.subgraphs) for (const sg of Object.values(node.subgraphs)) flops += walk(sg, counted, keras);
-    node.params = 0;
+    // A control-flow node carries its bodies' work: the costlier branch of an If (one runs), one
+    // trip of a loop body (the trip count is a run-time value).
+    let bodies = 0;
+    let bodyParams = 0;
+    if (node.subgraphs) {
+      const each = Object.values(node.subgraphs).map((sg) => walk(sg, counted, keras));
+      bodies = BRANCHING.has(node.op) ? Math.max(0, ...each) : each.reduce((a, b) => a + b, 0);
+      for (const sg of Object.values(node.subgraphs)) for (const n of sg.nodes) bodyParams += n.params;
+    }
+    node.params = bodyParams;
     // Constant nodes (PyTorch's Identity aliases, a Transpose of a weight) pass their weights on:
     // the learned op that finally reads them is charged.
     if (!node.constant) {
@@ -147,7 +160,7 @@ function walk(g: Graph, counted: Set<TensorData>, keras: boolean): number {
         node.params += elementsOf(t);
       }
     }
-    node.flops = node.constant || node.shapeArith ? 0 : nodeFlops(g, node);
+    node.flops = (node.constant || node.shapeArith ? 0 : nodeFlops(g, node)) + bodies;
     flops += node.flops;
   }
   return flops;

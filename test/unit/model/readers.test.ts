@@ -104,6 +104,11 @@ describe('model readers: fixture table (test/fixtures/expected.json)', () => {
         assert.deepEqual(m.graph.values.get(name)?.shape, shape, `output ${name} shape`);
       }
       assert.ok(m.totalFlops > 0, 'FLOPs are counted');
+      assert.equal(
+        m.graph.nodes.reduce((t, n) => t + n.params, 0),
+        m.totalParams,
+        'node params add up to the total (control-flow nodes carry their bodies)',
+      );
     });
   }
 });
