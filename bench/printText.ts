@@ -10,6 +10,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import * as os from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { onnx } from 'onnx-proto';
@@ -82,16 +83,28 @@ function syntheticModel(nodeCount: number): Uint8Array {
   return onnx.ModelProto.encode(model).finish();
 }
 
-function time(bytes: Uint8Array, elideAbove: number): { ms: number; chars: number; lines: number } {
+function time(
+  bytes: Uint8Array,
+  elideAbove: number,
+): { ms: number; cpuMs: number; chars: number; lines: number } {
   const runs: number[] = [];
+  const cpu: number[] = [];
   let text = '';
   printOnnxModel(bytes, { elideAbove }); // warm-up
   for (let i = 0; i < RUNS; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     text = printOnnxModel(bytes, { elideAbove }).text;
     runs.push(performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    cpu.push((c.user + c.system) / 1000);
   }
-  return { ms: +median(runs).toFixed(2), chars: text.length, lines: text.split('\n').length };
+  return {
+    ms: +median(runs).toFixed(2),
+    cpuMs: +median(cpu).toFixed(2),
+    chars: text.length,
+    lines: text.split('\n').length,
+  };
 }
 
 /** Median ms of ONNX's own printer on `file`, or undefined without a Python that has it. */
@@ -129,6 +142,8 @@ try {
       case: c.name,
       fileBytes: c.bytes.length,
       medianMs: mine.ms,
+      // CPU time of this process: steadier than wall time on a machine shared with other work.
+      medianCpuMs: mine.cpuMs,
       lines: mine.lines,
       chars: mine.chars,
       ...(onnxMs !== undefined
@@ -136,7 +151,14 @@ try {
         : {}),
     };
   });
-  console.log(JSON.stringify({ bench: 'printText', runs: RUNS, node: process.version, results }, null, 2));
+  const load = os.loadavg()[0];
+  console.log(
+    JSON.stringify(
+      { bench: 'printText', runs: RUNS, node: process.version, loadAverage1m: load, results },
+      null,
+      2,
+    ),
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
