@@ -147,7 +147,9 @@ export async function initBackend(
   want: BackendName | 'auto' = 'auto',
   config: BackendConfig = {},
 ): Promise<BackendInfo> {
-  if (current && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
+  // Reuse the running backend unless auto could now do better (a native package was configured).
+  const better = want === 'auto' && current?.name !== 'tensorflow' && !!findNative(config.nativePath);
+  if (current && !better && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
     return current;
   const order: BackendName[] = want === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [want];
   const errors: string[] = [];

@@ -91,7 +91,9 @@ function conv(c: OpContext): Val[] {
   const g: ConvGeom = { strides, dilations, pads: spatialPads(c, inHW, kHW, sd, dd) };
   const needDx = c.needsGrad(0);
   const run = (xi: tf.Tensor4D, wOnnx: tf.Tensor4D, depthwise: boolean) => {
-    if (convSettings.fastGrad) return convOnnxWeight(xi, wOnnx, g, depthwise, needDx);
+    // TF.js has no gradient for dilated convs (nor the strided slice behind strided+dilated ones).
+    if (convSettings.fastGrad || g.dilations.some((d) => d > 1))
+      return convOnnxWeight(xi, wOnnx, g, depthwise, needDx);
     const [mm, , hh, ww] = wOnnx.shape;
     const f = depthwise
       ? tf.transpose(tf.reshape(wOnnx, [xi.shape[3], mm / xi.shape[3], hh, ww]), [2, 3, 0, 1])
@@ -163,7 +165,9 @@ function convTranspose(c: OpContext): Val[] {
   const flipped = tf.reverse(w4, [2, 3]);
   const run = (xi: tf.Tensor4D, wi: tf.Tensor) => {
     const f = tf.transpose(wi, [2, 3, 0, 1]) as tf.Tensor4D; // [kh, kw, C/g, M/g]
-    return convSettings.fastGrad ? convWithFastGrad(xi, f, g, false, needDx) : convForward(xi, f, g, false);
+    return convSettings.fastGrad || g.dilations.some((d) => d > 1)
+      ? convWithFastGrad(xi, f, g, false, needDx)
+      : convForward(xi, f, g, false);
   };
   let y: tf.Tensor4D;
   if (group === 1) y = run(xs, flipped);
