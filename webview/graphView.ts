@@ -129,7 +129,9 @@ export class GraphView {
     this.minimap = new Minimap(minimapEl, this.canvas);
     this.canvas.onDraw = () => {
       this.minimap.draw();
-      this.statusLine.textContent = `${Math.round(this.canvas.vp.k * 100)}% · ${this.scene?.graph.items.length ?? 0} items`;
+      // Written only when it changes: a DOM write per frame would cost a style pass per frame.
+      const text = `${Math.round(this.canvas.vp.k * 100)}% · ${this.scene?.graph.items.length ?? 0} items`;
+      if (this.statusLine.textContent !== text) this.statusLine.textContent = text;
     };
     this.hover = new HoverCard(wrap);
     renderLegend(legend, drawnCounts(view.skips.counts), this.highlight.kinds, (kind, on) => {
