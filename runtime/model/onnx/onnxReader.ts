@@ -3,11 +3,22 @@
  * never loaded (initializers keep offsets; external data is read lazily).
  */
 import { ModelError } from '../../errors';
-import type { AttrValue, DType, FunctionDef, Graph, Model, Node, Shape, TensorData } from '../ir';
+import type {
+  AttrValue,
+  DType,
+  FunctionDef,
+  Graph,
+  Model,
+  Node,
+  Shape,
+  TensorData,
+  TensorValues,
+} from '../ir';
 import type { ByteSource } from '../byteSource';
 import { buildGraph, scopeOf, type RawGraph, type RawNode, type ValueDecl } from '../graphBuilder';
 import { FieldReader, I32, LEN, VARINT, WireError } from './wire';
-import { onnxDType, parseEntry, parseTensor, type OnnxFileRef } from './onnxTensor';
+import { OnnxTensor, onnxDType, parseEntry, parseTensor, type OnnxFileRef } from './onnxTensor';
+import { elementCount } from '../tensorValues';
 import { isKnownOnnxOp } from './onnxOps';
 
 /** Nesting limit for graphs inside attributes: deeper is treated as corruption. */
@@ -179,17 +190,72 @@ function parseGraph(
 }
 
 function parseSparse(ctx: Ctx, start: number, end: number): (TensorData & { name: string }) | null {
-  // Kept as its dense shape for display and counting; values are the stored non-zeros.
   const f = new FieldReader(ctx.src, start, end);
-  let values: ReturnType<typeof parseTensor> | null = null;
+  let values: OnnxTensor | null = null;
+  let indices: OnnxTensor | null = null;
   const dims: number[] = [];
   while (f.next()) {
     if (f.num === 1 && f.wt === LEN) values = parseTensor(ctx.src, f.vstart, f.vend, ctx.ref);
+    else if (f.num === 2 && f.wt === LEN) indices = parseTensor(ctx.src, f.vstart, f.vend, ctx.ref);
     else if (f.num === 3) f.ints(dims);
   }
   if (!values) return null;
+  const count = elementCount(dims);
+  if (count < 0)
+    throw new ModelError(
+      `${ctx.file}: sparse tensor '${values.name}' has dimensions that overflow.`,
+      ctx.file,
+    );
   const v = values;
-  return { name: v.name, dtype: v.dtype, shape: dims, location: 'sparse', read: () => v.read() };
+  const idx = indices;
+  const file = ctx.file;
+  return {
+    name: v.name,
+    dtype: v.dtype,
+    shape: dims.slice(),
+    location: 'sparse',
+    // Densified on read: indices are either linear ([NNZ]) or coordinates ([NNZ, rank]).
+    read: () => densify(v, idx, dims, count, file),
+  };
+}
+
+/** Scatters a sparse tensor's non-zeros into a dense array of `dims`. */
+function densify(
+  values: OnnxTensor,
+  indices: OnnxTensor | null,
+  dims: number[],
+  count: number,
+  file: string,
+): TensorValues {
+  const vals = values.read();
+  if (!indices || typeof vals[0] === 'string' || Array.isArray(vals))
+    throw new ModelError(`${file}: sparse tensor '${values.name}' cannot be densified.`, file);
+  if (count > 1 << 28)
+    throw new ModelError(
+      `${file}: sparse tensor '${values.name}' is too large to densify (${count} elements).`,
+      file,
+    );
+  const idx = Array.from(indices.read() as ArrayLike<number | bigint>, Number);
+  const nnz = vals.length;
+  const rank = dims.length;
+  const out = new (vals.constructor as new (n: number) => Exclude<TensorValues, string[]>)(count);
+  const coords = idx.length === nnz * rank && rank > 1;
+  if (!coords && idx.length !== nnz)
+    throw new ModelError(
+      `${file}: sparse tensor '${values.name}' has ${idx.length} indices for ${nnz} values.`,
+      file,
+    );
+  for (let k = 0; k < nnz; k++) {
+    let at = idx[k];
+    if (coords) {
+      at = 0;
+      for (let r = 0; r < rank; r++) at = at * dims[r] + idx[k * rank + r];
+    }
+    if (!(at >= 0 && at < count))
+      throw new ModelError(`${file}: sparse tensor '${values.name}' has an index outside its shape.`, file);
+    (out as unknown as Record<number, unknown>)[at] = vals[k];
+  }
+  return out;
 }
 
 function parseValueInfo(ctx: Ctx, start: number, end: number): ValueDecl {

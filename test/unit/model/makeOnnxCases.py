@@ -104,6 +104,23 @@ g = helper.make_graph(
 )
 save(g, "shape_arith.onnx")
 
+# 3b. A sparse initializer (coordinates) and a linear-indexed one.
+sp_vals = numpy_helper.from_array(np.array([1.5, -2.0, 3.0], np.float32), "S")
+sp_idx = numpy_helper.from_array(np.array([[0, 1], [1, 0], [2, 3]], np.int64), "S_idx")
+sp = helper.make_sparse_tensor(sp_vals, sp_idx, [3, 4])
+lin_vals = numpy_helper.from_array(np.array([7.0], np.float32), "L")
+lin_idx = numpy_helper.from_array(np.array([5], np.int64), "L_idx")
+lin = helper.make_sparse_tensor(lin_vals, lin_idx, [2, 4])
+g = helper.make_graph(
+    [helper.make_node("MatMul", ["x", "S"], ["y"], name="mm"), helper.make_node("Add", ["y", "L2"], ["z"], name="add")],
+    "sparse",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 3])],
+    [helper.make_tensor_value_info("z", TensorProto.FLOAT, None)],
+    [numpy_helper.from_array(np.zeros((2, 4), np.float32), "L2")],
+    sparse_initializer=[sp, lin],
+)
+save(g, "sparse.onnx")
+
 # 4. A cycle.
 g = helper.make_graph(
     [helper.make_node("Add", ["x", "q"], ["p"], name="a"), helper.make_node("Relu", ["p"], ["q"], name="b")],

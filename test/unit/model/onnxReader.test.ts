@@ -113,6 +113,16 @@ describe('ONNX reader', function () {
     assert.deepEqual(m.graph.values.get('y')?.shape, ['batch', 2, 2]);
   });
 
+  it('reads sparse initializers densified (coordinate and linear indices)', async () => {
+    const m = await openModel(path.join(dir, 'sparse.onnx'));
+    const s = m.graph.values.get('S')?.initializer;
+    assert.deepEqual(s?.shape, [3, 4]);
+    assert.deepEqual(Array.from(s?.read() as Float32Array), [0, 1.5, 0, 0, -2, 0, 0, 0, 0, 0, 0, 3]);
+    const l = m.graph.values.get('L')?.initializer;
+    assert.deepEqual(Array.from(l?.read() as Float32Array), [0, 0, 0, 0, 0, 7, 0, 0]);
+    assert.deepEqual(m.graph.values.get('y')?.shape, ['batch', 4]);
+  });
+
   it('rejects a cyclic graph with a ModelError naming the file', async () => {
     await rejectsWith(openModel(path.join(dir, 'cycle.onnx')), /cycle\.onnx: the graph has a cycle/);
   });
