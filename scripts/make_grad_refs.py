@@ -106,6 +106,38 @@ class TinySeq(nn.Module):
         return F.log_softmax(self.out(att @ h + h), dim=-1)
 
 
+class TinyOps(nn.Module):
+    """PReLU, Clip (ReLU6), Split, Where, reflect Pad, Pow/Sqrt/Exp/Log, Softplus, permute, reductions."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 6, 3, padding=1)
+        self.act = nn.PReLU(6, init=0.2)
+        self.c2 = nn.Conv2d(3, 3, 1)
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        y = self.act(self.c1(F.pad(x, (1, 1, 1, 1), mode="reflect")))
+        a, b = torch.chunk(y, 2, dim=1)
+        z = torch.where(a > 0, F.relu6(a * 3), torch.exp(b) - 1)
+        z = self.c2(z) + torch.sqrt(b * b + 1.0) ** 1.5 - torch.log(torch.sigmoid(b[:, :1]) + 0.5)
+        z = F.softplus(z).permute(0, 2, 3, 1)
+        return self.fc(z.amax(dim=1).sum(dim=1))
+
+
+class TinyBnTrain(nn.Module):
+    """BatchNorm in training mode (batch statistics), exported with training_mode=1."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.bn = nn.BatchNorm2d(4)
+        self.fc = nn.Linear(4 * 8 * 8, 3)
+
+    def forward(self, x):
+        return self.fc(torch.tanh(self.bn(self.c1(x))).flatten(1))
+
+
 class TinyUnsupported(nn.Module):
     """A TopK, which the gradient executor does not run (it must be named before anything runs)."""
 
@@ -121,6 +153,8 @@ TINY = {
     "tiny_conv": (TinyConv, (BATCH, 3, 16, 16)),
     "tiny_pool": (TinyPool, (BATCH, 3, 23, 23)),
     "tiny_seq": (TinySeq, (BATCH, 5, 6)),
+    "tiny_ops": (TinyOps, (BATCH, 3, 10, 10)),
+    "tiny_bn_train": (TinyBnTrain, (BATCH, 3, 8, 8)),
     "tiny_unsupported": (TinyUnsupported, (BATCH, 6)),
 }
 
@@ -195,6 +229,7 @@ def write(name, model_file, x, params, loss):
 
 def export_tiny(name, module, shape):
     path = os.path.join(OUT, f"{name}.onnx")
+    training = name.endswith("_train")
     torch.onnx.export(
         module,
         torch.zeros(shape),
@@ -204,6 +239,7 @@ def export_tiny(name, module, shape):
         dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
         opset_version=17,
         do_constant_folding=False,
+        training=torch.onnx.TrainingMode.TRAINING if training else torch.onnx.TrainingMode.EVAL,
     )
     return path
 
@@ -223,6 +259,8 @@ def main():
     for name, (ctor, shape) in TINY.items():
         torch.manual_seed(fixture_models.SEED)
         module = ctor().eval()
+        if name.endswith("_train"):
+            module.train()  # batch statistics; the reference differentiates the same mode
         path = export_tiny(name, module, shape)
         if name == "tiny_unsupported":
             continue

@@ -15,6 +15,7 @@ import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { ModelError, describeError } from '../errors';
 import type { BackendName } from './probeTypes';
 import { registerWasmGradKernels } from './wasmGradKernels';
+import { registerZeroGradients } from './zeroGradients';
 import { convSettings } from './ops/nnOps';
 
 /** Where to look for things the backends load at run time. */
@@ -151,6 +152,7 @@ export async function initBackend(
   const better = want === 'auto' && current?.name !== 'tensorflow' && !!findNative(config.nativePath);
   if (current && !better && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
     return current;
+  registerZeroGradients();
   const order: BackendName[] = want === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [want];
   const errors: string[] = [];
   for (const name of order) {
