@@ -13,7 +13,8 @@ import { openModel } from '../runtime/model/open';
 import { initBackend } from '../runtime/probe/backend';
 import { runProbe } from '../runtime/probe/runProbe';
 
-const root = path.resolve(__dirname, '..');
+// Run from the repository root (also when bundled for another machine).
+const root = process.cwd();
 const args = process.argv.slice(2);
 const narrow = args.includes('--narrow');
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
