@@ -65,11 +65,17 @@ export interface ActivationGrad {
   zeroFraction: number;
 }
 
-/** At one merge: gradient arriving through the skip input versus the branch. */
+/**
+ * At one merge: gradient arriving through the skip versus the branch. At an Add both inputs
+ * receive the very same gradient, so the split is measured where the two paths meet again: at the
+ * fork (`skip`, the skip's source tensor), the gradient that came back along the skip path versus
+ * the rest (the branch through the learned ops).
+ */
 export interface MergeGrad {
   merge: string;
+  /** The skip's source tensor (the fork). */
   skip: string;
-  /** RMS of the gradient flowing back into the skip input and into the branch input(s). */
+  /** RMS (per element of the fork tensor) of the gradient that reached the fork through the skip and through the branch. */
   skipRms: number;
   branchRms: number;
   /** skip share of the total (skipRms² / (skipRms² + branchRms²)). */
