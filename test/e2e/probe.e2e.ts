@@ -1,0 +1,146 @@
+/**
+ * Gradient probe E2E test in a real VS Code (code-server): "Skipscope: Analyze Gradient Flow" on
+ * the sample model, run from the command palette as a user would, draws the overlay in the open
+ * editor (legend label, hover card gradient rows, merge skip share) and says the summary in a
+ * notification. The numbers shown are checked against the CLI's probe of the same model with the
+ * same settings, so a broken probe, protocol or overlay fails the test.
+ */
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { Frame } from 'playwright-core';
+import {
+  activeWebviewFrame,
+  clearNotifications,
+  closeAllEditors,
+  openFileFromExplorer,
+  runCommand,
+  screenshot,
+  waitFor,
+  waitForNotification,
+  waitForWebviewSelector,
+  workspacePath,
+} from './harness';
+import type { ProbeResult } from '../../runtime/probe/probeTypes';
+
+/** Runs `expr` in the webview page (as source text: the page has no test helpers). */
+async function inPage<T>(frame: Frame, expr: string): Promise<T> {
+  return frame.evaluate(expr) as Promise<T>;
+}
+
+/** The CLI's probe of `file` with the extension's default settings (synthetic batches, 2 × 4, mean-square). */
+function cliProbe(file: string, backend: string): ProbeResult {
+  const cli = join(__dirname, '../../dist/cli.js');
+  const out = execFileSync(
+    process.execPath,
+    [
+      cli,
+      'probe',
+      file,
+      '--batch',
+      '4',
+      '--batches',
+      '2',
+      '--loss',
+      'mean-square',
+      '--backend',
+      backend,
+      '--json',
+    ],
+    { encoding: 'utf8' },
+  );
+  return JSON.parse(out) as ProbeResult;
+}
+
+/** Hovers node `name` in the graph and returns the text of its hover card. */
+async function hoverCard(frame: Frame, name: string): Promise<string> {
+  await inPage(frame, `window.skipscopeView.revealByName(${JSON.stringify(name)})`);
+  const point = await waitFor(() =>
+    inPage<{ x: number; y: number } | null>(
+      frame,
+      `window.skipscopeView.pointOfNode(${JSON.stringify(name)}) ?? null`,
+    ).then((p) => p ?? undefined),
+  );
+  await frame.locator('#graph').hover({ position: point });
+  const card = await waitForWebviewSelector(`#hover-card[data-node=${JSON.stringify(name)}]`);
+  return card.innerText();
+}
+
+/** The number on the card row `label` (e.g. "grad RMS 1.23e-6"). */
+function rowValue(card: string, label: string): number {
+  const m = new RegExp(`${label}\\s+(-?[\\d.]+(?:e[-+]?\\d+)?)`).exec(card);
+  assert.ok(m, `the card has a "${label}" row:\n${card}`);
+  return Number(m[1]);
+}
+
+/** |a − b| within `rel` of |b| (the card shows 3 significant digits). */
+function close(a: number, b: number, rel: number, what: string): void {
+  assert.ok(Math.abs(a - b) <= rel * Math.abs(b), `${what}: shown ${a}, CLI ${b}`);
+}
+
+describe('gradient probes (code-server)', function () {
+  this.timeout(240_000);
+
+  it('analyzes the gradient flow of samples/sample.onnx from the command palette', async () => {
+    await closeAllEditors();
+    await openFileFromExplorer('samples/sample.onnx');
+    await waitFor(
+      async () => {
+        const frame = await activeWebviewFrame({ timeoutMs: 2000 });
+        return frame.evaluate(() => document.getElementById('outline')?.dataset.state === 'ready');
+      },
+      { timeoutMs: 60_000, message: 'the graph outline to be ready' },
+    );
+    await clearNotifications();
+    const frame = await activeWebviewFrame();
+    assert.equal(await frame.locator('#gradient-label').innerText(), '', 'no overlay before the run');
+
+    await runCommand('Skipscope: Analyze Gradient Flow');
+
+    // The legend names what produced the overlay: backend, loss, batches × samples.
+    const label = await waitFor(
+      async () => {
+        const t = (await (await activeWebviewFrame()).locator('#gradient-label').innerText()).trim();
+        return t || undefined;
+      },
+      { timeoutMs: 120_000, message: 'the gradient overlay legend' },
+    );
+    const m =
+      /^Gradient RMS \(bars, log scale\): (tensorflow|wasm|cpu), loss mean-square, 2 × 4 samples$/.exec(
+        label,
+      );
+    assert.ok(m, `legend: ${label}`);
+    const backend = m[1];
+
+    // The summary comes as a notification, the same sentence the CLI prints for this model.
+    const expected = cliProbe(workspacePath('samples/sample.onnx'), backend);
+    const note = await waitForNotification(/^Gradient flow /, { timeoutMs: 60_000 });
+    assert.match(note, /across 11 learned layers/);
+    assert.match(note, /at the 4 skip forks arrives through the skips/);
+    assert.equal(
+      note.replace(/\d+(\.\d+)?×|\d+%/g, '#'),
+      expected.summary.text.replace(/\d+(\.\d+)?×|\d+%/g, '#'),
+    );
+    await screenshot('probe-sample-overlay');
+
+    // A conv's hover card carries its gradient RMS, dead units and grad/weight from the run.
+    const view = await activeWebviewFrame();
+    const conv = '/block1/conv1/Conv';
+    const convCard = await hoverCard(view, conv);
+    const act = expected.activations.find((a) => a.node === conv)!;
+    const param = expected.params.find((p) => p.node === conv)!;
+    close(rowValue(convCard, 'grad RMS'), act.rms, 0.02, `${conv} grad RMS`);
+    close(rowValue(convCard, 'grad/weight'), param.ratio, 0.02, `${conv} grad/weight`);
+    assert.ok(act.zeroFraction > 0, 'a conv before a ReLU has dead units');
+    close(rowValue(convCard, 'dead units') / 100, act.zeroFraction, 0.02, `${conv} dead units`);
+
+    // Each merge's card tells how much of the gradient took the skip.
+    assert.equal(expected.merges.length, 4);
+    for (const mg of expected.merges) {
+      const card = await hoverCard(view, mg.merge);
+      close(rowValue(card, 'skip share') / 100, mg.skipShare, 0.02, `${mg.merge} skip share`);
+    }
+    await hoverCard(view, '/block2/Add');
+    await screenshot('probe-sample-hover');
+  });
+});
