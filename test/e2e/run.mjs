@@ -51,6 +51,8 @@ let stopping;
 /** Stops code-server once, saves its log, removes the instance folders. */
 function cleanup() {
   stopping ??= stopCodeServer(server).then(() => {
+    // Another run may have cleared test-output/e2e meanwhile: recreate it rather than fail here.
+    mkdirSync(outputDir, { recursive: true });
     writeFileSync(join(outputDir, 'code-server.log'), Buffer.concat(serverLog));
     rmSync(instance.base, { recursive: true, force: true });
   });
