@@ -8,23 +8,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { openModelBytes } from '../../../runtime/model/open';
 import { isModelError } from '../../../runtime/errors';
+// Seeded, so that a failing corruption reproduces.
+import { uniform as rng } from '../../../runtime/probe/random';
 
 const root = path.resolve(__dirname, '../../..');
 /** Per-read bound: generous, since CI machines are shared; a hang would blow far past it. */
 const MAX_MS = 5000;
 const PER_FILE = Number(process.env.SKIPSCOPE_MUTATIONS ?? 800);
-
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Mutation = (b: Buffer, r: () => number) => Buffer;
 const int = (r: () => number, n: number) => Math.floor(r() * n);
