@@ -4,13 +4,12 @@
  * as in the weights manifest) and the gradient at every layer output through the same identity
  * taps as the ONNX executor, placed by wrapping each layer's call.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ModelError, describeError } from '../errors';
 import type { LossFn, PassStats } from './gradPass';
 import { tap } from './gradPass';
+import { fileIoHandler } from './modelFiles';
 
 /** A loaded layers model with its parameters and layers in graph order. */
 export interface LayersRunner {
@@ -22,31 +21,7 @@ export interface LayersRunner {
 
 /** Loads model.json and its weight shards from disk. */
 async function load(file: string): Promise<tfl.LayersModel> {
-  const dir = path.dirname(file);
-  const handler: tf.io.IOHandler = {
-    load: async () => {
-      const json = JSON.parse(fs.readFileSync(file, 'utf8')) as {
-        modelTopology: object;
-        weightsManifest: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-        format?: string;
-        generatedBy?: string;
-        convertedBy?: string | null;
-      };
-      const specs = json.weightsManifest.flatMap((g) => g.weights);
-      const buffers = json.weightsManifest.flatMap((g) =>
-        g.paths.map((p) => fs.readFileSync(path.join(dir, p))),
-      );
-      const all = Buffer.concat(buffers);
-      return {
-        modelTopology: json.modelTopology,
-        weightSpecs: specs,
-        weightData: all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength),
-        format: json.format,
-        generatedBy: json.generatedBy,
-        convertedBy: json.convertedBy ?? undefined,
-      };
-    },
-  };
+  const handler = fileIoHandler(file);
   try {
     return await tfl.loadLayersModel(handler);
   } catch (e) {

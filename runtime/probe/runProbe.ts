@@ -12,6 +12,7 @@ import type { ProbeOptions, ProbeResult } from './probeTypes';
 import { initBackend, type BackendConfig, type BackendInfo } from './backend';
 import { Executor } from './executor';
 import { disposeLayersRunner, layersGradPass, loadLayersRunner, type LayersRunner } from './layersRunner';
+import { disposeGraphRunner, graphGradPass, loadGraphRunner, type GraphRunner } from './graphRunner';
 import { gradPass, type PassStats, type SkipTap } from './gradPass';
 import { planBatches } from './batchSource';
 import { makeLoss, type LossInputs } from './losses';
@@ -39,22 +40,19 @@ export interface ProbeHooks {
  * sidecar across runs on the same model and backend. One slot: its parameters live in backend
  * memory, which no garbage collector frees.
  */
-let cached: { model: Model; backend: string; ex?: Executor; layers?: LayersRunner } | undefined;
+let cached:
+  { model: Model; backend: string; ex?: Executor; layers?: LayersRunner; graph?: GraphRunner } | undefined;
 
 async function runnerFor(
   model: Model,
   backend: BackendInfo,
-): Promise<{ ex?: Executor; layers?: LayersRunner }> {
+): Promise<{ ex?: Executor; layers?: LayersRunner; graph?: GraphRunner }> {
   if (cached && cached.model === model && cached.backend === backend.name) return cached;
   releaseExecutor();
   if (model.format === 'onnx') cached = { model, backend: backend.name, ex: new Executor(model) };
   else if (model.format === 'tfjs-layers')
     cached = { model, backend: backend.name, layers: await loadLayersRunner(model.file) };
-  else
-    throw new ModelError(
-      `${model.file}: gradient probes run ONNX and TF.js layers models; TF.js graph models are not supported yet.`,
-      model.file,
-    );
+  else cached = { model, backend: backend.name, graph: await loadGraphRunner(model) };
   return cached;
 }
 
@@ -62,6 +60,7 @@ async function runnerFor(
 export function releaseExecutor(): void {
   cached?.ex?.dispose();
   if (cached?.layers) disposeLayersRunner(cached.layers);
+  if (cached?.graph) disposeGraphRunner(cached.graph);
   cached = undefined;
 }
 
@@ -141,7 +140,9 @@ export async function runProbe(
         const lossFn = makeLoss(opts.loss, extra, model.file);
         const stats = runner.ex
           ? gradPass(runner.ex, feeds, lossFn, taps)
-          : layersGradPass(runner.layers!, feeds, lossFn);
+          : runner.layers
+            ? layersGradPass(runner.layers, feeds, lossFn)
+            : graphGradPass(runner.graph!, feeds, lossFn);
         passMs += performance.now() - ts;
         passes.push(stats);
         losses.push(stats.loss);
@@ -156,7 +157,7 @@ export async function runProbe(
     target?.dispose();
   }
   hooks.onProgress?.(plan.count, plan.count, 'done');
-  const graph = runner.ex ?? runner.layers!;
+  const graph = runner.ex ?? runner.layers ?? runner.graph!;
   const weightL2 = graph.params.map((p) =>
     Math.sqrt(tf.tidy(() => tf.sum(tf.square(p.tensor)).dataSync()[0])),
   );

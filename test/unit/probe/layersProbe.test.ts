@@ -1,7 +1,7 @@
 /**
  * Probes of TF.js layers models run through their own layers: parameters named as in the weights
  * manifest, a gradient at every layer, and the WASM backend (with the registered gradient
- * kernels) agreeing with TF.js's reference CPU kernels. TF.js graph models are refused clearly.
+ * kernels) agreeing with TF.js's reference CPU kernels.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -9,7 +9,6 @@ import * as path from 'node:path';
 import { openModel } from '../../../runtime/model/open';
 import { runProbe, releaseExecutor } from '../../../runtime/probe/runProbe';
 import { initBackend } from '../../../runtime/probe/backend';
-import { isModelError } from '../../../runtime/errors';
 import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
 
 const root = path.resolve(__dirname, '../../..');
@@ -52,12 +51,4 @@ describe('probes of TF.js layers models', () => {
       });
     });
   }
-
-  it('refuses TF.js graph models with one sentence', async () => {
-    const model = await openModel(path.join(root, 'test/fixtures/tfjs-graph/emotion/emotion.json'));
-    await assert.rejects(
-      runProbe(model, { ...opts, backend: 'wasm' }),
-      (e: unknown) => isModelError(e) && /graph models are not supported/.test(e.message),
-    );
-  });
 });

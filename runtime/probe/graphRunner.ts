@@ -1,0 +1,210 @@
+/**
+ * Gradient probes for TF.js graph models, run through tfjs-converter's own executor
+ * (loadGraphModel with a file IO handler). A graph model's weights are constants of its weight
+ * map; the runner replaces every floating-point weight that the IR counts as a parameter by a
+ * tf.Variable holding the same values, so tf.variableGrads differentiates the loss with respect
+ * to them (names as in the weights manifest). The gradient at every node output is measured by
+ * the same identity taps as the ONNX executor, placed on each node's outputs right after the
+ * executor computes them (before any consumer reads them).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfconv from '@tensorflow/tfjs-converter';
+import type { Model } from '../model/ir';
+import { ModelError, describeError } from '../errors';
+import { tap, type LossFn, type PassStats } from './gradPass';
+import { fileIoHandler } from './modelFiles';
+
+/** A loaded graph model with its parameters (as variables) and nodes in graph order. */
+export interface GraphRunner {
+  file: string;
+  model: tfconv.GraphModel;
+  params: { name: string; shape: number[]; node: string; tensor: tf.Variable }[];
+  /** Nodes whose outputs are tapped (not constant), with their output value names. */
+  nodes: { name: string; outputs: string[] }[];
+  inputNames: string[];
+  outputNames: string[];
+}
+
+/** The executor internals the runner hooks into (tfjs-converter 4.x GraphExecutor). */
+interface ExecutorInternals {
+  weightMap: Record<string, tf.Tensor[]>;
+  checkTensorForDisposalWithNodeLiveUntilInfo(
+    node: { name: string },
+    tensorMap: Record<string, tf.Tensor[]>,
+    ...rest: unknown[]
+  ): void;
+}
+
+let variableSerial = 0;
+
+function internals(m: tfconv.GraphModel): ExecutorInternals {
+  const ex = (m as unknown as { executor?: ExecutorInternals }).executor;
+  if (!ex || typeof ex.checkTensorForDisposalWithNodeLiveUntilInfo !== 'function' || !ex.weightMap)
+    throw new Error('this version of @tensorflow/tfjs-converter has no GraphExecutor hooks');
+  return ex;
+}
+
+/** Loads `model.file` for probing; the IR says which weights are parameters and who reads them. */
+export async function loadGraphRunner(ir: Model): Promise<GraphRunner> {
+  const file = ir.file;
+  let model: tfconv.GraphModel;
+  try {
+    model = await tfconv.loadGraphModel(fileIoHandler(file));
+  } catch (e) {
+    throw new ModelError(
+      `${file}: TF.js cannot load this graph model for probing (${describeError(e)}).`,
+      file,
+    );
+  }
+  const ex = internals(model);
+  const g = ir.graph;
+  const weights = { ...ex.weightMap };
+  const params: GraphRunner['params'] = [];
+  for (const v of g.values.values()) {
+    if (!v.initializer || v.shapeArith || v.consumers.length === 0) continue;
+    const held = weights[v.name];
+    if (held?.length !== 1 || held[0].dtype !== 'float32') continue;
+    // A constant alias (Identity of a weight) passes it on: name the learned op that reads it.
+    const readers = v.consumers.map((i) => g.nodes[i]);
+    const node = readers.find((n) => !n.constant) ?? readers[0];
+    const variable = tf.variable(held[0], true, `skipscope_graph_${variableSerial++}`);
+    held[0].dispose();
+    weights[v.name] = [variable];
+    params.push({ name: v.name, shape: variable.shape, node: node.name, tensor: variable });
+  }
+  ex.weightMap = weights; // the setter also records the ids the executor must never dispose
+  const nodes = g.nodes.filter((n) => !n.constant).map((n) => ({ name: n.name, outputs: n.outputs }));
+  return { file, model, params, nodes, inputNames: g.inputs, outputNames: g.outputs };
+}
+
+/**
+ * One forward + backward pass through the converter's executor with every probe attached.
+ * `inspect` sees each parameter's gradient tensor (disposed afterwards), for checks.
+ */
+export function graphGradPass(
+  r: GraphRunner,
+  feeds: Record<string, tf.Tensor>,
+  loss: LossFn,
+  inspect?: (name: string, grad: tf.Tensor) => void,
+): PassStats {
+  const kept: tf.Tensor[] = [];
+  const keep = (t: tf.Tensor) => {
+    kept.push(tf.keep(t));
+    return kept.length - 1;
+  };
+  const acts = new Map<string, { sumSq: number; zeros: number; size: number }>();
+  const tapped = new Map(r.nodes.map((n) => [n.name, n.outputs]));
+  const ex = internals(r.model);
+  const original = ex.checkTensorForDisposalWithNodeLiveUntilInfo;
+  // Called right after each node ran, before anything reads its outputs from the map.
+  ex.checkTensorForDisposalWithNodeLiveUntilInfo = function (node, tensorMap, ...rest) {
+    const names = tapped.get(node.name);
+    const outs = tensorMap[node.name];
+    if (names && outs)
+      tensorMap[node.name] = outs.map((t, k) =>
+        t && t.dtype === 'float32' && names[k]
+          ? tap(t, (dy) =>
+              acts.set(names[k], {
+                sumSq: keep(tf.sum(tf.square(dy))),
+                zeros: keep(tf.sub(dy.size, tf.sum(tf.step(tf.abs(dy))))),
+                size: dy.size,
+              }),
+            )
+          : t,
+      );
+    return original.call(this, node, tensorMap, ...rest);
+  };
+  try {
+    const inputs: Record<string, tf.Tensor> = {};
+    for (const n of r.inputNames) {
+      if (!feeds[n]) throw new ModelError(`${r.file}: no data was given for model input "${n}".`, r.file);
+      inputs[n] = feeds[n];
+    }
+    let lossValue = 0;
+    const paramIdx: { sumSq: number; maxAbs: number; sumAbs: number; size: number }[] = [];
+    tf.tidy(() => {
+      const { value, grads } = tf.variableGrads(
+        () => {
+          let out: tf.Tensor | tf.Tensor[];
+          try {
+            out = r.model.execute(inputs, r.outputNames);
+          } catch (e) {
+            if (e instanceof ModelError) throw e;
+            throw new ModelError(
+              `${r.file}: the graph model cannot run under gradient probes (${describeError(e)}).`,
+              r.file,
+            );
+          }
+          return loss(Array.isArray(out) ? out : [out]);
+        },
+        r.params.map((p) => p.tensor),
+      );
+      lossValue = value.dataSync()[0];
+      for (const p of r.params) {
+        const g = grads[p.tensor.name] ?? tf.zerosLike(p.tensor);
+        inspect?.(p.name, g);
+        paramIdx.push({
+          sumSq: keep(tf.sum(tf.square(g))),
+          maxAbs: keep(tf.max(tf.abs(g))),
+          sumAbs: keep(tf.sum(tf.abs(g))),
+          size: g.size,
+        });
+      }
+    });
+    if (!Number.isFinite(lossValue))
+      throw new ModelError(
+        `${r.file}: the loss is ${lossValue}: the model produces NaN or Inf on this batch.`,
+        r.file,
+      );
+    const vals = kept.length
+      ? tf.tidy(() => tf.stack(kept.map((t) => tf.reshape(t, [])))).dataSync()
+      : new Float32Array();
+    return {
+      loss: lossValue,
+      params: paramIdx.map((p) => ({
+        sumSq: vals[p.sumSq],
+        maxAbs: vals[p.maxAbs],
+        sumAbs: vals[p.sumAbs],
+        size: p.size,
+        finite: Number.isFinite(vals[p.sumSq]),
+      })),
+      activations: new Map(
+        [...acts].map(([k, v]) => [k, { sumSq: vals[v.sumSq], zeros: vals[v.zeros], size: v.size }]),
+      ),
+      skips: [],
+    };
+  } finally {
+    ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
+    tf.dispose(kept);
+  }
+}
+
+/**
+ * The loss of `feeds` with some parameters replaced (for finite-difference checks): `values`
+ * maps parameter names to tensors of the same shape.
+ */
+export function graphLoss(
+  r: GraphRunner,
+  feeds: Record<string, tf.Tensor>,
+  loss: LossFn,
+  values: Record<string, tf.Tensor> = {},
+): number {
+  const ex = internals(r.model);
+  const saved = ex.weightMap;
+  const swapped = { ...saved };
+  for (const [k, t] of Object.entries(values)) swapped[k] = [t];
+  ex.weightMap = swapped;
+  try {
+    return tf.tidy(() => {
+      const out = r.model.execute(feeds, r.outputNames);
+      return loss(Array.isArray(out) ? out : [out]).dataSync()[0];
+    });
+  } finally {
+    ex.weightMap = saved;
+  }
+}
+
+/** Frees the model's weights (the variables included). */
+export function disposeGraphRunner(r: GraphRunner): void {
+  r.model.dispose();
+}
