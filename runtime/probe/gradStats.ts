@@ -66,7 +66,7 @@ export function activationStats(ex: ProbedGraph, passes: PassStats[], batchSize:
 }
 
 /** Per skip: RMS of the gradient reaching its fork through the skip and through the branch. */
-export function mergeStats(taps: SkipTap[], passes: PassStats[]): MergeGrad[] {
+export function mergeStats(taps: Pick<SkipTap, 'merge' | 'source'>[], passes: PassStats[]): MergeGrad[] {
   return taps.map((t, i) => {
     const size = Math.max(passes[0]?.skips[i].size ?? 1, 1);
     const skipSq = mean(passes.map((s) => s.skips[i].skipSq));

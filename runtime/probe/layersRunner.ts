@@ -7,9 +7,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { ModelError, describeError } from '../errors';
+import type { Model } from '../model/ir';
+import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { LossFn, PassStats } from './gradPass';
 import { tap } from './gradPass';
 import { fileIoHandler } from './modelFiles';
+
+/**
+ * A skip to split in a layers model: the gradient reaching layer output `source` through input
+ * `input` (among its data inputs) of layer `skipNode` (the merge itself, or the first layer of a
+ * projection shortcut) versus the rest.
+ */
+export interface LayerSkipTap {
+  merge: string;
+  source: string;
+  skipNode: string;
+  input: number;
+}
 
 /** A loaded layers model with its parameters and layers in graph order. */
 export interface LayersRunner {
@@ -65,28 +79,92 @@ export async function loadLayersRunner(file: string): Promise<LayersRunner> {
   };
 }
 
-/** One forward + backward pass through the layers with every probe attached. */
-export function layersGradPass(r: LayersRunner, feeds: Record<string, tf.Tensor>, loss: LossFn): PassStats {
+/**
+ * The skips of the IR analysis that can be split on the layers: both ends are layers called
+ * once (a shared layer's calls cannot be told apart inside its call), the source is a layer
+ * output (not a model input) and the skip leaves it through a known data input.
+ */
+export function layersSkipTaps(r: LayersRunner, ir: Model): LayerSkipTap[] {
+  let analysis;
+  try {
+    analysis = analyzeSkips(ir);
+  } catch {
+    return []; // parameter and activation probes still run
+  }
+  const once = new Set(
+    allLayers(r.model.layers)
+      .filter((l) => l.inboundNodes.length === 1)
+      .map((l) => l.name),
+  );
+  const byName = new Map(ir.graph.nodes.map((n) => [n.name, n]));
+  const taps: LayerSkipTap[] = [];
+  for (const s of analysis.skips) {
+    if (!once.has(s.source) || !once.has(s.merge)) continue;
+    const merge = byName.get(s.merge);
+    const skipSide = [...s.skipNodes].map((n) => byName.get(n)).filter((n) => n !== undefined);
+    const first =
+      merge?.inputs[s.skipInput] === s.source ? merge : skipSide.find((n) => n.inputs.includes(s.source));
+    if (!first || !once.has(first.name)) continue;
+    const data = first.inputs.filter((v) => v && !ir.graph.values.get(v)?.initializer);
+    const input = data.indexOf(s.source);
+    if (input < 0 || data.indexOf(s.source, input + 1) >= 0) continue; // read twice: no single edge
+    taps.push({ merge: s.merge, source: s.source, skipNode: first.name, input });
+  }
+  return taps;
+}
+
+/** One forward + backward pass through the layers with every probe attached; `skips` are split. */
+export function layersGradPass(
+  r: LayersRunner,
+  feeds: Record<string, tf.Tensor>,
+  loss: LossFn,
+  skips: LayerSkipTap[] = [],
+): PassStats {
   const kept: tf.Tensor[] = [];
   const keep = (t: tf.Tensor) => {
     kept.push(tf.keep(t));
     return kept.length - 1;
   };
   const acts = new Map<string, { sumSq: number; zeros: number; size: number }>();
+  // The gradient along each skip edge, saved when it passes (before the source's total arrives).
+  const skipEdge = new Map<number, tf.Tensor>();
+  const skipIdx = skips.map(() => ({ skipSq: -1, branchSq: -1, size: 0 }));
   const layers = allLayers(r.model.layers).filter((l) => !(l as unknown as { layers?: unknown }).layers);
   const originals = layers.map((l) => l.call);
   layers.forEach((l) => {
     const call = l.call;
+    const edges = skips.map((s, i) => ({ s, i })).filter(({ s }) => s.skipNode === l.name);
+    const sources = skips.map((s, i) => ({ s, i })).filter(({ s }) => s.source === l.name);
     l.call = function (inputs, kwargs) {
+      if (edges.length) {
+        const list = Array.isArray(inputs) ? [...inputs] : [inputs];
+        for (const { s, i } of edges) {
+          if (!list[s.input]) continue;
+          list[s.input] = tap(list[s.input], (dy) => {
+            skipEdge.get(i)?.dispose();
+            skipEdge.set(i, tf.keep(tf.clone(dy)));
+          });
+        }
+        inputs = Array.isArray(inputs) ? list : list[0];
+      }
       const out = call.call(this, inputs, kwargs);
       const record = (t: tf.Tensor) =>
-        tap(t, (dy) =>
+        tap(t, (dy) => {
           acts.set(l.name, {
             sumSq: keep(tf.sum(tf.square(dy))),
             zeros: keep(tf.sub(dy.size, tf.sum(tf.step(tf.abs(dy))))),
             size: dy.size,
-          }),
-        );
+          });
+          for (const { i } of sources) {
+            const sk = skipEdge.get(i);
+            if (!sk) continue; // the skip edge carried no gradient
+            skipIdx[i] = {
+              skipSq: keep(tf.sum(tf.square(sk))),
+              branchSq: keep(tf.sum(tf.square(tf.sub(dy, sk)))),
+              size: dy.size,
+            };
+          }
+        });
       return Array.isArray(out) ? out.map(record) : record(out);
     };
   });
@@ -134,11 +212,16 @@ export function layersGradPass(r: LayersRunner, feeds: Record<string, tf.Tensor>
       activations: new Map(
         [...acts].map(([k, v]) => [k, { sumSq: vals[v.sumSq], zeros: vals[v.zeros], size: v.size }]),
       ),
-      skips: [],
+      skips: skipIdx.map((k) => ({
+        skipSq: k.skipSq >= 0 ? vals[k.skipSq] : 0,
+        branchSq: k.branchSq >= 0 ? vals[k.branchSq] : 0,
+        size: k.size,
+      })),
     };
   } finally {
     layers.forEach((l, i) => (l.call = originals[i]));
     tf.dispose(kept);
+    tf.dispose([...skipEdge.values()]);
   }
 }
 

@@ -11,7 +11,13 @@ import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { ProbeOptions, ProbeResult } from './probeTypes';
 import { initBackend, type BackendConfig, type BackendInfo } from './backend';
 import { Executor } from './executor';
-import { disposeLayersRunner, layersGradPass, loadLayersRunner, type LayersRunner } from './layersRunner';
+import {
+  disposeLayersRunner,
+  layersGradPass,
+  layersSkipTaps,
+  loadLayersRunner,
+  type LayersRunner,
+} from './layersRunner';
 import { disposeGraphRunner, graphGradPass, loadGraphRunner, type GraphRunner } from './graphRunner';
 import { gradPass, type PassStats, type SkipTap } from './gradPass';
 import { planBatches } from './batchSource';
@@ -124,6 +130,7 @@ export async function runProbe(
   const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims);
   const runner = await runnerFor(model, backend);
   const taps = runner.ex ? skipTaps(model, runner.ex) : [];
+  const layerTaps = runner.layers ? layersSkipTaps(runner.layers, model) : [];
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
   const passes: PassStats[] = [];
   const losses: number[] = [];
@@ -141,7 +148,7 @@ export async function runProbe(
         const stats = runner.ex
           ? gradPass(runner.ex, feeds, lossFn, taps)
           : runner.layers
-            ? layersGradPass(runner.layers, feeds, lossFn)
+            ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
             : graphGradPass(runner.graph!, feeds, lossFn);
         passMs += performance.now() - ts;
         passes.push(stats);
@@ -163,7 +170,7 @@ export async function runProbe(
   );
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
-  const merges = mergeStats(taps, passes);
+  const merges = mergeStats(runner.layers ? layerTaps : taps, passes);
   const learned = new Set(params.map((p) => p.node));
   const layers = activations
     .filter((a) => learned.has(a.node))
