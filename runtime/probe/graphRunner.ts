@@ -5,12 +5,14 @@
  * tf.Variable holding the same values, so tf.variableGrads differentiates the loss with respect
  * to them (names as in the weights manifest). The gradient at every node output is measured by
  * the same identity taps as the ONNX executor, placed on each node's outputs right after the
- * executor computes them (before any consumer reads them).
+ * executor computes them (before any consumer reads them); a skip edge is split off by letting
+ * its reader take the source under a name of its own.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfconv from '@tensorflow/tfjs-converter';
 import type { Model } from '../model/ir';
 import { ModelError, describeError } from '../errors';
+import { analyzeSkips } from '../analysis/analyzeSkips';
 import { tap, type LossFn, type PassStats } from './gradPass';
 import { fileIoHandler } from './modelFiles';
 
@@ -25,9 +27,21 @@ export interface GraphRunner {
   outputNames: string[];
 }
 
+/**
+ * A skip to split in a graph model: the gradient reaching value `source` through input `input`
+ * (position in the converter node's inputNames) of node `skipNode` versus the rest.
+ */
+export interface GraphSkipTap {
+  merge: string;
+  source: string;
+  skipNode: string;
+  input: number;
+}
+
 /** The executor internals the runner hooks into (tfjs-converter 4.x GraphExecutor). */
 interface ExecutorInternals {
   weightMap: Record<string, tf.Tensor[]>;
+  graph: { nodes: Record<string, { inputNames: string[] }> };
   checkTensorForDisposalWithNodeLiveUntilInfo(
     node: { name: string },
     tensorMap: Record<string, tf.Tensor[]>,
@@ -39,7 +53,12 @@ let variableSerial = 0;
 
 function internals(m: tfconv.GraphModel): ExecutorInternals {
   const ex = (m as unknown as { executor?: ExecutorInternals }).executor;
-  if (!ex || typeof ex.checkTensorForDisposalWithNodeLiveUntilInfo !== 'function' || !ex.weightMap)
+  if (
+    !ex ||
+    typeof ex.checkTensorForDisposalWithNodeLiveUntilInfo !== 'function' ||
+    !ex.weightMap ||
+    !ex.graph?.nodes
+  )
     throw new Error('this version of @tensorflow/tfjs-converter has no GraphExecutor hooks');
   return ex;
 }
@@ -78,13 +97,46 @@ export async function loadGraphRunner(ir: Model): Promise<GraphRunner> {
 }
 
 /**
- * One forward + backward pass through the converter's executor with every probe attached.
- * `inspect` sees each parameter's gradient tensor (disposed afterwards), for checks.
+ * The skips of the IR analysis that can be split in the executor: the source is the output of a
+ * tapped node (not a model input) read once by the first node of the skip side.
+ */
+export function graphSkipTaps(r: GraphRunner, ir: Model): GraphSkipTap[] {
+  let analysis;
+  try {
+    analysis = analyzeSkips(ir);
+  } catch {
+    return []; // parameter and activation probes still run
+  }
+  const g = ir.graph;
+  const byName = new Map(g.nodes.map((n) => [n.name, n]));
+  const produced = new Set(r.nodes.flatMap((n) => n.outputs));
+  const conv = internals(r.model).graph.nodes;
+  const taps: GraphSkipTap[] = [];
+  for (const s of analysis.skips) {
+    if (!produced.has(s.source)) continue;
+    const merge = byName.get(s.merge);
+    const skipSide = s.skipNodes.map((n) => byName.get(n)).filter((n) => n !== undefined);
+    const first =
+      merge?.inputs[s.skipInput] === s.source ? merge : skipSide.find((n) => n.inputs.includes(s.source));
+    const names = first ? conv[first.name]?.inputNames : undefined;
+    if (!first || !names) continue;
+    const same = (n: string) => n === s.source || n === `${s.source}:0`;
+    const input = names.findIndex(same);
+    if (input < 0 || names.slice(input + 1).some(same)) continue; // read twice: no single edge
+    taps.push({ merge: s.merge, source: s.source, skipNode: first.name, input });
+  }
+  return taps;
+}
+
+/**
+ * One forward + backward pass through the converter's executor with every probe attached;
+ * `skips` are split. `inspect` sees each parameter's gradient tensor (disposed afterwards).
  */
 export function graphGradPass(
   r: GraphRunner,
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
+  skips: GraphSkipTap[] = [],
   inspect?: (name: string, grad: tf.Tensor) => void,
 ): PassStats {
   const kept: tf.Tensor[] = [];
@@ -95,23 +147,55 @@ export function graphGradPass(
   const acts = new Map<string, { sumSq: number; zeros: number; size: number }>();
   const tapped = new Map(r.nodes.map((n) => [n.name, n.outputs]));
   const ex = internals(r.model);
+  // Each skip edge reads the source under a name of its own, fed by an identity tap of the
+  // source (so its gradient is seen apart), then the source's total arrives at the value tap.
+  const skipEdge = new Map<number, tf.Tensor>();
+  const skipIdx = skips.map(() => ({ skipSq: -1, branchSq: -1, size: 0 }));
+  const edgeName = (i: number) => `${skips[i].source}/__skipscope_skip_edge_${i}`;
+  const renamed = skips.map((s, i) => {
+    const names = ex.graph.nodes[s.skipNode].inputNames;
+    const before = names[s.input];
+    names[s.input] = edgeName(i);
+    return () => (names[s.input] = before);
+  });
   const original = ex.checkTensorForDisposalWithNodeLiveUntilInfo;
   // Called right after each node ran, before anything reads its outputs from the map.
   ex.checkTensorForDisposalWithNodeLiveUntilInfo = function (node, tensorMap, ...rest) {
     const names = tapped.get(node.name);
     const outs = tensorMap[node.name];
-    if (names && outs)
+    if (names && outs) {
       tensorMap[node.name] = outs.map((t, k) =>
         t && t.dtype === 'float32' && names[k]
-          ? tap(t, (dy) =>
+          ? tap(t, (dy) => {
               acts.set(names[k], {
                 sumSq: keep(tf.sum(tf.square(dy))),
                 zeros: keep(tf.sub(dy.size, tf.sum(tf.step(tf.abs(dy))))),
                 size: dy.size,
-              }),
-            )
+              });
+              skips.forEach((s, i) => {
+                const sk = s.source === names[k] ? skipEdge.get(i) : undefined;
+                if (!sk) return; // not this value, or the skip edge carried no gradient
+                skipIdx[i] = {
+                  skipSq: keep(tf.sum(tf.square(sk))),
+                  branchSq: keep(tf.sum(tf.square(tf.sub(dy, sk)))),
+                  size: dy.size,
+                };
+              });
+            })
           : t,
       );
+      skips.forEach((s, i) => {
+        const k = names.indexOf(s.source);
+        const t = k >= 0 ? tensorMap[node.name][k] : undefined;
+        if (!t) return;
+        tensorMap[edgeName(i)] = [
+          tap(t, (dy) => {
+            skipEdge.get(i)?.dispose();
+            skipEdge.set(i, tf.keep(tf.clone(dy)));
+          }),
+        ];
+      });
+    }
     return original.call(this, node, tensorMap, ...rest);
   };
   try {
@@ -171,11 +255,17 @@ export function graphGradPass(
       activations: new Map(
         [...acts].map(([k, v]) => [k, { sumSq: vals[v.sumSq], zeros: vals[v.zeros], size: v.size }]),
       ),
-      skips: [],
+      skips: skipIdx.map((k) => ({
+        skipSq: k.skipSq >= 0 ? vals[k.skipSq] : 0,
+        branchSq: k.branchSq >= 0 ? vals[k.branchSq] : 0,
+        size: k.size,
+      })),
     };
   } finally {
     ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
+    renamed.forEach((restore) => restore());
     tf.dispose(kept);
+    tf.dispose([...skipEdge.values()]);
   }
 }
 

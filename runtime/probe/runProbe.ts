@@ -18,7 +18,13 @@ import {
   loadLayersRunner,
   type LayersRunner,
 } from './layersRunner';
-import { disposeGraphRunner, graphGradPass, loadGraphRunner, type GraphRunner } from './graphRunner';
+import {
+  disposeGraphRunner,
+  graphGradPass,
+  graphSkipTaps,
+  loadGraphRunner,
+  type GraphRunner,
+} from './graphRunner';
 import { gradPass, type PassStats, type SkipTap } from './gradPass';
 import { planBatches } from './batchSource';
 import { makeLoss, type LossInputs } from './losses';
@@ -131,6 +137,7 @@ export async function runProbe(
   const runner = await runnerFor(model, backend);
   const taps = runner.ex ? skipTaps(model, runner.ex) : [];
   const layerTaps = runner.layers ? layersSkipTaps(runner.layers, model) : [];
+  const graphTaps = runner.graph ? graphSkipTaps(runner.graph, model) : [];
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
   const passes: PassStats[] = [];
   const losses: number[] = [];
@@ -149,7 +156,7 @@ export async function runProbe(
           ? gradPass(runner.ex, feeds, lossFn, taps)
           : runner.layers
             ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
-            : graphGradPass(runner.graph!, feeds, lossFn);
+            : graphGradPass(runner.graph!, feeds, lossFn, graphTaps);
         passMs += performance.now() - ts;
         passes.push(stats);
         losses.push(stats.loss);
@@ -170,7 +177,7 @@ export async function runProbe(
   );
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
-  const merges = mergeStats(runner.layers ? layerTaps : taps, passes);
+  const merges = mergeStats(runner.layers ? layerTaps : runner.graph ? graphTaps : taps, passes);
   const learned = new Set(params.map((p) => p.node));
   const layers = activations
     .filter((a) => learned.has(a.node))

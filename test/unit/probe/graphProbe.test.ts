@@ -2,13 +2,15 @@
  * Probes of TF.js graph models through tfjs-converter's executor: parameters named as in the
  * weights manifest, gradients that agree with central finite differences of the same executor's
  * loss on a real graph model (emotion), a gradient at every node output, and the whole probe
- * run (statistics, WASM against the reference CPU kernels) on both graph fixtures.
+ * run (statistics, the skip/branch split at every skip, WASM against the reference CPU kernels)
+ * on both graph fixtures.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { openModel } from '../../../runtime/model/open';
+import { analyzeSkips } from '../../../runtime/analysis/analyzeSkips';
 import type { Model } from '../../../runtime/model/ir';
 import { initBackend } from '../../../runtime/probe/backend';
 import {
@@ -64,7 +66,7 @@ describe('probes of TF.js graph models', function () {
       );
       const loss = makeLoss('cross-entropy', { labels: Int32Array.from([3, 5]) }, emotion.file);
       const grads = new Map<string, Float32Array>();
-      const stats = graphGradPass(runner, { input_1: x }, loss, (name, g) =>
+      const stats = graphGradPass(runner, { input_1: x }, loss, [], (name, g) =>
         grads.set(name, g.dataSync() as Float32Array),
       );
       const base = graphLoss(runner, { input_1: x }, loss);
@@ -147,6 +149,34 @@ describe('probes of TF.js graph models', function () {
       for (const p of wasm.params) assert.ok(nodes.has(p.node), `${p.name} is read by ${p.node}`);
       assert.ok(wasm.activations.length >= model.graph.nodes.filter((n) => !n.constant).length - 1);
       assert.ok(wasm.params.some((p) => p.grad.l2 > 0));
+      // Every skip of the analysis is split at its fork into skip and branch.
+      const skips = analyzeSkips(model).skips;
+      assert.ok(skips.length > 0);
+      assert.deepEqual(
+        wasm.merges.map((m) => [m.merge, m.skip]),
+        skips.map((s) => [s.merge, s.source]),
+      );
+      const act = new Map(wasm.activations.map((a) => [a.tensor, a.rms]));
+      let identities = 0;
+      wasm.merges.forEach((m, i) => {
+        assert.ok(m.skipRms > 0 && m.branchRms > 0, `${m.merge}: both paths carry gradient`);
+        // skip + branch is the whole gradient at the fork: |skip − branch| ≤ total ≤ skip + branch.
+        const total = act.get(m.skip)!;
+        assert.ok(total <= (m.skipRms + m.branchRms) * (1 + 1e-4), `${m.merge}: total ${total}`);
+        assert.ok(total >= Math.abs(m.skipRms - m.branchRms) * (1 - 1e-4), `${m.merge}: total ${total}`);
+        const s = skips[i];
+        const merge = model.graph.nodes.find((n) => n.name === s.merge)!;
+        if (s.kind === 'residual' && s.skipNodes.length === 0 && merge.inputs[s.skipInput] === s.source) {
+          // An identity skip into an Add carries exactly the gradient at the Add's output.
+          identities++;
+          const out = act.get(merge.outputs[0])!;
+          assert.ok(
+            Math.abs(m.skipRms - out) <= 1e-5 * out,
+            `${m.merge}: skip ${m.skipRms}, Add output ${out}`,
+          );
+        }
+      });
+      if (file.includes('blazeface')) assert.ok(identities > 0);
       // The reference CPU kernels are slow on convolutions: compare on the small model only.
       if (!file.includes('emotion')) return;
       const cpu = await runProbe(model, { ...opts, backend: 'cpu' });
@@ -157,6 +187,13 @@ describe('probes of TF.js graph models', function () {
         assert.ok(
           Math.abs(p.grad.l2 - c.grad.l2) <= 1e-3 * c.grad.l2,
           `${p.name}: ${p.grad.l2} vs ${c.grad.l2}`,
+        );
+      });
+      wasm.merges.forEach((m, i) => {
+        const c = cpu.merges[i];
+        assert.ok(
+          Math.abs(m.skipShare - c.skipShare) <= 1e-3,
+          `${m.merge}: ${m.skipShare} vs ${c.skipShare}`,
         );
       });
     });
