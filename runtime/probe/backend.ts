@@ -15,6 +15,7 @@ import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { ModelError, describeError } from '../errors';
 import type { BackendName } from './probeTypes';
 import { registerWasmGradKernels } from './wasmGradKernels';
+import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
 import { convSettings } from './ops/nnOps';
 
@@ -118,6 +119,7 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
   if (!dir) return undefined;
   setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
   registerWasmGradKernels();
+  registerResizeGradKernel('wasm');
   // Emscripten's Node glue installs process handlers that rethrow every uncaught exception and
   // rejection, which would take the sidecar down with any stray error: remove what it added.
   const before = {
@@ -137,6 +139,7 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
 
 async function tryCpu(): Promise<BackendInfo | undefined> {
   if (!(await tf.setBackend('cpu'))) return undefined;
+  registerResizeGradKernel('cpu');
   return { name: 'cpu', device: `CPU (plain JavaScript, tfjs-backend-cpu ${version_cpu})`, threads: 1 };
 }
 
