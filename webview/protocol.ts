@@ -2,6 +2,7 @@
  * The extension ↔ webview protocol, typed once and imported by both ends: a discriminated union
  * per direction, and a ready → init handshake.
  */
+import type { WeightStats } from '../runtime/view/tensorStats';
 import type { GradientOverlay, ViewModel } from '../runtime/view/viewModel';
 
 /** Settings the webview needs, read by the extension from the `skipscope.*` configuration. */
@@ -11,15 +12,7 @@ export interface ViewSettings {
 }
 
 /** Statistics of one weight tensor (the sidecar's `model/tensorStats` answer). */
-export interface TensorStats {
-  name: string;
-  dtype: string;
-  shape: number[];
-  min: number;
-  max: number;
-  mean: number;
-  std: number;
-}
+export type TensorStats = WeightStats;
 
 /** Webview → extension: the page has loaded and can take the model. */
 export interface ReadyMessage {

@@ -3,6 +3,7 @@
  * Method names are namespaced: model/…, probe/…, runtime/….
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
+import type { WeightStats } from '../view/tensorStats';
 import type { ViewModel } from '../view/viewModel';
 import type { ProbeOptions, ProbeResult } from '../probe/probeTypes';
 
@@ -17,11 +18,9 @@ export const ModelOpen = new RequestType<{ file: string }, OpenModelResult, void
 /** Forgets an opened model. */
 export const ModelClose = new RequestType<{ handle: number }, void, void>('model/close');
 /** Statistics of one weight tensor, computed on demand. */
-export const ModelTensorStats = new RequestType<
-  { handle: number; tensor: string },
-  { name: string; dtype: string; shape: number[]; min: number; max: number; mean: number; std: number },
-  void
->('model/tensorStats');
+export const ModelTensorStats = new RequestType<{ handle: number; tensor: string }, WeightStats, void>(
+  'model/tensorStats',
+);
 /** The model printed in ONNX textual syntax. */
 export const ModelText = new RequestType<{ file: string; weights?: boolean }, { text: string }, void>(
   'model/text',
