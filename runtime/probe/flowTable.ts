@@ -46,9 +46,21 @@ export function renderFlowTable(r: ProbeResult): string {
   const hi = Math.max(...logs);
   out.push(
     table(
-      ['parameter', 'shape', 'grad L2', 'grad RMS', 'max |g|', 'weight L2', 'g/w', 'grad RMS (log)'],
+      // The node column explains exporter-generated names such as "onnx::Conv_96".
+      [
+        'parameter',
+        'used by',
+        'shape',
+        'grad L2',
+        'grad RMS',
+        'max |g|',
+        'weight L2',
+        'g/w',
+        'grad RMS (log)',
+      ],
       r.params.map((p) => [
         p.name,
+        p.node,
         `[${p.shape.join('×')}]`,
         fmt(p.grad.l2) + (r.batches > 1 && p.grad.l2Spread ? ` ±${fmt(p.grad.l2Spread)}` : ''),
         fmt(p.grad.rms),
@@ -57,7 +69,7 @@ export function renderFlowTable(r: ProbeResult): string {
         fmt(p.ratio),
         bar(p.grad.rms, lo, hi),
       ]),
-      2,
+      3,
     ).replace(/ +$/gm, ''),
   );
   if (r.merges.length) {

@@ -50,8 +50,10 @@ describe('skipscope probe', () => {
   it('prints a readable gradient-flow table', async () => {
     const { out } = await capture([sample, '--batch', '2', '--batches', '1', '--backend', 'wasm']);
     assert.match(out, /^Gradient flow of sample\.onnx: mean-square loss/);
-    assert.match(out, /parameter\s+shape\s+grad L2/);
-    assert.match(out, /fc\.weight\s+\[10×16\]/);
+    assert.match(out, /parameter\s+used by\s+shape\s+grad L2/);
+    assert.match(out, /fc\.weight\s+\/fc\/Gemm\s+\[10×16\]/);
+    // Exporter-generated names are explained by the node that uses them.
+    assert.match(out, /onnx::Conv_\d+\s+\/stem\/stem\.0\/Conv\s+\[8×3×3×3\]/);
     assert.match(out, /merge\s+skip from\s+skip RMS\s+branch RMS/);
     assert.match(out, /ms per batch/);
   });
