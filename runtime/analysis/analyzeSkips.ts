@@ -5,7 +5,7 @@
 import type { Graph, Model, ModelFormat } from '../model/ir';
 import { buildBlocks } from './blocks';
 import { buildDataGraph } from './dataGraph';
-import { inlineFunctions } from './inlineFunctions';
+import { inlineFunctions } from '../model/inlineFunctions';
 import { buildScopes } from './scopes';
 import { SkipClassifier } from './skips';
 import type { MergeInfo, SkipAnalysis, SkipCounts, SkipPath } from './skipTypes';

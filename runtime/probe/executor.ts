@@ -9,7 +9,7 @@ import { ModelError, describeError, isModelError } from '../errors';
 import { Val, nat, readInts } from './val';
 import { tensorFromData, type OpContext } from './ops/opContext';
 import { isParamSlot, onnxOps } from './ops/onnxOps';
-import { inlineFunctions } from './inlineFunctions';
+import { inlineFunctions } from '../model/inlineFunctions';
 import { markPersistentWeight, releaseWeightViews } from './convGrad';
 
 /** A learnable tensor of the model. */
@@ -105,7 +105,7 @@ export class Executor {
   /** Nodes that the graph outputs depend on. */
   private liveNodes(): Node[] {
     const g = this.model.graph;
-    const all = this.model.functions.length ? inlineFunctions(g.nodes, this.model.functions) : g.nodes;
+    const all = inlineFunctions(g, this.model.functions).graph.nodes;
     const need = new Set(g.outputs);
     const live = new Set<number>();
     for (let i = all.length - 1; i >= 0; i--) {

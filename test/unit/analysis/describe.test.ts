@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { analyzeSkips } from '../../../runtime/analysis/analyzeSkips';
-import { inlineFunctions } from '../../../runtime/analysis/inlineFunctions';
+import { inlineFunctions } from '../../../runtime/model/inlineFunctions';
 import { buildScopes } from '../../../runtime/analysis/scopes';
 import { describeSkipRole } from '../../../runtime/analysis/skipRole';
 import type { ScopeGroup } from '../../../runtime/analysis/skipTypes';

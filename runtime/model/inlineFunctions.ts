@@ -1,10 +1,12 @@
 /**
- * Inlines ONNX model-local function calls for the skip analysis: a residual block exported as a
- * function (one call node in the main graph) hides its Add inside the body. The analysis sees the
- * expanded graph (inner nodes named "<call node>/<inner node>"); its results are then reported
- * against the call nodes, which are what the file's graph and the view show.
+ * Inlines ONNX model-local function calls (PyTorch's export_modules_as_functions): a residual
+ * block exported as a function is one call node in the main graph, with its Add inside the body.
+ * The skip analysis and the probe executor both work on the expanded graph: inner nodes are named
+ * "<call node>/<inner node>", values inside a body likewise, formal inputs and outputs map to the
+ * call's actual values. The analysis reports its results against the call nodes (`visibleName`),
+ * which are what the file's graph and the view show.
  */
-import type { FunctionDef, Graph, Node, Value } from '../model/ir';
+import type { FunctionDef, Graph, Node, Value } from './ir';
 
 /** Functions nest at most this deep; deeper calls stay as opaque nodes. */
 const MAX_DEPTH = 8;
@@ -38,14 +40,20 @@ export function inlineFunctions(graph: Graph, functions: FunctionDef[]): Inlined
     }
     return v;
   };
-  const emit = (n: Node, rename: (s: string) => string, prefix: string, depth: number): void => {
+  const emit = (
+    n: Node,
+    rename: (s: string) => string,
+    prefix: string,
+    scope: string[],
+    depth: number,
+  ): void => {
     const f = depth < MAX_DEPTH ? find(n) : undefined;
     const inputs = n.inputs.map((s) => (s === '' ? '' : rename(s)));
     const outputs = n.outputs.map((s) => (s === '' ? '' : rename(s)));
     const name = prefix + n.name;
     if (!f) {
       const index = nodes.length;
-      nodes.push({ ...n, index, name, inputs, outputs });
+      nodes.push({ ...n, index, name, inputs, outputs, scope: [...scope, ...n.scope] });
       visibleName.push(top);
       for (const o of outputs) if (o) ensure(o).producer = index;
       for (const i of inputs) if (i) ensure(i).consumers.push(index);
@@ -55,11 +63,11 @@ export function inlineFunctions(graph: Graph, functions: FunctionDef[]): Inlined
     f.inputs.forEach((formal, i) => map.set(formal, inputs[i] ?? ''));
     f.outputs.forEach((formal, i) => map.set(formal, outputs[i] ?? ''));
     const inner = (s: string): string => map.get(s) ?? `${name}/${s}`;
-    for (const b of f.nodes) emit(b, inner, `${name}/`, depth + 1);
+    for (const b of f.nodes) emit(b, inner, `${name}/`, [...scope, ...n.scope], depth + 1);
   };
   for (const n of graph.nodes) {
     top = n.name;
-    emit(n, (s) => s, '', 0);
+    emit(n, (s) => s, '', [], 0);
   }
   return { graph: { ...graph, nodes, values }, visibleName };
 }
