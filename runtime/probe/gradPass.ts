@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelError } from '../errors';
 import { edgeKey, type Executor, type Hooks } from './executor';
+import { PassRecorder } from './passRecorder';
 
 /** A skip to measure: the gradient reaching `source` through the skip edge versus the rest. */
 export interface SkipTap {
@@ -53,18 +54,8 @@ export function gradPass(
   loss: LossFn,
   skips: SkipTap[],
 ): PassStats {
-  const scalars: tf.Tensor[] = [];
-  const keepScalar = (t: tf.Tensor) => {
-    scalars.push(tf.keep(t));
-    return scalars.length - 1;
-  };
-  const actIdx = new Map<string, { sumSq: number; zeros: number; size: number }>();
+  const rec = new PassRecorder(skips.length);
   const skipEdge = new Map<string, tf.Tensor>();
-  const skipIdx: { skipSq: number; branchSq: number; size: number }[] = skips.map(() => ({
-    skipSq: -1,
-    branchSq: -1,
-    size: 0,
-  }));
   const bySource = new Map<string, number[]>();
   skips.forEach((s, i) => bySource.set(s.source, [...(bySource.get(s.source) ?? []), i]));
   const inputNames = new Set(ex.model.graph.inputs);
@@ -74,20 +65,11 @@ export function gradPass(
     inputs: new Set(skips.map((s) => s.source).filter((s) => inputNames.has(s))),
     value: (name, t) =>
       tap(t, (dy) => {
-        actIdx.set(name, {
-          sumSq: keepScalar(tf.sum(tf.square(dy))),
-          // size − Σ step(|g|): WASM's unary kernels beat its broadcasting Equal.
-          zeros: keepScalar(tf.sub(dy.size, tf.sum(tf.step(tf.abs(dy))))),
-          size: dy.size,
-        });
+        rec.activation(name, dy);
         for (const i of bySource.get(name) ?? []) {
           const sk = skipEdge.get(edgeKey(name, skips[i].skipNode));
           if (!sk) continue; // the skip edge carried no gradient
-          skipIdx[i] = {
-            skipSq: keepScalar(tf.sum(tf.square(sk))),
-            branchSq: keepScalar(tf.sum(tf.square(tf.sub(dy, sk)))),
-            size: dy.size,
-          };
+          rec.skip(i, sk, dy);
         }
       }),
     edge: (value, node, t) =>
@@ -108,7 +90,6 @@ export function gradPass(
     return loss(outs);
   };
   let lossValue = 0;
-  const paramIdx: { sumSq: number; maxAbs: number; sumAbs: number; size: number }[] = [];
   try {
     tf.tidy(() => {
       const args = [...ex.params.map((p) => p.tensor), ...inputsToTap.map((n) => feeds[n])];
@@ -116,36 +97,13 @@ export function gradPass(
       lossValue = value.dataSync()[0];
       if (!Number.isFinite(lossValue)) return;
       ex.params.forEach((p, i) => {
-        const g = grads[i] ?? tf.zerosLike(p.tensor);
-        paramIdx.push({
-          sumSq: keepScalar(tf.sum(tf.square(g))),
-          maxAbs: keepScalar(tf.max(tf.abs(g))),
-          sumAbs: keepScalar(tf.sum(tf.abs(g))),
-          size: g.size,
-        });
+        rec.param(grads[i] ?? tf.zerosLike(p.tensor));
       });
     });
     if (!Number.isFinite(lossValue)) throw nonFiniteError(ex, feeds, lossValue);
-    const vals = scalars.length
-      ? tf.tidy(() => tf.stack(scalars.map((s) => tf.reshape(s, [])))).dataSync()
-      : new Float32Array();
-    const at = (i: number) => (i >= 0 ? vals[i] : 0);
-    return {
-      loss: lossValue,
-      params: paramIdx.map((p) => ({
-        sumSq: at(p.sumSq),
-        maxAbs: at(p.maxAbs),
-        sumAbs: at(p.sumAbs),
-        size: p.size,
-        finite: Number.isFinite(at(p.sumSq)),
-      })),
-      activations: new Map(
-        [...actIdx].map(([k, v]) => [k, { sumSq: at(v.sumSq), zeros: at(v.zeros), size: v.size }]),
-      ),
-      skips: skipIdx.map((s) => ({ skipSq: at(s.skipSq), branchSq: at(s.branchSq), size: s.size })),
-    };
+    return rec.read(lossValue);
   } finally {
-    for (const s of scalars) s.dispose();
+    rec.dispose();
     for (const t of skipEdge.values()) t.dispose();
   }
 }

@@ -14,6 +14,7 @@ import type { Model } from '../model/ir';
 import { ModelError, describeError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import { tap, type LossFn, type PassStats } from './gradPass';
+import { PassRecorder } from './passRecorder';
 import { fileIoHandler } from './modelFiles';
 
 /** A loaded graph model with its parameters (as variables) and nodes in graph order. */
@@ -139,18 +140,12 @@ export function graphGradPass(
   skips: GraphSkipTap[] = [],
   inspect?: (name: string, grad: tf.Tensor) => void,
 ): PassStats {
-  const kept: tf.Tensor[] = [];
-  const keep = (t: tf.Tensor) => {
-    kept.push(tf.keep(t));
-    return kept.length - 1;
-  };
-  const acts = new Map<string, { sumSq: number; zeros: number; size: number }>();
+  const rec = new PassRecorder(skips.length);
   const tapped = new Map(r.nodes.map((n) => [n.name, n.outputs]));
   const ex = internals(r.model);
   // Each skip edge reads the source under a name of its own, fed by an identity tap of the
   // source (so its gradient is seen apart), then the source's total arrives at the value tap.
   const skipEdge = new Map<number, tf.Tensor>();
-  const skipIdx = skips.map(() => ({ skipSq: -1, branchSq: -1, size: 0 }));
   const edgeName = (i: number) => `${skips[i].source}/__skipscope_skip_edge_${i}`;
   const renamed = skips.map((s, i) => {
     const names = ex.graph.nodes[s.skipNode].inputNames;
@@ -167,19 +162,11 @@ export function graphGradPass(
       tensorMap[node.name] = outs.map((t, k) =>
         t && t.dtype === 'float32' && names[k]
           ? tap(t, (dy) => {
-              acts.set(names[k], {
-                sumSq: keep(tf.sum(tf.square(dy))),
-                zeros: keep(tf.sub(dy.size, tf.sum(tf.step(tf.abs(dy))))),
-                size: dy.size,
-              });
+              rec.activation(names[k], dy);
               skips.forEach((s, i) => {
                 const sk = s.source === names[k] ? skipEdge.get(i) : undefined;
                 if (!sk) return; // not this value, or the skip edge carried no gradient
-                skipIdx[i] = {
-                  skipSq: keep(tf.sum(tf.square(sk))),
-                  branchSq: keep(tf.sum(tf.square(tf.sub(dy, sk)))),
-                  size: dy.size,
-                };
+                rec.skip(i, sk, dy);
               });
             })
           : t,
@@ -205,7 +192,6 @@ export function graphGradPass(
       inputs[n] = feeds[n];
     }
     let lossValue = 0;
-    const paramIdx: { sumSq: number; maxAbs: number; sumAbs: number; size: number }[] = [];
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(
         () => {
@@ -227,12 +213,7 @@ export function graphGradPass(
       for (const p of r.params) {
         const g = grads[p.tensor.name] ?? tf.zerosLike(p.tensor);
         inspect?.(p.name, g);
-        paramIdx.push({
-          sumSq: keep(tf.sum(tf.square(g))),
-          maxAbs: keep(tf.max(tf.abs(g))),
-          sumAbs: keep(tf.sum(tf.abs(g))),
-          size: g.size,
-        });
+        rec.param(g);
       }
     });
     if (!Number.isFinite(lossValue))
@@ -240,31 +221,11 @@ export function graphGradPass(
         `${r.file}: the loss is ${lossValue}: the model produces NaN or Inf on this batch.`,
         r.file,
       );
-    const vals = kept.length
-      ? tf.tidy(() => tf.stack(kept.map((t) => tf.reshape(t, [])))).dataSync()
-      : new Float32Array();
-    return {
-      loss: lossValue,
-      params: paramIdx.map((p) => ({
-        sumSq: vals[p.sumSq],
-        maxAbs: vals[p.maxAbs],
-        sumAbs: vals[p.sumAbs],
-        size: p.size,
-        finite: Number.isFinite(vals[p.sumSq]),
-      })),
-      activations: new Map(
-        [...acts].map(([k, v]) => [k, { sumSq: vals[v.sumSq], zeros: vals[v.zeros], size: v.size }]),
-      ),
-      skips: skipIdx.map((k) => ({
-        skipSq: k.skipSq >= 0 ? vals[k.skipSq] : 0,
-        branchSq: k.branchSq >= 0 ? vals[k.branchSq] : 0,
-        size: k.size,
-      })),
-    };
+    return rec.read(lossValue);
   } finally {
     ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
     renamed.forEach((restore) => restore());
-    tf.dispose(kept);
+    rec.dispose();
     tf.dispose([...skipEdge.values()]);
   }
 }

@@ -11,6 +11,7 @@ import type { Model } from '../model/ir';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { LossFn, PassStats } from './gradPass';
 import { tap } from './gradPass';
+import { PassRecorder } from './passRecorder';
 import { fileIoHandler } from './modelFiles';
 
 /**
@@ -120,15 +121,9 @@ export function layersGradPass(
   loss: LossFn,
   skips: LayerSkipTap[] = [],
 ): PassStats {
-  const kept: tf.Tensor[] = [];
-  const keep = (t: tf.Tensor) => {
-    kept.push(tf.keep(t));
-    return kept.length - 1;
-  };
-  const acts = new Map<string, { sumSq: number; zeros: number; size: number }>();
+  const rec = new PassRecorder(skips.length);
   // The gradient along each skip edge, saved when it passes (before the source's total arrives).
   const skipEdge = new Map<number, tf.Tensor>();
-  const skipIdx = skips.map(() => ({ skipSq: -1, branchSq: -1, size: 0 }));
   const layers = allLayers(r.model.layers).filter((l) => !(l as unknown as { layers?: unknown }).layers);
   const originals = layers.map((l) => l.call);
   layers.forEach((l) => {
@@ -150,19 +145,11 @@ export function layersGradPass(
       const out = call.call(this, inputs, kwargs);
       const record = (t: tf.Tensor) =>
         tap(t, (dy) => {
-          acts.set(l.name, {
-            sumSq: keep(tf.sum(tf.square(dy))),
-            zeros: keep(tf.sub(dy.size, tf.sum(tf.step(tf.abs(dy))))),
-            size: dy.size,
-          });
+          rec.activation(l.name, dy);
           for (const { i } of sources) {
             const sk = skipEdge.get(i);
             if (!sk) continue; // the skip edge carried no gradient
-            skipIdx[i] = {
-              skipSq: keep(tf.sum(tf.square(sk))),
-              branchSq: keep(tf.sum(tf.square(tf.sub(dy, sk)))),
-              size: dy.size,
-            };
+            rec.skip(i, sk, dy);
           }
         });
       return Array.isArray(out) ? out.map(record) : record(out);
@@ -176,7 +163,6 @@ export function layersGradPass(
       return t;
     });
     let lossValue = 0;
-    const paramIdx: { sumSq: number; maxAbs: number; sumAbs: number; size: number }[] = [];
     tf.tidy(() => {
       const vars = r.model.trainableWeights.map((w) => w.read() as tf.Variable);
       const { value, grads } = tf.variableGrads(() => {
@@ -187,40 +173,15 @@ export function layersGradPass(
       lossValue = value.dataSync()[0];
       for (const p of r.params) {
         const g = grads[(p.tensor as tf.Variable).name] ?? tf.zerosLike(p.tensor);
-        paramIdx.push({
-          sumSq: keep(tf.sum(tf.square(g))),
-          maxAbs: keep(tf.max(tf.abs(g))),
-          sumAbs: keep(tf.sum(tf.abs(g))),
-          size: g.size,
-        });
+        rec.param(g);
       }
     });
     if (!Number.isFinite(lossValue))
       throw new ModelError(`the loss is ${lossValue}: the model produces NaN or Inf on this batch.`);
-    const vals = kept.length
-      ? tf.tidy(() => tf.stack(kept.map((t) => tf.reshape(t, [])))).dataSync()
-      : new Float32Array();
-    return {
-      loss: lossValue,
-      params: paramIdx.map((p) => ({
-        sumSq: vals[p.sumSq],
-        maxAbs: vals[p.maxAbs],
-        sumAbs: vals[p.sumAbs],
-        size: p.size,
-        finite: Number.isFinite(vals[p.sumSq]),
-      })),
-      activations: new Map(
-        [...acts].map(([k, v]) => [k, { sumSq: vals[v.sumSq], zeros: vals[v.zeros], size: v.size }]),
-      ),
-      skips: skipIdx.map((k) => ({
-        skipSq: k.skipSq >= 0 ? vals[k.skipSq] : 0,
-        branchSq: k.branchSq >= 0 ? vals[k.branchSq] : 0,
-        size: k.size,
-      })),
-    };
+    return rec.read(lossValue);
   } finally {
     layers.forEach((l, i) => (l.call = originals[i]));
-    tf.dispose(kept);
+    rec.dispose();
     tf.dispose([...skipEdge.values()]);
   }
 }

@@ -1,0 +1,84 @@
+/**
+ * Collects the statistics of one probe pass as scalar tensors while the backward pass runs, and
+ * reads them all back in one transfer at the end (one GPU/WASM sync per pass, not one per value).
+ * Shared by the ONNX executor's pass and the TF.js layers and graph runners.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { PassStats } from './gradPass';
+
+/** Index into the kept scalars, or -1 when nothing was recorded. */
+type Slot = number;
+
+/** Records gradients as scalars (Σg², max |g|, Σ|g|, zeros) and turns them into PassStats. */
+export class PassRecorder {
+  private readonly scalars: tf.Tensor[] = [];
+  private readonly params: { sumSq: Slot; maxAbs: Slot; sumAbs: Slot; size: number }[] = [];
+  private readonly acts = new Map<string, { sumSq: Slot; zeros: Slot; size: number }>();
+  private readonly skips: { skipSq: Slot; branchSq: Slot; size: number }[];
+
+  /** `skipCount` skips will be split (indices 0 … skipCount − 1). */
+  constructor(skipCount: number) {
+    this.skips = Array.from({ length: skipCount }, () => ({ skipSq: -1, branchSq: -1, size: 0 }));
+  }
+
+  private keep(t: tf.Tensor): Slot {
+    this.scalars.push(tf.keep(t));
+    return this.scalars.length - 1;
+  }
+
+  /** The gradient `dy` arriving at node output `name`: its energy and its exact zeros. */
+  activation(name: string, dy: tf.Tensor): void {
+    this.acts.set(name, {
+      sumSq: this.keep(tf.sum(tf.square(dy))),
+      // size − Σ step(|g|): WASM's unary kernels beat its broadcasting Equal.
+      zeros: this.keep(tf.sub(dy.size, tf.sum(tf.step(tf.abs(dy))))),
+      size: dy.size,
+    });
+  }
+
+  /** Skip `i`: the gradient that came back along the skip edge versus the rest of the total at the fork. */
+  skip(i: number, skipDy: tf.Tensor, totalDy: tf.Tensor): void {
+    this.skips[i] = {
+      skipSq: this.keep(tf.sum(tf.square(skipDy))),
+      branchSq: this.keep(tf.sum(tf.square(tf.sub(totalDy, skipDy)))),
+      size: totalDy.size,
+    };
+  }
+
+  /** The next parameter's gradient (call in parameter order). */
+  param(g: tf.Tensor): void {
+    this.params.push({
+      sumSq: this.keep(tf.sum(tf.square(g))),
+      maxAbs: this.keep(tf.max(tf.abs(g))),
+      sumAbs: this.keep(tf.sum(tf.abs(g))),
+      size: g.size,
+    });
+  }
+
+  /** Reads every recorded scalar back at once. */
+  read(loss: number): PassStats {
+    const vals = this.scalars.length
+      ? tf.tidy(() => tf.stack(this.scalars.map((s) => tf.reshape(s, [])))).dataSync()
+      : new Float32Array();
+    const at = (i: Slot) => (i >= 0 ? vals[i] : 0);
+    return {
+      loss,
+      params: this.params.map((p) => ({
+        sumSq: at(p.sumSq),
+        maxAbs: at(p.maxAbs),
+        sumAbs: at(p.sumAbs),
+        size: p.size,
+        finite: Number.isFinite(at(p.sumSq)),
+      })),
+      activations: new Map(
+        [...this.acts].map(([k, v]) => [k, { sumSq: at(v.sumSq), zeros: at(v.zeros), size: v.size }]),
+      ),
+      skips: this.skips.map((s) => ({ skipSq: at(s.skipSq), branchSq: at(s.branchSq), size: s.size })),
+    };
+  }
+
+  /** Frees the kept scalars. */
+  dispose(): void {
+    tf.dispose(this.scalars);
+  }
+}
