@@ -16,15 +16,20 @@ const commands: Record<string, CommandFactory> = {
     void vscode.window.showInformationMessage(text);
   },
   'skipscope.openModel': () => async (uri?: unknown) => {
+    // From a menu the file comes as an argument; from the palette, the model open as text (if
+    // any) is the one meant; otherwise ask.
+    const active = vscode.window.activeTextEditor?.document.uri;
     const target =
       uri instanceof vscode.Uri
         ? uri
-        : (
-            await vscode.window.showOpenDialog({
-              filters: { Models: ['onnx', 'json'] },
-              canSelectMany: false,
-            })
-          )?.[0];
+        : active && active.scheme === 'file' && /\.(onnx|json)$/i.test(active.path)
+          ? active
+          : (
+              await vscode.window.showOpenDialog({
+                filters: { Models: ['onnx', 'json'] },
+                canSelectMany: false,
+              })
+            )?.[0];
     // TF.js model.json files have their own view type (an "Open With…" option, not the default).
     const viewType = target?.path.endsWith('.json') ? 'skipscope.modelJsonEditor' : 'skipscope.modelEditor';
     if (target) await vscode.commands.executeCommand('vscode.openWith', target, viewType);

@@ -15,6 +15,7 @@ import {
   closeAllEditors,
   getPage,
   openFileFromExplorer,
+  runCommand,
   screenshot,
   statusBarTexts,
   waitFor,
@@ -228,6 +229,17 @@ describe('model editor (code-server)', function () {
     assert.equal(Number(data.projection), skips.projection);
     assert.equal(Number(data.drawnSkips), skips.residual + skips.concat + skips.long);
     await screenshot('editor-tfjs-layers');
+  });
+
+  it('opens the TF.js model.json open as text with "Skipscope: Open Model Graph…"', async () => {
+    await closeAllEditors();
+    await openFileFromExplorer('fixtures/tfjs-layers/densenet/model.json');
+    await runCommand('Skipscope: Open Model Graph…');
+    const data = await outline();
+    const skips = expected.get('fixtures/tfjs-layers/densenet/model.json')!;
+    assert.equal(data.format, 'tfjs-layers');
+    assert.equal(Number(data.concat), skips.concat);
+    assert.equal(Number(data.drawnSkips), skips.residual + skips.concat + skips.long);
   });
 
   it('reports a crashed sidecar and restarts it on the next action', async () => {

@@ -174,15 +174,29 @@ function cssString(s: string): string {
  * Finds a visible Explorer row, scrolling the tree when the row is outside the rendered window (the
  * tree is virtualized: rows far from the viewport are not in the DOM).
  */
-async function explorerRow(level: number, name: string, timeout: number): Promise<Locator> {
+async function explorerRow(
+  level: number,
+  name: string,
+  timeout: number,
+  parentIndex = -1,
+): Promise<{ row: Locator; index: number }> {
   const page = getPage();
   const tree = page.locator('.explorer-folders-view');
-  const row = tree.locator(`.monaco-list-row[aria-level="${level}"][aria-label=${cssString(name)}]`).first();
+  const rows = tree.locator(`.monaco-list-row[aria-level="${level}"][aria-label=${cssString(name)}]`);
+  let index = -1;
   let direction = 1;
   let lastTop = -1;
   await waitFor(
     async () => {
-      if (await row.isVisible()) return true;
+      // Rows with the same name can sit in several expanded folders, and the virtual list keeps
+      // its rows in any DOM order: take the first one listed after the parent folder's row.
+      const indices = await rows.evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-index'))));
+      const after = indices.filter((i) => i > parentIndex).sort((a, b) => a - b);
+      if (after.length) {
+        index = after[0];
+        const row = tree.locator(`.monaco-list-row[data-index="${index}"][aria-label=${cssString(name)}]`);
+        if (await row.isVisible()) return true;
+      }
       const box = await tree.boundingBox();
       if (!box) return false;
       await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
@@ -197,7 +211,10 @@ async function explorerRow(level: number, name: string, timeout: number): Promis
     },
     { timeoutMs: timeout, message: `Explorer row "${name}" (level ${level})` },
   );
-  return row;
+  return {
+    row: tree.locator(`.monaco-list-row[data-index="${index}"][aria-label=${cssString(name)}]`),
+    index,
+  };
 }
 
 /**
@@ -211,15 +228,20 @@ export async function openFileFromExplorer(relPath: string, opts: WaitOptions = 
   if (!(await tree.isVisible())) await runCommand('View: Show Explorer', opts);
   await tree.waitFor({ state: 'visible', timeout });
   const parts = relPath.split('/').filter(Boolean);
+  let parentIndex = -1;
   for (let i = 0; i < parts.length; i++) {
-    const row = await explorerRow(i + 1, parts[i], timeout);
+    const { row, index } = await explorerRow(i + 1, parts[i], timeout, parentIndex);
+    parentIndex = index;
     const isFolder = i < parts.length - 1;
     if (isFolder) {
       if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
-      await waitFor(async () => (await row.getAttribute('aria-expanded')) === 'true', {
-        timeoutMs: timeout,
-        message: `folder ${parts.slice(0, i + 1).join('/')} to expand`,
-      });
+      // Expanded, and its first child drawn in the row after it: only then are the row indices
+      // below it (which explorerRow matches on) up to date.
+      const firstChild = tree.locator(`.monaco-list-row[data-index="${index + 1}"][aria-level="${i + 2}"]`);
+      await waitFor(
+        async () => (await row.getAttribute('aria-expanded')) === 'true' && (await firstChild.count()) > 0,
+        { timeoutMs: timeout, message: `folder ${parts.slice(0, i + 1).join('/')} to expand` },
+      );
     } else {
       await row.click();
     }
