@@ -156,6 +156,9 @@ export async function initBackend(
   if (current && !better && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
     return current;
   registerZeroGradients();
+  // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the
+  // backend that ran is reported in the results, and stdout/stderr belong to the CLI and sidecar.
+  tf.env().set('PROD', true);
   const order: BackendName[] = want === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [want];
   const errors: string[] = [];
   for (const name of order) {

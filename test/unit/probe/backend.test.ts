@@ -5,6 +5,7 @@
  * to WASM; a missing named backend is a clear ModelError.
  */
 import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -48,6 +49,22 @@ describe('probe backends', () => {
     assert.match(av.find((b) => b.name === 'tensorflow')!.detail, /nativeBackendPath/);
     assert.equal(av.find((b) => b.name === 'wasm')?.available, true);
     assert.equal(av.find((b) => b.name === 'cpu')?.available, true);
+  });
+
+  it('keeps TF.js advice off the console (stdout and stderr belong to the CLI and the sidecar)', async () => {
+    const warnings: unknown[] = [];
+    const warn = console.warn;
+    console.warn = (...a: unknown[]) => warnings.push(a);
+    try {
+      await initBackend('cpu');
+      // tfjs-backend-cpu advises installing tfjs-node on its first tensor in Node unless in PROD mode.
+      tf.tensor1d([1, 2, 3]).dispose();
+      assert.equal(tf.env().getBool('PROD'), true);
+      assert.deepEqual(warnings, []);
+    } finally {
+      console.warn = warn;
+      await initBackend('wasm');
+    }
   });
 
   it('auto picks WASM when no native package is configured, and names a missing tensorflow backend', async () => {
