@@ -13,7 +13,8 @@ the big fixtures lack (dilated/grouped/depthwise/strided convs, ConvTranspose, c
 InstanceNorm, LayerNorm, GELU, Softmax…), with their references, and one with an op the executor
 does not support.
 
-Run with Debian's Python (torch and onnx): /usr/bin/python3 scripts/make_grad_refs.py
+Run with Debian's Python (torch and onnx): /usr/bin/python3 scripts/make_grad_refs.py [NAME…]
+(names, e.g. tiny_pool_more, regenerate only those fixtures).
 """
 
 import json
@@ -138,6 +139,128 @@ class TinyBnTrain(nn.Module):
         return self.fc(torch.tanh(self.bn(self.c1(x))).flatten(1))
 
 
+def _cubic_matrix(n_in, n_out, ctm, a, exclude_outside):
+    """[n_out, n_in] cubic interpolation weights, written from the ONNX Resize reference formula."""
+    scale = n_out / n_in
+    m = np.zeros((n_out, n_in))
+    for o in range(n_out):
+        if ctm == "align_corners":
+            x = 0.0 if n_out == 1 else o * (n_in - 1) / (n_out - 1)
+        else:  # half_pixel
+            x = (o + 0.5) / scale - 0.5
+        x0 = int(np.floor(x))
+        r = x - x0
+        coeffs = np.array(
+            [
+                ((a * (r + 1) - 5 * a) * (r + 1) + 8 * a) * (r + 1) - 4 * a,
+                ((a + 2) * r - (a + 3)) * r * r + 1,
+                ((a + 2) * (1 - r) - (a + 3)) * (1 - r) * (1 - r) + 1,
+                ((a * (2 - r) - 5 * a) * (2 - r) + 8 * a) * (2 - r) - 4 * a,
+            ]
+        )
+        idx = [x0 - 1 + j for j in range(4)]
+        if exclude_outside:
+            coeffs = np.array([c if 0 <= i < n_in else 0.0 for c, i in zip(coeffs, idx)])
+            coeffs /= coeffs.sum()
+        for c, i in zip(coeffs, idx):
+            m[o, min(max(i, 0), n_in - 1)] += c
+    return m
+
+
+class _LpPoolOnnx(torch.autograd.Function):
+    """Exports as ONNX LpPool; the module computes the same thing with torch ops for autograd."""
+
+    @staticmethod
+    def forward(ctx, x, p, k, s, pads):
+        return _lp_pool(x, p, k, s, pads)
+
+    @staticmethod
+    def symbolic(g, x, p, k, s, pads):
+        return g.op("LpPool", x, p_i=p, kernel_shape_i=[k, k], strides_i=[s, s], pads_i=[pads] * 4)
+
+
+class _GlobalLpPoolOnnx(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, p):
+        return _global_lp_pool(x, p)
+
+    @staticmethod
+    def symbolic(g, x, p):
+        return g.op("GlobalLpPool", x, p_i=p)
+
+
+class _CubicOnnx(torch.autograd.Function):
+    """Resize cubic, half_pixel, exclude_outside=1, cubic_coeff_a=-0.5 (no PyTorch export makes it)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return _cubic_ref(x)
+
+    @staticmethod
+    def symbolic(g, x):
+        roi = g.op("Constant", value_t=torch.tensor([], dtype=torch.float32))
+        scales = g.op("Constant", value_t=torch.tensor([1.0, 1.0, 2.0, 2.0]))
+        return g.op(
+            "Resize",
+            x,
+            roi,
+            scales,
+            mode_s="cubic",
+            coordinate_transformation_mode_s="half_pixel",
+            cubic_coeff_a_f=-0.5,
+            exclude_outside_i=1,
+        )
+
+
+def _lp_pool(x, p, k, s, pads):
+    """ONNX LpPool: (sum over the zero-padded window of |x|^p)^(1/p). For p=2 this is
+    F.lp_pool2d; for p=1 PyTorch's lp_pool2d sums x itself, not |x|, so |x| is pooled explicitly."""
+    xp = F.pad(x, (pads,) * 4)
+    if p == 2:
+        return F.lp_pool2d(xp, 2, k, s)
+    return (F.avg_pool2d(xp.abs() ** p, k, s) * (k * k)) ** (1.0 / p)
+
+
+def _global_lp_pool(x, p):
+    return (x.abs() ** p).sum((2, 3), keepdim=True) ** (1.0 / p)
+
+
+def _cubic_ref(x):
+    h, w = x.shape[2], x.shape[3]
+    mh = torch.from_numpy(_cubic_matrix(h, 2 * h, "half_pixel", -0.5, True)).to(x.dtype)
+    mw = torch.from_numpy(_cubic_matrix(w, 2 * w, "half_pixel", -0.5, True)).to(x.dtype)
+    return torch.einsum("oh,nchw,pw->ncop", mh, x, mw)
+
+
+class TinyPoolMore(nn.Module):
+    """LpPool (p=2 padded/strided, p=1), GlobalLpPool (p=1, 2), dilated MaxPool, MaxPool's
+    Indices output, and cubic Resize (PyTorch bicubic with and without align_corners, plus
+    half_pixel with exclude_outside and cubic_coeff_a=-0.5)."""
+
+    def __init__(self):
+        super().__init__()
+        self.c1 = nn.Conv2d(3, 4, 3, padding=1)
+        self.c2 = nn.Conv2d(4, 4, 1)
+
+    def forward(self, x):
+        exporting = torch.onnx.is_in_onnx_export()
+        y = torch.tanh(self.c1(x))  # (N, 4, 12, 12)
+        a = _LpPoolOnnx.apply(y, 2, 3, 2, 1) if exporting else _lp_pool(y, 2, 3, 2, 1)  # 6x6
+        m = F.max_pool2d(y, 3, stride=2, padding=1, dilation=2, ceil_mode=True)  # 6x6
+        mv, mi = F.max_pool2d(y, 2, 2, return_indices=True)  # 6x6
+        z = torch.tanh(self.c2(a + m + mv))
+        up1 = F.interpolate(z, scale_factor=2, mode="bicubic", align_corners=False)  # 12x12
+        up2 = F.interpolate(z, size=(9, 7), mode="bicubic", align_corners=True)
+        up3 = _CubicOnnx.apply(z) if exporting else _cubic_ref(z)  # 12x12
+        b = _LpPoolOnnx.apply(y, 1, 3, 1, 1) if exporting else _lp_pool(y, 1, 3, 1, 1)  # 12x12
+        s = up1 + up3 + 0.1 * b
+        g2 = _GlobalLpPoolOnnx.apply(s, 2) if exporting else _global_lp_pool(s, 2)
+        g1 = _GlobalLpPoolOnnx.apply(up2, 1) if exporting else _global_lp_pool(up2, 1)
+        out = s * torch.sigmoid(0.1 * g2 - 0.02 * g1)
+        # Indices scaled so that they reach the forward comparison but not the gradient checks.
+        return out, up2, mi.float() * 1e-6
+
+
 class TinyUnsupported(nn.Module):
     """A TopK, which the gradient executor does not run (it must be named before anything runs)."""
 
@@ -155,6 +278,7 @@ TINY = {
     "tiny_seq": (TinySeq, (BATCH, 5, 6)),
     "tiny_ops": (TinyOps, (BATCH, 3, 10, 10)),
     "tiny_bn_train": (TinyBnTrain, (BATCH, 3, 8, 8)),
+    "tiny_pool_more": (TinyPoolMore, (BATCH, 3, 12, 12)),
     "tiny_unsupported": (TinyUnsupported, (BATCH, 6)),
 }
 
@@ -230,13 +354,17 @@ def write(name, model_file, x, params, loss):
 def export_tiny(name, module, shape):
     path = os.path.join(OUT, f"{name}.onnx")
     training = name.endswith("_train")
+    # Models with several outputs name them output, output1, …
+    with torch.no_grad():
+        n_out = len(module(torch.zeros(shape))) if name == "tiny_pool_more" else 1
+    outs = ["output"] + [f"output{i}" for i in range(1, n_out)]
     torch.onnx.export(
         module,
         torch.zeros(shape),
         path,
         input_names=["input"],
-        output_names=["output"],
-        dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+        output_names=outs,
+        dynamic_axes={"input": {0: "batch"}, **{o: {0: "batch"} for o in outs}},
         opset_version=17,
         do_constant_folding=False,
         training=torch.onnx.TrainingMode.TRAINING if training else torch.onnx.TrainingMode.EVAL,
@@ -244,11 +372,48 @@ def export_tiny(name, module, shape):
     return path
 
 
+def export_maxpool_indices():
+    """MaxPool's Indices output straight from onnx.helper (PyTorch's export subtracts a per-plane
+    offset, which hides whether indices are flat over the whole tensor): dilated/padded with
+    storage_order 0, strided ceil-mode with storage_order 1, both cast to float for comparison."""
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 7, 9])
+    nodes = [
+        helper.make_node(
+            "MaxPool", ["input"], ["ya", "ia"], name="pool_dilated", kernel_shape=[3, 2],
+            strides=[1, 2], pads=[1, 1, 2, 1], dilations=[2, 2], storage_order=0,
+        ),
+        helper.make_node(
+            "MaxPool", ["input"], ["yb", "ib"], name="pool_colmajor", kernel_shape=[2, 3],
+            strides=[2, 2], ceil_mode=1, storage_order=1,
+        ),
+        helper.make_node("Cast", ["ia"], ["ia_f"], name="cast_a", to=TensorProto.FLOAT),
+        helper.make_node("Cast", ["ib"], ["ib_f"], name="cast_b", to=TensorProto.FLOAT),
+    ]
+    outs = [
+        helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", 3, f"h_{n}", f"w_{n}"])
+        for n in ["ya", "ia_f", "yb", "ib_f"]
+    ]
+    graph = helper.make_graph(nodes, "tiny_maxpool_indices", [x], outs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_grad_refs")
+    model.ir_version = 8
+    onnx_path = os.path.join(OUT, "tiny_maxpool_indices.onnx")
+    import onnx
+
+    onnx.checker.check_model(model)
+    onnx.save(model, onnx_path)
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
+    # Optional names restrict the run to those fixtures (e.g. one new tiny graph).
+    only = set(sys.argv[1:])
     torch.manual_seed(0)
     rows = []
     for model_file, name in PROBE_FIXTURES:
+        if only and os.path.splitext(os.path.basename(model_file))[0] not in only:
+            continue
         module, shape = fixture_models.build(name, folded=True)
         x = seeded_input((BATCH, *shape[1:]))
         params, loss = grad_record(module, x)
@@ -257,6 +422,8 @@ def main():
         write(base, model_file, x, params, loss)
         rows.append((base, len(params), loss))
     for name, (ctor, shape) in TINY.items():
+        if only and name not in only:
+            continue
         torch.manual_seed(fixture_models.SEED)
         module = ctor().eval()
         if name.endswith("_train"):
@@ -269,6 +436,8 @@ def main():
         check_names(path, params)
         write(name, os.path.relpath(path, ROOT), x, params, loss)
         rows.append((name, len(params), loss))
+    if not only or "tiny_maxpool_indices" in only:
+        export_maxpool_indices()
     for r in rows:
         print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")
 

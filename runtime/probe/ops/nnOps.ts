@@ -15,6 +15,7 @@ import {
 import { aFloat, aInt, aInts, aStr, type OpContext, type OpFn } from './opContext';
 import { normAxis } from './layout';
 import { resizeNhwc, type CoordMode } from './resizeMatrix';
+import { maxPoolIndices, windowReduce } from './poolWindows';
 
 /** Whether convolutions use the composite gradients of convGrad.ts (set per backend by the executor). */
 export const convSettings = { fastGrad: true, ownMaxPoolGrad: true };
@@ -184,7 +185,7 @@ function convTranspose(c: OpContext): Val[] {
   return [spatialOutput(y, oneD)];
 }
 
-function pool(kind: 'max' | 'avg'): OpFn {
+function pool(kind: 'max' | 'avg' | 'lp'): OpFn {
   return (c) => {
     const { x, oneD } = spatialInput(c, 0);
     const n = oneD ? 1 : 2;
@@ -193,21 +194,37 @@ function pool(kind: 'max' | 'avg'): OpFn {
     const k = pair(kArr, n, 1);
     const s = pair(aInts(c.node, 'strides'), n, 1);
     const d = pair(aInts(c.node, 'dilations'), n, 1);
-    if (d[0] > 1 || d[1] > 1) c.fail('uses pooling dilations, which are not supported');
-    if (c.node.outputs.length > 1 && c.node.outputs[1])
-      c.fail('asks for pooling indices, which are not supported');
+    const dilated = d[0] > 1 || d[1] > 1;
+    if (dilated && kind === 'avg') c.fail('uses pooling dilations, which are not supported');
+    const wantIdx = c.node.outputs.length > 1 && !!c.node.outputs[1];
+    if (wantIdx && kind !== 'max') c.fail('asks for a second output, which this op does not have');
+    const storageOrder = aInt(c.node, 'storage_order', 0);
+    if (storageOrder !== 0 && storageOrder !== 1)
+      c.fail(`uses storage_order ${storageOrder}, which is not 0 or 1`);
+    const p = kind === 'lp' ? aInt(c.node, 'p', 2) : 0;
+    if (kind === 'lp' && p < 1) c.fail(`uses p = ${p}; only p >= 1 is supported`);
+    // The span a dilated window covers.
+    const ke = [(k[0] - 1) * d[0] + 1, (k[1] - 1) * d[1] + 1];
     const inHW = [x.shape[1], x.shape[2]];
-    const sp = spatialPads(c, oneD ? [inHW[1]] : inHW, oneD ? [k[1]] : k, oneD ? [s[1]] : s, [1, 1]);
+    const sp = spatialPads(
+      c,
+      oneD ? [inHW[1]] : inHW,
+      oneD ? [k[1]] : k,
+      oneD ? [s[1]] : s,
+      oneD ? [d[1]] : d,
+    );
     const pb = [sp.top, sp.left];
     const pe = [sp.bottom, sp.right];
     const ceil = aInt(c.node, 'ceil_mode', 0) === 1;
     const extra = [0, 0];
     for (let i = 0; i < 2; i++) {
-      const span = inHW[i] + pb[i] + pe[i] - k[i];
+      const span = inHW[i] + pb[i] + pe[i] - ke[i];
+      if (span < 0)
+        c.fail(`has a window (${ke[i]}) larger than its padded input (${inHW[i] + pb[i] + pe[i]})`);
       if (ceil && span % s[i] !== 0) {
         let out = Math.ceil(span / s[i]) + 1;
         if ((out - 1) * s[i] >= inHW[i] + pb[i]) out--; // the last window must start inside the input
-        extra[i] = Math.max(0, (out - 1) * s[i] + k[i] - (inHW[i] + pb[i] + pe[i]));
+        extra[i] = Math.max(0, (out - 1) * s[i] + ke[i] - (inHW[i] + pb[i] + pe[i]));
       }
     }
     const anyPad = pb.some((v) => v > 0) || pe.some((v) => v > 0) || extra.some((v) => v > 0);
@@ -217,10 +234,27 @@ function pool(kind: 'max' | 'avg'): OpFn {
       [pb[1], pe[1] + extra[1]],
       [0, 0],
     ];
+    if (kind === 'lp') {
+      // ONNX LpPool: (sum over the window of |x|^p)^(1/p); pads and the ceil overhang add zeros.
+      const xa = p === 1 ? tf.abs(x) : p === 2 ? tf.square(x) : tf.pow(tf.abs(x), p);
+      const xp = (anyPad ? tf.pad(xa, padSpec) : xa) as tf.Tensor4D;
+      const sum = dilated
+        ? windowReduce(xp, k, s, d, 'sum')
+        : tf.mul(tf.avgPool(xp, k, s, 'valid'), k[0] * k[1]);
+      const y = p === 1 ? sum : p === 2 ? tf.sqrt(sum) : tf.pow(sum, 1 / p);
+      return [spatialOutput(y as tf.Tensor4D, oneD)];
+    }
     let y: tf.Tensor4D;
     if (kind === 'max') {
       const xp = anyPad ? tf.pad(x, padSpec, -3.4028234663852886e38) : x;
-      y = convSettings.ownMaxPoolGrad ? maxPoolWithGrad(xp, k, s) : tf.maxPool(xp, k, s, 'valid');
+      if (dilated) y = windowReduce(xp, k, s, d, 'max');
+      else y = convSettings.ownMaxPoolGrad ? maxPoolWithGrad(xp, k, s) : tf.maxPool(xp, k, s, 'valid');
+      if (wantIdx) {
+        const out: [number, number] = [y.shape[1], y.shape[2]];
+        const idx = maxPoolIndices(x, { k, s, d, padBegin: [pb[0], pb[1]], out }, storageOrder);
+        const idxOut = oneD ? tf.squeeze(idx, [2]) : idx;
+        return [spatialOutput(y, oneD), nat(idxOut)];
+      }
     } else {
       const xp = anyPad ? tf.pad(x, padSpec) : x;
       y = tf.avgPool(xp, k, s, 'valid');
@@ -256,9 +290,19 @@ function pool(kind: 'max' | 'avg'): OpFn {
   };
 }
 
-function globalPool(kind: 'max' | 'avg'): OpFn {
+function globalPool(kind: 'max' | 'avg' | 'lp'): OpFn {
   return (c) => {
     const v = c.val(0);
+    if (kind === 'lp') {
+      // ONNX GlobalLpPool: (sum over all spatial positions of |x|^p)^(1/p).
+      const p = aInt(c.node, 'p', 2);
+      if (p < 1) c.fail(`uses p = ${p}; only p >= 1 is supported`);
+      const x = v.nhwc ? v.t : v.nat();
+      const axes = v.nhwc ? [1, 2] : [...Array(x.rank - 2).keys()].map((i) => i + 2);
+      const xa = p === 1 ? tf.abs(x) : p === 2 ? tf.square(x) : tf.pow(tf.abs(x), p);
+      const sum = tf.sum(xa, axes, true);
+      return [new Val(p === 1 ? sum : p === 2 ? tf.sqrt(sum) : tf.pow(sum, 1 / p), v.nhwc)];
+    }
     if (v.rank === 4) {
       const x = c.nhwc(0);
       return [nhwc(kind === 'avg' ? tf.mean(x, [1, 2], true) : tf.max(x, [1, 2], true))];
@@ -401,12 +445,23 @@ function resize(c: OpContext): Val[] {
   const nm = isUpsample || c.opset < 11 ? 'floor' : aStr(c.node, 'nearest_mode', 'round_prefer_floor');
   if (!['half_pixel', 'pytorch_half_pixel', 'align_corners', 'asymmetric'].includes(ctm))
     c.fail(`uses coordinate_transformation_mode ${ctm}, which is not supported`);
-  const m = mode === 'bilinear' ? 'linear' : mode;
-  if (m !== 'nearest' && m !== 'linear') c.fail(`uses ${mode} resizing, which is not supported`);
+  const m = mode === 'bilinear' ? 'linear' : mode === 'bicubic' ? 'cubic' : mode;
+  if (m !== 'nearest' && m !== 'linear' && m !== 'cubic')
+    c.fail(`uses ${mode} resizing, which is not supported`);
+  // Opset-18 attributes that change the result: refuse rather than ignore them.
+  if (aInt(c.node, 'antialias', 0) !== 0) c.fail('uses antialias, which is not supported');
+  if (c.node.attributes.axes !== undefined) c.fail('uses the axes attribute, which is not supported');
+  const policy = aStr(c.node, 'keep_aspect_ratio_policy', 'stretch');
+  if (sizes && policy !== 'stretch')
+    c.fail(`uses keep_aspect_ratio_policy ${policy}, which is not supported`);
+  const cubic = {
+    a: aFloat(c.node, 'cubic_coeff_a', -0.75),
+    excludeOutside: aInt(c.node, 'exclude_outside', 0) === 1,
+  };
   const x = c.nhwc(0);
   const sc: [number, number] =
     scales && scales.length === 4 && !sizes ? [scales[2], scales[3]] : [out[2] / shape[2], out[3] / shape[3]];
-  const y = resizeNhwc(x, [out[2], out[3]], sc, m as 'nearest' | 'linear', ctm as CoordMode, nm);
+  const y = resizeNhwc(x, [out[2], out[3]], sc, m, ctm as CoordMode, nm, cubic);
   return [nhwc(y)];
 }
 
@@ -418,6 +473,8 @@ export const nnOps: Record<string, OpFn> = {
   AveragePool: pool('avg'),
   GlobalAveragePool: globalPool('avg'),
   GlobalMaxPool: globalPool('max'),
+  LpPool: pool('lp'),
+  GlobalLpPool: globalPool('lp'),
   BatchNormalization: batchNorm,
   InstanceNormalization: instanceNorm,
   LayerNormalization: layerNorm,

@@ -14,7 +14,8 @@ function sourceCoord(x: number, inLen: number, outLen: number, scale: number, ct
     case 'half_pixel':
       return (x + 0.5) / scale - 0.5;
     case 'pytorch_half_pixel':
-      return outLen > 1 ? (x + 0.5) / scale - 0.5 : 0;
+      // -0.5 as ONNX specifies (linear and nearest clamp it to 0; cubic weighs it as is).
+      return outLen > 1 ? (x + 0.5) / scale - 0.5 : -0.5;
     case 'align_corners':
       return outLen > 1 ? (x * (inLen - 1)) / (outLen - 1) : 0;
     case 'asymmetric':
@@ -35,18 +36,56 @@ function nearestIndex(v: number, mode: string): number {
   }
 }
 
+/** Resize interpolation: nearest, linear, or cubic with its coefficient and edge rule. */
+export type ResizeMode = 'nearest' | 'linear' | 'cubic';
+
+/** Cubic options of ONNX Resize (cubic_coeff_a, exclude_outside). */
+export interface CubicOpts {
+  a: number;
+  excludeOutside: boolean;
+}
+
+/** Keys cubic weights of the four neighbours floor(x)-1 … floor(x)+2 at fractional offset t (ONNX's formula). */
+function cubicCoeffs(t: number, a: number): number[] {
+  const w = (d: number) => {
+    const x = Math.abs(d);
+    if (x <= 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+    if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+    return 0;
+  };
+  return [w(t + 1), w(t), w(1 - t), w(2 - t)];
+}
+
 /** The [inLen, outLen] matrix M with out = in · M along one axis. */
 export function resizeMatrix(
   inLen: number,
   outLen: number,
   scale: number,
-  mode: 'nearest' | 'linear',
+  mode: ResizeMode,
   ctm: CoordMode,
   nearestMode: string,
+  cubic: CubicOpts = { a: -0.75, excludeOutside: false },
 ): Float32Array {
   const m = new Float32Array(inLen * outLen);
   for (let o = 0; o < outLen; o++) {
     const src = sourceCoord(o, inLen, outLen, scale, ctm);
+    if (mode === 'cubic') {
+      // The source coordinate is not clamped; neighbours outside the input either repeat the
+      // edge (PyTorch's bicubic) or are dropped and the rest renormalised (exclude_outside).
+      const i0 = Math.floor(src);
+      const cw = cubicCoeffs(src - i0, cubic.a);
+      let total = 0;
+      for (let j = 0; j < 4; j++) {
+        const i = i0 - 1 + j;
+        if (cubic.excludeOutside && (i < 0 || i >= inLen)) cw[j] = 0;
+        total += cw[j];
+      }
+      for (let j = 0; j < 4; j++) {
+        const i = Math.min(Math.max(i0 - 1 + j, 0), inLen - 1);
+        m[i * outLen + o] += cubic.excludeOutside ? cw[j] / total : cw[j];
+      }
+      continue;
+    }
     if (mode === 'nearest') {
       const i = Math.min(Math.max(nearestIndex(src, nearestMode), 0), inLen - 1);
       m[i * outLen + o] = 1;
@@ -67,21 +106,22 @@ export function resizeNhwc(
   x: tf.Tensor4D,
   out: [number, number],
   scales: [number, number],
-  mode: 'nearest' | 'linear',
+  mode: ResizeMode,
   ctm: CoordMode,
   nearestMode: string,
+  cubic?: CubicOpts,
 ): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   let t: tf.Tensor = x;
   let curW = w;
   if (out[1] !== w || ctm === 'asymmetric' || scales[1] !== 1) {
-    const mw = tf.tensor2d(resizeMatrix(w, out[1], scales[1], mode, ctm, nearestMode), [w, out[1]]);
+    const mw = tf.tensor2d(resizeMatrix(w, out[1], scales[1], mode, ctm, nearestMode, cubic), [w, out[1]]);
     const cols = tf.reshape(tf.transpose(t, [0, 1, 3, 2]), [-1, w]);
     t = tf.transpose(tf.reshape(tf.matMul(cols, mw), [n, h, c, out[1]]), [0, 1, 3, 2]);
     curW = out[1];
   }
   if (out[0] !== h || scales[0] !== 1) {
-    const mh = tf.tensor2d(resizeMatrix(h, out[0], scales[0], mode, ctm, nearestMode), [h, out[0]]);
+    const mh = tf.tensor2d(resizeMatrix(h, out[0], scales[0], mode, ctm, nearestMode, cubic), [h, out[0]]);
     const rows = tf.reshape(tf.transpose(t, [0, 2, 3, 1]), [-1, h]); // [N·W'·C, H]
     t = tf.transpose(tf.reshape(tf.matMul(rows, mh), [n, curW, c, out[0]]), [0, 3, 1, 2]);
   }

@@ -124,7 +124,7 @@ describe('probe gradients vs PyTorch float64', () => {
 
 describe('probe gradients vs finite differences', () => {
   for (const backend of ['wasm', 'cpu'] as const) {
-    for (const name of ['tiny_conv', 'tiny_seq']) {
+    for (const name of ['tiny_conv', 'tiny_seq', 'tiny_pool_more']) {
       it(`${name} on ${backend}: central differences agree with autodiff`, async () => {
         await initBackend(backend);
         const ref = refs.find((r) => r.file === `${name}.json`)!.ref;
