@@ -405,6 +405,55 @@ def export_maxpool_indices():
     onnx.save(model, onnx_path)
 
 
+def export_pool_resize_variants():
+    """Attribute variants no PyTorch export produces, for the forward check against onnxruntime:
+    cubic Resize with pytorch_half_pixel (incl. an output axis of length 1), asymmetric, a
+    downscale with exclude_outside; LpPool with p=3, SAME_UPPER and dilations, a 1-D LpPool and
+    dilated 1-D MaxPool, GlobalLpPool p=3 on a 1-D tensor."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 7, 9])
+    c = lambda name, v, dt=np.float32: numpy_helper.from_array(np.array(v, dtype=dt), name)  # noqa: E731
+    inits = [
+        c("roi", []),
+        c("scales_up", [1, 1, 1.5, 2.0]),
+        c("scales_down", [1, 1, 0.6, 0.5]),
+        c("sizes_one", [2, 3, 1, 5], np.int64),
+        c("shape_1d", [0, 3, -1], np.int64),
+    ]
+    resize = lambda name, out, scales=None, sizes=None, **kw: helper.make_node(  # noqa: E731
+        "Resize",
+        ["input", "roi", scales or "", sizes or ""] if sizes else ["input", "roi", scales],
+        [out],
+        name=name,
+        mode="cubic",
+        **kw,
+    )
+    nodes = [
+        resize("cubic_pt_half", "r1", "scales_up", coordinate_transformation_mode="pytorch_half_pixel"),
+        resize("cubic_pt_half_one", "r2", sizes="sizes_one", coordinate_transformation_mode="pytorch_half_pixel"),
+        resize("cubic_asym", "r3", "scales_up", coordinate_transformation_mode="asymmetric", cubic_coeff_a=-0.5),
+        resize("cubic_down_excl", "r4", "scales_down", coordinate_transformation_mode="half_pixel", exclude_outside=1),
+        resize("cubic_ac_down", "r5", "scales_down", coordinate_transformation_mode="align_corners"),
+        helper.make_node("LpPool", ["input"], ["l1"], name="lp3", kernel_shape=[2, 3], strides=[2, 1], pads=[0, 1, 1, 2], p=3),
+        helper.make_node("LpPool", ["input"], ["l2"], name="lp_same", kernel_shape=[3, 3], strides=[2, 2], auto_pad="SAME_UPPER"),
+        helper.make_node("Reshape", ["input", "shape_1d"], ["x1d"], name="to_1d"),
+        helper.make_node("LpPool", ["x1d"], ["l3"], name="lp_1d", kernel_shape=[4], strides=[3], pads=[1, 2], p=1),
+        helper.make_node("MaxPool", ["x1d"], ["m1"], name="max_1d_dilated", kernel_shape=[3], strides=[2], dilations=[3], pads=[2, 2]),
+        helper.make_node("GlobalLpPool", ["x1d"], ["g1"], name="glp_1d", p=3),
+    ]
+    names = ["r1", "r2", "r3", "r4", "r5", "l1", "l2", "l3", "m1", "g1"]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names]
+    for o in outs:
+        o.type.tensor_type.elem_type = TensorProto.FLOAT
+    graph = helper.make_graph(nodes, "tiny_pool_resize_variants", [x], outs, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_grad_refs")
+    model.ir_version = 8
+    model = onnx.shape_inference.infer_shapes(model)
+    onnx.save(model, os.path.join(OUT, "tiny_pool_resize_variants.onnx"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # Optional names restrict the run to those fixtures (e.g. one new tiny graph).
@@ -438,6 +487,8 @@ def main():
         rows.append((name, len(params), loss))
     if not only or "tiny_maxpool_indices" in only:
         export_maxpool_indices()
+    if not only or "tiny_pool_resize_variants" in only:
+        export_pool_resize_variants()
     for r in rows:
         print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")
 

@@ -14,8 +14,8 @@ function sourceCoord(x: number, inLen: number, outLen: number, scale: number, ct
     case 'half_pixel':
       return (x + 0.5) / scale - 0.5;
     case 'pytorch_half_pixel':
-      // -0.5 as ONNX specifies (linear and nearest clamp it to 0; cubic weighs it as is).
-      return outLen > 1 ? (x + 0.5) / scale - 0.5 : -0.5;
+      // 0 for a length-1 output, as the ONNX spec and onnxruntime have it (matters for cubic).
+      return outLen > 1 ? (x + 0.5) / scale - 0.5 : 0;
     case 'align_corners':
       return outLen > 1 ? (x * (inLen - 1)) / (outLen - 1) : 0;
     case 'asymmetric':
