@@ -4,26 +4,111 @@
  * (bench/probe_torch.py, Debian's python3-torch) on the same machine, model, batch and thread
  * count, in one run. Prints JSON with medians, the ratio and peak RSS.
  *
- *   npx tsx bench/probe.ts [--narrow] [--runs N]
+ * With --breakdown it also times, on the same model and batch, the forward pass alone and
+ * forward + backward without probes, and lists WASM kernel times (inclusive of kernels they call)
+ * over one probe pass; the rest of a pass is JS outside kernels (tape bookkeeping, JS loops).
+ *
+ *   npx tsx bench/probe.ts [--narrow] [--runs N] [--breakdown]
  */
 import { spawnSync } from 'node:child_process';
+import * as tf from '@tensorflow/tfjs-core';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openModel } from '../runtime/model/open';
 import { initBackend } from '../runtime/probe/backend';
 import { runProbe } from '../runtime/probe/runProbe';
+import { Executor } from '../runtime/probe/executor';
+import { gradPass } from '../runtime/probe/gradPass';
+import { makeLoss } from '../runtime/probe/losses';
+import { readNpy } from '../runtime/probe/npy';
+import type { Model } from '../runtime/model/ir';
 
 // Run from the repository root (also when bundled for another machine).
 const root = process.cwd();
 const args = process.argv.slice(2);
 const narrow = args.includes('--narrow');
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
+const breakdown = args.includes('--breakdown');
 const batch = 8;
 const size = 64;
 
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+function timeMedian(f: () => void): number {
+  f(); // warm-up
+  const ts: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    f();
+    ts.push(performance.now() - t0);
+  }
+  return median(ts);
+}
+
+/** Wraps every WASM kernel with a timer; returns the per-kernel totals (inclusive) and a stop switch. */
+function timeKernels(): { totals: Map<string, { ms: number; calls: number }>; stop(): void } {
+  const totals = new Map<string, { ms: number; calls: number }>();
+  const originals = tf.getKernelsForBackend('wasm');
+  let on = true;
+  for (const k of originals) {
+    tf.unregisterKernel(k.kernelName, 'wasm');
+    tf.registerKernel({
+      ...k,
+      kernelFunc: (a) => {
+        if (!on) return k.kernelFunc(a);
+        const t0 = performance.now();
+        const out = k.kernelFunc(a);
+        const e = totals.get(k.kernelName) ?? { ms: 0, calls: 0 };
+        e.ms += performance.now() - t0;
+        e.calls++;
+        totals.set(k.kernelName, e);
+        return out;
+      },
+    });
+  }
+  return { totals, stop: () => (on = false) };
+}
+
+/** Forward only, forward + backward without probes, with probes, and kernel times of one probe pass. */
+function breakdownOf(model: Model, input: string): Record<string, unknown> {
+  const ex = new Executor(model);
+  const a = readNpy(input);
+  const x = tf.tensor(a.data, a.shape, 'float32');
+  const feeds = { [model.graph.inputs[0]]: x };
+  const loss = makeLoss('mean-square', {}, model.file);
+  const names = ex.params.map((p) => p.name);
+  const forwardMs = timeMedian(() => tf.dispose(ex.forward(feeds)));
+  const plainMs = timeMedian(() =>
+    tf.tidy(() => {
+      const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) =>
+        loss(ex.run(feeds, {}, new Map(names.map((n, i) => [n, ps[i]]))).map((v) => v.nat())),
+      )(ex.params.map((p) => p.tensor));
+      value.dataSync();
+      for (const g of grads) g.dataSync();
+    }),
+  );
+  const probedMs = timeMedian(() => gradPass(ex, feeds, loss, []));
+  const timer = timeKernels();
+  const t0 = performance.now();
+  gradPass(ex, feeds, loss, []);
+  const passMs = performance.now() - t0;
+  timer.stop();
+  const kernels = [...timer.totals]
+    .sort((p, q) => q[1].ms - p[1].ms)
+    .slice(0, 20)
+    .map(([name, v]) => ({ name, ms: Math.round(v.ms * 10) / 10, calls: v.calls }));
+  ex.dispose();
+  x.dispose();
+  return {
+    forwardMs,
+    forwardBackwardMs: plainMs,
+    withProbesNoSkipsMs: probedMs,
+    timedPassMs: passMs,
+    kernels,
+  };
 }
 
 async function main(): Promise<void> {
@@ -67,6 +152,7 @@ async function main(): Promise<void> {
   const times: number[] = [];
   for (let i = 0; i < runs; i++) times.push((await runProbe(model, opts)).timing.msPerBatch);
   const ms = median(times);
+  const parts = breakdown ? breakdownOf(model, path.resolve(root, torch.input)) : undefined;
   console.log(
     JSON.stringify(
       {
@@ -99,6 +185,7 @@ async function main(): Promise<void> {
         },
         ratio: ms / torch.msPerBatch,
         lossRelDiff: Math.abs(warm.loss.values[0] - torch.loss) / Math.abs(torch.loss),
+        ...(parts ? { breakdown: parts } : {}),
       },
       null,
       2,

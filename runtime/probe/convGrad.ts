@@ -22,6 +22,39 @@ export interface ConvGeom {
   pads: Pads2D;
 }
 
+/** The part of the WASM backend that lets JS loops read and write tensors in place on its heap. */
+interface HeapBackend {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+}
+
+function heapBackend(): HeapBackend | undefined {
+  return tf.getBackend() === 'wasm' ? (tf.backend() as unknown as HeapBackend) : undefined;
+}
+
+/**
+ * A zeroed float32 output for a JS loop: on WASM allocated on the heap and wrapped as a tensor
+ * without a copy (no JS array to collect, no upload); elsewhere a plain array. Allocate outputs
+ * before taking input views: a heap allocation may grow the memory and detach older views.
+ */
+function outputBuffer(shape: number[]): { values: Float32Array; done(): tf.Tensor } {
+  const b = heapBackend();
+  if (b) {
+    const info = b.makeOutput(shape, 'float32');
+    const values = b.typedArrayFromHeap(info) as Float32Array;
+    values.fill(0);
+    return { values, done: () => tf.engine().makeTensorFromTensorInfo(info) };
+  }
+  const values = new Float32Array(tf.util.sizeFromShape(shape));
+  return { values, done: () => tf.tensor(values, shape, 'float32') };
+}
+
+/** A float32 tensor's values: a view of the WASM heap (no copy) there, else dataSync. */
+function valuesOf(t: tf.Tensor): Float32Array {
+  const b = heapBackend();
+  return (b ? b.typedArrayFromHeap(t) : t.dataSync()) as Float32Array;
+}
+
 /** Pads (positive) or crops (negative) the two spatial axes of an NHWC tensor. */
 export function padOrCrop(
   x: tf.Tensor4D,
@@ -138,23 +171,28 @@ export function extractTaps(
   const [, oh, ow] = dyShape;
   const t = kh * kw;
   if (t === 1 && s[0] === 1 && s[1] === 1 && !p.top && !p.left && oh === h && ow === w) return x;
-  const xv = x.dataSync() as Float32Array;
-  const out = new Float32Array(n * oh * ow * c * t);
+  const buf = outputBuffer([n, oh, ow, c * t]);
+  const out = buf.values;
+  const xv = valuesOf(x);
+  // Per output pixel and tap, one contiguous run of c input channels scattered at stride t: the
+  // inner loop has no bounds checks (padding stays zero), which is several times faster than a
+  // channel-outer walk.
   let o = 0;
   for (let b = 0; b < n; b++)
     for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++)
-        for (let ch = 0; ch < c; ch++)
-          for (let i = 0; i < kh; i++) {
-            const y = oy * s[0] + i * d[0] - p.top;
-            const rowOk = y >= 0 && y < h;
-            const row = (b * h + y) * w;
-            for (let j = 0; j < kw; j++, o++) {
-              const xx = ox * s[1] + j * d[1] - p.left;
-              if (rowOk && xx >= 0 && xx < w) out[o] = xv[(row + xx) * c + ch];
-            }
+      for (let ox = 0; ox < ow; ox++, o += c * t)
+        for (let i = 0; i < kh; i++) {
+          const y = oy * s[0] + i * d[0] - p.top;
+          if (y < 0 || y >= h) continue;
+          const row = (b * h + y) * w;
+          for (let j = 0; j < kw; j++) {
+            const xx = ox * s[1] + j * d[1] - p.left;
+            if (xx < 0 || xx >= w) continue;
+            const src = (row + xx) * c;
+            for (let ch = 0, dst = o + i * kw + j; ch < c; ch++, dst += t) out[dst] = xv[src + ch];
           }
-  return tf.tensor4d(out, [n, oh, ow, c * t]);
+        }
+  return buf.done() as tf.Tensor4D;
 }
 
 /** dL/dW of conv2d: im2col of the input (one-hot depthwise taps) times the transposed output gradient. */
@@ -268,10 +306,11 @@ export function maxPoolWithGrad(x: tf.Tensor4D, k: [number, number], s: [number,
         // WASM's broadcasting compare and strided slices are element-by-element loops.
         const [n, h, w, c] = x4.shape;
         const [, oh, ow] = y4.shape;
-        const xv = x4.dataSync() as Float32Array;
-        const yv = y4.dataSync() as Float32Array;
-        const dv = dy.dataSync() as Float32Array;
-        const dx = new Float32Array(x4.size);
+        const buf = outputBuffer(x4.shape);
+        const dx = buf.values;
+        const xv = valuesOf(x4);
+        const yv = valuesOf(y4);
+        const dv = valuesOf(dy);
         for (let b = 0; b < n; b++)
           for (let oy = 0; oy < oh; oy++)
             for (let ox = 0; ox < ow; ox++) {
@@ -290,7 +329,7 @@ export function maxPoolWithGrad(x: tf.Tensor4D, k: [number, number], s: [number,
                 }
               }
             }
-        return [tf.tensor4d(dx, x4.shape)];
+        return [buf.done()];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);

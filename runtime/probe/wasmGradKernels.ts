@@ -3,7 +3,8 @@
  * the depthwise backprops) and a fast Conv2DBackpropInput, all composed from its fast forward
  * kernels (convGrad.ts), so that plain tf.grad over tf.conv2d — TF.js layers models, for one —
  * works and is fast; a Transpose that walks the WASM heap from JS, which beats the backend's
- * generic strided loop several times over; and a MaxPoolGrad that routes ties and borders right.
+ * generic strided loop several times over; a MaxPoolGrad that routes ties and borders right; and
+ * an Identity that shares its input's buffer instead of copying it (as the CPU backend's does).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -18,6 +19,7 @@ import {
 interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  incRef(dataId: tf.DataId): void;
 }
 
 interface ConvAttrs {
@@ -176,9 +178,22 @@ function maxPoolGradKernel(args: {
   return out;
 }
 
+/**
+ * Identity without a copy (strings aside): tensors are immutable, so the output may share the
+ * input's buffer, reference-counted as WASM's own Reshape does.
+ */
+function identityKernel(fallback: tf.KernelFunc | undefined): tf.KernelFunc {
+  return (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.dtype === 'string' && fallback) return fallback(args);
+    (args.backend as WasmBackendLike).incRef(x.dataId);
+    return { dataId: x.dataId, shape: x.shape, dtype: x.dtype };
+  };
+}
+
 let registered = false;
 
-/** Registers the kernels above on the WASM backend (once; replaces its Transpose and Conv2DBackpropInput). */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity and Conv2DBackpropInput). */
 export function registerWasmGradKernels(): void {
   if (registered) return;
   registered = true;
@@ -192,6 +207,11 @@ export function registerWasmGradKernels(): void {
     kernelName: 'Transpose',
     backendName: 'wasm',
     kernelFunc: transposeKernel as unknown as tf.KernelFunc,
+  });
+  replace({
+    kernelName: 'Identity',
+    backendName: 'wasm',
+    kernelFunc: identityKernel(tf.getKernel('Identity', 'wasm')?.kernelFunc),
   });
   replace({
     kernelName: 'MaxPoolGrad',
