@@ -10,8 +10,10 @@ fixed sample of elements (the full gradient for small tensors), so it stays smal
 
 It also exports a few tiny graphs (test/fixtures/grads/tiny_*.onnx) that exercise the op variants
 the big fixtures lack (dilated/grouped/depthwise/strided convs, ConvTranspose, ceil-mode pools,
-InstanceNorm, LayerNorm, GELU, Softmax…), with their references, and one with an op the executor
-does not support.
+InstanceNorm, LayerNorm, GELU, Softmax, LpPool, dilated MaxPool, bicubic Resize…), with their
+references, and one with an op the executor does not support. A few graphs with attribute values
+no PyTorch export produces (MaxPool Indices, cubic Resize modes, LpPool variants) are built with
+onnx.helper and checked only against onnxruntime.
 
 Run with Debian's Python (torch and onnx): /usr/bin/python3 scripts/make_grad_refs.py [NAME…]
 (names, e.g. tiny_pool_more, regenerate only those fixtures).
@@ -454,6 +456,33 @@ def export_pool_resize_variants():
     onnx.save(model, os.path.join(OUT, "tiny_pool_resize_variants.onnx"))
 
 
+def export_lppool_opset18():
+    """LpPool's opset-18 attributes (ceil_mode, dilations), for the forward check against
+    onnxruntime. Debian's onnx stops at opset 17, so output shapes are written out and the
+    checker is skipped."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 7, 9])
+    nodes = [
+        helper.make_node("LpPool", ["input"], ["a"], name="lp_ceil", kernel_shape=[2, 3], strides=[2, 2], ceil_mode=1, p=2),
+        helper.make_node(
+            "LpPool", ["input"], ["b"], name="lp_dilated", kernel_shape=[2, 2], strides=[1, 2], dilations=[2, 3],
+            pads=[1, 1, 0, 1], p=1,
+        ),
+        helper.make_node(
+            "LpPool", ["input"], ["c"], name="lp_dilated_ceil", kernel_shape=[3, 2], strides=[2, 2], dilations=[2, 2],
+            pads=[1, 0, 1, 0], ceil_mode=1, p=3,
+        ),
+    ]
+    shapes = {"a": [4, 4], "b": [6, 4], "c": [3, 4]}
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["batch", 3, *hw]) for n, hw in shapes.items()]
+    graph = helper.make_graph(nodes, "tiny_lppool_opset18", [x], outs)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)], producer_name="make_grad_refs")
+    model.ir_version = 8
+    onnx.save(model, os.path.join(OUT, "tiny_lppool_opset18.onnx"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # Optional names restrict the run to those fixtures (e.g. one new tiny graph).
@@ -489,6 +518,8 @@ def main():
         export_maxpool_indices()
     if not only or "tiny_pool_resize_variants" in only:
         export_pool_resize_variants()
+    if not only or "tiny_lppool_opset18" in only:
+        export_lppool_opset18()
     for r in rows:
         print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")
 
