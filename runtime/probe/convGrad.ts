@@ -195,6 +195,43 @@ export function extractTaps(
   return buf.done() as tf.Tensor4D;
 }
 
+/**
+ * The adjoint of extractTaps (col2im): sums each tap column [N, OH, OW, C·KH·KW] back onto the
+ * input position it was read from, giving an NHWC tensor of `xShape`.
+ */
+export function scatterTaps(
+  cols: tf.Tensor,
+  xShape: number[],
+  dyShape: number[],
+  kh: number,
+  kw: number,
+  g: ConvGeom,
+): tf.Tensor4D {
+  const { strides: s, dilations: d, pads: p } = g;
+  const [n, h, w, c] = xShape;
+  const [, oh, ow] = dyShape;
+  const t = kh * kw;
+  const buf = outputBuffer(xShape);
+  const dx = buf.values;
+  const cv = valuesOf(cols);
+  let o = 0;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++, o += c * t)
+        for (let i = 0; i < kh; i++) {
+          const y = oy * s[0] + i * d[0] - p.top;
+          if (y < 0 || y >= h) continue;
+          const row = (b * h + y) * w;
+          for (let j = 0; j < kw; j++) {
+            const xx = ox * s[1] + j * d[1] - p.left;
+            if (xx < 0 || xx >= w) continue;
+            const dst = (row + xx) * c;
+            for (let ch = 0, src = o + i * kw + j; ch < c; ch++, src += t) dx[dst + ch] += cv[src];
+          }
+        }
+  return buf.done() as tf.Tensor4D;
+}
+
 /** dL/dW of conv2d: im2col of the input (one-hot depthwise taps) times the transposed output gradient. */
 export function conv2dBackpropFilter(
   x: tf.Tensor4D,
@@ -412,7 +449,13 @@ export function convOnnxWeight(
         let dx: tf.Tensor;
         if (!needDx) dx = tf.zerosLike(x4);
         else if (depthwise) dx = depthwiseBackpropInput(x4.shape, dy, vw.hwio, g);
-        else dx = tf.conv2d(spreadDy(dy, x4.shape, kh, kw, g), vw.flipT!, 1, 'valid', 'NHWC', g.dilations);
+        else if (g.strides[0] > 1 || g.strides[1] > 1) {
+          // Strided: the conv over the zero-dilated dy would spend s² times the needed FLOPs;
+          // dy · W (the ONNX weight is already [co, ci·kh·kw]) and a col2im do exactly the work.
+          const [n, oh, ow, co] = dy.shape;
+          const dcols = tf.matMul(tf.reshape(dy, [n * oh * ow, co]), tf.reshape(w4, [m, cpg * kh * kw]));
+          dx = scatterTaps(dcols, x4.shape, dy.shape, kh, kw, g);
+        } else dx = tf.conv2d(spreadDy(dy, x4.shape, kh, kw, g), vw.flipT!, 1, 'valid', 'NHWC', g.dilations);
         let dw: tf.Tensor;
         if (depthwise) {
           const d = depthwiseBackpropFilter(x4, dy, vw.hwio.shape, g); // [kh, kw, c, mult]
