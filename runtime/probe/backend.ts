@@ -173,7 +173,6 @@ export async function initBackend(
         await tf.ready();
         // The composite conv gradients beat WASM's and JS's own; native TensorFlow has real kernels.
         convSettings.fastGrad = name !== 'tensorflow';
-        convSettings.ownMaxPoolGrad = name === 'wasm';
         current = info;
         return info;
       }

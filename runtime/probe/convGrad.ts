@@ -325,54 +325,6 @@ export function convWithFastGrad(
   return f(x, w) as tf.Tensor4D;
 }
 
-/**
- * Max pooling (NHWC, 'valid', pads applied by the caller) whose gradient goes to the first
- * maximum of each window in row-major order, as in PyTorch and TF.js's CPU kernel. The WASM
- * backend's MaxPoolGrad (and MaxPoolWithArgmax) misroute values next to padded borders.
- */
-export function maxPoolWithGrad(x: tf.Tensor4D, k: [number, number], s: [number, number]): tf.Tensor4D {
-  const f = tf.customGrad(((xi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
-    const y = tf.maxPool(xi as tf.Tensor4D, k, s, 'valid');
-    save([xi, y]);
-    return {
-      value: y,
-      gradFunc: (dyAny: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const dy = (Array.isArray(dyAny) ? dyAny[0] : dyAny) as tf.Tensor4D;
-        const [x4, y4] = saved as [tf.Tensor4D, tf.Tensor4D];
-        // A scan in JS over the (small) pooled output beats any composition of WASM kernels here:
-        // WASM's broadcasting compare and strided slices are element-by-element loops.
-        const [n, h, w, c] = x4.shape;
-        const [, oh, ow] = y4.shape;
-        const buf = outputBuffer(x4.shape);
-        const dx = buf.values;
-        const xv = valuesOf(x4);
-        const yv = valuesOf(y4);
-        const dv = valuesOf(dy);
-        for (let b = 0; b < n; b++)
-          for (let oy = 0; oy < oh; oy++)
-            for (let ox = 0; ox < ow; ox++) {
-              const o = ((b * oh + oy) * ow + ox) * c;
-              for (let ch = 0; ch < c; ch++) {
-                const target = yv[o + ch];
-                search: for (let i = 0; i < k[0]; i++) {
-                  const row = (b * h + oy * s[0] + i) * w;
-                  for (let j = 0; j < k[1]; j++) {
-                    const at = (row + ox * s[1] + j) * c + ch;
-                    if (xv[at] === target) {
-                      dx[at] += dv[o + ch];
-                      break search;
-                    }
-                  }
-                }
-              }
-            }
-        return [buf.done()];
-      },
-    };
-  }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x) as tf.Tensor4D;
-}
-
 /** TF.js layouts of one ONNX conv weight, kept for parameters (they do not change during a run). */
 interface WeightViews {
   /** [kh, kw, ci, co] (conv) or [kh, kw, c, mult] (depthwise). */

@@ -4,21 +4,14 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { Val, nat, nhwc } from '../val';
-import {
-  convForward,
-  convOnnxWeight,
-  convWithFastGrad,
-  dilateSpatial,
-  maxPoolWithGrad,
-  type ConvGeom,
-} from '../convGrad';
+import { convForward, convOnnxWeight, convWithFastGrad, dilateSpatial, type ConvGeom } from '../convGrad';
 import { aFloat, aInt, aInts, aStr, type OpContext, type OpFn } from './opContext';
 import { normAxis } from './layout';
 import { resizeNhwc, type CoordMode } from './resizeMatrix';
 import { maxPoolIndices, windowReduce } from './poolWindows';
 
 /** Whether convolutions use the composite gradients of convGrad.ts (set per backend by the executor). */
-export const convSettings = { fastGrad: true, ownMaxPoolGrad: true };
+export const convSettings = { fastGrad: true };
 
 /** The spatial input as NHWC; 1-D ops (N, C, L) are run as 2-D with H = 1. */
 function spatialInput(c: OpContext, i: number): { x: tf.Tensor4D; oneD: boolean } {
@@ -248,7 +241,8 @@ function pool(kind: 'max' | 'avg' | 'lp'): OpFn {
     if (kind === 'max') {
       const xp = anyPad ? tf.pad(x, padSpec, -3.4028234663852886e38) : x;
       if (dilated) y = windowReduce(xp, k, s, d, 'max');
-      else y = convSettings.ownMaxPoolGrad ? maxPoolWithGrad(xp, k, s) : tf.maxPool(xp, k, s, 'valid');
+      // Its gradient is MaxPoolGrad, which backend.ts replaces on WASM (first maximum per window).
+      else y = tf.maxPool(xp, k, s, 'valid');
       if (wantIdx) {
         const out: [number, number] = [y.shape[1], y.shape[2]];
         const idx = maxPoolIndices(x, { k, s, d, padBegin: [pb[0], pb[1]], out }, storageOrder);
