@@ -3,7 +3,15 @@
  * channels_last by default, a null batch as the symbol "batch").
  */
 import type { Dim, Shape } from '../model/ir';
-import { axisOf, broadcast, dimProduct, sameOut, windowOut, type RuleCtx, type ShapeRule } from './shapes';
+import {
+  broadcast,
+  concatShape,
+  dimProduct,
+  sameOut,
+  windowOut,
+  type RuleCtx,
+  type ShapeRule,
+} from './shapes';
 
 const same: ShapeRule = (c) => [c.shape(0)];
 const merge: ShapeRule = (c) => [
@@ -139,16 +147,8 @@ const permute: ShapeRule = (c) => {
 
 const concat: ShapeRule = (c) => {
   const shapes = c.node.inputs.map((_, i) => c.shape(i)).filter((_, i) => !isWeight(c, i));
-  if (shapes.length === 0 || shapes.some((s) => !s)) return null;
-  const r = (shapes[0] as Dim[]).length;
-  const a = axisOf(c.int('axis', -1), r);
-  if (Number.isNaN(a)) return null;
-  const out = (shapes[0] as Dim[]).slice();
-  let sum: number | null = 0;
-  for (const s of shapes as Dim[][])
-    sum = sum !== null && typeof s[a] === 'number' ? sum + (s[a] as number) : null;
-  out[a] = sum;
-  return [out];
+  const out = concatShape(shapes, c.int('axis', -1));
+  return out && [out];
 };
 
 const upsample: ShapeRule = (c) => {

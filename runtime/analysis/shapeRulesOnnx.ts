@@ -4,6 +4,7 @@
 import type { Dim, Shape, TensorData } from '../model/ir';
 import { onnxDType } from '../model/onnx/onnxTensor';
 import {
+  concatShape,
   axisOf,
   broadcast,
   dimProduct,
@@ -233,24 +234,8 @@ const concat: ShapeRule = (c) => {
       0,
       ks.flatMap((k) => k as Dim[]),
     );
-  if (shapes.length === 0 || shapes.some((s) => !s)) return null;
-  const r = (shapes[0] as Dim[]).length;
-  if (shapes.some((s) => (s as Dim[]).length !== r)) return null;
-  const axis = axisOf(c.int('axis', 0), r);
-  if (Number.isNaN(axis)) return null;
-  const out: Dim[] = (shapes[0] as Dim[]).slice();
-  let sum: number | null = 0;
-  for (const s of shapes as Dim[][]) {
-    const d = s[axis];
-    sum = sum !== null && typeof d === 'number' ? sum + d : null;
-  }
-  out[axis] = sum;
-  for (let i = 0; i < r; i++) {
-    if (i === axis) continue;
-    for (const s of shapes as Dim[][])
-      if (out[i] === null || (typeof out[i] === 'string' && typeof s[i] === 'number')) out[i] = s[i];
-  }
-  return [out];
+  const out = concatShape(shapes, c.int('axis', 0));
+  return out && [out];
 };
 
 const split: ShapeRule = (c) => {

@@ -2,7 +2,16 @@
  * Shape rules for TensorFlow GraphDef ops as TF.js graph models store them (NHWC by default).
  */
 import type { DType, Dim, Shape } from '../model/ir';
-import { axisOf, broadcast, reshape, sameOut, windowOut, type RuleCtx, type ShapeRule } from './shapes';
+import {
+  axisOf,
+  broadcast,
+  concatShape,
+  reshape,
+  sameOut,
+  windowOut,
+  type RuleCtx,
+  type ShapeRule,
+} from './shapes';
 import { matmulShape } from './shapeRulesOnnx';
 
 const same: ShapeRule = (c) => {
@@ -79,16 +88,9 @@ const concat: ShapeRule = (c) => {
   const n = c.node.inputs.length - 1;
   const ax = c.known(n);
   const shapes = c.node.inputs.slice(0, n).map((_, i) => c.shape(i));
-  if (!ax || typeof ax[0] !== 'number' || shapes.some((s) => !s)) return null;
-  const r = (shapes[0] as Dim[]).length;
-  const a = axisOf(ax[0], r);
-  if (Number.isNaN(a)) return null;
-  const out = (shapes[0] as Dim[]).slice();
-  let sum: number | null = 0;
-  for (const s of shapes as Dim[][])
-    sum = sum !== null && typeof s[a] === 'number' ? sum + (s[a] as number) : null;
-  out[a] = sum;
-  return [out];
+  if (!ax || typeof ax[0] !== 'number') return null;
+  const out = concatShape(shapes, ax[0]);
+  return out && [out];
 };
 
 const reduce: ShapeRule = (c) => {

@@ -218,6 +218,29 @@ export function axisOf(axis: number, r: number): number {
   return a >= 0 && a < r ? a : NaN;
 }
 
+/**
+ * Output shape of concatenating `shapes` along `axis` (may be negative): the axis dims summed,
+ * the other dims taken from whichever input knows them; null when a rank is unknown or differs.
+ */
+export function concatShape(shapes: Shape[], axis: number): Dim[] | null {
+  if (shapes.length === 0 || shapes.some((s) => !s)) return null;
+  const all = shapes as Dim[][];
+  const r = all[0].length;
+  if (all.some((s) => s.length !== r)) return null;
+  const a = axisOf(axis, r);
+  if (Number.isNaN(a)) return null;
+  const out = all[0].slice();
+  let sum: number | null = 0;
+  for (const s of all) sum = sum !== null && typeof s[a] === 'number' ? sum + (s[a] as number) : null;
+  out[a] = sum;
+  for (let i = 0; i < r; i++) {
+    if (i === a) continue;
+    for (const s of all)
+      if (out[i] === null || (typeof out[i] === 'string' && typeof s[i] === 'number')) out[i] = s[i];
+  }
+  return out;
+}
+
 /** Product of dims, or null when any is not a known number. */
 export function dimProduct(ds: Dim[]): number | null {
   let p = 1;
