@@ -385,6 +385,7 @@ export function convOnnxWeight(
   depthwise: boolean,
   needDx: boolean,
 ): tf.Tensor4D {
+  if (!depthwise && heapBackend()) return convIm2col(x, w, g, needDx);
   const channels = x.shape[3];
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
     const kept = persistent.has(wi);
@@ -419,6 +420,49 @@ export function convOnnxWeight(
           const dyT = tf.transpose(tf.reshape(dy, [rows, co]));
           dw = tf.reshape(tf.matMul(dyT, cols), [m, cpg, kh, kw]);
         }
+        return [dx, dw];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as tf.Tensor4D;
+}
+
+/** Output height and width of a convolution. */
+function convOutHW(h: number, w: number, kh: number, kw: number, g: ConvGeom): [number, number] {
+  const { strides: s, dilations: d, pads: p } = g;
+  return [
+    Math.floor((h + p.top + p.bottom - (d[0] * (kh - 1) + 1)) / s[0]) + 1,
+    Math.floor((w + p.left + p.right - (d[1] * (kw - 1) + 1)) / s[1]) + 1,
+  ];
+}
+
+/**
+ * A convolution as im2col and one matrix product per pass, on the WASM backend, where tf.matMul
+ * is the probe's own SGEMM (wasm/matMulKernel.ts), which reads the ONNX weight [co, ci·kh·kw]
+ * transposed in place. The tap matrix is kept for the weight gradient (dW = dyᵀ·cols comes out in
+ * ONNX layout); the input gradient is dy·W scattered back by col2im. No weight layouts, flips or
+ * transposes per pass.
+ */
+function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean): tf.Tensor4D {
+  const [n, h, wd] = x.shape;
+  const [co, cpg, kh, kw] = w.shape;
+  const [oh, ow] = convOutHW(h, wd, kh, kw, g);
+  const k = cpg * kh * kw;
+  const m = n * oh * ow;
+  const outShape = [n, oh, ow, co];
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const cols = tf.reshape(extractTaps(xi as tf.Tensor4D, outShape, kh, kw, g), [m, k]);
+    save([xi, wi, cols]);
+    return {
+      value: tf.reshape(tf.matMul(cols, tf.reshape(wi, [co, k]), false, true), outShape),
+      gradFunc: (dyAny: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const dy = tf.reshape(Array.isArray(dyAny) ? dyAny[0] : dyAny, [m, co]);
+        const [x4, w4, taps] = saved;
+        const dw = tf.reshape(tf.matMul(dy, taps, true, false), w4.shape);
+        if (!needDx) return [tf.zerosLike(x4), dw];
+        const dcols = tf.matMul(dy, tf.reshape(w4, [co, k]));
+        const plain = kh * kw === 1 && g.strides[0] === 1 && g.strides[1] === 1 && oh === h && ow === wd;
+        const dx = plain ? tf.reshape(dcols, x4.shape) : scatterTaps(dcols, x4.shape, outShape, kh, kw, g);
         return [dx, dw];
       },
     };

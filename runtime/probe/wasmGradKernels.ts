@@ -14,6 +14,7 @@ import {
   depthwiseBackpropInput,
   type ConvGeom,
 } from './convGrad';
+import { batchMatMulKernel } from './wasm/matMulKernel';
 
 /** The part of the WASM backend these kernels use. */
 interface WasmBackendLike {
@@ -193,7 +194,7 @@ function identityKernel(fallback: tf.KernelFunc | undefined): tf.KernelFunc {
 
 let registered = false;
 
-/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity and Conv2DBackpropInput). */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, MaxPoolGrad and Conv2DBackpropInput). */
 export function registerWasmGradKernels(): void {
   if (registered) return;
   registered = true;
@@ -212,6 +213,11 @@ export function registerWasmGradKernels(): void {
     kernelName: 'Identity',
     backendName: 'wasm',
     kernelFunc: identityKernel(tf.getKernel('Identity', 'wasm')?.kernelFunc),
+  });
+  replace({
+    kernelName: 'BatchMatMul',
+    backendName: 'wasm',
+    kernelFunc: batchMatMulKernel(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc),
   });
   replace({
     kernelName: 'MaxPoolGrad',

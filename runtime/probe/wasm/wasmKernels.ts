@@ -1,0 +1,129 @@
+/**
+ * The probe's own WebAssembly kernels (scripts/make_wasm_kernels.mjs), instantiated on the TF.js
+ * WASM backend's heap so that they work on tensors in place. The relaxed-SIMD build (fused
+ * multiply-add) runs where the engine has relaxed SIMD — Electron's V8 ships it, Node 20 has it
+ * behind a V8 flag that is switched on here before compiling — and the plain SIMD128 build
+ * elsewhere.
+ */
+import * as v8 from 'node:v8';
+import { KERNELS_FMA, KERNELS_SIMD } from './kernelsWasm';
+
+/** The part of the TF.js WASM backend (an Emscripten module) the kernels need. */
+export interface EmscriptenHeap {
+  asm: { memory: WebAssembly.Memory };
+  _malloc(bytes: number): number;
+  _free(ptr: number): void;
+}
+
+interface KernelExports {
+  sgemm(
+    m: number,
+    n: number,
+    k: number,
+    a: number,
+    rsa: number,
+    csa: number,
+    b: number,
+    rsb: number,
+    csb: number,
+    c: number,
+    ldc: number,
+    acc: number,
+    pa: number,
+    pb: number,
+    tmp: number,
+  ): void;
+  MR: WebAssembly.Global;
+  NR: WebAssembly.Global;
+  MC: WebAssembly.Global;
+  KC: WebAssembly.Global;
+  NC: WebAssembly.Global;
+}
+
+/** One operand of a GEMM: the byte address of its first float and its row and column strides in floats. */
+export interface MatrixRef {
+  ptr: number;
+  rowStride: number;
+  colStride: number;
+}
+
+/** The kernels bound to one heap. */
+export interface WasmKernels {
+  /** 'fma' (relaxed SIMD) or 'simd'. */
+  readonly build: 'fma' | 'simd';
+  /** C[m×n] = A[m×k]·B[k×n] (or += with `accumulate`); C row-major with row stride `ldc` floats. */
+  sgemm(
+    m: number,
+    n: number,
+    k: number,
+    a: MatrixRef,
+    b: MatrixRef,
+    c: number,
+    ldc: number,
+    accumulate?: boolean,
+  ): void;
+}
+
+let relaxedFlagSet = false;
+
+function moduleFor(build: 'fma' | 'simd'): WebAssembly.Module | undefined {
+  const bytes = Buffer.from(build === 'fma' ? KERNELS_FMA : KERNELS_SIMD, 'base64');
+  if (build === 'fma' && !relaxedFlagSet) {
+    relaxedFlagSet = true;
+    // Node 20's V8 (11.3) has relaxed SIMD behind this flag; later engines ship it. The flag only
+    // adds instructions to the validator and compiler, so it cannot change what other code does.
+    try {
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // not a V8 that takes flags: validation below decides
+    }
+  }
+  return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : undefined;
+}
+
+const bound = new WeakMap<EmscriptenHeap, WasmKernels>();
+
+/** The kernels on `heap` (made once per heap); `prefer` 'simd' skips the FMA build (tests compare both). */
+export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'): WasmKernels {
+  const cached = prefer === 'fma' ? bound.get(heap) : undefined;
+  if (cached) return cached;
+  let build: 'fma' | 'simd' = prefer;
+  let mod = prefer === 'fma' ? moduleFor('fma') : undefined;
+  if (!mod) {
+    build = 'simd';
+    mod = moduleFor('simd');
+  }
+  if (!mod) throw new Error('this JavaScript engine has no WebAssembly SIMD');
+  const x = new WebAssembly.Instance(mod, { env: { memory: heap.asm.memory } })
+    .exports as unknown as KernelExports;
+  const mr = x.MR.value as number;
+  const nr = x.NR.value as number;
+  // Packing buffers and the edge tile, allocated once on the heap for the life of the process.
+  const pa = heap._malloc((x.MC.value as number) * (x.KC.value as number) * 4);
+  const pb = heap._malloc((x.KC.value as number) * (x.NC.value as number) * 4);
+  const tmp = heap._malloc(mr * nr * 4);
+  const kernels: WasmKernels = {
+    build,
+    sgemm(m, n, k, a, b, c, ldc, accumulate = false) {
+      x.sgemm(
+        m,
+        n,
+        k,
+        a.ptr,
+        a.rowStride,
+        a.colStride,
+        b.ptr,
+        b.rowStride,
+        b.colStride,
+        c,
+        ldc,
+        accumulate ? 1 : 0,
+        pa,
+        pb,
+        tmp,
+      );
+    },
+  };
+  if (prefer === 'fma') bound.set(heap, kernels);
+  return kernels;
+}

@@ -1,0 +1,196 @@
+/**
+ * WebAssembly text of the SGEMM: a register tile (MR×8, fused multiply-add or multiply then add),
+ * packing of A and B into contiguous panels, and the cache-blocked driver (BLIS loop order).
+ */
+import { add, get, i32, min, mul, range, repeat, set, sub } from './wat.mjs';
+
+/** Cache blocking (floats): a KC×NR panel of B stays in L1, an MC×KC block of A in L2. */
+export const KC = 256;
+export const NC = 4096;
+export const NR = 8;
+
+/**
+ * The register tile: C[MR×NR] (+)= Apanel[kc×MR]ᵀ · Bpanel[kc×NR]. `c` is the tile's first float,
+ * `ldc` the row stride of C in bytes; with `load` 0 the accumulators start at zero.
+ */
+function tile(mr, fma) {
+  const nv = NR / 4;
+  const acc = (i, j) => `c${i}_${j}`;
+  const locals = [
+    ...range(mr).flatMap((i) => range(nv).map((j) => `(local $${acc(i, j)} v128)`)),
+    ...range(nv).map((j) => `(local $b${j} v128)`),
+    '(local $av v128)',
+  ].join(' ');
+  const rowAddr = (i) => add(get('c'), mul(get('ldc'), i32(i)));
+  const loads = range(mr)
+    .flatMap((i) => range(nv).map((j) => set(acc(i, j), `(v128.load offset=${16 * j} ${rowAddr(i)})`)))
+    .join('\n    ');
+  const stores = range(mr)
+    .flatMap((i) => range(nv).map((j) => `(v128.store offset=${16 * j} ${rowAddr(i)} ${get(acc(i, j))})`))
+    .join('\n  ');
+  const madd = (a, b, c) =>
+    fma ? `(f32x4.relaxed_madd ${a} ${b} ${c})` : `(f32x4.add (f32x4.mul ${a} ${b}) ${c})`;
+  const step = [
+    ...range(nv).map((j) => set(`b${j}`, `(v128.load offset=${16 * j} ${get('b')})`)),
+    ...range(mr).flatMap((i) => [
+      set('av', `(v128.load32_splat offset=${4 * i} ${get('a')})`),
+      ...range(nv).map((j) => set(acc(i, j), madd(get('av'), get(`b${j}`), get(acc(i, j))))),
+    ]),
+    set('a', add(get('a'), i32(4 * mr))),
+    set('b', add(get('b'), i32(4 * NR))),
+  ].join('\n      ');
+  return `
+(func $tile (param $a i32) (param $b i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $load i32)
+  ${locals}
+  (if ${get('load')} (then
+    ${loads}))
+  ${repeat('kc', get('kc'), step, 'kloop')}
+  ${stores})`;
+}
+
+/**
+ * Packs an n×kc block whose element (x, p) lies at src + x·sx + p·sp (byte strides) into panels
+ * of W consecutive x: panel q holds, for p = 0 … kc−1, the W values of x = qW … qW+W−1 (zeros
+ * past n). Contiguous full panels move as vectors.
+ */
+function pack(name, w) {
+  const vecCopy = [
+    `(v128.store ${get('d')} (v128.load ${get('s')}))`,
+    ...(w >= 8 ? [`(v128.store offset=16 ${get('d')} (v128.load offset=16 ${get('s')}))`] : []),
+    ...(w === 6 ? [`(i64.store offset=16 ${get('d')} (i64.load offset=16 ${get('s')}))`] : []),
+    ...(w === 5 ? [`(f32.store offset=16 ${get('d')} (f32.load offset=16 ${get('s')}))`] : []),
+  ].join(' ');
+  if (![4, 5, 6, 8].includes(w)) throw new Error(`no vector copy for panels of ${w}`);
+  return `
+(func $${name} (param $src i32) (param $sx i32) (param $sp i32) (param $n i32) (param $kc i32) (param $dst i32)
+  (local $x0 i32) (local $w i32) (local $x i32) (local $p i32) (local $s i32) (local $d i32)
+  (block $done (loop $panel
+    (br_if $done (i32.ge_s ${get('x0')} ${get('n')}))
+    ${set('w', min(i32(w), sub(get('n'), get('x0'))))}
+    (if (i32.and (i32.eq ${get('w')} ${i32(w)}) (i32.eq ${get('sx')} ${i32(4)}))
+      (then
+        ${set('s', add(get('src'), mul(get('x0'), i32(4))))}
+        ${set('d', get('dst'))}
+        ${repeat('p', get('kc'), `${vecCopy} ${set('s', add(get('s'), get('sp')))} ${set('d', add(get('d'), i32(4 * w)))}`, 'vcopy')})
+      (else
+        (if (i32.lt_s ${get('w')} ${i32(w)}) (then (memory.fill ${get('dst')} ${i32(0)} ${mul(get('kc'), i32(4 * w))})))
+        ${set('x', i32(0))}
+        (loop $xs
+          ${set('s', add(get('src'), mul(add(get('x0'), get('x')), get('sx'))))}
+          ${set('d', add(get('dst'), mul(get('x'), i32(4))))}
+          ${repeat('p', get('kc'), `(f32.store ${get('d')} (f32.load ${get('s')})) ${set('s', add(get('s'), get('sp')))} ${set('d', add(get('d'), i32(4 * w)))}`, 'ps')}
+          ${set('x', add(get('x'), i32(1)))}
+          (br_if $xs (i32.lt_s ${get('x')} ${get('w')}))))
+    )
+    ${set('dst', add(get('dst'), mul(get('kc'), i32(4 * w))))}
+    ${set('x0', add(get('x0'), i32(w)))}
+    (br $panel))))`;
+}
+
+/**
+ * C[M×N] (+)= A[M×K] · B[K×N], every operand given by its first float's byte address and its
+ * row and column strides in floats (a transposed operand is just swapped strides). C is row-major
+ * with row stride ldc. `acc` 1 adds to C, 0 overwrites it. pa (MC·KC floats), pb (KC·NC floats)
+ * and tmp (MR·NR floats) are scratch space on the same heap.
+ */
+function sgemm(mr, mc) {
+  return `
+(func $edgeIn (param $c i32) (param $ldc i32) (param $m i32) (param $n i32) (param $tmp i32) (param $load i32)
+  (local $i i32) (local $j i32)
+  (memory.fill ${get('tmp')} ${i32(0)} ${i32(4 * mr * NR)})
+  (if ${get('load')} (then
+    (loop $is
+      ${set('j', i32(0))}
+      (loop $js
+        (f32.store ${add(get('tmp'), mul(add(mul(get('i'), i32(NR)), get('j')), i32(4)))}
+          (f32.load ${add(get('c'), add(mul(get('i'), get('ldc')), mul(get('j'), i32(4))))}))
+        ${set('j', add(get('j'), i32(1)))}
+        (br_if $js (i32.lt_s ${get('j')} ${get('n')})))
+      ${set('i', add(get('i'), i32(1)))}
+      (br_if $is (i32.lt_s ${get('i')} ${get('m')})))))
+)
+(func $edgeOut (param $c i32) (param $ldc i32) (param $m i32) (param $n i32) (param $tmp i32)
+  (local $i i32) (local $j i32)
+  (loop $is
+    ${set('j', i32(0))}
+    (loop $js
+      (f32.store ${add(get('c'), add(mul(get('i'), get('ldc')), mul(get('j'), i32(4))))}
+        (f32.load ${add(get('tmp'), mul(add(mul(get('i'), i32(NR)), get('j')), i32(4)))}))
+      ${set('j', add(get('j'), i32(1)))}
+      (br_if $js (i32.lt_s ${get('j')} ${get('n')})))
+    ${set('i', add(get('i'), i32(1)))}
+    (br_if $is (i32.lt_s ${get('i')} ${get('m')})))
+)
+(func (export "sgemm")
+  (param $M i32) (param $N i32) (param $K i32)
+  (param $A i32) (param $rsa i32) (param $csa i32)
+  (param $B i32) (param $rsb i32) (param $csb i32)
+  (param $C i32) (param $ldc i32) (param $acc i32)
+  (param $pa i32) (param $pb i32) (param $tmp i32)
+  (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
+  (local $jr i32) (local $ir i32) (local $mrr i32) (local $nrr i32) (local $load i32) (local $cp i32) (local $ldcb i32)
+  (if (i32.or (i32.eqz ${get('M')}) (i32.eqz ${get('N')})) (then (return)))
+  ${set('ldcb', mul(get('ldc'), i32(4)))}
+  (if (i32.eqz ${get('K')}) (then
+    (if (i32.eqz ${get('acc')}) (then
+      (loop $zero
+        (memory.fill ${add(get('C'), mul(get('ic'), get('ldcb')))} ${i32(0)} ${mul(get('N'), i32(4))})
+        ${set('ic', add(get('ic'), i32(1)))}
+        (br_if $zero (i32.lt_s ${get('ic')} ${get('M')})))))
+    (return)))
+  (loop $jcl
+    ${set('nc', min(i32(NC), sub(get('N'), get('jc'))))}
+    ${set('pc', i32(0))}
+    (loop $pcl
+      ${set('kc', min(i32(KC), sub(get('K'), get('pc'))))}
+      (call $packNR ${add(get('B'), mul(add(mul(get('pc'), get('rsb')), mul(get('jc'), get('csb'))), i32(4)))}
+        ${mul(get('csb'), i32(4))} ${mul(get('rsb'), i32(4))} ${get('nc')} ${get('kc')} ${get('pb')})
+      ${set('load', `(i32.or ${get('acc')} (i32.ne ${get('pc')} ${i32(0)}))`)}
+      ${set('ic', i32(0))}
+      (loop $icl
+        ${set('mc', min(i32(mc), sub(get('M'), get('ic'))))}
+        (call $packMR ${add(get('A'), mul(add(mul(get('ic'), get('rsa')), mul(get('pc'), get('csa'))), i32(4)))}
+          ${mul(get('rsa'), i32(4))} ${mul(get('csa'), i32(4))} ${get('mc')} ${get('kc')} ${get('pa')})
+        ${set('jr', i32(0))}
+        (loop $jrl
+          ${set('nrr', min(i32(NR), sub(get('nc'), get('jr'))))}
+          ${set('ir', i32(0))}
+          (loop $irl
+            ${set('mrr', min(i32(mr), sub(get('mc'), get('ir'))))}
+            ${set('cp', add(get('C'), mul(add(mul(add(get('ic'), get('ir')), get('ldc')), add(get('jc'), get('jr'))), i32(4))))}
+            (if (i32.and (i32.eq ${get('mrr')} ${i32(mr)}) (i32.eq ${get('nrr')} ${i32(NR)}))
+              (then
+                (call $tile ${add(get('pa'), mul(get('ir'), mul(get('kc'), i32(4))))}
+                  ${add(get('pb'), mul(get('jr'), mul(get('kc'), i32(4))))} ${get('kc')} ${get('cp')} ${get('ldcb')} ${get('load')}))
+              (else
+                (call $edgeIn ${get('cp')} ${get('ldcb')} ${get('mrr')} ${get('nrr')} ${get('tmp')} ${get('load')})
+                (call $tile ${add(get('pa'), mul(get('ir'), mul(get('kc'), i32(4))))}
+                  ${add(get('pb'), mul(get('jr'), mul(get('kc'), i32(4))))} ${get('kc')} ${get('tmp')} ${i32(4 * NR)} ${i32(1)})
+                (call $edgeOut ${get('cp')} ${get('ldcb')} ${get('mrr')} ${get('nrr')} ${get('tmp')})))
+            ${set('ir', add(get('ir'), i32(mr)))}
+            (br_if $irl (i32.lt_s ${get('ir')} ${get('mc')})))
+          ${set('jr', add(get('jr'), i32(NR)))}
+          (br_if $jrl (i32.lt_s ${get('jr')} ${get('nc')})))
+        ${set('ic', add(get('ic'), i32(mc)))}
+        (br_if $icl (i32.lt_s ${get('ic')} ${get('M')})))
+      ${set('pc', add(get('pc'), i32(KC)))}
+      (br_if $pcl (i32.lt_s ${get('pc')} ${get('K')})))
+    ${set('jc', add(get('jc'), i32(NC)))}
+    (br_if $jcl (i32.lt_s ${get('jc')} ${get('N')})))
+)`;
+}
+
+/** The GEMM part of the module for one build. */
+export function gemmText({ fma, mr }) {
+  const mc = mr * 24; // MC·KC floats of packed A: 144·256·4 = 144 KiB, well inside L2
+  return `
+(global (export "MR") i32 ${i32(mr)})
+(global (export "NR") i32 ${i32(NR)})
+(global (export "MC") i32 ${i32(mc)})
+(global (export "KC") i32 ${i32(KC)})
+(global (export "NC") i32 ${i32(NC)})
+${tile(mr, fma)}
+${pack('packMR', mr)}
+${pack('packNR', NR)}
+${sgemm(mr, mc)}`;
+}
