@@ -48,10 +48,82 @@ function tile(mr, fma) {
   ${stores})`;
 }
 
+/** i8x16.shuffle picking 32-bit lanes (0–3 from a, 4–7 from b). */
+const lanes = (a, b, ls) =>
+  `(i8x16.shuffle ${ls.flatMap((l) => [4 * l, 4 * l + 1, 4 * l + 2, 4 * l + 3]).join(' ')} ${a} ${b})`;
+
+/**
+ * The transposing copy of one full panel of W rows that are contiguous along p (row r at byte
+ * address r{r}, p at byte offset s): four p at a time, rows in groups of four through a 4×4
+ * transpose in registers, a leftover pair through 64-bit lane stores, a single row through 32-bit
+ * lane stores; the last kc mod 4 values one by one.
+ */
+function transposeCopy(w) {
+  const row = (r) => add(get(`r${r}`), get('s'));
+  const out = (p, off) => add(get('d'), i32(p * 4 * w + off));
+  const groups = [];
+  for (let g = 0; g + 4 <= w; g += 4) {
+    groups.push(
+      ...range(4).map((i) => set(`v${i}`, `(v128.load ${row(g + i)})`)),
+      set('t0', lanes(get('v0'), get('v1'), [0, 4, 1, 5])),
+      set('t1', lanes(get('v2'), get('v3'), [0, 4, 1, 5])),
+      set('t2', lanes(get('v0'), get('v1'), [2, 6, 3, 7])),
+      set('t3', lanes(get('v2'), get('v3'), [2, 6, 3, 7])),
+      `(v128.store ${out(0, 4 * g)} ${lanes(get('t0'), get('t1'), [0, 1, 4, 5])})`,
+      `(v128.store ${out(1, 4 * g)} ${lanes(get('t0'), get('t1'), [2, 3, 6, 7])})`,
+      `(v128.store ${out(2, 4 * g)} ${lanes(get('t2'), get('t3'), [0, 1, 4, 5])})`,
+      `(v128.store ${out(3, 4 * g)} ${lanes(get('t2'), get('t3'), [2, 3, 6, 7])})`,
+    );
+  }
+  const rest = w % 4;
+  const g = w - rest;
+  if (rest === 2)
+    groups.push(
+      set('v0', `(v128.load ${row(g)})`),
+      set('v1', `(v128.load ${row(g + 1)})`),
+      set('t0', lanes(get('v0'), get('v1'), [0, 4, 1, 5])),
+      set('t1', lanes(get('v0'), get('v1'), [2, 6, 3, 7])),
+      `(v128.store64_lane 0 ${out(0, 4 * g)} ${get('t0')})`,
+      `(v128.store64_lane 1 ${out(1, 4 * g)} ${get('t0')})`,
+      `(v128.store64_lane 0 ${out(2, 4 * g)} ${get('t1')})`,
+      `(v128.store64_lane 1 ${out(3, 4 * g)} ${get('t1')})`,
+    );
+  else if (rest === 1)
+    groups.push(
+      set('v0', `(v128.load ${row(g)})`),
+      ...range(4).map((p) => `(v128.store32_lane ${p} ${out(p, 4 * g)} ${get('v0')})`),
+    );
+  else if (rest !== 0) throw new Error(`no transposing copy for panels of ${w}`);
+  const scalar = range(w)
+    .map((r) => `(f32.store offset=${4 * r} ${get('d')} (f32.load ${row(r)}))`)
+    .join(' ');
+  return `
+        ${range(w)
+          .map((r) => set(`r${r}`, add(get('src'), mul(add(get('x0'), i32(r)), get('sx')))))
+          .join(' ')}
+        ${set('s', i32(0))}
+        ${set('d', get('dst'))}
+        ${repeat(
+          'p',
+          `(i32.shr_u ${get('kc')} ${i32(2)})`,
+          `${groups.join('\n          ')}
+          ${set('s', add(get('s'), i32(16)))}
+          ${set('d', add(get('d'), i32(16 * w)))}`,
+          'tquad',
+        )}
+        ${repeat(
+          'p',
+          `(i32.and ${get('kc')} ${i32(3)})`,
+          `${scalar} ${set('s', add(get('s'), i32(4)))} ${set('d', add(get('d'), i32(4 * w)))}`,
+          'trest',
+        )}`;
+}
+
 /**
  * Packs an n×kc block whose element (x, p) lies at src + x·sx + p·sp (byte strides) into panels
  * of W consecutive x: panel q holds, for p = 0 … kc−1, the W values of x = qW … qW+W−1 (zeros
- * past n). Contiguous full panels move as vectors.
+ * past n). Full panels move as vectors: straight copies when x is contiguous, a transpose in
+ * registers when p is; the rest element by element.
  */
 function pack(name, w) {
   const vecCopy = [
@@ -64,6 +136,11 @@ function pack(name, w) {
   return `
 (func $${name} (param $src i32) (param $sx i32) (param $sp i32) (param $n i32) (param $kc i32) (param $dst i32)
   (local $x0 i32) (local $w i32) (local $x i32) (local $p i32) (local $s i32) (local $d i32)
+  ${range(w)
+    .map((r) => `(local $r${r} i32)`)
+    .join(' ')}
+  (local $v0 v128) (local $v1 v128) (local $v2 v128) (local $v3 v128)
+  (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
   (block $done (loop $panel
     (br_if $done (i32.ge_s ${get('x0')} ${get('n')}))
     ${set('w', min(i32(w), sub(get('n'), get('x0'))))}
@@ -72,15 +149,18 @@ function pack(name, w) {
         ${set('s', add(get('src'), mul(get('x0'), i32(4))))}
         ${set('d', get('dst'))}
         ${repeat('p', get('kc'), `${vecCopy} ${set('s', add(get('s'), get('sp')))} ${set('d', add(get('d'), i32(4 * w)))}`, 'vcopy')})
+      (else (if (i32.and (i32.eq ${get('w')} ${i32(w)}) (i32.eq ${get('sp')} ${i32(4)}))
+      (then ${transposeCopy(w)})
       (else
         (if (i32.lt_s ${get('w')} ${i32(w)}) (then (memory.fill ${get('dst')} ${i32(0)} ${mul(get('kc'), i32(4 * w))})))
         ${set('x', i32(0))}
-        (loop $xs
+        (block $xs_end (loop $xs
+          (br_if $xs_end (i32.ge_s ${get('x')} ${get('w')}))
           ${set('s', add(get('src'), mul(add(get('x0'), get('x')), get('sx'))))}
           ${set('d', add(get('dst'), mul(get('x'), i32(4))))}
           ${repeat('p', get('kc'), `(f32.store ${get('d')} (f32.load ${get('s')})) ${set('s', add(get('s'), get('sp')))} ${set('d', add(get('d'), i32(4 * w)))}`, 'ps')}
           ${set('x', add(get('x'), i32(1)))}
-          (br_if $xs (i32.lt_s ${get('x')} ${get('w')}))))
+          (br $xs))))))
     )
     ${set('dst', add(get('dst'), mul(get('kc'), i32(4 * w))))}
     ${set('x0', add(get('x0'), i32(w)))}
