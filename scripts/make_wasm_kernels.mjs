@@ -18,12 +18,13 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 import { gemmText } from './wasm/gemm.mjs';
+import { winogradText } from './wasm/winograd.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'runtime/probe/wasm/kernelsWasm.ts');
 
 /** The parts of the module, each a function of the build that returns WebAssembly text. */
-const parts = [gemmText];
+const parts = [gemmText, winogradText];
 
 function moduleText(variant) {
   const fma = variant === 'fma';

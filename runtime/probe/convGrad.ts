@@ -6,6 +6,7 @@
  * registered for WASM (wasmGradKernels.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { winogradConv, winogradFits, winogradWeights } from './winograd';
 
 /** Explicit padding of a 2-D convolution. */
 export interface Pads2D {
@@ -346,6 +347,9 @@ export function releaseWeightViews(t: tf.Tensor): void {
   const v = views.get(t);
   if (v) tf.dispose([v.hwio, ...(v.flipT ? [v.flipT] : [])]);
   views.delete(t);
+  const u = winogradCache.get(t);
+  if (u) tf.dispose([u.forward, ...(u.backward ? [u.backward] : [])]);
+  winogradCache.delete(t);
   persistent.delete(t);
 }
 
@@ -436,12 +440,31 @@ function convOutHW(h: number, w: number, kh: number, kw: number, g: ConvGeom): [
   ];
 }
 
+/** Winograd-transformed weights of a parameter ([16, ci, co] and, made on first use, [16, co, ci]). */
+const winogradCache = new WeakMap<tf.Tensor, { forward: tf.Tensor3D; backward?: tf.Tensor3D }>();
+
+/** The Winograd weights of `w` for the forward pass or the input gradient, cached for parameters. */
+function winogradWeightsOf(w: tf.Tensor4D, backward: boolean): { u: tf.Tensor3D; temporary: boolean } {
+  const [co, ci] = w.shape;
+  const make = () => winogradWeights(valuesOf(w), co, ci, backward);
+  if (!persistent.has(w)) return { u: make(), temporary: true };
+  let entry = winogradCache.get(w);
+  if (!entry) {
+    entry = { forward: tf.keep(winogradWeights(valuesOf(w), co, ci, false)) };
+    winogradCache.set(w, entry);
+  }
+  if (!backward) return { u: entry.forward, temporary: false };
+  entry.backward ??= tf.keep(make());
+  return { u: entry.backward, temporary: false };
+}
+
 /**
- * A convolution as im2col and one matrix product per pass, on the WASM backend, where tf.matMul
- * is the probe's own SGEMM (wasm/matMulKernel.ts), which reads the ONNX weight [co, ci·kh·kw]
- * transposed in place. The tap matrix is kept for the weight gradient (dW = dyᵀ·cols comes out in
- * ONNX layout); the input gradient is dy·W scattered back by col2im. No weight layouts, flips or
- * transposes per pass.
+ * A convolution on the WASM backend as matrix products, where tf.matMul is the probe's own SGEMM
+ * (wasm/matMulKernel.ts). 3×3 stride-1 convolutions with enough output run as Winograd F(2×2, 3×3)
+ * (winograd.ts), forward and input gradient alike (2.25× fewer multiplies); the others as im2col
+ * · Wᵀ, the ONNX weight [co, ci·kh·kw] read transposed in place, with the tap matrix kept for the
+ * weight gradient, and the input gradient as dy·W scattered back by col2im. The weight gradient
+ * dyᵀ·cols comes out in ONNX layout: no weight layouts, flips or transposes per pass.
  */
 function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean): tf.Tensor4D {
   const [n, h, wd] = x.shape;
@@ -450,19 +473,39 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
   const k = cpg * kh * kw;
   const m = n * oh * ow;
   const outShape = [n, oh, ow, co];
+  const winograd = winogradFits(x.shape, w.shape, g.strides, g.dilations, g.pads, [oh, ow]);
+  const taps = (xi: tf.Tensor) => tf.reshape(extractTaps(xi as tf.Tensor4D, outShape, kh, kw, g), [m, k]);
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
-    const cols = tf.reshape(extractTaps(xi as tf.Tensor4D, outShape, kh, kw, g), [m, k]);
-    save([xi, wi, cols]);
+    let y: tf.Tensor;
+    if (winograd) {
+      save([xi, wi]);
+      const { u, temporary } = winogradWeightsOf(wi as tf.Tensor4D, false);
+      y = winogradConv(xi as tf.Tensor4D, u, g.pads.top, g.pads.left, oh, ow);
+      if (temporary) u.dispose();
+    } else {
+      const cols = taps(xi);
+      save([xi, wi, cols]);
+      y = tf.reshape(tf.matMul(cols, tf.reshape(wi, [co, k]), false, true), outShape);
+    }
     return {
-      value: tf.reshape(tf.matMul(cols, tf.reshape(wi, [co, k]), false, true), outShape),
+      value: y,
       gradFunc: (dyAny: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
-        const dy = tf.reshape(Array.isArray(dyAny) ? dyAny[0] : dyAny, [m, co]);
-        const [x4, w4, taps] = saved;
-        const dw = tf.reshape(tf.matMul(dy, taps, true, false), w4.shape);
+        const dy4 = (Array.isArray(dyAny) ? dyAny[0] : dyAny) as tf.Tensor4D;
+        const dy = tf.reshape(dy4, [m, co]);
+        const [x4, w4] = saved;
+        const cols = saved[2] ?? taps(x4);
+        const dw = tf.reshape(tf.matMul(dy, cols, true, false), w4.shape);
         if (!needDx) return [tf.zerosLike(x4), dw];
-        const dcols = tf.matMul(dy, tf.reshape(w4, [co, k]));
-        const plain = kh * kw === 1 && g.strides[0] === 1 && g.strides[1] === 1 && oh === h && ow === wd;
-        const dx = plain ? tf.reshape(dcols, x4.shape) : scatterTaps(dcols, x4.shape, outShape, kh, kw, g);
+        let dx: tf.Tensor;
+        if (winograd) {
+          const { u, temporary } = winogradWeightsOf(w4 as tf.Tensor4D, true);
+          dx = winogradConv(dy4, u, 2 - g.pads.top, 2 - g.pads.left, h, wd);
+          if (temporary) u.dispose();
+        } else {
+          const dcols = tf.matMul(dy, tf.reshape(w4, [co, k]));
+          const plain = kh * kw === 1 && g.strides[0] === 1 && g.strides[1] === 1 && oh === h && ow === wd;
+          dx = plain ? tf.reshape(dcols, x4.shape) : scatterTaps(dcols, x4.shape, outShape, kh, kw, g);
+        }
         return [dx, dw];
       },
     };

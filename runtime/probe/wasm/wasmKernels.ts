@@ -33,6 +33,19 @@ interface KernelExports {
     pb: number,
     tmp: number,
   ): void;
+  wgInput(
+    x: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    pt: number,
+    pl: number,
+    th: number,
+    tw: number,
+    out: number,
+  ): void;
+  wgOutput(m: number, n: number, oh: number, ow: number, c: number, th: number, tw: number, y: number): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
   MC: WebAssembly.Global;
@@ -62,6 +75,24 @@ export interface WasmKernels {
     ldc: number,
     accumulate?: boolean,
   ): void;
+  /**
+   * Winograd F(2×2, 3×3) input transform: NHWC `x` [n, h, w, c] (c a multiple of 4), 4×4 tiles at
+   * stride 2 starting at (−pt, −pl), th × tw tiles per image, into `out` [16][n·th·tw][c].
+   */
+  wgInput(
+    x: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    pt: number,
+    pl: number,
+    th: number,
+    tw: number,
+    out: number,
+  ): void;
+  /** Winograd output transform: `m` [16][n·th·tw][c] into NHWC `y` [n, oh, ow, c] (c a multiple of 4). */
+  wgOutput(m: number, n: number, oh: number, ow: number, c: number, th: number, tw: number, y: number): void;
 }
 
 let relaxedFlagSet = false;
@@ -81,11 +112,13 @@ function moduleFor(build: 'fma' | 'simd'): WebAssembly.Module | undefined {
   return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : undefined;
 }
 
-const bound = new WeakMap<EmscriptenHeap, WasmKernels>();
+const bound = new WeakMap<EmscriptenHeap, Map<'fma' | 'simd', WasmKernels>>();
 
 /** The kernels on `heap` (made once per heap); `prefer` 'simd' skips the FMA build (tests compare both). */
 export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'): WasmKernels {
-  const cached = prefer === 'fma' ? bound.get(heap) : undefined;
+  const builds = bound.get(heap) ?? new Map<'fma' | 'simd', WasmKernels>();
+  bound.set(heap, builds);
+  const cached = builds.get(prefer);
   if (cached) return cached;
   let build: 'fma' | 'simd' = prefer;
   let mod = prefer === 'fma' ? moduleFor('fma') : undefined;
@@ -123,7 +156,9 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
         tmp,
       );
     },
+    wgInput: (...args) => x.wgInput(...args),
+    wgOutput: (...args) => x.wgOutput(...args),
   };
-  if (prefer === 'fma') bound.set(heap, kernels);
+  builds.set(prefer, kernels);
   return kernels;
 }

@@ -13,6 +13,7 @@ import { gradPass } from '../../../runtime/probe/gradPass';
 import { makeLoss } from '../../../runtime/probe/losses';
 import { readNpy } from '../../../runtime/probe/npy';
 import { isModelError } from '../../../runtime/errors';
+import * as winograd from '../../../runtime/probe/winograd';
 
 const root = path.resolve(__dirname, '../../..');
 const refDir = path.join(root, 'test/fixtures/grads');
@@ -74,52 +75,57 @@ describe('probe gradients vs PyTorch float64', () => {
       );
   });
 
-  for (const { file, ref } of refs) {
-    it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)`, async () => {
-      const { ex, feeds } = await load(ref);
-      try {
-        const byName = new Map(ex.params.map((p) => [p.name, p]));
-        // Stale references would compare different weights: the weight norms must agree first.
-        for (const p of ref.params) {
-          const mine = byName.get(p.name);
-          assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
-          const wl2 = Math.sqrt(tf.tidy(() => tf.sum(tf.square(mine.tensor)).dataSync()[0]));
-          assert.ok(
-            rel(wl2, p.weightL2) < 1e-5,
-            `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
-          );
-        }
-        const stats = gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
-        assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
-        const grads = fullGrads(ex, feeds);
-        const scale = Math.max(...ref.params.map((p) => p.l2));
-        let checked = 0;
-        ex.params.forEach((p, i) => {
-          const r = ref.params.find((q) => q.name === p.name);
-          if (!r || r.l2 < 1e-10 * scale) return; // |g| tiny: float32 noise dominates
-          const s = stats.params[i];
-          const l2 = Math.sqrt(s.sumSq);
-          assert.ok(rel(l2, r.l2) <= 1e-3, `${p.name}: grad L2 ${l2} vs ${r.l2}`);
-          assert.ok(rel(s.maxAbs, r.maxAbs) <= 1e-3, `${p.name}: max |g| ${s.maxAbs} vs ${r.maxAbs}`);
-          assert.ok(rel(s.sumAbs / s.size, r.meanAbs) <= 1e-3, `${p.name}: mean |g| vs ${r.meanAbs}`);
-          const g = grads.get(p.name)!;
-          r.sample.index.forEach((idx, k) => {
-            const want = r.sample.value[k];
-            if (Math.abs(want) < 1e-3 * r.maxAbs) return;
-            assert.ok(rel(g[idx], want) <= 1e-3, `${p.name}[${idx}]: ${g[idx]} vs ${want}`);
+  for (const { file, ref } of refs)
+    for (const allWinograd of [false, true])
+      it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}`, async function () {
+        const { ex, feeds } = await load(ref);
+        const runsBefore = winograd.winogradRuns;
+        // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
+        if (allWinograd) winograd.winogradSettings.minTiles = 1;
+        try {
+          const byName = new Map(ex.params.map((p) => [p.name, p]));
+          // Stale references would compare different weights: the weight norms must agree first.
+          for (const p of ref.params) {
+            const mine = byName.get(p.name);
+            assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
+            const wl2 = Math.sqrt(tf.tidy(() => tf.sum(tf.square(mine.tensor)).dataSync()[0]));
+            assert.ok(
+              rel(wl2, p.weightL2) < 1e-5,
+              `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
+            );
+          }
+          const stats = gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
+          assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
+          const grads = fullGrads(ex, feeds);
+          const scale = Math.max(...ref.params.map((p) => p.l2));
+          let checked = 0;
+          ex.params.forEach((p, i) => {
+            const r = ref.params.find((q) => q.name === p.name);
+            if (!r || r.l2 < 1e-10 * scale) return; // |g| tiny: float32 noise dominates
+            const s = stats.params[i];
+            const l2 = Math.sqrt(s.sumSq);
+            assert.ok(rel(l2, r.l2) <= 1e-3, `${p.name}: grad L2 ${l2} vs ${r.l2}`);
+            assert.ok(rel(s.maxAbs, r.maxAbs) <= 1e-3, `${p.name}: max |g| ${s.maxAbs} vs ${r.maxAbs}`);
+            assert.ok(rel(s.sumAbs / s.size, r.meanAbs) <= 1e-3, `${p.name}: mean |g| vs ${r.meanAbs}`);
+            const g = grads.get(p.name)!;
+            r.sample.index.forEach((idx, k) => {
+              const want = r.sample.value[k];
+              if (Math.abs(want) < 1e-3 * r.maxAbs) return;
+              assert.ok(rel(g[idx], want) <= 1e-3, `${p.name}[${idx}]: ${g[idx]} vs ${want}`);
+            });
+            checked++;
           });
-          checked++;
-        });
-        assert.ok(
-          checked >= ref.params.length * 0.8,
-          `only ${checked}/${ref.params.length} parameters compared`,
-        );
-        tf.dispose(Object.values(feeds));
-      } finally {
-        ex.dispose();
-      }
-    });
-  }
+          assert.ok(
+            checked >= ref.params.length * 0.8,
+            `only ${checked}/${ref.params.length} parameters compared`,
+          );
+          tf.dispose(Object.values(feeds));
+          if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
+        } finally {
+          winograd.winogradSettings.minTiles = 64;
+          ex.dispose();
+        }
+      });
 });
 
 describe('probe gradients vs finite differences', () => {

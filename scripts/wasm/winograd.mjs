@@ -1,0 +1,158 @@
+/**
+ * WebAssembly text of the Winograd F(2×2, 3×3) transforms for NHWC tensors, four channels per
+ * v128 (the channel count must be a multiple of 4):
+ *
+ * - `wgInput`: every 4×4 input tile (stride 2, zero outside the image) to V = Bᵀ d B, stored as
+ *   [16][tiles][C] so that each of the 16 positions is a row-major matrix for the GEMM;
+ * - `wgOutput`: the 16 GEMM results [16][tiles][C] back to 2×2 output tiles, Y = Aᵀ m A.
+ *
+ * With the weight transform U = G g Gᵀ (done in TypeScript), a 3×3 stride-1 convolution becomes
+ * 16 matrix products of a quarter of the output's pixels each: 2.25× fewer multiplies than im2col.
+ */
+import { add, get, i32, mul, range, repeat, set, sub } from './wat.mjs';
+
+const f = (op, a, b) => `(f32x4.${op} ${a} ${b})`;
+
+/** Bᵀ·(d0, d1, d2, d3) along one axis. */
+const bt = (d) => [f('sub', d[0], d[2]), f('add', d[1], d[2]), f('sub', d[2], d[1]), f('sub', d[1], d[3])];
+
+function inputTransform() {
+  const locals = [
+    ...range(16).map((k) => `(local $u${k} v128)`),
+    ...range(4).map((i) => `(local $l${i} v128)`),
+    ...range(4).map((i) => `(local $row${i} i32) (local $vy${i} i32)`),
+    ...range(4).map((j) => `(local $vx${j} i32)`),
+  ].join(' ');
+  // Address of input (tile row i, column j, channel block at byte offset $cb), clamped to $x when
+  // outside the image so that the load stays in bounds; the value is then replaced by zero.
+  const inside = (i, j) => `(i32.and ${get(`vy${i}`)} ${get(`vx${j}`)})`;
+  const addr = (i, j) =>
+    `(select ${add(add(get(`row${i}`), i32(0)), add(mul(get('cs'), i32(j)), get('cb')))} ${get('x')} ${inside(i, j)})`;
+  const load = (i, j) => `(select (v128.load ${addr(i, j)}) (v128.const i32x4 0 0 0 0) ${inside(i, j)})`;
+  const colPass = range(4)
+    .map((j) => {
+      const ls = range(4).map((i) => set(`l${i}`, load(i, j)));
+      const us = bt(range(4).map((i) => get(`l${i}`))).map((e, i) => set(`u${i * 4 + j}`, e));
+      return [...ls, ...us].join(' ');
+    })
+    .join('\n        ');
+  // out + ((ξ·T + t)·C)·4 + cb: ξ advances by T·C·4 bytes ($xs).
+  const rowPass = range(4)
+    .map((i) =>
+      bt(range(4).map((j) => get(`u${i * 4 + j}`)))
+        .map((e, j) => `(v128.store ${add(get('o'), mul(get('xs'), i32(i * 4 + j)))} ${e})`)
+        .join(' '),
+    )
+    .join('\n        ');
+  return `
+(func (export "wgInput") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+  (param $pt i32) (param $pl i32) (param $th i32) (param $tw i32) (param $out i32)
+  (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
+  (local $cs i32) (local $cb i32) (local $o i32) (local $xs i32) (local $k i32) (local $base i32)
+  ${locals}
+  ${set('cs', mul(get('c'), i32(4)))}
+  ${set('xs', mul(mul(mul(get('n'), mul(get('th'), get('tw'))), get('c')), i32(4)))}
+  (block $bend (loop $bl (br_if $bend (i32.ge_s ${get('b')} ${get('n')}))
+    ${set('ty', i32(0))}
+    (block $yend (loop $yl (br_if $yend (i32.ge_s ${get('ty')} ${get('th')}))
+      ${set('y0', sub(mul(get('ty'), i32(2)), get('pt')))}
+      ${range(4)
+        .map(
+          (i) =>
+            `${set(`vy${i}`, `(i32.lt_u ${add(get('y0'), i32(i))} ${get('h')})`)} ${set(`row${i}`, add(get('x'), mul(mul(add(mul(get('b'), get('h')), add(get('y0'), i32(i))), get('w')), get('cs'))))}`,
+        )
+        .join(' ')}
+      ${set('tx', i32(0))}
+      (block $xend (loop $xl (br_if $xend (i32.ge_s ${get('tx')} ${get('tw')}))
+        ${set('x0', sub(mul(get('tx'), i32(2)), get('pl')))}
+        ${range(4)
+          .map((j) => set(`vx${j}`, `(i32.lt_u ${add(get('x0'), i32(j))} ${get('w')})`))
+          .join(' ')}
+        ${set('base', mul(get('x0'), get('cs')))}
+        ${set('o', add(get('out'), mul(get('t'), get('cs'))))}
+        ${set('cb', get('base'))}
+        ${repeat(
+          'k',
+          `(i32.shr_u ${get('c')} ${i32(2)})`,
+          `${colPass}
+        ${rowPass}
+        ${set('cb', add(get('cb'), i32(16)))}
+        ${set('o', add(get('o'), i32(16)))}`,
+          'cl',
+        )}
+        ${set('t', add(get('t'), i32(1)))}
+        ${set('tx', add(get('tx'), i32(1)))}
+        (br $xl)))
+      ${set('ty', add(get('ty'), i32(1)))}
+      (br $yl)))
+    ${set('b', add(get('b'), i32(1)))}
+    (br $bl))))`;
+}
+
+/** Aᵀ·(m0, m1, m2, m3) along one axis. */
+const at = (m) => [f('add', f('add', m[0], m[1]), m[2]), f('sub', f('sub', m[1], m[2]), m[3])];
+
+function outputTransform() {
+  const locals = [
+    ...range(8).map((k) => `(local $s${k} v128)`),
+    ...range(4).map((i) => `(local $l${i} v128)`),
+  ].join(' ');
+  // s(r, j) = Aᵀ along ξ rows, for output row r and column j of the 4×4 tile.
+  const colPass = range(4)
+    .map((j) => {
+      const ls = range(4).map((i) =>
+        set(`l${i}`, `(v128.load ${add(get('m'), mul(get('xs'), i32(i * 4 + j)))})`),
+      );
+      const ss = at(range(4).map((i) => get(`l${i}`))).map((e, r) => set(`s${r * 4 + j}`, e));
+      return [...ls, ...ss].join(' ');
+    })
+    .join('\n        ');
+  const store = (r, q) => {
+    const value = at(range(4).map((j) => get(`s${r * 4 + j}`)))[q];
+    const cond = `(i32.and (i32.lt_s ${add(get('y0'), i32(r))} ${get('oh')}) (i32.lt_s ${add(get('x0'), i32(q))} ${get('ow')}))`;
+    const where = add(get('yb'), add(mul(get('rs'), i32(r)), add(mul(get('cs'), i32(q)), get('cb'))));
+    return `(if ${cond} (then (v128.store ${where} ${value})))`;
+  };
+  return `
+(func (export "wgOutput") (param $mm i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
+  (param $th i32) (param $tw i32) (param $y i32)
+  (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
+  (local $cs i32) (local $rs i32) (local $cb i32) (local $m i32) (local $xs i32) (local $k i32) (local $yb i32)
+  ${locals}
+  ${set('cs', mul(get('c'), i32(4)))}
+  ${set('rs', mul(get('ow'), get('cs')))}
+  ${set('xs', mul(mul(mul(get('n'), mul(get('th'), get('tw'))), get('c')), i32(4)))}
+  (block $bend (loop $bl (br_if $bend (i32.ge_s ${get('b')} ${get('n')}))
+    ${set('ty', i32(0))}
+    (block $yend (loop $yl (br_if $yend (i32.ge_s ${get('ty')} ${get('th')}))
+      ${set('y0', mul(get('ty'), i32(2)))}
+      ${set('tx', i32(0))}
+      (block $xend (loop $xl (br_if $xend (i32.ge_s ${get('tx')} ${get('tw')}))
+        ${set('x0', mul(get('tx'), i32(2)))}
+        ${set('yb', add(get('y'), mul(add(mul(add(mul(get('b'), get('oh')), get('y0')), get('ow')), get('x0')), get('cs'))))}
+        ${set('m', add(get('mm'), mul(get('t'), get('cs'))))}
+        ${set('cb', i32(0))}
+        ${repeat(
+          'k',
+          `(i32.shr_u ${get('c')} ${i32(2)})`,
+          `${colPass}
+        ${range(2)
+          .flatMap((r) => range(2).map((q) => store(r, q)))
+          .join(' ')}
+        ${set('cb', add(get('cb'), i32(16)))}
+        ${set('m', add(get('m'), i32(16)))}`,
+          'cl',
+        )}
+        ${set('t', add(get('t'), i32(1)))}
+        ${set('tx', add(get('tx'), i32(1)))}
+        (br $xl)))
+      ${set('ty', add(get('ty'), i32(1)))}
+      (br $yl)))
+    ${set('b', add(get('b'), i32(1)))}
+    (br $bl))))`;
+}
+
+/** The Winograd part of the module (the same in both builds: adds and subtracts only). */
+export function winogradText() {
+  return `${inputTransform()}\n${outputTransform()}`;
+}

@@ -1,0 +1,87 @@
+/**
+ * Winograd F(2×2, 3×3) on WASM (runtime/probe/winograd.ts and its WASM transforms): the forward
+ * convolution and the input gradient (the flipped-kernel correlation with pads 2 − p) against the
+ * pure-JS CPU backend's conv2d and its autodiff, for odd sizes (partial edge tiles), asymmetric
+ * and zero pads, one to many channel blocks.
+ */
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../../runtime/probe/backend';
+import { winogradConv, winogradWeights } from '../../../runtime/probe/winograd';
+
+type Case = { x: [number, number, number, number]; co: number; pads: [number, number, number, number] };
+
+const cases: Case[] = [
+  { x: [2, 9, 11, 8], co: 12, pads: [1, 1, 1, 1] },
+  { x: [1, 6, 6, 4], co: 4, pads: [0, 0, 0, 0] },
+  { x: [3, 7, 5, 12], co: 8, pads: [2, 0, 1, 2] },
+  { x: [1, 16, 16, 32], co: 16, pads: [1, 1, 1, 1] },
+];
+
+function values(n: number, phase: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.61 + phase) + 0.3 * Math.cos(i * 0.17));
+}
+
+const size = (s: number[]) => s.reduce((a, b) => a * b, 1);
+
+/** The CPU backend's forward output and input gradient for `dy` = a fixed pattern. */
+async function cpuReference(c: Case, xv: Float32Array, wv: Float32Array) {
+  await initBackend('cpu');
+  return tf.tidy(() => {
+    const [pt, pl, pb, pr] = c.pads;
+    const x = tf.tensor4d(xv, c.x);
+    const w = tf.transpose(tf.tensor4d(wv, [c.co, c.x[3], 3, 3]), [2, 3, 1, 0]) as tf.Tensor4D;
+    const conv = (xi: tf.Tensor) =>
+      tf.conv2d(xi as tf.Tensor4D, w, 1, [
+        [0, 0],
+        [pt, pb],
+        [pl, pr],
+        [0, 0],
+      ]);
+    const y = conv(x);
+    const dy = tf.tensor(values(y.size, 2.3), y.shape);
+    const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(conv(xi), dy)))(x);
+    return {
+      y: y.dataSync() as Float32Array,
+      yShape: y.shape,
+      dy: dy.dataSync() as Float32Array,
+      dx: dx.dataSync() as Float32Array,
+    };
+  });
+}
+
+function worst(want: Float32Array, got: Float32Array): number {
+  let scale = 0;
+  for (const v of want) scale = Math.max(scale, Math.abs(v));
+  let err = 0;
+  for (let i = 0; i < want.length; i++) err = Math.max(err, Math.abs(want[i] - got[i]));
+  return err / scale;
+}
+
+describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
+  after(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const c of cases)
+    it(`x ${c.x.join('×')}, ${c.co} outputs, pads ${c.pads.join(',')}: forward and input gradient match the CPU backend`, async () => {
+      const xv = values(size(c.x), 0.4);
+      const wv = values(c.co * c.x[3] * 9, 1.7);
+      const ref = await cpuReference(c, xv, wv);
+      await initBackend('wasm');
+      const [n, h, w, ci] = c.x;
+      const [pt, pl] = c.pads;
+      const [, oh, ow] = ref.yShape;
+      tf.tidy(() => {
+        const y = winogradConv(tf.tensor4d(xv, c.x), winogradWeights(wv, c.co, ci, false), pt, pl, oh, ow);
+        assert.deepEqual(y.shape, ref.yShape);
+        const ey = worst(ref.y, y.dataSync() as Float32Array);
+        assert.ok(ey < 1e-5, `forward: worst error ${ey} of the largest output`);
+        const dy = tf.tensor4d(ref.dy, [n, oh, ow, c.co]);
+        const dx = winogradConv(dy, winogradWeights(wv, c.co, ci, true), 2 - pt, 2 - pl, h, w);
+        assert.deepEqual(dx.shape, c.x);
+        const ex = worst(ref.dx, dx.dataSync() as Float32Array);
+        assert.ok(ex < 1e-5, `input gradient: worst error ${ex} of the largest value`);
+      });
+    });
+});
