@@ -6,7 +6,7 @@
  * registered for WASM (wasmGradKernels.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { winogradConv, winogradFits, winogradWeights } from './winograd';
+import { winogradConv, winogradFits, winogradWeightGrad, winogradWeights } from './winograd';
 
 /** Explicit padding of a 2-D convolution. */
 export interface Pads2D {
@@ -461,7 +461,8 @@ function winogradWeightsOf(w: tf.Tensor4D, backward: boolean): { u: tf.Tensor3D;
 /**
  * A convolution on the WASM backend as matrix products, where tf.matMul is the probe's own SGEMM
  * (wasm/matMulKernel.ts). 3×3 stride-1 convolutions with enough output run as Winograd F(2×2, 3×3)
- * (winograd.ts), forward and input gradient alike (2.25× fewer multiplies); the others as im2col
+ * (winograd.ts), forward, input and weight gradients alike (2.25× fewer multiplies, no tap
+ * matrix); the others as im2col
  * · Wᵀ, the ONNX weight [co, ci·kh·kw] read transposed in place, with the tap matrix kept for the
  * weight gradient, and the input gradient as dy·W scattered back by col2im. The weight gradient
  * dyᵀ·cols comes out in ONNX layout: no weight layouts, flips or transposes per pass.
@@ -474,7 +475,6 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
   const m = n * oh * ow;
   const outShape = [n, oh, ow, co];
   const winograd = winogradFits(x.shape, w.shape, g.strides, g.dilations, g.pads, [oh, ow]);
-  const taps = (xi: tf.Tensor) => tf.reshape(extractTaps(xi as tf.Tensor4D, outShape, kh, kw, g), [m, k]);
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
     let y: tf.Tensor;
     if (winograd) {
@@ -483,7 +483,7 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
       y = winogradConv(xi as tf.Tensor4D, u, g.pads.top, g.pads.left, oh, ow);
       if (temporary) u.dispose();
     } else {
-      const cols = taps(xi);
+      const cols = tf.reshape(extractTaps(xi as tf.Tensor4D, outShape, kh, kw, g), [m, k]);
       save([xi, wi, cols]);
       y = tf.reshape(tf.matMul(cols, tf.reshape(wi, [co, k]), false, true), outShape);
     }
@@ -493,8 +493,9 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
         const dy4 = (Array.isArray(dyAny) ? dyAny[0] : dyAny) as tf.Tensor4D;
         const dy = tf.reshape(dy4, [m, co]);
         const [x4, w4] = saved;
-        const cols = saved[2] ?? taps(x4);
-        const dw = tf.reshape(tf.matMul(dy, cols, true, false), w4.shape);
+        const dw = winograd
+          ? winogradWeightGrad(x4 as tf.Tensor4D, dy4, g.pads.top, g.pads.left)
+          : tf.reshape(tf.matMul(dy, saved[2], true, false), w4.shape);
         if (!needDx) return [tf.zerosLike(x4), dw];
         let dx: tf.Tensor;
         if (winograd) {

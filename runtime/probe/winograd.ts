@@ -109,3 +109,32 @@ export function winogradConv(
   tf.dispose([v, m]);
   return tf.engine().makeTensorFromTensorInfo(yInfo) as tf.Tensor4D;
 }
+
+/**
+ * The weight gradient of the 3×3 stride-1 correlation above, for input `x` padded by (top, left)
+ * and output gradient `dy`: Gᵀ (Σ over tiles of (Bᵀ d B) ⊙ (A dy Aᵀ)) G, the sum over tiles being
+ * 16 matrix products Vᵀ[ξ]·D[ξ]. Returned in ONNX layout [co, ci, 3, 3].
+ */
+export function winogradWeightGrad(x: tf.Tensor4D, dy: tf.Tensor4D, top: number, left: number): tf.Tensor4D {
+  const backend = tf.backend() as unknown as WasmBackendHeap;
+  const kernels = wasmKernels(backend.wasm);
+  winogradRuns++;
+  const [n, h, w, ci] = x.shape;
+  const [, oh, ow, co] = dy.shape;
+  const th = Math.ceil(oh / 2);
+  const tw = Math.ceil(ow / 2);
+  const tiles = n * th * tw;
+  const vInfo = backend.makeOutput([16, tiles, ci], 'float32');
+  kernels.wgInput(heapAddress(backend, x), n, h, w, ci, top, left, th, tw, heapAddress(backend, vInfo));
+  const dInfo = backend.makeOutput([16, tiles, co], 'float32');
+  kernels.wgGradOut(heapAddress(backend, dy), n, oh, ow, co, th, tw, heapAddress(backend, dInfo));
+  const v = tf.engine().makeTensorFromTensorInfo(vInfo);
+  const d = tf.engine().makeTensorFromTensorInfo(dInfo);
+  const m = tf.matMul(v, d, true, false); // [16, ci, co]
+  const hwioInfo = backend.makeOutput([3, 3, ci, co], 'float32');
+  kernels.wgWeightOut(heapAddress(backend, m), ci * co, heapAddress(backend, hwioInfo));
+  const hwio = tf.engine().makeTensorFromTensorInfo(hwioInfo);
+  const dw = tf.transpose(hwio, [3, 2, 0, 1]) as tf.Tensor4D;
+  tf.dispose([v, d, m, hwio]);
+  return dw;
+}

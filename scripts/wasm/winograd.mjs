@@ -152,7 +152,115 @@ function outputTransform() {
     (br $bl))))`;
 }
 
+/** A·(e0, e1) along one axis: the 2 values of an output-gradient tile spread to 4. */
+const a2 = (e) => [e[0], f('add', e[0], e[1]), f('sub', e[0], e[1]), `(f32x4.neg ${e[1]})`];
+
+/**
+ * `wgGradOut`: every 2×2 tile of the output gradient (zero past the output) to D = A dy Aᵀ, stored
+ * as [16][tiles][C] like V. Then the weight gradient is Gᵀ (Σ over tiles of V ⊙ D) G, the sum over
+ * tiles being 16 matrix products Vᵀ[ξ]·D[ξ].
+ */
+function gradOutTransform() {
+  const inside = (r, q) =>
+    `(i32.and (i32.lt_s ${add(get('y0'), i32(r))} ${get('oh')}) (i32.lt_s ${add(get('x0'), i32(q))} ${get('ow')}))`;
+  const addr = (r, q) =>
+    `(select ${add(get('yb'), add(mul(get('rs'), i32(r)), add(mul(get('cs'), i32(q)), get('cb'))))} ${get('y')} ${inside(r, q)})`;
+  const load = (r, q) => `(select (v128.load ${addr(r, q)}) (v128.const i32x4 0 0 0 0) ${inside(r, q)})`;
+  const body = [
+    ...[0, 1].flatMap((r) => [0, 1].map((q) => set(`e${r * 2 + q}`, load(r, q)))),
+    // along y for each of the two columns, then along x for each of the four rows
+    ...[0, 1].flatMap((q) => a2([get(`e${q}`), get(`e${2 + q}`)]).map((e, i) => set(`u${i * 2 + q}`, e))),
+    ...range(4).flatMap((i) =>
+      a2([get(`u${i * 2}`), get(`u${i * 2 + 1}`)]).map(
+        (e, j) => `(v128.store ${add(get('o'), mul(get('xs'), i32(i * 4 + j)))} ${e})`,
+      ),
+    ),
+  ].join('\n        ');
+  return `
+(func (export "wgGradOut") (param $y i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
+  (param $th i32) (param $tw i32) (param $out i32)
+  (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
+  (local $cs i32) (local $rs i32) (local $cb i32) (local $o i32) (local $xs i32) (local $k i32) (local $yb i32)
+  ${range(4)
+    .map((k) => `(local $e${k} v128)`)
+    .join(' ')} ${range(8)
+    .map((k) => `(local $u${k} v128)`)
+    .join(' ')}
+  ${set('cs', mul(get('c'), i32(4)))}
+  ${set('rs', mul(get('ow'), get('cs')))}
+  ${set('xs', mul(mul(mul(get('n'), mul(get('th'), get('tw'))), get('c')), i32(4)))}
+  (block $bend (loop $bl (br_if $bend (i32.ge_s ${get('b')} ${get('n')}))
+    ${set('ty', i32(0))}
+    (block $yend (loop $yl (br_if $yend (i32.ge_s ${get('ty')} ${get('th')}))
+      ${set('y0', mul(get('ty'), i32(2)))}
+      ${set('tx', i32(0))}
+      (block $xend (loop $xl (br_if $xend (i32.ge_s ${get('tx')} ${get('tw')}))
+        ${set('x0', mul(get('tx'), i32(2)))}
+        ${set('yb', add(get('y'), mul(add(mul(add(mul(get('b'), get('oh')), get('y0')), get('ow')), get('x0')), get('cs'))))}
+        ${set('o', add(get('out'), mul(get('t'), get('cs'))))}
+        ${set('cb', i32(0))}
+        ${repeat(
+          'k',
+          `(i32.shr_u ${get('c')} ${i32(2)})`,
+          `${body}
+        ${set('cb', add(get('cb'), i32(16)))}
+        ${set('o', add(get('o'), i32(16)))}`,
+          'cl',
+        )}
+        ${set('t', add(get('t'), i32(1)))}
+        ${set('tx', add(get('tx'), i32(1)))}
+        (br $xl)))
+      ${set('ty', add(get('ty'), i32(1)))}
+      (br $yl)))
+    ${set('b', add(get('b'), i32(1)))}
+    (br $bl))))`;
+}
+
+/**
+ * `wgWeightOut`: the weight gradient from the 16 tile sums M [16][cc] (cc = ci·co, co fastest):
+ * dW = Gᵀ M G per (ci, co), written as [9][cc] (3×3 position major, an HWIO layout).
+ */
+function weightOutTransform() {
+  const half = '(v128.const f32x4 0.5 0.5 0.5 0.5)';
+  const h = (e) => `(f32x4.mul ${half} ${e})`;
+  // t[r][b] = Σ_s M[r][s] G[s][b], then dW[a][b] = Σ_r G[r][a] t[r][b].
+  const gt = (m) => [
+    f('add', m[0], h(f('add', m[1], m[2]))),
+    h(f('sub', m[1], m[2])),
+    f('add', h(f('add', m[1], m[2])), m[3]),
+  ];
+  const body = [
+    ...range(4).flatMap((r) =>
+      gt(range(4).map((c) => `(v128.load ${add(get('src'), mul(get('cb'), i32(r * 4 + c)))})`)).map((e, b) =>
+        set(`t${r * 3 + b}`, e),
+      ),
+    ),
+    ...range(3).flatMap((b) =>
+      gt(range(4).map((r) => get(`t${r * 3 + b}`))).map(
+        (e, a) => `(v128.store ${add(get('dst'), mul(get('cb'), i32(a * 3 + b)))} ${e})`,
+      ),
+    ),
+  ].join('\n      ');
+  return `
+(func (export "wgWeightOut") (param $m i32) (param $cc i32) (param $out i32)
+  (local $src i32) (local $dst i32) (local $cb i32) (local $k i32)
+  ${range(12)
+    .map((k) => `(local $t${k} v128)`)
+    .join(' ')}
+  ${set('cb', mul(get('cc'), i32(4)))}
+  ${set('src', get('m'))}
+  ${set('dst', get('out'))}
+  ${repeat(
+    'k',
+    `(i32.shr_u ${get('cc')} ${i32(2)})`,
+    `${body}
+      ${set('src', add(get('src'), i32(16)))}
+      ${set('dst', add(get('dst'), i32(16)))}`,
+    'ql',
+  )})`;
+}
+
 /** The Winograd part of the module (the same in both builds: adds and subtracts only). */
 export function winogradText() {
-  return `${inputTransform()}\n${outputTransform()}`;
+  return `${inputTransform()}\n${outputTransform()}\n${gradOutTransform()}\n${weightOutTransform()}`;
 }

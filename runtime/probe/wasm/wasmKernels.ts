@@ -46,6 +46,17 @@ interface KernelExports {
     out: number,
   ): void;
   wgOutput(m: number, n: number, oh: number, ow: number, c: number, th: number, tw: number, y: number): void;
+  wgGradOut(
+    dy: number,
+    n: number,
+    oh: number,
+    ow: number,
+    c: number,
+    th: number,
+    tw: number,
+    out: number,
+  ): void;
+  wgWeightOut(m: number, cc: number, out: number): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
   MC: WebAssembly.Global;
@@ -93,6 +104,19 @@ export interface WasmKernels {
   ): void;
   /** Winograd output transform: `m` [16][n·th·tw][c] into NHWC `y` [n, oh, ow, c] (c a multiple of 4). */
   wgOutput(m: number, n: number, oh: number, ow: number, c: number, th: number, tw: number, y: number): void;
+  /** Winograd weight-gradient transform: NHWC output gradient `dy` [n, oh, ow, c] in 2×2 tiles to `out` [16][n·th·tw][c]. */
+  wgGradOut(
+    dy: number,
+    n: number,
+    oh: number,
+    ow: number,
+    c: number,
+    th: number,
+    tw: number,
+    out: number,
+  ): void;
+  /** Winograd weight gradient: tile sums `m` [16][cc] (cc = ci·co, a multiple of 4) to Gᵀ M G as [9][cc]. */
+  wgWeightOut(m: number, cc: number, out: number): void;
 }
 
 let relaxedFlagSet = false;
@@ -158,6 +182,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
     },
     wgInput: (...args) => x.wgInput(...args),
     wgOutput: (...args) => x.wgOutput(...args),
+    wgGradOut: (...args) => x.wgGradOut(...args),
+    wgWeightOut: (...args) => x.wgWeightOut(...args),
   };
   builds.set(prefer, kernels);
   return kernels;

@@ -1,13 +1,13 @@
 /**
  * Winograd F(2×2, 3×3) on WASM (runtime/probe/winograd.ts and its WASM transforms): the forward
- * convolution and the input gradient (the flipped-kernel correlation with pads 2 − p) against the
- * pure-JS CPU backend's conv2d and its autodiff, for odd sizes (partial edge tiles), asymmetric
+ * convolution, the input gradient (the flipped-kernel correlation with pads 2 − p) and the weight
+ * gradient (Gᵀ Σ V ⊙ D G) against the pure-JS CPU backend's conv2d and its autodiff, for odd sizes (partial edge tiles), asymmetric
  * and zero pads, one to many channel blocks.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
-import { winogradConv, winogradWeights } from '../../../runtime/probe/winograd';
+import { winogradConv, winogradWeightGrad, winogradWeights } from '../../../runtime/probe/winograd';
 
 type Case = { x: [number, number, number, number]; co: number; pads: [number, number, number, number] };
 
@@ -41,11 +41,26 @@ async function cpuReference(c: Case, xv: Float32Array, wv: Float32Array) {
     const y = conv(x);
     const dy = tf.tensor(values(y.size, 2.3), y.shape);
     const dx = tf.grad((xi: tf.Tensor) => tf.sum(tf.mul(conv(xi), dy)))(x);
+    const w0 = tf.tensor4d(wv, [c.co, c.x[3], 3, 3]);
+    const dw = tf.grad((wi: tf.Tensor) =>
+      tf.sum(
+        tf.mul(
+          tf.conv2d(x, tf.transpose(wi, [2, 3, 1, 0]) as tf.Tensor4D, 1, [
+            [0, 0],
+            [pt, pb],
+            [pl, pr],
+            [0, 0],
+          ]),
+          dy,
+        ),
+      ),
+    )(w0);
     return {
       y: y.dataSync() as Float32Array,
       yShape: y.shape,
       dy: dy.dataSync() as Float32Array,
       dx: dx.dataSync() as Float32Array,
+      dw: dw.dataSync() as Float32Array,
     };
   });
 }
@@ -64,7 +79,7 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
   });
 
   for (const c of cases)
-    it(`x ${c.x.join('×')}, ${c.co} outputs, pads ${c.pads.join(',')}: forward and input gradient match the CPU backend`, async () => {
+    it(`x ${c.x.join('×')}, ${c.co} outputs, pads ${c.pads.join(',')}: forward, input and weight gradients match the CPU backend`, async () => {
       const xv = values(size(c.x), 0.4);
       const wv = values(c.co * c.x[3] * 9, 1.7);
       const ref = await cpuReference(c, xv, wv);
@@ -82,6 +97,10 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
         assert.deepEqual(dx.shape, c.x);
         const ex = worst(ref.dx, dx.dataSync() as Float32Array);
         assert.ok(ex < 1e-5, `input gradient: worst error ${ex} of the largest value`);
+        const dw = winogradWeightGrad(tf.tensor4d(xv, c.x), dy, pt, pl);
+        assert.deepEqual(dw.shape, [c.co, ci, 3, 3]);
+        const ew = worst(ref.dw, dw.dataSync() as Float32Array);
+        assert.ok(ew < 1e-5, `weight gradient: worst error ${ew} of the largest value`);
       });
     });
 });
