@@ -131,10 +131,8 @@ export function winogradWeightGrad(x: tf.Tensor4D, dy: tf.Tensor4D, top: number,
   const v = tf.engine().makeTensorFromTensorInfo(vInfo);
   const d = tf.engine().makeTensorFromTensorInfo(dInfo);
   const m = tf.matMul(v, d, true, false); // [16, ci, co]
-  const hwioInfo = backend.makeOutput([3, 3, ci, co], 'float32');
-  kernels.wgWeightOut(heapAddress(backend, m), ci * co, heapAddress(backend, hwioInfo));
-  const hwio = tf.engine().makeTensorFromTensorInfo(hwioInfo);
-  const dw = tf.transpose(hwio, [3, 2, 0, 1]) as tf.Tensor4D;
-  tf.dispose([v, d, m, hwio]);
-  return dw;
+  const dwInfo = backend.makeOutput([co, ci, 3, 3], 'float32');
+  kernels.wgWeightOut(heapAddress(backend, m), ci, co, heapAddress(backend, dwInfo));
+  tf.dispose([v, d, m]);
+  return tf.engine().makeTensorFromTensorInfo(dwInfo) as tf.Tensor4D;
 }

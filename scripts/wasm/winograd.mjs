@@ -217,8 +217,9 @@ function gradOutTransform() {
 }
 
 /**
- * `wgWeightOut`: the weight gradient from the 16 tile sums M [16][cc] (cc = ci·co, co fastest):
- * dW = Gᵀ M G per (ci, co), written as [9][cc] (3×3 position major, an HWIO layout).
+ * `wgWeightOut`: the weight gradient from the 16 tile sums M [16][ci][co]: dW = Gᵀ M G per
+ * (ci, co), written straight into the ONNX layout [co][ci][3][3] (four output channels at a
+ * time, one lane each).
  */
 function weightOutTransform() {
   const half = '(v128.const f32x4 0.5 0.5 0.5 0.5)';
@@ -229,35 +230,46 @@ function weightOutTransform() {
     h(f('sub', m[1], m[2])),
     f('add', h(f('add', m[1], m[2])), m[3]),
   ];
+  const lanesOut = (e, ab) =>
+    [
+      `(local.set $r ${e})`,
+      ...range(4).map(
+        (l) =>
+          `(f32.store offset=${4 * ab} ${add(get('dst'), mul(get('ls'), i32(l)))} (f32x4.extract_lane ${l} (local.get $r)))`,
+      ),
+    ].join(' ');
   const body = [
     ...range(4).flatMap((r) =>
-      gt(range(4).map((c) => `(v128.load ${add(get('src'), mul(get('cb'), i32(r * 4 + c)))})`)).map((e, b) =>
+      gt(range(4).map((c) => `(v128.load ${add(get('src'), mul(get('xs'), i32(r * 4 + c)))})`)).map((e, b) =>
         set(`t${r * 3 + b}`, e),
       ),
     ),
     ...range(3).flatMap((b) =>
-      gt(range(4).map((r) => get(`t${r * 3 + b}`))).map(
-        (e, a) => `(v128.store ${add(get('dst'), mul(get('cb'), i32(a * 3 + b)))} ${e})`,
-      ),
+      gt(range(4).map((r) => get(`t${r * 3 + b}`))).map((e, a) => lanesOut(e, a * 3 + b)),
     ),
-  ].join('\n      ');
+  ].join('\n        ');
   return `
-(func (export "wgWeightOut") (param $m i32) (param $cc i32) (param $out i32)
-  (local $src i32) (local $dst i32) (local $cb i32) (local $k i32)
+(func (export "wgWeightOut") (param $m i32) (param $ci i32) (param $co i32) (param $out i32)
+  (local $src i32) (local $dst i32) (local $xs i32) (local $ls i32) (local $i i32) (local $k i32) (local $r v128)
   ${range(12)
     .map((k) => `(local $t${k} v128)`)
     .join(' ')}
-  ${set('cb', mul(get('cc'), i32(4)))}
+  ${set('xs', mul(mul(get('ci'), get('co')), i32(4)))}
+  ${set('ls', mul(get('ci'), i32(36)))}
   ${set('src', get('m'))}
-  ${set('dst', get('out'))}
-  ${repeat(
-    'k',
-    `(i32.shr_u ${get('cc')} ${i32(2)})`,
-    `${body}
-      ${set('src', add(get('src'), i32(16)))}
-      ${set('dst', add(get('dst'), i32(16)))}`,
-    'ql',
-  )})`;
+  (block $iend (loop $il (br_if $iend (i32.ge_s ${get('i')} ${get('ci')}))
+    ${set('dst', add(get('out'), mul(get('i'), i32(36))))}
+    ${repeat(
+      'k',
+      `(i32.shr_u ${get('co')} ${i32(2)})`,
+      `${body}
+        ${set('src', add(get('src'), i32(16)))}
+        ${set('dst', add(get('dst'), mul(get('ls'), i32(4))))}`,
+      'ol',
+    )}
+    ${set('i', add(get('i'), i32(1)))}
+    (br $il)))
+)`;
 }
 
 /** The Winograd part of the module (the same in both builds: adds and subtracts only). */

@@ -56,7 +56,7 @@ interface KernelExports {
     tw: number,
     out: number,
   ): void;
-  wgWeightOut(m: number, cc: number, out: number): void;
+  wgWeightOut(m: number, ci: number, co: number, out: number): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
   MC: WebAssembly.Global;
@@ -115,8 +115,8 @@ export interface WasmKernels {
     tw: number,
     out: number,
   ): void;
-  /** Winograd weight gradient: tile sums `m` [16][cc] (cc = ci·co, a multiple of 4) to Gᵀ M G as [9][cc]. */
-  wgWeightOut(m: number, cc: number, out: number): void;
+  /** Winograd weight gradient: tile sums `m` [16][ci][co] (co a multiple of 4) to Gᵀ M G as ONNX [co][ci][3][3]. */
+  wgWeightOut(m: number, ci: number, co: number, out: number): void;
 }
 
 let relaxedFlagSet = false;
