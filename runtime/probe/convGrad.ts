@@ -244,9 +244,7 @@ export function conv2dBackpropFilter(
   const [n, oh, ow] = dy.shape;
   const m = n * oh * ow;
   const cols = tf.reshape(extractTaps(x, dy.shape, kh, kw, g), [m, ci * kh * kw]);
-  // matMul with a transposed left operand is a slow path on WASM; transposing dy first is not.
-  const dyT = tf.transpose(tf.reshape(dy, [m, co]));
-  const dwT = tf.matMul(dyT, cols); // [co, ci·kh·kw]
+  const dwT = tf.matMul(tf.reshape(dy, [m, co]), cols, true, false); // [co, ci·kh·kw]
   return tf.transpose(tf.reshape(dwT, [co, ci, kh, kw]), [2, 3, 1, 0]) as tf.Tensor4D;
 }
 
@@ -421,8 +419,7 @@ export function convOnnxWeight(
           const [n, oh, ow, co] = dy.shape;
           const rows = n * oh * ow;
           const cols = tf.reshape(extractTaps(x4, dy.shape, kh, kw, g), [rows, cpg * kh * kw]);
-          const dyT = tf.transpose(tf.reshape(dy, [rows, co]));
-          dw = tf.reshape(tf.matMul(dyT, cols), [m, cpg, kh, kw]);
+          dw = tf.reshape(tf.matMul(tf.reshape(dy, [rows, co]), cols, true, false), [m, cpg, kh, kw]);
         }
         return [dx, dw];
       },
