@@ -18,6 +18,7 @@ import { registerWasmGradKernels } from './wasmGradKernels';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
 import { convSettings } from './ops/nnOps';
+import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
 
 /** Where to look for things the backends load at run time. */
 export interface BackendConfig {
@@ -133,8 +134,16 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
     if (!before.unhandledRejection.includes(l)) process.removeListener('unhandledRejection', l);
   if (!ok) return undefined;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  // tfjs-backend-wasm 4.22 turns threads off under Node (tfjs issue #3830): one XNNPACK thread.
-  return { name: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''})`, threads: getThreadsCount() };
+  const own = wasmKernelsIfAvailable((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm);
+  const kernels = own
+    ? `, GEMM/Winograd kernels ${own.build === 'fma' ? 'with relaxed-SIMD FMA' : 'in SIMD128'}`
+    : '';
+  // tfjs-backend-wasm 4.22 turns threads off under Node (tfjs issue #3830): one thread.
+  return {
+    name: 'wasm',
+    device: `CPU (WebAssembly${simd ? ' SIMD' : ''}${kernels})`,
+    threads: getThreadsCount(),
+  };
 }
 
 async function tryCpu(): Promise<BackendInfo | undefined> {

@@ -6,6 +6,7 @@
  * registered for WASM (wasmGradKernels.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
 import { winogradConv, winogradFits, winogradWeightGrad, winogradWeights } from './winograd';
 
 /** Explicit padding of a 2-D convolution. */
@@ -31,6 +32,12 @@ interface HeapBackend {
 
 function heapBackend(): HeapBackend | undefined {
   return tf.getBackend() === 'wasm' ? (tf.backend() as unknown as HeapBackend) : undefined;
+}
+
+/** Whether the probe's own WASM kernels run here (the WASM backend on an engine with SIMD). */
+function ownKernels(): boolean {
+  const b = heapBackend() as unknown as { wasm?: EmscriptenHeap } | undefined;
+  return !!b?.wasm && !!wasmKernelsIfAvailable(b.wasm);
 }
 
 /**
@@ -387,7 +394,7 @@ export function convOnnxWeight(
   depthwise: boolean,
   needDx: boolean,
 ): tf.Tensor4D {
-  if (!depthwise && heapBackend()) return convIm2col(x, w, g, needDx);
+  if (!depthwise && ownKernels()) return convIm2col(x, w, g, needDx);
   const channels = x.shape[3];
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
     const kept = persistent.has(wi);

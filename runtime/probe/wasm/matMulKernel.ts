@@ -7,7 +7,7 @@
  * here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmKernels, type EmscriptenHeap } from './wasmKernels';
+import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasmKernels';
 
 /** The part of the TF.js WASM backend this kernel reads. */
 export interface WasmBackendHeap {
@@ -49,8 +49,10 @@ export function batchMatMulKernel(fallback: tf.KernelFunc | undefined): tf.Kerne
   return (args) => {
     const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
     const { transposeA, transposeB } = args.attrs as { transposeA: boolean; transposeB: boolean };
-    if ((a.dtype !== 'float32' || b.dtype !== 'float32') && fallback) return fallback(args);
     const backend = args.backend as unknown as WasmBackendHeap;
+    const kernels = wasmKernelsIfAvailable(backend.wasm);
+    if ((a.dtype !== 'float32' || b.dtype !== 'float32' || !kernels) && fallback) return fallback(args);
+    if (!kernels) throw new Error('BatchMatMul: no WebAssembly SIMD kernels here');
     const ra = a.shape.length;
     const rb = b.shape.length;
     const m = transposeA ? a.shape[ra - 1] : a.shape[ra - 2];
@@ -65,7 +67,6 @@ export function batchMatMulKernel(fallback: tf.KernelFunc | undefined): tf.Kerne
     const outerB = b.shape.slice(0, -2);
     const outer = tf.backend_util.assertAndGetBroadcastShape(outerA, outerB);
     const out = backend.makeOutput([...outer, m, n], 'float32');
-    const kernels = wasmKernels(backend.wasm);
     const pa = heapAddress(backend, a);
     const pb = heapAddress(backend, b);
     const pc = heapAddress(backend, out);

@@ -188,3 +188,12 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
   builds.set(prefer, kernels);
   return kernels;
 }
+
+/** The kernels on `heap`, or undefined where this engine cannot run them (no WebAssembly SIMD). */
+export function wasmKernelsIfAvailable(heap: EmscriptenHeap): WasmKernels | undefined {
+  try {
+    return wasmKernels(heap);
+  } catch {
+    return undefined;
+  }
+}
