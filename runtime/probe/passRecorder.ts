@@ -66,7 +66,7 @@ export class PassRecorder {
   read(loss: number): PassStats {
     const kept = this.values.filter((v): v is tf.Tensor => typeof v !== 'number');
     const read = kept.length
-      ? tf.tidy(() => tf.stack(kept.map((s) => tf.reshape(s, [])))).dataSync()
+      ? tf.tidy(() => tf.stack(kept.map((s) => tf.cast(tf.reshape(s, []), 'float32')))).dataSync()
       : new Float32Array();
     let next = 0;
     const vals = this.values.map((v) => (typeof v === 'number' ? v : read[next++]));
