@@ -19,12 +19,14 @@ import { fileURLToPath } from 'node:url';
 import wabtInit from 'wabt';
 import { gemmText } from './wasm/gemm.mjs';
 import { winogradText } from './wasm/winograd.mjs';
+import { reduceText } from './wasm/reduce.mjs';
+import { statsText } from './wasm/stats.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'runtime/probe/wasm/kernelsWasm.ts');
 
 /** The parts of the module, each a function of the build that returns WebAssembly text. */
-const parts = [gemmText, winogradText];
+const parts = [gemmText, winogradText, statsText, reduceText];
 
 function moduleText(variant) {
   const fma = variant === 'fma';

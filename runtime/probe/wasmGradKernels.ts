@@ -4,7 +4,8 @@
  * kernels (convGrad.ts), so that plain tf.grad over tf.conv2d — TF.js layers models, for one —
  * works and is fast; a Transpose that walks the WASM heap from JS, which beats the backend's
  * generic strided loop several times over; a MaxPoolGrad that routes ties and borders right; and
- * an Identity that shares its input's buffer instead of copying it (as the CPU backend's does).
+ * an Identity that shares its input's buffer instead of copying it (as the CPU backend's does);
+ * and a Sum that reduces leading axes in place (wasm/sumKernel.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -15,6 +16,7 @@ import {
   type ConvGeom,
 } from './convGrad';
 import { batchMatMulKernel } from './wasm/matMulKernel';
+import { sumKernel } from './wasm/sumKernel';
 
 /** The part of the WASM backend these kernels use. */
 interface WasmBackendLike {
@@ -194,7 +196,7 @@ function identityKernel(fallback: tf.KernelFunc | undefined): tf.KernelFunc {
 
 let registered = false;
 
-/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, MaxPoolGrad and Conv2DBackpropInput). */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad and Conv2DBackpropInput). */
 export function registerWasmGradKernels(): void {
   if (registered) return;
   registered = true;
@@ -219,6 +221,8 @@ export function registerWasmGradKernels(): void {
     backendName: 'wasm',
     kernelFunc: batchMatMulKernel(tf.getKernel('BatchMatMul', 'wasm')?.kernelFunc),
   });
+  const sum = tf.getKernel('Sum', 'wasm');
+  if (sum) replace({ kernelName: 'Sum', backendName: 'wasm', kernelFunc: sumKernel(sum.kernelFunc) });
   replace({
     kernelName: 'MaxPoolGrad',
     backendName: 'wasm',

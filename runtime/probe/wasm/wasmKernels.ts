@@ -57,6 +57,9 @@ interface KernelExports {
     out: number,
   ): void;
   wgWeightOut(m: number, ci: number, co: number, out: number): void;
+  gradStats(p: number, n: number, out: number): void;
+  diffSq(pt: number, ps: number, n: number, out: number): void;
+  colSum(p: number, rows: number, cols: number, out: number, scr: number): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
   MC: WebAssembly.Global;
@@ -117,6 +120,12 @@ export interface WasmKernels {
   ): void;
   /** Winograd weight gradient: tile sums `m` [16][ci][co] (co a multiple of 4) to Gᵀ M G as ONNX [co][ci][3][3]. */
   wgWeightOut(m: number, ci: number, co: number, out: number): void;
+  /** Over n floats at byte address p: [Σx², Σ|x|, max |x|, count(x = 0)] (NaN in, NaN out; sums in f64 by blocks). */
+  gradStats(p: number, n: number): [number, number, number, number];
+  /** Over n floats at pSkip and pTotal: [Σ skip², Σ (total − skip)²]. */
+  diffSq(pTotal: number, pSkip: number, n: number): [number, number];
+  /** out[c] = Σ_r p[r·cols + c] for a row-major rows × cols float block at p (float32 out at byte address out). */
+  colSum(p: number, rows: number, cols: number, out: number): void;
 }
 
 let relaxedFlagSet = false;
@@ -159,6 +168,10 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
   const pa = heap._malloc((x.MC.value as number) * (x.KC.value as number) * 4);
   const pb = heap._malloc((x.KC.value as number) * (x.NC.value as number) * 4);
   const tmp = heap._malloc(mr * nr * 4);
+  // Results of the statistics (4 f64) and the column sums' f64 partials (8 vectors of 4 f64).
+  const res = heap._malloc(32);
+  const scr = heap._malloc(256);
+  const f64 = (k: number) => new Float64Array(heap.asm.memory.buffer, res, k);
   const kernels: WasmKernels = {
     build,
     sgemm(m, n, k, a, b, c, ldc, accumulate = false) {
@@ -184,6 +197,19 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
     wgOutput: (...args) => x.wgOutput(...args),
     wgGradOut: (...args) => x.wgGradOut(...args),
     wgWeightOut: (...args) => x.wgWeightOut(...args),
+    gradStats(p, n) {
+      x.gradStats(p, n, res);
+      const r = f64(4);
+      return [r[0], r[1], r[2], r[3]];
+    },
+    diffSq(pTotal, pSkip, n) {
+      x.diffSq(pTotal, pSkip, n, res);
+      const r = f64(2);
+      return [r[0], r[1]];
+    },
+    colSum(p, rows, cols, out) {
+      x.colSum(p, rows, cols, out, scr);
+    },
   };
   builds.set(prefer, kernels);
   return kernels;
