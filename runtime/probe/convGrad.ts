@@ -479,6 +479,7 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
   const m = n * oh * ow;
   const outShape = [n, oh, ow, co];
   const winograd = winogradFits(x.shape, w.shape, g.strides, g.dilations, g.pads, [oh, ow]);
+  let weightForGrad: tf.Tensor4D | undefined;
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
     let y: tf.Tensor;
     if (winograd) {
@@ -486,6 +487,8 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
       const { u, temporary } = winogradWeightsOf(wi as tf.Tensor4D, false);
       y = winogradConv(xi as tf.Tensor4D, u, g.pads.top, g.pads.left, oh, ow);
       if (temporary) u.dispose();
+      // The gradient sees a clone of the weight: look its cached transform up by the original now.
+      if (persistent.has(wi) && needDx) weightForGrad = wi as tf.Tensor4D;
     } else {
       const cols = tf.reshape(extractTaps(xi as tf.Tensor4D, outShape, kh, kw, g), [m, k]);
       save([xi, wi, cols]);
@@ -503,7 +506,7 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
         if (!needDx) return [tf.zerosLike(x4), dw];
         let dx: tf.Tensor;
         if (winograd) {
-          const { u, temporary } = winogradWeightsOf(w4 as tf.Tensor4D, true);
+          const { u, temporary } = winogradWeightsOf(weightForGrad ?? (w4 as tf.Tensor4D), true);
           dx = winogradConv(dy4, u, 2 - g.pads.top, 2 - g.pads.left, h, wd);
           if (temporary) u.dispose();
         } else {
