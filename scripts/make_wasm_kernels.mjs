@@ -21,12 +21,13 @@ import { gemmText } from './wasm/gemm.mjs';
 import { winogradText } from './wasm/winograd.mjs';
 import { reduceText } from './wasm/reduce.mjs';
 import { statsText } from './wasm/stats.mjs';
+import { tapsText } from './wasm/taps.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'runtime/probe/wasm/kernelsWasm.ts');
 
 /** The parts of the module, each a function of the build that returns WebAssembly text. */
-const parts = [gemmText, winogradText, statsText, reduceText];
+const parts = [gemmText, winogradText, statsText, reduceText, tapsText];
 
 function moduleText(variant) {
   const fma = variant === 'fma';

@@ -6,7 +6,13 @@
  * registered for WASM (wasmGradKernels.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
+import { heapAddress, type WasmBackendHeap } from './wasm/matMulKernel';
+import {
+  wasmKernelsIfAvailable,
+  type EmscriptenHeap,
+  type TapGeometry,
+  type WasmKernels,
+} from './wasm/wasmKernels';
 import { winogradConv, winogradFits, winogradWeightGrad, winogradWeights } from './winograd';
 
 /** Explicit padding of a 2-D convolution. */
@@ -38,6 +44,21 @@ function heapBackend(): HeapBackend | undefined {
 function ownKernels(): boolean {
   const b = heapBackend() as unknown as { wasm?: EmscriptenHeap } | undefined;
   return !!b?.wasm && !!wasmKernelsIfAvailable(b.wasm);
+}
+
+/** The WASM backend and the probe's own kernels on its heap, where they run (else the JS loops run). */
+function tapKernels(): { backend: WasmBackendHeap; kernels: WasmKernels } | undefined {
+  const backend = heapBackend() as unknown as WasmBackendHeap | undefined;
+  const kernels = backend?.wasm && wasmKernelsIfAvailable(backend.wasm);
+  return backend && kernels ? { backend, kernels } : undefined;
+}
+
+/** The tap kernels' geometry of a convolution of an NHWC input with output gradient `dyShape`. */
+function tapGeometry(xShape: number[], dyShape: number[], kh: number, kw: number, g: ConvGeom): TapGeometry {
+  const [n, h, w, c] = xShape;
+  const [, oh, ow] = dyShape;
+  const { strides: s, dilations: d, pads: p } = g;
+  return { n, h, w, c, oh, ow, kh, kw, sh: s[0], sw: s[1], dh: d[0], dw: d[1], top: p.top, left: p.left };
 }
 
 /**
@@ -163,9 +184,9 @@ export function conv2dBackpropInput(
 }
 
 /**
- * All kernel taps of the input at once, [N, OH, OW, C·KH·KW] ordered (c, kh, kw): im2col. Built by
- * a plain JS loop over the tensor's values, which on WASM beats every kernel composition (a
- * one-hot depthwise conv, strided slices); padding is written as zeros without a padded copy.
+ * All kernel taps of the input at once, [N, OH, OW, C·KH·KW] ordered (c, kh, kw): im2col; taps in
+ * the padding are zeros. On WASM a kernel of our own (scripts/wasm/taps.mjs) on the backend's
+ * heap; elsewhere (and on engines without WebAssembly SIMD) a plain JS loop over the values.
  */
 export function extractTaps(
   x: tf.Tensor4D,
@@ -179,6 +200,13 @@ export function extractTaps(
   const [, oh, ow] = dyShape;
   const t = kh * kw;
   if (t === 1 && s[0] === 1 && s[1] === 1 && !p.top && !p.left && oh === h && ow === w) return x;
+  const own = tapKernels();
+  if (own) {
+    const out = own.backend.makeOutput([n, oh, ow, c * t], 'float32');
+    const geom = tapGeometry(x.shape, dyShape, kh, kw, g);
+    own.kernels.im2col(heapAddress(own.backend, x), heapAddress(own.backend, out), geom);
+    return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor4D;
+  }
   const buf = outputBuffer([n, oh, ow, c * t]);
   const out = buf.values;
   const xv = valuesOf(x);
@@ -205,7 +233,8 @@ export function extractTaps(
 
 /**
  * The adjoint of extractTaps (col2im): sums each tap column [N, OH, OW, C·KH·KW] back onto the
- * input position it was read from, giving an NHWC tensor of `xShape`.
+ * input position it was read from, giving an NHWC tensor of `xShape`. On WASM a kernel of our own,
+ * elsewhere a JS loop.
  */
 export function scatterTaps(
   cols: tf.Tensor,
@@ -219,6 +248,13 @@ export function scatterTaps(
   const [n, h, w, c] = xShape;
   const [, oh, ow] = dyShape;
   const t = kh * kw;
+  const own = tapKernels();
+  if (own) {
+    const dx = own.backend.makeOutput(xShape, 'float32');
+    const geom = tapGeometry(xShape, dyShape, kh, kw, g);
+    own.kernels.col2im(heapAddress(own.backend, cols), heapAddress(own.backend, dx), geom);
+    return tf.engine().makeTensorFromTensorInfo(dx) as tf.Tensor4D;
+  }
   const buf = outputBuffer(xShape);
   const dx = buf.values;
   const cv = valuesOf(cols);

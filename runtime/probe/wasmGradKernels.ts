@@ -15,8 +15,9 @@ import {
   depthwiseBackpropInput,
   type ConvGeom,
 } from './convGrad';
-import { batchMatMulKernel } from './wasm/matMulKernel';
+import { batchMatMulKernel, heapAddress, type WasmBackendHeap } from './wasm/matMulKernel';
 import { sumKernel } from './wasm/sumKernel';
+import { wasmKernelsIfAvailable } from './wasm/wasmKernels';
 
 /** The part of the WASM backend these kernels use. */
 interface WasmBackendLike {
@@ -119,7 +120,9 @@ function transposeKernel(args: {
 
 /**
  * MaxPoolGrad: each window's gradient goes to its first maximum in row-major order (PyTorch's and
- * TF.js CPU's rule); WASM's own kernel misroutes values next to padded borders.
+ * TF.js CPU's rule), by a WASM kernel of our own (scripts/wasm/taps.mjs), or a JS loop over the
+ * heap on engines without WebAssembly SIMD; WASM's own kernel misroutes values next to padded
+ * borders.
  */
 function maxPoolGradKernel(args: {
   inputs: { dy: tf.TensorInfo; input: tf.TensorInfo; output: tf.TensorInfo };
@@ -152,6 +155,15 @@ function maxPoolGradKernel(args: {
     strideWidth: sw,
   } = info;
   const out = backend.makeOutput(input.shape, 'float32');
+  const heap = backend as unknown as WasmBackendHeap;
+  const kernels = wasmKernelsIfAvailable(heap.wasm);
+  if (kernels) {
+    const { top, left } = info.padInfo;
+    const at = (t: tf.TensorInfo) => heapAddress(heap, t);
+    const geom = { n, h, w, c, oh, ow, kh, kw, sh, sw, dh: 1, dw: 1, top, left };
+    kernels.maxPoolGrad(at(dy), at(input), at(output), at(out), geom);
+    return out;
+  }
   const dx = backend.typedArrayFromHeap(out) as Float32Array;
   dx.fill(0);
   const xv = backend.typedArrayFromHeap(input) as Float32Array;

@@ -60,6 +60,10 @@ interface KernelExports {
   gradStats(p: number, n: number, out: number): void;
   diffSq(pt: number, ps: number, n: number, out: number): void;
   colSum(p: number, rows: number, cols: number, out: number, scr: number): void;
+  im2col(x: number, out: number, ...geomAndScratch: number[]): void;
+  im2colPlanar(x: number, out: number, ...geomAndScratch: number[]): void;
+  col2im(cols: number, dx: number, ...geomAndScratch: number[]): void;
+  maxPoolGrad(dy: number, x: number, y: number, dx: number, ...geomAndScratch: number[]): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
   MC: WebAssembly.Global;
@@ -72,6 +76,27 @@ export interface MatrixRef {
   ptr: number;
   rowStride: number;
   colStride: number;
+}
+
+/**
+ * Geometry of a tap copy or pooling window on NHWC tensors: input [n, h, w, c], output pixels
+ * oh × ow, window kh × kw, strides, dilations, and the top and left pads (negative: a crop).
+ */
+export interface TapGeometry {
+  n: number;
+  h: number;
+  w: number;
+  c: number;
+  oh: number;
+  ow: number;
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  dh: number;
+  dw: number;
+  top: number;
+  left: number;
 }
 
 /** The kernels bound to one heap. */
@@ -126,6 +151,23 @@ export interface WasmKernels {
   diffSq(pTotal: number, pSkip: number, n: number): [number, number];
   /** out[c] = Σ_r p[r·cols + c] for a row-major rows × cols float block at p (float32 out at byte address out). */
   colSum(p: number, rows: number, cols: number, out: number): void;
+  /**
+   * im2col: writes the tap matrix [n·oh·ow, c·kh·kw] ((c, kh, kw) order, zeros for taps in the
+   * padding) of the NHWC input at byte address `x` to `out`.
+   */
+  im2col(x: number, out: number, g: TapGeometry): void;
+  /** col2im, the adjoint of im2col: sums the tap matrix at `cols` onto the NHWC input gradient `dx` (overwritten). */
+  col2im(cols: number, dx: number, g: TapGeometry): void;
+  /**
+   * MaxPoolGrad: `dx` (overwritten, input-shaped) gets each window's `dy` at the window's first
+   * position (row-major, padding skipped) equal to the pooled output `y`.
+   */
+  maxPoolGrad(dy: number, x: number, y: number, dx: number, g: TapGeometry): void;
+}
+
+/** The geometry as the kernels' trailing integer arguments. */
+function geomArgs(g: TapGeometry): number[] {
+  return [g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left];
 }
 
 let relaxedFlagSet = false;
@@ -172,6 +214,17 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
   const res = heap._malloc(32);
   const scr = heap._malloc(256);
   const f64 = (k: number) => new Float64Array(heap.asm.memory.buffer, res, k);
+  // Tables of the tap kernels, grown on demand.
+  let scratchPtr = 0;
+  let scratchBytes = 0;
+  const scratch = (bytes: number): number => {
+    if (bytes > scratchBytes) {
+      if (scratchPtr) heap._free(scratchPtr);
+      scratchBytes = Math.max(bytes, 2 * scratchBytes, 4096);
+      scratchPtr = heap._malloc(scratchBytes);
+    }
+    return scratchPtr;
+  };
   const kernels: WasmKernels = {
     build,
     sgemm(m, n, k, a, b, c, ldc, accumulate = false) {
@@ -209,6 +262,28 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
     },
     colSum(p, rows, cols, out) {
       x.colSum(p, rows, cols, out, scr);
+    },
+    im2col(xp, out, g) {
+      if (g.c < 4) {
+        // Few channels: through zero-padded planes, made per call (the size of the padded input).
+        const hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+        const wp = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+        const planes = heap._malloc(4 * g.n * g.c * hp * wp);
+        x.im2colPlanar(xp, out, ...geomArgs(g), planes);
+        heap._free(planes);
+        return;
+      }
+      // The tap table (kh·kw addresses), then a zeroed run of c floats read for padded taps.
+      const t = scratch(4 * (g.kh * g.kw + g.c));
+      x.im2col(xp, out, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
+    },
+    col2im(cols, dx, g) {
+      // The tap table, then a run of c floats that taps in the padding add onto.
+      const t = scratch(4 * (g.kh * g.kw + g.c));
+      x.col2im(cols, dx, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
+    },
+    maxPoolGrad(dy, xp, y, dx, g) {
+      x.maxPoolGrad(dy, xp, y, dx, ...geomArgs(g), scratch(4 * g.kh * g.kw));
     },
   };
   builds.set(prefer, kernels);
