@@ -483,6 +483,46 @@ def export_lppool_opset18():
     onnx.save(model, os.path.join(OUT, "tiny_lppool_opset18.onnx"))
 
 
+def export_avgpool_opset19():
+    """AveragePool's opset-19 dilations (with pads, count_include_pad both ways, ceil_mode, 1-D),
+    for the forward check against onnxruntime. Debian's onnx stops at opset 17, so the checker and
+    shape inference are skipped."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 3, 7, 9])
+    from onnx import numpy_helper
+
+    c = lambda name, v: numpy_helper.from_array(np.array(v, dtype=np.int64), name)  # noqa: E731
+    nodes = [
+        helper.make_node(
+            "AveragePool", ["input"], ["a"], name="avg_dilated", kernel_shape=[2, 2], strides=[1, 2],
+            dilations=[2, 3], pads=[1, 1, 0, 1],
+        ),
+        helper.make_node(
+            "AveragePool", ["input"], ["b"], name="avg_dilated_incl", kernel_shape=[3, 2], strides=[2, 1],
+            dilations=[2, 2], pads=[1, 0, 2, 1], count_include_pad=1,
+        ),
+        helper.make_node(
+            "AveragePool", ["input"], ["c"], name="avg_dilated_ceil", kernel_shape=[3, 2], strides=[2, 2],
+            dilations=[2, 2], pads=[1, 0, 1, 0], ceil_mode=1,
+        ),
+        helper.make_node(
+            "AveragePool", ["input"], ["d"], name="avg_dilated_nopad", kernel_shape=[2, 3], dilations=[3, 2],
+        ),
+        helper.make_node("Reshape", ["input", "shape_1d"], ["x1d"], name="to_1d"),
+        helper.make_node(
+            "AveragePool", ["x1d"], ["e"], name="avg_1d_dilated", kernel_shape=[3], strides=[2], dilations=[3],
+            pads=[2, 2],
+        ),
+    ]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in "abcde"]
+    graph = helper.make_graph(nodes, "tiny_avgpool_opset19", [x], outs, initializer=[c("shape_1d", [0, 3, -1])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 19)], producer_name="make_grad_refs")
+    model.ir_version = 9
+    onnx.save(model, os.path.join(OUT, "tiny_avgpool_opset19.onnx"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # Optional names restrict the run to those fixtures (e.g. one new tiny graph).
@@ -520,6 +560,8 @@ def main():
         export_pool_resize_variants()
     if not only or "tiny_lppool_opset18" in only:
         export_lppool_opset18()
+    if not only or "tiny_avgpool_opset19" in only:
+        export_avgpool_opset19()
     for r in rows:
         print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")
 

@@ -188,7 +188,6 @@ function pool(kind: 'max' | 'avg' | 'lp'): OpFn {
     const s = pair(aInts(c.node, 'strides'), n, 1);
     const d = pair(aInts(c.node, 'dilations'), n, 1);
     const dilated = d[0] > 1 || d[1] > 1;
-    if (dilated && kind === 'avg') c.fail('uses pooling dilations, which are not supported');
     const wantIdx = c.node.outputs.length > 1 && !!c.node.outputs[1];
     if (wantIdx && kind !== 'max') c.fail('asks for a second output, which this op does not have');
     const storageOrder = aInt(c.node, 'storage_order', 0);
@@ -250,8 +249,13 @@ function pool(kind: 'max' | 'avg' | 'lp'): OpFn {
         return [spatialOutput(y, oneD), nat(idxOut)];
       }
     } else {
+      // A window mean: TF.js's avgPool, or over dilated windows a sum of taps over the window size.
+      const mean = (t: tf.Tensor4D) =>
+        dilated
+          ? (tf.div(windowReduce(t, k, s, d, 'sum'), k[0] * k[1]) as tf.Tensor4D)
+          : tf.avgPool(t, k, s, 'valid');
       const xp = anyPad ? tf.pad(x, padSpec) : x;
-      y = tf.avgPool(xp, k, s, 'valid');
+      y = mean(xp);
       if (anyPad) {
         const includePad = aInt(c.node, 'count_include_pad', 0) === 1;
         // Fraction of each window that counts: the input (and declared pads when included), never the ceil overhang.
@@ -275,7 +279,7 @@ function pool(kind: 'max' | 'avg' | 'lp'): OpFn {
                 [0, 0],
               ])
             : tf.pad(inner, padSpec);
-          return tf.avgPool(full as tf.Tensor4D, k, s, 'valid');
+          return mean(full as tf.Tensor4D);
         });
         y = tf.div(y, mask);
       }

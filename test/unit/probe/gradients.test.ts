@@ -192,50 +192,52 @@ describe('probe gradients vs finite differences', () => {
 });
 
 describe('probe input gradients vs finite differences (pooling and Resize variants)', () => {
-  // No parameters in this graph (cubic Resize modes, LpPool p=3 / SAME_UPPER / 1-D, dilated 1-D
-  // MaxPool, GlobalLpPool): differentiate w.r.t. the input instead.
-  const file = path.join(root, 'test/fixtures/grads/tiny_pool_resize_variants.onnx');
-  for (const backend of ['wasm', 'cpu'] as const) {
-    it(`on ${backend}: central differences agree with autodiff at the largest and spread input gradients`, async () => {
-      await initBackend(backend);
-      const model = await openModel(file);
-      const ex = new Executor(model);
-      try {
-        const name = model.graph.inputs[0];
-        const shape = [2, 3, 7, 9];
-        const n = shape.reduce((a, b) => a * b, 1);
-        // Distinct values, so that no max-pool window changes its maximum within the step.
-        const base = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.01 * i);
-        const loss = makeLoss('mean-square', {}, model.file);
-        const f = (x: tf.Tensor) => loss(ex.run({ [name]: x }, {}, new Map()).map((v) => v.nat()));
-        const x0 = tf.tensor(base, shape);
-        const gT = tf.grad(f)(x0);
-        const g = gT.dataSync() as Float32Array;
-        tf.dispose([x0, gT]);
-        const at = (idx: number, delta: number) => {
-          const v = Float64Array.from(base);
-          v[idx] += delta;
-          const t = tf.tensor(Float32Array.from(v), shape);
-          const l = tf.tidy(() => f(t).dataSync()[0]);
-          t.dispose();
-          return l;
-        };
-        // The largest gradients, plus elements spread over the whole input (every output's region).
-        const top = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 8);
-        const order = [...top, ...Array.from({ length: 16 }, (_, i) => Math.floor(((i + 0.5) * n) / 16))];
-        const h = 1e-2;
-        for (const idx of order) {
-          const fd = (at(idx, h) - at(idx, -h)) / (2 * h);
-          assert.ok(
-            Math.abs(fd - g[idx]) <= 2e-2 * Math.abs(g[idx]) + 1e-4,
-            `input[${idx}]: fd ${fd} vs ${g[idx]}`,
-          );
+  // No parameters in these graphs (cubic Resize modes, LpPool p=3 / SAME_UPPER / 1-D, dilated 1-D
+  // MaxPool, GlobalLpPool; dilated AveragePool with pads, count_include_pad, ceil_mode, 1-D):
+  // differentiate w.r.t. the input instead.
+  for (const fixture of ['tiny_pool_resize_variants', 'tiny_avgpool_opset19'])
+    for (const backend of ['wasm', 'cpu'] as const) {
+      const file = path.join(root, `test/fixtures/grads/${fixture}.onnx`);
+      it(`${fixture} on ${backend}: central differences agree with autodiff at the largest and spread input gradients`, async () => {
+        await initBackend(backend);
+        const model = await openModel(file);
+        const ex = new Executor(model);
+        try {
+          const name = model.graph.inputs[0];
+          const shape = [2, 3, 7, 9];
+          const n = shape.reduce((a, b) => a * b, 1);
+          // Distinct values, so that no max-pool window changes its maximum within the step.
+          const base = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.01 * i);
+          const loss = makeLoss('mean-square', {}, model.file);
+          const f = (x: tf.Tensor) => loss(ex.run({ [name]: x }, {}, new Map()).map((v) => v.nat()));
+          const x0 = tf.tensor(base, shape);
+          const gT = tf.grad(f)(x0);
+          const g = gT.dataSync() as Float32Array;
+          tf.dispose([x0, gT]);
+          const at = (idx: number, delta: number) => {
+            const v = Float64Array.from(base);
+            v[idx] += delta;
+            const t = tf.tensor(Float32Array.from(v), shape);
+            const l = tf.tidy(() => f(t).dataSync()[0]);
+            t.dispose();
+            return l;
+          };
+          // The largest gradients, plus elements spread over the whole input (every output's region).
+          const top = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 8);
+          const order = [...top, ...Array.from({ length: 16 }, (_, i) => Math.floor(((i + 0.5) * n) / 16))];
+          const h = 1e-2;
+          for (const idx of order) {
+            const fd = (at(idx, h) - at(idx, -h)) / (2 * h);
+            assert.ok(
+              Math.abs(fd - g[idx]) <= 2e-2 * Math.abs(g[idx]) + 1e-4,
+              `input[${idx}]: fd ${fd} vs ${g[idx]}`,
+            );
+          }
+          assert.ok(Math.abs(g[top[0]]) > 1e-3, 'gradients too small to compare');
+        } finally {
+          ex.dispose();
+          await initBackend('wasm');
         }
-        assert.ok(Math.abs(g[top[0]]) > 1e-3, 'gradients too small to compare');
-      } finally {
-        ex.dispose();
-        await initBackend('wasm');
-      }
-    });
-  }
+      });
+    }
 });

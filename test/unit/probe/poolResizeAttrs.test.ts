@@ -34,7 +34,6 @@ const cases: Case[] = [
   { node: 'cubic_pt_half_one', attrs: { keep_aspect_ratio_policy: 'not_larger' }, problem: /not_larger/ },
   { node: 'lp3', attrs: { p: 0 }, problem: /p = 0/ },
   { node: 'max_1d_dilated', attrs: { storage_order: 2 }, problem: /storage_order 2/ },
-  { node: 'lp_same', op: 'AveragePool', attrs: { dilations: [2, 2] }, problem: /dilations/ },
   { node: 'lp3', attrs: { kernel_shape: [9, 3] }, problem: /window \(9\) larger/ },
 ];
 
