@@ -16,17 +16,9 @@ const WASM_HEAP = 4 * 1024 ** 3;
 
 /** Estimated bytes of one forward + backward pass at `batch`. */
 export function estimatePassBytes(model: Model, batch: number, dims: Record<string, number> = {}): number {
-  let acts = 0;
-  let params = 0;
-  for (const v of model.graph.values.values()) {
-    if (!v.shape) continue;
-    if (v.initializer) {
-      params += v.initializer.shape.reduce((a, b) => a * b, 1);
-      continue;
-    }
-    if (v.constant) continue;
+  const elements = (shape: (number | string | null)[]) => {
     let n = 1;
-    v.shape.forEach((d, i) => {
+    shape.forEach((d, i) => {
       n *=
         typeof d === 'number'
           ? Math.max(d, 1)
@@ -36,9 +28,31 @@ export function estimatePassBytes(model: Model, batch: number, dims: Record<stri
               ? batch
               : 1;
     });
-    acts += n;
+    return n;
+  };
+  let acts = 0;
+  let params = 0;
+  for (const v of model.graph.values.values()) {
+    if (!v.shape) continue;
+    if (v.initializer) {
+      params += v.initializer.shape.reduce((a, b) => a * b, 1);
+      continue;
+    }
+    if (v.constant) continue;
+    acts += elements(v.shape);
   }
-  return acts * PER_ACTIVATION + params * PER_PARAM;
+  // A convolution with a kernel wider than 1×1 keeps its tap matrix (im2col: every output pixel
+  // times C/group·kh·kw) until its gradient is taken, or a Winograd transform of similar size.
+  let taps = 0;
+  for (const node of model.graph.nodes) {
+    if (node.op !== 'Conv') continue;
+    const w = model.graph.values.get(node.inputs[1])?.initializer?.shape;
+    const out = model.graph.values.get(node.outputs[0])?.shape;
+    if (!w || !out || w.length < 3) continue;
+    const window = w.slice(2).reduce((a, b) => a * b, 1);
+    if (window > 1) taps += (elements(out) / Math.max(w[0], 1)) * w[1] * window;
+  }
+  return acts * PER_ACTIVATION + params * PER_PARAM + taps * 4;
 }
 
 /** Memory available to a backend. */

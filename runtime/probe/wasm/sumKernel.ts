@@ -7,7 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapAddress, type WasmBackendHeap } from './matMulKernel';
-import { wasmKernels } from './wasmKernels';
+import { wasmKernelsIfAvailable } from './wasmKernels';
 
 /** When `axes` (any order) are exactly 0 … k−1 of a non-empty float32 `x`: rows (their size) and columns. */
 export function leadingSplit(x: tf.TensorInfo, axes: number[]): { rows: number; cols: number } | undefined {
@@ -27,17 +27,13 @@ export function sumKernel(fallback: tf.KernelFunc): tf.KernelFunc {
     const { axis, keepDims } = args.attrs as unknown as { axis: number | number[] | null; keepDims: boolean };
     const axes = tf.util.parseAxisParam(axis as number | number[], x.shape);
     const split = leadingSplit(x, axes);
-    if (!split) return fallback(args);
     const backend = args.backend as unknown as WasmBackendHeap;
+    const kernels = split && wasmKernelsIfAvailable(backend.wasm);
+    if (!split || !kernels) return fallback(args);
     const k = axes.length;
     const kept = x.shape.slice(k);
     const out = backend.makeOutput(keepDims ? [...new Array<number>(k).fill(1), ...kept] : kept, 'float32');
-    wasmKernels(backend.wasm).colSum(
-      heapAddress(backend, x),
-      split.rows,
-      split.cols,
-      heapAddress(backend, out),
-    );
+    kernels.colSum(heapAddress(backend, x), split.rows, split.cols, heapAddress(backend, out));
     return out;
   };
 }

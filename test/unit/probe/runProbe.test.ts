@@ -216,4 +216,35 @@ describe('runProbe', () => {
     );
     assert.equal(checkMemory(model, 2, 'wasm'), undefined);
   });
+
+  it('counts the tap matrices convolutions keep for their gradients', async () => {
+    const model = await openModel(resnet);
+    // The same graph without its convolutions' windows (every kernel 1×1) needs less by exactly
+    // the taps of the wider kernels: output pixels × C/group × kh·kw floats each.
+    let want = 0;
+    for (const node of model.graph.nodes.filter((n) => n.op === 'Conv')) {
+      const w = model.graph.values.get(node.inputs[1])!.initializer!.shape;
+      const out = model.graph.values.get(node.outputs[0])!.shape!;
+      const window = w[2] * w[3];
+      if (window > 1)
+        want += ((4 * (out as number[]).slice(1).reduce((a, b) => a * b, 1)) / w[0]) * w[1] * window;
+    }
+    assert.ok(want > 0, 'the fixture has convolutions wider than 1×1');
+    const convs = new Map(
+      model.graph.nodes
+        .filter((n) => n.op === 'Conv')
+        .map((n) => [n.inputs[1], model.graph.values.get(n.inputs[1])!]),
+    );
+    const full = estimatePassBytes(model, 1);
+    const saved = [...convs.values()].map((v) => v.initializer!);
+    const shapes = saved.map((t) => t.shape);
+    try {
+      for (const t of saved) (t as { shape: number[] }).shape = [t.shape[0], t.shape[1], 1, 1];
+      const narrow = estimatePassBytes(model, 1);
+      const paramsDropped = shapes.reduce((a, s) => a + s[0] * s[1] * (s[2] * s[3] - 1), 0) * 12;
+      assert.equal(full - narrow - paramsDropped, want);
+    } finally {
+      saved.forEach((t, i) => ((t as { shape: number[] }).shape = shapes[i]));
+    }
+  });
 });
