@@ -16,6 +16,42 @@ const f = (op, a, b) => `(f32x4.${op} ${a} ${b})`;
 /** Bᵀ·(d0, d1, d2, d3) along one axis. */
 const bt = (d) => [f('sub', d[0], d[2]), f('add', d[1], d[2]), f('sub', d[2], d[1]), f('sub', d[1], d[3])];
 
+/**
+ * The loops the transforms share: images, tile rows (y0 the tile's first row, then `perRow`), tile
+ * columns (x0, then `perTile`), and blocks of four channels (`body`, after which $cb and the
+ * pointer `ptr` advance by one v128). Locals b, ty, tx, t, y0, x0, k, cb and `ptr` are the caller's.
+ */
+function tileLoops({ y0, x0, perRow = '', perTile, body, ptr }) {
+  return `(block $bend (loop $bl (br_if $bend (i32.ge_s ${get('b')} ${get('n')}))
+    ${set('ty', i32(0))}
+    (block $yend (loop $yl (br_if $yend (i32.ge_s ${get('ty')} ${get('th')}))
+      ${set('y0', y0)}
+      ${perRow}
+      ${set('tx', i32(0))}
+      (block $xend (loop $xl (br_if $xend (i32.ge_s ${get('tx')} ${get('tw')}))
+        ${set('x0', x0)}
+        ${perTile}
+        ${repeat(
+          'k',
+          `(i32.shr_u ${get('c')} ${i32(2)})`,
+          `${body}
+        ${set('cb', add(get('cb'), i32(16)))}
+        ${set(ptr, add(get(ptr), i32(16)))}`,
+          'cl',
+        )}
+        ${set('t', add(get('t'), i32(1)))}
+        ${set('tx', add(get('tx'), i32(1)))}
+        (br $xl)))
+      ${set('ty', add(get('ty'), i32(1)))}
+      (br $yl)))
+    ${set('b', add(get('b'), i32(1)))}
+    (br $bl)))`;
+}
+
+/** The first float of output tile (y0, x0) of image b, NHWC [n, oh, ow, c]. */
+const outTile = (y) =>
+  add(y, mul(add(mul(add(mul(get('b'), get('oh')), get('y0')), get('ow')), get('x0')), get('cs')));
+
 function inputTransform() {
   const locals = [
     ...range(16).map((k) => `(local $u${k} v128)`),
@@ -48,45 +84,28 @@ function inputTransform() {
 (func (export "wgInput") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
   (param $pt i32) (param $pl i32) (param $th i32) (param $tw i32) (param $out i32)
   (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
-  (local $cs i32) (local $cb i32) (local $o i32) (local $xs i32) (local $k i32) (local $base i32)
+  (local $cs i32) (local $cb i32) (local $o i32) (local $xs i32) (local $k i32)
   ${locals}
   ${set('cs', mul(get('c'), i32(4)))}
   ${set('xs', mul(mul(mul(get('n'), mul(get('th'), get('tw'))), get('c')), i32(4)))}
-  (block $bend (loop $bl (br_if $bend (i32.ge_s ${get('b')} ${get('n')}))
-    ${set('ty', i32(0))}
-    (block $yend (loop $yl (br_if $yend (i32.ge_s ${get('ty')} ${get('th')}))
-      ${set('y0', sub(mul(get('ty'), i32(2)), get('pt')))}
-      ${range(4)
-        .map(
-          (i) =>
-            `${set(`vy${i}`, `(i32.lt_u ${add(get('y0'), i32(i))} ${get('h')})`)} ${set(`row${i}`, add(get('x'), mul(mul(add(mul(get('b'), get('h')), add(get('y0'), i32(i))), get('w')), get('cs'))))}`,
-        )
-        .join(' ')}
-      ${set('tx', i32(0))}
-      (block $xend (loop $xl (br_if $xend (i32.ge_s ${get('tx')} ${get('tw')}))
-        ${set('x0', sub(mul(get('tx'), i32(2)), get('pl')))}
-        ${range(4)
-          .map((j) => set(`vx${j}`, `(i32.lt_u ${add(get('x0'), i32(j))} ${get('w')})`))
-          .join(' ')}
-        ${set('base', mul(get('x0'), get('cs')))}
+  ${tileLoops({
+    y0: sub(mul(get('ty'), i32(2)), get('pt')),
+    perRow: range(4)
+      .map(
+        (i) =>
+          `${set(`vy${i}`, `(i32.lt_u ${add(get('y0'), i32(i))} ${get('h')})`)} ${set(`row${i}`, add(get('x'), mul(mul(add(mul(get('b'), get('h')), add(get('y0'), i32(i))), get('w')), get('cs'))))}`,
+      )
+      .join(' '),
+    x0: sub(mul(get('tx'), i32(2)), get('pl')),
+    perTile: `${range(4)
+      .map((j) => set(`vx${j}`, `(i32.lt_u ${add(get('x0'), i32(j))} ${get('w')})`))
+      .join(' ')}
         ${set('o', add(get('out'), mul(get('t'), get('cs'))))}
-        ${set('cb', get('base'))}
-        ${repeat(
-          'k',
-          `(i32.shr_u ${get('c')} ${i32(2)})`,
-          `${colPass}
-        ${rowPass}
-        ${set('cb', add(get('cb'), i32(16)))}
-        ${set('o', add(get('o'), i32(16)))}`,
-          'cl',
-        )}
-        ${set('t', add(get('t'), i32(1)))}
-        ${set('tx', add(get('tx'), i32(1)))}
-        (br $xl)))
-      ${set('ty', add(get('ty'), i32(1)))}
-      (br $yl)))
-    ${set('b', add(get('b'), i32(1)))}
-    (br $bl))))`;
+        ${set('cb', mul(get('x0'), get('cs')))}`,
+    body: `${colPass}
+        ${rowPass}`,
+    ptr: 'o',
+  })})`;
 }
 
 /** Aᵀ·(m0, m1, m2, m3) along one axis. */
@@ -122,34 +141,18 @@ function outputTransform() {
   ${set('cs', mul(get('c'), i32(4)))}
   ${set('rs', mul(get('ow'), get('cs')))}
   ${set('xs', mul(mul(mul(get('n'), mul(get('th'), get('tw'))), get('c')), i32(4)))}
-  (block $bend (loop $bl (br_if $bend (i32.ge_s ${get('b')} ${get('n')}))
-    ${set('ty', i32(0))}
-    (block $yend (loop $yl (br_if $yend (i32.ge_s ${get('ty')} ${get('th')}))
-      ${set('y0', mul(get('ty'), i32(2)))}
-      ${set('tx', i32(0))}
-      (block $xend (loop $xl (br_if $xend (i32.ge_s ${get('tx')} ${get('tw')}))
-        ${set('x0', mul(get('tx'), i32(2)))}
-        ${set('yb', add(get('y'), mul(add(mul(add(mul(get('b'), get('oh')), get('y0')), get('ow')), get('x0')), get('cs'))))}
+  ${tileLoops({
+    y0: mul(get('ty'), i32(2)),
+    x0: mul(get('tx'), i32(2)),
+    perTile: `${set('yb', outTile(get('y')))}
         ${set('m', add(get('mm'), mul(get('t'), get('cs'))))}
-        ${set('cb', i32(0))}
-        ${repeat(
-          'k',
-          `(i32.shr_u ${get('c')} ${i32(2)})`,
-          `${colPass}
+        ${set('cb', i32(0))}`,
+    body: `${colPass}
         ${range(2)
           .flatMap((r) => range(2).map((q) => store(r, q)))
-          .join(' ')}
-        ${set('cb', add(get('cb'), i32(16)))}
-        ${set('m', add(get('m'), i32(16)))}`,
-          'cl',
-        )}
-        ${set('t', add(get('t'), i32(1)))}
-        ${set('tx', add(get('tx'), i32(1)))}
-        (br $xl)))
-      ${set('ty', add(get('ty'), i32(1)))}
-      (br $yl)))
-    ${set('b', add(get('b'), i32(1)))}
-    (br $bl))))`;
+          .join(' ')}`,
+    ptr: 'm',
+  })})`;
 }
 
 /** A·(e0, e1) along one axis: the 2 values of an output-gradient tile spread to 4. */
@@ -189,31 +192,15 @@ function gradOutTransform() {
   ${set('cs', mul(get('c'), i32(4)))}
   ${set('rs', mul(get('ow'), get('cs')))}
   ${set('xs', mul(mul(mul(get('n'), mul(get('th'), get('tw'))), get('c')), i32(4)))}
-  (block $bend (loop $bl (br_if $bend (i32.ge_s ${get('b')} ${get('n')}))
-    ${set('ty', i32(0))}
-    (block $yend (loop $yl (br_if $yend (i32.ge_s ${get('ty')} ${get('th')}))
-      ${set('y0', mul(get('ty'), i32(2)))}
-      ${set('tx', i32(0))}
-      (block $xend (loop $xl (br_if $xend (i32.ge_s ${get('tx')} ${get('tw')}))
-        ${set('x0', mul(get('tx'), i32(2)))}
-        ${set('yb', add(get('y'), mul(add(mul(add(mul(get('b'), get('oh')), get('y0')), get('ow')), get('x0')), get('cs'))))}
+  ${tileLoops({
+    y0: mul(get('ty'), i32(2)),
+    x0: mul(get('tx'), i32(2)),
+    perTile: `${set('yb', outTile(get('y')))}
         ${set('o', add(get('out'), mul(get('t'), get('cs'))))}
-        ${set('cb', i32(0))}
-        ${repeat(
-          'k',
-          `(i32.shr_u ${get('c')} ${i32(2)})`,
-          `${body}
-        ${set('cb', add(get('cb'), i32(16)))}
-        ${set('o', add(get('o'), i32(16)))}`,
-          'cl',
-        )}
-        ${set('t', add(get('t'), i32(1)))}
-        ${set('tx', add(get('tx'), i32(1)))}
-        (br $xl)))
-      ${set('ty', add(get('ty'), i32(1)))}
-      (br $yl)))
-    ${set('b', add(get('b'), i32(1)))}
-    (br $bl))))`;
+        ${set('cb', i32(0))}`,
+    body,
+    ptr: 'o',
+  })})`;
 }
 
 /**
