@@ -22,12 +22,13 @@ import { winogradText } from './wasm/winograd.mjs';
 import { reduceText } from './wasm/reduce.mjs';
 import { statsText } from './wasm/stats.mjs';
 import { tapsText } from './wasm/taps.mjs';
+import { convHwcText } from './wasm/convHwc.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'runtime/probe/wasm/kernelsWasm.ts');
 
 /** The parts of the module, each a function of the build that returns WebAssembly text. */
-const parts = [gemmText, winogradText, statsText, reduceText, tapsText];
+const parts = [gemmText, winogradText, statsText, reduceText, tapsText, convHwcText];
 
 function moduleText(variant) {
   const fma = variant === 'fma';

@@ -1,8 +1,8 @@
 /**
- * Kernels registered on the WASM backend: the gradient kernels it lacks (Conv2DBackpropFilter,
- * the depthwise backprops) and a fast Conv2DBackpropInput, all composed from its fast forward
- * kernels (convGrad.ts), so that plain tf.grad over tf.conv2d — TF.js layers models, for one —
- * works and is fast; a Transpose that walks the WASM heap from JS, which beats the backend's
+ * Kernels registered on the WASM backend: Conv2D, FusedConv2D and both convolution backprops as
+ * im2col/Winograd matrix products on the heap (wasmConvKernels.ts), with the composites of
+ * convGrad.ts where those do not apply, and the depthwise backprops the backend lacks, so that
+ * plain tf.grad over tf.conv2d — TF.js layers and graph models — works and is fast; a Transpose that walks the WASM heap from JS, which beats the backend's
  * generic strided loop several times over; a MaxPoolGrad that routes ties and borders right; and
  * an Identity that shares its input's buffer instead of copying it (as the CPU backend's does);
  * and a Sum that reduces leading axes in place (wasm/sumKernel.ts).
@@ -15,6 +15,12 @@ import {
   depthwiseBackpropInput,
   type ConvGeom,
 } from './convGrad';
+import {
+  conv2DBackpropFilterKernel,
+  conv2DBackpropInputKernel,
+  conv2DKernel,
+  fusedConv2DKernel,
+} from './wasmConvKernels';
 import { batchMatMulKernel, heapAddress, type WasmBackendHeap } from './wasm/matMulKernel';
 import { sumKernel } from './wasm/sumKernel';
 import { wasmKernelsIfAvailable } from './wasm/wasmKernels';
@@ -208,7 +214,7 @@ function identityKernel(fallback: tf.KernelFunc | undefined): tf.KernelFunc {
 
 let registered = false;
 
-/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad and Conv2DBackpropInput). */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Conv2D, FusedConv2D and Conv2DBackpropInput). */
 export function registerWasmGradKernels(): void {
   if (registered) return;
   registered = true;
@@ -240,10 +246,17 @@ export function registerWasmGradKernels(): void {
     backendName: 'wasm',
     kernelFunc: maxPoolGradKernel as unknown as tf.KernelFunc,
   });
+  for (const [name, make] of [
+    ['Conv2D', conv2DKernel],
+    ['FusedConv2D', fusedConv2DKernel],
+  ] as const) {
+    const own = tf.getKernel(name, 'wasm');
+    if (own) replace({ kernelName: name, backendName: 'wasm', kernelFunc: make(own.kernelFunc) });
+  }
   replace({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
+    kernelFunc: conv2DBackpropFilterKernel(({ inputs, attrs, backend }) => {
       const a = attrs as unknown as ConvAttrs;
       const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
       return composite(backend, { x, dy }, (t) =>
@@ -254,12 +267,12 @@ export function registerWasmGradKernels(): void {
           geom(x.shape, a.filterShape!, a, false),
         ),
       );
-    },
+    }),
   });
   replace({
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
+    kernelFunc: conv2DBackpropInputKernel(({ inputs, attrs, backend }) => {
       const a = attrs as unknown as ConvAttrs;
       const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
       return composite(backend, { dy, filter }, (t) =>
@@ -270,7 +283,7 @@ export function registerWasmGradKernels(): void {
           geom(a.inputShape!, filter.shape, a, false),
         ),
       );
-    },
+    }),
   });
   replace({
     kernelName: 'DepthwiseConv2dNativeBackpropFilter',

@@ -35,7 +35,7 @@ const geomParams = ['n', 'h', 'w', 'c', 'oh', 'ow', 'kh', 'kw', 'sh', 'sw', 'dh'
  * x0 (negative in the padding) of the image at byte address `xb`: one address per tap (of its
  * run of c channels), row-major over the window, `zero` for taps outside the input.
  */
-const tapTable = `
+export const tapTable = `
     ${set('tp', get('tab'))}
     ${set('y', get('y0'))}
     ${repeat(
@@ -58,7 +58,7 @@ const tapTable = `
     )}`;
 
 /** Loops over output pixels (b, oy, ox) with y0/x0 the window's top-left input position and xb the image. */
-const overOutputPixels = (body, base = 'x') => `
+export const overOutputPixels = (body, base = 'x') => `
   ${set('xb', get(base))}
   ${repeat(
     'b',

@@ -63,6 +63,10 @@ interface KernelExports {
   im2col(x: number, out: number, ...geomAndScratch: number[]): void;
   im2colPlanar(x: number, out: number, ...geomAndScratch: number[]): void;
   col2im(cols: number, dx: number, ...geomAndScratch: number[]): void;
+  im2colHwc(x: number, out: number, ...geomAndScratch: number[]): void;
+  col2imHwc(cols: number, dx: number, ...geomAndScratch: number[]): void;
+  wgWeightsHwio(w: number, cc: number, out: number): void;
+  wgWeightGradHwio(m: number, cc: number, out: number): void;
   maxPoolGrad(dy: number, x: number, y: number, dx: number, ...geomAndScratch: number[]): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
@@ -158,6 +162,21 @@ export interface WasmKernels {
   im2col(x: number, out: number, g: TapGeometry): void;
   /** col2im, the adjoint of im2col: sums the tap matrix at `cols` onto the NHWC input gradient `dx` (overwritten). */
   col2im(cols: number, dx: number, g: TapGeometry): void;
+  /**
+   * im2col for HWIO filters: the tap matrix [n·oh·ow, kh·kw·c] in (kh, kw, c) order (zeros for
+   * taps in the padding), so that a convolution is this matrix times the filter read as
+   * [kh·kw·c, co].
+   */
+  im2colHwc(x: number, out: number, g: TapGeometry): void;
+  /** The adjoint of im2colHwc: sums the tap matrix at `cols` onto the NHWC input gradient `dx` (overwritten). */
+  col2imHwc(cols: number, dx: number, g: TapGeometry): void;
+  /**
+   * Winograd weight transform of an HWIO 3×3 filter [3][3][ci][co] (cc = ci·co, a multiple of 4)
+   * into `out` [16][ci][co].
+   */
+  wgWeightsHwio(w: number, cc: number, out: number): void;
+  /** Winograd weight gradient: tile sums `m` [16][ci][co] (cc = ci·co, a multiple of 4) to HWIO [3][3][ci][co]. */
+  wgWeightGradHwio(m: number, cc: number, out: number): void;
   /**
    * MaxPoolGrad: `dx` (overwritten, input-shaped) gets each window's `dy` at the window's first
    * position (row-major, padding skipped) equal to the pooled output `y`.
@@ -282,6 +301,18 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
       const t = scratch(4 * (g.kh * g.kw + g.c));
       x.col2im(cols, dx, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
     },
+    im2colHwc(xp, out, g) {
+      // The tap table, then a zeroed run of c floats read for taps in the padding.
+      const t = scratch(4 * (g.kh * g.kw + g.c));
+      x.im2colHwc(xp, out, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
+    },
+    col2imHwc(cols, dx, g) {
+      // The tap table, then the address that marks taps in the padding (skipped).
+      const t = scratch(4 * (g.kh * g.kw + g.c));
+      x.col2imHwc(cols, dx, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
+    },
+    wgWeightsHwio: (...args) => x.wgWeightsHwio(...args),
+    wgWeightGradHwio: (...args) => x.wgWeightGradHwio(...args),
     maxPoolGrad(dy, xp, y, dx, g) {
       x.maxPoolGrad(dy, xp, y, dx, ...geomArgs(g), scratch(4 * g.kh * g.kw));
     },
