@@ -2,10 +2,11 @@
  * Kernels registered on the WASM backend: Conv2D, FusedConv2D and both convolution backprops as
  * im2col/Winograd matrix products on the heap (wasmConvKernels.ts), with the composites of
  * convGrad.ts where those do not apply, and the depthwise backprops the backend lacks, so that
- * plain tf.grad over tf.conv2d — TF.js layers and graph models — works and is fast; a Transpose that walks the WASM heap from JS, which beats the backend's
- * generic strided loop several times over; a MaxPoolGrad that routes ties and borders right; and
- * an Identity that shares its input's buffer instead of copying it (as the CPU backend's does);
- * and a Sum that reduces leading axes in place (wasm/sumKernel.ts).
+ * plain tf.grad over tf.conv2d — TF.js layers and graph models — works and is fast; a Transpose
+ * that walks the WASM heap from JS, which beats the backend's generic strided loop several times
+ * over; a MaxPoolGrad that routes ties and borders right; an Identity that shares its input's
+ * buffer instead of copying it (as the CPU backend's does); a Sum that reduces leading axes in place (wasm/sumKernel.ts); and a Tile by block copies
+ * (wasm/tileKernel.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -23,6 +24,7 @@ import {
 } from './wasmConvKernels';
 import { batchMatMulKernel, heapAddress, type WasmBackendHeap } from './wasm/matMulKernel';
 import { sumKernel } from './wasm/sumKernel';
+import { tileKernel } from './wasm/tileKernel';
 import { wasmKernelsIfAvailable } from './wasm/wasmKernels';
 
 /** The part of the WASM backend these kernels use. */
@@ -214,7 +216,7 @@ function identityKernel(fallback: tf.KernelFunc | undefined): tf.KernelFunc {
 
 let registered = false;
 
-/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Conv2D, FusedConv2D and Conv2DBackpropInput). */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Conv2D, FusedConv2D and Conv2DBackpropInput). */
 export function registerWasmGradKernels(): void {
   if (registered) return;
   registered = true;
@@ -241,6 +243,8 @@ export function registerWasmGradKernels(): void {
   });
   const sum = tf.getKernel('Sum', 'wasm');
   if (sum) replace({ kernelName: 'Sum', backendName: 'wasm', kernelFunc: sumKernel(sum.kernelFunc) });
+  const tile = tf.getKernel('Tile', 'wasm');
+  if (tile) replace({ kernelName: 'Tile', backendName: 'wasm', kernelFunc: tileKernel(tile.kernelFunc) });
   replace({
     kernelName: 'MaxPoolGrad',
     backendName: 'wasm',

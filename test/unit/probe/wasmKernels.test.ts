@@ -99,4 +99,30 @@ describe('WASM gradient kernels', () => {
     };
     assert.deepEqual(await run('wasm'), await run('cpu'));
   });
+
+  it('tiles like the CPU backend (block copies: float32, int32, bool, ranks 1 to 5)', async () => {
+    const cases: [number[], number[], 'float32' | 'int32' | 'bool'][] = [
+      [[1, 1, 1, 64], [8, 16, 16, 1], 'float32'], // the batch-norm gradient's tile
+      [[2, 3, 4], [3, 1, 2], 'float32'],
+      [[3, 1, 5], [2, 7, 3], 'int32'],
+      [[5], [9], 'float32'],
+      [[2, 2, 1, 3, 2], [1, 3, 4, 1, 2], 'bool'],
+      [[1, 2, 4], [1, 1, 1], 'float32'],
+      [[40, 1], [2, 3], 'float32'], // many short rows: the backend's kernel
+      [[0, 3], [2, 2], 'float32'],
+    ];
+    const run = async (b: 'wasm' | 'cpu') => {
+      await initBackend(b);
+      return cases.map(([shape, reps, dtype]) =>
+        tf.tidy(() => {
+          const v = values(shape, 0.5).map((u) =>
+            dtype === 'float32' ? u : dtype === 'int32' ? Math.round(9 * u) : +(u > 0),
+          );
+          const t = tf.tile(tf.tensor(v, shape, dtype), reps);
+          return { shape: t.shape, values: Array.from(t.dataSync()) };
+        }),
+      );
+    };
+    assert.deepEqual(await run('wasm'), await run('cpu'));
+  });
 });
