@@ -14,7 +14,7 @@ import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { ModelError, describeError } from '../errors';
 import type { BackendName } from './probeTypes';
-import { registerWasmGradKernels } from './wasmGradKernels';
+import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
 import { convSettings } from './ops/nnOps';
@@ -119,7 +119,7 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
   const dir = wasmDirectory(config);
   if (!dir) return undefined;
   setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
-  registerWasmGradKernels();
+  registerWasmKernels();
   registerResizeGradKernel('wasm');
   // Emscripten's Node glue installs process handlers that rethrow every uncaught exception and
   // rejection, which would take the sidecar down with any stray error: remove what it added.

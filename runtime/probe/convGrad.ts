@@ -3,7 +3,7 @@
  * slices), in NHWC. The WASM backend's own Conv2DBackpropInput is a slow scalar loop and it has
  * no Conv2DBackpropFilter or depthwise backprops at all; TF.js also refuses gradients of dilated
  * convolutions. These functions serve both the executor (through tf.customGrad) and the kernels
- * registered for WASM (wasmGradKernels.ts).
+ * registered for WASM (wasmKernelRegistry.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapAddress, type WasmBackendHeap } from './wasm/matMulKernel';

@@ -1,12 +1,14 @@
 /**
- * Kernels registered on the WASM backend: Conv2D, FusedConv2D and both convolution backprops as
- * im2col/Winograd matrix products on the heap (wasmConvKernels.ts), with the composites of
- * convGrad.ts where those do not apply, and the depthwise backprops the backend lacks, so that
- * plain tf.grad over tf.conv2d — TF.js layers and graph models — works and is fast; a Transpose
- * that walks the WASM heap from JS, which beats the backend's generic strided loop several times
- * over; a MaxPoolGrad that routes ties and borders right; an Identity that shares its input's
- * buffer instead of copying it (as the CPU backend's does); a Sum that reduces leading axes in place (wasm/sumKernel.ts); and a Tile by block copies
- * (wasm/tileKernel.ts).
+ * The kernels Skipscope registers on the WASM backend, and the small ones that live here:
+ * - Conv2D, FusedConv2D and both convolution backprops as im2col/Winograd matrix products on the
+ *   heap (wasmConvKernels.ts), with the composites of convGrad.ts where those do not apply, and the
+ *   depthwise backprops the backend lacks, so that plain tf.grad over tf.conv2d — TF.js layers and
+ *   graph models — works and is fast;
+ * - BatchMatMul on the probe's SGEMM (wasm/matMulKernel.ts), Sum over leading axes in place
+ *   (wasm/sumKernel.ts), Tile by block copies (wasm/tileKernel.ts);
+ * - here: a Transpose that walks the heap from JS (several times the backend's strided loop), a
+ *   MaxPoolGrad that routes ties and borders right, and an Identity that shares its input's buffer
+ *   instead of copying it (as the CPU backend's does).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -217,7 +219,7 @@ function identityKernel(fallback: tf.KernelFunc | undefined): tf.KernelFunc {
 let registered = false;
 
 /** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Conv2D, FusedConv2D and Conv2DBackpropInput). */
-export function registerWasmGradKernels(): void {
+export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
   const replace = (config: tf.KernelConfig) => {
