@@ -6,7 +6,7 @@
  * registered for WASM (wasmKernelRegistry.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapAddress, type WasmBackendHeap } from './wasm/matMulKernel';
+import { heapAddress, type WasmBackendHeap } from './wasm/heap';
 import {
   wasmKernelsIfAvailable,
   type EmscriptenHeap,
@@ -388,8 +388,7 @@ export function releaseWeightViews(t: tf.Tensor): void {
   const v = views.get(t);
   if (v) tf.dispose([v.hwio, ...(v.flipT ? [v.flipT] : [])]);
   views.delete(t);
-  const u = winogradCache.get(t);
-  if (u) tf.dispose([u.forward, ...(u.backward ? [u.backward] : [])]);
+  winogradCache.get(t)?.dispose();
   winogradCache.delete(t);
   persistent.delete(t);
 }
@@ -480,22 +479,19 @@ function convOutHW(h: number, w: number, kh: number, kw: number, g: ConvGeom): [
   ];
 }
 
-/** Winograd-transformed weights of a parameter ([16, ci, co] and, made on first use, [16, co, ci]). */
-const winogradCache = new WeakMap<tf.Tensor, { forward: tf.Tensor3D; backward?: tf.Tensor3D }>();
+/** Winograd-transformed weights of parameters ([16, ci, co]), made once per run. */
+const winogradCache = new WeakMap<tf.Tensor, tf.Tensor3D>();
 
-/** The Winograd weights of `w` for the forward pass or the input gradient, cached for parameters. */
-function winogradWeightsOf(w: tf.Tensor4D, backward: boolean): { u: tf.Tensor3D; temporary: boolean } {
+/** The Winograd weights of `w`, cached for parameters; `temporary` ones are the caller's to free. */
+function winogradWeightsOf(w: tf.Tensor4D): { u: tf.Tensor3D; temporary: boolean } {
   const [co, ci] = w.shape;
-  const make = () => winogradWeights(valuesOf(w), co, ci, backward);
-  if (!persistent.has(w)) return { u: make(), temporary: true };
-  let entry = winogradCache.get(w);
-  if (!entry) {
-    entry = { forward: tf.keep(winogradWeights(valuesOf(w), co, ci, false)) };
-    winogradCache.set(w, entry);
+  if (!persistent.has(w)) return { u: winogradWeights(valuesOf(w), co, ci), temporary: true };
+  let u = winogradCache.get(w);
+  if (!u) {
+    u = tf.keep(winogradWeights(valuesOf(w), co, ci));
+    winogradCache.set(w, u);
   }
-  if (!backward) return { u: entry.forward, temporary: false };
-  entry.backward ??= tf.keep(make());
-  return { u: entry.backward, temporary: false };
+  return { u, temporary: false };
 }
 
 /**
@@ -520,8 +516,8 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
     let y: tf.Tensor;
     if (winograd) {
       save([xi, wi]);
-      const { u, temporary } = winogradWeightsOf(wi as tf.Tensor4D, false);
-      y = winogradConv(xi as tf.Tensor4D, u, g.pads.top, g.pads.left, oh, ow);
+      const { u, temporary } = winogradWeightsOf(wi as tf.Tensor4D);
+      y = winogradConv(xi as tf.Tensor4D, u, false, g.pads.top, g.pads.left, oh, ow);
       if (temporary) u.dispose();
       // The gradient sees a clone of the weight: look its cached transform up by the original now.
       if (persistent.has(wi) && needDx) weightForGrad = wi as tf.Tensor4D;
@@ -542,8 +538,8 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
         if (!needDx) return [tf.zerosLike(x4), dw];
         let dx: tf.Tensor;
         if (winograd) {
-          const { u, temporary } = winogradWeightsOf(weightForGrad ?? (w4 as tf.Tensor4D), true);
-          dx = winogradConv(dy4, u, 2 - g.pads.top, 2 - g.pads.left, h, wd);
+          const { u, temporary } = winogradWeightsOf(weightForGrad ?? (w4 as tf.Tensor4D));
+          dx = winogradConv(dy4, u, true, 2 - g.pads.top, 2 - g.pads.left, h, wd);
           if (temporary) u.dispose();
         } else {
           const dcols = tf.matMul(dy, tf.reshape(w4, [co, k]));

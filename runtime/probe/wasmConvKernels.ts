@@ -17,9 +17,15 @@
  * would reject) goes to the kernel each one replaces.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapAddress, type WasmBackendHeap } from './wasm/matMulKernel';
+import { heapAddress, withScratch, type WasmBackendHeap } from './wasm/heap';
 import { wasmKernelsIfAvailable, type TapGeometry, type WasmKernels } from './wasm/wasmKernels';
-import { countWinogradRun, winogradFits } from './winograd';
+import {
+  forwardOperands,
+  inputGradOperands,
+  winogradCorrelate,
+  winogradFits,
+  winogradTileSums,
+} from './winograd';
 
 /** Whether the kernels here run (benchmarks compare both ways in one process). */
 export const wasmConvSettings = { enabled: true };
@@ -116,21 +122,6 @@ function sameShape(a: number[], b: number[]): boolean {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-/** Runs `f` with heap scratch buffers (sizes in floats) freed afterwards. */
-function withScratch(backend: ConvBackend, f: (alloc: (floats: number) => number) => void): void {
-  const ptrs: number[] = [];
-  try {
-    f((floats) => {
-      const p = backend.wasm._malloc(4 * floats);
-      if (!p) throw new Error(`the WASM heap has no room for ${floats} floats of convolution scratch`);
-      ptrs.push(p);
-      return p;
-    });
-  } finally {
-    for (const p of ptrs) backend.wasm._free(p);
-  }
-}
-
 function tapGeometry(c: Conv): TapGeometry {
   const { n, h, w, oh, ow, kh, kw, sh, sw, dh, dw, top, left } = c;
   return { n, h, w, c: c.ci, oh, ow, kh, kw, sh, sw, dh, dw, top, left };
@@ -150,36 +141,15 @@ function winograd(c: Conv): boolean {
   ]);
 }
 
-/** The tile position of the flipped kernel's transform: G·J = P·G, P swapping rows 0 and 3. */
-const flipped = (xi: number) => [3, 1, 2, 0][xi >> 2] * 4 + [3, 1, 2, 0][xi & 3];
-
 /** y [n, oh, ow, co] = conv(x, W) at byte addresses. */
 function forward(k: WasmKernels, backend: ConvBackend, c: Conv, x: number, wt: number, y: number): void {
   const { n, h, w, ci, co, oh, ow } = c;
   wasmConvRuns.forward++;
-  withScratch(backend, (alloc) => {
+  withScratch(backend.wasm, (alloc) => {
     if (winograd(c)) {
-      const th = Math.ceil(oh / 2);
-      const tw = Math.ceil(ow / 2);
-      const tiles = n * th * tw;
-      const cc = ci * co;
-      const u = alloc(16 * cc);
-      k.wgWeightsHwio(wt, cc, u);
-      const v = alloc(16 * tiles * ci);
-      k.wgInput(x, n, h, w, ci, c.top, c.left, th, tw, v);
-      const m = alloc(16 * tiles * co);
-      for (let xi = 0; xi < 16; xi++)
-        k.sgemm(
-          tiles,
-          co,
-          ci,
-          { ptr: v + 4 * xi * tiles * ci, rowStride: ci, colStride: 1 },
-          { ptr: u + 4 * xi * cc, rowStride: co, colStride: 1 },
-          m + 4 * xi * tiles * co,
-          co,
-        );
-      k.wgOutput(m, n, oh, ow, co, th, tw, y);
-      countWinogradRun();
+      const u = alloc(16 * ci * co);
+      k.wgWeightsHwio(wt, ci * co, u);
+      winogradCorrelate(k, alloc, x, [n, h, w, ci], c.top, c.left, forwardOperands(u, ci, co), co, y, oh, ow);
       return;
     }
     const rows = n * oh * ow;
@@ -205,29 +175,10 @@ function forward(k: WasmKernels, backend: ConvBackend, c: Conv, x: number, wt: n
 function filterGrad(k: WasmKernels, backend: ConvBackend, c: Conv, x: number, dy: number, dw: number): void {
   const { n, h, w, ci, co, oh, ow } = c;
   wasmConvRuns.filter++;
-  withScratch(backend, (alloc) => {
+  withScratch(backend.wasm, (alloc) => {
     if (winograd(c)) {
-      const th = Math.ceil(oh / 2);
-      const tw = Math.ceil(ow / 2);
-      const tiles = n * th * tw;
-      const cc = ci * co;
-      const v = alloc(16 * tiles * ci);
-      k.wgInput(x, n, h, w, ci, c.top, c.left, th, tw, v);
-      const d = alloc(16 * tiles * co);
-      k.wgGradOut(dy, n, oh, ow, co, th, tw, d);
-      const m = alloc(16 * cc);
-      for (let xi = 0; xi < 16; xi++)
-        k.sgemm(
-          ci,
-          co,
-          tiles,
-          { ptr: v + 4 * xi * tiles * ci, rowStride: 1, colStride: ci },
-          { ptr: d + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
-          m + 4 * xi * cc,
-          co,
-        );
-      k.wgWeightGradHwio(m, cc, dw);
-      countWinogradRun();
+      const m = winogradTileSums(k, alloc, x, [n, h, w, ci], c.top, c.left, dy, [oh, ow, co]);
+      k.wgWeightGradHwio(m, ci * co, dw);
       return;
     }
     const rows = n * oh * ow;
@@ -253,31 +204,24 @@ function filterGrad(k: WasmKernels, backend: ConvBackend, c: Conv, x: number, dy
 function inputGrad(k: WasmKernels, backend: ConvBackend, c: Conv, dy: number, wt: number, dx: number): void {
   const { n, h, w, ci, co, oh, ow } = c;
   wasmConvRuns.input++;
-  withScratch(backend, (alloc) => {
+  withScratch(backend.wasm, (alloc) => {
     if (winograd(c)) {
-      // dx is the correlation of dy, padded by 2 − p, with the flipped kernel, whose transform
-      // is the forward one at permuted tile positions, read transposed ([co][ci]).
-      const th = Math.ceil(h / 2);
-      const tw = Math.ceil(w / 2);
-      const tiles = n * th * tw;
-      const cc = ci * co;
-      const u = alloc(16 * cc);
-      k.wgWeightsHwio(wt, cc, u);
-      const v = alloc(16 * tiles * co);
-      k.wgInput(dy, n, oh, ow, co, 2 - c.top, 2 - c.left, th, tw, v);
-      const m = alloc(16 * tiles * ci);
-      for (let xi = 0; xi < 16; xi++)
-        k.sgemm(
-          tiles,
-          ci,
-          co,
-          { ptr: v + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
-          { ptr: u + 4 * flipped(xi) * cc, rowStride: 1, colStride: co },
-          m + 4 * xi * tiles * ci,
-          ci,
-        );
-      k.wgOutput(m, n, h, w, ci, th, tw, dx);
-      countWinogradRun();
+      // dx is the correlation of dy, padded by 2 − p, with the flipped kernel.
+      const u = alloc(16 * ci * co);
+      k.wgWeightsHwio(wt, ci * co, u);
+      winogradCorrelate(
+        k,
+        alloc,
+        dy,
+        [n, oh, ow, co],
+        2 - c.top,
+        2 - c.left,
+        inputGradOperands(u, ci, co),
+        ci,
+        dx,
+        h,
+        w,
+      );
       return;
     }
     const rows = n * oh * ow;

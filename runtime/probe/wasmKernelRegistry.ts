@@ -24,7 +24,8 @@ import {
   conv2DKernel,
   fusedConv2DKernel,
 } from './wasmConvKernels';
-import { batchMatMulKernel, heapAddress, type WasmBackendHeap } from './wasm/matMulKernel';
+import { heapAddress, type WasmBackendHeap } from './wasm/heap';
+import { batchMatMulKernel } from './wasm/matMulKernel';
 import { sumKernel } from './wasm/sumKernel';
 import { tileKernel } from './wasm/tileKernel';
 import { wasmKernelsIfAvailable } from './wasm/wasmKernels';

@@ -1,14 +1,18 @@
 /**
  * Winograd F(2×2, 3×3) convolution on the WASM backend (Lavin & Gray, 2015): the input in 4×4
  * tiles at stride 2 goes through V = Bᵀ d B, the weight through U = G g Gᵀ, each of the 16 tile
- * positions is one matrix product V[ξ]·U[ξ] (the probe's SGEMM, batched through tf.matMul), and
- * the products come back as 2×2 output tiles through Aᵀ m A. A 3×3 stride-1 convolution then
- * costs 16 multiplies per 2×2 outputs instead of 36. The transforms are WASM SIMD kernels
- * (scripts/wasm/winograd.mjs); the weight transform, done once per parameter and run, is here.
+ * positions is one matrix product V[ξ]·U[ξ] (the probe's SGEMM), and the products come back as
+ * 2×2 output tiles through Aᵀ m A. A 3×3 stride-1 convolution then costs 16 multiplies per 2×2
+ * outputs instead of 36. The input gradient is the same correlation with the flipped kernel, whose
+ * transform is U at permuted tile positions; the weight gradient is Gᵀ (Σ over tiles V ⊙ A dy Aᵀ) G.
+ * The pipeline works at heap addresses and serves both the executor's ONNX convolutions
+ * (convGrad.ts, through the tensor wrappers at the end) and TF.js's (wasmConvKernels.ts). The
+ * transforms are WASM SIMD kernels (scripts/wasm/winograd.mjs); the ONNX weight transform, done
+ * once per parameter and run, is here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmKernels } from './wasm/wasmKernels';
-import { heapAddress, type WasmBackendHeap } from './wasm/matMulKernel';
+import { wasmKernels, type MatrixRef, type WasmKernels } from './wasm/wasmKernels';
+import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
 
 /**
  * When Winograd runs: `enabled` (benchmarks compare both ways in one process) and the fewest
@@ -20,11 +24,6 @@ export const winogradSettings = { enabled: true, minTiles: 64 };
 /** Winograd convolutions run so far in this process (tests check that a path was taken). */
 export let winogradRuns = 0;
 
-/** Counts a Winograd convolution run elsewhere (the TF.js convolution kernels). */
-export function countWinogradRun(): void {
-  winogradRuns++;
-}
-
 const G = [
   [1, 0, 0],
   [0.5, 0.5, 0.5],
@@ -33,30 +32,40 @@ const G = [
 ];
 
 /**
- * U[ξ][k][n] = (G g Gᵀ)[ξ] for the 3×3 kernels g of an ONNX weight [co, ci, 3, 3]. Forward:
- * k = ci, n = co. With `backward`, the kernels of the input gradient: g spatially flipped, k = co,
- * n = ci.
+ * U[ξ][ci][co] = (G g Gᵀ)[ξ] for the 3×3 kernels g of an ONNX weight [co, ci, 3, 3]: the
+ * right-hand operands of the forward products (forwardOperands) and, read at flipped tile
+ * positions and transposed, of the input gradient's (inputGradOperands).
  */
-export function winogradWeights(w: Float32Array, co: number, ci: number, backward: boolean): tf.Tensor3D {
-  const kDim = backward ? co : ci;
-  const nDim = backward ? ci : co;
-  const u = new Float32Array(16 * kDim * nDim);
-  const g = new Float64Array(9);
+export function winogradWeights(w: Float32Array, co: number, ci: number): tf.Tensor3D {
+  const u = new Float32Array(16 * ci * co);
   const t = new Float64Array(12);
   for (let o = 0; o < co; o++)
     for (let i = 0; i < ci; i++) {
-      const base = (o * ci + i) * 9;
-      for (let a = 0; a < 9; a++) g[a] = w[base + (backward ? 8 - a : a)];
+      const g = (a: number) => w[(o * ci + i) * 9 + a];
       for (let r = 0; r < 4; r++)
-        for (let b = 0; b < 3; b++) t[r * 3 + b] = G[r][0] * g[b] + G[r][1] * g[3 + b] + G[r][2] * g[6 + b];
-      const k = backward ? o : i;
-      const n = backward ? i : o;
+        for (let b = 0; b < 3; b++) t[r * 3 + b] = G[r][0] * g(b) + G[r][1] * g(3 + b) + G[r][2] * g(6 + b);
       for (let r = 0; r < 4; r++)
         for (let s = 0; s < 4; s++)
-          u[((r * 4 + s) * kDim + k) * nDim + n] =
+          u[((r * 4 + s) * ci + i) * co + o] =
             t[r * 3] * G[s][0] + t[r * 3 + 1] * G[s][1] + t[r * 3 + 2] * G[s][2];
     }
-  return tf.tensor3d(u, [16, kDim, nDim]);
+  return tf.tensor3d(u, [16, ci, co]);
+}
+
+/** The tile position of the flipped kernel's transform: G·J = P·G, P swapping rows 0 and 3. */
+const flipped = (xi: number) => [3, 1, 2, 0][xi >> 2] * 4 + [3, 1, 2, 0][xi & 3];
+
+/** The forward products' right-hand operands: U [16][ci][co] at byte address `u`, block ξ as it lies. */
+export function forwardOperands(u: number, ci: number, co: number): (xi: number) => MatrixRef {
+  return (xi) => ({ ptr: u + 4 * xi * ci * co, rowStride: co, colStride: 1 });
+}
+
+/**
+ * The input gradient's operands from the same U: the flipped kernel's transform is U at permuted
+ * tile positions, and [co][ci] is its block read transposed.
+ */
+export function inputGradOperands(u: number, ci: number, co: number): (xi: number) => MatrixRef {
+  return (xi) => ({ ptr: u + 4 * flipped(xi) * ci * co, rowStride: 1, colStride: co });
 }
 
 /** Whether a convolution can run as Winograd here: 3×3, stride 1, no dilation, channels in fours, enough tiles to pay. */
@@ -86,58 +95,143 @@ export function winogradFits(
   );
 }
 
+/** Tile rows and columns covering an output of oh × ow. */
+const tilesOf = (oh: number, ow: number) => [Math.ceil(oh / 2), Math.ceil(ow / 2)];
+
 /**
- * A 3×3 stride-1 correlation of NHWC `x` with transformed weights `u` [16, c, co], the input
- * padded by (top, left) and the output `oh` × `ow` (tiles past the input read zeros).
+ * A 3×3 stride-1 correlation at heap addresses: NHWC `x` [n, h, w, c] padded by (top, left), tile
+ * position ξ multiplied by the [c × co] operand `u(ξ)`, into `y` [n, oh, ow, co] (tiles past the
+ * input read zeros).
+ */
+export function winogradCorrelate(
+  k: WasmKernels,
+  alloc: Alloc,
+  x: number,
+  [n, h, w, c]: number[],
+  top: number,
+  left: number,
+  u: (xi: number) => MatrixRef,
+  co: number,
+  y: number,
+  oh: number,
+  ow: number,
+): void {
+  winogradRuns++;
+  const [th, tw] = tilesOf(oh, ow);
+  const tiles = n * th * tw;
+  const v = alloc(16 * tiles * c);
+  k.wgInput(x, n, h, w, c, top, left, th, tw, v);
+  const m = alloc(16 * tiles * co);
+  for (let xi = 0; xi < 16; xi++)
+    k.sgemm(
+      tiles,
+      co,
+      c,
+      { ptr: v + 4 * xi * tiles * c, rowStride: c, colStride: 1 },
+      u(xi),
+      m + 4 * xi * tiles * co,
+      co,
+    );
+  k.wgOutput(m, n, oh, ow, co, th, tw, y);
+}
+
+/**
+ * The weight gradient's tile sums at heap addresses, for input `x` [n, h, w, ci] padded by
+ * (top, left) and output gradient `dy` [n, oh, ow, co]: M[ξ] = Σ over tiles of (Bᵀ d B) ⊙ (A dy
+ * Aᵀ), as 16 matrix products Vᵀ[ξ]·D[ξ]. Returns M [16][ci][co]; dW = Gᵀ M G (wgWeightOut for
+ * the ONNX layout, wgWeightGradHwio for HWIO).
+ */
+export function winogradTileSums(
+  k: WasmKernels,
+  alloc: Alloc,
+  x: number,
+  [n, h, w, ci]: number[],
+  top: number,
+  left: number,
+  dy: number,
+  [oh, ow, co]: number[],
+): number {
+  winogradRuns++;
+  const [th, tw] = tilesOf(oh, ow);
+  const tiles = n * th * tw;
+  const v = alloc(16 * tiles * ci);
+  k.wgInput(x, n, h, w, ci, top, left, th, tw, v);
+  const d = alloc(16 * tiles * co);
+  k.wgGradOut(dy, n, oh, ow, co, th, tw, d);
+  const m = alloc(16 * ci * co);
+  for (let xi = 0; xi < 16; xi++)
+    k.sgemm(
+      ci,
+      co,
+      tiles,
+      { ptr: v + 4 * xi * tiles * ci, rowStride: 1, colStride: ci },
+      { ptr: d + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
+      m + 4 * xi * ci * co,
+      co,
+    );
+  return m;
+}
+
+function heapBackend(): { backend: WasmBackendHeap; k: WasmKernels } {
+  const backend = tf.backend() as unknown as WasmBackendHeap;
+  return { backend, k: wasmKernels(backend.wasm) };
+}
+
+/**
+ * The correlation above on tensors: NHWC `x` with the transformed weights `u` [16, ci, co] of
+ * winogradWeights, forward or (`inputGrad`, x then being the output gradient) for the input
+ * gradient, giving [n, oh, ow, co] (forward) or [n, oh, ow, ci].
  */
 export function winogradConv(
   x: tf.Tensor4D,
   u: tf.Tensor3D,
+  inputGrad: boolean,
   top: number,
   left: number,
   oh: number,
   ow: number,
 ): tf.Tensor4D {
-  const backend = tf.backend() as unknown as WasmBackendHeap;
-  const kernels = wasmKernels(backend.wasm);
-  winogradRuns++;
-  const [n, h, w, c] = x.shape;
-  const co = u.shape[2];
-  const th = Math.ceil(oh / 2);
-  const tw = Math.ceil(ow / 2);
-  const vInfo = backend.makeOutput([16, n * th * tw, c], 'float32');
-  kernels.wgInput(heapAddress(backend, x), n, h, w, c, top, left, th, tw, heapAddress(backend, vInfo));
-  const v = tf.engine().makeTensorFromTensorInfo(vInfo);
-  const m = tf.matMul(v, u);
-  const yInfo = backend.makeOutput([n, oh, ow, co], 'float32');
-  kernels.wgOutput(heapAddress(backend, m), n, oh, ow, co, th, tw, heapAddress(backend, yInfo));
-  tf.dispose([v, m]);
-  return tf.engine().makeTensorFromTensorInfo(yInfo) as tf.Tensor4D;
+  const { backend, k } = heapBackend();
+  const [, ci, co] = u.shape;
+  const out = inputGrad ? ci : co;
+  const ptr = heapAddress(backend, u);
+  const y = backend.makeOutput([x.shape[0], oh, ow, out], 'float32');
+  withScratch(backend.wasm, (alloc) =>
+    winogradCorrelate(
+      k,
+      alloc,
+      heapAddress(backend, x),
+      x.shape,
+      top,
+      left,
+      inputGrad ? inputGradOperands(ptr, ci, co) : forwardOperands(ptr, ci, co),
+      out,
+      heapAddress(backend, y),
+      oh,
+      ow,
+    ),
+  );
+  return tf.engine().makeTensorFromTensorInfo(y) as tf.Tensor4D;
 }
 
-/**
- * The weight gradient of the 3×3 stride-1 correlation above, for input `x` padded by (top, left)
- * and output gradient `dy`: Gᵀ (Σ over tiles of (Bᵀ d B) ⊙ (A dy Aᵀ)) G, the sum over tiles being
- * 16 matrix products Vᵀ[ξ]·D[ξ]. Returned in ONNX layout [co, ci, 3, 3].
- */
+/** The weight gradient on tensors, for input `x` padded by (top, left) and output gradient `dy`: ONNX layout [co, ci, 3, 3]. */
 export function winogradWeightGrad(x: tf.Tensor4D, dy: tf.Tensor4D, top: number, left: number): tf.Tensor4D {
-  const backend = tf.backend() as unknown as WasmBackendHeap;
-  const kernels = wasmKernels(backend.wasm);
-  winogradRuns++;
-  const [n, h, w, ci] = x.shape;
+  const { backend, k } = heapBackend();
+  const ci = x.shape[3];
   const [, oh, ow, co] = dy.shape;
-  const th = Math.ceil(oh / 2);
-  const tw = Math.ceil(ow / 2);
-  const tiles = n * th * tw;
-  const vInfo = backend.makeOutput([16, tiles, ci], 'float32');
-  kernels.wgInput(heapAddress(backend, x), n, h, w, ci, top, left, th, tw, heapAddress(backend, vInfo));
-  const dInfo = backend.makeOutput([16, tiles, co], 'float32');
-  kernels.wgGradOut(heapAddress(backend, dy), n, oh, ow, co, th, tw, heapAddress(backend, dInfo));
-  const v = tf.engine().makeTensorFromTensorInfo(vInfo);
-  const d = tf.engine().makeTensorFromTensorInfo(dInfo);
-  const m = tf.matMul(v, d, true, false); // [16, ci, co]
-  const dwInfo = backend.makeOutput([co, ci, 3, 3], 'float32');
-  kernels.wgWeightOut(heapAddress(backend, m), ci, co, heapAddress(backend, dwInfo));
-  tf.dispose([v, d, m]);
-  return tf.engine().makeTensorFromTensorInfo(dwInfo) as tf.Tensor4D;
+  const dw = backend.makeOutput([co, ci, 3, 3], 'float32');
+  withScratch(backend.wasm, (alloc) => {
+    const m = winogradTileSums(
+      k,
+      alloc,
+      heapAddress(backend, x),
+      x.shape,
+      top,
+      left,
+      heapAddress(backend, dy),
+      [oh, ow, co],
+    );
+    k.wgWeightOut(m, ci, co, heapAddress(backend, dw));
+  });
+  return tf.engine().makeTensorFromTensorInfo(dw) as tf.Tensor4D;
 }

@@ -4,7 +4,7 @@
  * of a chain of TF.js ops (square, abs, step, sum, max) each writing a full-size temporary.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapAddress, type WasmBackendHeap } from './matMulKernel';
+import { heapAddress, type WasmBackendHeap } from './heap';
 import { wasmKernels, type WasmKernels } from './wasmKernels';
 
 /** Statistics of live float32 tensors; undefined for a tensor they do not take (other dtypes, shapes that differ). */

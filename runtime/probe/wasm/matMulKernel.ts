@@ -7,19 +7,8 @@
  * here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasmKernels';
-
-/** The part of the TF.js WASM backend this kernel reads. */
-export interface WasmBackendHeap {
-  wasm: EmscriptenHeap;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  dataIdMap: { get(id: tf.DataId): { memoryOffset: number } };
-}
-
-/** Byte address of a tensor's data on the WASM heap. */
-export function heapAddress(backend: WasmBackendHeap, t: tf.TensorInfo): number {
-  return backend.dataIdMap.get(t.dataId).memoryOffset;
-}
+import { heapAddress, type WasmBackendHeap } from './heap';
+import { wasmKernelsIfAvailable } from './wasmKernels';
 
 /** For each output batch (row-major over `outer`), the batch index into an operand with outer dims `dims` (broadcast). */
 function batchIndices(outer: number[], dims: number[]): number[] {

@@ -6,7 +6,7 @@
  * still takes every other case (other axis sets, non-float32 tensors, empty tensors).
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapAddress, type WasmBackendHeap } from './matMulKernel';
+import { heapAddress, type WasmBackendHeap } from './heap';
 import { wasmKernelsIfAvailable } from './wasmKernels';
 
 /** When `axes` (any order) are exactly 0 … k−1 of a non-empty float32 `x`: rows (their size) and columns. */

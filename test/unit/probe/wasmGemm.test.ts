@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
 import { wasmKernels, type EmscriptenHeap } from '../../../runtime/probe/wasm/wasmKernels';
-import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/matMulKernel';
+import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/heap';
 
 function values(n: number, phase: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) + 0.25 * Math.cos(i * 1.3));

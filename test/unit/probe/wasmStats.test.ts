@@ -8,7 +8,7 @@ import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
 import { PassRecorder } from '../../../runtime/probe/passRecorder';
-import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/matMulKernel';
+import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/heap';
 import { wasmKernels } from '../../../runtime/probe/wasm/wasmKernels';
 
 const LENGTHS = [0, 1, 3, 4, 5, 17, 100003];
