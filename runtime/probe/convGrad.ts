@@ -184,6 +184,37 @@ export function conv2dBackpropInput(
 }
 
 /**
+ * The JS walk behind extractTaps and scatterTaps (where the WASM kernels do not run): for every
+ * output pixel and every tap inside the input, `f(col, x)` with the tap matrix index of its first
+ * channel (channels follow at stride kh·kw) and the input index of that channel run.
+ */
+function forEachTapRun(
+  xShape: number[],
+  dyShape: number[],
+  kh: number,
+  kw: number,
+  g: ConvGeom,
+  f: (col: number, x: number) => void,
+): void {
+  const { strides: s, dilations: d, pads: p } = g;
+  const [n, h, w, c] = xShape;
+  const [, oh, ow] = dyShape;
+  let o = 0;
+  for (let b = 0; b < n; b++)
+    for (let oy = 0; oy < oh; oy++)
+      for (let ox = 0; ox < ow; ox++, o += c * kh * kw)
+        for (let i = 0; i < kh; i++) {
+          const y = oy * s[0] + i * d[0] - p.top;
+          if (y < 0 || y >= h) continue;
+          const row = (b * h + y) * w;
+          for (let j = 0; j < kw; j++) {
+            const xx = ox * s[1] + j * d[1] - p.left;
+            if (xx >= 0 && xx < w) f(o + i * kw + j, (row + xx) * c);
+          }
+        }
+}
+
+/**
  * All kernel taps of the input at once, [N, OH, OW, C·KH·KW] ordered (c, kh, kw): im2col; taps in
  * the padding are zeros. On WASM a kernel of our own (scripts/wasm/taps.mjs) on the backend's
  * heap; elsewhere (and on engines without WebAssembly SIMD) a plain JS loop over the values.
@@ -195,7 +226,7 @@ export function extractTaps(
   kw: number,
   g: ConvGeom,
 ): tf.Tensor4D {
-  const { strides: s, dilations: d, pads: p } = g;
+  const { strides: s, pads: p } = g;
   const [n, h, w, c] = x.shape;
   const [, oh, ow] = dyShape;
   const t = kh * kw;
@@ -210,24 +241,10 @@ export function extractTaps(
   const buf = outputBuffer([n, oh, ow, c * t]);
   const out = buf.values;
   const xv = valuesOf(x);
-  // Per output pixel and tap, one contiguous run of c input channels scattered at stride t: the
-  // inner loop has no bounds checks (padding stays zero), which is several times faster than a
-  // channel-outer walk.
-  let o = 0;
-  for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++, o += c * t)
-        for (let i = 0; i < kh; i++) {
-          const y = oy * s[0] + i * d[0] - p.top;
-          if (y < 0 || y >= h) continue;
-          const row = (b * h + y) * w;
-          for (let j = 0; j < kw; j++) {
-            const xx = ox * s[1] + j * d[1] - p.left;
-            if (xx < 0 || xx >= w) continue;
-            const src = (row + xx) * c;
-            for (let ch = 0, dst = o + i * kw + j; ch < c; ch++, dst += t) out[dst] = xv[src + ch];
-          }
-        }
+  // Each run of c input channels lands at stride t; padding stays zero.
+  forEachTapRun(x.shape, dyShape, kh, kw, g, (col, src) => {
+    for (let ch = 0, dst = col; ch < c; ch++, dst += t) out[dst] = xv[src + ch];
+  });
   return buf.done() as tf.Tensor4D;
 }
 
@@ -244,9 +261,7 @@ export function scatterTaps(
   kw: number,
   g: ConvGeom,
 ): tf.Tensor4D {
-  const { strides: s, dilations: d, pads: p } = g;
-  const [n, h, w, c] = xShape;
-  const [, oh, ow] = dyShape;
+  const c = xShape[3];
   const t = kh * kw;
   const own = tapKernels();
   if (own) {
@@ -258,21 +273,9 @@ export function scatterTaps(
   const buf = outputBuffer(xShape);
   const dx = buf.values;
   const cv = valuesOf(cols);
-  let o = 0;
-  for (let b = 0; b < n; b++)
-    for (let oy = 0; oy < oh; oy++)
-      for (let ox = 0; ox < ow; ox++, o += c * t)
-        for (let i = 0; i < kh; i++) {
-          const y = oy * s[0] + i * d[0] - p.top;
-          if (y < 0 || y >= h) continue;
-          const row = (b * h + y) * w;
-          for (let j = 0; j < kw; j++) {
-            const xx = ox * s[1] + j * d[1] - p.left;
-            if (xx < 0 || xx >= w) continue;
-            const dst = (row + xx) * c;
-            for (let ch = 0, src = o + i * kw + j; ch < c; ch++, src += t) dx[dst + ch] += cv[src];
-          }
-        }
+  forEachTapRun(xShape, dyShape, kh, kw, g, (col, dst) => {
+    for (let ch = 0, src = col; ch < c; ch++, src += t) dx[dst + ch] += cv[src];
+  });
   return buf.done() as tf.Tensor4D;
 }
 
