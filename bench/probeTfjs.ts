@@ -20,6 +20,7 @@ import { initBackend } from '../runtime/probe/backend';
 import { runProbe } from '../runtime/probe/runProbe';
 import { wasmConvSettings } from '../runtime/probe/wasmConvKernels';
 import { tileSettings } from '../runtime/probe/wasm/tileKernel';
+import { seedLayersWeights } from '../scripts/seedLayersWeights';
 
 const root = process.cwd();
 const args = process.argv.slice(2);
@@ -70,40 +71,12 @@ function resnet18(): tfl.LayersModel {
   });
 }
 
-/** Seeded weights (mulberry32): He-like uniform convolutions, BN variances positive, gammas near 1. */
-function seedWeights(model: tfl.LayersModel): void {
-  let a = 12345;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const values = model.weights.map((w) => {
-    const shape = w.shape as number[];
-    const n = shape.reduce((p, q) => p * q, 1);
-    const fanIn = shape.length > 1 ? shape.slice(0, -1).reduce((p, q) => p * q, 1) : 1;
-    const scale = shape.length > 1 ? Math.sqrt(6 / fanIn) : 0.1;
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const u = 2 * next() - 1;
-      if (w.name.includes('moving_variance')) data[i] = 0.5 + next();
-      else if (w.name.includes('gamma')) data[i] = 1 + 0.1 * u;
-      else data[i] = scale * u;
-    }
-    return tf.tensor(data, shape);
-  });
-  model.setWeights(values);
-  tf.dispose(values);
-}
-
 /** Writes the model (model.json and one weight shard) unless it is there already. */
 async function ensureModel(): Promise<string> {
   const file = path.join(modelDir, 'model.json');
   if (fs.existsSync(file)) return file;
   const model = resnet18();
-  seedWeights(model);
+  seedLayersWeights(model, 12345, 6); // He-like uniform convolutions
   await model.save(
     tf.io.withSaveHandler(async (artifacts) => {
       fs.mkdirSync(modelDir, { recursive: true });

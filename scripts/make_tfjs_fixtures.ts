@@ -20,6 +20,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { seedLayersWeights } from './seedLayersWeights';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const outRoot = join(root, 'test', 'fixtures', 'tfjs-layers');
@@ -30,40 +31,6 @@ type SkipCounts = Record<'residual' | 'projection' | 'concat' | 'long' | 'gate' 
 /** Full counts with zero defaults. */
 function skips(partial: Partial<SkipCounts>): SkipCounts {
   return { residual: 0, projection: 0, concat: 0, long: 0, gate: 0, parallel: 0, ...partial };
-}
-
-/** Deterministic uniform generator (mulberry32), so weights do not depend on TF.js's RNG. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Seeded weights: BN variances positive, gammas near 1, everything else small and signed. */
-function seedWeights(model: tfl.LayersModel, seed: number): void {
-  const next = rng(seed);
-  const values = model.weights.map((w) => {
-    // Weights of a built model have fully known shapes.
-    const shape = w.shape as number[];
-    const n = shape.reduce((a, b) => a * b, 1);
-    const fanIn = shape.length > 1 ? shape.slice(0, -1).reduce((a, b) => a * b, 1) : 1;
-    const scale = shape.length > 1 ? Math.sqrt(3 / fanIn) : 0.1;
-    const data = new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const u = 2 * next() - 1;
-      if (w.name.includes('moving_variance')) data[i] = 0.5 + next();
-      else if (w.name.includes('gamma')) data[i] = 1 + 0.1 * u;
-      else data[i] = scale * u;
-    }
-    return tf.tensor(data, shape);
-  });
-  model.setWeights(values);
-  tf.dispose(values);
 }
 
 const conv = (name: string, filters: number, kernelSize: number, strides = 1, activation?: 'relu') =>
@@ -400,7 +367,7 @@ async function main(): Promise<void> {
     const model = spec.build();
     // The quantized and sharded variants share the resnet's seed, so they hold the same weights.
     const seedIndex = SPECS.findIndex((s) => s.build === spec.build);
-    seedWeights(model, 1000 + (seedIndex >= 0 ? seedIndex : i));
+    seedLayersWeights(model, 1000 + (seedIndex >= 0 ? seedIndex : i), 3);
     let saved = await saveArtifacts(model);
     if (spec.quantize) saved = quantize(saved, spec.quantize);
     const dir = join(outRoot, spec.name);
