@@ -24,6 +24,7 @@ import { gradPass } from '../runtime/probe/gradPass';
 import { makeLoss } from '../runtime/probe/losses';
 import { readNpy } from '../runtime/probe/npy';
 import type { Model } from '../runtime/model/ir';
+import { median, timeKernels } from './probeTiming';
 
 // Run from the repository root (also when bundled for another machine).
 const root = process.cwd();
@@ -34,11 +35,6 @@ const breakdown = args.includes('--breakdown');
 const batch = 8;
 const size = 64;
 
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
 function timeMedian(f: () => void): number {
   f(); // warm-up
   const ts: number[] = [];
@@ -48,30 +44,6 @@ function timeMedian(f: () => void): number {
     ts.push(performance.now() - t0);
   }
   return median(ts);
-}
-
-/** Wraps every WASM kernel with a timer; returns the per-kernel totals (inclusive) and a stop switch. */
-function timeKernels(): { totals: Map<string, { ms: number; calls: number }>; stop(): void } {
-  const totals = new Map<string, { ms: number; calls: number }>();
-  const originals = tf.getKernelsForBackend('wasm');
-  let on = true;
-  for (const k of originals) {
-    tf.unregisterKernel(k.kernelName, 'wasm');
-    tf.registerKernel({
-      ...k,
-      kernelFunc: (a) => {
-        if (!on) return k.kernelFunc(a);
-        const t0 = performance.now();
-        const out = k.kernelFunc(a);
-        const e = totals.get(k.kernelName) ?? { ms: 0, calls: 0 };
-        e.ms += performance.now() - t0;
-        e.calls++;
-        totals.set(k.kernelName, e);
-        return out;
-      },
-    });
-  }
-  return { totals, stop: () => (on = false) };
 }
 
 /** Forward only, forward + backward without probes, with probes, and kernel times of one probe pass. */
@@ -97,11 +69,7 @@ function breakdownOf(model: Model, input: string): Record<string, unknown> {
   const t0 = performance.now();
   gradPass(ex, feeds, loss, []);
   const passMs = performance.now() - t0;
-  timer.stop();
-  const kernels = [...timer.totals]
-    .sort((p, q) => q[1].ms - p[1].ms)
-    .slice(0, 20)
-    .map(([name, v]) => ({ name, ms: Math.round(v.ms * 10) / 10, calls: v.calls }));
+  const kernels = timer.stop(20);
   ex.dispose();
   x.dispose();
   return {

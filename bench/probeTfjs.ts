@@ -21,6 +21,7 @@ import { runProbe } from '../runtime/probe/runProbe';
 import { wasmConvSettings } from '../runtime/probe/wasmConvKernels';
 import { tileSettings } from '../runtime/probe/wasm/tileKernel';
 import { seedLayersWeights } from '../scripts/seedLayersWeights';
+import { median, timeKernels } from './probeTiming';
 
 const root = process.cwd();
 const args = process.argv.slice(2);
@@ -29,11 +30,6 @@ const kernels = args.includes('--kernels');
 const batch = 8;
 const size = 64;
 const modelDir = path.join(root, 'bench/results/tfjs-resnet18');
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 type Sym = tfl.SymbolicTensor;
 const apply = (layer: tfl.layers.Layer, x: Sym | Sym[]) => layer.apply(x) as Sym;
@@ -98,36 +94,6 @@ async function ensureModel(): Promise<string> {
   return file;
 }
 
-/** Wraps every WASM kernel with a timer; returns the per-kernel totals (inclusive) and a stop switch. */
-function timeKernels(): { totals: Map<string, { ms: number; calls: number }>; stop(): void } {
-  const totals = new Map<string, { ms: number; calls: number }>();
-  const originals = tf.getKernelsForBackend('wasm');
-  for (const k of originals) {
-    tf.unregisterKernel(k.kernelName, 'wasm');
-    tf.registerKernel({
-      ...k,
-      kernelFunc: (a) => {
-        const t0 = performance.now();
-        const out = k.kernelFunc(a);
-        const e = totals.get(k.kernelName) ?? { ms: 0, calls: 0 };
-        e.ms += performance.now() - t0;
-        e.calls++;
-        totals.set(k.kernelName, e);
-        return out;
-      },
-    });
-  }
-  return {
-    totals,
-    stop: () => {
-      for (const k of originals) {
-        tf.unregisterKernel(k.kernelName, 'wasm');
-        tf.registerKernel(k);
-      }
-    },
-  };
-}
-
 async function main(): Promise<void> {
   const backend = await initBackend('wasm');
   const model = await openModel(await ensureModel());
@@ -163,14 +129,7 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       await pass(modes[m]);
       const ms = performance.now() - t0;
-      timer.stop();
-      kernelTimes[m] = {
-        passMs: Math.round(ms),
-        top: [...timer.totals]
-          .sort((p, q) => q[1].ms - p[1].ms)
-          .slice(0, 12)
-          .map(([name, v]) => ({ name, ms: Math.round(v.ms * 10) / 10, calls: v.calls })),
-      };
+      kernelTimes[m] = { passMs: Math.round(ms), top: timer.stop(12) };
     }
   const before = median(times.before);
   const after = median(times.after);
