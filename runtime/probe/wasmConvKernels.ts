@@ -17,7 +17,7 @@
  * would reject) goes to the kernel each one replaces.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapAddress, withScratch, type WasmBackendHeap } from './wasm/heap';
+import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
 import { wasmKernelsIfAvailable, type TapGeometry, type WasmKernels } from './wasm/wasmKernels';
 import {
   forwardOperands,
@@ -39,7 +39,7 @@ interface ConvBackend extends WasmBackendHeap {
 }
 
 /** The attributes of Conv2D and its backprops (TF.js kernel attributes). */
-interface ConvAttrs {
+export interface ConvAttrs {
   strides: number | [number, number];
   pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
   dataFormat?: string;
@@ -134,6 +134,14 @@ function plain(c: Conv): boolean {
   );
 }
 
+/** The tap matrix [n·oh·ow, kh·kw·ci] of input `x`: x itself for a plain 1×1 convolution. */
+function tapMatrix(k: WasmKernels, alloc: Alloc, c: Conv, x: number): number {
+  if (plain(c)) return x;
+  const cols = alloc(c.n * c.oh * c.ow * c.kh * c.kw * c.ci);
+  k.im2colHwc(x, cols, tapGeometry(c));
+  return cols;
+}
+
 function winograd(c: Conv): boolean {
   return winogradFits([c.n, c.h, c.w, c.ci], [c.co, c.ci, c.kh, c.kw], [c.sh, c.sw], [c.dh, c.dw], c, [
     c.oh,
@@ -154,11 +162,7 @@ function forward(k: WasmKernels, backend: ConvBackend, c: Conv, x: number, wt: n
     }
     const rows = n * oh * ow;
     const kk = c.kh * c.kw * ci;
-    let cols = x;
-    if (!plain(c)) {
-      cols = alloc(rows * kk);
-      k.im2colHwc(x, cols, tapGeometry(c));
-    }
+    const cols = tapMatrix(k, alloc, c, x);
     k.sgemm(
       rows,
       co,
@@ -183,11 +187,7 @@ function filterGrad(k: WasmKernels, backend: ConvBackend, c: Conv, x: number, dy
     }
     const rows = n * oh * ow;
     const kk = c.kh * c.kw * ci;
-    let cols = x;
-    if (!plain(c)) {
-      cols = alloc(rows * kk);
-      k.im2colHwc(x, cols, tapGeometry(c));
-    }
+    const cols = tapMatrix(k, alloc, c, x);
     k.sgemm(
       kk,
       co,

@@ -23,6 +23,7 @@ import {
   conv2DBackpropInputKernel,
   conv2DKernel,
   fusedConv2DKernel,
+  type ConvAttrs,
 } from './wasmConvKernels';
 import { heapAddress, type WasmBackendHeap } from './wasm/heap';
 import { batchMatMulKernel } from './wasm/matMulKernel';
@@ -35,16 +36,6 @@ interface WasmBackendLike {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   incRef(dataId: tf.DataId): void;
-}
-
-interface ConvAttrs {
-  strides: number | [number, number];
-  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding;
-  dataFormat?: 'NHWC' | 'NCHW';
-  dimRoundingMode?: 'floor' | 'round' | 'ceil';
-  dilations?: number | [number, number];
-  inputShape?: number[];
-  filterShape?: number[];
 }
 
 function geom(xShape: number[], filterShape: number[], a: ConvAttrs, depthwise: boolean): ConvGeom {
@@ -217,6 +208,40 @@ function identityKernel(fallback: tf.KernelFunc | undefined): tf.KernelFunc {
   };
 }
 
+/** A filter backprop (plain or depthwise) composed from fast forward ops (convGrad.ts). */
+function filterGradComposite(depthwise: boolean): tf.KernelFunc {
+  return ({ inputs, attrs, backend }) => {
+    const a = attrs as unknown as ConvAttrs;
+    const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
+    const g = geom(x.shape, a.filterShape!, a, depthwise);
+    return composite(backend, { x, dy }, (t) =>
+      (depthwise ? depthwiseBackpropFilter : conv2dBackpropFilter)(
+        t.x as tf.Tensor4D,
+        t.dy as tf.Tensor4D,
+        a.filterShape!,
+        g,
+      ),
+    );
+  };
+}
+
+/** An input backprop (plain or depthwise) composed from fast forward ops (convGrad.ts). */
+function inputGradComposite(depthwise: boolean): tf.KernelFunc {
+  return ({ inputs, attrs, backend }) => {
+    const a = attrs as unknown as ConvAttrs;
+    const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
+    const g = geom(a.inputShape!, filter.shape, a, depthwise);
+    return composite(backend, { dy, filter }, (t) =>
+      (depthwise ? depthwiseBackpropInput : conv2dBackpropInput)(
+        a.inputShape!,
+        t.dy as tf.Tensor4D,
+        t.filter as tf.Tensor4D,
+        g,
+      ),
+    );
+  };
+}
+
 let registered = false;
 
 /** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Conv2D, FusedConv2D and Conv2DBackpropInput). */
@@ -263,65 +288,21 @@ export function registerWasmKernels(): void {
   replace({
     kernelName: 'Conv2DBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: conv2DBackpropFilterKernel(({ inputs, attrs, backend }) => {
-      const a = attrs as unknown as ConvAttrs;
-      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      return composite(backend, { x, dy }, (t) =>
-        conv2dBackpropFilter(
-          t.x as tf.Tensor4D,
-          t.dy as tf.Tensor4D,
-          a.filterShape!,
-          geom(x.shape, a.filterShape!, a, false),
-        ),
-      );
-    }),
+    kernelFunc: conv2DBackpropFilterKernel(filterGradComposite(false)),
   });
   replace({
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
-    kernelFunc: conv2DBackpropInputKernel(({ inputs, attrs, backend }) => {
-      const a = attrs as unknown as ConvAttrs;
-      const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      return composite(backend, { dy, filter }, (t) =>
-        conv2dBackpropInput(
-          a.inputShape!,
-          t.dy as tf.Tensor4D,
-          t.filter as tf.Tensor4D,
-          geom(a.inputShape!, filter.shape, a, false),
-        ),
-      );
-    }),
+    kernelFunc: conv2DBackpropInputKernel(inputGradComposite(false)),
   });
   replace({
     kernelName: 'DepthwiseConv2dNativeBackpropFilter',
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const a = attrs as unknown as ConvAttrs;
-      const { x, dy } = inputs as { x: tf.TensorInfo; dy: tf.TensorInfo };
-      return composite(backend, { x, dy }, (t) =>
-        depthwiseBackpropFilter(
-          t.x as tf.Tensor4D,
-          t.dy as tf.Tensor4D,
-          a.filterShape!,
-          geom(x.shape, a.filterShape!, a, true),
-        ),
-      );
-    },
+    kernelFunc: filterGradComposite(true),
   });
   replace({
     kernelName: 'DepthwiseConv2dNativeBackpropInput',
     backendName: 'wasm',
-    kernelFunc: ({ inputs, attrs, backend }) => {
-      const a = attrs as unknown as ConvAttrs;
-      const { dy, filter } = inputs as { dy: tf.TensorInfo; filter: tf.TensorInfo };
-      return composite(backend, { dy, filter }, (t) =>
-        depthwiseBackpropInput(
-          a.inputShape!,
-          t.dy as tf.Tensor4D,
-          t.filter as tf.Tensor4D,
-          geom(a.inputShape!, filter.shape, a, true),
-        ),
-      );
-    },
+    kernelFunc: inputGradComposite(true),
   });
 }
