@@ -15,11 +15,10 @@ import { wasmKernels, type MatrixRef, type WasmKernels } from './wasm/wasmKernel
 import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
 
 /**
- * When Winograd runs: `enabled` (benchmarks compare both ways in one process) and the fewest
- * 2×2 output tiles worth the transforms (below, the 16 products are too small to pay; tests lower
- * it to send small models through this path).
+ * The fewest 2×2 output tiles worth the transforms: below, the 16 products are too small to pay
+ * (tests lower it to send small models through this path).
  */
-export const winogradSettings = { enabled: true, minTiles: 64 };
+export const winogradSettings = { minTiles: 64 };
 
 /** Winograd convolutions run so far in this process (tests check that a path was taken). */
 export let winogradRuns = 0;
@@ -82,7 +81,6 @@ export function winogradFits(
   const tiles = n * Math.ceil(outHW[0] / 2) * Math.ceil(outHW[1] / 2);
   const padsOk = [pads.top, pads.left, pads.bottom, pads.right].every((p) => p >= 0 && p <= 2);
   return (
-    winogradSettings.enabled &&
     kh === 3 &&
     kw === 3 &&
     cpg === c &&
