@@ -5,7 +5,7 @@
 import type { Shape } from '../../runtime/model/ir';
 import { formatShape } from '../../runtime/view/format';
 import type { ViewModel } from '../../runtime/view/viewModel';
-import type { LayoutInput } from '../layout/layered';
+import type { LayoutInput } from '../../runtime/view/layered';
 import type { GroupTree } from './groups';
 
 /** A box on the canvas. */
