@@ -95,6 +95,13 @@ function fillConvex(cv: Canvas, pts: number[], rgba: [number, number, number, nu
   };
   for (let y = Math.max(0, Math.floor(y0)); y <= Math.min(cv.height - 1, Math.ceil(y1)); y++)
     for (let x = Math.max(0, Math.floor(x0)); x <= Math.min(cv.width - 1, Math.ceil(x1)); x++) {
+      // Whole pixel inside (all corners) or outside: no supersampling needed.
+      const corners = +inside(x, y) + +inside(x + 1, y) + +inside(x, y + 1) + +inside(x + 1, y + 1);
+      if (corners === 4) {
+        blend(cv, x, y, rgba, 1);
+        continue;
+      }
+      if (corners === 0 && !inside(x + 0.5, y + 0.5) && x1 - x0 > 2 && y1 - y0 > 2) continue;
       let hits = 0;
       for (let sy = 0; sy < 4; sy++)
         for (let sx = 0; sx < 4; sx++) if (inside(x + (sx + 0.5) / 4, y + (sy + 0.5) / 4)) hits++;
@@ -159,7 +166,17 @@ function strokeLine(
       const step = Math.min(len, left);
       const ex = ax + ux * step;
       const ey = ay + uy * step;
-      if (on) {
+      if (on && (ax === ex || ay === ey)) {
+        // Axis-aligned (most of a layered graph's edges): a rectangle.
+        fillRect(
+          cv,
+          Math.min(ax, ex) - (ax === ex ? half : 0),
+          Math.min(ay, ey) - (ay === ey ? half : 0),
+          Math.max(ax, ex) + (ax === ex ? half : 0),
+          Math.max(ay, ey) + (ay === ey ? half : 0),
+          rgba,
+        );
+      } else if (on) {
         const nx = -uy * half;
         const ny = ux * half;
         fillConvex(cv, [ax + nx, ay + ny, ex + nx, ey + ny, ex - nx, ey - ny, ax - nx, ay - ny], rgba);
