@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
 import { initBackend } from '../../../runtime/probe/backend';
 import { DEFAULT_THRESHOLDS, diagnose } from '../../../runtime/probe/diagnosis';

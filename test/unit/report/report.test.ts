@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import Ajv from 'ajv';
 import { PNG } from 'pngjs';
 import * as sax from 'sax';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
 import { initBackend } from '../../../runtime/probe/backend';
 import { flowLayers } from '../../../runtime/probe/flowLayers';
