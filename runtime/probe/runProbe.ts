@@ -149,7 +149,11 @@ export async function runProbe(
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();
-      hooks.onProgress?.(b, plan.count, `batch ${b + 1} of ${plan.count}`);
+      hooks.onProgress?.(
+        b,
+        plan.count,
+        `batch ${b + 1} of ${plan.count} on ${backend.name} (${backend.device})`,
+      );
       const feeds = plan.feeds(b);
       const extra = lossInputs(model, opts, plan.batchSize, b);
       if (target) extra.target = tf.slice(target, b * plan.batchSize, plan.batchSize);

@@ -7,9 +7,9 @@
 import type { ViewModel } from '../view/viewModel';
 import { layered } from '../view/layered';
 import { decadeLabel, logDomain, logPosition, viridis } from '../view/colorScale';
-import { FLOW_METRICS, metricValue, type FlowLayer, type FlowMetric } from '../probe/flowLayers';
-import { textWidth, type Drawing, type Shape } from './drawing';
-import { LIGHT_CHART, type ChartTheme } from './flowChart';
+import { FLOW_METRICS, metricValue, type FlowLayer, type FlowMetric } from '../view/flowLayers';
+import { textWidth, type Drawing, type Shape } from '../view/drawing';
+import { LIGHT_CHART, type ChartTheme } from '../view/flowChart';
 
 const KIND_COLOURS: Record<string, string> = {
   residual: '#1f77b4',

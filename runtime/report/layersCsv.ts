@@ -1,7 +1,7 @@
 /**
  * The CSV report: a header and one row per layer (runtime/probe/flowLayers.ts), RFC 4180 quoting.
  */
-import type { FlowLayer } from '../probe/flowLayers';
+import type { FlowLayer } from '../view/flowLayers';
 
 /** The columns, in order. */
 export const CSV_COLUMNS = [

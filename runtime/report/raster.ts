@@ -6,7 +6,7 @@
  */
 import { PNG } from 'pngjs';
 import { BITMAP_FONT } from './bitmapFont';
-import type { Colour, Drawing, Shape } from './drawing';
+import type { Colour, Drawing, Shape } from '../view/drawing';
 
 /** An RGBA image being painted. */
 interface Canvas {

@@ -3,7 +3,7 @@
  * pictures, and tables of layers and merges.
  */
 import type { ProbeResult } from '../probe/probeTypes';
-import type { FlowLayer } from '../probe/flowLayers';
+import type { FlowLayer } from '../view/flowLayers';
 import { runName } from '../probe/runName';
 
 const fmt = (v: number | undefined) =>

@@ -1,7 +1,7 @@
 /**
  * Writes a Drawing as a standalone SVG document (no scripts, no external references).
  */
-import { REPORT_FONT, type Drawing, type Shape } from './drawing';
+import { REPORT_FONT, type Drawing, type Shape } from '../view/drawing';
 
 /** Escapes text for XML content and attribute values. */
 export function xmlEscape(s: string): string {

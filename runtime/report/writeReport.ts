@@ -8,14 +8,14 @@ import * as path from 'node:path';
 import type { ProbeResult } from '../probe/probeTypes';
 import type { ViewModel } from '../view/viewModel';
 import { ModelError, describeError } from '../errors';
-import { flowLayers } from '../probe/flowLayers';
-import { flowChart } from './flowChart';
+import { flowLayers } from '../view/flowLayers';
+import { flowChart } from '../view/flowChart';
 import { graphOverlay } from './graphOverlay';
 import { layersCsv } from './layersCsv';
 import { reportMarkdown } from './reportMarkdown';
 import { toSvg } from './svg';
 import { toPng } from './raster';
-import type { Drawing } from './drawing';
+import type { Drawing } from '../view/drawing';
 
 /** The files a report holds, by role. */
 export const REPORT_FILES = {

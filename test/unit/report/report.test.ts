@@ -15,7 +15,7 @@ import * as sax from 'sax';
 import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
 import { initBackend } from '../../../runtime/probe/backend';
-import { flowLayers } from '../../../runtime/probe/flowLayers';
+import { flowLayers } from '../../../runtime/view/flowLayers';
 import { REPORT_FILES, writeReport } from '../../../runtime/report/writeReport';
 import { reportGraph } from '../../../runtime/report/reportGraph';
 import { CSV_COLUMNS } from '../../../runtime/report/layersCsv';

@@ -3,7 +3,7 @@
  * read them: one row per probed node in topological order (input side first), with each metric's
  * mean over batches and its spread, and the merges' skip share.
  */
-import type { ProbeResult } from './probeTypes';
+import type { ProbeResult } from '../probe/probeTypes';
 
 /** The metrics a chart or overlay can show. */
 export type FlowMetric = 'paramRms' | 'actRms' | 'ratio' | 'dead';

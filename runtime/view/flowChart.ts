@@ -4,14 +4,8 @@
  * skips as arcs from fork to merge above the plot, and an optional second run (B) beside each bar
  * of the first (A). The editor paints the same drawing on a canvas and hit-tests its geometry.
  */
-import {
-  FLOW_METRICS,
-  metricSpread,
-  metricValue,
-  type FlowLayer,
-  type FlowMetric,
-} from '../probe/flowLayers';
-import { decadeLabel, logDomain, logPosition, viridis, type LogDomain } from '../view/colorScale';
+import { FLOW_METRICS, metricSpread, metricValue, type FlowLayer, type FlowMetric } from './flowLayers';
+import { decadeLabel, logDomain, logPosition, viridis, type LogDomain } from './colorScale';
 import { quadratic, textWidth, type Drawing, type Shape } from './drawing';
 
 /** Colours of the chart (the report uses LIGHT_CHART; the editor passes its theme's). */
