@@ -23,6 +23,7 @@ import { Minimap } from './render/minimap';
 import { DRAWN_KINDS, readTheme, type DrawnKind } from './render/theme';
 import type { ExtensionLink } from './vscodeApi';
 import { FlowPanel } from './panels/flowPanel';
+import { mergeCountText } from '../runtime/view/mergeCounts';
 import type { ChartTheme } from '../runtime/view/flowChart';
 import { FLOW_METRICS, metricValue } from '../runtime/view/flowLayers';
 import { decadeLabel, diverging, logDomain, logPosition, viridis } from '../runtime/view/colorScale';
@@ -187,8 +188,7 @@ export class GraphView {
 
   private toolbar(): HTMLElement {
     const v = this.view;
-    const skipCount = v.skips.skips.length;
-    const summary = `${v.description} · ${formatCount(this.visibleCount())} nodes · ${skipCount} skips · ${formatCompact(v.totalParams)} params · ${formatCompact(v.totalFlops)}${v.totalFlops >= 1000 ? '' : ' '}FLOPs`;
+    const summary = `${v.description} · ${formatCount(this.visibleCount())} nodes · ${mergeCountText(v.skips)} · ${formatCompact(v.totalParams)} params · ${formatCompact(v.totalFlops)}${v.totalFlops >= 1000 ? '' : ' '}FLOPs`;
     const search = h('vscode-textfield', {
       id: 'search',
       placeholder: 'Search name or op',
