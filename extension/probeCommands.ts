@@ -63,7 +63,7 @@ class ProbeStatus implements vscode.Disposable {
   }
   show(run: StoredRun, file: string): void {
     const r = run.result;
-    this.item.text = `$(pulse) ${r.backend.name} (${r.backend.device}) · ${run.finished.toLocaleTimeString()}`;
+    this.item.text = `$(pulse) ${r.backend.name} · ${run.finished.toLocaleTimeString()}`;
     this.item.tooltip = `Last gradient probe: ${file}, ${run.overlay.run?.name}, on ${r.backend.device}, ${r.timing.msPerBatch.toFixed(0)} ms per batch. Click to run again.`;
     this.item.show();
   }
