@@ -144,7 +144,31 @@ export function flowChart(input: ChartInput): { drawing: Drawing; geometry: Char
   const gap = step > 4 ? Math.min(2, step * 0.2) : 0;
   const barW = Math.max(0.5, (step - gap) / (compare ? 2 : 1));
   const whiskers: number[][] = [];
+  // Narrower than a pixel (thousands of layers): one bar per pixel column, the column's largest
+  // value, so that a 10,000-layer chart draws ~1,000 bars and loses no peak.
+  const perColumn = step < 1 && !compare ? Math.ceil(1 / step) : 1;
   layers.forEach((l, i) => {
+    if (perColumn > 1) {
+      if (i % perColumn) return;
+      let best: FlowLayer | undefined;
+      for (let k = i; k < Math.min(layers.length, i + perColumn); k++) {
+        const v = metricValue(layers[k], metric);
+        if (v !== undefined && (!best || v > (metricValue(best, metric) ?? -Infinity))) best = layers[k];
+      }
+      const value = best ? metricValue(best, metric) : undefined;
+      if (value === undefined || !(value > 0 || !info.log)) return;
+      const top = yOf(value);
+      const fill = domain ? viridis(logPosition(domain, value)) : viridis(value);
+      shapes.push({
+        kind: 'rect',
+        x: plot.x0 + i * step,
+        y: top,
+        w: Math.max(1, perColumn * step),
+        h: Math.max(1, plot.y1 - top),
+        fill,
+      });
+      return;
+    }
     const x = plot.x0 + i * step + gap / 2;
     const v = metricValue(l, metric);
     const runs: [FlowLayer | undefined, number, string][] = [[l, x, th.barA]];

@@ -297,8 +297,11 @@ describe('gradient-flow workbench (code-server)', function () {
     assert.ok(ms < 1500, `cancel took ${ms} ms`);
     // The sidecar (restarted if the pass was in flight) serves the next run.
     const before = await inPage<number>(await activeWebviewFrame(), 'window.skipscopeView.flow.runs.length');
-    await startCommand('Skipscope: Run Gradient Probe Again');
+    await analyzeWithQuickPicks();
     await chartWithRuns(before + 1);
+    // Run Again reuses the choices just made (remembered per model).
+    await startCommand('Skipscope: Run Gradient Probe Again');
+    await chartWithRuns(before + 2);
   });
 
   it('Export Gradient Report writes files that parse', async () => {
