@@ -17,6 +17,7 @@ import type { BackendName } from './probeTypes';
 import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
+import { registerKernelFallbacks } from './kernelFallback';
 import { convSettings } from './ops/nnOps';
 import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
 
@@ -180,6 +181,8 @@ export async function initBackend(
             : await tryCpu();
       if (info) {
         await tf.ready();
+        // Whatever kernel this backend lacks runs on the CPU backend, for that op alone.
+        registerKernelFallbacks(name);
         // The composite conv gradients beat WASM's and JS's own; native TensorFlow has real kernels.
         convSettings.fastGrad = name !== 'tensorflow';
         current = info;
