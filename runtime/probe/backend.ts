@@ -18,6 +18,7 @@ import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
 import { registerKernelFallbacks } from './kernelFallback';
+import { registerGradientFixes } from './gradientFixes';
 import { convSettings } from './ops/nnOps';
 import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
 
@@ -166,6 +167,7 @@ export async function initBackend(
   if (current && !better && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
     return current;
   registerZeroGradients();
+  registerGradientFixes();
   // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the
   // backend that ran is reported in the results, and stdout/stderr belong to the CLI and sidecar.
   tf.env().set('PROD', true);

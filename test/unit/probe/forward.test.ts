@@ -10,6 +10,7 @@ import { openModel } from '../../../runtime/model/open';
 import { Executor } from '../../../runtime/probe/executor';
 import { initBackend } from '../../../runtime/probe/backend';
 import { isModelError } from '../../../runtime/errors';
+import { integerFill } from '../../../runtime/probe/integerInputs';
 
 const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
 
@@ -47,10 +48,21 @@ describe('probe executor: forward vs onnxruntime', () => {
         model.graph.inputs.forEach((name, k) => {
           const v = model.graph.values.get(name)!;
           const shape = v.shape!.map((d) => (typeof d === 'number' ? d : 2));
-          const data = pattern(
-            shape.reduce((a, b) => a * b, 1),
-            k,
-          );
+          const n = shape.reduce((a, b) => a * b, 1);
+          if (v.dtype === 'int64' || v.dtype === 'int32') {
+            // Token ids within their tables and masks of ones, as synthetic batches draw them.
+            const fill = integerFill(model, name);
+            const ids = Int32Array.from({ length: n }, (_, i) =>
+              fill.kind === 'ones' ? 1 : (i * 7 + k) % fill.below,
+            );
+            feeds[name] = tf.tensor(ids, shape, 'int32');
+            ortFeeds[name] =
+              v.dtype === 'int64'
+                ? new ort.Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), shape)
+                : new ort.Tensor('int32', ids, shape);
+            return;
+          }
+          const data = pattern(n, k);
           feeds[name] = tf.tensor(data, shape);
           ortFeeds[name] = new ort.Tensor('float32', data, shape);
         });
