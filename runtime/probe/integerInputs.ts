@@ -8,12 +8,19 @@ import type { Model } from '../model/ir';
 
 /** How to fill one integer input. */
 export type IntegerFill =
-  | { kind: 'ids'; below: number; table: string }
-  | { kind: 'ones' }
-  | { kind: 'uniform'; below: number };
+  { kind: 'ids'; below: number; table: string } | { kind: 'ones' } | { kind: 'uniform'; below: number };
 
 /** Ops that pass index values through unchanged (only their layout or type changes). */
-const CARRY = new Set(['Cast', 'Identity', 'Reshape', 'Unsqueeze', 'Squeeze', 'Flatten', 'Expand', 'Transpose']);
+const CARRY = new Set([
+  'Cast',
+  'Identity',
+  'Reshape',
+  'Unsqueeze',
+  'Squeeze',
+  'Flatten',
+  'Expand',
+  'Transpose',
+]);
 
 /** The smallest table (rows along the Gather axis) that the values of `input` index, if any. */
 function gatheredTable(model: Model, input: string): { below: number; table: string } | undefined {

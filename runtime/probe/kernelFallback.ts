@@ -30,7 +30,8 @@ function viaCpu(cpuKernel: tf.KernelConfig): tf.KernelFunc {
     const cpu = tf.engine().findBackend('cpu') as unknown as BackendIo | null;
     if (!cpu) throw new Error(`the CPU backend that runs ${cpuKernel.kernelName} here is not available`);
     const temps: tf.DataId[] = [];
-    const cpuInputs: Record<string, tf.TensorInfo> = {};
+    // Kernels of a variable number of inputs (Einsum, AddN, Concat) receive them as an array.
+    const cpuInputs = (Array.isArray(inputs) ? [] : {}) as Record<string, tf.TensorInfo>;
     for (const [name, t] of Object.entries(inputs)) {
       if (!t) continue;
       const dataId = cpu.write(own.readSync(t.dataId), t.shape, t.dtype);

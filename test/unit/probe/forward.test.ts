@@ -58,7 +58,11 @@ describe('probe executor: forward vs onnxruntime', () => {
             feeds[name] = tf.tensor(ids, shape, 'int32');
             ortFeeds[name] =
               v.dtype === 'int64'
-                ? new ort.Tensor('int64', BigInt64Array.from(ids, (x) => BigInt(x)), shape)
+                ? new ort.Tensor(
+                    'int64',
+                    BigInt64Array.from(ids, (x) => BigInt(x)),
+                    shape,
+                  )
                 : new ort.Tensor('int32', ids, shape);
             return;
           }
