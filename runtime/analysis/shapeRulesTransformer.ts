@@ -66,6 +66,8 @@ const range: ShapeRule = (c: RuleCtx) => {
       );
     return [[n]];
   }
+  // arange(seq): the length is the symbolic dim itself.
+  if (s === 0 && d === 1 && typeof l === 'string') return [[l]];
   return [[null]];
 };
 

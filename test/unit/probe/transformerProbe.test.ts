@@ -194,15 +194,17 @@ describe('transformer ops and probes', () => {
       tf.dispose([y, ...Object.values(feeds)]);
     });
 
-    it('refuses a diagonal, naming the node', () => {
+    it('refuses a diagonal and a term that does not fit its input, naming the node', () => {
       const x = tf.ones([3, 3]);
-      assert.throws(
-        () => runOne('Einsum', { x }, { equation: 'ii->i' }),
-        (e: unknown) =>
-          isModelError(e) &&
-          e.message.startsWith('/test/model: node "my_einsum" (Einsum)') &&
-          /repeats an index within one operand/.test(e.message),
-      );
+      for (const [equation, problem] of [
+        ['ii->i', 'repeats an index within one operand (a diagonal or trace), which is not supported.'],
+        ['ijk->i', 'has the term "ijk" for an input of rank 2.'],
+      ])
+        assert.throws(
+          () => runOne('Einsum', { x }, { equation }),
+          (e: unknown) =>
+            isModelError(e) && e.message === `/test/model: node "my_einsum" (Einsum) ${problem}`,
+        );
       x.dispose();
     });
   });
@@ -268,6 +270,15 @@ describe('transformer ops and probes', () => {
           y.dispose();
         }
       x.dispose();
+      const v = tf.ones([4]);
+      assert.throws(
+        () => runOne('Trilu', { v }, {}),
+        (e: unknown) =>
+          isModelError(e) &&
+          e.message ===
+            '/test/model: node "my_trilu" (Trilu) needs a tensor of rank 2 or more, got shape [4].',
+      );
+      v.dispose();
     });
   });
 
