@@ -4,7 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 
 const grads = path.resolve(__dirname, '../../../test/fixtures/grads');
 
