@@ -99,32 +99,19 @@ async function execute(
         last = pct;
       });
       const cts = new vscode.CancellationTokenSource();
-      let restartTimer: NodeJS.Timeout | undefined;
-      const cancelled = new Promise<'cancelled'>((resolve) =>
-        token.onCancellationRequested(() => {
-          cts.cancel();
-          // The sidecar stops between batches; a pass in flight is synchronous, so if it has not
-          // stopped within the grace period, restart the sidecar (editors reopen their models).
-          restartTimer = setTimeout(() => {
-            s.log.info(
-              `probe of ${uri.fsPath} still running ${CANCEL_GRACE_MS} ms after Cancel: restarting the sidecar`,
-            );
-            s.sidecar.restart();
-            resolve('cancelled');
-          }, CANCEL_GRACE_MS);
-        }),
-      );
+      let request: Promise<unknown> | undefined;
+      let stopped: Promise<void> | undefined;
+      token.onCancellationRequested(() => {
+        cts.cancel();
+        stopped = stopRun(s, uri, request);
+      });
       try {
         const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
-        const answer = await Promise.race([
-          s.sidecar.request(ProbeRun, { handle, runId, options }, cts.token),
-          cancelled,
-        ]);
-        if (answer === 'cancelled' || token.isCancellationRequested) {
-          s.log.info(`probe of ${uri.fsPath} cancelled`);
-          return undefined;
-        }
-        const { result, overlay } = answer;
+        if (token.isCancellationRequested) return undefined;
+        const probe = s.sidecar.request(ProbeRun, { handle, runId, options }, cts.token);
+        request = probe;
+        const { result, overlay } = await probe;
+        if (token.isCancellationRequested) return undefined;
         const run = addRun(uri, options, result, overlay, compareWith);
         s.log.info(
           `gradient flow of ${uri.fsPath} (${run.overlay.run?.name}) on ${result.backend.name} (${result.backend.device}): ${result.diagnosis?.text ?? result.summary.text}`,
@@ -137,12 +124,57 @@ async function execute(
         showError(s, e instanceof Error ? e.message : String(e));
         return undefined;
       } finally {
-        clearTimeout(restartTimer);
+        // A cancelled run ends only once it has stopped (answered, or its sidecar exited).
+        await stopped;
         listeners.delete(runId);
         cts.dispose();
       }
     },
   );
+}
+
+/** Cancelled runs still stopping; a command waits for them before it uses the sidecar, which may restart. */
+const stopping = new Set<Promise<void>>();
+
+/** Resolves once no cancelled run is still stopping. */
+async function runsStopped(): Promise<void> {
+  while (stopping.size) await Promise.all(stopping);
+}
+
+/**
+ * Stops a cancelled run: the sidecar answers the cancellation between batches; a pass in flight is
+ * synchronous, so if `request` has not settled within the grace period the sidecar is restarted
+ * (editors reopen their models). Resolves when the run has stopped, and logs how long that took.
+ */
+function stopRun(
+  s: ExtensionServices,
+  uri: vscode.Uri,
+  request: Promise<unknown> | undefined,
+): Promise<void> {
+  const t0 = Date.now();
+  s.log.info(`probe of ${uri.fsPath}: Cancel requested`);
+  const done = new Promise<void>((resolve) => {
+    if (!request) return resolve();
+    let restarting = false;
+    const timer = setTimeout(() => {
+      restarting = true;
+      s.log.info(
+        `probe of ${uri.fsPath} still running ${CANCEL_GRACE_MS} ms after Cancel: restarting the sidecar`,
+      );
+      void s.sidecar.restart().then(resolve);
+    }, CANCEL_GRACE_MS);
+    const settled = () => {
+      if (restarting) return; // the restart rejected it: done once the process has exited
+      clearTimeout(timer);
+      resolve();
+    };
+    request.then(settled, settled);
+  }).then(() => {
+    s.log.info(`probe of ${uri.fsPath} cancelled: stopped ${Date.now() - t0} ms after Cancel`);
+    stopping.delete(done);
+  });
+  stopping.add(done);
+  return done;
 }
 
 function trusted(): boolean {
@@ -153,6 +185,7 @@ function trusted(): boolean {
 
 async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<void> {
   if (!trusted()) return;
+  await runsStopped();
   const uri = await modelUri(arg);
   if (!uri) return;
   let inputs: string[] = [];
@@ -168,6 +201,7 @@ async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<
 
 async function runAgain(s: ExtensionServices, arg: unknown): Promise<void> {
   if (!trusted()) return;
+  await runsStopped();
   const uri = await modelUri(arg);
   if (!uri) return;
   await execute(s, uri, rememberedOptions(s, uri) ?? optionsFromSettings());
@@ -176,6 +210,7 @@ async function runAgain(s: ExtensionServices, arg: unknown): Promise<void> {
 /** Cuts `merges` (asks which when not given): an intact run (reused when one exists) and a cut run, compared. */
 async function cutSkips(s: ExtensionServices, arg: unknown, merges?: unknown): Promise<void> {
   if (!trusted()) return;
+  await runsStopped();
   const uri = await modelUri(arg);
   if (!uri) return;
   let cut: string[] | 'all' | undefined = Array.isArray(merges) ? merges.map(String) : undefined;
@@ -214,6 +249,7 @@ async function cutSkips(s: ExtensionServices, arg: unknown, merges?: unknown): P
 }
 
 async function exportReport(s: ExtensionServices, arg: unknown, dirArg?: unknown): Promise<void> {
+  await runsStopped();
   const uri = await modelUri(arg);
   if (!uri) return;
   const run = shownRun(uri);

@@ -45,10 +45,14 @@ export class SidecarClient implements vscode.Disposable {
     return conn.sendRequest(type, params, token);
   }
 
-  /** Kills the sidecar (tests and the restart command use it); the next request starts a new one. */
-  restart(): void {
-    this.stop();
+  /**
+   * Kills the sidecar (a cancelled probe whose pass is in flight uses it); the next request starts
+   * a new one. Resolves once the old process has exited.
+   */
+  restart(): Promise<void> {
+    const exited = this.stop();
     this.onRestartEmitter.fire();
+    return exited;
   }
 
   private ensure(): MessageConnection {
@@ -83,17 +87,21 @@ export class SidecarClient implements vscode.Disposable {
     return conn;
   }
 
-  private stop(): void {
+  /** Stops the process; resolves when it has exited. */
+  private stop(): Promise<void> {
     const proc = this.proc;
     this.conn?.dispose();
     this.conn = undefined;
     this.proc = undefined;
-    proc?.kill();
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+    proc.kill();
+    return exited;
   }
 
   dispose(): void {
     this.disposed = true;
-    this.stop();
+    void this.stop();
     this.onCrashEmitter.dispose();
     this.onRestartEmitter.dispose();
   }

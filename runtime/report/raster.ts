@@ -1,10 +1,10 @@
 /**
- * Rasterises a Drawing into RGBA pixels and a PNG (pngjs), with no browser and no native code:
+ * Rasterises a Drawing into RGBA pixels and a PNG (pngEncode.ts), with no browser and no native code:
  * rectangles and circles by coverage, lines as filled quads (round joins by discs), text from the
  * embedded DejaVu Sans Mono coverage maps (bitmapFont.ts). Good enough for charts and graphs;
  * not a general SVG renderer.
  */
-import { PNG } from 'pngjs';
+import { encodePng } from './pngEncode';
 import { BITMAP_FONT } from './bitmapFont';
 import type { Colour, Drawing, Shape } from '../view/drawing';
 
@@ -36,6 +36,14 @@ function blend(cv: Canvas, x: number, y: number, rgba: [number, number, number, 
   const a = Math.min(1, cov) * rgba[3];
   const i = (y * cv.width + x) * 4;
   const d = cv.data;
+  if (a >= 1) {
+    // Opaque: a plain write (most of a chart's or a graph's pixels).
+    d[i] = rgba[0];
+    d[i + 1] = rgba[1];
+    d[i + 2] = rgba[2];
+    d[i + 3] = 255;
+    return;
+  }
   d[i] = Math.round(d[i] + (rgba[0] - d[i]) * a);
   d[i + 1] = Math.round(d[i + 1] + (rgba[1] - d[i + 1]) * a);
   d[i + 2] = Math.round(d[i + 2] + (rgba[2] - d[i + 2]) * a);
@@ -93,8 +101,12 @@ function fillConvex(cv: Canvas, pts: number[], rgba: [number, number, number, nu
     }
     return true;
   };
-  for (let y = Math.max(0, Math.floor(y0)); y <= Math.min(cv.height - 1, Math.ceil(y1)); y++)
-    for (let x = Math.max(0, Math.floor(x0)); x <= Math.min(cv.width - 1, Math.ceil(x1)); x++) {
+  for (let y = Math.max(0, Math.floor(y0)); y <= Math.min(cv.height - 1, Math.ceil(y1)); y++) {
+    // The polygon's x extent within this pixel row: only those pixels can be covered (a long
+    // slanted stroke covers a thin band of its bounding box).
+    const [xa, xb] = rowSpan(pts, y, y + 1);
+    if (xa > xb) continue;
+    for (let x = Math.max(0, Math.floor(xa)); x <= Math.min(cv.width - 1, Math.ceil(xb)); x++) {
       // Whole pixel inside (all corners) or outside: no supersampling needed.
       const corners = +inside(x, y) + +inside(x + 1, y) + +inside(x, y + 1) + +inside(x + 1, y + 1);
       if (corners === 4) {
@@ -107,6 +119,32 @@ function fillConvex(cv: Canvas, pts: number[], rgba: [number, number, number, nu
         for (let sx = 0; sx < 4; sx++) if (inside(x + (sx + 0.5) / 4, y + (sy + 0.5) / 4)) hits++;
       if (hits) blend(cv, x, y, rgba, hits / 16);
     }
+  }
+}
+
+/** The x extent of the convex polygon `pts` between the lines y = ya and y = yb ([+∞, −∞] if none). */
+function rowSpan(pts: number[], ya: number, yb: number): [number, number] {
+  let lo = Infinity;
+  let hi = -Infinity;
+  const k = pts.length / 2;
+  for (let i = 0; i < k; i++) {
+    const j = (i + 1) % k;
+    const ax = pts[2 * i];
+    const ay = pts[2 * i + 1];
+    const bx = pts[2 * j];
+    const by = pts[2 * j + 1];
+    // The part of edge a→b inside the band, by its end points.
+    const t0 = ay === by ? 0 : Math.max(0, Math.min(1, ((ay < by ? ya : yb) - ay) / (by - ay)));
+    const t1 = ay === by ? 1 : Math.max(0, Math.min(1, ((ay < by ? yb : ya) - ay) / (by - ay)));
+    const yAt0 = ay + (by - ay) * t0;
+    const yAt1 = ay + (by - ay) * t1;
+    if (Math.max(yAt0, yAt1) < ya || Math.min(yAt0, yAt1) > yb) continue;
+    const xAt0 = ax + (bx - ax) * t0;
+    const xAt1 = ax + (bx - ax) * t1;
+    lo = Math.min(lo, xAt0, xAt1);
+    hi = Math.max(hi, xAt0, xAt1);
+  }
+  return [lo, hi];
 }
 
 function fillDisc(
@@ -216,22 +254,29 @@ function asciiOf(text: string): string {
   return text.replace(/[^\x20-\x7e±]/g, (c) => map[c] ?? '?');
 }
 
-/** Coverage of glyph `code` at font pixel (gx, gy), bilinear. */
+/** Coverage of glyph `code` at font pixel (gx, gy), bilinear (0..1). */
 function glyphAt(code: number, gx: number, gy: number, bytes: Uint8Array): number {
   const f = BITMAP_FONT;
   if (code < f.first || code > f.last) return 0;
-  const base = (code - f.first) * f.width * f.height;
+  const w = f.width;
+  const h = f.height;
+  const base = (code - f.first) * w * h;
   const x0 = Math.floor(gx);
   const y0 = Math.floor(gy);
   const fx = gx - x0;
   const fy = gy - y0;
-  const at = (x: number, y: number) =>
-    x < 0 || y < 0 || x >= f.width || y >= f.height ? 0 : bytes[base + y * f.width + x];
-  return (
-    ((at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) +
-      (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy) /
-    255
-  );
+  // The four neighbours, 0 outside the glyph cell.
+  const inX0 = x0 >= 0 && x0 < w;
+  const inX1 = x0 + 1 >= 0 && x0 + 1 < w;
+  const inY0 = y0 >= 0 && y0 < h;
+  const inY1 = y0 + 1 >= 0 && y0 + 1 < h;
+  const r0 = base + y0 * w + x0;
+  const r1 = r0 + w;
+  const a = inX0 && inY0 ? bytes[r0] : 0;
+  const b = inX1 && inY0 ? bytes[r0 + 1] : 0;
+  const c = inX0 && inY1 ? bytes[r1] : 0;
+  const d = inX1 && inY1 ? bytes[r1 + 1] : 0;
+  return ((a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy) / 255;
 }
 
 let glyphBytes: Uint8Array | undefined;
@@ -289,7 +334,8 @@ export function rasterize(d: Drawing, scale = 1): Canvas {
   const height = Math.max(1, Math.round(d.height * scale));
   const cv: Canvas = { width, height, data: new Uint8Array(width * height * 4) };
   const bg = parseColour(d.background);
-  for (let i = 0; i < width * height; i++) cv.data.set([bg[0], bg[1], bg[2], Math.round(bg[3] * 255)], i * 4);
+  const pixel = new Uint8Array([bg[0], bg[1], bg[2], Math.round(bg[3] * 255)]);
+  new Uint32Array(cv.data.buffer).fill(new Uint32Array(pixel.buffer)[0]);
   const k = scale;
   for (const s of d.shapes) {
     switch (s.kind) {
@@ -334,7 +380,5 @@ export function rasterize(d: Drawing, scale = 1): Canvas {
 /** The PNG file of `d`. */
 export function toPng(d: Drawing, scale = 1): Buffer {
   const cv = rasterize(d, scale);
-  const png = new PNG({ width: cv.width, height: cv.height });
-  png.data = Buffer.from(cv.data.buffer, cv.data.byteOffset, cv.data.byteLength);
-  return PNG.sync.write(png);
+  return encodePng(cv.width, cv.height, cv.data);
 }

@@ -16,6 +16,10 @@
  *   activeTabLabel(): Promise<string | undefined> label of the active editor tab
  *   statusBarTexts(): Promise<string[]>           texts of the status bar items
  *   runCommand('Skipscope: Show Runtime Info')    runs a command by its full palette title
+ *   startCommand(title)                           starts it, leaving its questions open
+ *   answerQuickInput('(2/5)', '4')                answers the quick input whose title has '(2/5)'
+ *   analyzeWithQuickPicks({ batch: 4 })           Analyze Gradient Flow with its five questions answered
+ *   chooseFolderInDialog('/abs/dir')              picks a folder in VS Code's own folder dialog
  *   closeAllEditors()                             closes every editor (start each test with it)
  *   activeWebviewFrame(): Promise<Frame>          inner frame (#active-frame) of the visible webview
  *   waitForWebviewSelector(sel): Promise<Locator> waits until `sel` is visible in that frame
@@ -24,6 +28,7 @@
  *   waitForNotification(text | RegExp): Promise<string>   the first notification that matches
  *   clearNotifications()                          dismisses every notification
  *   screenshot(name): Promise<string>             saves test-output/e2e/<name>.png, returns its path
+ *   extensionLog(): string                        the extension's output-channel log so far
  *   waitFor(fn, { timeoutMs, message })           polls fn until it returns a value other than
  *                                                 undefined/false (no fixed sleeps anywhere)
  *
@@ -33,7 +38,7 @@
  *   await waitForWebviewSelector('text="sample.onnx"');
  *   assert.equal(await activeTabLabel(), 'sample.onnx');
  */
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Frame, type Locator, type Page } from 'playwright-core';
 
@@ -59,6 +64,19 @@ export function getPage(): Page {
   if (!sharedPage)
     throw new Error('The E2E page is not open: load test/e2e/harness.ts as a mocha --require.');
   return sharedPage;
+}
+
+/**
+ * The extension's log so far (its "Skipscope" output channel, as VS Code writes it to the
+ * user-data folder): lines "YYYY-MM-DD HH:MM:SS.mmm [level] message". Empty before the first line.
+ */
+export function extensionLog(): string {
+  const logs = join(requiredEnv('SKIPSCOPE_E2E_USER_DATA'), 'logs');
+  return (existsSync(logs) ? readdirSync(logs) : [])
+    .map((session) => join(logs, session, 'exthost1/skipscope.skipscope/Skipscope.log'))
+    .filter((f) => existsSync(f))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('');
 }
 
 /** Absolute path of `parts` inside the workspace folder code-server has open. */
@@ -101,10 +119,12 @@ export async function screenshot(name: string): Promise<string> {
   return file;
 }
 
-/** Runs a command from the command palette by its full title, e.g. "Skipscope: Show Runtime Info". */
-export async function runCommand(title: string, opts: WaitOptions = {}): Promise<void> {
+/**
+ * Opens the command palette and starts the command titled `title`, without waiting for the quick
+ * input to close: for commands that go on to ask questions (answer them with answerQuickInput).
+ */
+export async function startCommand(title: string, opts: WaitOptions = {}): Promise<void> {
   const page = getPage();
-  const timeout = opts.timeoutMs ?? DEFAULT_TIMEOUT;
   const input = page.locator('.quick-input-widget .quick-input-box input');
   const rows = page.locator('.quick-input-list .monaco-list-row');
   // The palette filters once per keystroke: a command contributed by an extension that was still
@@ -130,9 +150,106 @@ export async function runCommand(title: string, opts: WaitOptions = {}): Promise
       await rows.nth(index).click({ timeout: 2000 });
       return true;
     },
-    { timeoutMs: timeout, message: `command "${title}" in the command palette` },
+    { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT, message: `command "${title}" in the command palette` },
   );
-  await quickInputClosed(`running "${title}"`, timeout);
+}
+
+/** Runs a command from the command palette by its full title, e.g. "Skipscope: Show Runtime Info". */
+export async function runCommand(title: string, opts: WaitOptions = {}): Promise<void> {
+  await startCommand(title, opts);
+  await quickInputClosed(`running "${title}"`, opts.timeoutMs ?? DEFAULT_TIMEOUT);
+}
+
+/** The title of the quick input on screen ('' when none). */
+async function quickInputTitle(): Promise<string> {
+  const title = getPage().locator('.quick-input-widget .quick-input-title');
+  return (await title.isVisible()) ? ((await title.textContent()) ?? '').trim() : '';
+}
+
+/**
+ * Answers the quick input (a pick list or an input box) whose title contains `step` with `text`:
+ * the text is typed, a pick list is left to filter down to it, and Enter accepts. Waits until the
+ * input has moved on (closed, or shows another title), so calls can follow one another.
+ */
+export async function answerQuickInput(step: string, text: string, opts: WaitOptions = {}): Promise<void> {
+  const page = getPage();
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const list = page.locator('.quick-input-widget .quick-input-list');
+  const rows = list.locator('.monaco-list-row');
+  const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT;
+  await waitFor(async () => (await quickInputTitle()).includes(step), {
+    timeoutMs,
+    message: `the quick input "${step}"`,
+  });
+  const title = await quickInputTitle();
+  await input.fill(text);
+  // A pick list filters as we type: its first row must be the one named by `text` before Enter.
+  await waitFor(
+    async () => {
+      if (!(await list.isVisible())) return true;
+      const first = await rows
+        .evaluateAll((els) => {
+          const top = els.sort((a, b) => Number(a.dataset.index) - Number(b.dataset.index))[0];
+          return (top?.querySelector('.label-name')?.textContent ?? '').trim();
+        })
+        .catch(() => '');
+      return first.toLowerCase().startsWith(text.toLowerCase());
+    },
+    { timeoutMs, message: `"${text}" to be the first choice of "${title}"` },
+  );
+  await page.keyboard.press('Enter');
+  await waitFor(async () => (await quickInputTitle()) !== title, {
+    timeoutMs,
+    message: `"${title}" to accept "${text}"`,
+  });
+}
+
+/**
+ * Chooses folder `dir` (absolute) in the folder dialog on screen: VS Code's own quick-input dialog
+ * in code-server. Enter on a typed path first navigates into the folder; the dialog accepts it on a
+ * later Enter, so the path is (re)typed and Enter pressed until the dialog closes.
+ */
+export async function chooseFolderInDialog(dir: string, opts: WaitOptions = {}): Promise<void> {
+  const page = getPage();
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  const target = dir.endsWith('/') ? dir : `${dir}/`;
+  await input.waitFor({ state: 'visible', timeout: opts.timeoutMs ?? DEFAULT_TIMEOUT });
+  await waitFor(
+    async () => {
+      if (!(await input.isVisible())) return true;
+      if ((await input.inputValue()) !== target) {
+        await input.fill(target);
+        return false;
+      }
+      await page.keyboard.press('Enter');
+      await input.waitFor({ state: 'hidden', timeout: 2000 });
+      return true;
+    },
+    { timeoutMs: opts.timeoutMs, message: `the folder dialog to accept ${dir}` },
+  );
+}
+
+/** Settings of a gradient probe as the run setup's quick picks ask for them (see analyzeWithQuickPicks). */
+export interface QuickPickRun {
+  source?: string;
+  batch?: number;
+  batches?: number;
+  loss?: string;
+  backend?: string;
+}
+
+/**
+ * Runs "Skipscope: Analyze Gradient Flow" on the active model and answers its five questions
+ * (defaults: synthetic batches, 2 × 2 samples, mean-square, wasm). Returns once the last is accepted.
+ */
+export async function analyzeWithQuickPicks(run: QuickPickRun = {}, opts: WaitOptions = {}): Promise<void> {
+  // The first question comes once the sidecar has opened the model: allow for a cold start.
+  await startCommand('Skipscope: Analyze Gradient Flow', opts);
+  await answerQuickInput('(1/5)', run.source ?? 'Synthetic', { timeoutMs: opts.timeoutMs ?? 60_000 });
+  await answerQuickInput('(2/5)', String(run.batch ?? 2), opts);
+  await answerQuickInput('(3/5)', String(run.batches ?? 2), opts);
+  await answerQuickInput('(4/5)', run.loss ?? 'mean-square', opts);
+  await answerQuickInput('(5/5)', run.backend ?? 'wasm', opts);
 }
 
 /** Waits for the quick input to close; if it stays open, says what it now asks for. */

@@ -11,10 +11,10 @@ import { join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import {
   activeWebviewFrame,
+  analyzeWithQuickPicks,
   clearNotifications,
   closeAllEditors,
   openFileFromExplorer,
-  runCommand,
   screenshot,
   waitFor,
   waitForNotification,
@@ -28,7 +28,7 @@ async function inPage<T>(frame: Frame, expr: string): Promise<T> {
   return frame.evaluate(expr) as Promise<T>;
 }
 
-/** The CLI's probe of `file` with the extension's default settings (synthetic batches, 2 × 4, mean-square). */
+/** The CLI's probe of `file` with the settings chosen below (synthetic batches, 2 × 4, mean-square). */
 function cliProbe(file: string, backend: string): ProbeResult {
   const cli = join(__dirname, '../../dist/cli.js');
   const out = execFileSync(
@@ -95,9 +95,10 @@ describe('gradient probes (code-server)', function () {
     const frame = await activeWebviewFrame();
     assert.equal(await frame.locator('#gradient-label').innerText(), '', 'no overlay before the run');
 
-    await runCommand('Skipscope: Analyze Gradient Flow');
+    // The run setup's questions, answered with the settings' defaults: 2 batches of 4, the best backend.
+    await analyzeWithQuickPicks({ batch: 4, batches: 2, backend: 'auto' });
 
-    // The legend names what produced the overlay: backend, loss, batches × samples.
+    // The legend names the run that produced the overlay: source, batch size × batches, loss, backend.
     const label = await waitFor(
       async () => {
         const t = (await (await activeWebviewFrame()).locator('#gradient-label').innerText()).trim();
@@ -105,10 +106,7 @@ describe('gradient probes (code-server)', function () {
       },
       { timeoutMs: 120_000, message: 'the gradient overlay legend' },
     );
-    const m =
-      /^Gradient RMS \(bars, log scale\): (tensorflow|wasm|cpu), loss mean-square, 2 × 4 samples$/.exec(
-        label,
-      );
+    const m = /^Gradient overlay: synthetic, seed 0 · 4 × 2 · mean-square · ([\w-]+) · intact$/.exec(label);
     assert.ok(m, `legend: ${label}`);
     const backend = m[1];
 

@@ -3,7 +3,7 @@
 // The extension is loaded from this folder; SKIPSCOPE_E2E_VSIX=skipscope-0.1.0.vsix tests the package
 // instead (installed with code-server --install-extension).
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -58,6 +58,12 @@ function cleanup() {
     // Another run may have cleared test-output/e2e meanwhile: recreate it rather than fail here.
     mkdirSync(outputDir, { recursive: true });
     writeFileSync(join(outputDir, 'code-server.log'), Buffer.concat(serverLog));
+    // The extension's own log (its output channel), for failures that a screenshot does not explain.
+    const logs = join(instance.userData, 'logs');
+    for (const session of existsSync(logs) ? readdirSync(logs) : []) {
+      const log = join(logs, session, 'exthost1/skipscope.skipscope/Skipscope.log');
+      if (existsSync(log)) cpSync(log, join(outputDir, 'skipscope.log'));
+    }
     rmSync(instance.base, { recursive: true, force: true });
   });
   return stopping;
@@ -103,6 +109,7 @@ try {
       ...process.env,
       SKIPSCOPE_E2E_URL: url,
       SKIPSCOPE_E2E_WORKSPACE: instance.workspace,
+      SKIPSCOPE_E2E_USER_DATA: instance.userData,
       SKIPSCOPE_E2E_OUTPUT: outputDir,
     },
   });
@@ -152,6 +159,6 @@ if (leftover.length) {
 console.log(
   `\nE2E summary: UI tests ${summary}; API suite ${apiSummary}; ${seconds(t0)} s in all` +
     ` (code-server ${CODE_SERVER_VERSION}).` +
-    `\n  Screenshots and code-server.log: ${outputDir}\n  Result: ${code === 0 ? 'PASS' : 'FAIL'}`,
+    `\n  Screenshots, code-server.log and skipscope.log: ${outputDir}\n  Result: ${code === 0 ? 'PASS' : 'FAIL'}`,
 );
 process.exit(code);

@@ -1,0 +1,14 @@
+import { readFileSync } from 'node:fs';
+import { analyzeSkips } from '../runtime/analysis/analyzeSkips';
+import { openModelSync } from '../runtime/analysis/openModel';
+import { buildViewModel } from '../runtime/view/buildViewModel';
+import { flowLayers } from '../runtime/view/flowLayers';
+import { graphOverlay } from '../runtime/report/graphOverlay';
+import { rasterize } from '../runtime/report/raster';
+const model = openModelSync('test/fixtures/onnx/probe/resnet18.onnx');
+const view = buildViewModel(model, analyzeSkips(model));
+const result = JSON.parse(readFileSync('/tmp/wb/r18.json','utf8'));
+const g = graphOverlay(view, flowLayers(result), 'actRms');
+const lines = g.shapes.filter(s=>s.kind==='line') as any[];
+console.log(lines.length, lines.map(l=>l.points.length/2).join(','), lines.map(l=>l.lineWidth).join(','), lines.filter(l=>l.dash).length);
+for (let i=0;i<30;i++) rasterize(g, 2);
