@@ -52,13 +52,15 @@ export function activationStats(ex: ProbedGraph, passes: PassStats[], batchSize:
       const per = passes.map((s) => s.activations.get(tensor)).filter((v) => v !== undefined);
       if (per.length === 0) continue;
       const rms = per.map((v) => Math.sqrt(v.sumSq / Math.max(v.size, 1)));
+      const zeros = per.map((v) => v.zeros / Math.max(v.size, 1));
       out.push({
         node: node.name,
         tensor,
         rms: mean(rms),
         rmsSpread: std(rms),
         l2PerSample: mean(per.map((v) => Math.sqrt(v.sumSq / Math.max(batchSize, 1)))),
-        zeroFraction: mean(per.map((v) => v.zeros / Math.max(v.size, 1))),
+        zeroFraction: mean(zeros),
+        zeroFractionSpread: std(zeros),
       });
     }
   }

@@ -66,6 +66,8 @@ export interface ActivationGrad {
   l2PerSample?: number;
   /** Fraction of exact zeros in the gradient (dead units). */
   zeroFraction: number;
+  /** Spread of that fraction over batches (standard deviation; 0 for one batch). */
+  zeroFractionSpread?: number;
 }
 
 /**

@@ -16,6 +16,7 @@ export const CSV_COLUMNS = [
   'grad_weight_ratio',
   'grad_weight_ratio_spread',
   'dead_fraction',
+  'dead_fraction_spread',
   'merge_skip_share',
   'skip_cut',
 ];
@@ -41,6 +42,7 @@ export function layersCsv(layers: FlowLayer[]): string {
       l.ratio,
       l.ratioSpread,
       l.dead,
+      l.deadSpread,
       l.merge?.skipShare,
       l.merge ? l.merge.cut : undefined,
     ]

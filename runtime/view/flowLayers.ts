@@ -29,6 +29,7 @@ export interface FlowLayer {
   ratio?: number;
   ratioSpread?: number;
   dead: number;
+  deadSpread: number;
   /** At a merge: the skip share and whether the skip was cut. */
   merge?: { skipShare: number; skipRms: number; branchRms: number; fork: string; cut: boolean };
 }
@@ -63,6 +64,7 @@ export function flowLayers(r: ProbeResult): FlowLayer[] {
       ratio: p?.ratio,
       ratioSpread: p && p.weightL2 > 0 ? (p.grad.l2Spread ?? 0) / p.weightL2 : undefined,
       dead: a.zeroFraction,
+      deadSpread: a.zeroFractionSpread ?? 0,
       merge:
         m || cut.has(a.node)
           ? {
@@ -98,6 +100,6 @@ export function metricSpread(l: FlowLayer, metric: FlowMetric): number {
         ? l.actSpread
         : metric === 'ratio'
           ? l.ratioSpread
-          : 0) ?? 0
+          : l.deadSpread) ?? 0
   );
 }

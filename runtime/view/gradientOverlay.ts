@@ -11,7 +11,13 @@ import { runName } from '../probe/runName';
 export function toGradientOverlay(r: ProbeResult): GradientOverlay {
   const nodes: Record<string, NodeGradient> = {};
   for (const a of r.activations) {
-    if (!nodes[a.node]) nodes[a.node] = { rms: a.rms, rmsSpread: a.rmsSpread, zeroFraction: a.zeroFraction };
+    if (!nodes[a.node])
+      nodes[a.node] = {
+        rms: a.rms,
+        rmsSpread: a.rmsSpread,
+        zeroFraction: a.zeroFraction,
+        zeroFractionSpread: a.zeroFractionSpread,
+      };
   }
   for (const p of r.params) {
     const n = nodes[p.node];

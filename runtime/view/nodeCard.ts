@@ -51,9 +51,14 @@ export function nodeCard(view: ViewModel, nodeName: string, grads?: GradientOver
   if (node.scope.length) rows.push(['scope', node.scope.join('/')]);
   const g = grads?.nodes[node.name];
   if (g) {
-    rows.push(['grad RMS', formatStat(g.rms)]);
-    if (g.zeroFraction > 0) rows.push(['dead units', `${(g.zeroFraction * 100).toFixed(1)}%`]);
-    if (g.paramRatio !== undefined) rows.push(['grad/weight', formatStat(g.paramRatio)]);
+    // Means over the batches, ± their spread where there were several.
+    const pm = (x: number, spread: number | undefined, f: (v: number) => string) =>
+      spread ? `${f(x)} ± ${f(spread)}` : f(x);
+    const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+    rows.push(['grad RMS', pm(g.rms, g.rmsSpread, formatStat)]);
+    if (g.zeroFraction > 0) rows.push(['dead units', pm(g.zeroFraction, g.zeroFractionSpread, pct)]);
+    if (g.paramRatio !== undefined)
+      rows.push(['grad/weight', pm(g.paramRatio, g.paramRatioSpread, formatStat)]);
   }
   const mg = grads?.merges[node.name];
   if (mg) rows.push(['skip share', `${(mg.skipShare * 100).toFixed(1)}% of the gradient`]);

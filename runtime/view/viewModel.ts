@@ -74,8 +74,9 @@ export interface NodeGradient {
   /** Gradient RMS at the node's output, and its spread over batches. */
   rms: number;
   rmsSpread?: number;
-  /** Fraction of exact zeros (dead units). */
+  /** Fraction of exact zeros (dead units), and its spread over batches. */
   zeroFraction: number;
+  zeroFractionSpread?: number;
   /** Gradient L2 of the node's first weight and its grad/weight ratio, when it has one. */
   paramL2?: number;
   paramRatio?: number;

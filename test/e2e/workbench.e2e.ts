@@ -31,7 +31,7 @@ import {
   workspacePath,
 } from './harness';
 import type { ProbeResult } from '../../runtime/probe/probeTypes';
-import { flowLayers, metricValue } from '../../runtime/view/flowLayers';
+import { flowLayers, metricSpread, metricValue } from '../../runtime/view/flowLayers';
 
 const root = join(__dirname, '../..');
 const RESNET = 'fixtures/onnx/probe/resnet18.onnx';
@@ -107,7 +107,7 @@ describe('gradient-flow workbench (code-server)', function () {
     const expected = flowLayers(cliProbe(workspacePath(RESNET)));
     for (const metric of ['paramRms', 'actRms', 'ratio', 'dead'] as const) {
       await frame.locator('#flow-metric').selectOption(metric);
-      const shown = await inPage<{ node: string; value?: number }[]>(
+      const shown = await inPage<{ node: string; value?: number; spread: number }[]>(
         frame,
         'window.skipscopeView.flow.shownValues()',
       );
@@ -116,9 +116,17 @@ describe('gradient-flow workbench (code-server)', function () {
         expected.map((l) => l.node),
         'layers in topological order',
       );
-      shown.forEach((s, i) =>
-        close(s.value ?? 0, metricValue(expected[i], metric) ?? 0, `${metric} of ${s.node}`),
-      );
+      shown.forEach((s, i) => {
+        close(s.value ?? 0, metricValue(expected[i], metric) ?? 0, `${metric} of ${s.node}`);
+        // The whiskers: the spread over the two batches (the dead fraction's too).
+        const spread = metricSpread(expected[i], metric);
+        assert.ok(Math.abs(s.spread - spread) <= 1e-4 * spread + 1e-12, `${metric} spread of ${s.node}`);
+      });
+      if (metric === 'dead')
+        assert.ok(
+          shown.some((s) => s.spread > 0),
+          'some dead fraction varies by batch',
+        );
       const overlay = await inPage<Record<string, { value?: number; fill?: string }>>(
         frame,
         'window.skipscopeView.overlayValues()',

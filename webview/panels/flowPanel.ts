@@ -290,7 +290,7 @@ export class FlowPanel {
       ? `${fmt(v)}${s ? ` ± ${fmt(s)}` : ''}`
       : v === undefined
         ? '—'
-        : `${(v * 100).toFixed(1)}%`;
+        : `${(v * 100).toFixed(1)}%${s ? ` ± ${(s * 100).toFixed(1)}%` : ''}`;
     const b = this.compareLayers?.find((x) => x.node === l.node);
     const bv = b ? metricValue(b, this.metric) : undefined;
     const cmp = b

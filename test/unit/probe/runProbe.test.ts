@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { PNG } from 'pngjs';
 import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe, ProbeCancelled } from '../../../runtime/probe/runProbe';
+import { activationStats } from '../../../runtime/probe/gradStats';
 import { initBackend } from '../../../runtime/probe/backend';
 import { checkMemory, estimatePassBytes } from '../../../runtime/probe/memoryGuard';
 import { parseNpy } from '../../../runtime/probe/npy';
@@ -89,6 +90,10 @@ describe('runProbe', () => {
     }
     assert.ok(r.activations.length >= 20);
     assert.ok(r.activations.every((a) => a.rms >= 0 && a.zeroFraction >= 0 && a.zeroFraction <= 1));
+    assert.ok(
+      r.activations.some((a) => (a.zeroFractionSpread ?? 0) > 0),
+      'ReLU-gated gradients have their zeros in different places in different batches',
+    );
     // The sample has 2 residuals, 1 dense concat and 1 long skip: every one is split.
     assert.equal(r.merges.length, 4);
     for (const m of r.merges) {
@@ -96,6 +101,18 @@ describe('runProbe', () => {
       assert.ok(Math.abs(m.skipShare - m.skipRms ** 2 / (m.skipRms ** 2 + m.branchRms ** 2)) < 1e-9);
     }
     assert.ok(r.timing.msPerBatch > 0 && r.summary.text.length > 0);
+  });
+
+  it('gives the dead fraction as its mean over batches with the spread (sample standard deviation)', () => {
+    const passes = [0.2, 0.4, 0.6].map((z) => ({
+      loss: 0,
+      params: [],
+      skips: [],
+      activations: new Map([['y', { sumSq: 4, zeros: z * 10, size: 10 }]]),
+    }));
+    const [a] = activationStats({ params: [], nodes: [{ name: 'n', outputs: ['y'] }] }, passes, 1);
+    assert.ok(Math.abs(a.zeroFraction - 0.4) < 1e-12, String(a.zeroFraction));
+    assert.ok(Math.abs(a.zeroFractionSpread! - 0.2) < 1e-12, String(a.zeroFractionSpread));
   });
 
   it('feeds a .npy batch and reproduces the PyTorch reference gradients', async () => {

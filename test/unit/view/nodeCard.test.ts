@@ -40,6 +40,28 @@ describe('nodeCard', () => {
     assert.equal(rows['skip share'], '50.0% of the gradient');
   });
 
+  it('shows each gradient statistic as mean ± spread over batches when there were several', () => {
+    const grads: GradientOverlay = {
+      label: 'test',
+      nodes: {
+        '/layer1/conv1/Conv': {
+          rms: 0.00123,
+          rmsSpread: 0.0000456,
+          zeroFraction: 0.25,
+          zeroFractionSpread: 0.0125,
+          paramL2: 1,
+          paramRatio: 0.5,
+          paramRatioSpread: 0.02,
+        },
+      },
+      merges: {},
+    };
+    const rows = Object.fromEntries(nodeCard(view, '/layer1/conv1/Conv', grads)!.rows);
+    assert.equal(rows['grad RMS'], '0.00123 ± 4.56e-5');
+    assert.equal(rows['dead units'], '25.0% ± 1.3%');
+    assert.equal(rows['grad/weight'], '0.5 ± 0.02');
+  });
+
   it('renders Markdown for text hovers and nothing for unknown nodes', () => {
     const md = nodeCardMarkdown(view, '/layer1/Add')!;
     assert.match(md, /^\*\*Add\*\* — \/layer1\/Add/);
