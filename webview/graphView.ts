@@ -13,7 +13,7 @@ import { searchNodes } from './graph/search';
 import { layoutInput, visibleGraph } from './graph/visibleGraph';
 import type { LayoutClient } from './layout/layoutClient';
 import { renderGroupDetails, renderNodeDetails, type DetailsContext } from './panels/detailsPanel';
-import { HoverCard } from './panels/hoverCard';
+import { HoverCard, type Box, type CardAction } from './panels/hoverCard';
 import { drawnCounts, renderLegend } from './panels/legend';
 import { publish, renderOutline } from './panels/outline';
 import { renderSkipList } from './panels/skipList';
@@ -158,7 +158,7 @@ export class GraphView {
       const text = `${Math.round(this.canvas.vp.k * 100)}% · ${this.scene?.graph.items.length ?? 0} items`;
       if (this.statusLine.textContent !== text) this.statusLine.textContent = text;
     };
-    this.hover = new HoverCard(wrap);
+    this.hover = new HoverCard(wrap, () => this.hoverItem(-1, NaN, NaN));
     renderLegend(legend, drawnCounts(view.skips.counts), this.highlight.kinds, (kind, on) => {
       this.highlight.kinds[kind] = on;
       this.publishCounts();
@@ -300,6 +300,8 @@ export class GraphView {
         renderSkipList(this.skipHost, this.view.skips.skips, {
           focus: (s) => void this.focusSkip(s),
           light: (s) => this.lightSkips(s ? [s.id] : []),
+          // Exactly this skip (by its id): at a concat merge with several, the others stay.
+          cut: (s) => this.link.post({ type: 'cutSkip', merges: [s.id] }),
         });
         renderOutline(this.outline, this.view, (i) => void this.revealNode(i));
         this.publishCounts();
@@ -737,6 +739,8 @@ export class GraphView {
   }
 
   private hoverItem(item: number, sx: number, sy: number): void {
+    // A card with an action stays while the pointer travels from its item onto it.
+    if (this.hover.holds(sx, sy)) return;
     if (item === this.highlight.hover && item < 0) return;
     this.highlight.hover = item;
     const s = this.scene;
@@ -746,9 +750,40 @@ export class GraphView {
       return;
     }
     const c = this.cardOf(item);
-    if (c) this.hover.show(c.card, c.name, sx, sy);
+    if (c) this.hover.show(c.card, c.name, sx, sy, this.cardActions(item), this.itemBox(item));
     const it = s.graph.items[item];
     this.lightSkips(it.kind === 'node' ? (this.skipsOfNode.get(it.ref) ?? []) : []);
+  }
+
+  /** The actions of an item's card: at a merge with skips, cut them (as the Details button does). */
+  private cardActions(item: number): CardAction[] {
+    const it = this.scene?.graph.items[item];
+    if (it?.kind !== 'node') return [];
+    const name = this.view.nodes[it.ref].name;
+    const merge = this.view.skips.merges.find((m) => m.node === name && m.skips.length > 0);
+    if (!merge) return [];
+    return [
+      {
+        id: 'card-cut-skip',
+        label: merge.skips.length > 1 ? `Cut these ${merge.skips.length} skips` : 'Cut this skip',
+        title:
+          'Probe again with the skip input of this merge replaced by zeros, and compare with the intact run (from the keyboard: select the merge, then its Details panel has the same button)',
+        run: () => this.link.post({ type: 'cutSkip', merges: [name] }),
+      },
+    ];
+  }
+
+  /** The screen box of item `item`, in canvas CSS pixels. */
+  private itemBox(item: number): Box | undefined {
+    const s = this.scene;
+    if (!s || item < 0) return undefined;
+    const { vp } = this.canvas;
+    const it = s.graph.items[item];
+    const x = s.layout.x[item] * vp.k + vp.x;
+    const y = s.layout.y[item] * vp.k + vp.y;
+    const hw = (it.width / 2) * vp.k;
+    const hh = (it.height / 2) * vp.k;
+    return { x0: x - hw, y0: y - hh, x1: x + hw, y1: y + hh };
   }
 
   private activate(item: number): void {
@@ -807,7 +842,11 @@ export class GraphView {
       if (item < 0 && frame >= 0) this.toggleGroup(frame);
       else this.clickItem(item);
     });
-    el.addEventListener('pointerleave', () => this.hoverItem(-1, 0, 0));
+    el.addEventListener('pointerleave', (ev) => {
+      // Onto the hover card: it stays (it has an action the pointer is heading for).
+      if (ev.relatedTarget instanceof Node && this.hover.el.contains(ev.relatedTarget)) return;
+      this.hoverItem(-1, NaN, NaN);
+    });
     el.addEventListener('dblclick', (ev) => {
       const { sx, sy } = local(ev);
       this.activate(this.canvas.hitTest(sx, sy));

@@ -77,7 +77,10 @@ export interface RunsMessage {
 export interface RunProbeMessage {
   type: 'runProbe';
 }
-/** Webview → extension: cut the skips into these merges and compare with the intact run. */
+/**
+ * Webview → extension: cut skips and compare with the intact run; `merges` names merges (all their
+ * skip inputs) or skip ids (that skip alone), as `skipscope probe --cut` takes them.
+ */
 export interface CutSkipMessage {
   type: 'cutSkip';
   merges: string[];

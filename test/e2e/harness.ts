@@ -27,7 +27,7 @@
  *   readNotifications(): Promise<string[]>        texts of the notifications on screen
  *   waitForNotification(text | RegExp): Promise<string>   the first notification that matches
  *   clearNotifications()                          dismisses every notification
- *   screenshot(name): Promise<string>             saves test-output/e2e/<name>.png, returns its path
+ *   screenshot(name, sel?): Promise<string>       saves test-output/e2e/<name>.png (cropped to sel), returns its path
  *   extensionLog(): string                        the extension's output-channel log so far
  *   waitFor(fn, { timeoutMs, message })           polls fn until it returns a value other than
  *                                                 undefined/false (no fixed sleeps anywhere)
@@ -111,11 +111,15 @@ export async function waitFor<T>(
   }
 }
 
-/** Saves a screenshot of the whole workbench to test-output/e2e/<name>.png and returns the path. */
-export async function screenshot(name: string): Promise<string> {
+/**
+ * Saves a screenshot to test-output/e2e/<name>.png and returns the path: of the whole workbench, or
+ * cropped to the element `selector` picks (e.g. '.part.editor', the editor area).
+ */
+export async function screenshot(name: string, selector?: string): Promise<string> {
   mkdirSync(outputDir, { recursive: true });
   const file = join(outputDir, `${name.replace(/[^\w.-]+/g, '_')}.png`);
-  await getPage().screenshot({ path: file });
+  if (selector) await getPage().locator(selector).first().screenshot({ path: file });
+  else await getPage().screenshot({ path: file });
   return file;
 }
 

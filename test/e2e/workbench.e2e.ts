@@ -233,6 +233,16 @@ describe('gradient-flow workbench (code-server)', function () {
     await clearNotifications();
     await inPage(frame, `window.skipscopeView.revealByName('/layer1/layer1.0/Add')`);
     await screenshot('workbench-compare');
+    // The README shows the editor alone (chart beside the graph overlay), refreshed only on request
+    // so that a test run leaves the tracked file alone.
+    // Zoomed out around that merge, so that the overlay shows a few blocks of coloured nodes.
+    await inPage(
+      frame,
+      `new Promise((done) => { const c = window.skipscopeView.canvas; const { width, height } = c.size(); c.zoomAt(width / 2, height / 2, 0.6); requestAnimationFrame(() => requestAnimationFrame(done)); })`,
+    );
+    const editor = await screenshot('workbench-compare-editor', '.part.editor');
+    if (process.env.SKIPSCOPE_UPDATE_SCREENSHOT === '1')
+      fs.copyFileSync(editor, join(root, 'media/screenshot-workbench.png'));
   });
 
   it('Cancel stops a long run within a second, and the next run still works', async () => {
@@ -285,5 +295,79 @@ describe('gradient-flow workbench (code-server)', function () {
       assert.ok(png.width > 300 && png.height > 200, f);
     }
     assert.match(fs.readFileSync(join(dir, 'report.md'), 'utf8'), /^# Gradient flow of resnet18\.onnx/);
+  });
+
+  it('Cut this skip from the skip list and from a merge’s hover card: each cut run is compared with the intact one', async () => {
+    const frame = await openModel(RESNET);
+    await chartWithRuns(1);
+    const conv1 = (r: ProbeResult) => r.params.find((p) => p.node === '/conv1/Conv')!.grad.rms;
+    const intact = conv1(cliProbe(workspacePath(RESNET)));
+
+    /** Waits for the compare view of the intact run (A) with the run that cut `merge` (B); checks conv1. */
+    const comparedWithCut = async (merge: string) => {
+      const f = await waitFor(
+        async () => {
+          const fr = await activeWebviewFrame({ timeoutMs: 2000 });
+          const cut = await inPage<string[] | null>(
+            fr,
+            `(() => { const f = window.skipscopeView.flow; const r = f.runs.find((x) => x.run.id === f.b); return r ? r.run.cut : null; })()`,
+          );
+          return cut && cut.length === 1 && cut[0] === merge ? fr : undefined;
+        },
+        { timeoutMs: 120_000, message: `a compare view with the run that cut ${merge}` },
+      );
+      const shown = await inPage<{ node: string; value?: number; compare?: number }[]>(
+        f,
+        'window.skipscopeView.flow.shownValues()',
+      );
+      const first = shown.find((s) => s.node === '/conv1/Conv')!;
+      close(first.value, intact, `intact conv1 (A) beside the cut of ${merge}`);
+      close(
+        first.compare,
+        conv1(cliProbe(workspacePath(RESNET), ['--cut', merge])),
+        `conv1 with ${merge} cut (B)`,
+      );
+      assert.ok(
+        Math.abs(first.compare! - first.value!) > 0.01 * first.value!,
+        `cutting ${merge} changes conv1`,
+      );
+    };
+
+    // The skip list: each row has an inline "cut" action (shown on hover and keyboard focus).
+    const row = frame.locator('#skip-list li', {
+      has: frame.locator('.skip-row[aria-label*="to /layer1/layer1.1/Add,"]'),
+    });
+    await row.hover();
+    await row.locator('.skip-cut').click();
+    await comparedWithCut('/layer1/layer1.1/Add');
+
+    // The hover card of a merge: it stays open while the pointer moves from the node onto it, across
+    // the graph, and its action cuts the merge's skip. A conv's card has no such action.
+    const hoverNode = async (name: string) => {
+      await inPage(frame, `window.skipscopeView.revealByName(${JSON.stringify(name)})`);
+      const point = await waitFor(() =>
+        inPage<{ x: number; y: number } | null>(
+          frame,
+          `window.skipscopeView.pointOfNode(${JSON.stringify(name)}) ?? null`,
+        ).then((p) => p ?? undefined),
+      );
+      await frame.locator('#graph').hover({ position: point });
+      const card = frame.locator(`#hover-card[data-node=${JSON.stringify(name)}]`);
+      await card.waitFor({ state: 'visible' });
+      return card;
+    };
+    const conv = await hoverNode('/layer3/layer3.1/conv1/Conv');
+    assert.equal(await conv.locator('#card-cut-skip').count(), 0, 'a conv offers no cut');
+    const merge = '/layer3/layer3.1/Add';
+    const card = await hoverNode(merge);
+    const action = card.locator('#card-cut-skip');
+    assert.equal((await action.innerText()).trim(), 'Cut this skip');
+    const box = (await action.boundingBox())!;
+    await getPage().mouse.move(box.x + box.width / 2, box.y + box.height / 2, { steps: 12 });
+    assert.ok(await action.isVisible(), 'the card is still open when the pointer reaches its action');
+    await getPage().mouse.down();
+    await getPage().mouse.up();
+    await comparedWithCut(merge);
+    await screenshot('workbench-cut-one-skip');
   });
 });

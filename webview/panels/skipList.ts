@@ -1,6 +1,8 @@
 /**
  * The side panel listing every skip (kind, from → to, span); a click or Enter focuses it on the
- * graph, hovering lights it up.
+ * graph, hovering lights it up. Each row has an inline action, as a VS Code tree row does (shown
+ * on hover and keyboard focus): cut this skip, which probes the model with it replaced by zeros
+ * and compares the run with the intact one.
  */
 import type { SkipPath } from '../../runtime/view/viewModel';
 import { skipKindLabel } from '../../runtime/view/nodeCard';
@@ -10,6 +12,7 @@ import { h } from '../dom';
 export interface SkipListEvents {
   focus(skip: SkipPath): void;
   light(skip: SkipPath | undefined): void;
+  cut(skip: SkipPath): void;
 }
 
 function shortName(name: string): string {
@@ -26,28 +29,31 @@ export function renderSkipList(host: HTMLElement, skips: SkipPath[], events: Ski
     const kind = s.kind === 'residual' && s.projection ? 'projection' : s.kind;
     const from = s.sourceNode || s.source;
     const label = `${skipKindLabel(s)} from ${from} to ${s.merge}, bypasses ${s.span.learnedOps} learned ops over ${s.span.ops} ops`;
-    const li = h(
-      'li',
-      {
-        tabindex: 0,
-        role: 'button',
-        'aria-label': label,
-        'data-skip': s.id,
-        'data-kind': kind,
-        title: label,
-      },
+    const row = h(
+      'div',
+      { class: 'skip-row', tabindex: 0, role: 'button', 'aria-label': label, title: label },
       h('span', { class: `swatch kind-${kind}`, 'aria-hidden': 'true' }),
       h('span', { class: 'skip-kind' }, kind),
       h('span', { class: 'skip-route' }, `${shortName(from)} → ${shortName(s.merge)}`),
       h('span', { class: 'skip-span' }, `${s.span.learnedOps}/${s.span.ops}`),
     );
-    li.addEventListener('click', () => events.focus(s));
-    li.addEventListener('keydown', (ev) => {
+    const cutLabel = `Cut the ${skipKindLabel(s)} from ${from} to ${s.merge}: probe with it replaced by zeros and compare with the intact run`;
+    const cut = h('vscode-toolbar-button', {
+      class: 'skip-cut',
+      icon: 'debug-disconnect',
+      label: cutLabel,
+      title: 'Cut this skip and compare',
+      'aria-label': cutLabel,
+    });
+    const li = h('li', { 'data-skip': s.id, 'data-kind': kind }, row, cut);
+    row.addEventListener('click', () => events.focus(s));
+    row.addEventListener('keydown', (ev) => {
       if (ev.key === 'Enter' || ev.key === ' ') {
         ev.preventDefault();
         events.focus(s);
       }
     });
+    cut.addEventListener('click', () => events.cut(s));
     li.addEventListener('mouseenter', () => events.light(s));
     li.addEventListener('mouseleave', () => events.light(undefined));
     return li;
