@@ -194,24 +194,38 @@ export function flowChart(input: ChartInput): { drawing: Drawing; geometry: Char
     void v;
   });
   for (const w of whiskers) shapes.push({ kind: 'line', points: w, stroke: th.foreground, lineWidth: 1 });
-  // Merges marked under the axis; skips as arcs fork → merge above the plot.
+  // Merges marked under the axis; skips as arcs fork → merge above the plot. Where layers are
+  // narrower than a pixel, marks and arcs that land on the same pixels are drawn once.
   const indexOfTensor = new Map(layers.map((l, i) => [l.tensor, i]));
+  const drawnMarks = new Set<string>();
+  const drawnArcs = new Set<string>();
   layers.forEach((l, i) => {
     if (!l.merge) return;
     const cx = plot.x0 + (i + 0.5) * step;
     const colour = l.merge.cut ? th.cut : th.foreground;
-    shapes.push({
-      kind: 'line',
-      points: [cx - 4, plot.y1 + 9, cx, plot.y1 + 3, cx + 4, plot.y1 + 9, cx - 4, plot.y1 + 9],
-      stroke: colour,
-      lineWidth: 1.2,
-    });
     const from = indexOfTensor.get(l.merge.fork);
     const fx = from !== undefined ? plot.x0 + (from + 0.5) * step : plot.x0;
+    const mark = `${Math.round(cx)}:${l.merge.cut}`;
+    const arc = `${Math.round(fx)}:${mark}`;
+    if (!drawnMarks.has(mark)) {
+      drawnMarks.add(mark);
+      shapes.push({
+        kind: 'line',
+        points: [cx - 4, plot.y1 + 9, cx, plot.y1 + 3, cx + 4, plot.y1 + 9, cx - 4, plot.y1 + 9],
+        stroke: colour,
+        lineWidth: 1.2,
+      });
+    }
+    if (drawnArcs.has(arc)) return;
+    drawnArcs.add(arc);
     const lift = Math.min(ARC_BAND - 6, 8 + Math.abs(cx - fx) * 0.25);
+    // An arc narrower than two pixels is a tick: two points draw it as well as seventeen.
+    const narrow = Math.abs(cx - fx) < 2;
     shapes.push({
       kind: 'line',
-      points: quadratic(fx, plot.y0 - 2, (fx + cx) / 2, plot.y0 - 2 - lift * 2, cx, plot.y0 - 2),
+      points: narrow
+        ? [cx, plot.y0 - 2, cx, plot.y0 - 2 - lift]
+        : quadratic(fx, plot.y0 - 2, (fx + cx) / 2, plot.y0 - 2 - lift * 2, cx, plot.y0 - 2),
       stroke: l.merge.cut ? th.cut : th.arc,
       lineWidth: 1.2,
       dash: l.merge.cut ? [4, 3] : undefined,

@@ -26,6 +26,8 @@ export interface FlowPanelEvents {
 }
 
 const CHART_HEIGHT = 210;
+/** Findings listed before a "Show all" button (a 10,000-layer model can have thousands). */
+const FINDINGS_SHOWN = 40;
 
 const fmt = (v: number | undefined) =>
   v === undefined
@@ -57,6 +59,10 @@ export class FlowPanel {
   private readonly empty: HTMLElement;
   /** Milliseconds the last chart draw took (the bench reads it). */
   lastDrawMs = 0;
+  /** Width of the chart's box (CSS pixels), from a ResizeObserver. */
+  private width?: number;
+  /** Whether every finding is listed, not just the first FINDINGS_SHOWN. */
+  private allFindings = false;
 
   constructor(
     private readonly events: FlowPanelEvents,
@@ -152,7 +158,9 @@ export class FlowPanel {
   /** Takes the model's runs and the pair shown. */
   setRuns(runs: GradientOverlay[], a?: number, b?: number): void {
     this.runs = runs;
+    const was = this.a;
     this.a = a ?? runs.at(-1)?.run?.id;
+    if (this.a !== was) this.allFindings = false;
     this.b = b;
     const option = (r: GradientOverlay, selected: boolean) =>
       h('option', { value: String(r.run?.id), selected }, `#${r.run?.id} ${r.run?.name ?? r.label}`);
@@ -183,6 +191,20 @@ export class FlowPanel {
     for (const el of [this.runA, this.runB, this.colour]) el.hidden = !has;
   }
 
+  /** "Show all N findings": lists the rest. */
+  private moreFindingsButton(total: number): HTMLElement {
+    const b = h(
+      'button',
+      { class: 'link more-findings', id: 'more-findings' },
+      `Show all ${total} findings (${total - FINDINGS_SHOWN} more)`,
+    );
+    b.addEventListener('click', () => {
+      this.allFindings = true;
+      this.renderDiagnosis();
+    });
+    return b;
+  }
+
   private renderDiagnosis(): void {
     const run = this.runs.find((r) => r.run?.id === this.a);
     const d = run?.diagnosis;
@@ -190,7 +212,8 @@ export class FlowPanel {
       this.diagnosis.replaceChildren();
       return;
     }
-    const items = d.findings.map((f) =>
+    const shown = this.allFindings ? d.findings : d.findings.slice(0, FINDINGS_SHOWN);
+    const items = shown.map((f) =>
       h(
         'li',
         { class: `finding ${f.severity}`, 'data-kind': f.kind },
@@ -212,6 +235,7 @@ export class FlowPanel {
       h('h4', {}, 'Diagnosis'),
       h('p', { id: 'diagnosis-text' }, d.text),
       items.length ? h('ul', { class: 'findings' }, ...items) : null,
+      shown.length < d.findings.length ? this.moreFindingsButton(d.findings.length) : null,
       h(
         'p',
         { class: 'thresholds' },
@@ -237,7 +261,8 @@ export class FlowPanel {
     const layers = this.layers;
     if (!layers) return;
     const t0 = performance.now();
-    const width = Math.max(320, this.canvas.parentElement?.clientWidth ?? 800);
+    this.width ??= this.canvas.parentElement?.clientWidth;
+    const width = Math.max(320, this.width || 800);
     const marked = [this.hoverIndex, this.focusIndex, layers.findIndex((l) => l.node === this.markedNode)];
     const labels = this.b !== undefined ? this.runLabels() : undefined;
     const { drawing, geometry } = flowChart({
@@ -352,6 +377,14 @@ export class FlowPanel {
     c.addEventListener('focus', () => {
       if (this.focusIndex < 0) this.setFocus(0);
     });
-    new ResizeObserver(() => this.draw()).observe(this.el);
+    // The chart's width, kept from the observer: reading it in draw() would force a layout of the
+    // whole page each time (costly beside a skip list of thousands of rows).
+    const wrap = this.canvas.parentElement!;
+    new ResizeObserver((entries) => {
+      const width = Math.round(entries[0].contentRect.width);
+      if (width === this.width) return;
+      this.width = width;
+      this.draw();
+    }).observe(wrap);
   }
 }
