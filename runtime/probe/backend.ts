@@ -11,14 +11,16 @@ import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 // tfjs-core alone registers no gradient functions; the union package would.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { ModelError, describeError } from '../errors';
 import type { BackendName } from './probeTypes';
 import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
 import { convSettings } from './ops/nnOps';
-import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
+import { setKernelThreads, wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
+import { instantiatingShared } from './wasm/sharedHeap';
+import { coreCount } from './wasm/kernelThreads';
 
 /** Where to look for things the backends load at run time. */
 export interface BackendConfig {
@@ -26,6 +28,8 @@ export interface BackendConfig {
   nativePath?: string;
   /** Folder with the tfjs-backend-wasm .wasm binaries (defaults: next to the bundle, else node_modules). */
   wasmDir?: string;
+  /** Threads of the WASM kernels (0 or absent: one per core). */
+  threads?: number;
 }
 
 /** What ran. */
@@ -127,7 +131,8 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
     uncaughtException: process.listeners('uncaughtException'),
     unhandledRejection: process.listeners('unhandledRejection'),
   };
-  const ok = await tf.setBackend('wasm');
+  // A shared heap, so that the kernel threads can work on it (wasm/sharedHeap.ts).
+  const ok = await instantiatingShared(() => tf.setBackend('wasm'));
   for (const l of process.listeners('uncaughtException'))
     if (!before.uncaughtException.includes(l)) process.removeListener('uncaughtException', l);
   for (const l of process.listeners('unhandledRejection'))
@@ -138,12 +143,8 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
   const kernels = own
     ? `, GEMM/Winograd kernels ${own.build === 'fma' ? 'with relaxed-SIMD FMA' : 'in SIMD128'}`
     : '';
-  // tfjs-backend-wasm 4.22 turns threads off under Node (tfjs issue #3830): one thread.
-  return {
-    name: 'wasm',
-    device: `CPU (WebAssembly${simd ? ' SIMD' : ''}${kernels})`,
-    threads: getThreadsCount(),
-  };
+  // TF.js's own WASM kernels run on one thread under Node (tfjs issue #3830); threads is set per run.
+  return { name: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}${kernels})`, threads: 1 };
 }
 
 async function tryCpu(): Promise<BackendInfo | undefined> {
@@ -163,7 +164,7 @@ export async function initBackend(
   // Reuse the running backend unless auto could now do better (a native package was configured).
   const better = want === 'auto' && current?.name !== 'tensorflow' && !!findNative(config.nativePath);
   if (current && !better && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
-    return current;
+    return withThreads(current, config);
   registerZeroGradients();
   // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the
   // backend that ran is reported in the results, and stdout/stderr belong to the CLI and sidecar.
@@ -183,7 +184,7 @@ export async function initBackend(
         // The composite conv gradients beat WASM's and JS's own; native TensorFlow has real kernels.
         convSettings.fastGrad = name !== 'tensorflow';
         current = info;
-        return info;
+        return withThreads(info, config);
       }
       errors.push(`${name}: not available`);
     } catch (e) {
@@ -191,6 +192,15 @@ export async function initBackend(
     }
   }
   throw new ModelError(`no probe backend could start (${errors.join('; ')}).`);
+}
+
+/** `info` with the threads that will really run: the WASM kernel threads started or resized to `config.threads`. */
+async function withThreads(info: BackendInfo, config: BackendConfig): Promise<BackendInfo> {
+  if (info.name !== 'wasm') return info;
+  const heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+  const threads = await setKernelThreads(heap, config.threads || coreCount());
+  current = { ...info, threads };
+  return current;
 }
 
 /** Versions of the TF.js packages in use, for runtime/info. */

@@ -26,6 +26,8 @@ export interface ProbeOptions {
   /** Values for symbolic dims, e.g. { height: 64, width: 64 }. */
   dims?: Record<string, number>;
   backend?: BackendName | 'auto';
+  /** Threads of the WASM kernels (0 or absent: one per core). */
+  threads?: number;
   seed?: number;
   /**
    * Folder with node_modules/@tensorflow/tfjs-node(-gpu) for the `tensorflow` backend. The
@@ -103,5 +105,10 @@ export interface ProbeResult {
   activations: ActivationGrad[];
   merges: MergeGrad[];
   summary: { issues: FlowIssue[]; text: string };
-  timing: { msPerBatch: number; totalMs: number };
+  /**
+   * msPerBatch: the mean over all batches, the first included; firstBatchMs: the first alone (it
+   * pays the set-up: weight transforms, buffers); steadyMedianMs: the median of the others (null
+   * with one batch).
+   */
+  timing: { msPerBatch: number; firstBatchMs: number; steadyMedianMs: number | null; totalMs: number };
 }

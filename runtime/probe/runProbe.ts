@@ -130,6 +130,7 @@ export async function runProbe(
   const t0 = performance.now();
   const backend = await initBackend(opts.backend ?? 'auto', {
     nativePath: opts.nativePath,
+    threads: opts.threads,
     ...hooks.backendConfig,
   });
   const plan = planBatches(model, opts);
@@ -141,7 +142,7 @@ export async function runProbe(
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
   const passes: PassStats[] = [];
   const losses: number[] = [];
-  let passMs = 0;
+  const passMs: number[] = [];
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();
@@ -157,7 +158,7 @@ export async function runProbe(
           : runner.layers
             ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
             : graphGradPass(runner.graph!, feeds, lossFn, graphTaps);
-        passMs += performance.now() - ts;
+        passMs.push(performance.now() - ts);
         passes.push(stats);
         losses.push(stats.loss);
       } finally {
@@ -195,7 +196,18 @@ export async function runProbe(
     activations,
     merges,
     summary: { issues, text },
-    timing: { msPerBatch: passMs / Math.max(plan.count, 1), totalMs: performance.now() - t0 },
+    timing: { ...batchTiming(passMs), totalMs: performance.now() - t0 },
+  };
+}
+
+/** The first batch apart from the median of the others, and the mean of all. */
+function batchTiming(ms: number[]): Omit<ProbeResult['timing'], 'totalMs'> {
+  const rest = ms.slice(1).sort((a, b) => a - b);
+  const mid = rest.length >> 1;
+  return {
+    msPerBatch: ms.reduce((s, v) => s + v, 0) / Math.max(ms.length, 1),
+    firstBatchMs: ms[0] ?? 0,
+    steadyMedianMs: rest.length ? (rest.length % 2 ? rest[mid] : (rest[mid - 1] + rest[mid]) / 2) : null,
   };
 }
 
