@@ -24,6 +24,8 @@ class ModelDocument implements vscode.CustomDocument {
   handle?: number;
   readonly panels = new Set<vscode.WebviewPanel>();
   summary?: ModelSummary;
+  /** The last gradient probe's timing: short for the status bar, long for its tooltip. */
+  probe?: { brief: string; detail: string };
   constructor(
     readonly uri: vscode.Uri,
     private readonly onDispose: (d: ModelDocument) => void,
@@ -38,6 +40,28 @@ const documents = new Set<ModelDocument>();
 
 function post(panel: vscode.WebviewPanel, m: ToWebviewMessage): void {
   void panel.webview.postMessage(m);
+}
+
+/** The status bar item of the model editors (set when they are registered). */
+let statusBar: ModelStatusBar | undefined;
+
+/** What the status bar says about `doc`: its summary and, after a probe, the probe's timing. */
+function statusOf(doc: ModelDocument): ModelSummary | undefined {
+  if (!doc.summary || !doc.probe) return doc.summary;
+  return {
+    text: `${doc.summary.text} · $(pulse) ${doc.probe.brief}`,
+    tooltip: `${doc.summary.tooltip}\nLast gradient probe: ${doc.probe.detail}`,
+  };
+}
+
+/** Shows the timing of a probe run of `uri` in the status bar while one of its editors is active. */
+export function showProbeTiming(uri: vscode.Uri, brief: string, detail: string): void {
+  for (const d of documents)
+    if (d.uri.toString() === uri.toString()) {
+      d.probe = { brief, detail };
+      const status = statusOf(d);
+      for (const p of d.panels) if (p.active && status) statusBar?.show(p, status);
+    }
 }
 
 /** Shows a probe run's gradient statistics (or clears them with null) in the editors of `uri`. */
@@ -97,7 +121,8 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
       try {
         const opened = await this.open(doc);
         post(panel, { type: 'init', fileName, view: opened.view, settings: settings() });
-        if (panel.active && doc.summary) this.statusBar.show(panel, doc.summary);
+        const status = statusOf(doc);
+        if (panel.active && status) this.statusBar.show(panel, status);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         log.warn(`open ${doc.uri.fsPath}: ${message}`);
@@ -135,7 +160,8 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
       );
     });
     panel.onDidChangeViewState(() => {
-      if (panel.active && doc.summary) this.statusBar.show(panel, doc.summary);
+      const status = statusOf(doc);
+      if (panel.active && status) this.statusBar.show(panel, status);
       else this.statusBar.hide(panel);
     });
     panel.onDidDispose(() => {
@@ -147,7 +173,7 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
 
 /** Registers the model editors, their status bar item, the model.json CodeLens and crash reports. */
 export function registerModelEditor(s: ExtensionServices): void {
-  const statusBar = new ModelStatusBar();
+  statusBar = new ModelStatusBar();
   const provider = new ModelEditorProvider(s, statusBar);
   const options = {
     webviewOptions: { retainContextWhenHidden: true },

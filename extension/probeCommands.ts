@@ -7,7 +7,8 @@ import * as vscode from 'vscode';
 import { ModelOpen, ProbeProgress, ProbeRun } from '../runtime/protocol/sidecarProtocol';
 import type { BackendName, ProbeOptions } from '../runtime/probe/probeTypes';
 import { toGradientOverlay } from '../runtime/probe/gradientOverlay';
-import { showGradients } from './modelEditorProvider';
+import { timingBrief, timingText } from '../runtime/probe/timingText';
+import { showGradients, showProbeTiming } from './modelEditorProvider';
 import type { ExtensionServices } from './extension';
 
 /** Why probes are off in an untrusted workspace, shown to the user. */
@@ -33,6 +34,7 @@ function optionsFromSettings(): ProbeOptions {
     batches: cfg.get<number>('batches', 2),
     loss: 'mean-square',
     backend: cfg.get<BackendName | 'auto'>('backend', 'auto'),
+    threads: cfg.get<number>('threads', 0) || undefined,
     nativePath: native || undefined,
   };
 }
@@ -72,10 +74,12 @@ async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<
         const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
         const result = await s.sidecar.request(ProbeRun, { handle, runId, options }, token);
         showGradients(uri, toGradientOverlay(result));
+        const timing = timingText(result);
+        showProbeTiming(uri, timingBrief(result), timing);
         s.log.info(
-          `gradient flow of ${uri.fsPath} on ${result.backend.name} (${result.backend.device}): ${result.summary.text}`,
+          `gradient flow of ${uri.fsPath} on ${result.backend.name} (${result.backend.device}): ${result.summary.text} ${timing}.`,
         );
-        void vscode.window.showInformationMessage(result.summary.text);
+        void vscode.window.showInformationMessage(`${result.summary.text} Probe: ${timing}.`);
       } catch (e) {
         if (token.isCancellationRequested) return;
         const msg = e instanceof Error ? e.message : String(e);

@@ -55,13 +55,26 @@ every node output and both sides of every skip connection.
   --dims NAME=SIZE      size of a symbolic input dimension (repeatable)
   --seed S              seed of the synthetic batches and labels (default 0)
   --backend NAME        auto (default), tensorflow, wasm, cpu
+  --threads N           threads of the WebAssembly kernels (default: one per core)
   --native-path DIR     folder with node_modules/@tensorflow/tfjs-node(-gpu) for the tensorflow backend
   --json                machine-readable output`,
   async run(args) {
     const a = parseArgs(
       args,
       ['json'],
-      ['input', 'batch', 'batches', 'loss', 'labels', 'target', 'dims', 'seed', 'backend', 'native-path'],
+      [
+        'input',
+        'batch',
+        'batches',
+        'loss',
+        'labels',
+        'target',
+        'dims',
+        'seed',
+        'backend',
+        'native-path',
+        'threads',
+      ],
     );
     if (a.positionals.length !== 1) throw new UsageError('probe takes exactly one MODEL file.');
     const one = (k: string) => a.options.get(k)?.at(-1);
@@ -93,6 +106,7 @@ every node output and both sides of every skip connection.
       target: one('target'),
       dims,
       backend: backend as BackendName | 'auto',
+      threads: one('threads') === undefined ? undefined : int('threads', one('threads'), 1),
       seed,
     };
     const model = await openModel(a.positionals[0]);

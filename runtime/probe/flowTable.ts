@@ -2,6 +2,7 @@
  * The readable gradient-flow report of `skipscope probe`: parameters in graph order with a
  * log-scale bar of their gradient RMS, the skip/branch split at each merge and the summary.
  */
+import { timingText } from './timingText';
 import type { ProbeResult } from './probeTypes';
 
 const fmt = (v: number) =>
@@ -100,6 +101,6 @@ export function renderFlowTable(r: ProbeResult): string {
   }
   out.push('');
   out.push(r.summary.text);
-  out.push(`${r.timing.msPerBatch.toFixed(0)} ms per batch (forward + backward with all probes).`);
+  out.push(`Forward + backward with all probes: ${timingText(r)}.`);
   return out.join('\n');
 }

@@ -28,6 +28,7 @@ const opts: ProbeOptions = {
   batches: 2,
   loss: 'mean-square',
   backend: 'wasm',
+  threads: 2,
 };
 
 describe('sidecar probe/run', () => {
@@ -56,6 +57,7 @@ describe('sidecar probe/run', () => {
     const { handle } = await conn.sendRequest(ModelOpen, { file: path.join(root, 'samples/sample.onnx') });
     const r = await conn.sendRequest(ProbeRun, { handle, runId: 7, options: opts });
     assert.equal(r.backend.name, 'wasm');
+    assert.equal(r.backend.threads, 2);
     assert.equal(r.loss.values.length, 2);
     assert.ok(r.merges.length > 0);
     const mine = progress.filter((p) => p.runId === 7);
@@ -93,6 +95,8 @@ describe('sidecar probe/run', () => {
     const wasm = info.backends.find((b) => b.name === 'wasm');
     assert.ok(wasm?.available && /in use/.test(wasm.detail));
     assert.equal(info.backends.find((b) => b.name === 'tensorflow')?.available, false);
-    assert.equal(info.threads, 1);
+    // The threads the last run really used (the kernel threads the options asked for).
+    assert.equal(info.threads, 2);
+    assert.ok(info.cores >= 1);
   });
 });
