@@ -1,6 +1,8 @@
 /**
  * Gradients of the executor against PyTorch float64 autograd (test/fixtures/grads/*.json, written
- * by scripts/make_grad_refs.py) and against finite differences on tiny graphs.
+ * by scripts/make_grad_refs.py) and against finite differences on tiny graphs. The PyTorch
+ * comparisons run on one thread and on two kernel threads, every kernel call cut into tasks
+ * however small (the fixtures are too small for the default cut).
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -14,6 +16,12 @@ import { makeLoss } from '../../../runtime/probe/losses';
 import { readNpy } from '../../../runtime/probe/npy';
 import { isModelError } from '../../../runtime/errors';
 import * as winograd from '../../../runtime/probe/winograd';
+import { taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
+import { kernelThreadsOf, type EmscriptenHeap } from '../../../runtime/probe/wasm/wasmKernels';
+
+/** Kernel-thread jobs run so far on the WASM heap (0 without threads). */
+const jobs = () =>
+  kernelThreadsOf((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm)?.stats.jobs ?? 0;
 
 const root = path.resolve(__dirname, '../../..');
 const refDir = path.join(root, 'test/fixtures/grads');
@@ -75,13 +83,23 @@ describe('probe gradients vs PyTorch float64', () => {
       );
   });
 
+  const variants = [
+    { allWinograd: false, threads: 1 },
+    { allWinograd: false, threads: 2 },
+    { allWinograd: true, threads: 2 },
+  ];
   for (const { file, ref } of refs)
-    for (const allWinograd of [false, true])
-      it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}`, async function () {
+    for (const { allWinograd, threads } of variants)
+      it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}, ${threads} thread${threads > 1 ? 's' : ''}`, async function () {
+        assert.equal((await initBackend('wasm', { threads })).threads, threads);
         const { ex, feeds } = await load(ref);
         const runsBefore = winograd.winogradRuns;
+        const jobsBefore = jobs();
         // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
         if (allWinograd) winograd.winogradSettings.minTiles = 1;
+        const savedTasks = { ...taskSettings };
+        if (threads > 1)
+          Object.assign(taskSettings, { minGemmWork: 0, minTaskWork: 1, minCopyBytes: 0, minTaskBytes: 1 });
         try {
           const byName = new Map(ex.params.map((p) => [p.name, p]));
           // Stale references would compare different weights: the weight norms must agree first.
@@ -120,9 +138,11 @@ describe('probe gradients vs PyTorch float64', () => {
             `only ${checked}/${ref.params.length} parameters compared`,
           );
           tf.dispose(Object.values(feeds));
+          if (threads > 1) assert.ok(jobs() > jobsBefore, 'no kernel ran on the threads');
           if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
         } finally {
           winograd.winogradSettings.minTiles = 64;
+          Object.assign(taskSettings, savedTasks);
           ex.dispose();
         }
       });
