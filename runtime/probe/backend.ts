@@ -18,7 +18,12 @@ import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
 import { convSettings } from './ops/nnOps';
-import { setKernelThreads, wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
+import {
+  kernelThreadsOf,
+  setKernelThreads,
+  wasmKernelsIfAvailable,
+  type EmscriptenHeap,
+} from './wasm/wasmKernels';
 import { instantiatingShared } from './wasm/sharedHeap';
 import { coreCount } from './wasm/kernelThreads';
 
@@ -139,7 +144,7 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
     if (!before.unhandledRejection.includes(l)) process.removeListener('unhandledRejection', l);
   if (!ok) return undefined;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const own = wasmKernelsIfAvailable((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm);
+  const own = wasmKernelsIfAvailable(wasmHeap());
   const kernels = own
     ? `, GEMM/Winograd kernels ${own.build === 'fma' ? 'with relaxed-SIMD FMA' : 'in SIMD128'}`
     : '';
@@ -194,12 +199,26 @@ export async function initBackend(
   throw new ModelError(`no probe backend could start (${errors.join('; ')}).`);
 }
 
-/** `info` with the threads that will really run: the WASM kernel threads started or resized to `config.threads`. */
+/**
+ * `info` with the threads that will run: the WASM kernel threads, started (without waiting for
+ * them: they join as they come up) or resized to `config.threads`.
+ */
 async function withThreads(info: BackendInfo, config: BackendConfig): Promise<BackendInfo> {
   if (info.name !== 'wasm') return info;
-  const heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
-  const threads = await setKernelThreads(heap, config.threads || coreCount());
+  const threads = await setKernelThreads(wasmHeap(), config.threads || coreCount(), false);
   current = { ...info, threads };
+  return current;
+}
+
+function wasmHeap(): EmscriptenHeap {
+  return (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+}
+
+/** `info` after a run: the threads still available (a kernel thread that failed during it is not counted). */
+export function afterRun(info: BackendInfo): BackendInfo {
+  if (info.name !== 'wasm' || tf.getBackend() !== 'wasm') return info;
+  const pool = kernelThreadsOf(wasmHeap());
+  current = { ...info, threads: pool ? Math.min(info.threads, pool.available) : info.threads };
   return current;
 }
 

@@ -9,7 +9,7 @@ import type { Model } from '../model/ir';
 import { ModelError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { ProbeOptions, ProbeResult } from './probeTypes';
-import { initBackend, type BackendConfig, type BackendInfo } from './backend';
+import { afterRun, initBackend, type BackendConfig, type BackendInfo } from './backend';
 import { Executor } from './executor';
 import {
   disposeLayersRunner,
@@ -188,7 +188,7 @@ export async function runProbe(
   if (warning) text += ` Memory: ${warning}`;
   return {
     model: path.basename(model.file),
-    backend,
+    backend: afterRun(backend),
     loss: { kind: opts.loss, values: losses },
     batchSize: plan.batchSize,
     batches: plan.count,

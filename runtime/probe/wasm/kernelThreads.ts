@@ -29,8 +29,8 @@ const TMP_BYTES = 6 * 8 * 4;
 
 /** Tuning: spins before a futex wait (workers, and the main thread waiting for them). */
 export const threadSettings = {
-  /** Worker spins on the generation word after a job (about 20–60 µs): jobs come in bursts. */
-  workerSpin: 20000,
+  /** Worker spins on the generation word after a job (some tens of µs): jobs come in bursts. */
+  workerSpin: 2000,
   /** Main-thread spins on the active count before sleeping on it. */
   mainSpin: 20000,
   /** How long the main thread sleeps between checks that the workers it waits for are alive (ms). */
@@ -57,7 +57,7 @@ export class KernelThreadError extends Error {}
 /** The kernel threads of one heap. */
 export class KernelThreads {
   private readonly ctl: Int32Array;
-  private readonly control = new SharedArrayBuffer(4 * (CTL.enlist + MAX_THREADS));
+  private readonly control = new SharedArrayBuffer(4 * (CTL.ready + MAX_THREADS));
   private readonly messages = new SharedArrayBuffer(MESSAGE_BYTES);
   private readonly slots: (Slot | undefined)[] = [];
   /** Heap addresses of the scratch records by thread (0 the main thread); a restarted worker reuses its slot's. */
@@ -84,15 +84,29 @@ export class KernelThreads {
     return Math.min(this.wanted, 1 + this.readyWorkers().length);
   }
 
-  /** Asks for `n` threads (main thread included), starting workers as needed; resolves to the threads really available. */
-  async resize(n: number): Promise<number> {
-    if (this.disposed) return 1;
+  /**
+   * Threads jobs run on once the workers still starting are up: the main thread and every worker
+   * not known to have failed, up to the number wanted. What a probe reports.
+   */
+  get available(): number {
+    let alive = 0;
+    for (let i = 1; i < Math.min(this.wanted, this.slots.length); i++) if (!this.isDead(i)) alive++;
+    return 1 + alive;
+  }
+
+  /**
+   * Asks for `n` threads (main thread included), starting workers as needed. Jobs use each
+   * worker from the moment it is ready (it says so in a shared word, no event needed), so a
+   * caller need not wait: the promise resolves, to the threads then available, once every new
+   * worker is ready or has failed to start.
+   */
+  resize(n: number): Promise<number> {
+    if (this.disposed) return Promise.resolve(1);
     this.wanted = Math.max(1, Math.min(MAX_THREADS, Math.floor(n)));
     this.reap();
     const starting: Promise<void>[] = [];
     for (let i = 1; i < this.wanted; i++) if (!this.slots[i]) starting.push(this.start(i));
-    await Promise.all(starting);
-    return this.threads;
+    return Promise.all(starting).then(() => this.threads);
   }
 
   /** A task table with room for `count` records; returns its heap address (valid until the next call). */
@@ -217,7 +231,11 @@ export class KernelThreads {
 
   private readyWorkers(): number[] {
     const out: number[] = [];
-    for (let i = 1; i < this.slots.length; i++) if (this.slots[i]?.ready && !this.isDead(i)) out.push(i);
+    for (let i = 1; i < this.slots.length; i++) {
+      const s = this.slots[i];
+      if (s && !s.ready && Atomics.load(this.ctl, CTL.ready + i - 1)) s.ready = true;
+      if (s?.ready && !this.isDead(i)) out.push(i);
+    }
     return out;
   }
 
@@ -255,6 +273,7 @@ export class KernelThreads {
       spin: threadSettings.workerSpin,
     };
     Atomics.store(this.ctl, CTL.enlist + index - 1, 0);
+    Atomics.store(this.ctl, CTL.ready + index - 1, 0);
     const worker = new Worker(KERNEL_WORKER_SOURCE, { eval: true, workerData: data });
     worker.unref();
     const slot: Slot = { worker, ready: false, dead: false };

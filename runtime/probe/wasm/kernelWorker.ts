@@ -33,6 +33,8 @@ export const CTL = {
   done: 10,
   /** First of the per-worker words: the generation of the last job the worker is enlisted in. */
   enlist: 16,
+  /** First of the per-worker words: 1 once the worker is ready for jobs. */
+  ready: 16 + 64,
 } as const;
 
 /** Bytes of the message buffer (a failure's text, UTF-8, after a 4-byte length). */
@@ -69,6 +71,7 @@ const report = (text) => {
   new Int32Array(d.messages, 0, 1)[0] = bytes.length;
 };
 let seen = Atomics.load(ctl, C.gen);
+Atomics.store(ctl, C.ready + d.index - 1, 1);
 parentPort.postMessage({ ready: true });
 for (;;) {
   let g = Atomics.load(ctl, C.gen);

@@ -223,10 +223,12 @@ const pools = new WeakMap<EmscriptenHeap, KernelThreads>();
 
 /**
  * Asks for `n` kernel threads (the calling thread included) on `heap`, starting workers once per
- * process; resolves to the number that will run: 1 where the heap is not shared or the engine has
- * no WebAssembly SIMD.
+ * process. With `wait` (the default) resolves, once new workers are up, to the number that will
+ * run; without, at once to the number asked for (less any worker known to have failed), the
+ * workers joining jobs as they come up (a probe on a small model need not wait for them). 1 where
+ * the heap is not shared or the engine has no WebAssembly SIMD.
  */
-export async function setKernelThreads(heap: EmscriptenHeap, n: number): Promise<number> {
+export async function setKernelThreads(heap: EmscriptenHeap, n: number, wait = true): Promise<number> {
   let pool = pools.get(heap);
   if (!pool) {
     if (n <= 1 || !isShared(heap.asm.memory)) return 1;
@@ -235,7 +237,8 @@ export async function setKernelThreads(heap: EmscriptenHeap, n: number): Promise
     pool = new KernelThreads(heap, modules);
     pools.set(heap, pool);
   }
-  return pool.resize(n);
+  const started = pool.resize(n);
+  return wait ? started : pool.available;
 }
 
 /** The kernel threads of `heap`, if any were asked for. */

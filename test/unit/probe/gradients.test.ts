@@ -17,7 +17,11 @@ import { readNpy } from '../../../runtime/probe/npy';
 import { isModelError } from '../../../runtime/errors';
 import * as winograd from '../../../runtime/probe/winograd';
 import { taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
-import { kernelThreadsOf, type EmscriptenHeap } from '../../../runtime/probe/wasm/wasmKernels';
+import {
+  kernelThreadsOf,
+  setKernelThreads,
+  type EmscriptenHeap,
+} from '../../../runtime/probe/wasm/wasmKernels';
 
 /** Kernel-thread jobs run so far on the WASM heap (0 without threads). */
 const jobs = () =>
@@ -91,7 +95,10 @@ describe('probe gradients vs PyTorch float64', () => {
   for (const { file, ref } of refs)
     for (const { allWinograd, threads } of variants)
       it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}, ${threads} thread${threads > 1 ? 's' : ''}`, async function () {
-        assert.equal((await initBackend('wasm', { threads })).threads, threads);
+        await initBackend('wasm', { threads });
+        // Wait for the workers, so that every kernel call is cut into tasks from the first.
+        const heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+        assert.equal(await setKernelThreads(heap, threads), threads);
         const { ex, feeds } = await load(ref);
         const runsBefore = winograd.winogradRuns;
         const jobsBefore = jobs();
