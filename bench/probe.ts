@@ -152,8 +152,10 @@ interface Series {
 async function main(): Promise<void> {
   const load = os.loadavg();
   const backend = await initBackend('wasm', { threads: 1 });
-  const beforeOne = torchSession(1);
-  const beforeDefault = torchSession(0);
+  // PyTorch on one thread, at its default and (where that differs) on as many threads as Skipscope.
+  const torchSettings = [...new Set([1, 0, many])];
+  const before = new Map(torchSettings.map((t) => [t, torchSession(t)]));
+  const beforeOne = before.get(1)!;
   const model = await openModel(path.resolve(root, beforeOne.model));
   const opts = {
     source: { kind: 'npy' as const, files: { '': path.resolve(root, beforeOne.input) } },
@@ -177,10 +179,9 @@ async function main(): Promise<void> {
   for (let i = 0; i < runs; i++)
     for (const threads of counts)
       series.get(threads)!.times.push((await runProbe(model, { ...opts, threads })).timing.msPerBatch);
-  const afterOne = torchSession(1);
-  const afterDefault = torchSession(0);
-  const torchOne = Math.min(beforeOne.msPerBatch, afterOne.msPerBatch);
-  const torchDefault = Math.min(beforeDefault.msPerBatch, afterDefault.msPerBatch);
+  const after = new Map(torchSettings.map((t) => [t, torchSession(t)]));
+  const torchMs = (t: number) => Math.min(before.get(t)!.msPerBatch, after.get(t)!.msPerBatch);
+  const torchName = (t: number) => (t === 0 ? 'default' : `threads${t}`);
   const one = median(series.get(1)!.times);
   const all = median(series.get(many)!.times);
   // One thread count after the other: each sets the pool's size.
@@ -228,26 +229,24 @@ async function main(): Promise<void> {
         },
         pytorch: {
           version: beforeOne.torch,
-          oneThread: {
-            msPerBatchMedian: torchOne,
-            sessionMedians: [beforeOne.msPerBatch, afterOne.msPerBatch],
-          },
-          default: {
-            threads: beforeDefault.threads,
-            msPerBatchMedian: torchDefault,
-            sessionMedians: [beforeDefault.msPerBatch, afterDefault.msPerBatch],
-          },
-          peakRssMB: Math.max(
-            beforeOne.peakRssMB,
-            afterOne.peakRssMB,
-            beforeDefault.peakRssMB,
-            afterDefault.peakRssMB,
+          ...Object.fromEntries(
+            torchSettings.map((t) => [
+              torchName(t),
+              {
+                threads: before.get(t)!.threads,
+                msPerBatchMedian: round(torchMs(t)),
+                sessionMedians: [before.get(t)!.msPerBatch, after.get(t)!.msPerBatch].map(round),
+              },
+            ]),
           ),
+          peakRssMB: Math.max(...[...before.values(), ...after.values()].map((r) => r.peakRssMB)),
           loss: beforeOne.loss,
         },
+        // Skipscope's ms per batch over PyTorch's (below 1: Skipscope is faster).
         ratio: {
-          oneThread: round(one / torchOne),
-          [`${many}ThreadsVsPytorchDefault`]: round(all / torchDefault),
+          oneThreadVsPytorchOneThread: round(one / torchMs(1)),
+          [`threads${many}VsPytorchDefault`]: round(all / torchMs(0)),
+          [`threads${many}VsPytorchThreads${many}`]: round(all / torchMs(many)),
         },
         lossRelDiff: Math.abs(warm!.loss.values[0] - beforeOne.loss) / Math.abs(beforeOne.loss),
         ...(breakdown ? { breakdown: parts } : {}),

@@ -72,8 +72,8 @@ function ranges(total: number, pieces: number): [number, number][] {
 
 /** The GEMM tasks of a batch of products on `threads` threads (`mr` the register tile's rows); [] when not worth it. */
 export function gemmTasks(ops: GemmOp[], threads: number, mr: number): Task[] {
-  const work = ops.map((o) => o.m * o.n * Math.max(o.k, 1));
-  const total = work.reduce((s, w) => s + w, 0);
+  const opWork = ops.map((o) => o.m * o.n * Math.max(o.k, 1));
+  const total = opWork.reduce((s, w) => s + w, 0);
   if (threads < 2 || total < taskSettings.minGemmWork) return [];
   const target = threads * taskSettings.tasksPerThread;
   const tasks: Task[] = [];
@@ -83,8 +83,8 @@ export function gemmTasks(ops: GemmOp[], threads: number, mr: number): Task[] {
     const dim = rows ? o.m : o.n;
     const unit = rows ? mr : 8;
     const units = Math.ceil(dim / unit);
-    const byWork = Math.max(1, Math.floor(work[i] / taskSettings.minTaskWork));
-    const pieces = Math.max(1, Math.min(units, byWork, Math.round((target * work[i]) / total)));
+    const byWork = Math.max(1, Math.floor(opWork[i] / taskSettings.minTaskWork));
+    const pieces = Math.max(1, Math.min(units, byWork, Math.round((target * opWork[i]) / total)));
     for (const [u0, u1] of ranges(units, pieces)) {
       const s = u0 * unit;
       const e = Math.min(dim, u1 * unit);
@@ -108,7 +108,9 @@ export function gemmTasks(ops: GemmOp[], threads: number, mr: number): Task[] {
       ]);
     }
   });
-  return tasks;
+  // Largest first: the threads that finish early then pick up the small ones, and the job's tail is short.
+  const work = (t: Task) => t[1] * t[2] * Math.max(t[3], 1);
+  return tasks.sort((p, q) => work(q) - work(p));
 }
 
 /** A part of an NHWC batch: images b0 … b1 − 1, and of those rows r0 … r1 − 1 (all rows unless one image). */
