@@ -14,6 +14,10 @@
  * (inclusive of the kernels they call) and the probe's own kernels (wall time of each call, the
  * threads included): the rest of a pass is what stays serial.
  *
+ * It also times small models (samples/sample.onnx and the smallest probe fixtures, batch 4 as
+ * the editor runs them) on one thread and on all: there the kernels stay on the calling thread,
+ * and the threads must cost nothing.
+ *
  *   npx tsx bench/probe.ts [--narrow] [--runs N] [--threads N] [--breakdown]
  */
 import { spawnSync } from 'node:child_process';
@@ -143,10 +147,41 @@ function torchSession(threads: number): TorchResult {
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as TorchResult;
 }
 
+/** Small models, batch 4: steady ms per batch on each thread count (alternating), medians. */
+async function smallModels(counts: number[]): Promise<Record<string, Record<number, number>>> {
+  const files = [
+    'samples/sample.onnx',
+    'test/fixtures/grads/tiny_conv.onnx',
+    'test/fixtures/onnx/probe/densenet.onnx',
+  ];
+  const out: Record<string, Record<number, number>> = {};
+  for (const file of files) {
+    const model = await openModel(path.resolve(root, file));
+    const opts = {
+      source: { kind: 'synthetic' as const },
+      batchSize: 4,
+      batches: 3,
+      loss: 'mean-square' as const,
+      backend: 'wasm' as const,
+    };
+    const times = new Map<number, number[]>(counts.map((t) => [t, []]));
+    for (const threads of counts) await runProbe(model, { ...opts, threads }); // warm-up
+    for (let i = 0; i < Math.max(runs, 5); i++)
+      for (const threads of counts)
+        times.get(threads)!.push((await runProbe(model, { ...opts, threads })).timing.steadyMedianMs!);
+    out[path.basename(file)] = Object.fromEntries(
+      counts.map((t) => [t, Math.round(median(times.get(t)!) * 100) / 100]),
+    );
+  }
+  return out;
+}
+
 /** Runs of one thread count: the steady medians, and the first (cold) batch of its first run. */
 interface Series {
   firstBatchMs: number;
   times: number[];
+  /** CPU time of the process (all threads) per run: what the threads cost on a busy machine. */
+  cpuMs: number[];
 }
 
 async function main(): Promise<void> {
@@ -173,13 +208,19 @@ async function main(): Promise<void> {
     const r = await runProbe(model, { ...opts, threads });
     warm ??= r;
     threadsUsed = Math.max(threadsUsed, r.backend.threads);
-    series.set(threads, { firstBatchMs: r.timing.firstBatchMs, times: [] });
+    series.set(threads, { firstBatchMs: r.timing.firstBatchMs, times: [], cpuMs: [] });
   }
   // Alternate the counts, so that both see the same load drift.
   for (let i = 0; i < runs; i++)
-    for (const threads of counts)
-      series.get(threads)!.times.push((await runProbe(model, { ...opts, threads })).timing.msPerBatch);
+    for (const threads of counts) {
+      const cpu0 = process.cpuUsage();
+      const r = await runProbe(model, { ...opts, threads });
+      const cpu = process.cpuUsage(cpu0);
+      series.get(threads)!.times.push(r.timing.msPerBatch);
+      series.get(threads)!.cpuMs.push((cpu.user + cpu.system) / 1000);
+    }
   const after = new Map(torchSettings.map((t) => [t, torchSession(t)]));
+  const small = await smallModels(counts);
   const torchMs = (t: number) => Math.min(before.get(t)!.msPerBatch, after.get(t)!.msPerBatch);
   const torchName = (t: number) => (t === 0 ? 'default' : `threads${t}`);
   const one = median(series.get(1)!.times);
@@ -217,6 +258,7 @@ async function main(): Promise<void> {
                   msPerBatchMedian: round(median(s.times)),
                   msPerBatchAll: s.times.map(round),
                   firstBatchMs: round(s.firstBatchMs),
+                  cpuMsPerRunMedian: round(median(s.cpuMs)),
                 },
               ];
             }),
@@ -248,6 +290,7 @@ async function main(): Promise<void> {
           [`threads${many}VsPytorchDefault`]: round(all / torchMs(0)),
           [`threads${many}VsPytorchThreads${many}`]: round(all / torchMs(many)),
         },
+        small,
         lossRelDiff: Math.abs(warm!.loss.values[0] - beforeOne.loss) / Math.abs(beforeOne.loss),
         ...(breakdown ? { breakdown: parts } : {}),
       },

@@ -39,6 +39,12 @@ export const taskSettings = {
   minGemmWork: 1 << 19,
   /** Fewest multiply-adds of one GEMM task. */
   minTaskWork: 1 << 17,
+  /**
+   * Rows (or columns) of C a GEMM task should have at least, unless that leaves threads idle: each
+   * task packs its own copy of the other operand, which costs about as much as 4 multiply-adds
+   * per element, so a task of 128 rows spends some 3% of its time packing.
+   */
+  minTaskDim: 128,
   /** Fewest bytes written by a transform or copy job worth the threads. */
   minCopyBytes: 1 << 18,
   /** Fewest bytes written by one such task. */
@@ -84,7 +90,8 @@ export function gemmTasks(ops: GemmOp[], threads: number, mr: number): Task[] {
     const unit = rows ? mr : 8;
     const units = Math.ceil(dim / unit);
     const byWork = Math.max(1, Math.floor(opWork[i] / taskSettings.minTaskWork));
-    const pieces = Math.max(1, Math.min(units, byWork, Math.round((target * opWork[i]) / total)));
+    const byDim = Math.max(threads, Math.floor(dim / taskSettings.minTaskDim));
+    const pieces = Math.max(1, Math.min(units, byWork, byDim, Math.round((target * opWork[i]) / total)));
     for (const [u0, u1] of ranges(units, pieces)) {
       const s = u0 * unit;
       const e = Math.min(dim, u1 * unit);

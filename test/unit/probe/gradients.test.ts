@@ -106,7 +106,13 @@ describe('probe gradients vs PyTorch float64', () => {
         if (allWinograd) winograd.winogradSettings.minTiles = 1;
         const savedTasks = { ...taskSettings };
         if (threads > 1)
-          Object.assign(taskSettings, { minGemmWork: 0, minTaskWork: 1, minCopyBytes: 0, minTaskBytes: 1 });
+          Object.assign(taskSettings, {
+            minGemmWork: 0,
+            minTaskWork: 1,
+            minTaskDim: 1,
+            minCopyBytes: 0,
+            minTaskBytes: 1,
+          });
         try {
           const byName = new Map(ex.params.map((p) => [p.name, p]));
           // Stale references would compare different weights: the weight norms must agree first.

@@ -38,6 +38,7 @@ function forceTasks(perThread: number): () => void {
   Object.assign(taskSettings, {
     minGemmWork: 0,
     minTaskWork: 1,
+    minTaskDim: 1,
     minCopyBytes: 0,
     minTaskBytes: 1,
     tasksPerThread: perThread,

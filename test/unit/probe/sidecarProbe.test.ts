@@ -4,6 +4,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   CancellationTokenSource,
@@ -75,11 +76,27 @@ describe('sidecar probe/run', () => {
     const cts = new CancellationTokenSource();
     const off = conn.onNotification(ProbeProgress, (p) => p.runId === 8 && p.done === 1 && cts.cancel());
     await assert.rejects(
-      conn.sendRequest(ProbeRun, { handle, runId: 8, options: { ...opts, batches: 50 } }, cts.token),
+      conn.sendRequest(
+        ProbeRun,
+        { handle, runId: 8, options: { ...opts, batchSize: 8, batches: 50 } },
+        cts.token,
+      ),
       (e: unknown) => e instanceof ResponseError && e.code === -32800,
     );
     off.dispose();
     assert.ok(progress.filter((p) => p.runId === 8).length < 50);
+    // Nothing runs on after the cancellation: the kernel threads sleep, and the sidecar's CPU time
+    // (every thread's, in clock ticks) stands still.
+    if (fs.existsSync(`/proc/${proc.pid}/stat`)) {
+      const cpuTicks = () => {
+        const f = fs.readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return Number(f[11]) + Number(f[12]);
+      };
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = cpuTicks();
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(cpuTicks() - t0 <= 10, `the sidecar used ${cpuTicks() - t0} ticks of CPU while idle`);
+    }
   });
 
   it('answers bad input with one sentence and keeps running', async () => {
