@@ -18,7 +18,7 @@
  * the editor runs them) on one thread and on all: there the kernels stay on the calling thread,
  * and the threads must cost nothing.
  *
- *   npx tsx bench/probe.ts [--narrow] [--runs N] [--threads N] [--breakdown]
+ *   npx tsx bench/probe.ts [--narrow] [--runs N] [--threads N] [--batch N] [--size N] [--breakdown]
  */
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
@@ -43,8 +43,8 @@ const narrow = args.includes('--narrow');
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
 const breakdown = args.includes('--breakdown');
 const many = Number(args[args.indexOf('--threads') + 1]) || coreCount();
-const batch = 8;
-const size = 64;
+const batch = Number(args[args.indexOf('--batch') + 1]) || 8;
+const size = Number(args[args.indexOf('--size') + 1]) || 64;
 
 function timeMedian(f: () => void): number {
   f(); // warm-up
