@@ -13,6 +13,7 @@ import { registerModelCodeLens } from './modelCodeLens';
 import { summarize, type ModelSummary } from '../runtime/view/summary';
 import { ModelStatusBar } from './statusBar';
 import { webviewHtml } from './webviewHtml';
+import { onRunsChanged, runsOf } from './runStore';
 
 /** View type of the model editor for *.onnx (the default editor for them). */
 export const MODEL_EDITOR_VIEW_TYPE = 'skipscope.modelEditor';
@@ -24,8 +25,6 @@ class ModelDocument implements vscode.CustomDocument {
   handle?: number;
   readonly panels = new Set<vscode.WebviewPanel>();
   summary?: ModelSummary;
-  /** The last gradient probe's timing: short for the status bar, long for its tooltip. */
-  probe?: { brief: string; detail: string };
   constructor(
     readonly uri: vscode.Uri,
     private readonly onDispose: (d: ModelDocument) => void,
@@ -42,33 +41,17 @@ function post(panel: vscode.WebviewPanel, m: ToWebviewMessage): void {
   void panel.webview.postMessage(m);
 }
 
-/** The status bar item of the model editors (set when they are registered). */
-let statusBar: ModelStatusBar | undefined;
-
-/** What the status bar says about `doc`: its summary and, after a probe, the probe's timing. */
-function statusOf(doc: ModelDocument): ModelSummary | undefined {
-  if (!doc.summary || !doc.probe) return doc.summary;
-  return {
-    text: `${doc.summary.text} · $(pulse) ${doc.probe.brief}`,
-    tooltip: `${doc.summary.tooltip}\nLast gradient probe: ${doc.probe.detail}`,
-  };
-}
-
-/** Shows the timing of a probe run of `uri` in the status bar while one of its editors is active. */
-export function showProbeTiming(uri: vscode.Uri, brief: string, detail: string): void {
-  for (const d of documents)
-    if (d.uri.toString() === uri.toString()) {
-      d.probe = { brief, detail };
-      const status = statusOf(d);
-      for (const p of d.panels) if (p.active && status) statusBar?.show(p, status);
-    }
-}
-
 /** Shows a probe run's gradient statistics (or clears them with null) in the editors of `uri`. */
 export function showGradients(uri: vscode.Uri, overlay: GradientOverlay | null): void {
   for (const d of documents)
     if (d.uri.toString() === uri.toString())
       for (const p of d.panels) post(p, { type: 'gradients', overlay });
+}
+
+/** The runs message for `uri`: every run's overlay, and the pair shown. */
+function runsMessage(uri: vscode.Uri): ToWebviewMessage {
+  const r = runsOf(uri);
+  return { type: 'runs', runs: r.runs.map((x) => x.overlay), a: r.a, b: r.b };
 }
 
 /** Selects and centres node `name` in the editors of `uri`. */
@@ -121,8 +104,8 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
       try {
         const opened = await this.open(doc);
         post(panel, { type: 'init', fileName, view: opened.view, settings: settings() });
-        const status = statusOf(doc);
-        if (panel.active && status) this.statusBar.show(panel, status);
+        if (runsOf(doc.uri).runs.length) post(panel, runsMessage(doc.uri));
+        if (panel.active && doc.summary) this.statusBar.show(panel, doc.summary);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
         log.warn(`open ${doc.uri.fsPath}: ${message}`);
@@ -135,6 +118,10 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
       ready: () => load(),
       retry: () => load(),
       openAsText: () => vscode.commands.executeCommand('vscode.openWith', doc.uri, 'default'),
+      runProbe: () => vscode.commands.executeCommand('skipscope.analyzeGradientFlow', doc.uri),
+      cutSkip: (m) => vscode.commands.executeCommand('skipscope.cutSkips', doc.uri, m.merges),
+      compare: (m) => vscode.commands.executeCommand('skipscope.compareRuns', doc.uri, m.a, m.b),
+      exportReport: () => vscode.commands.executeCommand('skipscope.exportGradientReport', doc.uri),
       rendered: (m) =>
         log.info(
           `${fileName}: ${m.drawnNodes} boxes drawn, layout ${m.layoutMs} ms, first paint ${m.firstPaintMs} ms`,
@@ -160,8 +147,7 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
       );
     });
     panel.onDidChangeViewState(() => {
-      const status = statusOf(doc);
-      if (panel.active && status) this.statusBar.show(panel, status);
+      if (panel.active && doc.summary) this.statusBar.show(panel, doc.summary);
       else this.statusBar.hide(panel);
     });
     panel.onDidDispose(() => {
@@ -173,7 +159,7 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
 
 /** Registers the model editors, their status bar item, the model.json CodeLens and crash reports. */
 export function registerModelEditor(s: ExtensionServices): void {
-  statusBar = new ModelStatusBar();
+  const statusBar = new ModelStatusBar();
   const provider = new ModelEditorProvider(s, statusBar);
   const options = {
     webviewOptions: { retainContextWhenHidden: true },
@@ -183,6 +169,13 @@ export function registerModelEditor(s: ExtensionServices): void {
     statusBar,
     vscode.window.registerCustomEditorProvider(MODEL_EDITOR_VIEW_TYPE, provider, options),
     vscode.window.registerCustomEditorProvider(MODEL_JSON_EDITOR_VIEW_TYPE, provider, options),
+    onRunsChanged((uri) => {
+      for (const d of documents)
+        if (d.uri.toString() === uri.toString()) for (const p of d.panels) post(p, runsMessage(uri));
+    }),
+    s.sidecar.onRestart(() => {
+      for (const d of documents) d.handle = undefined;
+    }),
     s.sidecar.onCrash((reason) => {
       // The new sidecar will not know the old handles: reopen on the next request.
       for (const d of documents) d.handle = undefined;

@@ -2,7 +2,7 @@
  * The readable gradient-flow report of `skipscope probe`: parameters in graph order with a
  * log-scale bar of their gradient RMS, the skip/branch split at each merge and the summary.
  */
-import { timingText } from './timingText';
+import { timingText } from '../view/timingText';
 import type { ProbeResult } from './probeTypes';
 
 const fmt = (v: number) =>

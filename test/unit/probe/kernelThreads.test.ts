@@ -22,7 +22,7 @@ import {
 import { TaskKind, taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
 import { KernelThreadError } from '../../../runtime/probe/wasm/kernelThreads';
 import { winogradSettings } from '../../../runtime/probe/winograd';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
 import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
 

@@ -3,7 +3,7 @@
  * bar: the first batch (which pays the set-up: weight transforms, buffers) apart from the median
  * of the others, and the threads that ran.
  */
-import type { ProbeResult } from './probeTypes';
+import type { ProbeResult } from '../probe/probeTypes';
 
 const ms = (v: number) => `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`;
 
