@@ -17,6 +17,8 @@ import type { BackendName } from './probeTypes';
 import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
+import { registerKernelFallbacks } from './kernelFallback';
+import { registerGradientFixes } from './gradientFixes';
 import { convSettings } from './ops/nnOps';
 import {
   kernelThreadsOf,
@@ -171,6 +173,7 @@ export async function initBackend(
   if (current && !better && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
     return withThreads(current, config);
   registerZeroGradients();
+  registerGradientFixes();
   // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the
   // backend that ran is reported in the results, and stdout/stderr belong to the CLI and sidecar.
   tf.env().set('PROD', true);
@@ -186,6 +189,8 @@ export async function initBackend(
             : await tryCpu();
       if (info) {
         await tf.ready();
+        // Whatever kernel this backend lacks runs on the CPU backend, for that op alone.
+        registerKernelFallbacks(name);
         // The composite conv gradients beat WASM's and JS's own; native TensorFlow has real kernels.
         convSettings.fastGrad = name !== 'tensorflow';
         current = info;
