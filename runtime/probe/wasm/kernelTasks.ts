@@ -11,8 +11,8 @@
  * - col2im and the max-pool gradient add onto their output, so only whole images (each image's
  *   sums stay in one task, in the same order).
  *
- * Small calls stay on the calling thread: below a few hundred microseconds of work, waking the
- * workers costs more than it saves.
+ * Small calls stay on the calling thread: below a hundred microseconds or so of work, waking the
+ * workers (tens of microseconds) costs more than it saves.
  */
 import type { MatrixRef, TapGeometry } from './wasmKernels';
 
@@ -35,20 +35,20 @@ export type Task = number[];
 
 /** Tuning of the cut. */
 export const taskSettings = {
-  /** Fewest multiply-adds of a GEMM job worth waking the threads for (about 50 µs on one core). */
-  minGemmWork: 1 << 19,
+  /** Fewest multiply-adds of a GEMM job worth waking the threads for (100–200 µs on one core). */
+  minGemmWork: 1 << 21,
   /** Fewest multiply-adds of one GEMM task. */
-  minTaskWork: 1 << 17,
+  minTaskWork: 1 << 18,
   /**
    * Rows (or columns) of C a GEMM task should have at least, unless that leaves threads idle: each
    * task packs its own copy of the other operand, which costs about as much as 4 multiply-adds
    * per element, so a task of 128 rows spends some 3% of its time packing.
    */
   minTaskDim: 128,
-  /** Fewest bytes written by a transform or copy job worth the threads. */
-  minCopyBytes: 1 << 18,
+  /** Fewest bytes written by a transform or copy job worth the threads (some 100 µs of copying). */
+  minCopyBytes: 1 << 20,
   /** Fewest bytes written by one such task. */
-  minTaskBytes: 1 << 15,
+  minTaskBytes: 1 << 16,
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
   tasksPerThread: 4,
 };
