@@ -22,10 +22,12 @@ export const TASK_BYTES = 96;
 /** The most threads used (also the cap on the setting). */
 export const MAX_THREADS = 64;
 
-/** Scratch of one thread: GEMM packing buffers (for the larger tile of the two builds) and a tap table. */
-const PA_BYTES = 144 * 256 * 4;
-const PB_BYTES = 256 * 4096 * 4;
-const TMP_BYTES = 6 * 8 * 4;
+/** Bytes of a thread's GEMM scratch: packed A and B blocks and the edge tile (the largest of the builds). */
+export interface GemmScratch {
+  pa: number;
+  pb: number;
+  tmp: number;
+}
 
 /** Tuning: spins before a futex wait (workers, and the main thread waiting for them). */
 export const threadSettings = {
@@ -74,6 +76,7 @@ export class KernelThreads {
   constructor(
     private readonly heap: EmscriptenHeap,
     private readonly modules: (WebAssembly.Module | null)[],
+    private readonly gemmScratch: GemmScratch,
   ) {
     this.ctl = new Int32Array(this.control);
     this.scratch[0] = this.newScratch();
@@ -254,7 +257,8 @@ export class KernelThreads {
   /** A scratch record [pa, pb, tmp, tab] with its buffers. */
   private newScratch(): number {
     const rec = this.malloc(16);
-    const words = [this.malloc(PA_BYTES), this.malloc(PB_BYTES), this.malloc(TMP_BYTES), 0];
+    const { pa, pb, tmp } = this.gemmScratch;
+    const words = [this.malloc(pa), this.malloc(pb), this.malloc(tmp), 0];
     if (this.tabBytes) words[3] = this.malloc(this.tabBytes);
     new Int32Array(this.heap.asm.memory.buffer, rec, 4).set(words);
     return rec;

@@ -234,7 +234,18 @@ export async function setKernelThreads(heap: EmscriptenHeap, n: number, wait = t
     if (n <= 1 || !isShared(heap.asm.memory)) return 1;
     const modules = (['fma', 'simd'] as const).map((b) => kernelModule(b, true) ?? null);
     if (!modules.some((m) => m)) return 1;
-    pool = new KernelThreads(heap, modules);
+    // Each thread packs GEMM blocks as large as the builds' blocking constants say.
+    const scratch = { pa: 0, pb: 0, tmp: 0 };
+    for (const m of modules) {
+      if (!m) continue;
+      const x = new WebAssembly.Instance(m, { env: { memory: heap.asm.memory } })
+        .exports as unknown as KernelExports;
+      const [mr, nr, mc, kc, nc] = [x.MR, x.NR, x.MC, x.KC, x.NC].map((g) => g.value as number);
+      scratch.pa = Math.max(scratch.pa, 4 * mc * kc);
+      scratch.pb = Math.max(scratch.pb, 4 * kc * nc);
+      scratch.tmp = Math.max(scratch.tmp, 4 * mr * nr);
+    }
+    pool = new KernelThreads(heap, modules, scratch);
     pools.set(heap, pool);
   }
   const started = pool.resize(n);
