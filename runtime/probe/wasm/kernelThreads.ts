@@ -162,7 +162,6 @@ export class KernelThreads {
         const i = Atomics.add(ctl, CTL.next, 1);
         if (i >= count) break;
         runTask(this.taskTable + i * TASK_BYTES, this.scratch[0]);
-        Atomics.add(ctl, CTL.done, 1);
       }
     } catch (e) {
       Atomics.store(ctl, CTL.stop, 1);
@@ -181,7 +180,7 @@ export class KernelThreads {
     }
     if (lost.length)
       throw new KernelThreadError(
-        `kernel thread ${lost.join(', ')} stopped during a job; it will be restarted.`,
+        `kernel thread${lost.length > 1 ? 's' : ''} ${lost.join(', ')} stopped during a job; the next probe restarts ${lost.length > 1 ? 'them' : 'it'}.`,
       );
   }
 

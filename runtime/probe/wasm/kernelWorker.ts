@@ -29,8 +29,6 @@ export const CTL = {
   build: 8,
   /** Set to make every worker leave its loop. */
   quit: 9,
-  /** Tasks finished (all threads): progress, for the main thread's wait. */
-  done: 10,
   /** First of the per-worker words: the generation of the last job the worker is enlisted in. */
   enlist: 16,
   /** First of the per-worker words: 1 once the worker is ready for jobs. */
@@ -99,7 +97,6 @@ for (;;) {
       const i = Atomics.add(ctl, C.next, 1);
       if (i >= count) break;
       run(base + i * d.taskBytes, d.scratch);
-      Atomics.add(ctl, C.done, 1);
     }
   } catch (e) {
     Atomics.store(ctl, C.stop, 1);
