@@ -313,6 +313,11 @@ describe('WASM kernel threads', function () {
     try {
       const one = await runProbe(model, { ...opts, threads: 1 });
       const two = await runProbe(model, { ...opts, threads: 2 });
+      // The workers start once per process: another probe runs on the same ones.
+      const worker = kernelThreadsOf(heap)!.workerOf(1);
+      assert.ok(worker);
+      await runProbe(model, { ...opts, threads: 2 });
+      assert.equal(kernelThreadsOf(heap)!.workerOf(1), worker);
       assert.equal(one.backend.threads, 1);
       assert.equal(two.backend.threads, 2);
       assert.deepEqual(two.loss.values, one.loss.values);
