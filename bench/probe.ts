@@ -21,6 +21,7 @@
  *   npx tsx bench/probe.ts [--narrow] [--runs N] [--threads N] [--batch N] [--size N] [--breakdown]
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -147,6 +148,20 @@ function torchSession(threads: number): TorchResult {
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as TorchResult;
 }
 
+/**
+ * CPU time of the main thread so far (ms, Linux only): on a busy machine the process CPU time
+ * hides how the work divides between the threads, the main thread's does not (its waits for the
+ * workers count only while it spins).
+ */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const f = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Small models, batch 4: steady ms per batch on each thread count (alternating), medians. */
 async function smallModels(counts: number[]): Promise<Record<string, Record<number, number>>> {
   const files = [
@@ -182,6 +197,8 @@ interface Series {
   times: number[];
   /** CPU time of the process (all threads) per run: what the threads cost on a busy machine. */
   cpuMs: number[];
+  /** CPU time of the main thread alone (Linux, 10 ms ticks): with the workers' spins it bounds the idle wall time. */
+  mainCpuMs: number[];
 }
 
 async function main(): Promise<void> {
@@ -208,16 +225,18 @@ async function main(): Promise<void> {
     const r = await runProbe(model, { ...opts, threads });
     warm ??= r;
     threadsUsed = Math.max(threadsUsed, r.backend.threads);
-    series.set(threads, { firstBatchMs: r.timing.firstBatchMs, times: [], cpuMs: [] });
+    series.set(threads, { firstBatchMs: r.timing.firstBatchMs, times: [], cpuMs: [], mainCpuMs: [] });
   }
   // Alternate the counts, so that both see the same load drift.
   for (let i = 0; i < runs; i++)
     for (const threads of counts) {
       const cpu0 = process.cpuUsage();
+      const main0 = mainThreadCpuMs();
       const r = await runProbe(model, { ...opts, threads });
       const cpu = process.cpuUsage(cpu0);
       series.get(threads)!.times.push(r.timing.msPerBatch);
       series.get(threads)!.cpuMs.push((cpu.user + cpu.system) / 1000);
+      if (main0 !== undefined) series.get(threads)!.mainCpuMs.push(mainThreadCpuMs()! - main0);
     }
   const after = new Map(torchSettings.map((t) => [t, torchSession(t)]));
   const small = await smallModels(counts);
@@ -259,6 +278,9 @@ async function main(): Promise<void> {
                   msPerBatchAll: s.times.map(round),
                   firstBatchMs: round(s.firstBatchMs),
                   cpuMsPerRunMedian: round(median(s.cpuMs)),
+                  mainThreadCpuMsPerRunMean: s.mainCpuMs.length
+                    ? round(s.mainCpuMs.reduce((a, b) => a + b, 0) / s.mainCpuMs.length)
+                    : undefined,
                 },
               ];
             }),
