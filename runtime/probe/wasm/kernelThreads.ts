@@ -141,9 +141,9 @@ export class KernelThreads {
    */
   run(count: number, build: number, runTask: (task: number, scratch: number) => void): void {
     const t0 = performance.now();
-    this.reap();
+    this.reapKnown();
     const ctl = this.ctl;
-    const enlisted = this.readyWorkers().slice(0, Math.min(this.wanted, count) - 1);
+    const enlisted = this.readyWorkers(true).slice(0, Math.min(this.wanted, count) - 1);
     const gen = (Atomics.load(ctl, CTL.gen) + 1) | 0;
     Atomics.store(ctl, CTL.next, 0);
     Atomics.store(ctl, CTL.count, count);
@@ -231,12 +231,18 @@ export class KernelThreads {
     return s.dead;
   }
 
-  private readyWorkers(): number[] {
+  /**
+   * The workers ready for jobs. `probe` also asks each whether it is still running (a C++ call per
+   * worker, done once per job); without, a worker counts until its exit event says otherwise (the
+   * check every kernel call makes, which must cost nothing).
+   */
+  private readyWorkers(probe = false): number[] {
     const out: number[] = [];
     for (let i = 1; i < this.slots.length; i++) {
       const s = this.slots[i];
-      if (s && !s.ready && Atomics.load(this.ctl, CTL.ready + i - 1)) s.ready = true;
-      if (s?.ready && !this.isDead(i)) out.push(i);
+      if (!s || s.dead) continue;
+      if (!s.ready && Atomics.load(this.ctl, CTL.ready + i - 1)) s.ready = true;
+      if (s.ready && !(probe && this.isDead(i))) out.push(i);
     }
     return out;
   }
@@ -245,6 +251,11 @@ export class KernelThreads {
   private reap(): void {
     for (let i = 1; i < this.slots.length; i++)
       if (this.slots[i] && this.isDead(i)) this.slots[i] = undefined;
+  }
+
+  /** Forgets the workers already known dead (no liveness calls: cheap enough for every job). */
+  private reapKnown(): void {
+    for (let i = 1; i < this.slots.length; i++) if (this.slots[i]?.dead) this.slots[i] = undefined;
   }
 
   private malloc(bytes: number): number {
