@@ -5,7 +5,8 @@
  */
 import * as vscode from 'vscode';
 import { ModelOpen, ProbeProgress, ProbeRun } from '../runtime/protocol/sidecarProtocol';
-import type { BackendName, ProbeOptions } from '../runtime/probe/probeTypes';
+import { reviveNonFinite } from '../runtime/protocol/nonFiniteJson';
+import type { BackendName, ProbeOptions, ProbeResult } from '../runtime/probe/probeTypes';
 import { toGradientOverlay } from '../runtime/probe/gradientOverlay';
 import { showGradients } from './modelEditorProvider';
 import type { ExtensionServices } from './extension';
@@ -70,7 +71,9 @@ async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<
       });
       try {
         const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
-        const result = await s.sidecar.request(ProbeRun, { handle, runId, options }, token);
+        const result = reviveNonFinite<ProbeResult>(
+          await s.sidecar.request(ProbeRun, { handle, runId, options }, token),
+        );
         showGradients(uri, toGradientOverlay(result));
         s.log.info(
           `gradient flow of ${uri.fsPath} on ${result.backend.name} (${result.backend.device}): ${result.summary.text}`,

@@ -7,6 +7,7 @@ import { parseArgs, UsageError, type Subcommand } from './args';
 import type { BackendName, BatchSource, LossKind, ProbeOptions } from '../probe/probeTypes';
 import { runProbe } from '../probe/runProbe';
 import { renderFlowTable } from '../probe/flowTable';
+import { probeJson } from '../probe/probeJson';
 
 const LOSSES: LossKind[] = ['mean-square', 'sum', 'cross-entropy', 'mse'];
 const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'];
@@ -98,7 +99,7 @@ every node output and both sides of every skip connection.
     const model = await openModel(a.positionals[0]);
     const nativePath = one('native-path') ?? process.env.SKIPSCOPE_NATIVE_PATH;
     const result = await runProbe(model, opts, { backendConfig: { nativePath } });
-    console.log(a.flags.has('json') ? JSON.stringify(result, null, 2) : renderFlowTable(result));
+    console.log(a.flags.has('json') ? probeJson(result) : renderFlowTable(result));
     return 0;
   },
 };

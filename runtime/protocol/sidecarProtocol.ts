@@ -6,6 +6,7 @@ import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { WeightStats } from '../view/tensorStats';
 import type { ViewModel } from '../view/viewModel';
 import type { ProbeOptions, ProbeResult } from '../probe/probeTypes';
+import type { JsonSafe } from './nonFiniteJson';
 
 /** A model opened in the sidecar, referred to by handle afterwards. */
 export interface OpenModelResult {
@@ -60,10 +61,13 @@ export const ModelNameCard = new RequestType<
   void
 >('model/nameCard');
 
-/** Runs gradient probes on an opened model; progress arrives as probe/progress notifications. */
+/**
+ * Runs gradient probes on an opened model; progress arrives as probe/progress notifications. The
+ * result's NaN and ±Infinity travel by name (reviveNonFinite reads them back).
+ */
 export const ProbeRun = new RequestType<
   { handle: number; runId: number; options: ProbeOptions },
-  ProbeResult,
+  JsonSafe<ProbeResult>,
   void
 >('probe/run');
 /** Progress of a probe run. */

@@ -9,6 +9,7 @@ import { ProbeProgress, ProbeRun } from '../protocol/sidecarProtocol';
 import { ProbeCancelled, runProbe } from '../probe/runProbe';
 import { toGradientOverlay } from '../probe/gradientOverlay';
 import { guarded, type HandlerContext } from './handlerContext';
+import { jsonSafe } from '../protocol/nonFiniteJson';
 import { textService } from './textHandlers';
 
 /** JSON-RPC's "request cancelled" code (LSP's RequestCancelled). */
@@ -27,7 +28,7 @@ export function registerProbeHandlers({ conn, store }: HandlerContext): void {
       });
       // Text hovers on the same file show the measured gradients too.
       textService.gradients.set(path.resolve(model.file), toGradientOverlay(result));
-      return result;
+      return jsonSafe(result);
     } catch (e) {
       if (e instanceof ProbeCancelled) return new ResponseError(REQUEST_CANCELLED, e.message);
       return guarded(() => {
