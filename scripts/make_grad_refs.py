@@ -628,6 +628,34 @@ def export_avgpool_opset19():
     onnx.save(model, os.path.join(OUT, "tiny_avgpool_opset19.onnx"))
 
 
+def export_tiny_overflow():
+    """Four MatMuls whose weights scale by ~3e-37, then ~3e13 three times: the forward pass stays
+    near 1e4 for a unit input, but the gradient at the first MatMul's output is ~1e43, past
+    float32 (the probe must name it, not report a wrong finite number). Scaled inputs make the
+    loss (×1e30) or the last MatMul's output (×1e36) overflow instead. No reference: the
+    non-finite tests check where each overflow begins."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(7)
+    scales = [1e-37, 1e13, 1e13, 1e13]
+    inits = [
+        numpy_helper.from_array((rng.uniform(0.5, 1.0, (4, 4)) * s).astype(np.float32), f"w{k + 1}")
+        for k, s in enumerate(scales)
+    ]
+    names = ["input", "h1", "h2", "h3", "output"]
+    nodes = [
+        helper.make_node("MatMul", [names[k], f"w{k + 1}"], [names[k + 1]], name=f"matmul{k + 1}") for k in range(4)
+    ]
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 4])
+    graph = helper.make_graph(nodes, "tiny_overflow", [x], [y], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_grad_refs")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, "tiny_overflow.onnx"))
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # Optional names restrict the run to those fixtures (e.g. one new tiny graph).
@@ -676,6 +704,8 @@ def main():
         export_lppool_opset18()
     if not only or "tiny_avgpool_opset19" in only:
         export_avgpool_opset19()
+    if not only or "tiny_overflow" in only:
+        export_tiny_overflow()
     for r in rows:
         print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")
 

@@ -1,6 +1,6 @@
 /**
- * Turns a probe result into the graph overlay the editor draws (per node gradient RMS and dead
- * fraction, per merge skip share).
+ * Turns a probe result into the graph overlay the editor draws (per node gradient RMS, dead
+ * fraction and NaN/Inf count, per merge skip share, and where NaN/Inf first appeared).
  */
 import type { GradientOverlay, NodeGradient } from '../view/viewModel';
 import type { ProbeResult } from './probeTypes';
@@ -9,7 +9,12 @@ import type { ProbeResult } from './probeTypes';
 export function toGradientOverlay(r: ProbeResult): GradientOverlay {
   const nodes: Record<string, NodeGradient> = {};
   for (const a of r.activations) {
-    if (!nodes[a.node]) nodes[a.node] = { rms: a.rms, zeroFraction: a.zeroFraction };
+    if (!nodes[a.node])
+      nodes[a.node] = {
+        rms: a.rms,
+        zeroFraction: a.zeroFraction,
+        ...(a.nonFinite ? { nonFinite: a.nonFinite } : {}),
+      };
   }
   for (const p of r.params) {
     const n = nodes[p.node];
@@ -25,5 +30,6 @@ export function toGradientOverlay(r: ProbeResult): GradientOverlay {
     label: `${r.backend.name}, loss ${r.loss.kind}, ${r.batches} × ${r.batchSize} samples`,
     nodes,
     merges,
+    ...(r.nonFinite ? { nonFinite: { node: r.nonFinite.node, message: r.nonFinite.message } } : {}),
   };
 }

@@ -70,6 +70,8 @@ export interface NodeGradient {
   /** Gradient L2 of the node's first weight and its grad/weight ratio, when it has one. */
   paramL2?: number;
   paramRatio?: number;
+  /** Elements of the output gradient that were NaN or ±Infinity (absent when none). */
+  nonFinite?: number;
 }
 
 /** Gradient split at one merge: how much arrives through the skip input versus the branch. */
@@ -86,4 +88,6 @@ export interface GradientOverlay {
   label: string;
   nodes: Record<string, NodeGradient>;
   merges: Record<string, MergeGradient>;
+  /** Where NaN or ±Infinity first appeared in the run, when they did. */
+  nonFinite?: { node?: string; message: string };
 }
