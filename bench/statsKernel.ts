@@ -1,7 +1,8 @@
 /**
- * The probe's statistics kernels (gradStats, diffSq) on the WASM heap: median milliseconds and
- * GB/s over a tensor of ordinary gradient values and over one whose squares leave float32's
- * range (values near 1e±30 and subnormals, which take the kernels' exact path), in both builds.
+ * The probe's statistics kernels (gradStats, diffSq) on the WASM heap: median milliseconds (wall,
+ * and the process's CPU time, which a loaded machine inflates less) and GB/s over a tensor of
+ * ordinary gradient values and over one whose squares leave float32's range (values from 1e-40
+ * to 1e30, which take the kernels' exact f64 path), in both builds.
  *
  *   npx tsx bench/statsKernel.ts [--floats N] [--reps R]
  */
@@ -40,25 +41,31 @@ async function main(): Promise<void> {
       const k = wasmKernels(backend.wasm, build);
       const pa = heapAddress(backend, a);
       const pb = heapAddress(backend, b);
+      /** Median wall and CPU milliseconds of `f`. */
       const time = (f: () => void) => {
-        f(); // warm
-        return median(
-          Array.from({ length: reps }, () => {
-            const t0 = performance.now();
-            f();
-            return performance.now() - t0;
-          }),
-        );
+        for (let i = 0; i < 5; i++) f(); // warm, and let V8 tier the module up
+        const wall: number[] = [];
+        const cpu: number[] = [];
+        for (let i = 0; i < reps; i++) {
+          const c0 = process.cpuUsage();
+          const t0 = performance.now();
+          f();
+          wall.push(performance.now() - t0);
+          cpu.push(process.cpuUsage(c0).user / 1000);
+        }
+        return { wall: median(wall), cpu: median(cpu) };
       };
       const g = time(() => k.gradStats(pa, n));
       const d = time(() => k.diffSq(pa, pb, n));
       rows.push({
         values: extreme ? '1e-40…1e30' : 'unit scale',
         build,
-        gradStatsMs: +g.toFixed(3),
-        gradStatsGBs: +((4 * n) / g / 1e6).toFixed(2),
-        diffSqMs: +d.toFixed(3),
-        diffSqGBs: +((8 * n) / d / 1e6).toFixed(2),
+        gradStatsMs: +g.wall.toFixed(3),
+        gradStatsCpuMs: +g.cpu.toFixed(3),
+        gradStatsGBs: +((4 * n) / g.wall / 1e6).toFixed(2),
+        diffSqMs: +d.wall.toFixed(3),
+        diffSqCpuMs: +d.cpu.toFixed(3),
+        diffSqGBs: +((8 * n) / d.wall / 1e6).toFixed(2),
       });
     }
     tf.dispose([a, b]);

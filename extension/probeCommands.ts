@@ -4,10 +4,9 @@
  * in untrusted workspaces (a probe executes the model and may load native TensorFlow).
  */
 import * as vscode from 'vscode';
-import { ModelOpen, ProbeProgress, ProbeRun } from '../runtime/protocol/sidecarProtocol';
+import { ModelOpen, ProbeProgress, ProbeRun, type ProbeRunResult } from '../runtime/protocol/sidecarProtocol';
 import { reviveNonFinite } from '../runtime/protocol/nonFiniteJson';
-import type { BackendName, ProbeOptions, ProbeResult } from '../runtime/probe/probeTypes';
-import { toGradientOverlay } from '../runtime/probe/gradientOverlay';
+import type { BackendName, ProbeOptions } from '../runtime/probe/probeTypes';
 import { showGradients } from './modelEditorProvider';
 import type { ExtensionServices } from './extension';
 
@@ -71,10 +70,10 @@ async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<
       });
       try {
         const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
-        const result = reviveNonFinite<ProbeResult>(
+        const { result, overlay } = reviveNonFinite<ProbeRunResult>(
           await s.sidecar.request(ProbeRun, { handle, runId, options }, token),
         );
-        showGradients(uri, toGradientOverlay(result));
+        showGradients(uri, overlay);
         s.log.info(
           `gradient flow of ${uri.fsPath} on ${result.backend.name} (${result.backend.device}): ${result.summary.text}`,
         );

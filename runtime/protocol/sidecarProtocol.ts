@@ -4,7 +4,7 @@
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { WeightStats } from '../view/tensorStats';
-import type { ViewModel } from '../view/viewModel';
+import type { GradientOverlay, ViewModel } from '../view/viewModel';
 import type { ProbeOptions, ProbeResult } from '../probe/probeTypes';
 import type { JsonSafe } from './nonFiniteJson';
 
@@ -61,13 +61,18 @@ export const ModelNameCard = new RequestType<
   void
 >('model/nameCard');
 
+/** What a probe run answers: the contract's result, and the overlay the editor draws from it. */
+export interface ProbeRunResult {
+  result: ProbeResult;
+  overlay: GradientOverlay;
+}
 /**
- * Runs gradient probes on an opened model; progress arrives as probe/progress notifications. The
- * result's NaN and ±Infinity travel by name (reviveNonFinite reads them back).
+ * Runs gradient probes on an opened model; progress arrives as probe/progress notifications. NaN
+ * and ±Infinity in the answer travel by name (reviveNonFinite reads them back).
  */
 export const ProbeRun = new RequestType<
   { handle: number; runId: number; options: ProbeOptions },
-  JsonSafe<ProbeResult>,
+  JsonSafe<ProbeRunResult>,
   void
 >('probe/run');
 /** Progress of a probe run. */
