@@ -27,11 +27,12 @@ const root = path.resolve(__dirname, '../../..');
 const overflow = path.join(root, 'test/fixtures/grads/tiny_overflow.onnx');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skipscope-nonfinite-'));
 
-/** A [2, 4] float32 .npy batch of seeded values times `scale` (with `nan` at element 5 when asked). */
-function batch(name: string, scale: number, nan = false): string {
-  const data = Float32Array.from({ length: 8 }, (_, i) => (Math.sin(i * 1.7 + 0.3) + 0.2) * scale);
+/** A float32 .npy batch (default [2, 4]) of seeded values times `scale` (with `nan` at element 5 when asked). */
+function batch(name: string, scale: number, nan = false, shape = [2, 4]): string {
+  const n = shape.reduce((a, b) => a * b, 1);
+  const data = Float32Array.from({ length: n }, (_, i) => (Math.sin(i * 1.7 + 0.3) + 0.2) * scale);
   if (nan) data[5] = NaN;
-  let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (2, 4), }";
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')}), }`;
   header += ' '.repeat(64 - ((10 + header.length + 1) % 64)) + '\n';
   const head = Buffer.alloc(10);
   head.write('\x93NUMPY', 0, 'latin1');
@@ -160,6 +161,34 @@ describe('NaN and Infinity in probes', () => {
       assert.equal(r.nonFinite?.pass, 'forward');
       assert.equal(r.nonFinite?.node, 'matmul4');
       assert.match(r.nonFinite!.message, /node "matmul4" \(MatMul\) is the first to output NaN or Infinity/);
+    });
+
+    it(`${backend}: TF.js layers (and, on wasm, graph) models name the first layer or node whose output overflows`, async () => {
+      const layers = await openModel(path.join(root, 'test/fixtures/tfjs-layers/sequential_cnn/model.json'));
+      const huge = batch('huge32.npy', 2.5e38, false, [2, 32, 32, 3]);
+      const r = await runProbe(layers, {
+        ...opts(backend, huge),
+        source: { kind: 'npy', files: { '': huge } },
+      });
+      assert.equal(r.nonFinite?.pass, 'forward');
+      assert.equal(r.nonFinite?.node, 'conv1');
+      assert.match(r.nonFinite!.message, /node "conv1" \(Conv2D\) is the first to output NaN or Infinity/);
+      // The graph runner's scan is the same on every backend; the CPU backend takes minutes on emotion.
+      if (backend !== 'wasm') return;
+      const graph = await openModel(path.join(root, 'test/fixtures/tfjs-graph/emotion/emotion.json'));
+      const input = graph.graph.values.get(graph.graph.inputs[0])!;
+      const shape = input.shape!.map((d) => (typeof d === 'number' && d > 0 ? d : 2));
+      const hugeG = batch('huge_emotion.npy', 2.5e38, false, shape);
+      const g = await runProbe(graph, {
+        ...opts(backend, hugeG),
+        source: { kind: 'npy', files: { '': hugeG } },
+      });
+      assert.equal(g.nonFinite?.pass, 'forward');
+      assert.ok(g.nonFinite?.node && graph.graph.nodes.some((n) => n.name === g.nonFinite!.node));
+      assert.match(
+        g.summary.text,
+        /^NaN or Infinity in batch 1: node ".*" is the first to output NaN or Infinity/,
+      );
     });
 
     it(`${backend}: a batch holding NaN is bad input, named in one sentence`, async () => {
