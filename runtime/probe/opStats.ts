@@ -20,6 +20,8 @@ const count = (b: tf.Tensor) => tf.sum(tf.cast(b, 'float32'));
 /** Moments and splits by TF.js ops, scaled by the largest magnitude. */
 export const opStats: StatsKernels = {
   moments(t) {
+    // An empty tensor has no largest magnitude to scale by (its max is −Infinity).
+    if (t.size === 0) return { now: { sumSq: 0, sumAbs: 0, maxAbs: 0, zeros: 0, nonFinite: 0 } };
     const tensor = tf.tidy(() => {
       const x = float(t);
       const a = tf.abs(x);
@@ -49,6 +51,7 @@ export const opStats: StatsKernels = {
   },
 
   split(skip, total) {
+    if (total.size === 0) return { now: { skipSq: 0, branchSq: 0 } };
     const tensor = tf.tidy(() => {
       const [s, t] = [float(skip), float(total)];
       const m = tf.maximum(tf.max(tf.abs(s)), tf.max(tf.abs(t)));

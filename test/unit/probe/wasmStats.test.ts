@@ -236,6 +236,25 @@ describe('statistics at float32’s extremes (float64 references)', () => {
     }
   });
 
+  it('the op path takes empty tensors (all zeros, as the WASM kernels give)', async () => {
+    for (const backend of TEST_BACKENDS) {
+      await initBackend(backend);
+      const t = tf.tensor1d([]);
+      try {
+        assert.deepEqual(readNow(opStats.moments(t)), {
+          sumSq: 0,
+          sumAbs: 0,
+          maxAbs: 0,
+          zeros: 0,
+          nonFinite: 0,
+        });
+        assert.deepEqual(readNow(opStats.split(t, t)), { skipSq: 0, branchSq: 0 });
+      } finally {
+        t.dispose();
+      }
+    }
+  });
+
   it('the op path counts NaN and Inf and reports NaN (any NaN) or Infinity (else), on every test backend', async () => {
     for (const backend of TEST_BACKENDS) {
       await initBackend(backend);
