@@ -66,6 +66,7 @@ ONNX_FIXTURES = [
     ("test/fixtures/onnx/probe/mlp_sigmoid40.onnx", "mlp_sigmoid40", True, {}),
     ("test/fixtures/onnx/probe/mlp_relu40.onnx", "mlp_relu40", True, {}),
     ("test/fixtures/onnx/probe/resnet_nonorm.onnx", "resnet_nonorm", True, {}),
+    ("test/fixtures/onnx/probe/plain_deep.onnx", "plain_deep", True, {}),
 ]
 
 

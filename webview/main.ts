@@ -25,6 +25,7 @@ const layoutClient = new LayoutClient(app.dataset.worker);
 layoutClient.warm();
 let page: GraphView | undefined;
 let pendingGradients: ToWebviewMessage | undefined;
+let pendingRuns: Extract<ToWebviewMessage, { type: 'runs' }> | undefined;
 
 /** The overlay of a gradients message, its non-finite statistics read back from their names. */
 const overlayOf = (m: GradientsMessage): GradientOverlay | null =>
@@ -51,6 +52,7 @@ window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
         t0,
       );
       if (pendingGradients?.type === 'gradients') page.setGradients(overlayOf(pendingGradients));
+      if (pendingRuns) page.setRuns(pendingRuns.runs, pendingRuns.a, pendingRuns.b);
       // The bench and the end-to-end tests drive the page through this handle.
       (window as unknown as { skipscopeView?: GraphView }).skipscopeView = page;
       return;
@@ -58,6 +60,10 @@ window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
     case 'gradients':
       if (page) page.setGradients(overlayOf(m));
       else pendingGradients = m;
+      return;
+    case 'runs':
+      if (page) page.setRuns(m.runs, m.a, m.b);
+      else pendingRuns = m;
       return;
     case 'revealNode':
       page?.revealByName(m.name);

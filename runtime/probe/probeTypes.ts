@@ -4,6 +4,7 @@
  * NaN and ±Infinity, which JSON cannot carry, travel as the strings "NaN", "Infinity" and
  * "-Infinity" (probeJson.ts), and `nonFinite` fields say where they came from.
  */
+import type { Diagnosis } from './diagnosis';
 
 /** The loss the probe differentiates. */
 export type LossKind = 'mean-square' | 'sum' | 'cross-entropy' | 'mse';
@@ -35,6 +36,8 @@ export interface ProbeOptions {
    * own code); the CLI from --native-path or SKIPSCOPE_NATIVE_PATH.
    */
   nativePath?: string;
+  /** Skips to cut (merge names or skip ids, or 'all'): their merge inputs read zeros (runtime/probe/cuts.ts). */
+  cut?: string[] | 'all';
 }
 
 /** Mean and spread of a statistic over batches. */
@@ -137,4 +140,10 @@ export interface ProbeResult {
   /** Present when a loss or a gradient held NaN or ±Infinity: where that first happened. */
   nonFinite?: NonFiniteReport;
   timing: { msPerBatch: number; totalMs: number };
+  /** Where the batches came from, in words (e.g. "synthetic, seed 0"). */
+  source?: string;
+  /** The merges whose skip inputs were cut (replaced by zeros); empty for an intact run. */
+  cut?: string[];
+  /** Findings in plain words with the thresholds used (runtime/probe/diagnosis.ts). */
+  diagnosis?: Diagnosis;
 }
