@@ -93,19 +93,13 @@ export function mergeStats(taps: Pick<SkipTap, 'merge' | 'source'>[], passes: Pa
 /** How far gradient RMS may change along the learned layers before the summary calls it out. */
 export const FLOW_FACTOR = 1000;
 
-const names = (xs: { node: string }[]) =>
-  `${xs
-    .slice(0, 3)
-    .map((x) => x.node)
-    .join(', ')}${xs.length > 3 ? ` and ${xs.length - 3} more` : ''}`;
-
 /**
  * Finds the strongest vanishing and exploding stretches along `layers` (learned-op outputs in
  * graph order, input side first, measured by the per-sample gradient L2 norm, which unlike the
- * RMS does not shrink just because a layer is wider), and the dead layers. Gradient flows from
- * the output back to the input, so a stretch runs from a later layer (`from`) to an earlier one
- * (`to`). A gradient of exactly zero is dead; one of 1e-35 is vanishing: the sums are exact over
- * float32's range, so only true zeros read as zero. Non-finite norms take no part.
+ * RMS does not shrink just because a layer is wider). Gradient flows from the output back to the
+ * input, so a stretch runs from a later layer (`from`) to an earlier one (`to`). The sums are
+ * exact over float32's range, so a gradient of 1e-35 takes part (vanishing, not zero) and only
+ * exact zeros (dead layers: diagnosis.ts) stay out, as do non-finite norms.
  */
 export function flowIssues(layers: { node: string; rms: number }[]): FlowIssue[] {
   const pts = layers.filter((l) => l.rms > 0 && Number.isFinite(l.rms));
@@ -139,15 +133,6 @@ export function flowIssues(layers: { node: string; rms: number }[]): FlowIssue[]
       message: `gradient explodes from ${pts[j].node} back to ${pts[i].node}: gradient norm grows ${f.toPrecision(3)}× over ${j - i} learned layers, to ${pts[i].rms.toPrecision(3)} per sample`,
     });
   }
-  const dead = layers.filter((l) => l.rms === 0);
-  if (dead.length)
-    issues.push({
-      kind: 'dead',
-      from: dead[dead.length - 1].node,
-      to: dead[0].node,
-      factor: 0,
-      message: `${dead.length === 1 ? 'one learned layer receives' : `${dead.length} learned layers receive`} no gradient at all, every element exactly zero (dead, not vanishing): ${names(dead)}`,
-    });
   return issues;
 }
 

@@ -97,15 +97,12 @@ export interface MergeGrad {
   skipShare: number;
 }
 
-/**
- * A stretch of learned layers where gradient vanishes (tiny but non-zero) or explodes, or where
- * it is dead: exactly zero at every element.
- */
+/** A stretch of consecutive layers where gradient vanishes or explodes. */
 export interface FlowIssue {
-  kind: 'vanishing' | 'exploding' | 'dead';
+  kind: 'vanishing' | 'exploding';
   from: string;
   to: string;
-  /** Ratio of gradient RMS between the ends (0 for dead layers). */
+  /** Ratio of gradient RMS between the ends. */
   factor: number;
   message: string;
 }

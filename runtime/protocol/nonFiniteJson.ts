@@ -18,7 +18,10 @@ export type JsonSafe<T> = T extends number
       ? { [K in keyof T]: JsonSafe<T[K]> }
       : T;
 
-/** Keys whose values (or array elements) are statistics in the probe result and the gradient overlay. */
+/**
+ * Keys whose values (or array elements) are statistics in the probe result, the gradient overlay
+ * and its chart layers and diagnosis (a test poisons every number of both and reads them back).
+ */
 const STAT_KEYS = new Set([
   'l2',
   'rms',
@@ -39,6 +42,14 @@ const STAT_KEYS = new Set([
   'totalMs',
   'paramL2',
   'paramRatio',
+  'paramRatioSpread',
+  'actRms',
+  'actSpread',
+  'paramRms',
+  'paramSpread',
+  'ratioSpread',
+  'dead',
+  'value',
 ]);
 
 const NAMES: Record<NonFiniteName, number> = { NaN: NaN, Infinity: Infinity, '-Infinity': -Infinity };

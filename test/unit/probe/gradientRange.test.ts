@@ -120,7 +120,7 @@ describe('gradient statistics across float32’s range vs PyTorch float64', () =
         }
       });
 
-  it('mlp_sigmoid40: the diagnosis calls the tiny first-layer gradient vanishing, not dead', async () => {
+  it('mlp_sigmoid40: the summary and the diagnosis call the tiny first-layer gradient vanishing, not dead', async () => {
     const r = ref('mlp_sigmoid40');
     const result = await runProbe(await openModel(path.join(root, r.model)), {
       source: { kind: 'npy', files: { input: path.join(root, r.input) } },
@@ -131,6 +131,12 @@ describe('gradient statistics across float32’s range vs PyTorch float64', () =
     });
     const kinds = result.summary.issues.map((i) => i.kind);
     assert.deepEqual(kinds, ['vanishing']);
+    const findings = result.diagnosis!.findings.map((f) => f.kind);
+    assert.ok(findings.includes('vanishing'), `findings ${findings}`);
+    assert.ok(
+      !findings.some((k) => k === 'dead' || k === 'no-gradient' || k === 'non-finite'),
+      `findings ${findings}`,
+    );
     const v = result.summary.issues[0];
     assert.equal(v.to, '/layers/layers.0/Gemm');
     assert.ok(v.factor < 1e-20, `factor ${v.factor}`);

@@ -3,7 +3,8 @@
  * loss itself leaves float32; a gradient, loss or forward value that truly overflows float32 is
  * reported as NaN/Infinity with the node where it began (test/fixtures/grads/tiny_overflow.onnx,
  * four MatMuls whose gradient at the first one's output is ~1e43), never as a wrong finite number
- * or a null; the JSON, the CLI table and the editor's overlay carry them by name.
+ * or a null; the JSON, the CLI table, the diagnosis, the reports and the editor's overlay carry them
+ * by name.
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -19,6 +20,9 @@ import { renderFlowTable } from '../../../runtime/probe/flowTable';
 import { toGradientOverlay } from '../../../runtime/view/gradientOverlay';
 import { jsonSafe, reviveNonFinite } from '../../../runtime/protocol/nonFiniteJson';
 import { isModelError } from '../../../runtime/errors';
+import { REPORT_FILES, writeReport } from '../../../runtime/report/writeReport';
+import { reportGraph } from '../../../runtime/report/reportGraph';
+import Ajv from 'ajv';
 import type { ProbeOptions, ProbeResult } from '../../../runtime/probe/probeTypes';
 import type { GradientOverlay } from '../../../runtime/view/viewModel';
 import { TEST_BACKENDS } from '../helpers/testBackends';
@@ -26,6 +30,7 @@ import { TEST_BACKENDS } from '../helpers/testBackends';
 const root = path.resolve(__dirname, '../../..');
 const overflow = path.join(root, 'test/fixtures/grads/tiny_overflow.onnx');
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skipscope-nonfinite-'));
+const schema = JSON.parse(fs.readFileSync(path.join(root, 'runtime/report/probeReport.schema.json'), 'utf8'));
 
 /** A float32 .npy batch (default [2, 4]) of seeded values times `scale` (with `nan` at element 5 when asked). */
 function batch(name: string, scale: number, nan = false, shape = [2, 4]): string {
@@ -51,15 +56,30 @@ const opts = (backend: string, file: string): ProbeOptions => ({
   backend: backend as ProbeOptions['backend'],
 });
 
-/** Keys of counts and sizes, which are never NaN or Infinity. */
-const COUNTS = new Set(['shape', 'batchSize', 'batches', 'threads', 'batch', 'nonFinite']);
+/** Keys of counts, sizes, settings and thresholds, which are never NaN or Infinity. */
+const COUNTS = new Set([
+  'shape',
+  'batchSize',
+  'batches',
+  'threads',
+  'batch',
+  'nonFinite',
+  'id',
+  'layers',
+  'thresholds',
+]);
 
-/** `v` with every statistic (every number but counts and sizes) made NaN. */
+/** `v` with every statistic (every number but counts, sizes and thresholds) made NaN. */
 function poison(v: unknown, key = ''): unknown {
-  if (typeof v === 'number') return COUNTS.has(key) ? v : NaN;
-  if (Array.isArray(v)) return COUNTS.has(key) ? v : v.map((x) => poison(x, key));
+  if (COUNTS.has(key) && !(Array.isArray(v) && v.some((x) => typeof x === 'object'))) return v;
+  if (typeof v === 'number') return NaN;
+  if (Array.isArray(v)) return v.map((x) => poison(x));
   if (v && typeof v === 'object')
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, poison(x, k)]));
+    return Object.fromEntries(
+      Object.entries(v)
+        .filter(([, x]) => x !== undefined) // as JSON drops them
+        .map(([k, x]) => [k, poison(x, k)]),
+    );
   return v;
 }
 
@@ -137,6 +157,33 @@ describe('NaN and Infinity in probes', () => {
       const poisoned = poison(r) as ProbeResult;
       assert.ok(nonFinitePaths(poisoned).length >= 40, `${nonFinitePaths(poisoned).length} statistics`);
       assert.deepStrictEqual(reviveNonFinite<ProbeResult>(jsonSafe(poisoned)), poisoned);
+
+      // The diagnosis says it first; the overlay (with its chart layers and diagnosis) reads back whole.
+      assert.equal(r.diagnosis!.findings[0].kind, 'non-finite');
+      assert.deepEqual(r.diagnosis!.findings[0].nodes, ['matmul1']);
+      assert.match(r.diagnosis!.text, /^NaN or Infinity in batch 1: /);
+      const poisonedOverlay = poison(toGradientOverlay(r)) as GradientOverlay;
+      assert.deepStrictEqual(reviveNonFinite<GradientOverlay>(jsonSafe(poisonedOverlay)), poisonedOverlay);
+
+      // The report: probe.json valid against the schema with the names, CSV and Markdown say them.
+      const dir = path.join(tmp, `report-${backend}`);
+      await writeReport(dir, r, reportGraph(await openModel(overflow)));
+      const json2 = JSON.parse(fs.readFileSync(path.join(dir, REPORT_FILES.json), 'utf8')) as {
+        params: { grad: { l2: unknown } }[];
+      };
+      const validate = new Ajv({ allErrors: true }).compile(schema);
+      assert.ok(validate(json2), JSON.stringify(validate.errors));
+      assert.ok(['NaN', 'Infinity'].includes(String(json2.params[0].grad.l2)));
+      assert.match(
+        fs.readFileSync(path.join(dir, REPORT_FILES.csv), 'utf8'),
+        /matmul1,h1,true,(NaN|Infinity),/,
+      );
+      for (const f of [REPORT_FILES.chartSvg, REPORT_FILES.graphSvg])
+        assert.doesNotMatch(
+          fs.readFileSync(path.join(dir, f), 'utf8'),
+          /="[^"]*(NaN|Infinity)/,
+          `${f}: no NaN coordinates`,
+        );
 
       // The CLI table prints them as such, with their counts; the overlay marks the node.
       const table = renderFlowTable(r);
