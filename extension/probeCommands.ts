@@ -15,7 +15,7 @@ import {
   ProbeRun,
   type ProbeRunResult,
 } from '../runtime/protocol/sidecarProtocol';
-import { reviveNonFinite } from '../runtime/protocol/nonFiniteJson';
+import { jsonSafe, reviveNonFinite } from '../runtime/protocol/nonFiniteJson';
 import type { ProbeOptions } from '../runtime/probe/probeTypes';
 import type { ExtensionServices } from './extension';
 import { askProbeOptions, optionsFromSettings, rememberedOptions } from './probeSetup';
@@ -244,7 +244,7 @@ async function exportReport(s: ExtensionServices, arg: unknown, dirArg?: unknown
   }
   try {
     const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
-    const { files } = await s.sidecar.request(ProbeReport, { handle, result: run.result, dir });
+    const { files } = await s.sidecar.request(ProbeReport, { handle, result: jsonSafe(run.result), dir });
     s.log.info(`gradient report of ${uri.fsPath}: ${files.join(', ')}`);
     const open = await vscode.window.showInformationMessage(
       `Wrote the gradient report of ${path.basename(uri.fsPath)} (${files.length} files) to ${dir}.`,

@@ -75,9 +75,12 @@ export const ProbeRun = new RequestType<
   JsonSafe<ProbeRunResult>,
   void
 >('probe/run');
-/** Writes the gradient report of a run (JSON, CSV, Markdown, chart and graph as SVG and PNG) into `dir`. */
+/**
+ * Writes the gradient report of a run (JSON, CSV, Markdown, chart and graph as SVG and PNG) into
+ * `dir`; the result's NaN and ±Infinity travel by name.
+ */
 export const ProbeReport = new RequestType<
-  { handle: number; result: ProbeResult; dir: string },
+  { handle: number; result: JsonSafe<ProbeResult>; dir: string },
   { files: string[] },
   void
 >('probe/report');

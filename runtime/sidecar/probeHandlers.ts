@@ -11,7 +11,8 @@ import { reportGraph } from '../report/reportGraph';
 import { ProbeCancelled, runProbe } from '../probe/runProbe';
 import { toGradientOverlay } from '../view/gradientOverlay';
 import { guarded, type HandlerContext } from './handlerContext';
-import { jsonSafe } from '../protocol/nonFiniteJson';
+import { jsonSafe, reviveNonFinite } from '../protocol/nonFiniteJson';
+import type { ProbeResult } from '../probe/probeTypes';
 import { textService } from './textHandlers';
 
 /** JSON-RPC's "request cancelled" code (LSP's RequestCancelled). */
@@ -40,6 +41,8 @@ export function registerProbeHandlers({ conn, store }: HandlerContext): void {
     }
   });
   conn.onRequest(ProbeReport, ({ handle, result, dir }) =>
-    guarded(async () => ({ files: await writeReport(dir, result, reportGraph(store.get(handle))) })),
+    guarded(async () => ({
+      files: await writeReport(dir, reviveNonFinite<ProbeResult>(result), reportGraph(store.get(handle))),
+    })),
   );
 }

@@ -4,6 +4,8 @@
  */
 import { strict as assert } from 'node:assert';
 import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   CancellationTokenSource,
@@ -16,11 +18,12 @@ import {
 import {
   ModelOpen,
   ProbeProgress,
+  ProbeReport,
   ProbeRun,
   RuntimeInfoRequest,
   type ProbeRunResult,
 } from '../../../runtime/protocol/sidecarProtocol';
-import { reviveNonFinite } from '../../../runtime/protocol/nonFiniteJson';
+import { jsonSafe, reviveNonFinite } from '../../../runtime/protocol/nonFiniteJson';
 import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
 
 const root = path.resolve(__dirname, '../../..');
@@ -99,6 +102,11 @@ describe('sidecar probe/run', () => {
     assert.equal(result.nonFinite?.node, 'matmul1');
     assert.equal(overlay.nonFinite?.node, 'matmul1');
     assert.ok(!Number.isFinite(overlay.nodes.matmul1.rms));
+    // The report request takes the result as it came (by name) and writes the names to probe.json.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skipscope-sidecar-report-'));
+    await conn.sendRequest(ProbeReport, { handle, result: jsonSafe(result), dir });
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'probe.json'), 'utf8')) as typeof answer.result;
+    assert.equal(json.params.find((p) => p.name === 'w1')!.grad.l2, w1.grad.l2);
   });
 
   it('answers bad input with one sentence and keeps running', async () => {
