@@ -1,7 +1,5 @@
-/**
- * The probe backends that gradient tests run on, in one list so that a new backend joins them all.
- */
+/** The probe backends every gradient fixture is checked on (append a backend here to cover it). */
 import type { BackendName } from '../../../runtime/probe/probeTypes';
 
-/** Backends every gradient test iterates. */
-export const TEST_BACKENDS: BackendName[] = ['wasm', 'cpu'];
+/** Backends the every-backend tests run on, in order. */
+export const testBackends: BackendName[] = ['wasm', 'cpu'];

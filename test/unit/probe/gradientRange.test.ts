@@ -16,7 +16,7 @@ import { runProbe } from '../../../runtime/probe/runProbe';
 import { initBackend } from '../../../runtime/probe/backend';
 import { probeJson } from '../../../runtime/probe/probeJson';
 import type { ProbeResult } from '../../../runtime/probe/probeTypes';
-import { TEST_BACKENDS } from '../helpers/testBackends';
+import { testBackends } from '../helpers/testBackends';
 
 const root = path.resolve(__dirname, '../../..');
 const refDir = path.join(root, 'test/fixtures/grads/range');
@@ -62,7 +62,7 @@ describe('gradient statistics across float32’s range vs PyTorch float64', () =
     assert.ok(Math.max(...l2s('resnet_nonorm')) > 1e25);
   });
 
-  for (const backend of TEST_BACKENDS)
+  for (const backend of testBackends)
     for (const name of FIXTURES)
       it(`${name} on ${backend}: every statistic within 1e-3 relative, with no exemption for tiny values`, async () => {
         const r = ref(name);

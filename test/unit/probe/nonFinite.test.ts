@@ -25,7 +25,7 @@ import { reportGraph } from '../../../runtime/report/reportGraph';
 import Ajv from 'ajv';
 import type { ProbeOptions, ProbeResult } from '../../../runtime/probe/probeTypes';
 import type { GradientOverlay } from '../../../runtime/view/viewModel';
-import { TEST_BACKENDS } from '../helpers/testBackends';
+import { testBackends } from '../helpers/testBackends';
 
 const root = path.resolve(__dirname, '../../..');
 const overflow = path.join(root, 'test/fixtures/grads/tiny_overflow.onnx');
@@ -97,7 +97,7 @@ describe('NaN and Infinity in probes', () => {
     await initBackend('wasm');
   });
 
-  for (const backend of TEST_BACKENDS) {
+  for (const backend of testBackends) {
     it(`${backend}: the mean-square loss overflows only where mean(y²) does; its gradient is 2y/n`, async () => {
       await initBackend(backend);
       const ys = [

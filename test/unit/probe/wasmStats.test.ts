@@ -14,7 +14,7 @@ import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/h
 import { wasmKernels } from '../../../runtime/probe/wasm/wasmKernels';
 import { opStats } from '../../../runtime/probe/opStats';
 import { readNow, type Moments, type Split } from '../../../runtime/probe/statsKernels';
-import { TEST_BACKENDS } from '../helpers/testBackends';
+import { testBackends } from '../helpers/testBackends';
 
 const LENGTHS = [0, 1, 3, 4, 5, 17, 100003];
 
@@ -169,13 +169,15 @@ describe('statistics at float32’s extremes (float64 references)', () => {
         return { skipSq, branchSq };
       },
     })),
-    ...TEST_BACKENDS.filter((b) => b === 'wasm' || b === 'cpu').map((backend) => ({
-      name: `TF.js ops on ${backend}`,
-      backend,
-      tol: 1e-5,
-      moments: (t: tf.Tensor) => readNow(opStats.moments(t)),
-      split: (s: tf.Tensor, t: tf.Tensor) => readNow(opStats.split(s, t)),
-    })),
+    ...testBackends
+      .filter((b) => b === 'wasm' || b === 'cpu')
+      .map((backend) => ({
+        name: `TF.js ops on ${backend}`,
+        backend,
+        tol: 1e-5,
+        moments: (t: tf.Tensor) => readNow(opStats.moments(t)),
+        split: (s: tf.Tensor, t: tf.Tensor) => readNow(opStats.split(s, t)),
+      })),
   ];
 
   for (const p of paths)
@@ -237,7 +239,7 @@ describe('statistics at float32’s extremes (float64 references)', () => {
   });
 
   it('the op path takes empty tensors (all zeros, as the WASM kernels give)', async () => {
-    for (const backend of TEST_BACKENDS) {
+    for (const backend of testBackends) {
       await initBackend(backend);
       const t = tf.tensor1d([]);
       try {
@@ -256,7 +258,7 @@ describe('statistics at float32’s extremes (float64 references)', () => {
   });
 
   it('the op path counts NaN and Inf and reports NaN (any NaN) or Infinity (else), on every test backend', async () => {
-    for (const backend of TEST_BACKENDS) {
+    for (const backend of testBackends) {
       await initBackend(backend);
       for (const [bad, want] of [
         [[NaN, Infinity], NaN],
