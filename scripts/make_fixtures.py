@@ -36,6 +36,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixture_models as fm  # noqa: E402
+import volume_models  # noqa: E402,F401  (registers the 3-D fixtures in fm.MODELS)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "test", "fixtures")
@@ -63,6 +64,8 @@ ONNX_FIXTURES = [
     ("test/fixtures/onnx/probe/mobilenetv2.onnx", "mobilenetv2", True, {}),
     ("test/fixtures/onnx/probe/se_resnet.onnx", "se_resnet", True, {}),
     ("test/fixtures/onnx/probe/transformer.onnx", "transformer", True, {}),
+    ("test/fixtures/onnx/probe/unet3d.onnx", "unet3d", True, {}),
+    ("test/fixtures/onnx/probe/r3d18.onnx", "r3d18", True, {}),
 ]
 
 
