@@ -5,6 +5,7 @@ import { initBackend } from '../runtime/probe/backend';
 const ort = require('onnxruntime-node');
 (async () => {
   await initBackend((process.argv[4] as 'wasm' | 'cpu') ?? 'wasm');
+  require('../runtime/probe/convGrad3d').volumeSettings.ownKernels = process.env.OWN !== '0';
   const model = await openModel(process.argv[2]);
   const full = process.argv[3];
   const ex = new Executor(model);

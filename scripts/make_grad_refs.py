@@ -566,6 +566,8 @@ def main():
         export_lppool_opset18()
     if not only or "tiny_avgpool_opset19" in only:
         export_avgpool_opset19()
+    if not only or "tiny_volume_variants" in only:
+        volume_models.export_volume_variants(os.path.join(OUT, "tiny_volume_variants.onnx"))
     for r in rows:
         print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")
 

@@ -190,3 +190,60 @@ if __name__ == "__main__":
         torch.manual_seed(fm.SEED)
         m = ctor().eval()
         print(n, fm.torch_params(m), s, tuple(m(torch.zeros(s)).shape))
+
+
+def export_volume_variants(path):
+    """5-D attribute variants no PyTorch export produces, for the forward check against
+    onnxruntime and input-gradient finite differences: Conv with auto_pad SAME_UPPER/SAME_LOWER
+    and with asymmetric pads, ConvTranspose with output_shape and with auto_pad, MaxPool
+    SAME_LOWER, AveragePool SAME_UPPER counting pads and asymmetric pads not counting them,
+    LpPool p=2 and p=3, GlobalLpPool (of the average pool: a sum over the whole input would
+    dominate the loss and drown finite differences in float32 noise), and Resize (linear asymmetric to sizes, nearest
+    round_prefer_ceil, linear pytorch_half_pixel downscale)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(fm.SEED)
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 2, 5, 7, 6])
+    f32 = lambda name, shape: numpy_helper.from_array(  # noqa: E731
+        (0.3 * rng.standard_normal(shape)).astype(np.float32), name
+    )
+    c = lambda name, v, dt=np.float32: numpy_helper.from_array(np.array(v, dtype=dt), name)  # noqa: E731
+    inits = [
+        f32("w_same", [3, 2, 3, 3, 3]),
+        f32("b_same", [3]),
+        f32("w_asym", [2, 2, 2, 3, 2]),
+        f32("w_lower", [2, 2, 2, 2, 2]),
+        f32("w_t_shape", [2, 3, 3, 3, 3]),
+        f32("w_t_same", [2, 2, 2, 3, 2]),
+        c("roi", []),
+        c("sizes", [2, 2, 7, 5, 9], np.int64),
+        c("scales_near", [1, 1, 1.5, 0.5, 2.0]),
+        c("scales_down", [1, 1, 0.6, 0.75, 0.5]),
+    ]
+    node = helper.make_node
+    nodes = [
+        node("Conv", ["input", "w_same", "b_same"], ["c1"], name="conv_same_upper", auto_pad="SAME_UPPER", strides=[2, 1, 2]),
+        node("Conv", ["input", "w_asym"], ["c2"], name="conv_asym_pads", pads=[0, 1, 2, 1, 0, 1], dilations=[2, 1, 1]),
+        node("Conv", ["input", "w_lower"], ["c3"], name="conv_same_lower", auto_pad="SAME_LOWER", strides=[2, 2, 2]),
+        node("ConvTranspose", ["input", "w_t_shape"], ["t1"], name="convt_output_shape", strides=[2, 2, 2], output_shape=[10, 13, 12]),
+        node("ConvTranspose", ["input", "w_t_same"], ["t2"], name="convt_same_upper", strides=[1, 2, 2], auto_pad="SAME_UPPER"),
+        node("MaxPool", ["input"], ["m1"], name="max_same_lower", kernel_shape=[3, 3, 3], strides=[2, 2, 2], auto_pad="SAME_LOWER"),
+        node("AveragePool", ["input"], ["a1"], name="avg_same_upper_incl", kernel_shape=[2, 3, 2], strides=[2, 2, 2], auto_pad="SAME_UPPER", count_include_pad=1),
+        node("AveragePool", ["input"], ["a2"], name="avg_asym_pads", kernel_shape=[3, 2, 3], strides=[1, 2, 2], pads=[1, 0, 1, 0, 1, 1]),
+        node("LpPool", ["input"], ["l1"], name="lp2", kernel_shape=[2, 3, 2], strides=[2, 2, 2], pads=[1, 1, 0, 0, 1, 1]),
+        node("LpPool", ["input"], ["l2"], name="lp3", kernel_shape=[2, 2, 2], p=3),
+        node("GlobalLpPool", ["a2"], ["g1"], name="global_lp2"),
+        node("Resize", ["input", "roi", "", "sizes"], ["r1"], name="resize_linear_asym", mode="linear", coordinate_transformation_mode="asymmetric"),
+        node("Resize", ["input", "roi", "scales_near"], ["r2"], name="resize_nearest_ceil", mode="nearest", nearest_mode="round_prefer_ceil"),
+        node("Resize", ["input", "roi", "scales_down"], ["r3"], name="resize_linear_down", mode="linear", coordinate_transformation_mode="pytorch_half_pixel"),
+    ]
+    names = ["c1", "c2", "c3", "t1", "t2", "m1", "a1", "a2", "l1", "l2", "g1", "r1", "r2", "r3"]
+    outs = [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in names]
+    graph = helper.make_graph(nodes, "tiny_volume_variants", [x], outs, initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_grad_refs")
+    model.ir_version = 8
+    model = onnx.shape_inference.infer_shapes(model)
+    onnx.checker.check_model(model)
+    onnx.save(model, path)

@@ -247,6 +247,20 @@ function volumeInput(c: OpContext): tf.Tensor {
   return v.nat();
 }
 
+/**
+ * Whether this 3-D convolution runs on the probe's WASM kernels. On the WASM backend without them
+ * (an engine without WebAssembly SIMD) the node is refused: TF.js 4.22's own WASM kernels
+ * Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 return wrong gradients (as does MaxPool3DGrad).
+ */
+function ownKernelsOrRefuse(c: OpContext): boolean {
+  if (volumeKernelsHere()) return true;
+  if (tf.getBackend() === 'wasm')
+    c.fail(
+      "needs the probe's WebAssembly SIMD kernels for 3-D convolutions on the wasm backend, which this engine cannot run (TF.js's own WASM 3-D gradient kernels are wrong); use --backend cpu",
+    );
+  return false;
+}
+
 /** ONNX Conv on an (N, C, D, H, W) input. */
 export function conv3d(c: OpContext): Val[] {
   const x = volumeInput(c);
@@ -267,7 +281,7 @@ export function conv3d(c: OpContext): Val[] {
   if (out.some((o) => o < 1))
     c.fail(`has a window larger than its padded input ([${inSize}] with kernel [${kernel}])`);
   let y: tf.Tensor;
-  if (volumeKernelsHere()) y = conv3dOwn(x, w, g, group, c.needsGrad(0));
+  if (ownKernelsOrRefuse(c)) y = conv3dOwn(x, w, g, group, c.needsGrad(0));
   else {
     const xs = splitChannels(x, group);
     const ws = splitRows(w, group);
@@ -325,7 +339,7 @@ export function convTranspose3d(c: OpContext): Val[] {
     c.fail(`crops its whole output (pads [${begin}, ${end}], full size [${full}])`);
   const g: VolumeGeom = { kernel, strides: s, dilations: d, padBegin: begin, padEnd: end };
   let y: tf.Tensor;
-  if (volumeKernelsHere()) y = convTranspose3dOwn(x, w, g, group, outSize, c.needsGrad(0));
+  if (ownKernelsOrRefuse(c)) y = convTranspose3dOwn(x, w, g, group, outSize, c.needsGrad(0));
   else {
     const xs = splitChannels(x, group);
     const ws = splitRows(w, group);

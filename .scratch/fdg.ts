@@ -1,0 +1,20 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { openModel } from '../runtime/model/open';
+import { Executor } from '../runtime/probe/executor';
+import { initBackend } from '../runtime/probe/backend';
+(async () => {
+  await initBackend(process.argv[2] as 'wasm');
+  const model = await openModel('test/fixtures/grads/tiny_volume_variants.onnx');
+  const ex = new Executor(model);
+  const name = model.graph.inputs[0];
+  const shape = [2, 2, 5, 7, 6];
+  const n = shape.reduce((a, b) => a * b, 1);
+  const base = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.01 * i);
+  const k = model.graph.outputs.indexOf(process.argv[3]);
+  const outs = (x: tf.Tensor) => ex.run({ [name]: x }, { inputs: new Set([name]) }, new Map()).map((v) => v.nat());
+  const idx = Number(process.argv[4]);
+  const x0 = tf.tensor(base, shape);
+  const g = tf.grad((x: tf.Tensor) => tf.mean(tf.square(outs(x)[k])))(x0).dataSync()[idx];
+  const L = (d: number) => { const v = Float64Array.from(base); v[idx] += d; const y = tf.tidy(() => outs(tf.tensor(Float32Array.from(v), shape))[k].dataSync()); let s = 0; for (const q of y) s += q * q; return s / y.length; };
+  for (const h of [1e-1, 3e-2, 1e-2, 3e-3, 1e-3]) console.log(h, g, (L(h) - L(-h)) / (2 * h));
+})();

@@ -1,0 +1,306 @@
+/**
+ * Volumetric and video models (5-D tensors) on every test backend: the 3-D U-Net and the
+ * r3d_18-style video ResNet, and the tiny graphs of 3-D op variants, against PyTorch float64
+ * gradients, onnxruntime forward outputs and central finite differences; the chunked and
+ * tap-rebuilding paths of the WASM kernels against the same references; and every refusal a
+ * 5-D graph can meet, as one sentence naming the node.
+ */
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { openModel } from '../../../runtime/model/open';
+import { Executor } from '../../../runtime/probe/executor';
+import { initBackend } from '../../../runtime/probe/backend';
+import { makeLoss } from '../../../runtime/probe/losses';
+import { isModelError } from '../../../runtime/errors';
+import { volumeRuns, volumeSettings } from '../../../runtime/probe/convGrad3d';
+import { testBackends } from '../helpers/testBackends';
+import { assertMatchesRef, fullGrads, loadRef, readRef, root } from '../helpers/gradRefs';
+import { GraphBuilder } from '../helpers/graphBuilder';
+
+const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
+
+const FIXTURES = ['unet3d', 'r3d18', 'tiny_conv3d', 'tiny_pool3d'];
+const ONNX_FILES = [
+  'test/fixtures/onnx/probe/unet3d.onnx',
+  'test/fixtures/onnx/probe/r3d18.onnx',
+  'test/fixtures/grads/tiny_conv3d.onnx',
+  'test/fixtures/grads/tiny_pool3d.onnx',
+  'test/fixtures/grads/tiny_volume_variants.onnx',
+];
+
+/** Deterministic, non-symmetric input values. */
+function pattern(n: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.1 * Math.cos(i * 1.3));
+}
+
+/**
+ * The mean-square loss (mean over the outputs of mean(y²)) of a forward pass, summed in float64
+ * on the JS side: finite differences of a float32 sum drown small gradients in rounding noise.
+ */
+function lossF64(
+  ex: Executor,
+  feeds: Record<string, tf.Tensor>,
+  hooks = {},
+  params?: Map<string, tf.Tensor>,
+): number {
+  const ys = tf.tidy(() => ex.run(feeds, hooks, params).map((v) => v.nat().dataSync()));
+  let total = 0;
+  for (const y of ys) {
+    let s = 0;
+    for (const v of y) s += v * v;
+    total += s / y.length;
+  }
+  return total / ys.length;
+}
+
+const totalRuns = () => volumeRuns.forward + volumeRuns.filter + volumeRuns.input;
+
+afterEach(() => {
+  volumeSettings.ownKernels = true;
+  volumeSettings.keepTapsFloats = 1 << 24;
+  volumeSettings.chunkFloats = 1 << 22;
+});
+
+for (const backend of testBackends) {
+  describe(`volumetric and video models on ${backend}`, () => {
+    before(async () => {
+      await initBackend(backend);
+    });
+    after(async () => {
+      await initBackend('wasm');
+    });
+
+    for (const name of FIXTURES)
+      it(`${name}: loss and every parameter gradient within 1e-3 of PyTorch float64`, async () => {
+        const ref = readRef(name);
+        const { ex, feeds } = await loadRef(ref);
+        const before = totalRuns();
+        try {
+          assertMatchesRef(ex, feeds, ref);
+          // WASM runs the convolutions on the probe's kernels; other backends on TF.js's own.
+          if (backend === 'wasm') assert.ok(totalRuns() > before, 'the WASM 3-D kernels did not run');
+          else assert.equal(totalRuns(), before, 'the WASM 3-D kernels ran off the WASM backend');
+        } finally {
+          tf.dispose(Object.values(feeds));
+          ex.dispose();
+        }
+      });
+
+    for (const file of ONNX_FILES)
+      it(`${path.basename(file)}: forward matches onnxruntime to 1e-4 relative`, async () => {
+        const model = await openModel(path.join(root, file));
+        const ex = new Executor(model);
+        try {
+          const name = model.graph.inputs[0];
+          const shape = model.graph.values.get(name)!.shape!.map((d) => (typeof d === 'number' ? d : 2));
+          const data = pattern(shape.reduce((a, b) => a * b, 1));
+          const x = tf.tensor(data, shape);
+          const outs = ex.forward({ [name]: x });
+          const session = await ort.InferenceSession.create(path.join(root, file));
+          const ref = await session.run({ [name]: new ort.Tensor('float32', data, shape) });
+          model.graph.outputs.forEach((o, i) => {
+            assert.deepEqual(outs[i].shape, ref[o].dims.map(Number), `${o} shape`);
+            const a = outs[i].dataSync();
+            const b = ref[o].data as Float32Array;
+            let err = 0;
+            let mag = 0;
+            for (let j = 0; j < b.length; j++) {
+              err = Math.max(err, Math.abs(a[j] - b[j]));
+              mag = Math.max(mag, Math.abs(b[j]));
+            }
+            assert.ok(err <= 1e-4 * Math.max(mag, 1e-6), `${o}: max error ${err} vs max |y| ${mag}`);
+          });
+          tf.dispose([...outs, x]);
+        } finally {
+          ex.dispose();
+        }
+      });
+
+    for (const name of ['tiny_conv3d', 'tiny_pool3d'])
+      it(`${name}: central differences agree with autodiff for every parameter`, async () => {
+        const ref = readRef(name);
+        const { ex, feeds } = await loadRef(ref);
+        try {
+          const grads = fullGrads(ex, feeds);
+          const lossAt = (pm: Map<string, tf.Tensor>) => lossF64(ex, feeds, {}, pm);
+          let compared = 0;
+          for (const p of ex.params) {
+            const base = p.tensor.dataSync() as Float32Array;
+            const g = grads.get(p.name)!;
+            // The element with the largest gradient, where float32 differences are meaningful.
+            let idx = 0;
+            g.forEach((v, i) => (Math.abs(v) > Math.abs(g[idx]) ? (idx = i) : 0));
+            if (Math.abs(g[idx]) < 1e-6) continue;
+            const h = 1e-2 * Math.max(1, Math.abs(base[idx]));
+            const at = (delta: number) => {
+              const v = Float32Array.from(base);
+              v[idx] += delta;
+              const t = tf.tensor(v, p.tensor.shape);
+              const l = lossAt(new Map(ex.params.map((q) => [q.name, q === p ? t : q.tensor])));
+              t.dispose();
+              return l;
+            };
+            const fd = (at(h) - at(-h)) / (2 * h);
+            assert.ok(
+              Math.abs(fd - g[idx]) <= 2e-2 * Math.abs(g[idx]) + 1e-5,
+              `${p.name}[${idx}]: fd ${fd} vs ${g[idx]}`,
+            );
+            compared++;
+          }
+          assert.ok(
+            compared >= ex.params.length * 0.8,
+            `only ${compared}/${ex.params.length} parameters compared`,
+          );
+        } finally {
+          tf.dispose(Object.values(feeds));
+          ex.dispose();
+        }
+      });
+
+    it('tiny_volume_variants (auto_pad, asymmetric pads, output_shape, LpPool, Resize): input gradients agree with central differences', async () => {
+      const model = await openModel(path.join(root, 'test/fixtures/grads/tiny_volume_variants.onnx'));
+      const ex = new Executor(model);
+      try {
+        const name = model.graph.inputs[0];
+        const shape = [2, 2, 5, 7, 6];
+        const n = shape.reduce((a, b) => a * b, 1);
+        // Distinct values, so that no max-pool window changes its maximum within the step.
+        const base = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37) + 0.01 * i);
+        const loss = makeLoss('mean-square', {}, model.file);
+        // The input is tapped, so that convolutions reading it compute their input gradient too.
+        const hooks = { inputs: new Set([name]) };
+        const f = (x: tf.Tensor) => loss(ex.run({ [name]: x }, hooks, new Map()).map((v) => v.nat()));
+        const x0 = tf.tensor(base, shape);
+        const gT = tf.grad(f)(x0);
+        const g = gT.dataSync() as Float32Array;
+        tf.dispose([x0, gT]);
+        const at = (idx: number, delta: number) => {
+          const v = Float64Array.from(base);
+          v[idx] += delta;
+          const t = tf.tensor(Float32Array.from(v), shape);
+          const l = lossF64(ex, { [name]: t }, hooks, new Map());
+          t.dispose();
+          return l;
+        };
+        // The largest gradients, plus elements spread over the whole input.
+        const top = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, 8);
+        const order = [...top, ...Array.from({ length: 24 }, (_, i) => Math.floor(((i + 0.5) * n) / 24))];
+        const h = 1e-2;
+        for (const idx of order) {
+          const fd = (at(idx, h) - at(idx, -h)) / (2 * h);
+          assert.ok(
+            Math.abs(fd - g[idx]) <= 5e-3 * Math.abs(g[idx]) + 1e-5,
+            `input[${idx}]: fd ${fd} vs ${g[idx]}`,
+          );
+        }
+        assert.ok(Math.abs(g[top[0]]) > 1e-3, 'gradients too small to compare');
+      } finally {
+        ex.dispose();
+      }
+    });
+  });
+}
+
+describe('volumetric WASM kernels: chunked and rebuilt tap matrices', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const name of ['unet3d', 'tiny_conv3d', 'r3d18'])
+    it(`${name}: taps rebuilt in the backward pass, one output depth per chunk, same gradients`, async () => {
+      // Nothing kept, and chunks of a single output depth: every chunk boundary is exercised.
+      volumeSettings.keepTapsFloats = 0;
+      volumeSettings.chunkFloats = 1;
+      const ref = readRef(name);
+      const { ex, feeds } = await loadRef(ref);
+      try {
+        assertMatchesRef(ex, feeds, ref);
+      } finally {
+        tf.dispose(Object.values(feeds));
+        ex.dispose();
+      }
+    });
+});
+
+/** A one-node graph on a 5-D input [2, 2, 4, 4, 4] (plus a weight for convolutions). */
+function oneNode(
+  op: string,
+  attrs: Record<string, unknown>,
+  opts: { weight?: number[]; outputs?: number; rank?: number } = {},
+) {
+  const b = new GraphBuilder();
+  const shape = [2, 2, 4, 4, 4, 4].slice(0, opts.rank ?? 5);
+  const x = b.input('x', shape);
+  const inputs = [x];
+  if (opts.weight) inputs.push(b.init('w', opts.weight));
+  const outs = b.opN(op, inputs, { name: `my_${op}`, attrs: attrs as never, outputs: opts.outputs ?? 1 });
+  b.output(outs[0]);
+  return { model: b.model(), x: tf.tensor(pattern(shape.reduce((a, c) => a * c, 1)), shape) };
+}
+
+/** Asserts that a forward pass fails with one sentence naming the node and matching `what`. */
+function refuses(model: ReturnType<typeof oneNode>['model'], x: tf.Tensor, what: RegExp): void {
+  const ex = new Executor(model);
+  try {
+    assert.throws(
+      () => ex.forward({ x }),
+      (e: unknown) =>
+        isModelError(e) &&
+        /node "my_\w+" \(\w+\)/.test(e.message) &&
+        what.test(e.message) &&
+        !/\n/.test(e.message),
+    );
+  } finally {
+    ex.dispose();
+    x.dispose();
+  }
+}
+
+describe('volumetric ops: refusals name the node', () => {
+  before(async () => {
+    await initBackend('wasm');
+  });
+
+  it("MaxPool's Indices output on a 5-D input", () => {
+    const { model, x } = oneNode('MaxPool', { kernel_shape: [2, 2, 2], strides: [2, 2, 2] }, { outputs: 2 });
+    model.graph.nodes[0].outputs[1] = 'idx';
+    refuses(model, x, /Indices output on a 5-D input/);
+  });
+
+  it('pads that are not six values for a 5-D input', () => {
+    const { model, x } = oneNode('Conv', { pads: [1, 1, 1, 1] }, { weight: [3, 2, 3, 3, 3] });
+    refuses(model, x, /pads \[1,1,1,1\], which are not six values/);
+  });
+
+  it('a kernel_shape of the wrong length for a 5-D pool', () => {
+    const { model, x } = oneNode('AveragePool', { kernel_shape: [2, 2] });
+    refuses(model, x, /kernel_shape \[2,2\], which is not three values/);
+  });
+
+  it('a 4-D weight on a 5-D input', () => {
+    const { model, x } = oneNode('Conv', {}, { weight: [3, 2, 3, 3] });
+    refuses(model, x, /rank-4 weight for a 5-D input/);
+  });
+
+  it('a window larger than the padded volume', () => {
+    const { model, x } = oneNode('Conv', {}, { weight: [3, 2, 5, 5, 5] });
+    refuses(model, x, /window larger than its padded input/);
+  });
+
+  it('a 6-D input to a convolution or a Resize', () => {
+    const conv = oneNode('Conv', {}, { weight: [3, 2, 1, 1, 1, 1], rank: 6 });
+    refuses(conv.model, conv.x, /expects a 3-D, 4-D or 5-D input, got rank 6/);
+    const b = new GraphBuilder();
+    const xin = b.input('x', [2, 2, 4, 4, 4, 4]);
+    const scales = b.init('scales', [6], [1, 1, 2, 2, 2, 2]);
+    b.output(b.op('Resize', [xin, '', scales], { name: 'my_Resize', attrs: { mode: 'nearest' } }));
+    refuses(b.model(), tf.zeros([2, 2, 4, 4, 4, 4]), /resizes a rank-6 tensor/);
+  });
+
+  it('3-D convolutions on the wasm backend without the probe kernels (TF.js own WASM 3-D gradients are wrong)', () => {
+    volumeSettings.ownKernels = false;
+    const { model, x } = oneNode('ConvTranspose', { strides: [2, 2, 2] }, { weight: [2, 3, 2, 2, 2] });
+    refuses(model, x, /needs the probe's WebAssembly SIMD kernels for 3-D convolutions/);
+  });
+});
