@@ -260,6 +260,8 @@ def make_onnx(entry):
     }
     if folded:
         row["initializersArePytorchParams"] = True
+    if hasattr(model, "conv_flops"):
+        row["convFlops"] = model.conv_flops(shape)
     size = sum(
         os.path.getsize(os.path.join(os.path.dirname(path), f))
         for f in os.listdir(os.path.dirname(path))

@@ -16,6 +16,28 @@ from torchvision.models.video.resnet import Conv3DSimple, VideoResNet
 import fixture_models as fm
 
 
+def conv_flops(model, shape):
+    """2 × multiply-adds of every Conv3d and ConvTranspose3d of `model` on an input of `shape`
+    (batch 1), counted from the tensors PyTorch computes: a conv's output elements × its input
+    channels per group × kernel volume; a transposed conv's input elements × its output channels
+    per group × kernel volume."""
+    total = [0]
+
+    def hook(m, inputs, out):
+        k = m.kernel_size[0] * m.kernel_size[1] * m.kernel_size[2]
+        if isinstance(m, nn.ConvTranspose3d):
+            total[0] += 2 * inputs[0].numel() * (m.out_channels // m.groups) * k
+        else:
+            total[0] += 2 * out.numel() * (m.in_channels // m.groups) * k
+
+    hooks = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv3d, nn.ConvTranspose3d))]
+    with torch.no_grad():
+        model(torch.zeros(shape))
+    for h in hooks:
+        h.remove()
+    return total[0]
+
+
 def conv_bn3d(cin, cout, k=3):
     """Conv3d (no bias) followed by BatchNorm3d."""
     return nn.Sequential(nn.Conv3d(cin, cout, k, 1, k // 2, bias=False), nn.BatchNorm3d(cout))
@@ -69,6 +91,9 @@ class UNet3D(nn.Module):
     def expected_skips(self):
         return fm.skip_counts(long=len(self.up))
 
+    def conv_flops(self, shape):
+        return conv_flops(self, shape)
+
 
 class NarrowR3D(VideoResNet):
     """torchvision's r3d_18 (VideoResNet with BasicBlock and Conv3DSimple, layers [2, 2, 2, 2],
@@ -101,6 +126,9 @@ class NarrowR3D(VideoResNet):
     def expected_skips(self):
         blocks = [m for m in self.modules() if isinstance(m, VideoBasicBlock)]
         return fm.skip_counts(residual=len(blocks), projection=sum(b.downsample is not None for b in blocks))
+
+    def conv_flops(self, shape):
+        return conv_flops(self, shape)
 
 
 MODELS = {
