@@ -146,12 +146,27 @@ const overRuns = (run) => `
 // The repeat() counters count down: tap indices are (kd − i), (kh − j), (kw − k) for i, j, k
 // running from kd, kh, kw down to 1, which is why the offsets above subtract from the counts.
 
+/** Zeros from byte address `q` up to `e` (a run's head or tail: a few floats, stored inline). */
+const zeros = (label) => `
+                  (block $${label}4_end (loop $${label}4
+                    (br_if $${label}4_end (i32.gt_u ${add(get('q'), i32(16))} ${get('e')}))
+                    (v128.store ${get('q')} (v128.const i32x4 0 0 0 0))
+                    ${inc('q', i32(16))}
+                    (br $${label}4)))
+                  (block $${label}1_end (loop $${label}1
+                    (br_if $${label}1_end (i32.ge_u ${get('q')} ${get('e')}))
+                    (f32.store ${get('q')} (f32.const 0))
+                    ${inc('q', i32(4))}
+                    (br $${label}1)))`;
+
 function im2col3d() {
-  // One run: zeros before lo, the input row from lo to hi, zeros after hi (or all zeros).
+  // One run: zeros before lo, the input row from lo to hi, zeros after hi (or all zeros). The
+  // zeros are stored inline: memory.fill is a call, too dear for runs of a few floats.
   const run = `(if ${get('ok')}
                 (then
-                  (memory.fill ${get('o')} ${i32(0)} ${mul(get('lo'), i32(4))})
-                  ${set('q', add(get('o'), mul(get('lo'), i32(4))))}
+                  ${set('q', get('o'))}
+                  ${set('e', add(get('o'), mul(get('lo'), i32(4))))}
+                  ${zeros('zh')}
                   ${set('e', add(get('o'), mul(get('hi'), i32(4))))}
                   ${set('s', add(get('src'), mul(get('lo'), get('sw4'))))}
                   (if (i32.eq ${get('sw')} ${i32(1)})
@@ -166,8 +181,12 @@ function im2col3d() {
                     (f32.store ${get('q')} (f32.load ${get('s')}))
                     ${inc('q', i32(4))} ${inc('s', get('sw4'))}
                     (br $c1)))
-                  (memory.fill ${get('e')} ${i32(0)} ${mul(sub(get('ow'), get('hi')), i32(4))}))
-                (else (memory.fill ${get('o')} ${i32(0)} ${get('owB')})))`;
+                  ${set('e', add(get('o'), get('owB')))}
+                  ${zeros('zt')})
+                (else
+                  ${set('q', get('o'))}
+                  ${set('e', add(get('o'), get('owB')))}
+                  ${zeros('zr')}))`;
   return `
 (func (export "im2col3d") ${params(['x', 'out', ...geomParams])}
   ${locals('i32', [...loopLocals, 'xc', 's'])}

@@ -1,0 +1,27 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../runtime/probe/backend';
+import { wasmKernels } from '../runtime/probe/wasm/wasmKernels';
+import { heapAddress, type WasmBackendHeap } from '../runtime/probe/wasm/heap';
+(async () => {
+  await initBackend('wasm');
+  const b = tf.backend() as unknown as WasmBackendHeap;
+  const k = wasmKernels(b.wasm);
+  const ci = 16, co = 16, D = 32, S = D * D * D, K = ci * 27;
+  const x = tf.randomNormal([ci, D, D, D]);
+  const w = tf.randomNormal([co, K]);
+  const cols = tf.zeros([K, S]);
+  const y = tf.zeros([co, S]);
+  const dy = tf.randomNormal([co, S]);
+  const dw = tf.zeros([co, K]);
+  const dxT = tf.zeros([ci, D, D, D]);
+  const A = (t: tf.Tensor) => heapAddress(b, t);
+  const g = { c: ci, d: D, h: D, w: D, od0: 0, odn: D, oh: D, ow: D, kd: 3, kh: 3, kw: 3, sd: 1, sh: 1, sw: 1, dd: 1, dh: 1, dw: 1, front: 1, top: 1, left: 1 };
+  const time = (name: string, f: () => void, flops = 0) => { f(); const t0 = performance.now(); for (let i = 0; i < 3; i++) f(); const ms = (performance.now() - t0) / 3; console.log(name.padEnd(14), ms.toFixed(1), 'ms', flops ? (flops / ms / 1e6).toFixed(2) + ' GFLOP/s' : ''); };
+  time('im2col3d', () => k.im2col3d(A(x), A(cols), g));
+  time('fwd sgemm', () => k.sgemm(co, S, K, { ptr: A(w), rowStride: K, colStride: 1 }, { ptr: A(cols), rowStride: S, colStride: 1 }, A(y), S), 2 * co * S * K);
+  time('dW sgemm', () => k.sgemm(co, K, S, { ptr: A(dy), rowStride: S, colStride: 1 }, { ptr: A(cols), rowStride: 1, colStride: S }, A(dw), K), 2 * co * S * K);
+  time('dWt sgemm', () => k.sgemm(K, co, S, { ptr: A(cols), rowStride: S, colStride: 1 }, { ptr: A(dy), rowStride: 1, colStride: S }, A(dw), co), 2 * co * S * K);
+  time('dx sgemm', () => k.sgemm(K, S, co, { ptr: A(w), rowStride: 1, colStride: K }, { ptr: A(dy), rowStride: S, colStride: 1 }, A(cols), S), 2 * co * S * K);
+  time('col2im3d', () => k.col2im3d(A(cols), A(dxT), g, true));
+  console.log(require('os').loadavg());
+})();
