@@ -14,6 +14,7 @@ import { initBackend } from '../../../runtime/probe/backend';
 import { makeLoss } from '../../../runtime/probe/losses';
 import { isModelError } from '../../../runtime/errors';
 import { volumeRuns, volumeSettings } from '../../../runtime/probe/convGrad3d';
+import { estimatePassBytes } from '../../../runtime/probe/memoryGuard';
 import { testBackends } from '../helpers/testBackends';
 import { assertMatchesRef, fullGrads, loadRef, readRef, root } from '../helpers/gradRefs';
 import { GraphBuilder } from '../helpers/graphBuilder';
@@ -56,11 +57,12 @@ function lossF64(
 
 const totalRuns = () => volumeRuns.forward + volumeRuns.filter + volumeRuns.input;
 
-afterEach(() => {
-  volumeSettings.ownKernels = true;
-  volumeSettings.keepTapsFloats = 1 << 24;
-  volumeSettings.chunkFloats = 1 << 22;
-});
+const defaults = { ...volumeSettings };
+
+/** Puts the 3-D kernel settings a test changed back. */
+function restoreSettings(): void {
+  Object.assign(volumeSettings, defaults);
+}
 
 for (const backend of testBackends) {
   describe(`volumetric and video models on ${backend}`, () => {
@@ -206,6 +208,7 @@ describe('volumetric WASM kernels: chunked and rebuilt tap matrices', () => {
   before(async () => {
     await initBackend('wasm');
   });
+  afterEach(restoreSettings);
 
   for (const name of ['unet3d', 'tiny_conv3d', 'r3d18'])
     it(`${name}: taps rebuilt in the backward pass, one output depth per chunk, same gradients`, async () => {
@@ -221,6 +224,25 @@ describe('volumetric WASM kernels: chunked and rebuilt tap matrices', () => {
         ex.dispose();
       }
     });
+});
+
+describe('volumetric models: memory estimate', () => {
+  afterEach(restoreSettings);
+  it('counts the tap matrix of a 3-D conv only while it is small enough to be kept', async () => {
+    const model = await openModel(path.join(root, 'test/fixtures/onnx/probe/unet3d.onnx'));
+    // The tap matrices of the 3×3×3 convs, from the node shapes: output voxels × C/group × 27.
+    let taps = 0;
+    for (const n of model.graph.nodes) {
+      const w = model.graph.values.get(n.inputs[1])?.initializer?.shape;
+      if (n.op !== 'Conv' || !w || w[2] * w[3] * w[4] === 1) continue;
+      const out = model.graph.values.get(n.outputs[0])!.shape!;
+      taps += 2 * (out.slice(2) as number[]).reduce((a, b) => a * b, 1) * w[1] * w[2] * w[3] * w[4];
+    }
+    assert.ok(taps > 0);
+    const kept = estimatePassBytes(model, 2);
+    volumeSettings.keepTapsFloats = 0;
+    assert.equal(kept - estimatePassBytes(model, 2), 4 * taps);
+  });
 });
 
 /** A one-node graph on a 5-D input [2, 2, 4, 4, 4] (plus a weight for convolutions). */
@@ -261,6 +283,7 @@ describe('volumetric ops: refusals name the node', () => {
   before(async () => {
     await initBackend('wasm');
   });
+  afterEach(restoreSettings);
 
   it("MaxPool's Indices output on a 5-D input", () => {
     const { model, x } = oneNode('MaxPool', { kernel_shape: [2, 2, 2], strides: [2, 2, 2] }, { outputs: 2 });
