@@ -311,6 +311,26 @@ describe('volumetric ops: refusals name the node', () => {
     refuses(model, x, /window larger than its padded input/);
   });
 
+  it('a ConvTranspose output_padding not smaller than its stride, and an output_shape past its full output', () => {
+    const a = oneNode(
+      'ConvTranspose',
+      { strides: [2, 2, 2], output_padding: [0, 2, 0] },
+      { weight: [2, 3, 2, 2, 2] },
+    );
+    refuses(a.model, a.x, /output_padding \[0,2,0\], which must be smaller than the stride/);
+    const b = oneNode(
+      'ConvTranspose',
+      { strides: [2, 2, 2], output_shape: [8, 9, 8] },
+      { weight: [2, 3, 2, 2, 2] },
+    );
+    refuses(b.model, b.x, /output_shape \[8,9,8\], larger than its full output \[8,8,8\]/);
+  });
+
+  it('a pool window larger than the padded volume', () => {
+    const { model, x } = oneNode('MaxPool', { kernel_shape: [2, 5, 2], pads: [0, 0, 0, 0, 0, 0] });
+    refuses(model, x, /has a window \(5\) larger than its padded input \(4\)/);
+  });
+
   it('a 6-D input to a convolution or a Resize', () => {
     const conv = oneNode('Conv', {}, { weight: [3, 2, 1, 1, 1, 1], rank: 6 });
     refuses(conv.model, conv.x, /expects a 3-D, 4-D or 5-D input, got rank 6/);
