@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { inferShapes } from '../../../runtime/analysis/shapes';
 import type { Shape } from '../../../runtime/model/ir';
 
