@@ -23,6 +23,7 @@ import { openModel } from '../runtime/analysis/openModel';
 import { initBackend } from '../runtime/probe/backend';
 import { runProbe } from '../runtime/probe/runProbe';
 import { conv3dOwn, convTranspose3dOwn, type VolumeGeom } from '../runtime/probe/convGrad3d';
+import { wasmVolumeSettings } from '../runtime/probe/wasmVolumeKernels';
 import { median } from './probeTiming';
 
 const root = process.cwd();
@@ -94,8 +95,20 @@ function ownStep(l: Layer, x: tf.Tensor, w: tf.Tensor): tf.Tensor[] {
   return tf.grads(f)([x, w]);
 }
 
-/** The plain TF.js path (NDHWC, TF.js's 3-D kernels); returns [dx, dw] in ONNX layouts. */
+/**
+ * The plain TF.js path (NDHWC, TF.js's own 3-D kernels, not the replacements Skipscope registers
+ * on WASM); returns [dx, dw] in ONNX layouts.
+ */
 function tfjsStep(l: Layer, x: tf.Tensor, w: tf.Tensor): tf.Tensor[] {
+  wasmVolumeSettings.enabled = false;
+  try {
+    return tfjsStepBody(l, x, w);
+  } finally {
+    wasmVolumeSettings.enabled = true;
+  }
+}
+
+function tfjsStepBody(l: Layer, x: tf.Tensor, w: tf.Tensor): tf.Tensor[] {
   const xl = tf.transpose(x, [0, 2, 3, 4, 1]) as tf.Tensor5D;
   if (l.kind === 'conv') {
     const f = tf.transpose(w, [2, 3, 4, 1, 0]) as tf.Tensor5D; // [k, k, k, ci, co]

@@ -70,7 +70,7 @@ export function volumeKernelsHere(): boolean {
  * [co, ci/group, kd, kh, kw]; a transposed convolution is described by the convolution it is
  * the adjoint of (input = its output).
  */
-interface Vol {
+export interface VolumeConv {
   n: number;
   ci: number;
   co: number;
@@ -83,10 +83,10 @@ interface Vol {
 const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
 
 /** Rows of one group's tap matrix: (ci/group)·kd·kh·kw. */
-const groupRows = (v: Vol) => (v.ci / v.group) * prod(v.g.kernel);
+const groupRows = (v: VolumeConv) => (v.ci / v.group) * prod(v.g.kernel);
 
 /** A 1×1×1 stride-1 unpadded convolution: the input is its own tap matrix. */
-function plain(v: Vol): boolean {
+function plain(v: VolumeConv): boolean {
   return (
     prod(v.g.kernel) === 1 &&
     v.g.strides.every((s) => s === 1) &&
@@ -96,7 +96,7 @@ function plain(v: Vol): boolean {
 }
 
 /** The tap kernels' geometry for output depths od0 … od0 + odn − 1. */
-function tapGeom(v: Vol, od0: number, odn: number): VolumeTapGeometry {
+function tapGeom(v: VolumeConv, od0: number, odn: number): VolumeTapGeometry {
   const { kernel: k, strides: s, dilations: d, padBegin: p } = v.g;
   const [dd, hh, ww] = v.inSize;
   return {
@@ -124,7 +124,7 @@ function tapGeom(v: Vol, od0: number, odn: number): VolumeTapGeometry {
 }
 
 /** Chunks [od0, odn) of output depths whose tap matrix (all groups) has at most `floats` floats. */
-function depthChunks(v: Vol, floats: number): [number, number][] {
+function depthChunks(v: VolumeConv, floats: number): [number, number][] {
   const perDepth = v.ci * prod(v.g.kernel) * v.outSize[1] * v.outSize[2];
   const step = Math.max(1, Math.min(v.outSize[0], Math.floor(floats / perDepth)));
   const out: [number, number][] = [];
@@ -133,7 +133,7 @@ function depthChunks(v: Vol, floats: number): [number, number][] {
 }
 
 /** Whether the whole tap matrix (every batch element) is kept from the forward pass. */
-function keepsTaps(v: Vol): boolean {
+function keepsTaps(v: VolumeConv): boolean {
   return !plain(v) && v.n * v.ci * prod(v.g.kernel) * prod(v.outSize) <= volumeSettings.keepTapsFloats;
 }
 
@@ -145,7 +145,7 @@ function keepsTaps(v: Vol): boolean {
 function tapsAt(
   k: WasmKernels,
   alloc: Alloc | undefined,
-  v: Vol,
+  v: VolumeConv,
   x: number,
   kept: number | undefined,
   b: number,
@@ -164,13 +164,13 @@ function tapsAt(
 }
 
 /**
- * y = conv(x, W) at byte addresses: per batch element and chunk, W · cols. With `keep`, the tap
- * matrix of every batch element is written there ([n, ci·kvol, od·oh·ow]) and left for filterGrad.
+ * y = conv(x, W) at byte addresses (channels-first tensors, the ONNX weight): per batch element and chunk, W · cols. With `keep`, the tap
+ * matrix of every batch element is written there ([n, ci·kvol, od·oh·ow]) and left for conv3dFilterGradAt.
  */
-function forward(
+export function conv3dForwardAt(
   k: WasmKernels,
   heap: WasmBackendHeap,
-  v: Vol,
+  v: VolumeConv,
   x: number,
   w: number,
   y: number,
@@ -207,10 +207,10 @@ function forward(
 }
 
 /** dW [co, ci/group·kvol] from the input x (or the kept tap matrix) and the output gradient dy. */
-function filterGrad(
+export function conv3dFilterGradAt(
   k: WasmKernels,
   heap: WasmBackendHeap,
-  v: Vol,
+  v: VolumeConv,
   x: number,
   kept: number | undefined,
   dy: number,
@@ -246,7 +246,14 @@ function filterGrad(
 }
 
 /** dx [n, ci, d, h, w] from the output gradient dy and the weight: col2im3d(Wᵀ · dy), chunk by chunk. */
-function inputGrad(k: WasmKernels, heap: WasmBackendHeap, v: Vol, dy: number, w: number, dx: number) {
+export function conv3dInputGradAt(
+  k: WasmKernels,
+  heap: WasmBackendHeap,
+  v: VolumeConv,
+  dy: number,
+  w: number,
+  dx: number,
+) {
   volumeRuns.input++;
   const rows = groupRows(v);
   const cog = v.co / v.group;
@@ -304,7 +311,7 @@ export function conv3dOwn(
   const own = ownKernels()!;
   const [n, ci, ...inSize] = x.shape;
   const co = w.shape[0];
-  const v: Vol = {
+  const v: VolumeConv = {
     n,
     ci,
     co,
@@ -320,7 +327,7 @@ export function conv3dOwn(
     const y = output(backend, [n, co, ...v.outSize]);
     let cols: tf.TensorInfo | undefined;
     if (keep) cols = output(backend, [n, ci * prod(g.kernel), prod(v.outSize)]);
-    forward(k, backend, v, at(xi), at(wi), at(y), cols && at(cols));
+    conv3dForwardAt(k, backend, v, at(xi), at(wi), at(y), cols && at(cols));
     save(cols ? [xi, wi, asTensor(cols)] : [xi, wi]);
     return {
       value: asTensor(y),
@@ -328,10 +335,10 @@ export function conv3dOwn(
         const dy = Array.isArray(dyAny) ? dyAny[0] : dyAny;
         const [xs, ws, kept] = saved;
         const dw = output(backend, ws.shape);
-        filterGrad(k, backend, v, at(xs), kept && at(kept), at(dy), at(dw));
+        conv3dFilterGradAt(k, backend, v, at(xs), kept && at(kept), at(dy), at(dw));
         if (!needDx) return [tf.zerosLike(xs), asTensor(dw)];
         const dx = output(backend, xs.shape);
-        inputGrad(k, backend, v, at(dy), at(ws), at(dx));
+        conv3dInputGradAt(k, backend, v, at(dy), at(ws), at(dx));
         return [asTensor(dx), asTensor(dw)];
       },
     };
@@ -357,12 +364,20 @@ export function convTranspose3dOwn(
   const [n, c, ...inSize] = x.shape;
   const m = w.shape[1]! * group;
   // The convolution this is the adjoint of: from [n, m, ...outSize] to [n, c, ...inSize].
-  const v: Vol = { n, ci: m, co: c, group, inSize: outSize, outSize: inSize as [number, number, number], g };
+  const v: VolumeConv = {
+    n,
+    ci: m,
+    co: c,
+    group,
+    inSize: outSize,
+    outSize: inSize as [number, number, number],
+    g,
+  };
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
     const { backend, kernels: k } = own;
     const at = (t: tf.TensorInfo) => heapAddress(backend, t);
     const y = output(backend, [n, m, ...outSize]);
-    inputGrad(k, backend, v, at(xi), at(wi), at(y));
+    conv3dInputGradAt(k, backend, v, at(xi), at(wi), at(y));
     save([xi, wi]);
     return {
       value: asTensor(y),
@@ -370,10 +385,10 @@ export function convTranspose3dOwn(
         const dy = Array.isArray(dyAny) ? dyAny[0] : dyAny;
         const [xs, ws] = saved;
         const dw = output(backend, ws.shape);
-        filterGrad(k, backend, v, at(dy), undefined, at(xs), at(dw));
+        conv3dFilterGradAt(k, backend, v, at(dy), undefined, at(xs), at(dw));
         if (!needDx) return [tf.zerosLike(xs), asTensor(dw)];
         const dx = output(backend, xs.shape);
-        forward(k, backend, v, at(dy), at(ws), at(dx));
+        conv3dForwardAt(k, backend, v, at(dy), at(ws), at(dx));
         return [asTensor(dx), asTensor(dw)];
       },
     };
