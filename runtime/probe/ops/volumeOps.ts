@@ -2,7 +2,8 @@
  * Conv, ConvTranspose, MaxPool, AveragePool and LpPool on 5-D tensors (N, C, D, H, W): volumes and
  * video clips. Tensors stay in ONNX's channels-first layout between ops. On the WASM backend the
  * convolutions run on the probe's own kernels (convGrad3d.ts); elsewhere on TF.js's own 3-D
- * kernels (Conv3D and its backprops, MaxPool3D, AvgPool3D), which every backend has, in NDHWC.
+ * kernels (Conv3D and its backprops), which every backend has, in NDHWC. Max pools are two 2-D
+ * max pools and average pools TF.js's AvgPool3D, on every backend.
  *
  * The TF.js path keeps every pad, slice and transpose it needs at rank 4 or below (a 5-D tensor is
  * only ever reshaped, which is free): WebGPU's Pad kernel emits invalid shader code above rank 4
@@ -249,8 +250,9 @@ function volumeInput(c: OpContext): tf.Tensor {
 
 /**
  * Whether this 3-D convolution runs on the probe's WASM kernels. On the WASM backend without them
- * (an engine without WebAssembly SIMD) the node is refused: TF.js 4.22's own WASM kernels
- * Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 return wrong gradients (as does MaxPool3DGrad).
+ * (an engine without WebAssembly SIMD) the node is refused: the 3-D kernels left there are TF.js
+ * 4.22's own, whose Conv3DBackpropInputV2 and Conv3DBackpropFilterV2 return wrong gradients
+ * (wasmVolumeKernels.ts replaces them only where the probe's kernels run).
  */
 function ownKernelsOrRefuse(c: OpContext): boolean {
   if (volumeKernelsHere()) return true;
