@@ -1,5 +1,5 @@
-/**
- * The probe backends every fixture test runs on: each gradient and forward fixture is checked on
- * each of these (the WebGPU backend joins this list where a test adapter exists).
- */
-export const testBackends = ['wasm', 'cpu'] as const;
+/** The probe backends every gradient fixture is checked on (append a backend here to cover it). */
+import type { BackendName } from '../../../runtime/probe/probeTypes';
+
+/** Backends the every-backend tests run on, in order. */
+export const testBackends: BackendName[] = ['wasm', 'cpu'];
