@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../model/ir';
 import { ModelError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
-import type { ProbeOptions, ProbeResult } from './probeTypes';
+import type { NonFiniteReport, ProbeOptions, ProbeResult } from './probeTypes';
 import { afterRun, initBackend, type BackendConfig, type BackendInfo } from './backend';
 import { Executor } from './executor';
 import {
@@ -32,6 +32,7 @@ import { readNpy } from './npy';
 import { integers } from './random';
 import { checkMemory } from './memoryGuard';
 import { activationStats, flowIssues, mergeStats, paramStats, summaryText } from './gradStats';
+import { readNow, statsKernels } from './statsKernels';
 import { resolveCuts, type CutPlan } from './cuts';
 import { diagnose } from './diagnosis';
 
@@ -146,6 +147,7 @@ export async function runProbe(
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
   const passes: PassStats[] = [];
   const losses: number[] = [];
+  let nonFinite: NonFiniteReport | undefined;
   const passMs: number[] = [];
   try {
     for (let b = 0; b < plan.count; b++) {
@@ -169,6 +171,7 @@ export async function runProbe(
         passMs.push(performance.now() - ts);
         passes.push(stats);
         losses.push(stats.loss);
+        if (stats.nonFinite && !nonFinite) nonFinite = { batch: b, ...stats.nonFinite };
       } finally {
         tf.dispose(Object.values(feeds));
         extra.target?.dispose();
@@ -181,9 +184,8 @@ export async function runProbe(
   }
   hooks.onProgress?.(plan.count, plan.count, 'done');
   const graph = runner.ex ?? runner.layers ?? runner.graph!;
-  const weightL2 = graph.params.map((p) =>
-    Math.sqrt(tf.tidy(() => tf.sum(tf.square(p.tensor)).dataSync()[0])),
-  );
+  const kernels = statsKernels();
+  const weightL2 = graph.params.map((p) => Math.sqrt(readNow(kernels.moments(p.tensor)).sumSq));
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
   const merges = mergeStats(runner.layers ? layerTaps : runner.graph ? graphTaps : taps, passes);
@@ -192,7 +194,7 @@ export async function runProbe(
     .filter((a) => learned.has(a.node))
     .map((a) => ({ node: a.node, rms: a.l2PerSample ?? a.rms }));
   const issues = flowIssues(layers);
-  let text = summaryText(layers, issues, merges);
+  let text = summaryText(layers, issues, merges, nonFinite);
   if (warning) text += ` Memory: ${warning}`;
   const result: ProbeResult = {
     model: path.basename(model.file),
@@ -204,6 +206,7 @@ export async function runProbe(
     activations,
     merges,
     summary: { issues, text },
+    ...(nonFinite ? { nonFinite } : {}),
     timing: { ...batchTiming(passMs), totalMs: performance.now() - t0 },
     source: plan.describe,
     cut: cuts.merges,
