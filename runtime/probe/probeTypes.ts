@@ -140,10 +140,10 @@ export interface ProbeResult {
   nonFinite?: NonFiniteReport;
   /**
    * msPerBatch: the mean over all batches, the first included; firstBatchMs: the first alone (it
-   * pays the set-up: weight transforms, buffers); steadyMedianMs: the median of the others (null
-   * with one batch).
+   * pays the set-up: weight transforms, buffers); steadyMedianMs: the median of the others
+   * (absent with one batch).
    */
-  timing: { msPerBatch: number; firstBatchMs: number; steadyMedianMs: number | null; totalMs: number };
+  timing: { msPerBatch: number; firstBatchMs: number; steadyMedianMs?: number; totalMs: number };
   /** Where the batches came from, in words (e.g. "synthetic, seed 0"). */
   source?: string;
   /** The merges whose skip inputs were cut (replaced by zeros); empty for an intact run. */

@@ -248,7 +248,7 @@ function batchTiming(ms: number[]): Omit<ProbeResult['timing'], 'totalMs'> {
   return {
     msPerBatch: ms.reduce((s, v) => s + v, 0) / Math.max(ms.length, 1),
     firstBatchMs: ms[0] ?? 0,
-    steadyMedianMs: rest.length ? (rest.length % 2 ? rest[mid] : (rest[mid - 1] + rest[mid]) / 2) : null,
+    ...(rest.length ? { steadyMedianMs: rest.length % 2 ? rest[mid] : (rest[mid - 1] + rest[mid]) / 2 } : {}),
   };
 }
 

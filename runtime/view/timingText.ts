@@ -11,7 +11,7 @@ const ms = (v: number) => `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms`;
 export function timingText(r: Pick<ProbeResult, 'timing' | 'backend' | 'batches'>): string {
   const { firstBatchMs, steadyMedianMs } = r.timing;
   const steady =
-    steadyMedianMs === null
+    steadyMedianMs === undefined
       ? `${ms(firstBatchMs)} for its one batch (set-up included)`
       : `${ms(steadyMedianMs)} per batch (median of ${r.batches - 1}; the first took ${ms(firstBatchMs)})`;
   const t = r.backend.threads;

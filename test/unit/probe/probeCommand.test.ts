@@ -65,7 +65,7 @@ describe('skipscope probe', () => {
     const { out } = await capture([sample, '--json', '--batch', '2', '--batches', '1', '--threads', '3']);
     const r = JSON.parse(out);
     assert.equal(r.backend.threads, 3);
-    assert.equal(r.timing.steadyMedianMs, null);
+    assert.equal(r.timing.steadyMedianMs, undefined);
     assert.equal(r.timing.firstBatchMs, r.timing.msPerBatch);
     const table = await capture([sample, '--batch', '2', '--batches', '3', '--threads', '1']);
     assert.match(table.out, /[\d.]+ ms per batch \(median of 2; the first took [\d.]+ ms\) on 1 thread\./);

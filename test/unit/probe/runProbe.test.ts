@@ -98,7 +98,7 @@ describe('runProbe', () => {
     assert.ok(r.timing.msPerBatch > 0 && r.summary.text.length > 0);
     // The first batch apart, the median of the others, and the mean of all.
     const { firstBatchMs, steadyMedianMs, msPerBatch } = r.timing;
-    assert.ok(firstBatchMs > 0 && steadyMedianMs !== null && steadyMedianMs > 0);
+    assert.ok(firstBatchMs > 0 && steadyMedianMs !== undefined && steadyMedianMs > 0);
     // Three batches: the median of the last two is their mean.
     assert.ok(Math.abs((firstBatchMs + 2 * steadyMedianMs) / 3 - msPerBatch) <= 1e-9 * msPerBatch);
   });
