@@ -31,6 +31,7 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import fixture_models  # noqa: E402
+import recurrent_fixtures  # noqa: E402
 
 OUT = os.path.join(ROOT, "test", "fixtures", "grads")
 BATCH = 2
@@ -305,7 +306,8 @@ def grad_record(model, x):
     """Runs the float64 forward/backward and returns the per-parameter record and the loss."""
     model = model.double()
     model.zero_grad()
-    loss = mean_square(model(torch.from_numpy(x).double()))
+    xin = torch.from_numpy(x)
+    loss = mean_square(model(xin.double() if xin.is_floating_point() else xin))
     loss.backward()
     params = []
     for name, p in model.named_parameters():
@@ -554,6 +556,7 @@ def main():
         check_names(path, params)
         write(name, os.path.relpath(path, ROOT), x, params, loss)
         rows.append((name, len(params), loss))
+    rows += recurrent_fixtures.write_models(only, ROOT, OUT, INPUT_SEED, sys.modules[__name__])
     if not only or "tiny_maxpool_indices" in only:
         export_maxpool_indices()
     if not only or "tiny_pool_resize_variants" in only:

@@ -27,7 +27,10 @@ export function feedInputs(model: Model): Value[] {
   return model.graph.inputs.map((n) => model.graph.values.get(n)!).filter((v) => v && !v.initializer);
 }
 
-/** Resolves an input's shape at `batch`: the first symbolic dim is the batch, others come from `dims`. */
+/**
+ * Resolves an input's shape at `batch`: the first symbolic dim is the batch (axis 0, or axis 1 of
+ * a sequence-first [T, batch, …] input), others come from `dims`.
+ */
 export function resolveShape(
   model: Model,
   v: Value,
@@ -39,10 +42,11 @@ export function resolveShape(
       `${model.file}: input "${v.name}" has no known shape; feed it from a .npy file.`,
       model.file,
     );
+  const batchAxis = v.shape.findIndex((d) => !(typeof d === 'number' && d > 0));
   return v.shape.map((d: Dim, i) => {
     if (typeof d === 'number' && d > 0) return d;
     if (typeof d === 'string' && dims[d] !== undefined) return dims[d];
-    if (i === 0) return batch;
+    if (i === batchAxis) return batch;
     throw new ModelError(
       `${model.file}: input "${v.name}" has ${d === null ? 'an unknown' : `the symbolic`} dimension ${d ?? ''} at axis ${i}; give its size (e.g. dims ${typeof d === 'string' ? d : `axis${i}`}=64).`,
       model.file,
@@ -54,7 +58,9 @@ function syntheticPlan(model: Model, opts: ProbeOptions): BatchPlan {
   const inputs = feedInputs(model);
   const seed = (opts.source.kind === 'synthetic' ? opts.source.seed : undefined) ?? opts.seed ?? 0;
   const shapes = inputs.map((v) => resolveShape(model, v, opts.batchSize, opts.dims));
-  const batchSize = shapes[0]?.[0] ?? opts.batchSize;
+  // A fully fixed first input fixes the batch size; else the batch is its first symbolic dim.
+  const batchAxis = inputs[0]?.shape?.findIndex((d) => !(typeof d === 'number' && d > 0)) ?? -1;
+  const batchSize = shapes[0]?.[Math.max(batchAxis, 0)] ?? opts.batchSize;
   return {
     count: opts.batches,
     batchSize,

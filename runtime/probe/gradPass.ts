@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ModelError } from '../errors';
 import { edgeKey, type Executor, type Hooks } from './executor';
 import { PassRecorder } from './passRecorder';
+import type { Direction } from './probeTypes';
 
 /** A skip to measure: the gradient reaching `source` through the skip edge versus the rest. */
 export interface SkipTap {
@@ -26,6 +27,8 @@ export interface PassStats {
   activations: Map<string, { sumSq: number; zeros: number; size: number }>;
   /** Per SkipTap, in order: sum of squares of the skip-path and branch-path gradients at the source. */
   skips: { skipSq: number; branchSq: number; size: number }[];
+  /** Per recurrent node and direction: sum of squares of the gradient at each step's hidden state. */
+  timesteps: { node: string; direction: Direction; sumSq: number[] }[];
 }
 
 /** A loss: outputs (ONNX layout) → scalar. */
@@ -72,6 +75,10 @@ export function gradPass(
           rec.skip(i, sk, dy);
         }
       }),
+    timestep: (node, direction, t, h) => {
+      rec.step(node, direction, t);
+      return tap(h, (dy) => rec.timestep(node, direction, t, dy));
+    },
     edge: (value, node, t) =>
       tap(t, (dy) => {
         const k = edgeKey(value, node);

@@ -6,6 +6,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { PassStats } from './gradPass';
+import type { Direction } from './probeTypes';
 import { heapStats, type HeapStats } from './wasm/heapStats';
 
 /** Index into the recorded values, or -1 when nothing was recorded. */
@@ -18,6 +19,8 @@ export class PassRecorder {
   private readonly params: { sumSq: Slot; maxAbs: Slot; sumAbs: Slot; size: number }[] = [];
   private readonly acts = new Map<string, { sumSq: Slot; zeros: Slot; size: number }>();
   private readonly skips: { skipSq: Slot; branchSq: Slot; size: number }[];
+  /** Per recurrent node and direction: a slot per timestep (sequence order). */
+  private readonly steps = new Map<string, { node: string; direction: Direction; slots: Slot[] }>();
   private readonly heap: HeapStats | undefined = heapStats();
 
   /** `skipCount` skips will be split (indices 0 … skipCount − 1). */
@@ -49,6 +52,22 @@ export class PassRecorder {
       branchSq: this.keep(s ? s[1] : tf.sum(tf.square(tf.sub(totalDy, skipDy)))),
       size: totalDy.size,
     };
+  }
+
+  /** Step `t` of a recurrent node's direction ran in the forward pass (its gradient may follow). */
+  step(node: string, direction: Direction, t: number): void {
+    const key = `${node}\u0000${direction}`;
+    let e = this.steps.get(key);
+    if (!e) this.steps.set(key, (e = { node, direction, slots: [] }));
+    while (e.slots.length <= t) e.slots.push(-1);
+  }
+
+  /** The gradient `dy` reaching the hidden state of step `t` (see step()): its energy. */
+  timestep(node: string, direction: Direction, t: number, dy: tf.Tensor): void {
+    const e = this.steps.get(`${node}\u0000${direction}`);
+    if (!e) return;
+    const s = this.heap?.grad(dy);
+    e.slots[t] = this.keep(s ? s[0] : tf.sum(tf.square(dy)));
   }
 
   /** The next parameter's gradient (call in parameter order). */
@@ -84,6 +103,11 @@ export class PassRecorder {
         [...this.acts].map(([k, v]) => [k, { sumSq: at(v.sumSq), zeros: at(v.zeros), size: v.size }]),
       ),
       skips: this.skips.map((s) => ({ skipSq: at(s.skipSq), branchSq: at(s.branchSq), size: s.size })),
+      timesteps: [...this.steps.values()].map((e) => ({
+        node: e.node,
+        direction: e.direction,
+        sumSq: e.slots.map(at),
+      })),
     };
   }
 

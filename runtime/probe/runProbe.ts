@@ -31,7 +31,15 @@ import { makeLoss, type LossInputs } from './losses';
 import { readNpy } from './npy';
 import { integers } from './random';
 import { checkMemory } from './memoryGuard';
-import { activationStats, flowIssues, mergeStats, paramStats, summaryText } from './gradStats';
+import {
+  activationStats,
+  flowIssues,
+  mergeStats,
+  paramStats,
+  summaryText,
+  timeIssuesText,
+  timestepStats,
+} from './gradStats';
 
 /** Thrown when a run is cancelled; the sidecar answers with a cancellation, the CLI never sees it. */
 export class ProbeCancelled extends Error {
@@ -183,7 +191,10 @@ export async function runProbe(
     .filter((a) => learned.has(a.node))
     .map((a) => ({ node: a.node, rms: a.l2PerSample ?? a.rms }));
   const issues = flowIssues(layers);
+  const timesteps = timestepStats(passes);
   let text = summaryText(layers, issues, merges);
+  const inTime = timeIssuesText(timesteps);
+  if (inTime) text += ` ${inTime}`;
   if (warning) text += ` Memory: ${warning}`;
   return {
     model: path.basename(model.file),
@@ -194,6 +205,7 @@ export async function runProbe(
     params,
     activations,
     merges,
+    timesteps,
     summary: { issues, text },
     timing: { msPerBatch: passMs / Math.max(plan.count, 1), totalMs: performance.now() - t0 },
   };
