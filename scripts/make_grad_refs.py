@@ -557,6 +557,7 @@ def main():
         write(name, os.path.relpath(path, ROOT), x, params, loss)
         rows.append((name, len(params), loss))
     rows += recurrent_fixtures.write_models(only, ROOT, OUT, INPUT_SEED, sys.modules[__name__])
+    rows += recurrent_fixtures.write_tfjs(only, ROOT, OUT, INPUT_SEED, sys.modules[__name__])
     if not only or "tiny_maxpool_indices" in only:
         export_maxpool_indices()
     if not only or "tiny_pool_resize_variants" in only:

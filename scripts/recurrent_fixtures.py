@@ -425,3 +425,161 @@ def export_bad_activation(out_dir):
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_grad_refs")
     model.ir_version = 8
     onnx.save(model, os.path.join(out_dir, "rnn_bad_activation.onnx"))
+
+
+# ----------------------------------------------------------------------------- TF.js layers models
+
+TFJS_MODELS = ["lstm", "gru", "simple_rnn", "bidirectional"]
+
+
+def _keras_act(name):
+    """Keras activations as TF.js computes them (hard_sigmoid = clip(0.2·x + 0.5, 0, 1))."""
+    return {
+        "tanh": torch.tanh,
+        "sigmoid": torch.sigmoid,
+        "hard_sigmoid": lambda x: torch.clamp(0.2 * x + 0.5, 0.0, 1.0),
+        "relu": torch.relu,
+        "linear": lambda x: x,
+    }[name]
+
+
+class KerasInterpreter:
+    """Runs a TF.js layers model.json (a chain of InputLayer, LSTM, GRU, SimpleRNN, Bidirectional
+    and Dense layers) in float64 PyTorch, with every weight a leaf tensor named as in the weights
+    manifest and each recurrent step's hidden state kept (retain_grad) per (node, direction)."""
+
+    def __init__(self, model_dir):
+        import json
+
+        with open(os.path.join(model_dir, "model.json")) as f:
+            mj = json.load(f)
+        topo = mj["modelTopology"]
+        cfg = topo["config"]
+        self.layers = cfg["layers"] if isinstance(cfg, dict) else cfg
+        manifest = mj["weightsManifest"][0]
+        data = b"".join(open(os.path.join(model_dir, p), "rb").read() for p in manifest["paths"])
+        self.weights = {}
+        off = 0
+        for w in manifest["weights"]:
+            assert w["dtype"] == "float32" and "quantization" not in w
+            n = int(np.prod(w["shape"])) if w["shape"] else 1
+            arr = np.frombuffer(data, dtype="<f4", count=n, offset=off).reshape(w["shape"]).astype(np.float64)
+            off += 4 * n
+            self.weights[w["name"]] = torch.tensor(arr, requires_grad=True)
+        self.states = {}
+
+    def _w(self, prefix, name):
+        return self.weights[f"{prefix}/{name}"]
+
+    def _recurrent(self, cls, c, prefix, x, node, backwards):
+        """One LSTM/GRU/SimpleRNN layer on [B, T, F]: per-step outputs [B, T, U] in time order
+        (processing order reversed back for go-backwards) or the last output."""
+        U = c["units"]
+        act = _keras_act(c.get("activation", "tanh"))
+        rec_act = _keras_act(c.get("recurrent_activation", "hard_sigmoid"))
+        k, rk = self._w(prefix, "kernel"), self._w(prefix, "recurrent_kernel")
+        b = self._w(prefix, "bias") if c.get("use_bias", True) else None
+        B, T, _ = x.shape
+        h = x.new_zeros(B, U)
+        cell = x.new_zeros(B, U)
+        outs, kept = [], []
+        for s in range(T):
+            t = T - 1 - s if backwards else s
+            xt = x[:, t]
+            if cls == "LSTM":
+                z = xt @ k + h @ rk + (b if b is not None else 0)
+                zi, zf, zc, zo = z.split(U, 1)
+                cell = rec_act(zf) * cell + rec_act(zi) * act(zc)
+                h = rec_act(zo) * act(cell)
+            elif cls == "GRU":
+                mx = xt @ k + (b if b is not None else 0)
+                xz, xr, xh = mx.split(U, 1)
+                rz, rr = (h @ rk[:, : 2 * U]).split(U, 1)
+                zg = rec_act(xz + rz)
+                r = rec_act(xr + rr)
+                hh = act(xh + (r * h) @ rk[:, 2 * U :])
+                h = zg * h + (1 - zg) * hh
+            else:
+                h = act(xt @ k + (b if b is not None else 0) + h @ rk)
+            h.retain_grad()
+            kept.append((t, h))
+            outs.append(h)
+        self.states[(node, "reverse" if backwards else "forward")] = [hh for _, hh in sorted(kept, key=lambda p: p[0])]
+        if not c.get("return_sequences", False):
+            return h
+        seq = torch.stack(outs, 1)
+        return seq.flip(1) if backwards else seq
+
+    def __call__(self, x):
+        for layer in self.layers:
+            cls, c = layer["class_name"], layer["config"]
+            name = c["name"]
+            if cls == "InputLayer":
+                continue
+            if cls == "Dense":
+                x = _keras_act(c.get("activation", "linear"))(x @ self._w(name, "kernel") + self._w(name, "bias"))
+            elif cls in ("LSTM", "GRU", "SimpleRNN"):
+                x = self._recurrent(cls, c, name, x, name, c.get("go_backwards", False))
+            elif cls == "Bidirectional":
+                inner = c["layer"]
+                icls, ic = inner["class_name"], inner["config"]
+                fwd = self._recurrent(icls, ic, f"{name}/forward_{ic['name']}", x, name, False)
+                bwd = self._recurrent(icls, ic, f"{name}/backward_{ic['name']}", x, name, True)
+                mode = c.get("merge_mode", "concat")
+                x = {"concat": lambda: torch.cat([fwd, bwd], -1), "sum": lambda: fwd + bwd,
+                     "mul": lambda: fwd * bwd, "ave": lambda: (fwd + bwd) / 2}[mode]()
+            else:
+                raise SystemExit(f"KerasInterpreter: layer class {cls} is not supported")
+        return x
+
+
+def write_tfjs(only, root, out_dir, input_seed, refs):
+    """PyTorch float64 references for the TF.js recurrent fixtures (test/fixtures/tfjs-layers/…),
+    written to test/fixtures/grads/tfjs-layers/NAME.json with the batch as NAME.input.npy."""
+    import json
+
+    rows = []
+    sub = os.path.join(out_dir, "tfjs-layers")
+    os.makedirs(sub, exist_ok=True)
+    for name in TFJS_MODELS:
+        if only and f"tfjs_{name}" not in only:
+            continue
+        model_dir = os.path.join(root, "test", "fixtures", "tfjs-layers", name)
+        net = KerasInterpreter(model_dir)
+        x = np.random.default_rng(input_seed).standard_normal((BATCH, 6, 4)).astype(np.float32)
+        loss = refs.mean_square(net(torch.from_numpy(x).double()))
+        loss.backward()
+        params = []
+        for wname, w in net.weights.items():
+            g = w.grad.reshape(-1)
+            idx = refs.sample_indices(g.numel())
+            params.append(
+                {
+                    "name": wname,
+                    "shape": list(w.shape),
+                    "weightL2": float(w.detach().norm()),
+                    "l2": float(g.norm()),
+                    "maxAbs": float(g.abs().max()),
+                    "meanAbs": float(g.abs().mean()),
+                    "sample": {"index": idx, "value": [float(g[i]) for i in idx]},
+                }
+            )
+        np.save(os.path.join(sub, f"{name}.input.npy"), x)
+        rec = {
+            "$comment": "Written by scripts/make_grad_refs.py (PyTorch float64 autograd); do not edit.",
+            "model": f"test/fixtures/tfjs-layers/{name}/model.json",
+            "input": f"test/fixtures/grads/tfjs-layers/{name}.input.npy",
+            "inputShape": list(x.shape),
+            "loss": {"kind": "mean-square", "value": float(loss)},
+            "torch": torch.__version__,
+            "params": params,
+            "timesteps": [
+                {"node": node, "direction": d, "l2": [float(h.grad.norm()) for h in hs]}
+                for (node, d), hs in net.states.items()
+            ],
+        }
+        with open(os.path.join(sub, f"{name}.json"), "w") as f:
+            json.dump(rec, f, indent=1)
+            f.write("\n")
+        rows.append((f"tfjs_{name}", len(params), float(loss)))
+    return rows
