@@ -128,11 +128,11 @@ class LstmTagger(Unrollable):
 
     VOCAB = 16
 
-    def __init__(self):
+    def __init__(self, vocab=VOCAB, emb=6, hidden=8, tags=5):
         super().__init__()
-        self.emb = nn.Embedding(self.VOCAB, 6)
-        self.lstm = nn.LSTM(6, 8, num_layers=2, batch_first=True)
-        self.fc = nn.Linear(8, 5)
+        self.emb = nn.Embedding(vocab, emb)
+        self.lstm = nn.LSTM(emb, hidden, num_layers=2, batch_first=True)
+        self.fc = nn.Linear(hidden, tags)
 
     def forward(self, ids):
         y = self.rnn(self.lstm, self.emb(ids).transpose(0, 1)).transpose(0, 1)
@@ -142,10 +142,10 @@ class LstmTagger(Unrollable):
 class GruBidir(Unrollable):
     """2-layer bidirectional GRU over [batch, T, 4] → a linear output per step."""
 
-    def __init__(self):
+    def __init__(self, inputs=4, hidden=6, outputs=3):
         super().__init__()
-        self.gru = nn.GRU(4, 6, num_layers=2, batch_first=True, bidirectional=True)
-        self.fc = nn.Linear(12, 3)
+        self.gru = nn.GRU(inputs, hidden, num_layers=2, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(2 * hidden, outputs)
 
     def forward(self, x):
         return self.fc(self.rnn(self.gru, x.transpose(0, 1)).transpose(0, 1))
