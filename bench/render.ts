@@ -20,7 +20,7 @@ import { join } from 'node:path';
 import { chromium, type Page } from 'playwright-core';
 import { analyzeSkips } from '../runtime/analysis/analyzeSkips';
 import type { Model } from '../runtime/model/ir';
-import { openModelSync } from '../runtime/model/open';
+import { openModelSync } from '../runtime/analysis/openModel';
 import { buildViewModel } from '../runtime/view/buildViewModel';
 import type { ViewModel } from '../runtime/view/viewModel';
 

@@ -6,7 +6,6 @@
 import * as vscode from 'vscode';
 import { ModelOpen, ProbeProgress, ProbeRun } from '../runtime/protocol/sidecarProtocol';
 import type { BackendName, ProbeOptions } from '../runtime/probe/probeTypes';
-import { toGradientOverlay } from '../runtime/probe/gradientOverlay';
 import { showGradients } from './modelEditorProvider';
 import type { ExtensionServices } from './extension';
 
@@ -70,8 +69,8 @@ async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<
       });
       try {
         const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
-        const result = await s.sidecar.request(ProbeRun, { handle, runId, options }, token);
-        showGradients(uri, toGradientOverlay(result));
+        const { result, overlay } = await s.sidecar.request(ProbeRun, { handle, runId, options }, token);
+        showGradients(uri, overlay);
         s.log.info(
           `gradient flow of ${uri.fsPath} on ${result.backend.name} (${result.backend.device}): ${result.summary.text}`,
         );

@@ -2,10 +2,9 @@
  * The graph editor page: owns the view model, the grouping and collapse state, the layout jobs and
  * the canvas, and wires the toolbar, legend, panels, hover card and outline to them.
  */
-import type { SkipPath } from '../runtime/analysis/skipTypes';
 import { formatCompact, formatCount, formatShape } from '../runtime/view/format';
 import { nodeCard, type NodeCard } from '../runtime/view/nodeCard';
-import type { GradientOverlay, ViewModel } from '../runtime/view/viewModel';
+import type { GradientOverlay, SkipPath, ViewModel } from '../runtime/view/viewModel';
 import { fill, h } from './dom';
 import { blockGroups, defaultGrouping, initialCollapsed, scopeGroups, type GroupTree } from './graph/groups';
 import { neighbour, type Direction } from './graph/neighbours';

@@ -5,7 +5,7 @@
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { SkipAnalysis, SkipPath } from '../analysis/skipTypes';
 import type { Graph, Model } from '../model/ir';
-import { openModel } from '../model/open';
+import { openModel } from '../analysis/openModel';
 import { parseArgs, UsageError, type Subcommand } from './args';
 
 /** Data edges: each (value → consuming node) link whose value comes from a node or a graph input. */

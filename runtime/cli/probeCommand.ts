@@ -2,7 +2,7 @@
  * `skipscope probe MODEL [options]`: per-layer gradient flow on sample batches (DESIGN.md).
  */
 import * as fs from 'node:fs';
-import { openModel } from '../model/open';
+import { openModel } from '../analysis/openModel';
 import { parseArgs, UsageError, type Subcommand } from './args';
 import type { BackendName, BatchSource, LossKind, ProbeOptions } from '../probe/probeTypes';
 import { runProbe } from '../probe/runProbe';

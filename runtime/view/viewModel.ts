@@ -5,6 +5,10 @@
 import type { DType, ModelFormat, Shape } from '../model/ir';
 import type { SkipAnalysis } from '../analysis/skipTypes';
 
+// The webview sees view-model types only: what it needs of the IR and the analysis comes from here.
+export type { DType, ModelFormat, Shape } from '../model/ir';
+export type { MergeKind, SkipCounts, SkipPath } from '../analysis/skipTypes';
+
 /** One input of a node as the details panel shows it. */
 export interface ViewInput {
   name: string;

@@ -54,8 +54,11 @@ describe('sidecar probe/run', () => {
 
   it('runs probes with progress notifications', async () => {
     const { handle } = await conn.sendRequest(ModelOpen, { file: path.join(root, 'samples/sample.onnx') });
-    const r = await conn.sendRequest(ProbeRun, { handle, runId: 7, options: opts });
+    const { result: r, overlay } = await conn.sendRequest(ProbeRun, { handle, runId: 7, options: opts });
     assert.equal(r.backend.name, 'wasm');
+    // The editor draws the overlay as it comes: every merge's split and every probed node's RMS.
+    for (const m of r.merges) assert.equal(overlay.merges[m.merge]?.skipShare, m.skipShare);
+    for (const a of r.activations) assert.ok(overlay.nodes[a.node], a.node);
     assert.equal(r.loss.values.length, 2);
     assert.ok(r.merges.length > 0);
     const mine = progress.filter((p) => p.runId === 7);

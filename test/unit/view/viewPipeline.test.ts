@@ -7,7 +7,7 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeSkips } from '../../../runtime/analysis/analyzeSkips';
-import { openModelSync } from '../../../runtime/model/open';
+import { openModelSync } from '../../../runtime/analysis/openModel';
 import { buildViewModel } from '../../../runtime/view/buildViewModel';
 import { nodeCard } from '../../../runtime/view/nodeCard';
 import { tensorStats } from '../../../runtime/view/tensorStats';

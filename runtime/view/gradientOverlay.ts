@@ -2,8 +2,8 @@
  * Turns a probe result into the graph overlay the editor draws (per node gradient RMS and dead
  * fraction, per merge skip share).
  */
-import type { GradientOverlay, NodeGradient } from '../view/viewModel';
-import type { ProbeResult } from './probeTypes';
+import type { GradientOverlay, NodeGradient } from './viewModel';
+import type { ProbeResult } from '../probe/probeTypes';
 
 /** The overlay of `r`, keyed by node name. */
 export function toGradientOverlay(r: ProbeResult): GradientOverlay {
