@@ -12,7 +12,7 @@
 import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openModel } from '../runtime/model/open';
+import { openModel } from '../runtime/analysis/openModel';
 import { initBackend } from '../runtime/probe/backend';
 import { releaseExecutor, runProbe } from '../runtime/probe/runProbe';
 import type { BackendName } from '../runtime/probe/probeTypes';

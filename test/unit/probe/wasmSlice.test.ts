@@ -23,7 +23,7 @@ function input(shape: number[], dtype: 'float32' | 'int32' | 'bool' = 'float32')
       'int32',
     );
   return tf.tensor(
-    Int32Array.from({ length: n }, (_, i) => (i * 7) % 3 === 0),
+    Int32Array.from({ length: n }, (_, i) => ((i * 7) % 3 === 0 ? 1 : 0)),
     shape,
     'bool',
   );
