@@ -100,7 +100,7 @@ async function main(): Promise<void> {
             skipscope: {
               msPerBatchMedian: ms,
               msPerBatchAll: times,
-              timesteps: warm.timesteps.map((s) => `${s.node} ${s.direction} ×${s.l2.length}`),
+              timesteps: (warm.timesteps ?? []).map((s) => `${s.node} ${s.direction} ×${s.l2.length}`),
               loss: warm.loss.values[0],
             },
             pytorch: { msPerBatchMedian: torchMs, sessionMedians: [torch.msPerBatch, after[i].msPerBatch] },

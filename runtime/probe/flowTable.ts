@@ -136,7 +136,7 @@ export function renderFlowTable(r: ProbeResult): string {
       ),
     );
   }
-  if (r.timesteps.length) {
+  if (r.timesteps?.length) {
     out.push('');
     out.push(
       'Gradient through time: the norm of the gradient at the hidden state of each step (a direction processes its first step first; first/last below 1 means it vanishes on the way back).',

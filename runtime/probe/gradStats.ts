@@ -116,7 +116,7 @@ export function timeIssuesText(timesteps: TimestepGrad[]): string {
     .filter(({ f }) => f > 0 && (f < 1 / FLOW_FACTOR || f > FLOW_FACTOR))
     .map(
       ({ g, f }) =>
-        `Gradient ${f < 1 ? 'vanishes' : 'explodes'} through time in ${g.node} (${g.direction}): the first of its ${g.l2.length} steps gets ${f.toPrecision(3)}× the gradient of the last.`,
+        `Gradient ${f < 1 ? 'vanishes' : 'explodes'} through time in ${g.node} (${g.direction}): its norm ${f < 1 ? `falls ${(1 / f).toPrecision(3)}×` : `grows ${f.toPrecision(3)}×`} from the last of its ${g.l2.length} steps back to the first.`,
     )
     .join(' ');
 }

@@ -116,8 +116,8 @@ export interface ProbeResult {
   params: ParamGrad[];
   activations: ActivationGrad[];
   merges: MergeGrad[];
-  /** Per recurrent node and direction: the gradient at the hidden state of every timestep. */
-  timesteps: TimestepGrad[];
+  /** Per recurrent node and direction: the gradient at the hidden state of every timestep (runProbe always fills it; empty without recurrent nodes). */
+  timesteps?: TimestepGrad[];
   summary: { issues: FlowIssue[]; text: string };
   timing: { msPerBatch: number; totalMs: number };
 }

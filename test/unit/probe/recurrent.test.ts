@@ -20,6 +20,7 @@ import { readNpy } from '../../../runtime/probe/npy';
 import { layersGradPass, loadLayersRunner, disposeLayersRunner } from '../../../runtime/probe/layersRunner';
 import { releaseExecutor, runProbe } from '../../../runtime/probe/runProbe';
 import { renderFlowTable } from '../../../runtime/probe/flowTable';
+import { timeDecay, timeIssuesText } from '../../../runtime/probe/gradStats';
 import { analyzeSkips } from '../../../runtime/analysis/analyzeSkips';
 import { isModelError } from '../../../runtime/errors';
 import { testBackends } from '../helpers/testBackends';
@@ -373,7 +374,7 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
         );
       });
 
-    it('names the node when W does not fit hidden_size, and when sequence_lens exceeds the sequence', async () => {
+    it('names the node when W does not fit hidden_size, when sequence_lens exceeds the sequence and when initial states do not fit the batch', async () => {
       const model = await openModel(path.join(grads, 'rnn_variants.onnx'));
       model.graph.nodes.find((n) => n.name === 'rnn_scaled')!.attributes.hidden_size = 5;
       const ex = new Executor(model);
@@ -401,6 +402,17 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
             isModelError(e) &&
             /node "lstm_peep" \(LSTM\) has sequence_lens 5 for a sequence of 4 steps\.$/.test(e.message),
         );
+        // Initial states stored for a batch of 3 do not fit a batch of 2.
+        const two = tf.slice(x, [0, 0, 0], [5, 2, 3]);
+        assert.throws(
+          () => ex2.forward({ input: two }),
+          (e: unknown) =>
+            isModelError(e) &&
+            /node "lstm_peep" \(LSTM\) has initial_h of shape \[1, 3, 4\]; it should hold \[1, 2, 4\]\.$/.test(
+              e.message,
+            ),
+        );
+        two.dispose();
       } finally {
         tf.dispose([x, short]);
         ex2.dispose();
@@ -456,23 +468,37 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
     });
     // A sequence-first input [9, batch, 5]: the batch is axis 1.
     assert.equal(r.batchSize, 3);
+    const timesteps = r.timesteps ?? [];
     assert.deepEqual(
-      r.timesteps.map((t) => [t.node, t.direction, t.l2.length]),
+      timesteps.map((t) => [t.node, t.direction, t.l2.length]),
       [
         ['/rnn_/RNN', 'forward', 9],
         ['/rnn_/RNN_1', 'forward', 9],
       ],
     );
     // Only the last step feeds the head: the gradient vanishes towards t = 0.
-    for (const t of r.timesteps) assert.ok(t.l2[0] < 0.05 * t.l2[8], `${t.node}: ${t.l2}`);
+    for (const t of timesteps) assert.ok(t.l2[0] < 0.05 * t.l2[8], `${t.node}: ${t.l2}`);
     const table = renderFlowTable(r);
     assert.match(table, /recurrent node\s+direction\s+steps\s+first step\s+last step\s+first\/last/);
-    const last = r.timesteps[1];
+    const last = timesteps[1];
     const line = table.split('\n').find((l) => l.startsWith('/rnn_/RNN_1 '))!;
     assert.ok(line, table);
     assert.match(
       line,
       new RegExp(`forward\\s+9\\s+\\S+\\s+\\S+\\s+${(last.l2[0] / last.l2[8]).toExponential(2)}`),
     );
+  });
+
+  it('decay through time runs from the first step a direction processes; the summary names a 1000× fall', () => {
+    const fwd = { node: 'lstm', direction: 'forward' as const, l2: [1e-5, 1e-3, 0.1] };
+    const rev = { node: 'lstm', direction: 'reverse' as const, l2: [0.1, 1e-3, 1e-5] };
+    assert.equal(timeDecay(fwd), 1e-4);
+    assert.equal(timeDecay(rev), 1e-4);
+    assert.equal(timeDecay({ ...fwd, l2: [0.2, 0.1] }), 2);
+    assert.equal(
+      timeIssuesText([fwd, { ...rev, l2: [0.1, 0.05] }]),
+      'Gradient vanishes through time in lstm (forward): its norm falls 1.00e+4× from the last of its 3 steps back to the first.',
+    );
+    assert.equal(timeIssuesText([{ ...fwd, l2: [0.01, 0.1] }]), '');
   });
 });
