@@ -35,6 +35,8 @@ export interface Hooks {
   inputs?: Set<string>;
   /** Called on the hidden state of every step of a recurrent node (direction, step in sequence order). */
   timestep?(node: string, direction: Direction, t: number, h: tf.Tensor): tf.Tensor;
+  /** Inputs read as zeros of their shape (cut skips): node index → input slots. */
+  zero?: Map<number, Set<number>>;
 }
 
 const FLOAT = new Set(['float32', 'float16', 'bfloat16', 'float64']);
@@ -226,6 +228,13 @@ export class Executor {
       if (cached) return cached;
       let v = this.lookup(name, env, params);
       if (!v) return fail(`reads "${name}", which nothing produces`);
+      if (hooks.zero?.get(node.index)?.has(i)) {
+        // A cut skip: zeros of the same shape. zerosLike keeps a (zero) gradient path, so the ops
+        // only the skip fed get exact zero gradients instead of none (which valueAndGrads refuses).
+        v = new Val(tf.zerosLike(v.t), v.nhwc);
+        tapped.set(i, v);
+        return v;
+      }
       if (hooks.edges?.has(edgeKey(name, node.index)) && hooks.edge)
         v = new Val(hooks.edge(name, node.index, v.t), v.nhwc);
       tapped.set(i, v);

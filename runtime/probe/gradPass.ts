@@ -48,7 +48,8 @@ export function tap(t: tf.Tensor, onGrad: (dy: tf.Tensor) => void): tf.Tensor {
 }
 
 /**
- * Runs one pass. `feeds` are the batch's graph inputs (ONNX layout); `skips` the skips to split.
+ * Runs one pass. `feeds` are the batch's graph inputs (ONNX layout); `skips` the skips to split;
+ * `zero` the merge inputs read as zeros (cut skips: node index → input slots).
  * Throws ModelError when the loss is not finite, naming the first node whose output is not.
  */
 export function gradPass(
@@ -56,6 +57,7 @@ export function gradPass(
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   skips: SkipTap[],
+  zero?: Map<number, Set<number>>,
 ): PassStats {
   const rec = new PassRecorder(skips.length);
   const skipEdge = new Map<string, tf.Tensor>();
@@ -66,13 +68,15 @@ export function gradPass(
   const hooks: Hooks = {
     edges: new Set(skips.map((s) => edgeKey(s.source, s.skipNode))),
     inputs: new Set(skips.map((s) => s.source).filter((s) => inputNames.has(s))),
+    zero,
     value: (name, t) =>
       tap(t, (dy) => {
         rec.activation(name, dy);
         for (const i of bySource.get(name) ?? []) {
           const sk = skipEdge.get(edgeKey(name, skips[i].skipNode));
-          if (!sk) continue; // the skip edge carried no gradient
-          rec.skip(i, sk, dy);
+          // A skip edge that carried no gradient (a cut skip) leaves the whole total to the branch.
+          if (!sk) rec.skip(i, tf.zerosLike(dy), dy);
+          else rec.skip(i, sk, dy);
         }
       }),
     timestep: (node, direction, t, h) => {

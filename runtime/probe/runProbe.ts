@@ -40,6 +40,8 @@ import {
   timeIssuesText,
   timestepStats,
 } from './gradStats';
+import { resolveCuts, type CutPlan } from './cuts';
+import { diagnose } from './diagnosis';
 
 /** Thrown when a run is cancelled; the sidecar answers with a cancellation, the CLI never sees it. */
 export class ProbeCancelled extends Error {
@@ -140,10 +142,12 @@ export async function runProbe(
     nativePath: opts.nativePath,
     ...hooks.backendConfig,
   });
+  const cuts = opts.cut ? resolveCuts(model, opts.cut) : { merges: [], inputs: [] };
   const plan = planBatches(model, opts);
   const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims);
   const runner = await runnerFor(model, backend);
   const taps = runner.ex ? skipTaps(model, runner.ex) : [];
+  const zero = cutInputs(model, runner.ex, cuts);
   const layerTaps = runner.layers ? layersSkipTaps(runner.layers, model) : [];
   const graphTaps = runner.graph ? graphSkipTaps(runner.graph, model) : [];
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
@@ -153,7 +157,11 @@ export async function runProbe(
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();
-      hooks.onProgress?.(b, plan.count, `batch ${b + 1} of ${plan.count}`);
+      hooks.onProgress?.(
+        b,
+        plan.count,
+        `batch ${b + 1} of ${plan.count} on ${backend.name} (${backend.device})`,
+      );
       const feeds = plan.feeds(b);
       const extra = lossInputs(model, opts, plan.batchSize, b);
       if (target) extra.target = tf.slice(target, b * plan.batchSize, plan.batchSize);
@@ -161,7 +169,7 @@ export async function runProbe(
         const ts = performance.now();
         const lossFn = makeLoss(opts.loss, extra, model.file);
         const stats = runner.ex
-          ? gradPass(runner.ex, feeds, lossFn, taps)
+          ? gradPass(runner.ex, feeds, lossFn, taps, zero)
           : runner.layers
             ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
             : graphGradPass(runner.graph!, feeds, lossFn, graphTaps);
@@ -196,7 +204,7 @@ export async function runProbe(
   const inTime = timeIssuesText(timesteps);
   if (inTime) text += ` ${inTime}`;
   if (warning) text += ` Memory: ${warning}`;
-  return {
+  const result: ProbeResult = {
     model: path.basename(model.file),
     backend,
     loss: { kind: opts.loss, values: losses },
@@ -208,7 +216,37 @@ export async function runProbe(
     timesteps,
     summary: { issues, text },
     timing: { msPerBatch: passMs / Math.max(plan.count, 1), totalMs: performance.now() - t0 },
+    source: plan.describe,
+    cut: cuts.merges,
   };
+  result.diagnosis = diagnose(result);
+  return result;
+}
+
+/** The executor's input slots that a cut reads as zeros; ONNX models only. */
+function cutInputs(
+  model: Model,
+  ex: Executor | undefined,
+  cuts: CutPlan,
+): Map<number, Set<number>> | undefined {
+  if (cuts.inputs.length === 0) return undefined;
+  if (!ex)
+    throw new ModelError(
+      `${model.file}: cutting skips works on ONNX models only; this is a ${model.format} model.`,
+      model.file,
+    );
+  const byName = new Map(ex.nodes.map((n) => [n.name, n]));
+  const zero = new Map<number, Set<number>>();
+  for (const c of cuts.inputs) {
+    const node = byName.get(c.merge);
+    if (!node)
+      throw new ModelError(
+        `${model.file}: cannot cut the skip into "${c.merge}": the merge does not run in the probe (it sits inside a function call or feeds no output).`,
+        model.file,
+      );
+    zero.set(node.index, (zero.get(node.index) ?? new Set()).add(c.input));
+  }
+  return zero;
 }
 
 function loadTarget(model: Model, opts: ProbeOptions): tf.Tensor {

@@ -71,6 +71,12 @@ export const ProbeRun = new RequestType<
   ProbeRunResult,
   void
 >('probe/run');
+/** Writes the gradient report of a run (JSON, CSV, Markdown, chart and graph as SVG and PNG) into `dir`. */
+export const ProbeReport = new RequestType<
+  { handle: number; result: ProbeResult; dir: string },
+  { files: string[] },
+  void
+>('probe/report');
 /** Progress of a probe run. */
 export const ProbeProgress = new NotificationType<{
   runId: number;

@@ -5,7 +5,9 @@
  */
 import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc/node';
-import { ProbeProgress, ProbeRun } from '../protocol/sidecarProtocol';
+import { ProbeProgress, ProbeReport, ProbeRun } from '../protocol/sidecarProtocol';
+import { writeReport } from '../report/writeReport';
+import { reportGraph } from '../report/reportGraph';
 import { ProbeCancelled, runProbe } from '../probe/runProbe';
 import { toGradientOverlay } from '../view/gradientOverlay';
 import { guarded, type HandlerContext } from './handlerContext';
@@ -36,4 +38,7 @@ export function registerProbeHandlers({ conn, store }: HandlerContext): void {
       });
     }
   });
+  conn.onRequest(ProbeReport, ({ handle, result, dir }) =>
+    guarded(async () => ({ files: await writeReport(dir, result, reportGraph(store.get(handle))) })),
+  );
 }

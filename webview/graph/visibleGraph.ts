@@ -4,7 +4,7 @@
  */
 import { formatShape } from '../../runtime/view/format';
 import type { Shape, ViewModel } from '../../runtime/view/viewModel';
-import type { LayoutInput } from '../layout/layered';
+import type { LayoutInput } from '../../runtime/view/layered';
 import type { GroupTree } from './groups';
 
 /** A box on the canvas. */

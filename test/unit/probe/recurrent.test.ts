@@ -7,6 +7,7 @@
  * one sentence naming the node and the attribute.
  */
 import { strict as assert } from 'node:assert';
+import Ajv from 'ajv';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
@@ -478,6 +479,14 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
     );
     // Only the last step feeds the head: the gradient vanishes towards t = 0.
     for (const t of timesteps) assert.ok(t.l2[0] < 0.05 * t.l2[8], `${t.node}: ${t.l2}`);
+    // The series is part of the report schema (probe.json, skipscope probe --json).
+    const schema = JSON.parse(
+      fs.readFileSync(path.join(root, 'runtime/report/probeReport.schema.json'), 'utf8'),
+    );
+    const validate = new Ajv({ allErrors: true }).compile(schema);
+    const json = JSON.parse(JSON.stringify(r));
+    assert.ok(validate(json), JSON.stringify(validate.errors));
+    assert.ok(!validate({ ...json, timesteps: [{ node: 'x', direction: 'sideways', l2: [1] }] }));
     const table = renderFlowTable(r);
     assert.match(table, /recurrent node\s+direction\s+steps\s+first step\s+last step\s+first\/last/);
     const last = timesteps[1];

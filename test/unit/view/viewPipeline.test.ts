@@ -14,7 +14,7 @@ import { tensorStats } from '../../../runtime/view/tensorStats';
 import { blockGroups, defaultGrouping, initialCollapsed, scopeGroups } from '../../../webview/graph/groups';
 import { buildScene } from '../../../webview/graph/scene';
 import { layoutInput, visibleGraph } from '../../../webview/graph/visibleGraph';
-import { layered } from '../../../webview/layout/layered';
+import { layered } from '../../../runtime/view/layered';
 
 const root = join(__dirname, '../../..');
 interface Row {
