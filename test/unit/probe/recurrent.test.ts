@@ -484,7 +484,7 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
       fs.readFileSync(path.join(root, 'runtime/report/probeReport.schema.json'), 'utf8'),
     );
     const validate = new Ajv({ allErrors: true }).compile(schema);
-    const json = JSON.parse(JSON.stringify(r));
+    const json = JSON.parse(JSON.stringify(r)) as Record<string, unknown>;
     assert.ok(validate(json), JSON.stringify(validate.errors));
     assert.ok(!validate({ ...json, timesteps: [{ node: 'x', direction: 'sideways', l2: [1] }] }));
     const table = renderFlowTable(r);
