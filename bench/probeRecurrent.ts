@@ -65,7 +65,10 @@ function torchSession(threads: number): TorchResult[] {
 async function main(): Promise<void> {
   const backend = await initBackend(backendName);
   const before = torchSession(backend.threads);
-  const results = [];
+  const results: (
+    | { torch: TorchResult; warm: Awaited<ReturnType<typeof runProbe>>; ms: number; times: number[] }
+    | { torch: TorchResult; error: string }
+  )[] = [];
   for (const t of before) {
     const model = await openModel(path.resolve(root, t.model));
     const opts = {
@@ -75,11 +78,17 @@ async function main(): Promise<void> {
       loss: 'mean-square' as const,
       backend: backendName,
     };
-    const warm = await runProbe(model, opts);
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) times.push((await runProbe(model, opts)).timing.msPerBatch);
-    releaseExecutor();
-    results.push({ torch: t, warm, ms: median(times), times });
+    try {
+      const warm = await runProbe(model, opts);
+      const times: number[] = [];
+      for (let i = 0; i < runs; i++) times.push((await runProbe(model, opts)).timing.msPerBatch);
+      results.push({ torch: t, warm, ms: median(times), times });
+    } catch (e) {
+      // One model that cannot run is reported as such; the others are still timed.
+      results.push({ torch: t, error: e instanceof Error ? e.message : String(e) });
+    } finally {
+      releaseExecutor();
+    }
   }
   const after = torchSession(backend.threads);
   console.log(
@@ -92,7 +101,10 @@ async function main(): Promise<void> {
         threads: backend.threads,
         backend: { name: backend.name, device: backend.device },
         pytorch: before[0]?.torch,
-        models: results.map(({ torch, warm, ms, times }, i) => {
+        models: results.map((r, i) => {
+          const torch = r.torch;
+          if (!('warm' in r)) return { model: path.basename(torch.model), error: r.error };
+          const { warm, ms, times } = r;
           const torchMs = Math.min(torch.msPerBatch, after[i].msPerBatch);
           return {
             model: path.basename(torch.model),
