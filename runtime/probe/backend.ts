@@ -17,6 +17,8 @@ import type { BackendName } from './probeTypes';
 import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
+import { registerKernelFallbacks } from './kernelFallback';
+import { registerGradientFixes } from './gradientFixes';
 import { convSettings } from './ops/nnOps';
 import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
 
@@ -165,6 +167,7 @@ export async function initBackend(
   if (current && !better && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
     return current;
   registerZeroGradients();
+  registerGradientFixes();
   // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the
   // backend that ran is reported in the results, and stdout/stderr belong to the CLI and sidecar.
   tf.env().set('PROD', true);
@@ -180,6 +183,8 @@ export async function initBackend(
             : await tryCpu();
       if (info) {
         await tf.ready();
+        // Whatever kernel this backend lacks runs on the CPU backend, for that op alone.
+        registerKernelFallbacks(name);
         // The composite conv gradients beat WASM's and JS's own; native TensorFlow has real kernels.
         convSettings.fastGrad = name !== 'tensorflow';
         current = info;

@@ -12,6 +12,7 @@ import { isParamSlot, onnxOpProblem, onnxOps } from './ops/onnxOps';
 import { inlineFunctions } from '../model/inlineFunctions';
 import { markPersistentWeight, releaseWeightViews } from './convGrad';
 import type { Direction } from './probeTypes';
+import { tapeMark } from './gradientGuard';
 
 /** A learnable tensor of the model. */
 export interface ParamInfo {
@@ -86,6 +87,8 @@ export class Executor {
   private readonly opset: number;
   private readonly file: string;
   private disposed = false;
+  /** Where each node's kernels begin on the gradient tape, in the last run recorded by tf.grads. */
+  private tapeStarts: { start: number; node: Node }[] = [];
 
   constructor(readonly model: Model) {
     this.file = model.file;
@@ -319,8 +322,11 @@ export class Executor {
       env.set(name, nat(hooks.inputs?.has(name) && hooks.value ? hooks.value(name, t) : t));
     }
     const p = params ?? new Map(this.params.map((x) => [x.name, x.tensor]));
+    this.tapeStarts = [];
     for (const node of this.nodes) {
       if (node.outputs.every((o) => !o || this.constants.has(o))) continue;
+      const mark = tapeMark();
+      if (mark !== undefined) this.tapeStarts.push({ start: mark, node });
       const outs = this.runNode(node, env, p, hooks);
       node.outputs.forEach((o, i) => {
         if (!o || !outs[i]) return;
@@ -334,6 +340,16 @@ export class Executor {
       if (!v) throw new ModelError(`${this.file}: graph output "${o}" was not computed.`, this.file);
       return v;
     });
+  }
+
+  /** The node that ran the kernel at gradient-tape position `index` in the last recorded run. */
+  nodeAtTape(index: number): Node | undefined {
+    let owner: Node | undefined;
+    for (const t of this.tapeStarts) {
+      if (t.start > index) break;
+      owner = t.node;
+    }
+    return owner;
   }
 
   /** Forward pass only: the graph outputs in ONNX layout (caller disposes). */

@@ -9,6 +9,7 @@ import { ModelError } from '../errors';
 import { edgeKey, type Executor, type Hooks } from './executor';
 import { PassRecorder } from './passRecorder';
 import type { Direction } from './probeTypes';
+import { firstUndifferentiable } from './gradientGuard';
 
 /** A skip to measure: the gradient reaching `source` through the skip edge versus the rest. */
 export interface SkipTap {
@@ -98,7 +99,18 @@ export function gradPass(
     const fd = { ...feeds };
     inputsToTap.forEach((n, i) => (fd[n] = args[names.length + i]));
     const outs = ex.run(fd, hooks, pm).map((v) => v.nat());
-    return loss(outs);
+    const l = loss(outs);
+    // Refuse before the backward pass starts rather than fail inside it.
+    const bad = firstUndifferentiable(args, l);
+    if (bad) {
+      const node = ex.nodeAtTape(bad.index);
+      const where = node ? `node "${node.name}" (${node.op})` : 'the loss';
+      throw new ModelError(
+        `${ex.model.file}: ${where} runs the TF.js kernel ${bad.kernel}, which has no gradient, so no gradient can flow back through it.`,
+        ex.model.file,
+      );
+    }
+    return l;
   };
   let lossValue = 0;
   try {

@@ -6,7 +6,8 @@
  *   graph models — works and is fast;
  * - BatchMatMul on the probe's SGEMM (wasm/matMulKernel.ts), Sum over leading axes in place
  *   (wasm/sumKernel.ts), Tile by block copies (wasm/tileKernel.ts), Slice, Unpack and SplitV by
- *   row copies from the heap (wasm/sliceKernels.ts);
+ *   row copies from the heap (wasm/sliceKernels.ts), and the UnsortedSegmentSum that Gather's
+ *   gradient needs (wasm/segmentSumKernel.ts);
  * - here: a Transpose that walks the heap from JS (several times the backend's strided loop), a
  *   MaxPoolGrad that routes ties and borders right, and an Identity that shares its input's buffer
  *   instead of copying it (as the CPU backend's does).
@@ -28,6 +29,7 @@ import {
 } from './wasmConvKernels';
 import { heapAddress, type WasmBackendHeap } from './wasm/heap';
 import { batchMatMulKernel } from './wasm/matMulKernel';
+import { unsortedSegmentSumKernel } from './wasm/segmentSumKernel';
 import { sumKernel } from './wasm/sumKernel';
 import { tileKernel } from './wasm/tileKernel';
 import { sliceKernel, splitVKernel, unpackKernel } from './wasm/sliceKernels';
@@ -246,7 +248,7 @@ function inputGradComposite(depthwise: boolean): tf.KernelFunc {
 
 let registered = false;
 
-/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Slice, Unpack, SplitV, Conv2D, FusedConv2D and Conv2DBackpropInput). */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Slice, Unpack, SplitV, Conv2D, FusedConv2D and Conv2DBackpropInput, and adds UnsortedSegmentSum). */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
@@ -283,6 +285,11 @@ export function registerWasmKernels(): void {
     const own = tf.getKernel(name, 'wasm');
     if (own) replace({ kernelName: name, backendName: 'wasm', kernelFunc: make(own.kernelFunc) });
   }
+  replace({
+    kernelName: 'UnsortedSegmentSum',
+    backendName: 'wasm',
+    kernelFunc: unsortedSegmentSumKernel as unknown as tf.KernelFunc,
+  });
   replace({
     kernelName: 'MaxPoolGrad',
     backendName: 'wasm',

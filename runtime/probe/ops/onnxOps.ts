@@ -8,10 +8,19 @@ import type { OpFn } from './opContext';
 import { elementwiseOps } from './elementwiseOps';
 import { nnOps } from './nnOps';
 import { tensorOps } from './tensorOps';
+import { indexOps } from './indexOps';
+import { einsum } from './einsumOp';
 import { recurrentOps, recurrentProblem } from './recurrentOps';
 
 /** Every supported op. */
-export const onnxOps: Record<string, OpFn> = { ...elementwiseOps, ...nnOps, ...tensorOps, ...recurrentOps };
+export const onnxOps: Record<string, OpFn> = {
+  ...elementwiseOps,
+  ...nnOps,
+  ...tensorOps,
+  ...indexOps,
+  ...recurrentOps,
+  Einsum: einsum,
+};
 
 /** Attribute checks run before anything runs, by op: the end of a sentence naming the node, or undefined. */
 const opProblems: Record<string, (n: Node) => string | undefined> = {

@@ -14,6 +14,7 @@ import { makeLoss } from '../../../runtime/probe/losses';
 import { readNpy } from '../../../runtime/probe/npy';
 import { isModelError } from '../../../runtime/errors';
 import * as winograd from '../../../runtime/probe/winograd';
+import { testBackends } from '../helpers/testBackends';
 
 const root = path.resolve(__dirname, '../../..');
 const refDir = path.join(root, 'test/fixtures/grads');
@@ -30,6 +31,8 @@ interface RefParam {
 interface Ref {
   model: string;
   input: string;
+  /** Graph input name → .npy file, for models with several inputs (else `input` feeds the first). */
+  inputs?: Record<string, string>;
   loss: { kind: 'mean-square'; value: number };
   params: RefParam[];
 }
@@ -41,12 +44,32 @@ const refs = fs
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
 
-/** Loads model, executor and the reference batch. */
+/** Loads model, executor and the reference batch (every input, ids as int32). */
 async function load(ref: Ref) {
   const model = await openModel(path.join(root, ref.model));
   const ex = new Executor(model);
-  const x = readNpy(path.join(root, ref.input));
-  return { model, ex, feeds: { [model.graph.inputs[0]]: tf.tensor(x.data, x.shape) } };
+  const files = ref.inputs ?? { [model.graph.inputs[0]]: ref.input };
+  const feeds: Record<string, tf.Tensor> = {};
+  for (const [name, file] of Object.entries(files)) {
+    const x = readNpy(path.join(root, file));
+    feeds[name] = tf.tensor(x.data, x.shape, x.dtype);
+  }
+  return { model, ex, feeds };
+}
+
+/**
+ * A fixture by name: with its reference batch, or (graphs checked against onnxruntime and finite
+ * differences only, e.g. the opset-20 op graph) with a smooth deterministic batch of 2.
+ */
+async function loadByName(name: string) {
+  const ref = refs.find((r) => r.file === `${name}.json`)?.ref;
+  if (ref) return load(ref);
+  const model = await openModel(path.join(refDir, `${name}.onnx`));
+  const v = model.graph.values.get(model.graph.inputs[0])!;
+  const shape = v.shape!.map((d) => (typeof d === 'number' ? d : 2));
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.71) + 0.05 * i - 0.4);
+  return { model, ex: new Executor(model), feeds: { [model.graph.inputs[0]]: tf.tensor(x, shape) } };
 }
 
 /** Full gradients of the mean-square loss w.r.t. every parameter (name → values). */
@@ -62,10 +85,6 @@ function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Map<string, 
 }
 
 describe('probe gradients vs PyTorch float64', () => {
-  before(async () => {
-    await initBackend('wasm');
-  });
-
   it('has references for every probe-ready fixture and the tiny graphs', () => {
     const models = refs.map((r) => r.ref.model);
     for (const m of ['resnet18', 'unet', 'densenet', 'mobilenetv2', 'se_resnet', 'transformer', 'tiny_conv'])
@@ -75,66 +94,78 @@ describe('probe gradients vs PyTorch float64', () => {
       );
   });
 
-  for (const { file, ref } of refs)
-    for (const allWinograd of [false, true])
-      it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}`, async function () {
-        const { ex, feeds } = await load(ref);
-        const runsBefore = winograd.winogradRuns;
-        // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
-        if (allWinograd) winograd.winogradSettings.minTiles = 1;
-        try {
-          const byName = new Map(ex.params.map((p) => [p.name, p]));
-          // Stale references would compare different weights: the weight norms must agree first.
-          for (const p of ref.params) {
-            const mine = byName.get(p.name);
-            assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
-            const wl2 = Math.sqrt(tf.tidy(() => tf.sum(tf.square(mine.tensor)).dataSync()[0]));
-            assert.ok(
-              rel(wl2, p.weightL2) < 1e-5,
-              `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
-            );
-          }
-          const stats = gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
-          assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
-          const grads = fullGrads(ex, feeds);
-          const scale = Math.max(...ref.params.map((p) => p.l2));
-          let checked = 0;
-          ex.params.forEach((p, i) => {
-            const r = ref.params.find((q) => q.name === p.name);
-            if (!r || r.l2 < 1e-10 * scale) return; // |g| tiny: float32 noise dominates
-            const s = stats.params[i];
-            const l2 = Math.sqrt(s.sumSq);
-            assert.ok(rel(l2, r.l2) <= 1e-3, `${p.name}: grad L2 ${l2} vs ${r.l2}`);
-            assert.ok(rel(s.maxAbs, r.maxAbs) <= 1e-3, `${p.name}: max |g| ${s.maxAbs} vs ${r.maxAbs}`);
-            assert.ok(rel(s.sumAbs / s.size, r.meanAbs) <= 1e-3, `${p.name}: mean |g| vs ${r.meanAbs}`);
-            const g = grads.get(p.name)!;
-            r.sample.index.forEach((idx, k) => {
-              const want = r.sample.value[k];
-              if (Math.abs(want) < 1e-3 * r.maxAbs) return;
-              assert.ok(rel(g[idx], want) <= 1e-3, `${p.name}[${idx}]: ${g[idx]} vs ${want}`);
-            });
-            checked++;
-          });
-          assert.ok(
-            checked >= ref.params.length * 0.8,
-            `only ${checked}/${ref.params.length} parameters compared`,
-          );
-          tf.dispose(Object.values(feeds));
-          if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
-        } finally {
-          winograd.winogradSettings.minTiles = 64;
-          ex.dispose();
-        }
+  for (const backend of testBackends)
+    describe(`on ${backend}`, () => {
+      before(async () => {
+        await initBackend(backend);
       });
+      after(async () => {
+        await initBackend('wasm');
+      });
+
+      for (const { file, ref } of refs)
+        // Winograd convolutions exist on the WASM heap only.
+        for (const allWinograd of backend === 'wasm' ? [false, true] : [false])
+          it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}`, async function () {
+            const { ex, feeds } = await load(ref);
+            const runsBefore = winograd.winogradRuns;
+            // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
+            if (allWinograd) winograd.winogradSettings.minTiles = 1;
+            try {
+              checkAgainst(ref, ex, feeds);
+              if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
+            } finally {
+              winograd.winogradSettings.minTiles = 64;
+              tf.dispose(Object.values(feeds));
+              ex.dispose();
+            }
+          });
+    });
 });
 
+/** Asserts that the executor's gradients on `feeds` match the float64 reference `ref`. */
+function checkAgainst(ref: Ref, ex: Executor, feeds: Record<string, tf.Tensor>): void {
+  const byName = new Map(ex.params.map((p) => [p.name, p]));
+  // Stale references would compare different weights: the weight norms must agree first.
+  for (const p of ref.params) {
+    const mine = byName.get(p.name);
+    assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
+    const wl2 = Math.sqrt(tf.tidy(() => tf.sum(tf.square(mine.tensor)).dataSync()[0]));
+    assert.ok(
+      rel(wl2, p.weightL2) < 1e-5,
+      `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
+    );
+  }
+  const stats = gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
+  assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
+  const grads = fullGrads(ex, feeds);
+  const scale = Math.max(...ref.params.map((p) => p.l2));
+  let checked = 0;
+  ex.params.forEach((p, i) => {
+    const r = ref.params.find((q) => q.name === p.name);
+    if (!r || r.l2 < 1e-10 * scale) return; // |g| tiny: float32 noise dominates
+    const s = stats.params[i];
+    const l2 = Math.sqrt(s.sumSq);
+    assert.ok(rel(l2, r.l2) <= 1e-3, `${p.name}: grad L2 ${l2} vs ${r.l2}`);
+    assert.ok(rel(s.maxAbs, r.maxAbs) <= 1e-3, `${p.name}: max |g| ${s.maxAbs} vs ${r.maxAbs}`);
+    assert.ok(rel(s.sumAbs / s.size, r.meanAbs) <= 1e-3, `${p.name}: mean |g| vs ${r.meanAbs}`);
+    const g = grads.get(p.name)!;
+    r.sample.index.forEach((idx, k) => {
+      const want = r.sample.value[k];
+      if (Math.abs(want) < 1e-3 * r.maxAbs) return;
+      assert.ok(rel(g[idx], want) <= 1e-3, `${p.name}[${idx}]: ${g[idx]} vs ${want}`);
+    });
+    checked++;
+  });
+  assert.ok(checked >= ref.params.length * 0.8, `only ${checked}/${ref.params.length} parameters compared`);
+}
+
 describe('probe gradients vs finite differences', () => {
-  for (const backend of ['wasm', 'cpu'] as const) {
-    for (const name of ['tiny_conv', 'tiny_seq', 'tiny_pool_more']) {
+  for (const backend of testBackends) {
+    for (const name of ['tiny_conv', 'tiny_seq', 'tiny_pool_more', 'tiny_xformer_ops']) {
       it(`${name} on ${backend}: central differences agree with autodiff`, async () => {
         await initBackend(backend);
-        const ref = refs.find((r) => r.file === `${name}.json`)!.ref;
-        const { ex, feeds } = await load(ref);
+        const { ex, feeds } = await loadByName(name);
         try {
           const loss = makeLoss('mean-square', {}, ex.model.file);
           const grads = fullGrads(ex, feeds);
@@ -196,7 +227,7 @@ describe('probe input gradients vs finite differences (pooling and Resize varian
   // MaxPool, GlobalLpPool; dilated AveragePool with pads, count_include_pad, ceil_mode, 1-D):
   // differentiate w.r.t. the input instead.
   for (const fixture of ['tiny_pool_resize_variants', 'tiny_avgpool_opset19'])
-    for (const backend of ['wasm', 'cpu'] as const) {
+    for (const backend of testBackends) {
       const file = path.join(root, `test/fixtures/grads/${fixture}.onnx`);
       it(`${fixture} on ${backend}: central differences agree with autodiff at the largest and spread input gradients`, async () => {
         await initBackend(backend);
