@@ -11,7 +11,8 @@ gates with Slice/Concat nodes on those initializers):
   only, so that the gradient has to travel back through time (and vanishes on the way);
 - rnn_lstm_states: bidirectional nn.LSTM over a packed batch (pack_padded_sequence with lengths
   [6, 4] held in a buffer: ONNX sequence_lens) with learned initial states h0/c0 (nn.Parameter,
-  expanded over the batch: ONNX initial_h/initial_c), batch fixed at 2.
+  expanded over the batch: ONNX initial_h/initial_c), batch fixed at 2;
+- rnn_lengths_input: nn.LSTM over a packed batch whose lengths are a second graph input.
 
 For each, a float64 PyTorch reference: the gradient of every parameter (as make_grad_refs writes
 them) and, per recurrent ONNX node and direction, the L2 norm of dLoss/dh_t at every timestep t,
@@ -181,13 +182,33 @@ class LstmStates(Unrollable):
         return self.fc(y.transpose(0, 1))
 
 
+class LstmLengths(Unrollable):
+    """LSTM over a packed batch whose lengths are a second graph input (int64 [batch]), as a model
+    that takes padded batches plus their lengths is exported; the reference uses lengths [6, 3]."""
+
+    LENGTHS = [6, 3]
+
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(4, 5)
+        self.fc = nn.Linear(5, 2)
+
+    def forward(self, x, lengths=None):
+        lens = torch.tensor(self.LENGTHS) if lengths is None else lengths
+        return self.fc(self.rnn(self.lstm, x.transpose(0, 1), None, lens).transpose(0, 1))
+
+
 # name: (module class, input shape, int64 ids below this vocabulary or None, dynamic batch axis)
 MODELS = {
     "rnn_lstm_tagger": (LstmTagger, (BATCH, 7), LstmTagger.VOCAB, 0),
     "rnn_gru_bidir": (GruBidir, (BATCH, 6, 4), None, 0),
     "rnn_tanh": (RnnTanh, (9, BATCH, 5), None, 1),
     "rnn_lstm_states": (LstmStates, (BATCH, 6, 4), None, None),
+    "rnn_lengths_input": (LstmLengths, (BATCH, 6, 4), None, 0),
 }
+
+# Second graph inputs: name → (input name, the value the reference feeds).
+EXTRA_INPUTS = {"rnn_lengths_input": ("lengths", np.array(LstmLengths.LENGTHS, dtype=np.int64))}
 
 
 def build(name):
@@ -256,11 +277,19 @@ def export(name, module, out_dir):
     axes = {}
     if batch_axis is not None:
         axes = {"input": {batch_axis: "batch"}, "output": {0: "batch"}}
+    names = ["input"]
+    args = x
+    if name in EXTRA_INPUTS:
+        extra, value = EXTRA_INPUTS[name]
+        names.append(extra)
+        args = (x, torch.from_numpy(value))
+        if batch_axis is not None:
+            axes[extra] = {0: "batch"}
     torch.onnx.export(
         module,
-        x,
+        args,
         path,
-        input_names=["input"],
+        input_names=names,
         output_names=["output"],
         dynamic_axes=axes,
         opset_version=17,
@@ -290,6 +319,11 @@ def write_models(only, root, out_dir, input_seed, refs):
         with open(ref_file) as f:
             rec = json.load(f)
         rec["timesteps"] = timestep_record(build(name), x, path, refs.mean_square)
+        if name in EXTRA_INPUTS:
+            extra, value = EXTRA_INPUTS[name]
+            npy = f"test/fixtures/grads/{name}.{extra}.npy"
+            np.save(os.path.join(root, npy), value)
+            rec["inputs"] = {"input": rec["input"], extra: npy}
         with open(ref_file, "w") as f:
             json.dump(rec, f, indent=1)
             f.write("\n")

@@ -68,6 +68,20 @@ function syntheticPlan(model: Model, opts: ProbeOptions): BatchPlan {
     if (!FLOATS.has(v.dtype) && v.dtype !== 'unknown' && v.dtype !== 'bool')
       fills.set(v.name, integerFill(model, v.name, opts.dims?.vocab ?? 2));
   const ints = [...fills].map(([name, f]) => describeFill(name, f));
+  // Sequence lengths: the length of the sequence they describe (a graph input's, or inferred).
+  const steps = new Map<string, number>();
+  for (const [name, f] of fills) {
+    if (f.kind !== 'lengths') continue;
+    const k = inputs.findIndex((v) => v.name === f.of);
+    const d = k >= 0 ? shapes[k][f.axis] : model.graph.values.get(f.of)?.shape?.[f.axis];
+    const n = typeof d === 'number' ? d : typeof d === 'string' ? opts.dims?.[d] : undefined;
+    if (!n)
+      throw new ModelError(
+        `${model.file}: input "${name}" holds the sequence lengths of "${f.of}", whose length is unknown; give it (dims ${typeof d === 'string' ? d : 'NAME'}=SIZE) or feed "${name}" from a .npy file.`,
+        model.file,
+      );
+    steps.set(name, n);
+  }
   return {
     count: opts.batches,
     batchSize,
@@ -82,6 +96,7 @@ function syntheticPlan(model: Model, opts: ProbeOptions): BatchPlan {
           out[v.name] = tf.tensor(normals(n, s), shapes[k], 'float32');
         else if (v.dtype === 'bool') out[v.name] = tf.tensor(integers(n, 2, s), shapes[k], 'bool');
         else if (fill?.kind === 'ones') out[v.name] = tf.ones(shapes[k], 'int32');
+        else if (fill?.kind === 'lengths') out[v.name] = tf.fill(shapes[k], steps.get(v.name)!, 'int32');
         else out[v.name] = tf.tensor(integers(n, fill?.below ?? 2, s), shapes[k], 'int32');
       });
       return out;

@@ -228,10 +228,14 @@ function runRecurrent(c: OpContext): Val[] {
     let t = c.nat(i);
     // Initial states in layout 1 are [batch, directions, hidden].
     if (cfg.layout === 1 && (i === 5 || i === 6) && t.rank === 3) t = tf.transpose(t, [1, 0, 2]);
-    if (t.rank !== want.length || t.shape.some((d, k) => d !== want[k]))
+    if (t.rank !== want.length || t.shape.some((d, k) => d !== want[k])) {
+      const state = i === 5 || i === 6;
+      // Exporters often bake the example's batch into computed initial states.
+      const batchOnly = state && t.rank === 3 && t.shape[0] === want[0] && t.shape[2] === want[2];
       return c.fail(
-        `has ${name} of shape ${shape(c.nat(i))}; it should hold [${want.join(', ')}]${cfg.layout === 1 && (i === 5 || i === 6) ? ' in layout 1 order (batch first)' : ''}`,
+        `has ${name} of shape ${shape(c.nat(i))}; it should hold [${want.join(', ')}]${cfg.layout === 1 && state ? ' in layout 1 order (batch first)' : ''}${batchOnly ? `: the state was made for a batch of ${t.shape[1]} (an exporter may have fixed it from its example input), so probe with batch ${t.shape[1]}` : ''}`,
       );
+    }
     return t.dtype === 'float32' ? t : tf.cast(t, 'float32');
   };
   const bias = expect(3, 'B', [D, 2 * G * H]);

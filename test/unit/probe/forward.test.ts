@@ -64,7 +64,7 @@ describe('probe executor: forward vs onnxruntime', () => {
                 // Token ids within their tables and masks of ones, as synthetic batches draw them.
                 const fill = integerFill(model, name);
                 const ids = Int32Array.from({ length: n }, (_, i) =>
-                  fill.kind === 'ones' ? 1 : (i * 7 + k) % fill.below,
+                  'below' in fill ? (i * 7 + k) % fill.below : 1,
                 );
                 feeds[name] = tf.tensor(ids, shape, 'int32');
                 ortFeeds[name] =

@@ -18,6 +18,7 @@ import { initBackend } from '../../../runtime/probe/backend';
 import { gradPass, type PassStats } from '../../../runtime/probe/gradPass';
 import { makeLoss } from '../../../runtime/probe/losses';
 import { readNpy } from '../../../runtime/probe/npy';
+import { planBatches } from '../../../runtime/probe/batchSource';
 import { layersGradPass, loadLayersRunner, disposeLayersRunner } from '../../../runtime/probe/layersRunner';
 import { releaseExecutor, runProbe } from '../../../runtime/probe/runProbe';
 import { renderFlowTable } from '../../../runtime/probe/flowTable';
@@ -34,6 +35,8 @@ const grads = path.join(root, 'test/fixtures/grads');
 interface Ref {
   model: string;
   input: string;
+  /** Graph input name → .npy file, for models with several inputs. */
+  inputs?: Record<string, string>;
   loss: { value: number };
   params: {
     name: string;
@@ -45,7 +48,13 @@ interface Ref {
   timesteps: { node: string; direction: string; l2: number[] }[];
 }
 
-const ONNX_FIXTURES = ['rnn_lstm_tagger', 'rnn_gru_bidir', 'rnn_tanh', 'rnn_lstm_states'];
+const ONNX_FIXTURES = [
+  'rnn_lstm_tagger',
+  'rnn_gru_bidir',
+  'rnn_tanh',
+  'rnn_lstm_states',
+  'rnn_lengths_input',
+];
 const TFJS_FIXTURES = ['lstm', 'gru', 'simple_rnn', 'bidirectional'];
 
 const readRef = (file: string) => JSON.parse(fs.readFileSync(file, 'utf8')) as Ref;
@@ -55,6 +64,17 @@ const loss = (file: string) => makeLoss('mean-square', {}, file);
 function inputTensor(ref: Ref): tf.Tensor {
   const x = readNpy(path.join(root, ref.input));
   return tf.tensor(x.data, x.shape, x.dtype);
+}
+
+/** The reference batch of an ONNX fixture: every graph input (ids and lengths as int32). */
+function refFeeds(ref: Ref, model: Model): Record<string, tf.Tensor> {
+  const files = ref.inputs ?? { [model.graph.inputs[0]]: ref.input };
+  return Object.fromEntries(
+    Object.entries(files).map(([name, file]) => {
+      const x = readNpy(path.join(root, file));
+      return [name, tf.tensor(x.data, x.shape, x.dtype)];
+    }),
+  );
 }
 
 /** Parameter statistics and per-timestep norms of one pass against the float64 reference. */
@@ -178,7 +198,7 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
           const file = path.join(root, ref.model);
           const model = await openModel(file);
           const ex = new Executor(model);
-          const feeds = { [model.graph.inputs[0]]: inputTensor(ref) };
+          const feeds = refFeeds(ref, model);
           try {
             const outs = ex.forward(feeds);
             await vsOnnxruntime(file, model, feeds, outs);
@@ -409,7 +429,7 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
           () => ex2.forward({ input: two }),
           (e: unknown) =>
             isModelError(e) &&
-            /node "lstm_peep" \(LSTM\) has initial_h of shape \[1, 3, 4\]; it should hold \[1, 2, 4\]\.$/.test(
+            /node "lstm_peep" \(LSTM\) has initial_h of shape \[1, 3, 4\]; it should hold \[1, 2, 4\]: the state was made for a batch of 3 \(an exporter may have fixed it from its example input\), so probe with batch 3\.$/.test(
               e.message,
             ),
         );
@@ -509,5 +529,32 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
       'Gradient vanishes through time in lstm (forward): its norm falls 1.00e+4× from the last of its 3 steps back to the first.',
     );
     assert.equal(timeIssuesText([{ ...fwd, l2: [0.01, 0.1] }]), '');
+  });
+
+  it('synthetic batches give a sequence-lengths input the full length of its sequence', async () => {
+    const model = await openModel(path.join(grads, 'rnn_lengths_input.onnx'));
+    const plan = planBatches(model, {
+      source: { kind: 'synthetic', seed: 2 },
+      batchSize: 3,
+      batches: 1,
+      loss: 'mean-square',
+    });
+    assert.match(plan.describe, /lengths: full lengths of \/Transpose_output_0/);
+    const feeds = plan.feeds(0);
+    assert.deepEqual(Array.from(feeds.lengths.dataSync()), [6, 6, 6]);
+    tf.dispose(Object.values(feeds));
+    // PyTorch's export of a packed LSTM builds h0 for the example's batch of 2 (it warns so).
+    const opts = { source: { kind: 'synthetic' as const }, batches: 1, loss: 'mean-square' as const };
+    await assert.rejects(
+      runProbe(model, { ...opts, batchSize: 3 }),
+      (e: unknown) =>
+        isModelError(e) && /initial_h .* made for a batch of 2 .* so probe with batch 2\.$/.test(e.message),
+    );
+    const r = await runProbe(model, { ...opts, batchSize: 2 });
+    assert.deepEqual(
+      r.timesteps?.map((t) => t.l2.every((v) => v > 0)),
+      [true],
+      'every step of every sample runs and gets gradient',
+    );
   });
 });
