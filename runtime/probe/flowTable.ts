@@ -49,32 +49,20 @@ function sparkline(l2: number[], width = 48): string {
 
 /** A line per recurrent node and direction: the gradient at its first and last step and their ratio. */
 function timestepTable(ts: TimestepGrad[]): string {
-  return table(
-    [
-      'recurrent node',
-      'direction',
-      'steps',
-      'first step',
-      'last step',
-      'first/last',
-      '‖∂loss/∂h_t‖ over t (log)',
-    ],
+  const lines = table(
+    ['recurrent node', 'direction', 'steps', 'first step', 'last step', 'first/last'],
     ts.map((g) => {
       const rev = g.direction === 'reverse';
       const first = rev ? g.l2[g.l2.length - 1] : g.l2[0];
       const last = rev ? g.l2[0] : g.l2[g.l2.length - 1];
-      return [
-        g.node,
-        g.direction,
-        String(g.l2.length),
-        fmt(first),
-        fmt(last),
-        fmt(timeDecay(g)),
-        sparkline(g.l2),
-      ];
+      return [g.node, g.direction, String(g.l2.length), fmt(first), fmt(last), fmt(timeDecay(g))];
     }),
     2,
-  );
+  ).split('\n');
+  // The sparkline (t = 0 on the left) after the right-aligned numbers, left-aligned.
+  return lines
+    .map((l, i) => `${l}  ${i === 0 ? '‖∂loss/∂h_t‖ over t (log)' : sparkline(ts[i - 1].l2)}`)
+    .join('\n');
 }
 
 /** Renders a probe result for a terminal. */
