@@ -557,4 +557,27 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
       'every step of every sample runs and gets gradient',
     );
   });
+
+  it('runProbe on a TF.js Bidirectional model reports both sides of each wrapper, named by the wrapper', async () => {
+    const model = await openModel(path.join(root, 'test/fixtures/tfjs-layers/bidirectional/model.json'));
+    const r = await runProbe(model, {
+      source: { kind: 'synthetic', seed: 4 },
+      batchSize: 2,
+      batches: 2,
+      loss: 'mean-square',
+      backend: 'wasm',
+    });
+    assert.deepEqual(
+      (r.timesteps ?? []).map((t) => [t.node, t.direction, t.l2.length, t.l2.every((v) => v > 0)]),
+      [
+        ['bi_lstm', 'forward', 6, true],
+        ['bi_lstm', 'reverse', 6, true],
+        ['bi_gru', 'forward', 6, true],
+        ['bi_gru', 'reverse', 6, true],
+      ],
+    );
+    // bi_gru returns its last output only: the reverse side's last step is t = 0, where it peaks.
+    const rev = r.timesteps!.find((t) => t.node === 'bi_gru' && t.direction === 'reverse')!;
+    assert.equal(Math.max(...rev.l2), rev.l2[0]);
+  });
 });
