@@ -7,6 +7,7 @@ import { parseArgs, UsageError, type Subcommand } from './args';
 import type { BackendName, BatchSource, LossKind, ProbeOptions } from '../probe/probeTypes';
 import { runProbe } from '../probe/runProbe';
 import { renderFlowTable } from '../probe/flowTable';
+import { probeJson } from '../probe/probeJson';
 import { resolveCuts } from '../probe/cuts';
 import { isModelError } from '../errors';
 import { writeReport } from '../report/writeReport';
@@ -130,7 +131,7 @@ every node output and both sides of every skip connection.
     const result = await runProbe(model, opts, { backendConfig: { nativePath } });
     const reportDir = one('report');
     if (reportDir) await writeReport(reportDir, result, reportGraph(model));
-    console.log(a.flags.has('json') ? JSON.stringify(result, null, 2) : renderFlowTable(result));
+    console.log(a.flags.has('json') ? probeJson(result) : renderFlowTable(result));
     return 0;
   },
 };

@@ -13,7 +13,8 @@ import { ModelError, describeError } from '../errors';
 import type { Model } from '../model/ir';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { LossFn, PassStats } from './gradPass';
-import { tap } from './gradPass';
+import { checkFiniteInputs, tap } from './gradPass';
+import { nonFiniteOrigin, passHasNonFinite } from './nonFinite';
 import { PassRecorder } from './passRecorder';
 import { fileIoHandler } from './modelFiles';
 
@@ -31,6 +32,8 @@ export interface LayerSkipTap {
 
 /** A loaded layers model with its parameters and layers in graph order. */
 export interface LayersRunner {
+  /** The model.json it was loaded from (named in errors). */
+  file: string;
   model: tfl.LayersModel;
   params: { name: string; shape: number[]; node: string; tensor: tf.Tensor }[];
   nodes: { name: string; outputs: string[] }[];
@@ -74,6 +77,7 @@ export async function loadLayersRunner(file: string): Promise<LayersRunner> {
     }
   }
   return {
+    file,
     model,
     params,
     nodes: layers
@@ -243,15 +247,46 @@ export function layersGradPass(
         rec.param(g);
       }
     });
-    if (!Number.isFinite(lossValue))
-      throw new ModelError(`the loss is ${lossValue}: the model produces NaN or Inf on this batch.`);
-    return rec.read(lossValue);
+    const stats = rec.read(lossValue);
+    layers.forEach((l, i) => (l.call = originals[i]));
+    if (passHasNonFinite(stats)) {
+      checkFiniteInputs(r.file, feeds);
+      stats.nonFinite = nonFiniteOrigin(r, stats, firstNonFiniteLayer(r, layers, inputs));
+    }
+    return stats;
   } finally {
     layers.forEach((l, i) => (l.call = originals[i]));
     untapTimesteps();
     rec.dispose();
     tf.dispose([...skipEdge.values()]);
   }
+}
+
+/** The first layer (in call order) whose output holds NaN or Inf in a forward pass, if any. */
+function firstNonFiniteLayer(
+  r: LayersRunner,
+  layers: tfl.layers.Layer[],
+  inputs: tf.Tensor[],
+): { name: string; op: string } | undefined {
+  let first: tfl.layers.Layer | undefined;
+  const originals = layers.map((l) => l.call);
+  layers.forEach((l) => {
+    const call = l.call;
+    l.call = function (x, kwargs) {
+      const out = call.call(this, x, kwargs);
+      for (const t of Array.isArray(out) ? out : [out])
+        if (!first && t.dtype === 'float32' && !tf.all(tf.isFinite(t)).dataSync()[0]) first = l;
+      return out;
+    };
+  });
+  try {
+    tf.tidy(() => {
+      r.model.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false });
+    });
+  } finally {
+    layers.forEach((l, i) => (l.call = originals[i]));
+  }
+  return first && { name: first.name, op: first.getClassName() };
 }
 
 /** Frees the model's weights. */

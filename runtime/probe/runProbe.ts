@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../model/ir';
 import { ModelError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
-import type { ProbeOptions, ProbeResult } from './probeTypes';
+import type { NonFiniteReport, ProbeOptions, ProbeResult } from './probeTypes';
 import { initBackend, type BackendConfig, type BackendInfo } from './backend';
 import { Executor } from './executor';
 import {
@@ -40,6 +40,7 @@ import {
   timeIssuesText,
   timestepStats,
 } from './gradStats';
+import { readNow, statsKernels } from './statsKernels';
 import { resolveCuts, type CutPlan } from './cuts';
 import { diagnose } from './diagnosis';
 
@@ -153,6 +154,7 @@ export async function runProbe(
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
   const passes: PassStats[] = [];
   const losses: number[] = [];
+  let nonFinite: NonFiniteReport | undefined;
   let passMs = 0;
   try {
     for (let b = 0; b < plan.count; b++) {
@@ -176,6 +178,7 @@ export async function runProbe(
         passMs += performance.now() - ts;
         passes.push(stats);
         losses.push(stats.loss);
+        if (stats.nonFinite && !nonFinite) nonFinite = { batch: b, ...stats.nonFinite };
       } finally {
         tf.dispose(Object.values(feeds));
         extra.target?.dispose();
@@ -188,9 +191,8 @@ export async function runProbe(
   }
   hooks.onProgress?.(plan.count, plan.count, 'done');
   const graph = runner.ex ?? runner.layers ?? runner.graph!;
-  const weightL2 = graph.params.map((p) =>
-    Math.sqrt(tf.tidy(() => tf.sum(tf.square(p.tensor)).dataSync()[0])),
-  );
+  const kernels = statsKernels();
+  const weightL2 = graph.params.map((p) => Math.sqrt(readNow(kernels.moments(p.tensor)).sumSq));
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
   const merges = mergeStats(runner.layers ? layerTaps : runner.graph ? graphTaps : taps, passes);
@@ -200,7 +202,7 @@ export async function runProbe(
     .map((a) => ({ node: a.node, rms: a.l2PerSample ?? a.rms }));
   const issues = flowIssues(layers);
   const timesteps = timestepStats(passes);
-  let text = summaryText(layers, issues, merges);
+  let text = summaryText(layers, issues, merges, nonFinite);
   const inTime = timeIssuesText(timesteps);
   if (inTime) text += ` ${inTime}`;
   if (warning) text += ` Memory: ${warning}`;
@@ -215,6 +217,7 @@ export async function runProbe(
     merges,
     timesteps,
     summary: { issues, text },
+    ...(nonFinite ? { nonFinite } : {}),
     timing: { msPerBatch: passMs / Math.max(plan.count, 1), totalMs: performance.now() - t0 },
     source: plan.describe,
     cut: cuts.merges,

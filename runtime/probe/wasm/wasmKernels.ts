@@ -68,6 +68,8 @@ interface KernelExports {
   wgWeightsHwio(w: number, cc: number, out: number): void;
   wgWeightGradHwio(m: number, cc: number, out: number): void;
   maxPoolGrad(dy: number, x: number, y: number, dx: number, ...geomAndScratch: number[]): void;
+  im2col3d(x: number, out: number, ...geom: number[]): void;
+  col2im3d(cols: number, dx: number, ...geomAndZero: number[]): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
   MC: WebAssembly.Global;
@@ -99,6 +101,34 @@ export interface TapGeometry {
   sw: number;
   dh: number;
   dw: number;
+  top: number;
+  left: number;
+}
+
+/**
+ * Geometry of a 3-D tap copy on one batch element of a channels-first tensor: input [c, d, h, w],
+ * the output depths od0 … od0 + odn − 1 of an output with oh × ow voxels per depth, window
+ * kd × kh × kw, strides, dilations, and the front, top and left pads (negative: a crop).
+ */
+export interface VolumeTapGeometry {
+  c: number;
+  d: number;
+  h: number;
+  w: number;
+  od0: number;
+  odn: number;
+  oh: number;
+  ow: number;
+  kd: number;
+  kh: number;
+  kw: number;
+  sd: number;
+  sh: number;
+  sw: number;
+  dd: number;
+  dh: number;
+  dw: number;
+  front: number;
   top: number;
   left: number;
 }
@@ -149,8 +179,11 @@ export interface WasmKernels {
   ): void;
   /** Winograd weight gradient: tile sums `m` [16][ci][co] (co a multiple of 4) to Gᵀ M G as ONNX [co][ci][3][3]. */
   wgWeightOut(m: number, ci: number, co: number, out: number): void;
-  /** Over n floats at byte address p: [Σx², Σ|x|, max |x|, count(x = 0)] (NaN in, NaN out; sums in f64 by blocks). */
-  gradStats(p: number, n: number): [number, number, number, number];
+  /**
+   * Over n floats at byte address p: [Σx², Σ|x|, max |x|, count(x = 0), count(x is NaN or ±Inf)],
+   * exact over float32's whole range (NaN in, NaN out; see scripts/wasm/stats.mjs).
+   */
+  gradStats(p: number, n: number): [number, number, number, number, number];
   /** Over n floats at pSkip and pTotal: [Σ skip², Σ (total − skip)²]. */
   diffSq(pTotal: number, pSkip: number, n: number): [number, number];
   /** out[c] = Σ_r p[r·cols + c] for a row-major rows × cols float block at p (float32 out at byte address out). */
@@ -182,6 +215,39 @@ export interface WasmKernels {
    * position (row-major, padding skipped) equal to the pooled output `y`.
    */
   maxPoolGrad(dy: number, x: number, y: number, dx: number, g: TapGeometry): void;
+  /**
+   * 3-D im2col on one channels-first batch element at `x`: the tap matrix
+   * [c·kd·kh·kw, odn·oh·ow] ((c, kd, kh, kw) rows, zeros for taps in the padding) to `out`.
+   */
+  im2col3d(x: number, out: number, g: VolumeTapGeometry): void;
+  /** The adjoint of im2col3d: adds the tap matrix at `cols` onto the input gradient `dx` ([c, d, h, w]; zeroed first with `zero`). */
+  col2im3d(cols: number, dx: number, g: VolumeTapGeometry, zero: boolean): void;
+}
+
+/** The 3-D geometry as the kernels' trailing integer arguments. */
+function volumeArgs(g: VolumeTapGeometry): number[] {
+  return [
+    g.c,
+    g.d,
+    g.h,
+    g.w,
+    g.od0,
+    g.odn,
+    g.oh,
+    g.ow,
+    g.kd,
+    g.kh,
+    g.kw,
+    g.sd,
+    g.sh,
+    g.sw,
+    g.dd,
+    g.dh,
+    g.dw,
+    g.front,
+    g.top,
+    g.left,
+  ];
 }
 
 /** The geometry as the kernels' trailing integer arguments. */
@@ -229,8 +295,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
   const pa = heap._malloc((x.MC.value as number) * (x.KC.value as number) * 4);
   const pb = heap._malloc((x.KC.value as number) * (x.NC.value as number) * 4);
   const tmp = heap._malloc(mr * nr * 4);
-  // Results of the statistics (4 f64) and the column sums' f64 partials (8 vectors of 4 f64).
-  const res = heap._malloc(32);
+  // Results of the statistics (5 f64) and the column sums' f64 partials (8 vectors of 4 f64).
+  const res = heap._malloc(40);
   const scr = heap._malloc(256);
   const f64 = (k: number) => new Float64Array(heap.asm.memory.buffer, res, k);
   // Tables of the tap kernels, grown on demand.
@@ -271,8 +337,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
     wgWeightOut: (...args) => x.wgWeightOut(...args),
     gradStats(p, n) {
       x.gradStats(p, n, res);
-      const r = f64(4);
-      return [r[0], r[1], r[2], r[3]];
+      const r = f64(5);
+      return [r[0], r[1], r[2], r[3], r[4]];
     },
     diffSq(pTotal, pSkip, n) {
       x.diffSq(pTotal, pSkip, n, res);
@@ -316,6 +382,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
     maxPoolGrad(dy, xp, y, dx, g) {
       x.maxPoolGrad(dy, xp, y, dx, ...geomArgs(g), scratch(4 * g.kh * g.kw));
     },
+    im2col3d: (xp, out, g) => x.im2col3d(xp, out, ...volumeArgs(g)),
+    col2im3d: (cols, dx, g, zero) => x.col2im3d(cols, dx, ...volumeArgs(g), zero ? 1 : 0),
   };
   builds.set(prefer, kernels);
   return kernels;

@@ -109,11 +109,12 @@ function compareToRef(
       });
     params++;
   }
-  assert.equal(stats.timesteps.length, ref.timesteps.length, 'recurrent directions');
+  const series = stats.timesteps ?? [];
+  assert.equal(series.length, ref.timesteps.length, 'recurrent directions');
   const top = Math.max(...ref.timesteps.flatMap((t) => t.l2));
   let steps = 0;
   for (const want of ref.timesteps) {
-    const got = stats.timesteps.find((t) => t.node === want.node && t.direction === want.direction);
+    const got = series.find((t) => t.node === want.node && t.direction === want.direction);
     assert.ok(got, `no timestep series for ${want.node} (${want.direction})`);
     assert.equal(got.sumSq.length, want.l2.length, `${want.node}: steps`);
     want.l2.forEach((w, t) => {

@@ -1,9 +1,11 @@
 /**
  * probe/run through a real sidecar process over JSON-RPC: progress notifications, cancellation,
- * errors that name the problem, and a sidecar that survives them.
+ * NaN/Infinity carried by name, errors that name the problem, and a sidecar that survives them.
  */
 import { strict as assert } from 'node:assert';
 import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   CancellationTokenSource,
@@ -16,9 +18,12 @@ import {
 import {
   ModelOpen,
   ProbeProgress,
+  ProbeReport,
   ProbeRun,
   RuntimeInfoRequest,
+  type ProbeRunResult,
 } from '../../../runtime/protocol/sidecarProtocol';
+import { jsonSafe, reviveNonFinite } from '../../../runtime/protocol/nonFiniteJson';
 import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
 
 const root = path.resolve(__dirname, '../../..');
@@ -81,6 +86,27 @@ describe('sidecar probe/run', () => {
     );
     off.dispose();
     assert.ok(progress.filter((p) => p.runId === 8).length < 50);
+  });
+
+  it('carries NaN and Infinity by name, and they read back as numbers', async () => {
+    const { handle } = await conn.sendRequest(ModelOpen, {
+      file: path.join(root, 'test/fixtures/grads/tiny_overflow.onnx'),
+    });
+    const answer = await conn.sendRequest(ProbeRun, { handle, runId: 11, options: { ...opts, batches: 1 } });
+    const w1 = answer.result.params.find((p) => p.name === 'w1')!;
+    assert.ok(['NaN', 'Infinity'].includes(String(w1.grad.l2)), `on the wire: ${String(w1.grad.l2)}`);
+    const { result, overlay } = reviveNonFinite<ProbeRunResult>(answer);
+    const back = result.params.find((p) => p.name === 'w1')!;
+    assert.ok(typeof back.grad.l2 === 'number' && !Number.isFinite(back.grad.l2));
+    assert.equal(back.grad.nonFinite, 16);
+    assert.equal(result.nonFinite?.node, 'matmul1');
+    assert.equal(overlay.nonFinite?.node, 'matmul1');
+    assert.ok(!Number.isFinite(overlay.nodes.matmul1.rms));
+    // The report request takes the result as it came (by name) and writes the names to probe.json.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skipscope-sidecar-report-'));
+    await conn.sendRequest(ProbeReport, { handle, result: jsonSafe(result), dir });
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'probe.json'), 'utf8')) as typeof answer.result;
+    assert.equal(json.params.find((p) => p.name === 'w1')!.grad.l2, w1.grad.l2);
   });
 
   it('answers bad input with one sentence and keeps running', async () => {
