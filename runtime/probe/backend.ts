@@ -18,6 +18,7 @@ import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerWasmVolumeKernels } from './wasmVolumeKernels';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
+import { registerCpuSegmentSum } from './cpuSegmentSum';
 import { registerKernelFallbacks } from './kernelFallback';
 import { registerGradientFixes } from './gradientFixes';
 import { convSettings } from './ops/nnOps';
@@ -175,6 +176,8 @@ export async function initBackend(
   if (current && !better && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
     return withThreads(current, config);
   registerZeroGradients();
+  // Also where another backend borrows the CPU kernel (kernelFallback.ts).
+  registerCpuSegmentSum();
   registerGradientFixes();
   // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the
   // backend that ran is reported in the results, and stdout/stderr belong to the CLI and sidecar.
