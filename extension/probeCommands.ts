@@ -8,8 +8,16 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ModelOpen, ProbeProgress, ProbeReport, ProbeRun } from '../runtime/protocol/sidecarProtocol';
+import {
+  ModelOpen,
+  ProbeProgress,
+  ProbeReport,
+  ProbeRun,
+  type ProbeRunResult,
+} from '../runtime/protocol/sidecarProtocol';
+import { jsonSafe, reviveNonFinite } from '../runtime/protocol/nonFiniteJson';
 import type { ProbeOptions } from '../runtime/probe/probeTypes';
+import { timingBrief, timingText } from '../runtime/view/timingText';
 import type { ExtensionServices } from './extension';
 import { askProbeOptions, optionsFromSettings, rememberedOptions } from './probeSetup';
 import { addRun, intactTwin, setCompared, shownRun, type StoredRun } from './runStore';
@@ -63,8 +71,8 @@ class ProbeStatus implements vscode.Disposable {
   }
   show(run: StoredRun, file: string): void {
     const r = run.result;
-    this.item.text = `$(pulse) ${r.backend.name} · ${run.finished.toLocaleTimeString()}`;
-    this.item.tooltip = `Last gradient probe: ${file}, ${run.overlay.run?.name}, on ${r.backend.device}, ${r.timing.msPerBatch.toFixed(0)} ms per batch. Click to run again.`;
+    this.item.text = `$(pulse) ${timingBrief(r)} · ${run.finished.toLocaleTimeString()}`;
+    this.item.tooltip = `Last gradient probe: ${file}, ${run.overlay.run?.name}, on ${r.backend.device}: ${timingText(r)}. Click to run again.`;
     this.item.show();
   }
   dispose(): void {
@@ -110,14 +118,15 @@ async function execute(
         if (token.isCancellationRequested) return undefined;
         const probe = s.sidecar.request(ProbeRun, { handle, runId, options }, cts.token);
         request = probe;
-        const { result, overlay } = await probe;
+        const answer = await probe;
         if (token.isCancellationRequested) return undefined;
+        const { result, overlay } = reviveNonFinite<ProbeRunResult>(answer);
         const run = addRun(uri, options, result, overlay, compareWith);
         s.log.info(
           `gradient flow of ${uri.fsPath} (${run.overlay.run?.name}) on ${result.backend.name} (${result.backend.device}): ${result.diagnosis?.text ?? result.summary.text}`,
         );
         status?.show(run, file);
-        void vscode.window.showInformationMessage(result.summary.text);
+        void vscode.window.showInformationMessage(`${result.summary.text} Probe: ${timingText(result)}.`);
         return run;
       } catch (e) {
         if (token.isCancellationRequested) return undefined;
@@ -273,7 +282,7 @@ async function exportReport(s: ExtensionServices, arg: unknown, dirArg?: unknown
   }
   try {
     const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
-    const { files } = await s.sidecar.request(ProbeReport, { handle, result: run.result, dir });
+    const { files } = await s.sidecar.request(ProbeReport, { handle, result: jsonSafe(run.result), dir });
     s.log.info(`gradient report of ${uri.fsPath}: ${files.join(', ')}`);
     const open = await vscode.window.showInformationMessage(
       `Wrote the gradient report of ${path.basename(uri.fsPath)} (${files.length} files) to ${dir}.`,

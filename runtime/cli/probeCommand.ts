@@ -7,6 +7,7 @@ import { parseArgs, UsageError, type Subcommand } from './args';
 import type { BackendName, BatchSource, LossKind, ProbeOptions } from '../probe/probeTypes';
 import { runProbe } from '../probe/runProbe';
 import { renderFlowTable } from '../probe/flowTable';
+import { probeJson } from '../probe/probeJson';
 import { resolveCuts } from '../probe/cuts';
 import { isModelError } from '../errors';
 import { writeReport } from '../report/writeReport';
@@ -59,6 +60,7 @@ every node output and both sides of every skip connection.
   --dims NAME=SIZE      size of a symbolic input dimension (repeatable)
   --seed S              seed of the synthetic batches and labels (default 0)
   --backend NAME        auto (default), tensorflow, wasm, cpu
+  --threads N           threads of the WebAssembly kernels (default: one per core)
   --native-path DIR     folder with node_modules/@tensorflow/tfjs-node(-gpu) for the tensorflow backend
   --cut NAME[,NAME…]|all  replace the skip inputs of these merges (names or skip ids) by zeros
   --report DIR          also write the report: probe.json, layers.csv, report.md, chart and graph as SVG and PNG
@@ -78,6 +80,7 @@ every node output and both sides of every skip connection.
         'seed',
         'backend',
         'native-path',
+        'threads',
         'cut',
         'report',
       ],
@@ -112,6 +115,7 @@ every node output and both sides of every skip connection.
       target: one('target'),
       dims,
       backend: backend as BackendName | 'auto',
+      threads: one('threads') === undefined ? undefined : int('threads', one('threads'), 1),
       seed,
     };
     const cutArg = a.options.get('cut');
@@ -130,7 +134,7 @@ every node output and both sides of every skip connection.
     const result = await runProbe(model, opts, { backendConfig: { nativePath } });
     const reportDir = one('report');
     if (reportDir) await writeReport(reportDir, result, reportGraph(model));
-    console.log(a.flags.has('json') ? JSON.stringify(result, null, 2) : renderFlowTable(result));
+    console.log(a.flags.has('json') ? probeJson(result) : renderFlowTable(result));
     return 0;
   },
 };

@@ -1,11 +1,21 @@
 /**
  * The readable gradient-flow report of `skipscope probe`: parameters in graph order with a
  * log-scale bar of their gradient RMS, the skip/branch split at each merge and the summary.
+ * NaN and Infinity are printed as such, with how many elements held them and, in the summary,
+ * where they began.
  */
-import type { ProbeResult } from './probeTypes';
+import { timingText } from '../view/timingText';
+import type { ProbeResult, TimestepGrad } from './probeTypes';
+import { timeDecay } from './gradStats';
 
 const fmt = (v: number) =>
-  v === 0 ? '0' : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3);
+  !Number.isFinite(v)
+    ? String(v)
+    : v === 0
+      ? '0'
+      : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3
+        ? v.toExponential(2)
+        : v.toPrecision(3);
 
 function pad(s: string, n: number, right = false): string {
   if (s.length >= n) return s;
@@ -24,9 +34,45 @@ function table(head: string[], rows: string[][], rightFrom: number): string {
 
 /** Bar of `width` cells for log10(v) between lo and hi. */
 function bar(v: number, lo: number, hi: number, width = 16): string {
+  if (!Number.isFinite(v)) return '!! NaN/Infinity';
   if (!(v > 0)) return '';
   const f = hi > lo ? (Math.log10(v) - lo) / (hi - lo) : 1;
   return '█'.repeat(Math.max(1, Math.round(f * width)));
+}
+
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/** One character per timestep (buckets of steps beyond `width`): log10 of the norm within the row's range. */
+function sparkline(l2: number[], width = 48): string {
+  const n = Math.min(l2.length, width);
+  const cells = Array.from({ length: n }, (_, i) => {
+    const part = l2.slice(Math.floor((i * l2.length) / n), Math.floor(((i + 1) * l2.length) / n));
+    return Math.sqrt(part.reduce((a, v) => a + v * v, 0) / Math.max(part.length, 1));
+  });
+  const logs = cells.filter((v) => v > 0).map(Math.log10);
+  const lo = Math.min(...logs);
+  const hi = Math.max(...logs);
+  return cells
+    .map((v) => (v > 0 ? SPARK[hi > lo ? Math.round(((Math.log10(v) - lo) / (hi - lo)) * 7) : 7] : ' '))
+    .join('');
+}
+
+/** A line per recurrent node and direction: the gradient at its first and last step and their ratio. */
+function timestepTable(ts: TimestepGrad[]): string {
+  const lines = table(
+    ['recurrent node', 'direction', 'steps', 'first step', 'last step', 'first/last'],
+    ts.map((g) => {
+      const rev = g.direction === 'reverse';
+      const first = rev ? g.l2[g.l2.length - 1] : g.l2[0];
+      const last = rev ? g.l2[0] : g.l2[g.l2.length - 1];
+      return [g.node, g.direction, String(g.l2.length), fmt(first), fmt(last), fmt(timeDecay(g))];
+    }),
+    2,
+  ).split('\n');
+  // The sparkline (t = 0 on the left) after the right-aligned numbers, left-aligned.
+  return lines
+    .map((l, i) => `${l}  ${i === 0 ? '‖∂loss/∂h_t‖ over t (log)' : sparkline(ts[i - 1].l2)}`)
+    .join('\n');
 }
 
 /** Renders a probe result for a terminal. */
@@ -40,7 +86,7 @@ export function renderFlowTable(r: ProbeResult): string {
   out.push('');
   const logs = r.params
     .map((p) => p.grad.rms)
-    .filter((v) => v > 0)
+    .filter((v) => v > 0 && Number.isFinite(v))
     .map(Math.log10);
   const lo = Math.min(...logs) - 0.5;
   const hi = Math.max(...logs);
@@ -62,7 +108,11 @@ export function renderFlowTable(r: ProbeResult): string {
         p.name,
         p.node,
         `[${p.shape.join('×')}]`,
-        fmt(p.grad.l2) + (r.batches > 1 && p.grad.l2Spread ? ` ±${fmt(p.grad.l2Spread)}` : ''),
+        fmt(p.grad.l2) +
+          (r.batches > 1 && p.grad.l2Spread && Number.isFinite(p.grad.l2Spread)
+            ? ` ±${fmt(p.grad.l2Spread)}`
+            : '') +
+          (p.grad.nonFinite ? ` (${p.grad.nonFinite} NaN/Inf)` : ''),
         fmt(p.grad.rms),
         fmt(p.grad.maxAbs),
         fmt(p.weightL2),
@@ -82,11 +132,18 @@ export function renderFlowTable(r: ProbeResult): string {
           m.skip,
           fmt(m.skipRms),
           fmt(m.branchRms),
-          `${(m.skipShare * 100).toFixed(0)}%`,
+          Number.isFinite(m.skipShare) ? `${(m.skipShare * 100).toFixed(0)}%` : fmt(m.skipShare),
         ]),
         2,
       ),
     );
+  }
+  if (r.timesteps?.length) {
+    out.push('');
+    out.push(
+      'Gradient through time: the norm of the gradient at the hidden state of each step (a direction processes its first step first; first/last below 1 means it vanishes on the way back).',
+    );
+    out.push(timestepTable(r.timesteps));
   }
   const dead = r.activations.filter((a) => a.zeroFraction > 0.5);
   if (dead.length) {
@@ -100,6 +157,6 @@ export function renderFlowTable(r: ProbeResult): string {
   }
   out.push('');
   out.push(r.summary.text);
-  out.push(`${r.timing.msPerBatch.toFixed(0)} ms per batch (forward + backward with all probes).`);
+  out.push(`Forward + backward with all probes: ${timingText(r)}.`);
   return out.join('\n');
 }

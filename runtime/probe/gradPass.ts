@@ -8,6 +8,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ModelError } from '../errors';
 import { edgeKey, type Executor, type Hooks } from './executor';
 import { PassRecorder } from './passRecorder';
+import type { Direction } from './probeTypes';
+import type { Moments } from './statsKernels';
+import { nonFiniteOrigin, passHasNonFinite, type NonFiniteOrigin } from './nonFinite';
 import { firstUndifferentiable } from './gradientGuard';
 
 /** A skip to measure: the gradient reaching `source` through the skip edge versus the rest. */
@@ -18,15 +21,20 @@ export interface SkipTap {
   skipNode: number;
 }
 
-/** Raw numbers of one pass. */
+/** Raw numbers of one pass (float64, exact over float32's range: see statsKernels.ts). */
 export interface PassStats {
+  /** The loss; NaN or ±Infinity when it is not finite (then `nonFinite` says where that began). */
   loss: number;
-  /** Per executor param, in order. */
-  params: { sumSq: number; maxAbs: number; sumAbs: number; size: number; finite: boolean }[];
-  /** Per hooked value (node output): sum of squares, exact zeros and size of its gradient. */
-  activations: Map<string, { sumSq: number; zeros: number; size: number }>;
+  /** Per executor param, in order: the moments and size of its gradient. */
+  params: (Moments & { size: number })[];
+  /** Per hooked value (node output), in the order the gradients arrived: moments and size of its gradient. */
+  activations: Map<string, Moments & { size: number }>;
   /** Per SkipTap, in order: sum of squares of the skip-path and branch-path gradients at the source. */
   skips: { skipSq: number; branchSq: number; size: number }[];
+  /** Per recurrent node and direction: sum of squares of the gradient at each step's hidden state. */
+  timesteps?: { node: string; direction: Direction; sumSq: number[] }[];
+  /** Where NaN or Infinity first appeared, when the loss or a gradient holds one. */
+  nonFinite?: NonFiniteOrigin;
 }
 
 /** A loss: outputs (ONNX layout) → scalar. */
@@ -47,8 +55,9 @@ export function tap(t: tf.Tensor, onGrad: (dy: tf.Tensor) => void): tf.Tensor {
 
 /**
  * Runs one pass. `feeds` are the batch's graph inputs (ONNX layout); `skips` the skips to split;
- * `zero` the merge inputs read as zeros (cut skips: node index → input slots).
- * Throws ModelError when the loss is not finite, naming the first node whose output is not.
+ * `zero` the merge inputs read as zeros (cut skips: node index → input slots). When the loss or a
+ * gradient holds NaN or Infinity the stats say where that began (`nonFinite`); a batch that holds
+ * them itself is bad input (ModelError).
  */
 export function gradPass(
   ex: Executor,
@@ -77,6 +86,10 @@ export function gradPass(
           else rec.skip(i, sk, dy);
         }
       }),
+    timestep: (node, direction, t, h) => {
+      rec.step(node, direction, t);
+      return tap(h, (dy) => rec.timestep(node, direction, t, dy));
+    },
     edge: (value, node, t) =>
       tap(t, (dy) => {
         const k = edgeKey(value, node);
@@ -111,29 +124,35 @@ export function gradPass(
       const args = [...ex.params.map((p) => p.tensor), ...inputsToTap.map((n) => feeds[n])];
       const { value, grads } = tf.valueAndGrads(f)(args);
       lossValue = value.dataSync()[0];
-      if (!Number.isFinite(lossValue)) return;
       ex.params.forEach((p, i) => {
         rec.param(grads[i] ?? tf.zerosLike(p.tensor));
       });
     });
-    if (!Number.isFinite(lossValue)) throw nonFiniteError(ex, feeds, lossValue);
-    return rec.read(lossValue);
+    const stats = rec.read(lossValue);
+    if (passHasNonFinite(stats)) {
+      checkFiniteInputs(ex.model.file, feeds);
+      stats.nonFinite = nonFiniteOrigin(ex, stats, firstNonFiniteNode(ex, feeds));
+    }
+    return stats;
   } finally {
     rec.dispose();
     for (const t of skipEdge.values()) t.dispose();
   }
 }
 
-/** Finds where non-finite values first appear and says so in one sentence. */
-function nonFiniteError(ex: Executor, feeds: Record<string, tf.Tensor>, loss: number): ModelError {
-  const file = ex.model.file;
+/** Throws when an input of the batch holds NaN or Inf: bad data, not the model's arithmetic. */
+export function checkFiniteInputs(file: string, feeds: Record<string, tf.Tensor>): void {
   for (const [name, t] of Object.entries(feeds)) {
     if (t.dtype === 'float32' && !tf.tidy(() => tf.all(tf.isFinite(t)).dataSync()[0]))
-      return new ModelError(
-        `${file}: the loss is ${loss} because input "${name}" of the batch contains NaN or Inf.`,
-        file,
-      );
+      throw new ModelError(`${file}: input "${name}" of the batch contains NaN or Inf.`, file);
   }
+}
+
+/** The first node (in graph order) whose output holds NaN or Inf in the forward pass, if any. */
+function firstNonFiniteNode(
+  ex: Executor,
+  feeds: Record<string, tf.Tensor>,
+): { name: string; op: string } | undefined {
   let first: string | undefined;
   tf.tidy(() => {
     ex.run(feeds, {
@@ -144,10 +163,5 @@ function nonFiniteError(ex: Executor, feeds: Record<string, tf.Tensor>, loss: nu
     });
   });
   const node = first ? ex.nodes.find((n) => n.outputs.includes(first!)) : undefined;
-  return new ModelError(
-    node
-      ? `${file}: the loss is ${loss}: node "${node.name}" (${node.op}) is the first to produce NaN or Inf.`
-      : `${file}: the loss is ${loss} (every node output is finite; the loss itself overflowed).`,
-    file,
-  );
+  return node && { name: node.name, op: node.op };
 }

@@ -13,8 +13,9 @@ import * as tfconv from '@tensorflow/tfjs-converter';
 import type { Model } from '../model/ir';
 import { ModelError, describeError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
-import { tap, type LossFn, type PassStats } from './gradPass';
+import { checkFiniteInputs, tap, type LossFn, type PassStats } from './gradPass';
 import { PassRecorder } from './passRecorder';
+import { nonFiniteOrigin, passHasNonFinite } from './nonFinite';
 import { fileIoHandler } from './modelFiles';
 
 /** A loaded graph model with its parameters (as variables) and nodes in graph order. */
@@ -216,18 +217,42 @@ export function graphGradPass(
         rec.param(g);
       }
     });
-    if (!Number.isFinite(lossValue))
-      throw new ModelError(
-        `${r.file}: the loss is ${lossValue}: the model produces NaN or Inf on this batch.`,
-        r.file,
-      );
-    return rec.read(lossValue);
+    const stats = rec.read(lossValue);
+    ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
+    renamed.forEach((restore) => restore());
+    if (passHasNonFinite(stats)) {
+      checkFiniteInputs(r.file, inputs);
+      stats.nonFinite = nonFiniteOrigin(r, stats, firstNonFiniteNode(r, inputs));
+    }
+    return stats;
   } finally {
     ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
     renamed.forEach((restore) => restore());
     rec.dispose();
     tf.dispose([...skipEdge.values()]);
   }
+}
+
+/** The first node (in execution order) whose output holds NaN or Inf in a forward pass, if any. */
+function firstNonFiniteNode(r: GraphRunner, inputs: Record<string, tf.Tensor>): { name: string } | undefined {
+  const ex = internals(r.model);
+  const original = ex.checkTensorForDisposalWithNodeLiveUntilInfo;
+  const probed = new Set(r.nodes.map((n) => n.name));
+  let first: string | undefined;
+  ex.checkTensorForDisposalWithNodeLiveUntilInfo = function (node, tensorMap, ...rest) {
+    if (!first && probed.has(node.name))
+      for (const t of tensorMap[node.name] ?? [])
+        if (t && t.dtype === 'float32' && !tf.all(tf.isFinite(t)).dataSync()[0]) first = node.name;
+    return original.call(this, node, tensorMap, ...rest);
+  };
+  try {
+    tf.tidy(() => {
+      r.model.execute(inputs, r.outputNames);
+    });
+  } finally {
+    ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
+  }
+  return first === undefined ? undefined : { name: first };
 }
 
 /**

@@ -1,6 +1,8 @@
 /**
  * Options and results of gradient probes (the contract in DESIGN.md), shared by the CLI JSON,
- * the sidecar protocol and the view.
+ * the sidecar protocol and the view. Statistics are float64 numbers over float32's whole range;
+ * NaN and ±Infinity, which JSON cannot carry, travel as the strings "NaN", "Infinity" and
+ * "-Infinity" (probeJson.ts), and `nonFinite` fields say where they came from.
  */
 import type { Diagnosis } from './diagnosis';
 
@@ -27,6 +29,8 @@ export interface ProbeOptions {
   /** Values for symbolic dims, e.g. { height: 64, width: 64 }. */
   dims?: Record<string, number>;
   backend?: BackendName | 'auto';
+  /** Threads of the WASM kernels (0 or absent: one per core). */
+  threads?: number;
   seed?: number;
   /**
    * Folder with node_modules/@tensorflow/tfjs-node(-gpu) for the `tensorflow` backend. The
@@ -50,7 +54,15 @@ export interface ParamGrad {
   shape: number[];
   /** The node that uses it (first consumer). */
   node: string;
-  grad: { l2: number; rms: number; maxAbs: number; meanAbs: number; l2Spread?: number };
+  grad: {
+    l2: number;
+    rms: number;
+    maxAbs: number;
+    meanAbs: number;
+    l2Spread?: number;
+    /** Elements of the gradient that are NaN or ±Infinity (in the batch with most); absent when none. */
+    nonFinite?: number;
+  };
   weightL2: number;
   /** grad L2 / weight L2 (0 when the weight is all zeros). */
   ratio: number;
@@ -64,10 +76,12 @@ export interface ActivationGrad {
   rmsSpread?: number;
   /** L2 norm of the gradient per sample (RMS × √(elements per sample)): comparable across layers of any width. */
   l2PerSample?: number;
-  /** Fraction of exact zeros in the gradient (dead units). */
+  /** Fraction of exact zeros in the gradient (dead units; a gradient of 1e-40 is vanishing, not dead). */
   zeroFraction: number;
   /** Spread of that fraction over batches (standard deviation; 0 for one batch). */
   zeroFractionSpread?: number;
+  /** Elements of the gradient that are NaN or ±Infinity (in the batch with most); absent when none. */
+  nonFinite?: number;
 }
 
 /**
@@ -87,6 +101,20 @@ export interface MergeGrad {
   skipShare: number;
 }
 
+/** Which way a recurrent layer runs through the sequence. */
+export type Direction = 'forward' | 'reverse';
+
+/**
+ * The gradient through time at one direction of a recurrent node (ONNX LSTM/GRU/RNN, TF.js
+ * LSTM/GRU/SimpleRNN): the L2 norm of dLoss/dh_t over the batch at each timestep t, in sequence
+ * order, mean over batches. A forward direction starts at t = 0, a reverse one at the last step.
+ */
+export interface TimestepGrad {
+  node: string;
+  direction: Direction;
+  l2: number[];
+}
+
 /** A stretch of consecutive layers where gradient vanishes or explodes. */
 export interface FlowIssue {
   kind: 'vanishing' | 'exploding';
@@ -94,6 +122,22 @@ export interface FlowIssue {
   to: string;
   /** Ratio of gradient RMS between the ends. */
   factor: number;
+  message: string;
+}
+
+/** Where NaN or ±Infinity first appeared in a run. */
+export interface NonFiniteReport {
+  /** The batch (from 0). */
+  batch: number;
+  /**
+   * `forward`: a node's output (the model's own float32 arithmetic overflowed); `loss`: every
+   * node output was finite but the loss was not; `backward`: the gradient at a node's output, or
+   * of a parameter, on the way back.
+   */
+  pass: 'forward' | 'loss' | 'backward';
+  /** That node, when there is one. */
+  node?: string;
+  /** One sentence for people. */
   message: string;
 }
 
@@ -107,8 +151,17 @@ export interface ProbeResult {
   params: ParamGrad[];
   activations: ActivationGrad[];
   merges: MergeGrad[];
+  /** Per recurrent node and direction: the gradient at the hidden state of every timestep (runProbe always fills it; empty without recurrent nodes). */
+  timesteps?: TimestepGrad[];
   summary: { issues: FlowIssue[]; text: string };
-  timing: { msPerBatch: number; totalMs: number };
+  /** Present when a loss or a gradient held NaN or ±Infinity: where that first happened. */
+  nonFinite?: NonFiniteReport;
+  /**
+   * msPerBatch: the mean over all batches, the first included; firstBatchMs: the first alone (it
+   * pays the set-up: weight transforms, buffers); steadyMedianMs: the median of the others
+   * (absent with one batch).
+   */
+  timing: { msPerBatch: number; firstBatchMs: number; steadyMedianMs?: number; totalMs: number };
   /** Where the batches came from, in words (e.g. "synthetic, seed 0"). */
   source?: string;
   /** The merges whose skip inputs were cut (replaced by zeros); empty for an intact run. */

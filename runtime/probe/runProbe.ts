@@ -8,8 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../model/ir';
 import { ModelError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
-import type { ProbeOptions, ProbeResult } from './probeTypes';
-import { initBackend, type BackendConfig, type BackendInfo } from './backend';
+import type { NonFiniteReport, ProbeOptions, ProbeResult } from './probeTypes';
+import { afterRun, initBackend, type BackendConfig, type BackendInfo } from './backend';
 import { Executor } from './executor';
 import {
   disposeLayersRunner,
@@ -31,7 +31,16 @@ import { makeLoss, type LossInputs } from './losses';
 import { readNpy } from './npy';
 import { integers } from './random';
 import { checkMemory } from './memoryGuard';
-import { activationStats, flowIssues, mergeStats, paramStats, summaryText } from './gradStats';
+import {
+  activationStats,
+  flowIssues,
+  mergeStats,
+  paramStats,
+  summaryText,
+  timeIssuesText,
+  timestepStats,
+} from './gradStats';
+import { readNow, statsKernels } from './statsKernels';
 import { resolveCuts, type CutPlan } from './cuts';
 import { diagnose } from './diagnosis';
 
@@ -132,6 +141,7 @@ export async function runProbe(
   const t0 = performance.now();
   const backend = await initBackend(opts.backend ?? 'auto', {
     nativePath: opts.nativePath,
+    threads: opts.threads,
     ...hooks.backendConfig,
   });
   const cuts = opts.cut ? resolveCuts(model, opts.cut) : { merges: [], inputs: [] };
@@ -145,7 +155,8 @@ export async function runProbe(
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
   const passes: PassStats[] = [];
   const losses: number[] = [];
-  let passMs = 0;
+  let nonFinite: NonFiniteReport | undefined;
+  const passMs: number[] = [];
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();
@@ -165,9 +176,10 @@ export async function runProbe(
           : runner.layers
             ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
             : graphGradPass(runner.graph!, feeds, lossFn, graphTaps);
-        passMs += performance.now() - ts;
+        passMs.push(performance.now() - ts);
         passes.push(stats);
         losses.push(stats.loss);
+        if (stats.nonFinite && !nonFinite) nonFinite = { batch: b, ...stats.nonFinite };
       } finally {
         tf.dispose(Object.values(feeds));
         extra.target?.dispose();
@@ -180,9 +192,8 @@ export async function runProbe(
   }
   hooks.onProgress?.(plan.count, plan.count, 'done');
   const graph = runner.ex ?? runner.layers ?? runner.graph!;
-  const weightL2 = graph.params.map((p) =>
-    Math.sqrt(tf.tidy(() => tf.sum(tf.square(p.tensor)).dataSync()[0])),
-  );
+  const kernels = statsKernels();
+  const weightL2 = graph.params.map((p) => Math.sqrt(readNow(kernels.moments(p.tensor)).sumSq));
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
   const merges = mergeStats(runner.layers ? layerTaps : runner.graph ? graphTaps : taps, passes);
@@ -191,19 +202,24 @@ export async function runProbe(
     .filter((a) => learned.has(a.node))
     .map((a) => ({ node: a.node, rms: a.l2PerSample ?? a.rms }));
   const issues = flowIssues(layers);
-  let text = summaryText(layers, issues, merges);
+  const timesteps = timestepStats(passes);
+  let text = summaryText(layers, issues, merges, nonFinite);
+  const inTime = timeIssuesText(timesteps);
+  if (inTime) text += ` ${inTime}`;
   if (warning) text += ` Memory: ${warning}`;
   const result: ProbeResult = {
     model: path.basename(model.file),
-    backend,
+    backend: afterRun(backend),
     loss: { kind: opts.loss, values: losses },
     batchSize: plan.batchSize,
     batches: plan.count,
     params,
     activations,
     merges,
+    timesteps,
     summary: { issues, text },
-    timing: { msPerBatch: passMs / Math.max(plan.count, 1), totalMs: performance.now() - t0 },
+    ...(nonFinite ? { nonFinite } : {}),
+    timing: { ...batchTiming(passMs), totalMs: performance.now() - t0 },
     source: plan.describe,
     cut: cuts.merges,
   };
@@ -235,6 +251,17 @@ function cutInputs(
     zero.set(node.index, (zero.get(node.index) ?? new Set()).add(c.input));
   }
   return zero;
+}
+
+/** The first batch apart from the median of the others, and the mean of all. */
+function batchTiming(ms: number[]): Omit<ProbeResult['timing'], 'totalMs'> {
+  const rest = ms.slice(1).sort((a, b) => a - b);
+  const mid = rest.length >> 1;
+  return {
+    msPerBatch: ms.reduce((s, v) => s + v, 0) / Math.max(ms.length, 1),
+    firstBatchMs: ms[0] ?? 0,
+    ...(rest.length ? { steadyMedianMs: rest.length % 2 ? rest[mid] : (rest[mid - 1] + rest[mid]) / 2 } : {}),
+  };
 }
 
 function loadTarget(model: Model, opts: ProbeOptions): tf.Tensor {

@@ -2,18 +2,21 @@
  * The Markdown report: the run's settings, its summary and diagnosis (with thresholds), the
  * pictures, and tables of layers and merges.
  */
+import { timingText } from '../view/timingText';
 import type { ProbeResult } from '../probe/probeTypes';
 import type { FlowLayer } from '../view/flowLayers';
 import { runName } from '../probe/runName';
 
 const fmt = (v: number | undefined) =>
-  v === undefined || !Number.isFinite(v)
+  v === undefined
     ? ''
-    : v === 0
-      ? '0'
-      : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3
-        ? v.toExponential(3)
-        : v.toPrecision(4);
+    : !Number.isFinite(v)
+      ? String(v) // NaN, Infinity: said, not left blank
+      : v === 0
+        ? '0'
+        : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3
+          ? v.toExponential(3)
+          : v.toPrecision(4);
 const pm = (v: number | undefined, s: number | undefined) =>
   v === undefined ? '—' : s ? `${fmt(v)} ± ${fmt(s)}` : fmt(v);
 const md = (s: string) => s.replace(/[|\\`*_<>]/g, (c) => `\\${c}`);
@@ -39,7 +42,7 @@ export function reportMarkdown(
     `| backend | ${md(r.backend.name)} (${md(r.backend.device)}, ${r.backend.threads} thread${r.backend.threads === 1 ? '' : 's'}) |`,
   );
   lines.push(`| cut skips | ${r.cut?.length ? r.cut.map(md).join(', ') : 'none'} |`);
-  lines.push(`| time | ${r.timing.msPerBatch.toFixed(1)} ms per batch |`, '');
+  lines.push(`| time | ${md(timingText(r))} |`, '');
   lines.push('## Summary', '', md(r.summary.text), '');
   if (d) {
     lines.push('## Diagnosis', '', md(d.text), '');

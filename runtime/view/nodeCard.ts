@@ -57,9 +57,11 @@ export function nodeCard(view: ViewModel, nodeName: string, grads?: GradientOver
     const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
     rows.push(['grad RMS', pm(g.rms, g.rmsSpread, formatStat)]);
     if (g.zeroFraction > 0) rows.push(['dead units', pm(g.zeroFraction, g.zeroFractionSpread, pct)]);
+    if (g.nonFinite) rows.push(['NaN/Inf', `${formatCount(g.nonFinite)} gradient elements`]);
     if (g.paramRatio !== undefined)
       rows.push(['grad/weight', pm(g.paramRatio, g.paramRatioSpread, formatStat)]);
   }
+  if (grads?.nonFinite?.node === node.name) rows.push(['first NaN/Inf', grads.nonFinite.message]);
   const mg = grads?.merges[node.name];
   if (mg) rows.push(['skip share', `${(mg.skipShare * 100).toFixed(1)}% of the gradient`]);
   return { title: node.op, rows, skipRole: skipRoleOf(view, node.name) };

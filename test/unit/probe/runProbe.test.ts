@@ -101,6 +101,11 @@ describe('runProbe', () => {
       assert.ok(Math.abs(m.skipShare - m.skipRms ** 2 / (m.skipRms ** 2 + m.branchRms ** 2)) < 1e-9);
     }
     assert.ok(r.timing.msPerBatch > 0 && r.summary.text.length > 0);
+    // The first batch apart, the median of the others, and the mean of all.
+    const { firstBatchMs, steadyMedianMs, msPerBatch } = r.timing;
+    assert.ok(firstBatchMs > 0 && steadyMedianMs !== undefined && steadyMedianMs > 0);
+    // Three batches: the median of the last two is their mean.
+    assert.ok(Math.abs((firstBatchMs + 2 * steadyMedianMs) / 3 - msPerBatch) <= 1e-9 * msPerBatch);
   });
 
   it('gives the dead fraction as its mean over batches with the spread (sample standard deviation)', () => {
@@ -108,7 +113,9 @@ describe('runProbe', () => {
       loss: 0,
       params: [],
       skips: [],
-      activations: new Map([['y', { sumSq: 4, zeros: z * 10, size: 10 }]]),
+      activations: new Map([
+        ['y', { sumSq: 4, sumAbs: 6, maxAbs: 1, zeros: z * 10, nonFinite: 0, size: 10 }],
+      ]),
     }));
     const [a] = activationStats({ params: [], nodes: [{ name: 'n', outputs: ['y'] }] }, passes, 1);
     assert.ok(Math.abs(a.zeroFraction - 0.4) < 1e-12, String(a.zeroFraction));

@@ -1,9 +1,11 @@
 /**
  * probe/run through a real sidecar process over JSON-RPC: progress notifications, cancellation,
- * errors that name the problem, and a sidecar that survives them.
+ * NaN/Infinity carried by name, errors that name the problem, and a sidecar that survives them.
  */
 import { strict as assert } from 'node:assert';
 import * as cp from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   CancellationTokenSource,
@@ -16,9 +18,12 @@ import {
 import {
   ModelOpen,
   ProbeProgress,
+  ProbeReport,
   ProbeRun,
   RuntimeInfoRequest,
+  type ProbeRunResult,
 } from '../../../runtime/protocol/sidecarProtocol';
+import { jsonSafe, reviveNonFinite } from '../../../runtime/protocol/nonFiniteJson';
 import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
 
 const root = path.resolve(__dirname, '../../..');
@@ -28,6 +33,7 @@ const opts: ProbeOptions = {
   batches: 2,
   loss: 'mean-square',
   backend: 'wasm',
+  threads: 2,
 };
 
 describe('sidecar probe/run', () => {
@@ -56,6 +62,7 @@ describe('sidecar probe/run', () => {
     const { handle } = await conn.sendRequest(ModelOpen, { file: path.join(root, 'samples/sample.onnx') });
     const { result: r, overlay } = await conn.sendRequest(ProbeRun, { handle, runId: 7, options: opts });
     assert.equal(r.backend.name, 'wasm');
+    assert.equal(r.backend.threads, 2);
     // The editor draws the overlay as it comes: every merge's split and every probed node's RMS.
     for (const m of r.merges) assert.equal(overlay.merges[m.merge]?.skipShare, m.skipShare);
     for (const a of r.activations) assert.ok(overlay.nodes[a.node], a.node);
@@ -76,11 +83,48 @@ describe('sidecar probe/run', () => {
     const cts = new CancellationTokenSource();
     const off = conn.onNotification(ProbeProgress, (p) => p.runId === 8 && p.done === 1 && cts.cancel());
     await assert.rejects(
-      conn.sendRequest(ProbeRun, { handle, runId: 8, options: { ...opts, batches: 50 } }, cts.token),
+      conn.sendRequest(
+        ProbeRun,
+        { handle, runId: 8, options: { ...opts, batchSize: 8, batches: 50 } },
+        cts.token,
+      ),
       (e: unknown) => e instanceof ResponseError && e.code === -32800,
     );
     off.dispose();
     assert.ok(progress.filter((p) => p.runId === 8).length < 50);
+    // Nothing runs on after the cancellation: the kernel threads sleep, and the sidecar's CPU time
+    // (every thread's, in clock ticks) stands still.
+    if (fs.existsSync(`/proc/${proc.pid}/stat`)) {
+      const cpuTicks = () => {
+        const f = fs.readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return Number(f[11]) + Number(f[12]);
+      };
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = cpuTicks();
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(cpuTicks() - t0 <= 10, `the sidecar used ${cpuTicks() - t0} ticks of CPU while idle`);
+    }
+  });
+
+  it('carries NaN and Infinity by name, and they read back as numbers', async () => {
+    const { handle } = await conn.sendRequest(ModelOpen, {
+      file: path.join(root, 'test/fixtures/grads/tiny_overflow.onnx'),
+    });
+    const answer = await conn.sendRequest(ProbeRun, { handle, runId: 11, options: { ...opts, batches: 1 } });
+    const w1 = answer.result.params.find((p) => p.name === 'w1')!;
+    assert.ok(['NaN', 'Infinity'].includes(String(w1.grad.l2)), `on the wire: ${String(w1.grad.l2)}`);
+    const { result, overlay } = reviveNonFinite<ProbeRunResult>(answer);
+    const back = result.params.find((p) => p.name === 'w1')!;
+    assert.ok(typeof back.grad.l2 === 'number' && !Number.isFinite(back.grad.l2));
+    assert.equal(back.grad.nonFinite, 16);
+    assert.equal(result.nonFinite?.node, 'matmul1');
+    assert.equal(overlay.nonFinite?.node, 'matmul1');
+    assert.ok(!Number.isFinite(overlay.nodes.matmul1.rms));
+    // The report request takes the result as it came (by name) and writes the names to probe.json.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skipscope-sidecar-report-'));
+    await conn.sendRequest(ProbeReport, { handle, result: jsonSafe(result), dir });
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'probe.json'), 'utf8')) as typeof answer.result;
+    assert.equal(json.params.find((p) => p.name === 'w1')!.grad.l2, w1.grad.l2);
   });
 
   it('answers bad input with one sentence and keeps running', async () => {
@@ -96,6 +140,8 @@ describe('sidecar probe/run', () => {
     const wasm = info.backends.find((b) => b.name === 'wasm');
     assert.ok(wasm?.available && /in use/.test(wasm.detail));
     assert.equal(info.backends.find((b) => b.name === 'tensorflow')?.available, false);
-    assert.equal(info.threads, 1);
+    // The threads the last run really used (the kernel threads the options asked for).
+    assert.equal(info.threads, 2);
+    assert.ok(info.cores >= 1);
   });
 });
