@@ -368,6 +368,8 @@ export class GraphView {
 
   /** Shows node `i`: expands its groups, selects it and centres it. */
   async revealNode(i: number): Promise<void> {
+    // The view moves: a hover card would stand where its item no longer is.
+    this.hover.hide();
     if (this.view.nodes[i].hidden && !this.showHidden) {
       this.showHidden = true;
       const box = document.getElementById('show-hidden') as (HTMLElement & { checked: boolean }) | null;
@@ -743,8 +745,9 @@ export class GraphView {
   }
 
   private hoverItem(item: number, sx: number, sy: number): void {
-    // A card with an action stays while the pointer travels from its item onto it.
-    if (this.hover.holds(sx, sy)) return;
+    // A card with an action stays while the pointer travels from its item onto it (over its own
+    // item or empty graph: another item under the pointer gets its own card).
+    if ((item < 0 || item === this.highlight.hover) && this.hover.holds(sx, sy)) return;
     if (item === this.highlight.hover && item < 0) return;
     this.highlight.hover = item;
     const s = this.scene;
@@ -860,6 +863,7 @@ export class GraphView {
       (ev) => {
         ev.preventDefault();
         const { sx, sy } = local(ev);
+        this.hover.hide();
         if (ev.shiftKey) this.canvas.panBy(-ev.deltaY, 0);
         else this.canvas.zoomAt(sx, sy, Math.exp(-ev.deltaY * (ev.ctrlKey ? 0.01 : 0.0015)));
       },
