@@ -33,6 +33,7 @@ const STAT_KEYS = new Set([
   'rmsSpread',
   'l2PerSample',
   'zeroFraction',
+  'zeroFractionSpread',
   'skipRms',
   'branchRms',
   'skipShare',
@@ -51,6 +52,7 @@ const STAT_KEYS = new Set([
   'paramSpread',
   'ratioSpread',
   'dead',
+  'deadSpread',
   'value',
 ]);
 
