@@ -35,27 +35,27 @@ const breakdown = args.includes('--breakdown');
 const batch = 8;
 const size = 64;
 
-function timeMedian(f: () => void): number {
-  f(); // warm-up
+async function timeMedian(f: () => unknown): Promise<number> {
+  await f(); // warm-up
   const ts: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    f();
+    await f();
     ts.push(performance.now() - t0);
   }
   return median(ts);
 }
 
 /** Forward only, forward + backward without probes, with probes, and kernel times of one probe pass. */
-function breakdownOf(model: Model, input: string): Record<string, unknown> {
+async function breakdownOf(model: Model, input: string): Promise<Record<string, unknown>> {
   const ex = new Executor(model);
   const a = readNpy(input);
   const x = tf.tensor(a.data, a.shape, 'float32');
   const feeds = { [model.graph.inputs[0]]: x };
   const loss = makeLoss('mean-square', {}, model.file);
   const names = ex.params.map((p) => p.name);
-  const forwardMs = timeMedian(() => tf.dispose(ex.forward(feeds)));
-  const plainMs = timeMedian(() =>
+  const forwardMs = await timeMedian(() => tf.dispose(ex.forward(feeds)));
+  const plainMs = await timeMedian(() =>
     tf.tidy(() => {
       const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) =>
         loss(ex.run(feeds, {}, new Map(names.map((n, i) => [n, ps[i]]))).map((v) => v.nat())),
@@ -64,10 +64,10 @@ function breakdownOf(model: Model, input: string): Record<string, unknown> {
       for (const g of grads) g.dataSync();
     }),
   );
-  const probedMs = timeMedian(() => gradPass(ex, feeds, loss, []));
+  const probedMs = await timeMedian(() => gradPass(ex, feeds, loss, []));
   const timer = timeKernels();
   const t0 = performance.now();
-  gradPass(ex, feeds, loss, []);
+  await gradPass(ex, feeds, loss, []);
   const passMs = performance.now() - t0;
   const kernels = timer.stop(20);
   ex.dispose();
@@ -136,7 +136,7 @@ async function main(): Promise<void> {
   const ms = median(times);
   const after = torchSession(backend.threads);
   const torchMs = Math.min(before.msPerBatch, after.msPerBatch);
-  const parts = breakdown ? breakdownOf(model, path.resolve(root, torch.input)) : undefined;
+  const parts = breakdown ? await breakdownOf(model, path.resolve(root, torch.input)) : undefined;
   console.log(
     JSON.stringify(
       {

@@ -47,13 +47,14 @@ export function tap(t: tf.Tensor, onGrad: (dy: tf.Tensor) => void): tf.Tensor {
 /**
  * Runs one pass. `feeds` are the batch's graph inputs (ONNX layout); `skips` the skips to split.
  * Throws ModelError when the loss is not finite, naming the first node whose output is not.
+ * Every read is awaited: on a GPU nothing can be read back synchronously.
  */
-export function gradPass(
+export async function gradPass(
   ex: Executor,
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   skips: SkipTap[],
-): PassStats {
+): Promise<PassStats> {
   const rec = new PassRecorder(skips.length);
   const skipEdge = new Map<string, tf.Tensor>();
   const bySource = new Map<string, number[]>();
@@ -89,45 +90,63 @@ export function gradPass(
     const outs = ex.run(fd, hooks, pm).map((v) => v.nat());
     return loss(outs);
   };
-  let lossValue = 0;
+  let lossT: tf.Tensor | undefined;
   try {
     tf.tidy(() => {
       const args = [...ex.params.map((p) => p.tensor), ...inputsToTap.map((n) => feeds[n])];
       const { value, grads } = tf.valueAndGrads(f)(args);
-      lossValue = value.dataSync()[0];
-      if (!Number.isFinite(lossValue)) return;
+      lossT = tf.keep(value);
       ex.params.forEach((p, i) => {
         rec.param(grads[i] ?? tf.zerosLike(p.tensor));
       });
     });
-    if (!Number.isFinite(lossValue)) throw nonFiniteError(ex, feeds, lossValue);
-    return rec.read(lossValue);
+    const lossValue = (await lossT!.data())[0];
+    if (!Number.isFinite(lossValue)) throw await nonFiniteError(ex, feeds, lossValue);
+    return await rec.read(lossValue);
   } finally {
+    lossT?.dispose();
     rec.dispose();
     for (const t of skipEdge.values()) t.dispose();
   }
 }
 
-/** Finds where non-finite values first appear and says so in one sentence. */
-function nonFiniteError(ex: Executor, feeds: Record<string, tf.Tensor>, loss: number): ModelError {
-  const file = ex.model.file;
-  for (const [name, t] of Object.entries(feeds)) {
-    if (t.dtype === 'float32' && !tf.tidy(() => tf.all(tf.isFinite(t)).dataSync()[0]))
-      return new ModelError(
-        `${file}: the loss is ${loss} because input "${name}" of the batch contains NaN or Inf.`,
-        file,
-      );
+/** Reads boolean scalars in one transfer. */
+async function readFlags(flags: tf.Tensor[]): Promise<ArrayLike<number>> {
+  if (flags.length === 0) return [];
+  const all = tf.tidy(() => tf.stack(flags.map((f) => tf.cast(f, 'int32'))));
+  try {
+    return await all.data();
+  } finally {
+    all.dispose();
   }
-  let first: string | undefined;
+}
+
+/** Finds where non-finite values first appear and says so in one sentence. */
+async function nonFiniteError(ex: Executor, feeds: Record<string, tf.Tensor>, loss: number): Promise<ModelError> {
+  const file = ex.model.file;
+  const inputs = Object.entries(feeds).filter(([, t]) => t.dtype === 'float32');
+  const inputFlags = inputs.map(([, t]) => tf.tidy(() => tf.all(tf.isFinite(t))));
+  const inputOk = await readFlags(inputFlags);
+  tf.dispose(inputFlags);
+  const bad = inputs.findIndex((_, i) => !inputOk[i]);
+  if (bad >= 0)
+    return new ModelError(
+      `${file}: the loss is ${loss} because input "${inputs[bad][0]}" of the batch contains NaN or Inf.`,
+      file,
+    );
+  const flags: { name: string; ok: tf.Tensor }[] = [];
   tf.tidy(() => {
     ex.run(feeds, {
       value: (name, t) => {
-        if (!first && t.dtype === 'float32' && !tf.all(tf.isFinite(t)).dataSync()[0]) first = name;
+        if (t.dtype === 'float32') flags.push({ name, ok: tf.keep(tf.all(tf.isFinite(t))) });
         return t;
       },
     });
   });
-  const node = first ? ex.nodes.find((n) => n.outputs.includes(first!)) : undefined;
+  const ok = await readFlags(flags.map((f) => f.ok));
+  tf.dispose(flags.map((f) => f.ok));
+  const first = flags.find((_, i) => !ok[i])?.name;
+  const node = first ? ex.nodes.find((n) => n.outputs.includes(first)) : undefined;
   return new ModelError(
     node
       ? `${file}: the loss is ${loss}: node "${node.name}" (${node.op}) is the first to produce NaN or Inf.`

@@ -133,13 +133,13 @@ export function graphSkipTaps(r: GraphRunner, ir: Model): GraphSkipTap[] {
  * One forward + backward pass through the converter's executor with every probe attached;
  * `skips` are split. `inspect` sees each parameter's gradient tensor (disposed afterwards).
  */
-export function graphGradPass(
+export async function graphGradPass(
   r: GraphRunner,
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   skips: GraphSkipTap[] = [],
   inspect?: (name: string, grad: tf.Tensor) => void,
-): PassStats {
+): Promise<PassStats> {
   const rec = new PassRecorder(skips.length);
   const tapped = new Map(r.nodes.map((n) => [n.name, n.outputs]));
   const ex = internals(r.model);
@@ -191,7 +191,7 @@ export function graphGradPass(
       if (!feeds[n]) throw new ModelError(`${r.file}: no data was given for model input "${n}".`, r.file);
       inputs[n] = feeds[n];
     }
-    let lossValue = 0;
+    let lossT: tf.Tensor | undefined;
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(
         () => {
@@ -209,19 +209,21 @@ export function graphGradPass(
         },
         r.params.map((p) => p.tensor),
       );
-      lossValue = value.dataSync()[0];
+      lossT = tf.keep(value);
       for (const p of r.params) {
         const g = grads[p.tensor.name] ?? tf.zerosLike(p.tensor);
         inspect?.(p.name, g);
         rec.param(g);
       }
     });
+    const lossValue = (await lossT!.data())[0];
+    lossT!.dispose();
     if (!Number.isFinite(lossValue))
       throw new ModelError(
         `${r.file}: the loss is ${lossValue}: the model produces NaN or Inf on this batch.`,
         r.file,
       );
-    return rec.read(lossValue);
+    return await rec.read(lossValue);
   } finally {
     ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
     renamed.forEach((restore) => restore());
@@ -234,24 +236,30 @@ export function graphGradPass(
  * The loss of `feeds` with some parameters replaced (for finite-difference checks): `values`
  * maps parameter names to tensors of the same shape.
  */
-export function graphLoss(
+export async function graphLoss(
   r: GraphRunner,
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   values: Record<string, tf.Tensor> = {},
-): number {
+): Promise<number> {
   const ex = internals(r.model);
   const saved = ex.weightMap;
   const swapped = { ...saved };
   for (const [k, t] of Object.entries(values)) swapped[k] = [t];
   ex.weightMap = swapped;
+  let value: tf.Tensor;
   try {
-    return tf.tidy(() => {
+    value = tf.tidy(() => {
       const out = r.model.execute(feeds, r.outputNames);
-      return loss(Array.isArray(out) ? out : [out]).dataSync()[0];
+      return loss(Array.isArray(out) ? out : [out]);
     });
   } finally {
     ex.weightMap = saved;
+  }
+  try {
+    return (await value.data())[0];
+  } finally {
+    value.dispose();
   }
 }
 

@@ -115,12 +115,12 @@ export function layersSkipTaps(r: LayersRunner, ir: Model): LayerSkipTap[] {
 }
 
 /** One forward + backward pass through the layers with every probe attached; `skips` are split. */
-export function layersGradPass(
+export async function layersGradPass(
   r: LayersRunner,
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   skips: LayerSkipTap[] = [],
-): PassStats {
+): Promise<PassStats> {
   const rec = new PassRecorder(skips.length);
   // The gradient along each skip edge, saved when it passes (before the source's total arrives).
   const skipEdge = new Map<number, tf.Tensor>();
@@ -162,7 +162,7 @@ export function layersGradPass(
       if (!t) throw new ModelError(`no data was given for model input "${n}".`);
       return t;
     });
-    let lossValue = 0;
+    let lossT: tf.Tensor | undefined;
     tf.tidy(() => {
       const vars = r.model.trainableWeights.map((w) => w.read() as tf.Variable);
       const { value, grads } = tf.variableGrads(() => {
@@ -170,15 +170,17 @@ export function layersGradPass(
           tf.Tensor | tf.Tensor[];
         return loss(Array.isArray(out) ? out : [out]);
       }, vars);
-      lossValue = value.dataSync()[0];
+      lossT = tf.keep(value);
       for (const p of r.params) {
         const g = grads[(p.tensor as tf.Variable).name] ?? tf.zerosLike(p.tensor);
         rec.param(g);
       }
     });
+    const lossValue = (await lossT!.data())[0];
+    lossT!.dispose();
     if (!Number.isFinite(lossValue))
       throw new ModelError(`the loss is ${lossValue}: the model produces NaN or Inf on this batch.`);
-    return rec.read(lossValue);
+    return await rec.read(lossValue);
   } finally {
     layers.forEach((l, i) => (l.call = originals[i]));
     rec.dispose();

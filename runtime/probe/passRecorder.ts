@@ -62,12 +62,18 @@ export class PassRecorder {
     });
   }
 
-  /** Reads every recorded value (the kept scalars in one transfer). */
-  read(loss: number): PassStats {
+  /** Reads every recorded value (the kept scalars in one transfer, awaited: a GPU cannot be read synchronously). */
+  async read(loss: number): Promise<PassStats> {
     const kept = this.values.filter((v): v is tf.Tensor => typeof v !== 'number');
-    const read = kept.length
-      ? tf.tidy(() => tf.stack(kept.map((s) => tf.cast(tf.reshape(s, []), 'float32')))).dataSync()
-      : new Float32Array();
+    let read: ArrayLike<number> = new Float32Array();
+    if (kept.length) {
+      const all = tf.tidy(() => tf.stack(kept.map((s) => tf.cast(tf.reshape(s, []), 'float32'))));
+      try {
+        read = await all.data();
+      } finally {
+        all.dispose();
+      }
+    }
     let next = 0;
     const vals = this.values.map((v) => (typeof v === 'number' ? v : read[next++]));
     const at = (i: Slot) => (i >= 0 ? vals[i] : 0);

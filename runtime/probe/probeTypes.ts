@@ -6,7 +6,7 @@
 /** The loss the probe differentiates. */
 export type LossKind = 'mean-square' | 'sum' | 'cross-entropy' | 'mse';
 /** Execution backends, best first. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 /** Where batches come from. */
 export type BatchSource =
@@ -92,10 +92,26 @@ export interface FlowIssue {
   message: string;
 }
 
+/** The GPU adapter a webgpu run used, as Dawn describes it. */
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  /** The device name (e.g. "NVIDIA GeForce RTX 4090", "llvmpipe (LLVM 15.0.6, 256 bits)"). */
+  device: string;
+  /** The driver's description (e.g. "Vulkan backend - NVIDIA 550.54"). */
+  description: string;
+  /** Dawn's backend: vulkan, metal, d3d12, opengl… */
+  backend: string;
+  /** False for a CPU rasterizer posing as a GPU (llvmpipe, lavapipe, SwiftShader, WARP). */
+  hardware: boolean;
+  /** The device limits the memory guard checks, in bytes. */
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+}
+
 /** Everything a probe run returns. */
 export interface ProbeResult {
   model: string;
-  backend: { name: BackendName; device: string; threads: number };
+  backend: { name: BackendName; device: string; threads: number; adapter?: AdapterDescription };
   loss: { kind: LossKind; values: number[] };
   batchSize: number;
   batches: number;
@@ -103,5 +119,9 @@ export interface ProbeResult {
   activations: ActivationGrad[];
   merges: MergeGrad[];
   summary: { issues: FlowIssue[]; text: string };
-  timing: { msPerBatch: number; totalMs: number };
+  /**
+   * Milliseconds: the mean pass, the whole run, the first pass alone (kernel set-up and, on a GPU,
+   * shader compilation) and the GPU's adapter and device start (0 when reused or not a GPU).
+   */
+  timing: { msPerBatch: number; totalMs: number; firstBatchMs?: number; setupMs?: number };
 }

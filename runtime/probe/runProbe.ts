@@ -9,7 +9,15 @@ import type { Model } from '../model/ir';
 import { ModelError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { ProbeOptions, ProbeResult } from './probeTypes';
-import { initBackend, type BackendConfig, type BackendInfo } from './backend';
+import {
+  backendGeneration,
+  backendSetupMs,
+  beforeBackendRelease,
+  initBackend,
+  type BackendConfig,
+  type BackendInfo,
+} from './backend';
+import { guardGpu } from './webgpu/gpuGuard';
 import { Executor } from './executor';
 import {
   disposeLayersRunner,
@@ -53,28 +61,45 @@ export interface ProbeHooks {
  * memory, which no garbage collector frees.
  */
 let cached:
-  { model: Model; backend: string; ex?: Executor; layers?: LayersRunner; graph?: GraphRunner } | undefined;
+  | {
+      model: Model;
+      backend: string;
+      generation: number;
+      ex?: Executor;
+      layers?: LayersRunner;
+      graph?: GraphRunner;
+    }
+  | undefined;
 
 async function runnerFor(
   model: Model,
   backend: BackendInfo,
 ): Promise<{ ex?: Executor; layers?: LayersRunner; graph?: GraphRunner }> {
-  if (cached && cached.model === model && cached.backend === backend.name) return cached;
+  const generation = backendGeneration();
+  if (cached && cached.model === model && cached.backend === backend.name && cached.generation === generation)
+    return cached;
   releaseExecutor();
-  if (model.format === 'onnx') cached = { model, backend: backend.name, ex: new Executor(model) };
-  else if (model.format === 'tfjs-layers')
-    cached = { model, backend: backend.name, layers: await loadLayersRunner(model.file) };
-  else cached = { model, backend: backend.name, graph: await loadGraphRunner(model) };
+  const key = { model, backend: backend.name, generation };
+  if (model.format === 'onnx') cached = { ...key, ex: new Executor(model) };
+  else if (model.format === 'tfjs-layers') cached = { ...key, layers: await loadLayersRunner(model.file) };
+  else cached = { ...key, graph: await loadGraphRunner(model) };
   return cached;
 }
 
 /** Frees the cached runner. */
 export function releaseExecutor(): void {
-  cached?.ex?.dispose();
-  if (cached?.layers) disposeLayersRunner(cached.layers);
-  if (cached?.graph) disposeGraphRunner(cached.graph);
+  const c = cached;
   cached = undefined;
+  try {
+    c?.ex?.dispose();
+    if (c?.layers) disposeLayersRunner(c.layers);
+    if (c?.graph) disposeGraphRunner(c.graph);
+  } catch {
+    // its tensors lived on a GPU device that is gone
+  }
 }
+// The runner's parameters live in GPU memory: free them before the device goes.
+beforeBackendRelease(releaseExecutor);
 
 /** The skips to split, located on the executor's nodes (by name, functions inlined alike). */
 function skipTaps(model: Model, ex: Executor): SkipTap[] {
@@ -132,6 +157,7 @@ export async function runProbe(
     nativePath: opts.nativePath,
     ...hooks.backendConfig,
   });
+  const setupMs = backendSetupMs();
   const plan = planBatches(model, opts);
   const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims);
   const runner = await runnerFor(model, backend);
@@ -142,6 +168,8 @@ export async function runProbe(
   const passes: PassStats[] = [];
   const losses: number[] = [];
   let passMs = 0;
+  let firstBatchMs = 0;
+  const guard = (step: string) => ({ file: model.file, step, batchSize: plan.batchSize });
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();
@@ -152,12 +180,16 @@ export async function runProbe(
       try {
         const ts = performance.now();
         const lossFn = makeLoss(opts.loss, extra, model.file);
-        const stats = runner.ex
-          ? gradPass(runner.ex, feeds, lossFn, taps)
-          : runner.layers
-            ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
-            : graphGradPass(runner.graph!, feeds, lossFn, graphTaps);
-        passMs += performance.now() - ts;
+        const stats = await guardGpu(guard(`batch ${b + 1} of ${plan.count}`), () =>
+          runner.ex
+            ? gradPass(runner.ex, feeds, lossFn, taps)
+            : runner.layers
+              ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
+              : graphGradPass(runner.graph!, feeds, lossFn, graphTaps),
+        );
+        const ms = performance.now() - ts;
+        if (b === 0) firstBatchMs = ms;
+        passMs += ms;
         passes.push(stats);
         losses.push(stats.loss);
       } finally {
@@ -172,9 +204,7 @@ export async function runProbe(
   }
   hooks.onProgress?.(plan.count, plan.count, 'done');
   const graph = runner.ex ?? runner.layers ?? runner.graph!;
-  const weightL2 = graph.params.map((p) =>
-    Math.sqrt(tf.tidy(() => tf.sum(tf.square(p.tensor)).dataSync()[0])),
-  );
+  const weightL2 = await guardGpu(guard('reading the weights'), () => weightNorms(graph.params));
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
   const merges = mergeStats(runner.layers ? layerTaps : runner.graph ? graphTaps : taps, passes);
@@ -195,8 +225,24 @@ export async function runProbe(
     activations,
     merges,
     summary: { issues, text },
-    timing: { msPerBatch: passMs / Math.max(plan.count, 1), totalMs: performance.now() - t0 },
+    timing: {
+      msPerBatch: passMs / Math.max(plan.count, 1),
+      totalMs: performance.now() - t0,
+      firstBatchMs,
+      setupMs: setupMs,
+    },
   };
+}
+
+/** L2 norm of each parameter, read in one transfer. */
+async function weightNorms(params: { tensor: tf.Tensor }[]): Promise<number[]> {
+  if (params.length === 0) return [];
+  const sums = tf.tidy(() => tf.stack(params.map((p) => tf.sum(tf.square(p.tensor)))));
+  try {
+    return Array.from(await sums.data(), (v) => Math.sqrt(v));
+  } finally {
+    sums.dispose();
+  }
 }
 
 function loadTarget(model: Model, opts: ProbeOptions): tf.Tensor {

@@ -94,7 +94,7 @@ describe('probe gradients vs PyTorch float64', () => {
               `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
             );
           }
-          const stats = gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
+          const stats = await gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
           assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
           const grads = fullGrads(ex, feeds);
           const scale = Math.max(...ref.params.map((p) => p.l2));
@@ -180,8 +180,8 @@ describe('probe gradients vs finite differences', () => {
     const { ex, model } = await load(ref);
     try {
       const x = tf.fill([1, 3, 16, 16], NaN);
-      assert.throws(
-        () => gradPass(ex, { [model.graph.inputs[0]]: x }, makeLoss('mean-square', {}, model.file), []),
+      await assert.rejects(
+        gradPass(ex, { [model.graph.inputs[0]]: x }, makeLoss('mean-square', {}, model.file), []),
         (e: unknown) => isModelError(e) && /NaN/.test(e.message) && e.message.includes('"input"'),
       );
       x.dispose();

@@ -1,0 +1,149 @@
+/**
+ * Kernels Skipscope registers on TF.js's WebGPU backend in place of its own:
+ * - PadV2, MirrorPad, Reverse and Select above rank 4. TF.js's shaders index `vec5`/`vec6`
+ *   structs, which WGSL refuses; Dawn then drops the submission and the pass goes on with zeros
+ *   (a wrong loss, all-zero gradients), or the kernel throws. These run as a sequence of rank-3
+ *   steps over reshaped views (or flat, for Select); rank 4 and below use TF.js's own kernels.
+ * - ResizeNearestNeighborGrad, wrong in TF.js 4.22 with half-pixel centres at non-integer scales:
+ *   two matrix products with the one-hot routing matrices of the forward kernel.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { nearestSource } from '../resizeGradKernels';
+
+/** The part of a TF.js backend the composites use. */
+interface RefCounted {
+  incRef(id: tf.DataId): void;
+}
+
+/**
+ * Runs op-level code inside a kernel on the kernel's own inputs (wrapped without a copy, with
+ * their own references) and returns a kept result, which the engine takes as the kernel's output.
+ */
+function composite(
+  backend: unknown,
+  inputs: Record<string, tf.TensorInfo>,
+  body: (t: Record<string, tf.Tensor>) => tf.Tensor,
+): tf.Tensor {
+  const wrapped: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(inputs)) {
+    (backend as RefCounted).incRef(v.dataId);
+    wrapped[k] = tf.engine().makeTensorFromTensorInfo(v);
+  }
+  try {
+    return tf.tidy(() => body(wrapped));
+  } finally {
+    tf.dispose(Object.values(wrapped));
+  }
+}
+
+/** Pads (constant or mirror) one axis at a time over [before, axis, after] views. */
+function padByAxis(
+  x: tf.Tensor,
+  paddings: [number, number][],
+  pad1: (t: tf.Tensor3D, p: [[number, number], [number, number], [number, number]]) => tf.Tensor,
+): tf.Tensor {
+  let t = x;
+  paddings.forEach(([b, e], axis) => {
+    if (!b && !e) return;
+    const s = t.shape;
+    const before = s.slice(0, axis).reduce((a, v) => a * v, 1);
+    const after = s.slice(axis + 1).reduce((a, v) => a * v, 1);
+    const y = pad1(tf.reshape(t, [before, s[axis], after]) as tf.Tensor3D, [
+      [0, 0],
+      [b, e],
+      [0, 0],
+    ]);
+    t = tf.reshape(y, s.map((d, i) => (i === axis ? d + b + e : d)));
+  });
+  return t === x ? tf.clone(x) : t;
+}
+
+/** Reverses the given axes one at a time over [before, axis, after] views. */
+function reverseByAxis(x: tf.Tensor, axes: number[]): tf.Tensor {
+  let t = x;
+  for (const axis of new Set(axes.map((a) => (a < 0 ? a + x.rank : a)))) {
+    const s = t.shape;
+    const before = s.slice(0, axis).reduce((a, v) => a * v, 1);
+    const after = s.slice(axis + 1).reduce((a, v) => a * v, 1);
+    t = tf.reshape(tf.reverse(tf.reshape(t, [before, s[axis], after]), 1), s);
+  }
+  return t === x ? tf.clone(x) : t;
+}
+
+/** The one-hot [out, in] matrix routing each output row of a nearest resize to its source. */
+function routing(inSize: number, outSize: number, alignCorners: boolean, half: boolean): tf.Tensor2D {
+  const m = new Float32Array(outSize * inSize);
+  for (let i = 0; i < outSize; i++) m[i * inSize + nearestSource(i, inSize, outSize, alignCorners, half)] = 1;
+  return tf.tensor2d(m, [outSize, inSize]);
+}
+
+/** dx of a nearest resize (NHWC): dy routed back through the row and column matrices. */
+function nearestGrad(dy: tf.Tensor4D, images: number[], alignCorners: boolean, half: boolean): tf.Tensor {
+  const [b, xh, xw, d] = images;
+  const [, yh, yw] = dy.shape;
+  const rows = routing(xh, yh, alignCorners, half); // [yh, xh]
+  const cols = routing(xw, yw, alignCorners, half); // [yw, xw]
+  const t1 = tf.matMul(tf.reshape(tf.transpose(dy, [0, 2, 3, 1]), [b * yw * d, yh]), rows); // [b·yw·d, xh]
+  const t2 = tf.transpose(tf.reshape(t1, [b, yw, d, xh]), [0, 3, 2, 1]); // [b, xh, d, yw]
+  const t3 = tf.matMul(tf.reshape(t2, [b * xh * d, yw]), cols); // [b·xh·d, xw]
+  return tf.transpose(tf.reshape(t3, [b, xh, d, xw]), [0, 1, 3, 2]);
+}
+
+let registered = false;
+
+/** Replaces one WebGPU kernel, keeping the original for the cases it gets right. */
+function replace(name: string, make: (original: tf.KernelFunc) => tf.KernelFunc): void {
+  const own = tf.getKernel(name, 'webgpu');
+  if (!own) return;
+  tf.unregisterKernel(name, 'webgpu');
+  tf.registerKernel({ ...own, kernelFunc: make(own.kernelFunc) });
+}
+
+/** Registers the kernels above on the webgpu backend, once per process. */
+export function registerGpuKernels(): void {
+  if (registered) return;
+  registered = true;
+  replace('PadV2', (original) => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.shape.length <= 4) return original(args);
+    const { paddings, constantValue } = args.attrs as unknown as {
+      paddings: [number, number][];
+      constantValue: number;
+    };
+    return composite(args.backend, { x }, (t) => padByAxis(t.x, paddings, (v, p) => tf.pad(v, p, constantValue)));
+  });
+  replace('MirrorPad', (original) => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.shape.length <= 4) return original(args);
+    const { paddings, mode } = args.attrs as unknown as {
+      paddings: [number, number][];
+      mode: 'reflect' | 'symmetric';
+    };
+    return composite(args.backend, { x }, (t) => padByAxis(t.x, paddings, (v, p) => tf.mirrorPad(v, p, mode)));
+  });
+  replace('Reverse', (original) => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.shape.length <= 4) return original(args);
+    const { dims } = args.attrs as unknown as { dims: number | number[] };
+    return composite(args.backend, { x }, (t) => reverseByAxis(t.x, Array.isArray(dims) ? dims : [dims]));
+  });
+  replace('Select', (original) => (args) => {
+    const { condition, t, e } = args.inputs as Record<string, tf.TensorInfo>;
+    // tf.where broadcasts all three to one shape first: elementwise, so any view will do.
+    if (t.shape.length <= 4 || condition.shape.length !== t.shape.length) return original(args);
+    return composite(args.backend, { condition, t, e }, (v) => {
+      const flat = (x: tf.Tensor) => tf.reshape(x, [x.size]);
+      return tf.reshape(tf.where(flat(v.condition), flat(v.t), flat(v.e)), v.t.shape);
+    });
+  });
+  replace('ResizeNearestNeighborGrad', () => (args) => {
+    const { images, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
+    const { alignCorners, halfPixelCenters } = args.attrs as unknown as {
+      alignCorners: boolean;
+      halfPixelCenters?: boolean;
+    };
+    return composite(args.backend, { dy }, (t) =>
+      nearestGrad(t.dy as tf.Tensor4D, images.shape, alignCorners, !!halfPixelCenters),
+    );
+  });
+}
