@@ -22,7 +22,13 @@ import { convSettings } from './ops/nnOps';
 import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
 import { dawnBinaryPath, dawnPlatform } from './webgpu/dawn';
 import { adapterLabel, findAdapter, type AdapterDescription } from './webgpu/gpuAdapter';
-import { beforeWebgpuRelease, releaseWebgpu, startWebgpu, webgpuAdapter, webgpuLost } from './webgpu/webgpuBackend';
+import {
+  beforeWebgpuRelease,
+  releaseWebgpu,
+  startWebgpu,
+  webgpuAdapter,
+  webgpuLost,
+} from './webgpu/webgpuBackend';
 
 /** Where to look for things the backends load at run time. */
 export interface BackendConfig {
@@ -108,7 +114,8 @@ async function webgpuAvailability(): Promise<BackendAvailability> {
   const running = webgpuAdapter();
   const onRequest = (d: AdapterDescription) =>
     d.hardware ? '' : ' — a software adapter: only on request (slower than wasm; auto never picks it)';
-  if (running) return { name: 'webgpu', available: true, detail: `${adapterLabel(running)}${onRequest(running)}` };
+  if (running)
+    return { name: 'webgpu', available: true, detail: `${adapterLabel(running)}${onRequest(running)}` };
   if (!dawnBinaryPath())
     return {
       name: 'webgpu',
@@ -190,7 +197,12 @@ async function tryWebgpu(allowSoftware: boolean): Promise<BackendInfo | undefine
     return undefined;
   }
   setupMs = started.startMs;
-  return { name: 'webgpu', device: `GPU (WebGPU on ${adapterLabel(started.adapter)})`, threads: 0, adapter: started.adapter };
+  return {
+    name: 'webgpu',
+    device: `GPU (WebGPU on ${adapterLabel(started.adapter)})`,
+    threads: 0,
+    adapter: started.adapter,
+  };
 }
 
 async function tryCpu(): Promise<BackendInfo | undefined> {
@@ -220,7 +232,13 @@ export async function initBackend(
   const stale =
     current?.name === 'webgpu' && (!!webgpuLost() || (want === 'auto' && !current.adapter?.hardware));
   setupMs = 0;
-  if (current && !better && !stale && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
+  if (
+    current &&
+    !better &&
+    !stale &&
+    (want === 'auto' || want === current.name) &&
+    tf.getBackend() === current.name
+  )
     return current;
   registerZeroGradients();
   // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the

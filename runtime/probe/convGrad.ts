@@ -343,13 +343,7 @@ export function scatterTapsOps(
       if (top >= h || left >= w || top + sh <= 0 || left + sw <= 0) continue; // this tap reads only padding
       const part = tf.reshape(tf.slice(c5, [0, 0, 0, 0, i * kw + j], [n, oh, ow, c, 1]), [n, oh, ow, c]);
       const spread = dilateSpatial(part as tf.Tensor4D, s[0], s[1]); // [(oh−1)s + 1, (ow−1)s + 1]
-      const placed = padOrCrop(
-        spread,
-        top,
-        h - top - spread.shape[1],
-        left,
-        w - left - spread.shape[2],
-      );
+      const placed = padOrCrop(spread, top, h - top - spread.shape[1], left, w - left - spread.shape[2]);
       dx = dx ? (tf.add(dx, placed) as tf.Tensor4D) : placed;
     }
   return dx ?? tf.zeros([n, h, w, c]);

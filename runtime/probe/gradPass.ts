@@ -122,7 +122,11 @@ async function readFlags(flags: tf.Tensor[]): Promise<ArrayLike<number>> {
 }
 
 /** Finds where non-finite values first appear and says so in one sentence. */
-async function nonFiniteError(ex: Executor, feeds: Record<string, tf.Tensor>, loss: number): Promise<ModelError> {
+async function nonFiniteError(
+  ex: Executor,
+  feeds: Record<string, tf.Tensor>,
+  loss: number,
+): Promise<ModelError> {
   const file = ex.model.file;
   const inputs = Object.entries(feeds).filter(([, t]) => t.dtype === 'float32');
   const inputFlags = inputs.map(([, t]) => tf.tidy(() => tf.all(tf.isFinite(t))));

@@ -106,6 +106,16 @@ export function maxPoolIndices(x: tf.Tensor4D, g: PoolGeom, storageOrder: number
  * it is strictly greater (the first maximum wins), padding as -Infinity.
  */
 export function maxPoolIndicesOps(x: tf.Tensor4D, g: PoolGeom, storageOrder: number): tf.Tensor4D {
+  // Indices carry no gradient: one opaque step for autodiff (its slices would otherwise be on
+  // the tape, and StridedSlice has no gradient in TF.js).
+  const f = tf.customGrad(((xi: tf.Tensor) => ({
+    value: indicesByOps(xi as tf.Tensor4D, g, storageOrder),
+    gradFunc: () => tf.zerosLike(xi),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor4D;
+}
+
+function indicesByOps(x: tf.Tensor4D, g: PoolGeom, storageOrder: number): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const [oh, ow] = g.out;
   return tf.tidy(() => {

@@ -73,7 +73,8 @@ export async function guardGpu<T>(ctx: GuardContext, body: () => Promise<T>): Pr
       break; // a lost device has no scopes left
     }
   }
-  for (const e of takeUncapturedErrors()) found.push({ kind: kindOf(e, 'validation'), detail: firstLine(e.message) });
+  for (const e of takeUncapturedErrors())
+    found.push({ kind: kindOf(e, 'validation'), detail: firstLine(e.message) });
   const lost = webgpuLost();
   if (lost) throw sentence(ctx, 'lost', lost);
   const first = found.find((f) => f.kind === 'out-of-memory') ?? found[0];

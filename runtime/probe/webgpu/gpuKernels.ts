@@ -4,6 +4,8 @@
  *   structs, which WGSL refuses; Dawn then drops the submission and the pass goes on with zeros
  *   (a wrong loss, all-zero gradients), or the kernel throws. These run as a sequence of rank-3
  *   steps over reshaped views (or flat, for Select); rank 4 and below use TF.js's own kernels.
+ * - Transpose of int32 and bool tensors, whose shader TF.js 4.22 generates with a float output
+ *   (a WGSL type error above rank 2): a gather through the permuted flat indices, exact.
  * - ResizeNearestNeighborGrad, wrong in TF.js 4.22 with half-pixel centres at non-integer scales:
  *   two matrix products with the one-hot routing matrices of the forward kernel.
  */
@@ -53,7 +55,10 @@ function padByAxis(
       [b, e],
       [0, 0],
     ]);
-    t = tf.reshape(y, s.map((d, i) => (i === axis ? d + b + e : d)));
+    t = tf.reshape(
+      y,
+      s.map((d, i) => (i === axis ? d + b + e : d)),
+    );
   });
   return t === x ? tf.clone(x) : t;
 }
@@ -89,6 +94,34 @@ function nearestGrad(dy: tf.Tensor4D, images: number[], alignCorners: boolean, h
   return tf.transpose(tf.reshape(t3, [b, xh, d, xw]), [0, 1, 3, 2]);
 }
 
+/** For each element of the transposed tensor, its flat index in the input. */
+function permutedIndices(shape: number[], perm: number[]): tf.Tensor1D {
+  const rank = shape.length;
+  const strides = new Array<number>(rank);
+  for (let i = rank - 1, s = 1; i >= 0; i--) {
+    strides[i] = s;
+    s *= shape[i];
+  }
+  const outShape = perm.map((p) => shape[p]);
+  const step = perm.map((p) => strides[p]);
+  const n = tf.util.sizeFromShape(shape);
+  const out = new Int32Array(n);
+  const pos = new Array<number>(rank).fill(0);
+  let src = 0;
+  for (let o = 0; o < n; o++) {
+    out[o] = src;
+    // Advance the output odometer, moving the source index by the permuted strides.
+    for (let a = rank - 1; a >= 0; a--) {
+      pos[a]++;
+      src += step[a];
+      if (pos[a] < outShape[a]) break;
+      src -= step[a] * outShape[a];
+      pos[a] = 0;
+    }
+  }
+  return tf.tensor1d(out, 'int32');
+}
+
 let registered = false;
 
 /** Replaces one WebGPU kernel, keeping the original for the cases it gets right. */
@@ -110,7 +143,9 @@ export function registerGpuKernels(): void {
       paddings: [number, number][];
       constantValue: number;
     };
-    return composite(args.backend, { x }, (t) => padByAxis(t.x, paddings, (v, p) => tf.pad(v, p, constantValue)));
+    return composite(args.backend, { x }, (t) =>
+      padByAxis(t.x, paddings, (v, p) => tf.pad(v, p, constantValue)),
+    );
   });
   replace('MirrorPad', (original) => (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
@@ -119,7 +154,9 @@ export function registerGpuKernels(): void {
       paddings: [number, number][];
       mode: 'reflect' | 'symmetric';
     };
-    return composite(args.backend, { x }, (t) => padByAxis(t.x, paddings, (v, p) => tf.mirrorPad(v, p, mode)));
+    return composite(args.backend, { x }, (t) =>
+      padByAxis(t.x, paddings, (v, p) => tf.mirrorPad(v, p, mode)),
+    );
   });
   replace('Reverse', (original) => (args) => {
     const { x } = args.inputs as { x: tf.TensorInfo };
@@ -134,6 +171,20 @@ export function registerGpuKernels(): void {
     return composite(args.backend, { condition, t, e }, (v) => {
       const flat = (x: tf.Tensor) => tf.reshape(x, [x.size]);
       return tf.reshape(tf.where(flat(v.condition), flat(v.t), flat(v.e)), v.t.shape);
+    });
+  });
+  replace('Transpose', (original) => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    const { perm } = args.attrs as unknown as { perm: number[] };
+    if (x.dtype === 'float32' || x.shape.length <= 2) return original(args);
+    return composite(args.backend, { x }, (t) => {
+      const idx = permutedIndices(x.shape, perm);
+      const flat = tf.reshape(t.x.dtype === 'bool' ? tf.cast(t.x, 'int32') : t.x, [t.x.size]);
+      const y = tf.reshape(
+        tf.gather(flat, idx),
+        perm.map((p) => x.shape[p]),
+      );
+      return t.x.dtype === 'bool' ? tf.cast(y, 'bool') : y;
     });
   });
   replace('ResizeNearestNeighborGrad', () => (args) => {

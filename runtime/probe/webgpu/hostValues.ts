@@ -67,7 +67,8 @@ export function installHostValues(backend: tf.KernelBackend): void {
   const readSync = b.readSync.bind(b);
   b.readSync = (id) => {
     const d = b.tensorMap.get(id);
-    if (d && d.values == null && d.dtype !== 'string' && d.dtype !== 'complex64') throw new HostReadError(d.shape);
+    if (d && d.values == null && d.dtype !== 'string' && d.dtype !== 'complex64')
+      throw new HostReadError(d.shape);
     return readSync(id);
   };
 }
@@ -94,20 +95,42 @@ function runOnCpu(
   const cpu = tf.findBackend('cpu') as unknown as CpuBackendLike | null;
   if (!cpu) throw new Error('the CPU backend is not available for shape arithmetic');
   const made: tf.DataId[] = [];
-  const inputs: tf.NamedTensorInfoMap = {};
-  for (const [k, t] of Object.entries(args.inputs)) {
-    if (!t) continue;
+  const copy = (t: tf.TensorInfo | undefined): tf.TensorInfo | undefined => {
+    if (!t) return t;
     const id = cpu.write(gpu.tensorMap.get(t.dataId)!.values!, t.shape, t.dtype);
     made.push(id);
-    inputs[k] = { dataId: id, shape: t.shape, dtype: t.dtype };
-  }
-  const out = kernel.kernelFunc({ inputs, attrs: args.attrs ?? {}, backend: cpu as unknown as tf.KernelBackend });
+    return { dataId: id, shape: t.shape, dtype: t.dtype };
+  };
+  // Concat, AddN and Pack take an array of inputs, the others a named map.
+  const inputs = Array.isArray(args.inputs)
+    ? (args.inputs as tf.TensorInfo[]).map(copy)
+    : Object.fromEntries(Object.entries(args.inputs).map(([k, t]) => [k, copy(t)]));
+  const out = kernel.kernelFunc({
+    inputs: inputs as tf.NamedTensorInfoMap,
+    attrs: args.attrs ?? {},
+    backend: cpu as unknown as tf.KernelBackend,
+  });
   const outs = Array.isArray(out) ? out : [out];
   // Read every output before freeing anything: an output may share an input's buffer.
   const results = outs.map((o) => gpu.makeTensorInfo(o.shape, o.dtype, cpu.readSync(o.dataId)));
   for (const o of outs) cpu.disposeData(o.dataId, true);
   for (const id of made) cpu.disposeData(id, true);
   return Array.isArray(out) ? results : results[0];
+}
+
+/**
+ * Whether a kernel without inputs (Fill, Range, LinSpace: what ConstantOfShape and Range run)
+ * makes a small tensor, which then belongs on the CPU like any shape arithmetic.
+ */
+function madeSmall(name: string, attrs: tf.NamedAttrMap): boolean {
+  const a = attrs as Record<string, unknown>;
+  let size = Infinity;
+  if (name === 'Fill' && Array.isArray(a.shape)) size = tf.util.sizeFromShape(a.shape as number[]);
+  else if (name === 'Range') {
+    const [start, stop, step] = [a.start, a.stop, a.step].map(Number);
+    size = step ? Math.max(0, Math.ceil((stop - start) / step)) : Infinity;
+  } else if (name === 'LinSpace') size = Number(a.num);
+  return size <= HOST_ELEMENTS;
 }
 
 let forwarding = false;
@@ -132,7 +155,8 @@ export function registerHostForwarding(): void {
       kernelFunc: (args) => {
         const b = args.backend as unknown as WebgpuBackendLike;
         const ins = Object.values(args.inputs).filter((t): t is tf.TensorInfo => !!t);
-        if (ins.length > 0 && ins.every((t) => onHost(b, t))) return runOnCpu(cpuKernel, args);
+        const host = ins.length > 0 ? ins.every((t) => onHost(b, t)) : madeSmall(name, args.attrs ?? {});
+        if (host) return runOnCpu(cpuKernel, args);
         if (own) return own.kernelFunc(args);
         throw new Error(
           `TF.js's WebGPU backend has no ${name} kernel, and its input is on the GPU (run this model on the wasm backend)`,

@@ -7,7 +7,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describeError } from '../../errors';
 import { loadDawn, type GpuDevice, type GpuError } from './dawn';
-import { adapterLabel, findAdapter, forgetAdapters, type AdapterDescription, type FoundAdapter } from './gpuAdapter';
+import {
+  adapterLabel,
+  findAdapter,
+  forgetAdapters,
+  type AdapterDescription,
+  type FoundAdapter,
+} from './gpuAdapter';
 import { installHostValues, registerHostForwarding } from './hostValues';
 import { registerGpuKernels } from './gpuKernels';
 
@@ -33,7 +39,8 @@ export function beforeWebgpuRelease(hook: () => void): void {
 }
 
 /** The outcome of starting the backend: the adapter it runs on, or why it cannot run. */
-export type WebgpuStart = { adapter: AdapterDescription; startMs: number } | { adapter?: undefined; why: string };
+export type WebgpuStart =
+  { adapter: AdapterDescription; startMs: number } | { adapter?: undefined; why: string };
 
 /** Makes Dawn's navigator.gpu and its GPU* constants visible where TF.js looks for them. */
 function exposeGpu(found: FoundAdapter): void {
@@ -55,7 +62,12 @@ function exposeGpu(found: FoundAdapter): void {
 
 /** The first line of a WebGPU error message, which names the problem (the rest is a call trace). */
 export function firstLine(message: string): string {
-  return message.split('\n').find((l) => l.trim())?.trim() ?? message;
+  return (
+    message
+      .split('\n')
+      .find((l) => l.trim())
+      ?.trim() ?? message
+  );
 }
 
 async function createDevice(found: FoundAdapter): Promise<GpuDevice> {
@@ -117,7 +129,9 @@ export async function startWebgpu(allowSoftware: boolean): Promise<WebgpuStart> 
     ok = await tf.setBackend('webgpu');
   } catch (e) {
     releaseWebgpu();
-    return { why: `TF.js's WebGPU backend did not start on ${adapterLabel(found.description)} (${describeError(e)})` };
+    return {
+      why: `TF.js's WebGPU backend did not start on ${adapterLabel(found.description)} (${describeError(e)})`,
+    };
   }
   // setBackend answers false (without throwing) when the backend's factory failed.
   if (!ok) {

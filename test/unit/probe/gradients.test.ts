@@ -14,6 +14,8 @@ import { makeLoss } from '../../../runtime/probe/losses';
 import { readNpy } from '../../../runtime/probe/npy';
 import { isModelError } from '../../../runtime/errors';
 import * as winograd from '../../../runtime/probe/winograd';
+import { TEST_BACKENDS, useBackend } from '../helpers/testBackends';
+import { guardGpu } from '../../../runtime/probe/webgpu/gpuGuard';
 
 const root = path.resolve(__dirname, '../../..');
 const refDir = path.join(root, 'test/fixtures/grads');
@@ -49,14 +51,15 @@ async function load(ref: Ref) {
   return { model, ex, feeds: { [model.graph.inputs[0]]: tf.tensor(x.data, x.shape) } };
 }
 
-/** Full gradients of the mean-square loss w.r.t. every parameter (name → values). */
-function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Map<string, Float32Array> {
+/** Full gradients of the mean-square loss w.r.t. every parameter (name → values), read asynchronously (a GPU needs it). */
+async function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Promise<Map<string, Float32Array>> {
   const loss = makeLoss('mean-square', {}, ex.model.file);
   const names = ex.params.map((p) => p.name);
   const f = (...ps: tf.Tensor[]) =>
     loss(ex.run(feeds, {}, new Map(names.map((n, i) => [n, ps[i]]))).map((v) => v.nat()));
   const { value, grads } = tf.valueAndGrads(f)(ex.params.map((p) => p.tensor));
-  const out = new Map(names.map((n, i) => [n, grads[i].dataSync() as Float32Array]));
+  const values = await Promise.all(grads.map((g) => g.data()));
+  const out = new Map(names.map((n, i) => [n, values[i] as Float32Array]));
   tf.dispose([value, ...grads]);
   return out;
 }
@@ -75,57 +78,69 @@ describe('probe gradients vs PyTorch float64', () => {
       );
   });
 
-  for (const { file, ref } of refs)
-    for (const allWinograd of [false, true])
-      it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}`, async function () {
-        const { ex, feeds } = await load(ref);
-        const runsBefore = winograd.winogradRuns;
-        // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
-        if (allWinograd) winograd.winogradSettings.minTiles = 1;
-        try {
-          const byName = new Map(ex.params.map((p) => [p.name, p]));
-          // Stale references would compare different weights: the weight norms must agree first.
-          for (const p of ref.params) {
-            const mine = byName.get(p.name);
-            assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
-            const wl2 = Math.sqrt(tf.tidy(() => tf.sum(tf.square(mine.tensor)).dataSync()[0]));
-            assert.ok(
-              rel(wl2, p.weightL2) < 1e-5,
-              `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
+  after(async () => {
+    await initBackend('wasm');
+  });
+
+  for (const backend of TEST_BACKENDS)
+    for (const { file, ref } of refs)
+      // Winograd is a path of Skipscope's own WASM kernels.
+      for (const allWinograd of backend === 'wasm' ? [false, true] : [false])
+        it(`${file} on ${backend}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}`, async function () {
+          await useBackend(this, backend);
+          const { ex, feeds } = await load(ref);
+          const runsBefore = winograd.winogradRuns;
+          // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
+          if (allWinograd) winograd.winogradSettings.minTiles = 1;
+          try {
+            const byName = new Map(ex.params.map((p) => [p.name, p]));
+            // Stale references would compare different weights: the weight norms must agree first.
+            for (const p of ref.params) {
+              const mine = byName.get(p.name);
+              assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
+              const sq = tf.tidy(() => tf.sum(tf.square(mine.tensor)));
+              const wl2 = Math.sqrt((await sq.data())[0]);
+              sq.dispose();
+              assert.ok(
+                rel(wl2, p.weightL2) < 1e-5,
+                `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
+              );
+            }
+            // On a GPU any validation or memory error of the pass fails the test (gpuGuard).
+            const stats = await guardGpu({ file: ref.model, step: 'the pass', batchSize: 1 }, () =>
+              gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []),
             );
-          }
-          const stats = await gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
-          assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
-          const grads = fullGrads(ex, feeds);
-          const scale = Math.max(...ref.params.map((p) => p.l2));
-          let checked = 0;
-          ex.params.forEach((p, i) => {
-            const r = ref.params.find((q) => q.name === p.name);
-            if (!r || r.l2 < 1e-10 * scale) return; // |g| tiny: float32 noise dominates
-            const s = stats.params[i];
-            const l2 = Math.sqrt(s.sumSq);
-            assert.ok(rel(l2, r.l2) <= 1e-3, `${p.name}: grad L2 ${l2} vs ${r.l2}`);
-            assert.ok(rel(s.maxAbs, r.maxAbs) <= 1e-3, `${p.name}: max |g| ${s.maxAbs} vs ${r.maxAbs}`);
-            assert.ok(rel(s.sumAbs / s.size, r.meanAbs) <= 1e-3, `${p.name}: mean |g| vs ${r.meanAbs}`);
-            const g = grads.get(p.name)!;
-            r.sample.index.forEach((idx, k) => {
-              const want = r.sample.value[k];
-              if (Math.abs(want) < 1e-3 * r.maxAbs) return;
-              assert.ok(rel(g[idx], want) <= 1e-3, `${p.name}[${idx}]: ${g[idx]} vs ${want}`);
+            assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
+            const grads = await fullGrads(ex, feeds);
+            const scale = Math.max(...ref.params.map((p) => p.l2));
+            let checked = 0;
+            ex.params.forEach((p, i) => {
+              const r = ref.params.find((q) => q.name === p.name);
+              if (!r || r.l2 < 1e-10 * scale) return; // |g| tiny: float32 noise dominates
+              const s = stats.params[i];
+              const l2 = Math.sqrt(s.sumSq);
+              assert.ok(rel(l2, r.l2) <= 1e-3, `${p.name}: grad L2 ${l2} vs ${r.l2}`);
+              assert.ok(rel(s.maxAbs, r.maxAbs) <= 1e-3, `${p.name}: max |g| ${s.maxAbs} vs ${r.maxAbs}`);
+              assert.ok(rel(s.sumAbs / s.size, r.meanAbs) <= 1e-3, `${p.name}: mean |g| vs ${r.meanAbs}`);
+              const g = grads.get(p.name)!;
+              r.sample.index.forEach((idx, k) => {
+                const want = r.sample.value[k];
+                if (Math.abs(want) < 1e-3 * r.maxAbs) return;
+                assert.ok(rel(g[idx], want) <= 1e-3, `${p.name}[${idx}]: ${g[idx]} vs ${want}`);
+              });
+              checked++;
             });
-            checked++;
-          });
-          assert.ok(
-            checked >= ref.params.length * 0.8,
-            `only ${checked}/${ref.params.length} parameters compared`,
-          );
-          tf.dispose(Object.values(feeds));
-          if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
-        } finally {
-          winograd.winogradSettings.minTiles = 64;
-          ex.dispose();
-        }
-      });
+            assert.ok(
+              checked >= ref.params.length * 0.8,
+              `only ${checked}/${ref.params.length} parameters compared`,
+            );
+            tf.dispose(Object.values(feeds));
+            if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
+          } finally {
+            winograd.winogradSettings.minTiles = 64;
+            ex.dispose();
+          }
+        });
 });
 
 describe('probe gradients vs finite differences', () => {
@@ -137,7 +152,7 @@ describe('probe gradients vs finite differences', () => {
         const { ex, feeds } = await load(ref);
         try {
           const loss = makeLoss('mean-square', {}, ex.model.file);
-          const grads = fullGrads(ex, feeds);
+          const grads = await fullGrads(ex, feeds);
           const lossAt = (pm: Map<string, tf.Tensor>) =>
             tf.tidy(() => loss(ex.run(feeds, {}, pm).map((v) => v.nat())).dataSync()[0]);
           let compared = 0;
