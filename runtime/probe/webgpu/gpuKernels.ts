@@ -8,9 +8,13 @@
  *   (a WGSL type error above rank 2): a gather through the permuted flat indices, exact.
  * - ResizeNearestNeighborGrad, wrong in TF.js 4.22 with half-pixel centres at non-integer scales:
  *   two matrix products with the one-hot routing matrices of the forward kernel.
+ * - MaxPoolGrad, which on ties (the zeros after a ReLU) does not route to the window's first
+ *   maximum as PyTorch and the other backends do: the first maximum found tap by tap, and dy
+ *   scattered back through it.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { nearestSource } from '../resizeGradKernels';
+import { scatterTapsOps } from '../convGrad';
 
 /** The part of a TF.js backend the composites use. */
 interface RefCounted {
@@ -122,6 +126,77 @@ function permutedIndices(shape: number[], perm: number[]): tf.Tensor1D {
   return tf.tensor1d(out, 'int32');
 }
 
+/** MaxPoolGrad attributes, as tf.maxPool's gradient passes them. */
+interface PoolAttrs {
+  filterSize: number | [number, number];
+  strides: number | [number, number];
+  pad: 'valid' | 'same' | number;
+  dimRoundingMode?: 'floor' | 'round' | 'ceil';
+}
+
+/** dx of a max pool (NHWC) with every window's gradient routed to its first maximum. */
+function maxPoolGrad(dy: tf.Tensor4D, x: tf.Tensor4D, a: PoolAttrs): tf.Tensor4D {
+  const info = tf.backend_util.computePool2DInfo(
+    x.shape,
+    a.filterSize,
+    a.strides,
+    1,
+    a.pad,
+    a.dimRoundingMode,
+  );
+  const {
+    filterHeight: kh,
+    filterWidth: kw,
+    strideHeight: sh,
+    strideWidth: sw,
+    outHeight: oh,
+    outWidth: ow,
+  } = info;
+  const { top, left } = info.padInfo;
+  const [n, h, w, c] = x.shape;
+  const bottom = Math.max(0, (oh - 1) * sh + kh - top - h);
+  const right = Math.max(0, (ow - 1) * sw + kw - left - w);
+  const xp = tf.pad(
+    x,
+    [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
+    -Infinity,
+  );
+  let best: tf.Tensor | undefined;
+  let arg: tf.Tensor | undefined;
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) {
+      const tap = tf.stridedSlice(
+        xp,
+        [0, i, j, 0],
+        [n, i + (oh - 1) * sh + 1, j + (ow - 1) * sw + 1, c],
+        [1, sh, sw, 1],
+      );
+      if (!best || !arg) {
+        best = tap;
+        arg = tf.zerosLike(tap);
+        continue;
+      }
+      const better = tf.greater(tap, best); // strictly: an earlier tap keeps a tie
+      best = tf.where(better, tap, best);
+      arg = tf.where(better, tf.fill(tap.shape, i * kw + j), arg);
+    }
+  const zero = tf.zerosLike(dy);
+  const cols = tf.stack(
+    Array.from({ length: kh * kw }, (_, k) => tf.where(tf.equal(arg!, k), dy, zero)),
+    4,
+  );
+  return scatterTapsOps(cols, x.shape, dy.shape, kh, kw, {
+    strides: [sh, sw],
+    dilations: [1, 1],
+    pads: { top, left, bottom, right },
+  });
+}
+
 let registered = false;
 
 /** Replaces one WebGPU kernel, keeping the original for the cases it gets right. */
@@ -186,6 +261,12 @@ export function registerGpuKernels(): void {
       );
       return t.x.dtype === 'bool' ? tf.cast(y, 'bool') : y;
     });
+  });
+  replace('MaxPoolGrad', () => (args) => {
+    const { dy, input } = args.inputs as Record<string, tf.TensorInfo>;
+    return composite(args.backend, { dy, input }, (t) =>
+      maxPoolGrad(t.dy as tf.Tensor4D, t.input as tf.Tensor4D, args.attrs as unknown as PoolAttrs),
+    );
   });
   replace('ResizeNearestNeighborGrad', () => (args) => {
     const { images, dy } = args.inputs as { images: tf.TensorInfo; dy: tf.TensorInfo };
