@@ -159,7 +159,7 @@ export async function runProbe(
   });
   const setupMs = backendSetupMs();
   const plan = planBatches(model, opts);
-  const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims);
+  const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims, backend.adapter);
   const runner = await runnerFor(model, backend);
   const taps = runner.ex ? skipTaps(model, runner.ex) : [];
   const layerTaps = runner.layers ? layersSkipTaps(runner.layers, model) : [];

@@ -87,6 +87,10 @@ function describe(adapter: GpuAdapter, backend: string): AdapterDescription {
   };
 }
 
+function firstLine(s: string): string {
+  return s.split('\n')[0];
+}
+
 /** One attempt: a Dawn instance with `flags`, then an adapter at `featureLevel`. */
 async function attempt(
   flags: string[],
@@ -99,10 +103,15 @@ async function attempt(
   } catch (e) {
     return describeError(e);
   }
-  const adapter = await gpu.requestAdapter({
-    powerPreference: 'high-performance',
-    ...(featureLevel === 'compatibility' ? { featureLevel } : {}),
-  });
+  let adapter;
+  try {
+    adapter = await gpu.requestAdapter({
+      powerPreference: 'high-performance',
+      ...(featureLevel === 'compatibility' ? { featureLevel } : {}),
+    });
+  } catch (e) {
+    return firstLine(describeError(e));
+  }
   if (!adapter) return `Dawn found no ${backend ?? 'native'} adapter`;
   const probe = describe(adapter, 'unknown');
   const description = { ...probe, backend: backendOf(probe.description, backend) };

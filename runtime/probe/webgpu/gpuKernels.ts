@@ -1,9 +1,10 @@
 /**
  * Kernels Skipscope registers on TF.js's WebGPU backend in place of its own:
- * - PadV2, MirrorPad, Reverse and Select above rank 4. TF.js's shaders index `vec5`/`vec6`
+ * - PadV2, MirrorPad, Reverse, Select and Tile above rank 4. TF.js's shaders index `vec5`/`vec6`
  *   structs, which WGSL refuses; Dawn then drops the submission and the pass goes on with zeros
- *   (a wrong loss, all-zero gradients), or the kernel throws. These run as a sequence of rank-3
- *   steps over reshaped views (or flat, for Select); rank 4 and below use TF.js's own kernels.
+ *   (a wrong loss, all-zero gradients), or the kernel throws (Tile reads its input back
+ *   synchronously). These run as a sequence of rank-3 steps over reshaped views (or flat, for
+ *   Select); rank 4 and below use TF.js's own kernels.
  * - Transpose of int32 and bool tensors, whose shader TF.js 4.22 generates with a float output
  *   (a WGSL type error above rank 2): a gather through the permuted flat indices, exact.
  * - ResizeNearestNeighborGrad, wrong in TF.js 4.22 with half-pixel centres at non-integer scales:
@@ -76,6 +77,23 @@ function reverseByAxis(x: tf.Tensor, axes: number[]): tf.Tensor {
     const after = s.slice(axis + 1).reduce((a, v) => a * v, 1);
     t = tf.reshape(tf.reverse(tf.reshape(t, [before, s[axis], after]), 1), s);
   }
+  return t === x ? tf.clone(x) : t;
+}
+
+/** Tiles one axis at a time: [before, 1, axis·after] repeated, which is [before, reps·axis, after]. */
+function tileByAxis(x: tf.Tensor, reps: number[]): tf.Tensor {
+  let t = x;
+  reps.forEach((r, axis) => {
+    if (r === 1) return;
+    const s = t.shape;
+    const before = s.slice(0, axis).reduce((a, v) => a * v, 1);
+    const rest = s.slice(axis).reduce((a, v) => a * v, 1);
+    const y = tf.tile(tf.reshape(t, [before, 1, rest]), [1, r, 1]);
+    t = tf.reshape(
+      y,
+      s.map((d, i) => (i === axis ? d * r : d)),
+    );
+  });
   return t === x ? tf.clone(x) : t;
 }
 
@@ -238,6 +256,12 @@ export function registerGpuKernels(): void {
     if (x.shape.length <= 4) return original(args);
     const { dims } = args.attrs as unknown as { dims: number | number[] };
     return composite(args.backend, { x }, (t) => reverseByAxis(t.x, Array.isArray(dims) ? dims : [dims]));
+  });
+  replace('Tile', (original) => (args) => {
+    const { x } = args.inputs as { x: tf.TensorInfo };
+    if (x.shape.length <= 4 || x.dtype === 'string') return original(args);
+    const { reps } = args.attrs as unknown as { reps: number[] };
+    return composite(args.backend, { x }, (t) => tileByAxis(t.x, reps));
   });
   replace('Select', (original) => (args) => {
     const { condition, t, e } = args.inputs as Record<string, tf.TensorInfo>;

@@ -156,7 +156,8 @@ export function registerHostForwarding(): void {
         const b = args.backend as unknown as WebgpuBackendLike;
         const ins = Object.values(args.inputs).filter((t): t is tf.TensorInfo => !!t);
         const host = ins.length > 0 ? ins.every((t) => onHost(b, t)) : madeSmall(name, args.attrs ?? {});
-        if (host) return runOnCpu(cpuKernel, args);
+        // Looked up now: Skipscope replaces some CPU kernels (resizeGradKernels.ts) after this.
+        if (host) return runOnCpu(tf.getKernel(name, 'cpu') ?? cpuKernel, args);
         if (own) return own.kernelFunc(args);
         throw new Error(
           `TF.js's WebGPU backend has no ${name} kernel, and its input is on the GPU (run this model on the wasm backend)`,

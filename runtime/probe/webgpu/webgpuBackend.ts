@@ -16,6 +16,7 @@ import {
 } from './gpuAdapter';
 import { installHostValues, registerHostForwarding } from './hostValues';
 import { registerGpuKernels } from './gpuKernels';
+import { registerResizeGradKernel } from '../resizeGradKernels';
 
 /** The device in use and what happened to it. */
 interface GpuState {
@@ -120,6 +121,7 @@ export async function startWebgpu(allowSoftware: boolean): Promise<WebgpuStart> 
   const { WebGPUBackend } = await import('@tensorflow/tfjs-backend-webgpu');
   registerGpuKernels();
   registerHostForwarding();
+  registerResizeGradKernel('cpu'); // small host-side tensors run the CPU's kernels: the corrected one
   if (tf.findBackendFactory('webgpu')) tf.removeBackend('webgpu');
   // Priority 0: never TF.js's own pick; Skipscope always names its backend.
   tf.registerBackend('webgpu', () => new WebGPUBackend(device as never, found.adapter.info as never), 0);
