@@ -180,10 +180,12 @@ describe('webgpu backend pieces', function () {
       assertClose(r, 1e-5, 'dx');
     });
 
-  it('routes the max-pool gradient to the first maximum of each window, as the CPU does (ties after a ReLU; blazeface in webgpuProbe.test.ts is where TF.js's own kernel differs)', async () => {
+  it('routes the max-pool gradient to the first maximum of each window, as the CPU does (ties after a ReLU; blazeface in webgpuProbe.test.ts is where the kernel of TF.js differs)', async () => {
     const r = await both(() =>
       tf.grad((x: tf.Tensor) =>
-        tf.sum(tf.mul(tf.maxPool(tf.relu(tf.sub(x, 4)) as tf.Tensor4D, 3, 2, 'same'), values([2, 4, 5, 30], 8))),
+        tf.sum(
+          tf.mul(tf.maxPool(tf.relu(tf.sub(x, 4)) as tf.Tensor4D, 3, 2, 'same'), values([2, 4, 5, 30], 8)),
+        ),
       )(values([2, 7, 9, 30], 7)),
     );
     assertClose(r, 1e-5, 'dx');
