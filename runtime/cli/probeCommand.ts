@@ -7,9 +7,10 @@ import { parseArgs, UsageError, type Subcommand } from './args';
 import type { BackendName, BatchSource, LossKind, ProbeOptions } from '../probe/probeTypes';
 import { runProbe } from '../probe/runProbe';
 import { renderFlowTable } from '../probe/flowTable';
+import { print } from './stdoutGuard';
 
 const LOSSES: LossKind[] = ['mean-square', 'sum', 'cross-entropy', 'mse'];
-const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 function int(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
@@ -54,7 +55,8 @@ every node output and both sides of every skip connection.
   --target FILE.npy     target for mse (shape of the first output)
   --dims NAME=SIZE      size of a symbolic input dimension (repeatable)
   --seed S              seed of the synthetic batches and labels (default 0)
-  --backend NAME        auto (default), tensorflow, wasm, cpu
+  --backend NAME        auto (default: tensorflow if installed, else webgpu on a hardware GPU,
+                        else wasm), tensorflow, webgpu (a software adapter too), wasm, cpu
   --native-path DIR     folder with node_modules/@tensorflow/tfjs-node(-gpu) for the tensorflow backend
   --json                machine-readable output`,
   async run(args) {
@@ -98,7 +100,7 @@ every node output and both sides of every skip connection.
     const model = await openModel(a.positionals[0]);
     const nativePath = one('native-path') ?? process.env.SKIPSCOPE_NATIVE_PATH;
     const result = await runProbe(model, opts, { backendConfig: { nativePath } });
-    console.log(a.flags.has('json') ? JSON.stringify(result, null, 2) : renderFlowTable(result));
+    print(a.flags.has('json') ? JSON.stringify(result, null, 2) : renderFlowTable(result));
     return 0;
   },
 };

@@ -160,7 +160,9 @@ export async function runProbe(
   const setupMs = backendSetupMs();
   const plan = planBatches(model, opts);
   const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims, backend.adapter);
-  const runner = await runnerFor(model, backend);
+  const guard = (step: string) => ({ file: model.file, step, batchSize: plan.batchSize });
+  // On a GPU every step runs inside error scopes: errors end the run instead of being printed.
+  const runner = await guardGpu(guard('loading the model'), () => runnerFor(model, backend));
   const taps = runner.ex ? skipTaps(model, runner.ex) : [];
   const layerTaps = runner.layers ? layersSkipTaps(runner.layers, model) : [];
   const graphTaps = runner.graph ? graphSkipTaps(runner.graph, model) : [];
@@ -169,7 +171,6 @@ export async function runProbe(
   const losses: number[] = [];
   let passMs = 0;
   let firstBatchMs = 0;
-  const guard = (step: string) => ({ file: model.file, step, batchSize: plan.batchSize });
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();

@@ -127,12 +127,22 @@ export async function startWebgpu(allowSoftware: boolean): Promise<WebgpuStart> 
   tf.registerBackend('webgpu', () => new WebGPUBackend(device as never, found.adapter.info as never), 0);
   state = s;
   let ok = false;
+  // In a scope: an error here is a failed start, not a line Dawn prints on stdout.
+  device.pushErrorScope('validation');
   try {
     ok = await tf.setBackend('webgpu');
   } catch (e) {
+    await device.popErrorScope().catch(() => null);
     releaseWebgpu();
     return {
       why: `TF.js's WebGPU backend did not start on ${adapterLabel(found.description)} (${describeError(e)})`,
+    };
+  }
+  const scoped = await device.popErrorScope().catch(() => null);
+  if (scoped) {
+    releaseWebgpu();
+    return {
+      why: `TF.js's WebGPU backend did not start on ${adapterLabel(found.description)} (${firstLine(scoped.message)})`,
     };
   }
   // setBackend answers false (without throwing) when the backend's factory failed.
