@@ -9,6 +9,7 @@ import type { BackendName, ProbeOptions } from '../runtime/probe/probeTypes';
 import { toGradientOverlay } from '../runtime/probe/gradientOverlay';
 import { showGradients } from './modelEditorProvider';
 import type { ExtensionServices } from './extension';
+import { BackendStatusBar } from './backendStatus';
 
 /** Why probes are off in an untrusted workspace, shown to the user. */
 export const UNTRUSTED_MESSAGE =
@@ -41,7 +42,11 @@ let nextRun = 1;
 /** Progress listeners of the runs in flight, by run id (one notification handler serves all). */
 const listeners = new Map<number, (p: { done: number; total: number; message: string }) => void>();
 
-async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<void> {
+async function analyzeGradientFlow(
+  s: ExtensionServices,
+  status: BackendStatusBar,
+  arg: unknown,
+): Promise<void> {
   if (!vscode.workspace.isTrusted) {
     void vscode.window.showWarningMessage(UNTRUSTED_MESSAGE);
     return;
@@ -72,6 +77,7 @@ async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<
         const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
         const result = await s.sidecar.request(ProbeRun, { handle, runId, options }, token);
         showGradients(uri, toGradientOverlay(result));
+        status.show(result.backend);
         s.log.info(
           `gradient flow of ${uri.fsPath} on ${result.backend.name} (${result.backend.device}): ${result.summary.text}`,
         );
@@ -91,9 +97,11 @@ async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<
 /** Registers the gradient-flow command (it refuses, saying why, in untrusted workspaces). */
 export function registerProbeCommands(s: ExtensionServices): void {
   s.sidecar.onNotification(ProbeProgress, (p) => listeners.get(p.runId)?.(p));
+  const status = new BackendStatusBar();
   s.context.subscriptions.push(
+    status,
     vscode.commands.registerCommand('skipscope.analyzeGradientFlow', (arg?: unknown) =>
-      analyzeGradientFlow(s, arg),
+      analyzeGradientFlow(s, status, arg),
     ),
   );
 }
