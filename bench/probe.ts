@@ -11,6 +11,9 @@
  * over one probe pass; the rest of a pass is JS outside kernels (tape bookkeeping, JS loops).
  *
  *   npx tsx bench/probe.ts [--narrow] [--runs N] [--breakdown]
+ *
+ * `--backend webgpu` benchmarks the GPU path instead (bench/probeGpu.ts: ResNet-50 at 224×224,
+ * batch 32 by default, or --model vit_b16, against PyTorch CUDA and WASM).
  */
 import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
@@ -25,6 +28,7 @@ import { makeLoss } from '../runtime/probe/losses';
 import { readNpy } from '../runtime/probe/npy';
 import type { Model } from '../runtime/model/ir';
 import { median, timeKernels } from './probeTiming';
+import { gpuBench } from './probeGpu';
 
 // Run from the repository root (also when bundled for another machine).
 const root = process.cwd();
@@ -178,7 +182,10 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((e: unknown) => {
+(args.includes('--backend') && args[args.indexOf('--backend') + 1] === 'webgpu'
+  ? gpuBench(args)
+  : main()
+).catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exitCode = 1;
 });
