@@ -48,9 +48,36 @@ export default tseslint.config(
       '@typescript-eslint/no-require-imports': 'off',
     },
   },
-  {
-    // runtime/ is shared by the CLI, the sidecar and tests: it must never depend on VS Code.
-    files: ['runtime/**/*.ts'],
-    rules: { 'no-restricted-imports': ['error', { paths: ['vscode'] }] },
-  },
+  // The layers of ARCHITECTURE in DESIGN.md, read from the imports: model ← analysis ← view/text/probe
+  // ← sidecar/cli. runtime/ never depends on VS Code; the webview sees the view layer only;
+  // extension/ holds no model logic (it may name probe option/result types, nothing that runs).
+  layerRule(['runtime/**/*.ts'], []),
+  layerRule(['runtime/model/**/*.ts'], ['analysis', 'probe', 'view', 'text', 'sidecar', 'cli']),
+  layerRule(['runtime/analysis/**/*.ts'], ['probe', 'view', 'text', 'sidecar', 'cli']),
+  layerRule(['runtime/view/**/*.ts', 'runtime/text/**/*.ts', 'runtime/probe/**/*.ts'], ['sidecar', 'cli']),
+  layerRule(['webview/**/*.ts'], ['model', 'analysis', 'probe', 'text', 'sidecar', 'cli']),
+  layerRule(['extension/**/*.ts'], ['model', 'analysis', 'sidecar', 'cli'], ['probe']),
 );
+
+/**
+ * Forbids `files` to import `vscode` (runtime only) and the runtime/ folders in `banned`; `typesOnly`
+ * folders may be imported for their types alone.
+ */
+function layerRule(files, banned, typesOnly = []) {
+  const folder = (f) => [`**/runtime/${f}/**`, `../${f}/**`, `../../${f}/**`, `./${f}/**`];
+  const patterns = [
+    ...banned.map((f) => ({ group: folder(f), message: `this layer must not import runtime/${f}.` })),
+    ...typesOnly.map((f) => ({
+      group: folder(f),
+      allowTypeImports: true,
+      message: `only types may be imported from runtime/${f}.`,
+    })),
+  ];
+  const paths = files[0].startsWith('runtime')
+    ? [{ name: 'vscode', message: 'runtime/ never imports vscode.' }]
+    : [];
+  return {
+    files,
+    rules: { '@typescript-eslint/no-restricted-imports': ['error', { paths, patterns }] },
+  };
+}

@@ -14,7 +14,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { analyzeSkips } from '../runtime/analysis/analyzeSkips';
 import type { Model } from '../runtime/model/ir';
-import { openModel } from '../runtime/model/open';
+import { openModel } from '../runtime/analysis/openModel';
 import { GraphBuilder } from '../test/unit/helpers/graphBuilder';
 
 const RUNS = 7;

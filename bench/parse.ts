@@ -38,7 +38,7 @@ function median(xs: number[]): number {
 }
 
 async function child(file: string, runs: number): Promise<void> {
-  const { openModelSync } = await import('../runtime/model/open');
+  const { openModelSync } = await import('../runtime/analysis/openModel');
   const { analyzeSkips } = await import('../runtime/analysis/analyzeSkips');
   const out: ChildResult = { ms: [], analyseMs: [], maxRssBytes: 0, nodes: 0, params: 0, flops: 0 };
   for (let i = 0; i < runs; i++) {

@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import * as tf from '@tensorflow/tfjs-core';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openModel } from '../runtime/model/open';
+import { openModel } from '../runtime/analysis/openModel';
 import { initBackend } from '../runtime/probe/backend';
 import { runProbe } from '../runtime/probe/runProbe';
 import { Executor } from '../runtime/probe/executor';

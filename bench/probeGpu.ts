@@ -15,7 +15,7 @@ import { spawnSync } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { openModel } from '../runtime/model/open';
+import { openModel } from '../runtime/analysis/openModel';
 import { releaseBackends } from '../runtime/probe/backend';
 import { runProbe } from '../runtime/probe/runProbe';
 import type { ProbeOptions, ProbeResult } from '../runtime/probe/probeTypes';

@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { openModel } from '../runtime/model/open';
+import { openModel } from '../runtime/analysis/openModel';
 import { initBackend } from '../runtime/probe/backend';
 import { runProbe } from '../runtime/probe/runProbe';
 import { wasmConvSettings } from '../runtime/probe/wasmConvKernels';

@@ -13,6 +13,7 @@ import { registerModelCodeLens } from './modelCodeLens';
 import { summarize, type ModelSummary } from '../runtime/view/summary';
 import { ModelStatusBar } from './statusBar';
 import { webviewHtml } from './webviewHtml';
+import { onRunsChanged, runsOf } from './runStore';
 
 /** View type of the model editor for *.onnx (the default editor for them). */
 export const MODEL_EDITOR_VIEW_TYPE = 'skipscope.modelEditor';
@@ -45,6 +46,12 @@ export function showGradients(uri: vscode.Uri, overlay: GradientOverlay | null):
   for (const d of documents)
     if (d.uri.toString() === uri.toString())
       for (const p of d.panels) post(p, { type: 'gradients', overlay });
+}
+
+/** The runs message for `uri`: every run's overlay, and the pair shown. */
+function runsMessage(uri: vscode.Uri): ToWebviewMessage {
+  const r = runsOf(uri);
+  return { type: 'runs', runs: r.runs.map((x) => x.overlay), a: r.a, b: r.b };
 }
 
 /** Selects and centres node `name` in the editors of `uri`. */
@@ -97,6 +104,7 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
       try {
         const opened = await this.open(doc);
         post(panel, { type: 'init', fileName, view: opened.view, settings: settings() });
+        if (runsOf(doc.uri).runs.length) post(panel, runsMessage(doc.uri));
         if (panel.active && doc.summary) this.statusBar.show(panel, doc.summary);
       } catch (e) {
         const message = e instanceof Error ? e.message : String(e);
@@ -110,6 +118,10 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
       ready: () => load(),
       retry: () => load(),
       openAsText: () => vscode.commands.executeCommand('vscode.openWith', doc.uri, 'default'),
+      runProbe: () => vscode.commands.executeCommand('skipscope.analyzeGradientFlow', doc.uri),
+      cutSkip: (m) => vscode.commands.executeCommand('skipscope.cutSkips', doc.uri, m.merges),
+      compare: (m) => vscode.commands.executeCommand('skipscope.compareRuns', doc.uri, m.a, m.b),
+      exportReport: () => vscode.commands.executeCommand('skipscope.exportGradientReport', doc.uri),
       rendered: (m) =>
         log.info(
           `${fileName}: ${m.drawnNodes} boxes drawn, layout ${m.layoutMs} ms, first paint ${m.firstPaintMs} ms`,
@@ -157,6 +169,13 @@ export function registerModelEditor(s: ExtensionServices): void {
     statusBar,
     vscode.window.registerCustomEditorProvider(MODEL_EDITOR_VIEW_TYPE, provider, options),
     vscode.window.registerCustomEditorProvider(MODEL_JSON_EDITOR_VIEW_TYPE, provider, options),
+    onRunsChanged((uri) => {
+      for (const d of documents)
+        if (d.uri.toString() === uri.toString()) for (const p of d.panels) post(p, runsMessage(uri));
+    }),
+    s.sidecar.onRestart(() => {
+      for (const d of documents) d.handle = undefined;
+    }),
     s.sidecar.onCrash((reason) => {
       // The new sidecar will not know the old handles: reopen on the next request.
       for (const d of documents) d.handle = undefined;

@@ -1,21 +1,30 @@
 /**
- * "Skipscope: Analyze Gradient Flow": asks the sidecar to run gradient probes on a model, with
- * progress and cancellation, then shows the overlay in the model's editors and the summary. Off
- * in untrusted workspaces (a probe executes the model and may load native TensorFlow).
+ * The gradient-flow commands: Analyze Gradient Flow (run setup with quick picks), Run Again (the
+ * remembered settings), Cut Skips and Compare (an intact and a cut run of the same batches, shown
+ * as A and B), Export Gradient Report, and the run itself: progress "batch i of N on BACKEND",
+ * cancellation that stops within a second (a pass in flight cannot be interrupted inside the
+ * sidecar, so after a grace period the sidecar is restarted), the status bar item and errors with
+ * Show Log. Off in untrusted workspaces (a probe executes the model and may load native TensorFlow).
  */
+import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ModelOpen, ProbeProgress, ProbeRun } from '../runtime/protocol/sidecarProtocol';
-import type { BackendName, ProbeOptions } from '../runtime/probe/probeTypes';
-import { toGradientOverlay } from '../runtime/probe/gradientOverlay';
-import { showGradients } from './modelEditorProvider';
+import { ModelOpen, ProbeProgress, ProbeReport, ProbeRun } from '../runtime/protocol/sidecarProtocol';
+import type { ProbeOptions } from '../runtime/probe/probeTypes';
 import type { ExtensionServices } from './extension';
-import { BackendStatusBar } from './backendStatus';
+import { askProbeOptions, optionsFromSettings, rememberedOptions } from './probeSetup';
+import { addRun, intactTwin, setCompared, shownRun, type StoredRun } from './runStore';
 
 /** Why probes are off in an untrusted workspace, shown to the user. */
 export const UNTRUSTED_MESSAGE =
   'Skipscope runs gradient probes only in trusted workspaces: a probe executes the model and can load native TensorFlow. Trust this workspace (Workspaces: Manage Workspace Trust) to analyze gradient flow.';
 
-/** The model the command runs on: the argument, the active model editor, or the active .onnx/model.json file. */
+/**
+ * How long a cancelled run may take to stop on its own (between batches) before the sidecar is
+ * restarted; with the restart itself this keeps Cancel under a second.
+ */
+export const CANCEL_GRACE_MS = 600;
+
+/** The model a command runs on: the argument, the active model editor, or the active .onnx/model.json file. */
 function targetModel(arg: unknown): vscode.Uri | undefined {
   if (arg instanceof vscode.Uri) return arg;
   const input = vscode.window.tabGroups.activeTabGroup.activeTab?.input;
@@ -24,84 +33,242 @@ function targetModel(arg: unknown): vscode.Uri | undefined {
   return undefined;
 }
 
-/** Probe options from the settings; the native folder only from the machine-scoped (user) value. */
-function optionsFromSettings(): ProbeOptions {
-  const cfg = vscode.workspace.getConfiguration('skipscope.probe');
-  const native = cfg.inspect<string>('nativeBackendPath')?.globalValue;
-  return {
-    source: { kind: 'synthetic' },
-    batchSize: cfg.get<number>('batchSize', 4),
-    batches: cfg.get<number>('batches', 2),
-    loss: 'mean-square',
-    backend: cfg.get<BackendName | 'auto'>('backend', 'auto'),
-    nativePath: native || undefined,
-  };
+async function modelUri(arg: unknown): Promise<vscode.Uri | undefined> {
+  return (
+    targetModel(arg) ??
+    (await vscode.window.showOpenDialog({ filters: { Models: ['onnx', 'json'] }, canSelectMany: false }))?.[0]
+  );
 }
 
 let nextRun = 1;
 /** Progress listeners of the runs in flight, by run id (one notification handler serves all). */
 const listeners = new Map<number, (p: { done: number; total: number; message: string }) => void>();
 
-async function analyzeGradientFlow(
-  s: ExtensionServices,
-  status: BackendStatusBar,
-  arg: unknown,
-): Promise<void> {
-  if (!vscode.workspace.isTrusted) {
-    void vscode.window.showWarningMessage(UNTRUSTED_MESSAGE);
-    return;
+/** An error as a notification with a Show Log action. */
+function showError(s: ExtensionServices, msg: string): void {
+  s.log.error(msg);
+  void vscode.window.showErrorMessage(`Skipscope: ${msg}`, 'Show Log').then((a) => a && s.log.show());
+}
+
+/** The status bar item: the backend that ran and when, for the last run. */
+class ProbeStatus implements vscode.Disposable {
+  private readonly item = vscode.window.createStatusBarItem(
+    'skipscope.probe',
+    vscode.StatusBarAlignment.Right,
+    99,
+  );
+  constructor() {
+    this.item.name = 'Skipscope Gradient Probe';
+    this.item.command = 'skipscope.runAgain';
   }
-  const uri =
-    targetModel(arg) ??
-    (
-      await vscode.window.showOpenDialog({ filters: { Models: ['onnx', 'json'] }, canSelectMany: false })
-    )?.[0];
-  if (!uri) return;
+  show(run: StoredRun, file: string): void {
+    const r = run.result;
+    // On a GPU, the adapter too: whether probes really use the GPU is the first thing to check.
+    const a = r.backend.adapter;
+    const gpu = a ? ` · ${a.device || a.description || a.vendor}${a.hardware ? '' : ' (software)'}` : '';
+    this.item.text = `$(pulse) ${r.backend.name}${gpu} · ${run.finished.toLocaleTimeString()}`;
+    this.item.tooltip = `Last gradient probe: ${file}, ${run.overlay.run?.name}, on ${r.backend.device}, ${r.timing.msPerBatch.toFixed(0)} ms per batch. Click to run again.`;
+    this.item.show();
+  }
+  dispose(): void {
+    this.item.dispose();
+  }
+}
+
+let status: ProbeStatus | undefined;
+
+/**
+ * Runs a probe on `uri` with `options`, with progress and cancellation, and stores the run
+ * (compared with run `compareWith` when given). Undefined when cancelled or failed (said already).
+ */
+async function execute(
+  s: ExtensionServices,
+  uri: vscode.Uri,
+  options: ProbeOptions,
+  compareWith?: number,
+): Promise<StoredRun | undefined> {
   const runId = nextRun++;
-  const options = optionsFromSettings();
-  await vscode.window.withProgress(
-    {
-      location: vscode.ProgressLocation.Notification,
-      title: `Analyzing gradient flow of ${uri.path.split('/').pop()}`,
-      cancellable: true,
-    },
+  const file = path.basename(uri.fsPath);
+  const what = options.cut ? `cut run of ${file}` : file;
+  return vscode.window.withProgress(
+    { location: vscode.ProgressLocation.Notification, title: `Gradient flow of ${what}`, cancellable: true },
     async (progress, token) => {
       let last = 0;
+      progress.report({ message: `starting on ${options.backend ?? 'auto'}…` });
       listeners.set(runId, (p) => {
         if (p.total === 0) return;
         const pct = (100 * p.done) / p.total;
         progress.report({ increment: pct - last, message: p.message });
         last = pct;
       });
+      const cts = new vscode.CancellationTokenSource();
+      let restartTimer: NodeJS.Timeout | undefined;
+      const cancelled = new Promise<'cancelled'>((resolve) =>
+        token.onCancellationRequested(() => {
+          cts.cancel();
+          // The sidecar stops between batches; a pass in flight is synchronous, so if it has not
+          // stopped within the grace period, restart the sidecar (editors reopen their models).
+          restartTimer = setTimeout(() => {
+            s.log.info(
+              `probe of ${uri.fsPath} still running ${CANCEL_GRACE_MS} ms after Cancel: restarting the sidecar`,
+            );
+            s.sidecar.restart();
+            resolve('cancelled');
+          }, CANCEL_GRACE_MS);
+        }),
+      );
       try {
         const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
-        const result = await s.sidecar.request(ProbeRun, { handle, runId, options }, token);
-        showGradients(uri, toGradientOverlay(result));
-        status.show(result.backend);
+        const answer = await Promise.race([
+          s.sidecar.request(ProbeRun, { handle, runId, options }, cts.token),
+          cancelled,
+        ]);
+        if (answer === 'cancelled' || token.isCancellationRequested) {
+          s.log.info(`probe of ${uri.fsPath} cancelled`);
+          return undefined;
+        }
+        const { result, overlay } = answer;
+        const run = addRun(uri, options, result, overlay, compareWith);
         s.log.info(
-          `gradient flow of ${uri.fsPath} on ${result.backend.name} (${result.backend.device}): ${result.summary.text}`,
+          `gradient flow of ${uri.fsPath} (${run.overlay.run?.name}) on ${result.backend.name} (${result.backend.device}): ${result.diagnosis?.text ?? result.summary.text}`,
         );
+        status?.show(run, file);
         void vscode.window.showInformationMessage(result.summary.text);
+        return run;
       } catch (e) {
-        if (token.isCancellationRequested) return;
-        const msg = e instanceof Error ? e.message : String(e);
-        s.log.error(`gradient probe failed: ${msg}`);
-        void vscode.window.showErrorMessage(`Skipscope: ${msg}`);
+        if (token.isCancellationRequested) return undefined;
+        showError(s, e instanceof Error ? e.message : String(e));
+        return undefined;
       } finally {
+        clearTimeout(restartTimer);
         listeners.delete(runId);
+        cts.dispose();
       }
     },
   );
 }
 
-/** Registers the gradient-flow command (it refuses, saying why, in untrusted workspaces). */
+function trusted(): boolean {
+  if (vscode.workspace.isTrusted) return true;
+  void vscode.window.showWarningMessage(UNTRUSTED_MESSAGE);
+  return false;
+}
+
+async function analyzeGradientFlow(s: ExtensionServices, arg: unknown): Promise<void> {
+  if (!trusted()) return;
+  const uri = await modelUri(arg);
+  if (!uri) return;
+  let inputs: string[] = [];
+  try {
+    inputs = (await s.sidecar.request(ModelOpen, { file: uri.fsPath })).view.inputs.map((i) => i.name);
+  } catch (e) {
+    showError(s, e instanceof Error ? e.message : String(e));
+    return;
+  }
+  const options = await askProbeOptions(s, uri, inputs);
+  if (options) await execute(s, uri, options);
+}
+
+async function runAgain(s: ExtensionServices, arg: unknown): Promise<void> {
+  if (!trusted()) return;
+  const uri = await modelUri(arg);
+  if (!uri) return;
+  await execute(s, uri, rememberedOptions(s, uri) ?? optionsFromSettings());
+}
+
+/** Cuts `merges` (asks which when not given): an intact run (reused when one exists) and a cut run, compared. */
+async function cutSkips(s: ExtensionServices, arg: unknown, merges?: unknown): Promise<void> {
+  if (!trusted()) return;
+  const uri = await modelUri(arg);
+  if (!uri) return;
+  let cut: string[] | 'all' | undefined = Array.isArray(merges) ? merges.map(String) : undefined;
+  if (!cut) {
+    let view;
+    try {
+      view = (await s.sidecar.request(ModelOpen, { file: uri.fsPath })).view;
+    } catch (e) {
+      showError(s, e instanceof Error ? e.message : String(e));
+      return;
+    }
+    const withSkips = view.skips.merges.filter((m) => m.skips.length > 0);
+    if (!withSkips.length) {
+      void vscode.window.showInformationMessage(
+        `${path.basename(uri.fsPath)} has no skip connections to cut.`,
+      );
+      return;
+    }
+    const all = { label: `All skips (${withSkips.length} merges)`, value: 'all' as const };
+    const items = [
+      all,
+      ...withSkips.map((m) => ({ label: m.node, description: `${m.kind} merge (${m.op})`, value: m.node })),
+    ];
+    const picked = await vscode.window.showQuickPick(items, {
+      title: 'Cut skips: their merge inputs read zeros; the run is compared with the intact one',
+      canPickMany: true,
+      ignoreFocusOut: true,
+    });
+    if (!picked?.length) return;
+    cut = picked.some((p) => p.value === 'all') ? 'all' : picked.map((p) => p.value);
+  }
+  const options = { ...(rememberedOptions(s, uri) ?? optionsFromSettings()), cut: undefined };
+  const intact = intactTwin(uri, options) ?? (await execute(s, uri, options));
+  if (!intact) return;
+  await execute(s, uri, { ...options, cut }, intact.id);
+}
+
+async function exportReport(s: ExtensionServices, arg: unknown, dirArg?: unknown): Promise<void> {
+  const uri = await modelUri(arg);
+  if (!uri) return;
+  const run = shownRun(uri);
+  if (!run) {
+    void vscode.window.showWarningMessage(
+      `No gradient probe of ${path.basename(uri.fsPath)} yet: run Skipscope: Analyze Gradient Flow first.`,
+    );
+    return;
+  }
+  let dir = typeof dirArg === 'string' ? dirArg : undefined;
+  if (!dir) {
+    const picked = await vscode.window.showOpenDialog({
+      title: 'Folder for the gradient report',
+      canSelectFiles: false,
+      canSelectFolders: true,
+      canSelectMany: false,
+      defaultUri: vscode.Uri.file(path.dirname(uri.fsPath)),
+    });
+    if (!picked?.[0]) return;
+    dir = picked[0].fsPath;
+  }
+  try {
+    const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
+    const { files } = await s.sidecar.request(ProbeReport, { handle, result: run.result, dir });
+    s.log.info(`gradient report of ${uri.fsPath}: ${files.join(', ')}`);
+    const open = await vscode.window.showInformationMessage(
+      `Wrote the gradient report of ${path.basename(uri.fsPath)} (${files.length} files) to ${dir}.`,
+      'Open Report',
+    );
+    if (open) await vscode.window.showTextDocument(vscode.Uri.file(path.join(dir, 'report.md')));
+  } catch (e) {
+    showError(s, e instanceof Error ? e.message : String(e));
+  }
+}
+
+/** Registers the gradient-flow commands and the status bar item. */
 export function registerProbeCommands(s: ExtensionServices): void {
+  status = new ProbeStatus();
   s.sidecar.onNotification(ProbeProgress, (p) => listeners.get(p.runId)?.(p));
-  const status = new BackendStatusBar();
+  const commands: Record<string, (...args: unknown[]) => unknown> = {
+    'skipscope.analyzeGradientFlow': (arg) => analyzeGradientFlow(s, arg),
+    'skipscope.runAgain': (arg) => runAgain(s, arg),
+    'skipscope.cutSkips': (arg, merges) => cutSkips(s, arg, merges),
+    'skipscope.exportGradientReport': (arg, dir) => exportReport(s, arg, dir),
+    // From the editor's run list: show run a, compared with b.
+    'skipscope.compareRuns': (arg, a, b) => {
+      if (arg instanceof vscode.Uri && typeof a === 'number')
+        setCompared(arg, a, typeof b === 'number' ? b : undefined);
+    },
+  };
   s.context.subscriptions.push(
     status,
-    vscode.commands.registerCommand('skipscope.analyzeGradientFlow', (arg?: unknown) =>
-      analyzeGradientFlow(s, status, arg),
-    ),
+    ...Object.entries(commands).map(([id, f]) => vscode.commands.registerCommand(id, f)),
   );
 }

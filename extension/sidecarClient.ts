@@ -23,6 +23,9 @@ export class SidecarClient implements vscode.Disposable {
   /** Fires with a one-line reason when the sidecar dies unexpectedly. */
   readonly onCrash = this.onCrashEmitter.event;
   private readonly handlers: ((c: MessageConnection) => void)[] = [];
+  private readonly onRestartEmitter = new vscode.EventEmitter<void>();
+  /** Fires after restart() stopped the sidecar on purpose: handles it gave out are gone. */
+  readonly onRestart = this.onRestartEmitter.event;
 
   constructor(
     private readonly extensionUri: vscode.Uri,
@@ -45,6 +48,7 @@ export class SidecarClient implements vscode.Disposable {
   /** Kills the sidecar (tests and the restart command use it); the next request starts a new one. */
   restart(): void {
     this.stop();
+    this.onRestartEmitter.fire();
   }
 
   private ensure(): MessageConnection {
@@ -93,5 +97,6 @@ export class SidecarClient implements vscode.Disposable {
     this.disposed = true;
     this.stop();
     this.onCrashEmitter.dispose();
+    this.onRestartEmitter.dispose();
   }
 }

@@ -519,6 +519,27 @@ class SampleNet(nn.Module):
 # ----------------------------------------------------------------------------- registry
 
 # name → (constructor, example input shape with batch 1; the batch dim is exported as "batch")
+class PlainDeep(nn.Module):
+    """A deep plain CNN without skips: a 3×3 conv stem, `depth` 3×3 conv + ReLU layers at one width
+    (PyTorch's default init), global average pool, fc. Its gradient vanishes toward the input; the
+    contrast to the residual fixtures in the gradient-flow tests."""
+
+    def __init__(self, depth=18, width=8, num_classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, width, 3, padding=1)
+        self.layers = nn.ModuleList(nn.Conv2d(width, width, 3, padding=1) for _ in range(depth))
+        self.fc = nn.Linear(width, num_classes)
+
+    def forward(self, x):
+        x = F.relu(self.stem(x))
+        for conv in self.layers:
+            x = F.relu(conv(x))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(x, 1), 1))
+
+    def expected_skips(self):
+        return skip_counts()
+
+
 MODELS = {
     "sample": (lambda: SampleNet(), (1, 3, 32, 32)),
     "resnet18": (lambda: ResNet(BasicBlock, [2, 2, 2, 2], [8, 16, 32, 64]), (1, 3, 64, 64)),
@@ -537,6 +558,7 @@ MODELS = {
     ),
     "transformer": (lambda: TransformerModel(), (1, 8, 32)),
     "gated_if": (lambda: GatedHead(), (1, 3, 8, 8)),
+    "plain_deep": (lambda: PlainDeep(), (1, 3, 32, 32)),
 }
 
 

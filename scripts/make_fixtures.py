@@ -63,6 +63,7 @@ ONNX_FIXTURES = [
     ("test/fixtures/onnx/probe/mobilenetv2.onnx", "mobilenetv2", True, {}),
     ("test/fixtures/onnx/probe/se_resnet.onnx", "se_resnet", True, {}),
     ("test/fixtures/onnx/probe/transformer.onnx", "transformer", True, {}),
+    ("test/fixtures/onnx/probe/plain_deep.onnx", "plain_deep", True, {}),
 ]
 
 

@@ -309,7 +309,8 @@ def grad_record(model, x):
     loss.backward()
     params = []
     for name, p in model.named_parameters():
-        g = p.grad.detach().reshape(-1)
+        # A parameter only a cut skip used gets no gradient at all: that is a gradient of zeros.
+        g = (p.grad if p.grad is not None else torch.zeros_like(p)).detach().reshape(-1)
         w = p.detach().reshape(-1)
         idx = sample_indices(g.numel())
         params.append(
@@ -523,6 +524,79 @@ def export_avgpool_opset19():
     onnx.save(model, os.path.join(OUT, "tiny_avgpool_opset19.onnx"))
 
 
+def _cut_basic_block(block):
+    """The block's skip input replaced by zeros of its shape at the Add (nothing else changes)."""
+
+    def forward(x):
+        identity = x if block.downsample is None else block.downsample(x)
+        out = F.relu(block.bn1(block.conv1(x)))
+        out = block.bn2(block.conv2(out))
+        return F.relu(out + torch.zeros_like(identity))
+
+    block.forward = forward
+
+
+def _cut_dense_layer(layer):
+    """The layer's input part of the Concat replaced by zeros of its shape."""
+
+    def forward(x):
+        new = layer.conv1(F.relu(layer.norm1(x)))
+        new = layer.conv2(F.relu(layer.norm2(new)))
+        return torch.cat([torch.zeros_like(x), new], 1)
+
+    layer.forward = forward
+
+
+# Cut-skip references: (name, probe fixture, fixture_models name, the --cut value Skipscope gets,
+# the PyTorch surgery on the same skips). Same batches as the intact references.
+CUT_FIXTURES = [
+    (
+        "resnet18_cut_all",
+        "test/fixtures/onnx/probe/resnet18.onnx",
+        "resnet18",
+        "all",
+        lambda m: [_cut_basic_block(b) for b in m.modules() if isinstance(b, fixture_models.BasicBlock)],
+    ),
+    (
+        "densenet_cut_two",
+        "test/fixtures/onnx/probe/densenet.onnx",
+        "densenet_small",
+        ["/features/features.0/features.0.1/Concat", "skip3"],
+        lambda m: [_cut_dense_layer(m.features[0][1]), _cut_dense_layer(m.features[2][1])],
+    ),
+]
+
+
+def write_cuts(only):
+    """Gradients of the cut models in float64, in test/fixtures/grads/cut/ (inputs shared with the intact runs)."""
+    out = os.path.join(OUT, "cut")
+    os.makedirs(out, exist_ok=True)
+    rows = []
+    for name, model_file, build_name, cut, surgery in CUT_FIXTURES:
+        if only and name not in only:
+            continue
+        torch.manual_seed(0)
+        module, shape = fixture_models.build(build_name, folded=True)
+        surgery(module)
+        base = os.path.splitext(os.path.basename(model_file))[0]
+        x = np.load(os.path.join(OUT, f"{base}.input.npy"))
+        params, loss = grad_record(module, x)
+        rec = {
+            "$comment": "Written by scripts/make_grad_refs.py (PyTorch float64 autograd, skips cut); do not edit.",
+            "model": model_file,
+            "input": f"test/fixtures/grads/{base}.input.npy",
+            "cut": cut,
+            "loss": {"kind": "mean-square", "value": loss},
+            "torch": torch.__version__,
+            "params": params,
+        }
+        with open(os.path.join(out, f"{name}.json"), "w") as f:
+            json.dump(rec, f, indent=1)
+            f.write("\n")
+        rows.append((name, len(params), loss))
+    return rows
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     # Optional names restrict the run to those fixtures (e.g. one new tiny graph).
@@ -562,6 +636,7 @@ def main():
         export_lppool_opset18()
     if not only or "tiny_avgpool_opset19" in only:
         export_avgpool_opset19()
+    rows += write_cuts(only)
     for r in rows:
         print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")
 

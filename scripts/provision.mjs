@@ -3,6 +3,7 @@
 // before any test runs with one sentence naming the command to run. `--check` only checks.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
 
 /** True when `cmd` is an executable on PATH. */
 function onPath(cmd) {
@@ -32,7 +33,7 @@ function pythonHas(modules) {
  * What the tests need, why, and the Debian packages that provide it. `present` must be cheap: it
  * runs on every `npm test`.
  */
-const requirements = [
+export const requirements = [
   {
     why: 'Chromium drives the end-to-end suite',
     apt: ['chromium'],
@@ -61,6 +62,26 @@ const requirements = [
   },
 ];
 
+/**
+ * What to do about the `missing` requirements on a system described by `sys` ({ checkOnly, hasApt,
+ * root, sudo }): nothing, install `packages` (with `sudo -n` unless root), or fail with `message`.
+ */
+export function decide(missing, sys) {
+  if (missing.length === 0) return { action: 'none' };
+  const packages = [...new Set(missing.flatMap((r) => r.apt))];
+  const reasons = missing.map((r) => r.why).join('; ');
+  const command = `sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`;
+  const fail = (why) => ({
+    action: 'fail',
+    packages,
+    message: `provision: npm test needs ${packages.join(', ')} (${reasons}) and ${why}; run: ${command}`,
+  });
+  if (sys.checkOnly) return fail('they are not installed');
+  if (!sys.hasApt) return fail('this system has no apt-get to install them with');
+  if (!sys.root && !sys.sudo) return fail('installing them needs root (no passwordless sudo here)');
+  return { action: 'install', packages, reasons, sudo: !sys.root, fail };
+}
+
 /** Runs a command with inherited output; returns its exit status. */
 function run(cmd, args) {
   const r = spawnSync(cmd, args, {
@@ -70,28 +91,38 @@ function run(cmd, args) {
   return r.status ?? 1;
 }
 
-const missing = requirements.filter((r) => !r.present());
-if (missing.length === 0) process.exit(0);
+function main() {
+  const missing = requirements.filter((r) => !r.present());
+  const root = process.getuid?.() === 0;
+  const plan = decide(missing, {
+    checkOnly: process.argv.includes('--check'),
+    hasApt: missing.length > 0 && onPath('apt-get'),
+    root,
+    sudo: missing.length > 0 && !root && onPath('sudo') && run('sudo', ['-n', 'true']) === 0,
+  });
+  if (plan.action === 'none') return 0;
+  if (plan.action === 'fail') {
+    console.error(plan.message);
+    return 1;
+  }
+  console.log(`provision: installing ${plan.packages.join(' ')} (${plan.reasons})`);
+  const apt = (args) => (plan.sudo ? run('sudo', ['-n', 'apt-get', ...args]) : run('apt-get', args));
+  if (apt(['update', '-q']) !== 0 || apt(['install', '-y', '-q', ...plan.packages]) !== 0) {
+    console.error(plan.fail('apt-get could not install them').message);
+    return 1;
+  }
+  const still = requirements.filter((r) => !r.present());
+  if (still.length) {
+    console.error(
+      decide(still, { checkOnly: true }).message.replace(
+        'they are not installed',
+        'apt-get did not provide them',
+      ),
+    );
+    return 1;
+  }
+  console.log('provision: done');
+  return 0;
+}
 
-const packages = [...new Set(missing.flatMap((r) => r.apt))];
-const reasons = missing.map((r) => r.why).join('; ');
-const command = `sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`;
-const fail = (why) => {
-  console.error(`provision: npm test needs ${packages.join(', ')} (${reasons}) and ${why}; run: ${command}`);
-  process.exit(1);
-};
-
-if (process.argv.includes('--check')) fail('they are not installed');
-if (!onPath('apt-get')) fail('this system has no apt-get to install them with');
-const root = process.getuid?.() === 0;
-const sudo = root ? [] : ['sudo', '-n'];
-if (!root && (!onPath('sudo') || run('sudo', ['-n', 'true']) !== 0))
-  fail('installing them needs root (no passwordless sudo here)');
-
-console.log(`provision: installing ${packages.join(' ')} (${reasons})`);
-const apt = (args) => (root ? run('apt-get', args) : run(sudo[0], [...sudo.slice(1), 'apt-get', ...args]));
-if (apt(['update', '-q']) !== 0 || apt(['install', '-y', '-q', ...packages]) !== 0)
-  fail('apt-get could not install them');
-const still = requirements.filter((r) => !r.present());
-if (still.length) fail(`they are still missing after apt-get (${still.map((r) => r.why).join('; ')})`);
-console.log('provision: done');
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) process.exit(main());

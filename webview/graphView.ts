@@ -2,10 +2,9 @@
  * The graph editor page: owns the view model, the grouping and collapse state, the layout jobs and
  * the canvas, and wires the toolbar, legend, panels, hover card and outline to them.
  */
-import type { SkipPath } from '../runtime/analysis/skipTypes';
 import { formatCompact, formatCount, formatShape } from '../runtime/view/format';
 import { nodeCard, type NodeCard } from '../runtime/view/nodeCard';
-import type { GradientOverlay, ViewModel } from '../runtime/view/viewModel';
+import type { GradientOverlay, SkipPath, ViewModel } from '../runtime/view/viewModel';
 import { fill, h } from './dom';
 import { blockGroups, defaultGrouping, initialCollapsed, scopeGroups, type GroupTree } from './graph/groups';
 import { neighbour, type Direction } from './graph/neighbours';
@@ -23,6 +22,11 @@ import { GraphCanvas, type Highlight } from './render/graphCanvas';
 import { Minimap } from './render/minimap';
 import { DRAWN_KINDS, readTheme, type DrawnKind } from './render/theme';
 import type { ExtensionLink } from './vscodeApi';
+import { FlowPanel } from './panels/flowPanel';
+import { mergeCountText } from '../runtime/view/mergeCounts';
+import type { ChartTheme } from '../runtime/view/flowChart';
+import { FLOW_METRICS, metricValue } from '../runtime/view/flowLayers';
+import { decadeLabel, diverging, logDomain, logPosition, viridis } from '../runtime/view/colorScale';
 
 /** The editor page for one model. */
 export class GraphView {
@@ -41,6 +45,9 @@ export class GraphView {
   private scene?: Scene;
   private generation = 0;
   private grads?: GradientOverlay;
+  /** The Gradient flow panel (chart, runs, diagnosis). */
+  readonly flow: FlowPanel;
+  private readonly overlayLegend: HTMLElement;
   private selectedNode = -1;
   private selectedGroup = -1;
   private focusedSkip?: string;
@@ -106,10 +113,27 @@ export class GraphView {
     });
     const legend = h('div', { id: 'legend', class: 'legend', role: 'group', 'aria-label': 'Skip kinds' });
     this.gradientLabel = h('span', { id: 'gradient-label', class: 'gradient-label', 'aria-live': 'polite' });
+    this.overlayLegend = h('div', {
+      id: 'overlay-legend',
+      class: 'overlay-legend',
+      role: 'img',
+      hidden: true,
+    });
+    this.flow = new FlowPanel(
+      {
+        hover: (node) => this.hoverFromChart(node),
+        focus: (nodes) => this.focusNodes(nodes),
+        changed: () => this.refreshHighlight(),
+        compare: (a, b) => this.link.post({ type: 'compare', a, b }),
+        run: () => this.link.post({ type: 'runProbe' }),
+        exportReport: () => this.link.post({ type: 'exportReport' }),
+      },
+      () => this.chartTheme(),
+    );
     fill(
       app,
       this.toolbar(),
-      h('div', { class: 'legend-row' }, legend, this.gradientLabel),
+      h('div', { class: 'legend-row' }, legend, this.overlayLegend, this.gradientLabel),
       h(
         'div',
         { class: 'main' },
@@ -123,6 +147,7 @@ export class GraphView {
           this.details,
         ),
       ),
+      this.flow.el,
       this.outline,
     );
     this.canvas = new GraphCanvas(canvasEl, readTheme(), this.highlight);
@@ -144,6 +169,7 @@ export class GraphView {
     new ResizeObserver(() => this.canvas.resize()).observe(wrap);
     new MutationObserver(() => {
       this.canvas.theme = readTheme();
+      this.flow.draw();
       this.minimap.rebuild();
       this.canvas.request();
     }).observe(document.body, { attributes: true, attributeFilter: ['class'] });
@@ -162,8 +188,7 @@ export class GraphView {
 
   private toolbar(): HTMLElement {
     const v = this.view;
-    const skipCount = v.skips.skips.length;
-    const summary = `${v.description} · ${formatCount(this.visibleCount())} nodes · ${skipCount} skips · ${formatCompact(v.totalParams)} params · ${formatCompact(v.totalFlops)}${v.totalFlops >= 1000 ? '' : ' '}FLOPs`;
+    const summary = `${v.description} · ${formatCount(this.visibleCount())} nodes · ${mergeCountText(v.skips)} · ${formatCompact(v.totalParams)} params · ${formatCompact(v.totalFlops)}${v.totalFlops >= 1000 ? '' : ' '}FLOPs`;
     const search = h('vscode-textfield', {
       id: 'search',
       placeholder: 'Search name or op',
@@ -443,7 +468,171 @@ export class GraphView {
     publish(this.outline, {
       selected: node >= 0 ? this.view.nodes[node].name : group >= 0 ? this.tree.groups[group].id : undefined,
     });
+    this.flow.mark(node >= 0 ? this.view.nodes[node].name : undefined);
+    if (node >= 0) this.addCutButton(node);
     this.refreshHighlight();
+  }
+
+  /** In the details of a merge with skips: "Cut this skip", a cut run compared with the intact one. */
+  private addCutButton(node: number): void {
+    const name = this.view.nodes[node].name;
+    const merge = this.view.skips.merges.find((m) => m.node === name && m.skips.length > 0);
+    if (!merge) return;
+    const b = h(
+      'vscode-button',
+      {
+        id: 'cut-skip',
+        secondary: true,
+        title: 'Probe again with this skip input replaced by zeros, and compare',
+      },
+      merge.skips.length > 1 ? `Cut these ${merge.skips.length} skips` : 'Cut this skip',
+    );
+    b.addEventListener('click', () => this.link.post({ type: 'cutSkip', merges: [name] }));
+    this.details.append(h('div', { class: 'cut-row' }, b));
+  }
+
+  /** The chart's colours from the VS Code theme (bars A/B: blue and orange, safe for colour-blind readers). */
+  private chartTheme(): ChartTheme {
+    const th = this.canvas.theme;
+    return {
+      background: th.background,
+      foreground: th.foreground,
+      muted: th.muted,
+      grid: th.highContrast ? th.nodeBorder : th.groupFill,
+      barA: '#3a87c8',
+      barB: '#ff8c1a',
+      arc: th.edge,
+      cut: th.kind.gate,
+      focus: th.focus,
+    };
+  }
+
+  /** Lights the node of a hovered bar (undefined: none). */
+  private hoverFromChart(node: string | undefined): void {
+    const i = node === undefined ? undefined : this.nodeIndex.get(node);
+    const it = i === undefined || !this.scene ? -1 : this.scene.graph.itemOfNode[i];
+    this.highlight.hover = it;
+    this.lightSkips(i !== undefined ? (this.skipsOfNode.get(i) ?? []) : []);
+    this.canvas.request();
+  }
+
+  /** Focuses the first of `nodes` and marks the others as hits (a diagnosis finding's from → to). */
+  focusNodes(nodes: string[]): void {
+    const idx = nodes.map((n) => this.nodeIndex.get(n)).filter((i): i is number => i !== undefined);
+    if (!idx.length) return;
+    this.hits = idx;
+    this.hitAt = -1;
+    void this.revealNode(idx[0]);
+  }
+
+  /** Shows the model's runs: run A on the graph and in the chart, compared with run B. */
+  setRuns(runs: GradientOverlay[], a?: number, b?: number): void {
+    const shown = runs.find((r) => r.run?.id === a) ?? runs.at(-1);
+    this.grads = shown;
+    this.gradientLabel.textContent = shown ? `Gradient overlay: ${shown.run?.name ?? shown.label}` : '';
+    this.flow.setRuns(runs, shown?.run?.id, b);
+    if (this.selectedNode >= 0) {
+      renderNodeDetails(this.details, this.detailsContext(), this.selectedNode);
+      this.addCutButton(this.selectedNode);
+    }
+    this.refreshHighlight();
+  }
+
+  /** Per item fill colours of the overlay (metric of run A, or the ratio B / A) and the legend. */
+  private overlayFills(s: Scene): void {
+    const hl = this.highlight;
+    const layers = this.flow.layers;
+    hl.fill = undefined;
+    hl.ink = undefined;
+    hl.skipLabels = undefined;
+    if (!layers) {
+      this.overlayLegend.hidden = true;
+      return;
+    }
+    const metric = this.flow.metric;
+    const info = FLOW_METRICS.find((m) => m.id === metric)!;
+    const value = new Map<string, number>();
+    const b = this.flow.compareLayers;
+    const ratio = this.flow.colourBy === 'ratio' && b;
+    if (ratio) {
+      const bv = new Map(b.map((l) => [l.node, metricValue(l, metric)]));
+      for (const l of layers) {
+        const va = metricValue(l, metric);
+        const vb = bv.get(l.node);
+        if (va && vb && va > 0 && vb > 0) value.set(l.node, vb / va);
+      }
+    } else
+      for (const l of layers) {
+        const v = metricValue(l, metric);
+        if (v !== undefined) value.set(l.node, v);
+      }
+    let span = 1;
+    if (ratio) for (const v of value.values()) span = Math.max(span, Math.ceil(Math.abs(Math.log10(v))));
+    const domain = !ratio && info.log ? logDomain(value.values()) : undefined;
+    const tOf = (v: number) =>
+      ratio
+        ? 0.5 + Math.max(-0.5, Math.min(0.5, Math.log10(v) / (2 * span)))
+        : domain
+          ? logPosition(domain, v)
+          : v;
+    const fills: (string | undefined)[] = new Array(s.graph.items.length).fill(undefined);
+    const ink: (string | undefined)[] = new Array(s.graph.items.length).fill(undefined);
+    s.graph.items.forEach((it, k) => {
+      if (it.kind !== 'node') return;
+      const v = value.get(this.view.nodes[it.ref].name);
+      if (v === undefined || (info.log && !(v > 0))) return;
+      const t = tOf(v);
+      if (Number.isNaN(t)) return;
+      fills[k] = ratio ? diverging(t) : viridis(t);
+      // Dark viridis and the diverging ends want white text; the light middle wants black.
+      ink[k] = ratio ? (Math.abs(t - 0.5) > 0.3 ? '#ffffff' : '#000000') : t < 0.6 ? '#ffffff' : '#000000';
+    });
+    hl.fill = fills;
+    hl.ink = ink;
+    const labels = new Map<string, string>();
+    const byNode = new Map(layers.map((l) => [l.node, l]));
+    for (const sk of this.view.skips.skips) {
+      const m = byNode.get(sk.merge)?.merge;
+      if (m) labels.set(sk.id, m.cut ? 'cut' : `skip ${(m.skipShare * 100).toFixed(0)}%`);
+    }
+    hl.skipLabels = labels;
+    // The legend: the scale's ramp with its ends, the metric, and what grey means.
+    const stops = Array.from({ length: 9 }, (_, i) => (ratio ? diverging(i / 8) : viridis(i / 8)));
+    const [lo, hi] = ratio
+      ? [`B/A 1e-${span}`, `1e${span}`]
+      : domain
+        ? [decadeLabel(domain.lo), decadeLabel(domain.hi)]
+        : ['0%', '100%'];
+    const title = ratio ? `Ratio B / A of ${info.label}` : `${info.label}${info.log ? ' (log)' : ''}`;
+    fill(
+      this.overlayLegend,
+      h('span', { class: 'legend-title' }, title),
+      h('span', { class: 'legend-end' }, lo),
+      h('span', { class: 'ramp', style: `background: linear-gradient(to right, ${stops.join(', ')})` }),
+      h('span', { class: 'legend-end' }, hi),
+      h('span', { class: 'swatch no-value', 'aria-hidden': 'true' }),
+      h('span', { class: 'legend-end' }, 'no value'),
+    );
+    this.overlayLegend.setAttribute(
+      'aria-label',
+      `Node colours: ${title}, from ${lo} to ${hi}; grey: no value.`,
+    );
+    this.overlayLegend.hidden = false;
+  }
+
+  /** What the overlay shows per node now: the value and the fill colour (tests read it). */
+  overlayValues(): Record<string, { value?: number; fill?: string }> {
+    const s = this.scene;
+    const out: Record<string, { value?: number; fill?: string }> = {};
+    const layers = new Map((this.flow.layers ?? []).map((l) => [l.node, l]));
+    if (!s) return out;
+    s.graph.items.forEach((it, k) => {
+      if (it.kind !== 'node') return;
+      const name = this.view.nodes[it.ref].name;
+      const l = layers.get(name);
+      out[name] = { value: l ? metricValue(l, this.flow.metric) : undefined, fill: this.highlight.fill?.[k] };
+    });
+    return out;
   }
 
   private detailsContext(): DetailsContext {
@@ -465,6 +654,7 @@ export class GraphView {
     hl.currentHit = this.hitAt >= 0 ? s.graph.itemOfNode[this.hits[this.hitAt]] : -1;
     hl.litSkips = new Set(this.focusedSkip ? [this.focusedSkip] : []);
     hl.heat = this.heat(s);
+    this.overlayFills(s);
     this.canvas.request();
   }
 
@@ -488,6 +678,7 @@ export class GraphView {
 
   /** Shows gradient statistics from a probe run (null clears them). */
   setGradients(overlay: GradientOverlay | null): void {
+    if (overlay?.layers) return this.setRuns([overlay], overlay.run?.id);
     this.grads = overlay ?? undefined;
     // The orange bar under each node is its gradient RMS on a log scale across the model.
     this.gradientLabel.textContent = overlay ? `Gradient RMS (bars, log scale): ${overlay.label}` : '';

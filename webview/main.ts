@@ -23,6 +23,7 @@ const layoutClient = new LayoutClient(app.dataset.worker);
 layoutClient.warm();
 let page: GraphView | undefined;
 let pendingGradients: ToWebviewMessage | undefined;
+let pendingRuns: Extract<ToWebviewMessage, { type: 'runs' }> | undefined;
 
 window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
   const m = ev.data;
@@ -45,6 +46,7 @@ window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
         t0,
       );
       if (pendingGradients?.type === 'gradients') page.setGradients(pendingGradients.overlay);
+      if (pendingRuns) page.setRuns(pendingRuns.runs, pendingRuns.a, pendingRuns.b);
       // The bench and the end-to-end tests drive the page through this handle.
       (window as unknown as { skipscopeView?: GraphView }).skipscopeView = page;
       return;
@@ -52,6 +54,10 @@ window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
     case 'gradients':
       if (page) page.setGradients(m.overlay);
       else pendingGradients = m;
+      return;
+    case 'runs':
+      if (page) page.setRuns(m.runs, m.a, m.b);
+      else pendingRuns = m;
       return;
     case 'revealNode':
       page?.revealByName(m.name);

@@ -66,8 +66,44 @@ export interface RevealNodeMessage {
   name: string;
 }
 
+/** Extension → webview: the probe runs of this model (kept for the window's lifetime), run A shown and run B compared. */
+export interface RunsMessage {
+  type: 'runs';
+  runs: GradientOverlay[];
+  a?: number;
+  b?: number;
+}
+/** Webview → extension: set up and run a gradient probe (the Run button). */
+export interface RunProbeMessage {
+  type: 'runProbe';
+}
+/** Webview → extension: cut the skips into these merges and compare with the intact run. */
+export interface CutSkipMessage {
+  type: 'cutSkip';
+  merges: string[];
+}
+/** Webview → extension: show run `a`, compared with run `b` (none when absent). */
+export interface CompareMessage {
+  type: 'compare';
+  a: number;
+  b?: number;
+}
+/** Webview → extension: export the gradient report of the run shown. */
+export interface ExportReportMessage {
+  type: 'exportReport';
+}
+
 /** Messages the extension sends. */
-export type ToWebviewMessage = InitMessage | TensorStatsResponse | GradientsMessage | RevealNodeMessage;
+export type ToWebviewMessage =
+  InitMessage | TensorStatsResponse | GradientsMessage | RevealNodeMessage | RunsMessage;
 /** Messages the webview sends. */
 export type FromWebviewMessage =
-  ReadyMessage | TensorStatsRequest | OpenAsTextMessage | RetryMessage | RenderedMessage;
+  | ReadyMessage
+  | TensorStatsRequest
+  | OpenAsTextMessage
+  | RetryMessage
+  | RenderedMessage
+  | RunProbeMessage
+  | CutSkipMessage
+  | CompareMessage
+  | ExportReportMessage;

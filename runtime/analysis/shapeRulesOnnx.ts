@@ -14,6 +14,7 @@ import {
   type RuleCtx,
   type ShapeRule,
 } from './shapes';
+import { TRANSFORMER_SHAPE_RULES } from './shapeRulesTransformer';
 
 const same: ShapeRule = (c) => [c.shape(0)];
 
@@ -74,6 +75,10 @@ function arith(c: RuleCtx): void {
         break;
       case 'Div':
         out.push(y === 0 ? null : Math.trunc(x / y));
+        break;
+      case 'Mod':
+        // Integer Mod (fmod 0) takes the divisor's sign, as Python's %: Swin's window padding.
+        out.push(y === 0 ? null : ((x % y) + y) % y);
         break;
       default:
         out.push(null);
@@ -675,4 +680,5 @@ export const ONNX_SHAPE_RULES: Record<string, ShapeRule> = {
   GRU: rnn,
   RNN: rnn,
   TopK: topk,
+  ...TRANSFORMER_SHAPE_RULES,
 };

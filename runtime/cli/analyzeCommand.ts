@@ -5,8 +5,9 @@
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { SkipAnalysis, SkipPath } from '../analysis/skipTypes';
 import type { Graph, Model } from '../model/ir';
-import { openModel } from '../model/open';
+import { openModel } from '../analysis/openModel';
 import { parseArgs, UsageError, type Subcommand } from './args';
+import { mergeCountText } from '../view/mergeCounts';
 
 /** Data edges: each (value → consuming node) link whose value comes from a node or a graph input. */
 export function countEdges(graph: Graph): number {
@@ -82,10 +83,7 @@ export function formatAnalysis(model: Model, a: SkipAnalysis): string {
     lines.push(...table(rows).map((l) => `  ${l}`));
   }
   const c = a.counts;
-  lines.push(
-    '',
-    `Merges: residual ${c.residual} (projection ${c.projection}), concat ${c.concat}, long ${c.long}, gate ${c.gate}, parallel ${c.parallel}`,
-  );
+  lines.push('', `Merges: ${mergeCountText(a)}; ${c.gate} gate, ${c.parallel} parallel`);
   return lines.join('\n');
 }
 

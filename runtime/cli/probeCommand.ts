@@ -2,12 +2,16 @@
  * `skipscope probe MODEL [options]`: per-layer gradient flow on sample batches (DESIGN.md).
  */
 import * as fs from 'node:fs';
-import { openModel } from '../model/open';
+import { openModel } from '../analysis/openModel';
 import { parseArgs, UsageError, type Subcommand } from './args';
 import type { BackendName, BatchSource, LossKind, ProbeOptions } from '../probe/probeTypes';
 import { runProbe } from '../probe/runProbe';
 import { renderFlowTable } from '../probe/flowTable';
 import { print } from './stdoutGuard';
+import { resolveCuts } from '../probe/cuts';
+import { isModelError } from '../errors';
+import { writeReport } from '../report/writeReport';
+import { reportGraph } from '../report/reportGraph';
 
 const LOSSES: LossKind[] = ['mean-square', 'sum', 'cross-entropy', 'mse'];
 const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
@@ -58,12 +62,27 @@ every node output and both sides of every skip connection.
   --backend NAME        auto (default: tensorflow if installed, else webgpu on a hardware GPU,
                         else wasm), tensorflow, webgpu (a software adapter too), wasm, cpu
   --native-path DIR     folder with node_modules/@tensorflow/tfjs-node(-gpu) for the tensorflow backend
+  --cut NAME[,NAME…]|all  replace the skip inputs of these merges (names or skip ids) by zeros
+  --report DIR          also write the report: probe.json, layers.csv, report.md, chart and graph as SVG and PNG
   --json                machine-readable output`,
   async run(args) {
     const a = parseArgs(
       args,
       ['json'],
-      ['input', 'batch', 'batches', 'loss', 'labels', 'target', 'dims', 'seed', 'backend', 'native-path'],
+      [
+        'input',
+        'batch',
+        'batches',
+        'loss',
+        'labels',
+        'target',
+        'dims',
+        'seed',
+        'backend',
+        'native-path',
+        'cut',
+        'report',
+      ],
     );
     if (a.positionals.length !== 1) throw new UsageError('probe takes exactly one MODEL file.');
     const one = (k: string) => a.options.get(k)?.at(-1);
@@ -97,9 +116,22 @@ every node output and both sides of every skip connection.
       backend: backend as BackendName | 'auto',
       seed,
     };
+    const cutArg = a.options.get('cut');
     const model = await openModel(a.positionals[0]);
+    if (cutArg) {
+      const names = cutArg.flatMap((c) => c.split(','));
+      opts.cut = names.includes('all') ? 'all' : names;
+      try {
+        resolveCuts(model, opts.cut); // a name that is not a merge is a usage error, said before any work
+      } catch (e) {
+        if (isModelError(e)) throw new UsageError(`--cut: ${e.message}`);
+        throw e;
+      }
+    }
     const nativePath = one('native-path') ?? process.env.SKIPSCOPE_NATIVE_PATH;
     const result = await runProbe(model, opts, { backendConfig: { nativePath } });
+    const reportDir = one('report');
+    if (reportDir) await writeReport(reportDir, result, reportGraph(model));
     print(a.flags.has('json') ? JSON.stringify(result, null, 2) : renderFlowTable(result));
     return 0;
   },

@@ -1,6 +1,6 @@
 /**
- * Opens a model file with the reader that matches its content (not only its name), then runs the
- * passes every feature relies on: constant/shape-arithmetic marking, shape inference, cost.
+ * Reads a model file with the reader that matches its content (not only its name) into the IR,
+ * with constants marked. Shapes and cost come a layer above (runtime/analysis/openModel.ts).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,12 +16,7 @@ import { finishModel } from './finishModel';
 const MAX_JSON_BYTES = 512 * 1024 * 1024;
 
 /** Reads the model at `file` (ONNX, TF.js layers or TF.js graph). Throws ModelError for bad input. */
-export async function openModel(file: string): Promise<Model> {
-  return openModelSync(file);
-}
-
-/** Synchronous openModel, for the CLI, benchmarks and tests. */
-export function openModelSync(file: string): Model {
+export function readModelFile(file: string): Model {
   const abs = path.resolve(file);
   let st: fs.Stats;
   try {
@@ -56,8 +51,8 @@ export function openModelSync(file: string): Model {
   }
 }
 
-/** Opens a model from bytes in memory (tests, the mutation test). `file` names it in messages and locates side files. */
-export function openModelBytes(bytes: Buffer, file: string): Model {
+/** Reads a model from bytes in memory (tests, the mutation test). `file` names it in messages and locates side files. */
+export function readModelBytes(bytes: Buffer, file: string): Model {
   const abs = path.resolve(file);
   if (bytes.length === 0) throw new ModelError(`${file}: the file is empty.`, file);
   if (looksLikeJson(bytes)) return finishModel(readJsonModel(bytes.toString('utf8'), abs, file));

@@ -18,6 +18,8 @@ import type { BackendName } from './probeTypes';
 import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
+import { registerKernelFallbacks } from './kernelFallback';
+import { registerGradientFixes } from './gradientFixes';
 import { convSettings } from './ops/nnOps';
 import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
 import { dawnBinaryPath, dawnPlatform } from './webgpu/dawn';
@@ -241,6 +243,7 @@ export async function initBackend(
   )
     return current;
   registerZeroGradients();
+  registerGradientFixes();
   // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the
   // backend that ran is reported in the results, and stdout/stderr belong to the CLI and sidecar.
   tf.env().set('PROD', true);
@@ -258,6 +261,9 @@ export async function initBackend(
               : await tryCpu();
       if (info) {
         await tf.ready();
+        // Whatever kernel this backend lacks runs on the CPU backend, for that op alone (on
+        // webgpu, hostValues.ts has registered every one already, GPU-safe).
+        registerKernelFallbacks(name);
         // The composite conv gradients beat WASM's and JS's own; native TensorFlow and WebGPU
         // have real kernels (and WebGPU tensors cannot be walked by the JS loops).
         convSettings.fastGrad = name !== 'tensorflow' && name !== 'webgpu';

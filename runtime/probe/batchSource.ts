@@ -10,6 +10,7 @@ import type { ProbeOptions } from './probeTypes';
 import { readNpy, type NpyArray } from './npy';
 import { integers, normals } from './random';
 import { defaultNorm, listImages, loadImageBatch } from './images';
+import { describeFill, integerFill, type IntegerFill } from './integerInputs';
 
 /** A plan of batches; `feeds(i)` builds batch i (the caller disposes its tensors). */
 export interface BatchPlan {
@@ -55,19 +56,27 @@ function syntheticPlan(model: Model, opts: ProbeOptions): BatchPlan {
   const seed = (opts.source.kind === 'synthetic' ? opts.source.seed : undefined) ?? opts.seed ?? 0;
   const shapes = inputs.map((v) => resolveShape(model, v, opts.batchSize, opts.dims));
   const batchSize = shapes[0]?.[0] ?? opts.batchSize;
+  // Integer inputs: token ids within their embedding tables, masks of ones (integerInputs.ts).
+  const fills = new Map<string, IntegerFill>();
+  for (const v of inputs)
+    if (!FLOATS.has(v.dtype) && v.dtype !== 'unknown' && v.dtype !== 'bool')
+      fills.set(v.name, integerFill(model, v.name, opts.dims?.vocab ?? 2));
+  const ints = [...fills].map(([name, f]) => describeFill(name, f));
   return {
     count: opts.batches,
     batchSize,
-    describe: `synthetic normal noise (seed ${seed})`,
+    describe: `synthetic normal noise (seed ${seed})${ints.length ? `; ${ints.join('; ')}` : ''}`,
     feeds: (b) => {
       const out: Record<string, tf.Tensor> = {};
       inputs.forEach((v, k) => {
         const n = shapes[k].reduce((a, c) => a * c, 1);
         const s = seed * 1000003 + b * 7919 + k;
+        const fill = fills.get(v.name);
         if (FLOATS.has(v.dtype) || v.dtype === 'unknown')
           out[v.name] = tf.tensor(normals(n, s), shapes[k], 'float32');
         else if (v.dtype === 'bool') out[v.name] = tf.tensor(integers(n, 2, s), shapes[k], 'bool');
-        else out[v.name] = tf.tensor(integers(n, opts.dims?.vocab ?? 2, s), shapes[k], 'int32');
+        else if (fill?.kind === 'ones') out[v.name] = tf.ones(shapes[k], 'int32');
+        else out[v.name] = tf.tensor(integers(n, fill?.below ?? 2, s), shapes[k], 'int32');
       });
       return out;
     },

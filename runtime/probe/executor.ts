@@ -11,6 +11,7 @@ import { tensorFromData, type OpContext } from './ops/opContext';
 import { isParamSlot, onnxOps } from './ops/onnxOps';
 import { inlineFunctions } from '../model/inlineFunctions';
 import { markPersistentWeight, releaseWeightViews } from './convGrad';
+import { tapeMark } from './gradientGuard';
 
 /** A learnable tensor of the model. */
 export interface ParamInfo {
@@ -32,6 +33,8 @@ export interface Hooks {
   edges?: Set<string>;
   /** Graph inputs to tap too (their gradients are then computed). */
   inputs?: Set<string>;
+  /** Inputs read as zeros of their shape (cut skips): node index → input slots. */
+  zero?: Map<number, Set<number>>;
 }
 
 const FLOAT = new Set(['float32', 'float16', 'bfloat16', 'float64']);
@@ -81,6 +84,8 @@ export class Executor {
   private readonly opset: number;
   private readonly file: string;
   private disposed = false;
+  /** Where each node's kernels begin on the gradient tape, in the last run recorded by tf.grads. */
+  private tapeStarts: { start: number; node: Node }[] = [];
 
   constructor(readonly model: Model) {
     this.file = model.file;
@@ -217,6 +222,13 @@ export class Executor {
       if (cached) return cached;
       let v = this.lookup(name, env, params);
       if (!v) return fail(`reads "${name}", which nothing produces`);
+      if (hooks.zero?.get(node.index)?.has(i)) {
+        // A cut skip: zeros of the same shape. zerosLike keeps a (zero) gradient path, so the ops
+        // only the skip fed get exact zero gradients instead of none (which valueAndGrads refuses).
+        v = new Val(tf.zerosLike(v.t), v.nhwc);
+        tapped.set(i, v);
+        return v;
+      }
       if (hooks.edges?.has(edgeKey(name, node.index)) && hooks.edge)
         v = new Val(hooks.edge(name, node.index, v.t), v.nhwc);
       tapped.set(i, v);
@@ -300,8 +312,11 @@ export class Executor {
       env.set(name, nat(hooks.inputs?.has(name) && hooks.value ? hooks.value(name, t) : t));
     }
     const p = params ?? new Map(this.params.map((x) => [x.name, x.tensor]));
+    this.tapeStarts = [];
     for (const node of this.nodes) {
       if (node.outputs.every((o) => !o || this.constants.has(o))) continue;
+      const mark = tapeMark();
+      if (mark !== undefined) this.tapeStarts.push({ start: mark, node });
       const outs = this.runNode(node, env, p, hooks);
       node.outputs.forEach((o, i) => {
         if (!o || !outs[i]) return;
@@ -315,6 +330,16 @@ export class Executor {
       if (!v) throw new ModelError(`${this.file}: graph output "${o}" was not computed.`, this.file);
       return v;
     });
+  }
+
+  /** The node that ran the kernel at gradient-tape position `index` in the last recorded run. */
+  nodeAtTape(index: number): Node | undefined {
+    let owner: Node | undefined;
+    for (const t of this.tapeStarts) {
+      if (t.start > index) break;
+      owner = t.node;
+    }
+    return owner;
   }
 
   /** Forward pass only: the graph outputs in ONNX layout (caller disposes). */

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ModelError } from '../errors';
 import { edgeKey, type Executor, type Hooks } from './executor';
 import { PassRecorder } from './passRecorder';
+import { firstUndifferentiable } from './gradientGuard';
 
 /** A skip to measure: the gradient reaching `source` through the skip edge versus the rest. */
 export interface SkipTap {
@@ -45,7 +46,8 @@ export function tap(t: tf.Tensor, onGrad: (dy: tf.Tensor) => void): tf.Tensor {
 }
 
 /**
- * Runs one pass. `feeds` are the batch's graph inputs (ONNX layout); `skips` the skips to split.
+ * Runs one pass. `feeds` are the batch's graph inputs (ONNX layout); `skips` the skips to split;
+ * `zero` the merge inputs read as zeros (cut skips: node index → input slots).
  * Throws ModelError when the loss is not finite, naming the first node whose output is not.
  * Every read is awaited: on a GPU nothing can be read back synchronously.
  */
@@ -54,6 +56,7 @@ export async function gradPass(
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   skips: SkipTap[],
+  zero?: Map<number, Set<number>>,
 ): Promise<PassStats> {
   const rec = new PassRecorder(skips.length);
   const skipEdge = new Map<string, tf.Tensor>();
@@ -64,13 +67,15 @@ export async function gradPass(
   const hooks: Hooks = {
     edges: new Set(skips.map((s) => edgeKey(s.source, s.skipNode))),
     inputs: new Set(skips.map((s) => s.source).filter((s) => inputNames.has(s))),
+    zero,
     value: (name, t) =>
       tap(t, (dy) => {
         rec.activation(name, dy);
         for (const i of bySource.get(name) ?? []) {
           const sk = skipEdge.get(edgeKey(name, skips[i].skipNode));
-          if (!sk) continue; // the skip edge carried no gradient
-          rec.skip(i, sk, dy);
+          // A skip edge that carried no gradient (a cut skip) leaves the whole total to the branch.
+          if (!sk) rec.skip(i, tf.zerosLike(dy), dy);
+          else rec.skip(i, sk, dy);
         }
       }),
     edge: (value, node, t) =>
@@ -88,7 +93,18 @@ export async function gradPass(
     const fd = { ...feeds };
     inputsToTap.forEach((n, i) => (fd[n] = args[names.length + i]));
     const outs = ex.run(fd, hooks, pm).map((v) => v.nat());
-    return loss(outs);
+    const l = loss(outs);
+    // Refuse before the backward pass starts rather than fail inside it.
+    const bad = firstUndifferentiable(args, l);
+    if (bad) {
+      const node = ex.nodeAtTape(bad.index);
+      const where = node ? `node "${node.name}" (${node.op})` : 'the loss';
+      throw new ModelError(
+        `${ex.model.file}: ${where} runs the TF.js kernel ${bad.kernel}, which has no gradient, so no gradient can flow back through it.`,
+        ex.model.file,
+      );
+    }
+    return l;
   };
   let lossT: tf.Tensor | undefined;
   try {

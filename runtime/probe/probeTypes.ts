@@ -2,6 +2,7 @@
  * Options and results of gradient probes (the contract in DESIGN.md), shared by the CLI JSON,
  * the sidecar protocol and the view.
  */
+import type { Diagnosis } from './diagnosis';
 
 /** The loss the probe differentiates. */
 export type LossKind = 'mean-square' | 'sum' | 'cross-entropy' | 'mse';
@@ -33,6 +34,8 @@ export interface ProbeOptions {
    * own code); the CLI from --native-path or SKIPSCOPE_NATIVE_PATH.
    */
   nativePath?: string;
+  /** Skips to cut (merge names or skip ids, or 'all'): their merge inputs read zeros (runtime/probe/cuts.ts). */
+  cut?: string[] | 'all';
 }
 
 /** Mean and spread of a statistic over batches. */
@@ -124,4 +127,10 @@ export interface ProbeResult {
    * shader compilation) and the GPU's adapter and device start (0 when reused or not a GPU).
    */
   timing: { msPerBatch: number; totalMs: number; firstBatchMs?: number; setupMs?: number };
+  /** Where the batches came from, in words (e.g. "synthetic, seed 0"). */
+  source?: string;
+  /** The merges whose skip inputs were cut (replaced by zeros); empty for an intact run. */
+  cut?: string[];
+  /** Findings in plain words with the thresholds used (runtime/probe/diagnosis.ts). */
+  diagnosis?: Diagnosis;
 }

@@ -40,6 +40,8 @@ import { readNpy } from './npy';
 import { integers } from './random';
 import { checkMemory } from './memoryGuard';
 import { activationStats, flowIssues, mergeStats, paramStats, summaryText } from './gradStats';
+import { resolveCuts, type CutPlan } from './cuts';
+import { diagnose } from './diagnosis';
 
 /** Thrown when a run is cancelled; the sidecar answers with a cancellation, the CLI never sees it. */
 export class ProbeCancelled extends Error {
@@ -158,12 +160,14 @@ export async function runProbe(
     ...hooks.backendConfig,
   });
   const setupMs = backendSetupMs();
+  const cuts = opts.cut ? resolveCuts(model, opts.cut) : { merges: [], inputs: [] };
   const plan = planBatches(model, opts);
   const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims, backend.adapter);
   const guard = (step: string) => ({ file: model.file, step, batchSize: plan.batchSize });
   // On a GPU every step runs inside error scopes: errors end the run instead of being printed.
   const runner = await guardGpu(guard('loading the model'), () => runnerFor(model, backend));
   const taps = runner.ex ? skipTaps(model, runner.ex) : [];
+  const zero = cutInputs(model, runner.ex, cuts);
   const layerTaps = runner.layers ? layersSkipTaps(runner.layers, model) : [];
   const graphTaps = runner.graph ? graphSkipTaps(runner.graph, model) : [];
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
@@ -174,7 +178,11 @@ export async function runProbe(
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();
-      hooks.onProgress?.(b, plan.count, `batch ${b + 1} of ${plan.count}`);
+      hooks.onProgress?.(
+        b,
+        plan.count,
+        `batch ${b + 1} of ${plan.count} on ${backend.name} (${backend.device})`,
+      );
       const feeds = plan.feeds(b);
       const extra = lossInputs(model, opts, plan.batchSize, b);
       if (target) extra.target = tf.slice(target, b * plan.batchSize, plan.batchSize);
@@ -183,7 +191,7 @@ export async function runProbe(
         const lossFn = makeLoss(opts.loss, extra, model.file);
         const stats = await guardGpu(guard(`batch ${b + 1} of ${plan.count}`), () =>
           runner.ex
-            ? gradPass(runner.ex, feeds, lossFn, taps)
+            ? gradPass(runner.ex, feeds, lossFn, taps, zero)
             : runner.layers
               ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
               : graphGradPass(runner.graph!, feeds, lossFn, graphTaps),
@@ -216,7 +224,7 @@ export async function runProbe(
   const issues = flowIssues(layers);
   let text = summaryText(layers, issues, merges);
   if (warning) text += ` Memory: ${warning}`;
-  return {
+  const result: ProbeResult = {
     model: path.basename(model.file),
     backend,
     loss: { kind: opts.loss, values: losses },
@@ -232,7 +240,37 @@ export async function runProbe(
       firstBatchMs,
       setupMs: setupMs,
     },
+    source: plan.describe,
+    cut: cuts.merges,
   };
+  result.diagnosis = diagnose(result);
+  return result;
+}
+
+/** The executor's input slots that a cut reads as zeros; ONNX models only. */
+function cutInputs(
+  model: Model,
+  ex: Executor | undefined,
+  cuts: CutPlan,
+): Map<number, Set<number>> | undefined {
+  if (cuts.inputs.length === 0) return undefined;
+  if (!ex)
+    throw new ModelError(
+      `${model.file}: cutting skips works on ONNX models only; this is a ${model.format} model.`,
+      model.file,
+    );
+  const byName = new Map(ex.nodes.map((n) => [n.name, n]));
+  const zero = new Map<number, Set<number>>();
+  for (const c of cuts.inputs) {
+    const node = byName.get(c.merge);
+    if (!node)
+      throw new ModelError(
+        `${model.file}: cannot cut the skip into "${c.merge}": the merge does not run in the probe (it sits inside a function call or feeds no output).`,
+        model.file,
+      );
+    zero.set(node.index, (zero.get(node.index) ?? new Set()).add(c.input));
+  }
+  return zero;
 }
 
 /** L2 norm of each parameter, read in one transfer. */

@@ -5,7 +5,8 @@
  *   depthwise backprops the backend lacks, so that plain tf.grad over tf.conv2d — TF.js layers and
  *   graph models — works and is fast;
  * - BatchMatMul on the probe's SGEMM (wasm/matMulKernel.ts), Sum over leading axes in place
- *   (wasm/sumKernel.ts), Tile by block copies (wasm/tileKernel.ts);
+ *   (wasm/sumKernel.ts), Tile by block copies (wasm/tileKernel.ts), and the UnsortedSegmentSum that
+ *   Gather's gradient needs (wasm/segmentSumKernel.ts);
  * - here: a Transpose that walks the heap from JS (several times the backend's strided loop), a
  *   MaxPoolGrad that routes ties and borders right, and an Identity that shares its input's buffer
  *   instead of copying it (as the CPU backend's does).
@@ -27,6 +28,7 @@ import {
 } from './wasmConvKernels';
 import { heapAddress, type WasmBackendHeap } from './wasm/heap';
 import { batchMatMulKernel } from './wasm/matMulKernel';
+import { unsortedSegmentSumKernel } from './wasm/segmentSumKernel';
 import { sumKernel } from './wasm/sumKernel';
 import { tileKernel } from './wasm/tileKernel';
 import { wasmKernelsIfAvailable } from './wasm/wasmKernels';
@@ -244,7 +246,7 @@ function inputGradComposite(depthwise: boolean): tf.KernelFunc {
 
 let registered = false;
 
-/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Conv2D, FusedConv2D and Conv2DBackpropInput). */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Conv2D, FusedConv2D and Conv2DBackpropInput, and adds UnsortedSegmentSum). */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
@@ -273,6 +275,11 @@ export function registerWasmKernels(): void {
   if (sum) replace({ kernelName: 'Sum', backendName: 'wasm', kernelFunc: sumKernel(sum.kernelFunc) });
   const tile = tf.getKernel('Tile', 'wasm');
   if (tile) replace({ kernelName: 'Tile', backendName: 'wasm', kernelFunc: tileKernel(tile.kernelFunc) });
+  replace({
+    kernelName: 'UnsortedSegmentSum',
+    backendName: 'wasm',
+    kernelFunc: unsortedSegmentSumKernel as unknown as tf.KernelFunc,
+  });
   replace({
     kernelName: 'MaxPoolGrad',
     backendName: 'wasm',

@@ -4,7 +4,7 @@
  */
 import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { WeightStats } from '../view/tensorStats';
-import type { ViewModel } from '../view/viewModel';
+import type { GradientOverlay, ViewModel } from '../view/viewModel';
 import type { ProbeOptions, ProbeResult } from '../probe/probeTypes';
 
 /** A model opened in the sidecar, referred to by handle afterwards. */
@@ -60,12 +60,23 @@ export const ModelNameCard = new RequestType<
   void
 >('model/nameCard');
 
+/** What a probe run answers: the contract's result, and the overlay the editor draws from it. */
+export interface ProbeRunResult {
+  result: ProbeResult;
+  overlay: GradientOverlay;
+}
 /** Runs gradient probes on an opened model; progress arrives as probe/progress notifications. */
 export const ProbeRun = new RequestType<
   { handle: number; runId: number; options: ProbeOptions },
-  ProbeResult,
+  ProbeRunResult,
   void
 >('probe/run');
+/** Writes the gradient report of a run (JSON, CSV, Markdown, chart and graph as SVG and PNG) into `dir`. */
+export const ProbeReport = new RequestType<
+  { handle: number; result: ProbeResult; dir: string },
+  { files: string[] },
+  void
+>('probe/report');
 /** Progress of a probe run. */
 export const ProbeProgress = new NotificationType<{
   runId: number;

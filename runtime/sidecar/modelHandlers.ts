@@ -2,7 +2,7 @@
  * model/… requests: open (read, analyse, build the view model), close, tensor statistics.
  */
 import { analyzeSkips } from '../analysis/analyzeSkips';
-import { openModel } from '../model/open';
+import { openModel } from '../analysis/openModel';
 import { ModelClose, ModelOpen, ModelTensorStats } from '../protocol/sidecarProtocol';
 import { buildViewModel } from '../view/buildViewModel';
 import { tensorStats } from '../view/tensorStats';

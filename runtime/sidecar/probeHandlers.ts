@@ -5,9 +5,11 @@
  */
 import * as path from 'node:path';
 import { ResponseError } from 'vscode-jsonrpc/node';
-import { ProbeProgress, ProbeRun } from '../protocol/sidecarProtocol';
+import { ProbeProgress, ProbeReport, ProbeRun } from '../protocol/sidecarProtocol';
+import { writeReport } from '../report/writeReport';
+import { reportGraph } from '../report/reportGraph';
 import { ProbeCancelled, runProbe } from '../probe/runProbe';
-import { toGradientOverlay } from '../probe/gradientOverlay';
+import { toGradientOverlay } from '../view/gradientOverlay';
 import { guarded, type HandlerContext } from './handlerContext';
 import { textService } from './textHandlers';
 
@@ -25,9 +27,10 @@ export function registerProbeHandlers({ conn, store }: HandlerContext): void {
         isCancelled: () => token.isCancellationRequested,
         backendConfig: { nativePath: options.nativePath ?? process.env.SKIPSCOPE_NATIVE_PATH },
       });
+      const overlay = toGradientOverlay(result);
       // Text hovers on the same file show the measured gradients too.
-      textService.gradients.set(path.resolve(model.file), toGradientOverlay(result));
-      return result;
+      textService.gradients.set(path.resolve(model.file), overlay);
+      return { result, overlay };
     } catch (e) {
       if (e instanceof ProbeCancelled) return new ResponseError(REQUEST_CANCELLED, e.message);
       return guarded(() => {
@@ -35,4 +38,7 @@ export function registerProbeHandlers({ conn, store }: HandlerContext): void {
       });
     }
   });
+  conn.onRequest(ProbeReport, ({ handle, result, dir }) =>
+    guarded(async () => ({ files: await writeReport(dir, result, reportGraph(store.get(handle))) })),
+  );
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import { ModelError } from '../errors';
 import type { Model } from '../model/ir';
-import { openModelSync } from '../model/open';
+import { openModelSync } from '../analysis/openModel';
 import type { TextSpan, TextSymbolInfo } from '../protocol/sidecarProtocol';
 import { buildViewModel } from '../view/buildViewModel';
 import type { GradientOverlay } from '../view/viewModel';

@@ -2,6 +2,7 @@
  * The one-line summary of a model for the status bar: format, node count and skip counts.
  */
 import type { ViewModel } from './viewModel';
+import { mergeCountText } from './mergeCounts';
 
 /** What the status bar item says about one model. */
 export interface ModelSummary {
@@ -15,15 +16,11 @@ const FORMAT_NAMES = { onnx: 'ONNX', 'tfjs-layers': 'TF.js layers', 'tfjs-graph'
 export function summarize(view: ViewModel): ModelSummary {
   const c = view.skips.counts;
   const nodes = view.nodes.filter((n) => !n.hidden).length;
-  const parts: string[] = [];
-  if (c.residual) parts.push(`${c.residual} residual${c.projection ? ` (${c.projection} projection)` : ''}`);
-  if (c.concat) parts.push(`${c.concat} concat`);
-  if (c.long) parts.push(`${c.long} long`);
-  const skips = parts.length ? parts.join(', ') : 'no skips';
+  const skips = mergeCountText(view.skips);
   const tooltip = [
     view.description,
     `${nodes} nodes (${view.nodes.length - nodes} constants/shape ops hidden)`,
-    `Skips: ${c.residual} residual, ${c.projection} projection, ${c.concat} concat, ${c.long} long`,
+    `Merges with skips: ${c.residual} residual (${c.projection} projection), ${c.concat} concat, ${c.long} long; ${view.skips.skips.length} skip paths`,
     `Merges: ${c.gate} gates, ${c.parallel} parallel`,
   ].join('\n');
   return { text: `$(type-hierarchy) ${FORMAT_NAMES[view.format]} · ${nodes} nodes · ${skips}`, tooltip };

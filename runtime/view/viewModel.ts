@@ -4,6 +4,14 @@
  */
 import type { DType, ModelFormat, Shape } from '../model/ir';
 import type { SkipAnalysis } from '../analysis/skipTypes';
+import type { Diagnosis } from '../probe/diagnosis';
+import type { FlowLayer } from './flowLayers';
+
+// The webview sees view-model types only: what it needs of the IR and the analysis comes from here.
+export type { DType, ModelFormat, Shape } from '../model/ir';
+export type { MergeKind, SkipCounts, SkipPath } from '../analysis/skipTypes';
+export type { Diagnosis, Finding } from '../probe/diagnosis';
+export type { FlowLayer, FlowMetric } from './flowLayers';
 
 /** One input of a node as the details panel shows it. */
 export interface ViewInput {
@@ -63,13 +71,15 @@ export interface ViewModel {
 
 /** Gradient statistics of one node output, sent to the view after a probe run. */
 export interface NodeGradient {
-  /** Gradient RMS at the node's output. */
+  /** Gradient RMS at the node's output, and its spread over batches. */
   rms: number;
+  rmsSpread?: number;
   /** Fraction of exact zeros (dead units). */
   zeroFraction: number;
   /** Gradient L2 of the node's first weight and its grad/weight ratio, when it has one. */
   paramL2?: number;
   paramRatio?: number;
+  paramRatioSpread?: number;
 }
 
 /** Gradient split at one merge: how much arrives through the skip input versus the branch. */
@@ -86,4 +96,10 @@ export interface GradientOverlay {
   label: string;
   nodes: Record<string, NodeGradient>;
   merges: Record<string, MergeGradient>;
+  /** The run it comes from: id (the extension numbers runs), name by its settings, where it ran, cut merges. */
+  run?: { id: number; name: string; backend: string; device: string; cut: string[]; time?: string };
+  /** Every probed layer in topological order with the chart's metrics (runtime/view/flowLayers.ts). */
+  layers?: FlowLayer[];
+  /** The run's diagnosis (runtime/probe/diagnosis.ts). */
+  diagnosis?: Diagnosis;
 }

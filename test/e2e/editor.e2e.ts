@@ -114,14 +114,14 @@ describe('model editor (code-server)', function () {
     const frame = await activeWebviewFrame();
     // The summary line and the status bar say the same counts.
     const summary = await frame.locator('#summary').innerText();
-    assert.match(summary, new RegExp(`${data.nodeCount} nodes · ${data.skipCount} skips`));
+    assert.match(summary, new RegExp(`${data.nodeCount} nodes · \\d+ residual merges \\(\\d+ projection\\)`));
     const status = await waitFor(async () => (await statusBarTexts()).find((t) => t.includes('nodes')), {
       message: 'the model status bar item',
     });
     assert.match(
       status,
       new RegExp(
-        `ONNX · ${data.nodeCount} nodes · ${data.residual} residual \\(${data.projection} projection\\)`,
+        `ONNX · ${data.nodeCount} nodes · ${data.residual} residual merges \\(${data.projection} projection\\)`,
       ),
     );
     await screenshot('editor-resnet18');

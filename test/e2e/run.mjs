@@ -17,6 +17,7 @@ import {
   waitForHttp,
 } from './codeServer.mjs';
 import { runApiSuite } from './apiSuite.mjs';
+import { RUN_MARKER, endProcessesOfRun } from './processes.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const outputDir = join(root, 'test-output/e2e');
@@ -29,6 +30,9 @@ for (const f of ['extension.js', 'sidecar.js', 'webview.js']) {
   }
 }
 
+// Set before anything starts, so that every process of this run inherits it (see processes.mjs).
+const runId = `${process.pid}-${Date.now()}`;
+process.env[RUN_MARKER] = runId;
 const t0 = performance.now();
 const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
 const { bin } = ensureCodeServer(join(root, '.e2e-cache'));
@@ -58,8 +62,15 @@ function cleanup() {
   });
   return stopping;
 }
+let mocha;
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
-  process.once(sig, () => void cleanup().then(() => process.exit(130)));
+  process.once(sig, () => {
+    console.error(`e2e: ${sig}: stopping mocha, Chromium and code-server`);
+    mocha?.kill('SIGTERM');
+    void cleanup()
+      .then(() => endProcessesOfRun(runId, 3000))
+      .then(() => process.exit(130));
+  });
 }
 
 let code = 1;
@@ -85,7 +96,7 @@ try {
   ];
   const tTests = performance.now();
   const output = [];
-  const mocha = spawn(process.execPath, mochaArgs, {
+  mocha = spawn(process.execPath, mochaArgs, {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
     env: {
@@ -130,6 +141,13 @@ if (process.argv.length <= 2 && !vsix) {
     apiSummary = 'failed to run';
     code = 1;
   }
+}
+// Nothing of this run may outlive it: a straggler is killed, named, and fails the run.
+const leftover = await endProcessesOfRun(runId);
+if (leftover.length) {
+  console.error(`e2e: ${leftover.length} process(es) outlived the run's cleanup and were killed:`);
+  for (const p of leftover) console.error(`  ${p.pid} ${p.cmd.slice(0, 160)}`);
+  code = 1;
 }
 console.log(
   `\nE2E summary: UI tests ${summary}; API suite ${apiSummary}; ${seconds(t0)} s in all` +

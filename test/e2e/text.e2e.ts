@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { copyFileSync, readFileSync } from 'node:fs';
-import { openModelSync } from '../../runtime/model/open';
+import { openModelSync } from '../../runtime/analysis/openModel';
 import { printModelIr } from '../../runtime/text/irPrinter';
 import { printOnnxModel } from '../../runtime/text/onnxPrinter';
 import {

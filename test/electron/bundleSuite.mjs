@@ -23,5 +23,7 @@ export async function bundleSuite(root) {
     external: ['vscode', 'mocha'],
     logLevel: 'warning',
   });
+  // The build service is a child process that would otherwise live until this process exits.
+  await esbuild.stop();
   return join(outDir, 'index.js');
 }

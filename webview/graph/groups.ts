@@ -2,8 +2,7 @@
  * Collapsible groups over the nodes: the block tree from the skip analysis (fork → merge regions)
  * or the name-scope tree (`/layer1/layer1.0/conv1/Conv`). Each node belongs to its innermost group.
  */
-import type { MergeKind } from '../../runtime/analysis/skipTypes';
-import type { ViewModel } from '../../runtime/view/viewModel';
+import type { MergeKind, ViewModel } from '../../runtime/view/viewModel';
 
 /** How nodes are grouped. */
 export type GroupingMode = 'scopes' | 'blocks';

@@ -3,7 +3,7 @@
  * frames of expanded groups, and the edges each skip path runs along.
  */
 import type { ViewModel } from '../../runtime/view/viewModel';
-import type { LayoutOutput } from '../layout/layered';
+import type { LayoutOutput } from '../../runtime/view/layered';
 import type { DrawnKind } from '../render/theme';
 import type { GroupTree } from './groups';
 import { opCategory, type OpCategory } from './opCategory';

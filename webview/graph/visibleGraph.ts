@@ -2,10 +2,9 @@
  * What is drawn for the current collapse state: real nodes, collapsed groups and graph input/output
  * terminals as items, with edges between items; and the layout input for them.
  */
-import type { Shape } from '../../runtime/model/ir';
 import { formatShape } from '../../runtime/view/format';
-import type { ViewModel } from '../../runtime/view/viewModel';
-import type { LayoutInput } from '../layout/layered';
+import type { Shape, ViewModel } from '../../runtime/view/viewModel';
+import type { LayoutInput } from '../../runtime/view/layered';
 import type { GroupTree } from './groups';
 
 /** A box on the canvas. */

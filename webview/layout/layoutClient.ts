@@ -3,7 +3,7 @@
  * from a blob: webview resources live on another origin, which `new Worker(url)` refuses. When no
  * worker can start, the layout runs on the UI thread instead of failing.
  */
-import { layered, type LayoutInput, type LayoutOutput } from './layered';
+import { layered, type LayoutInput, type LayoutOutput } from '../../runtime/view/layered';
 import { inputTransfer, type FromLayoutWorker, type ToLayoutWorker } from './layoutProtocol';
 
 /** Up to this many items, a layout takes a few milliseconds on the UI thread: less than the round trip. */

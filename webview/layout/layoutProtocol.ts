@@ -2,7 +2,7 @@
  * The webview ↔ layout worker protocol, typed once: one request and one response per job, matched
  * by id; arrays travel as transferables.
  */
-import type { LayoutInput, LayoutOutput } from './layered';
+import type { LayoutInput, LayoutOutput } from '../../runtime/view/layered';
 
 /** Webview → worker: lay out this graph. A newer job supersedes older ones. */
 export interface LayoutRequest {

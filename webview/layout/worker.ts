@@ -1,7 +1,7 @@
 /**
  * The layout Web Worker: runs the layered layout off the UI thread.
  */
-import { layered } from './layered';
+import { layered } from '../../runtime/view/layered';
 import { outputTransfer, type FromLayoutWorker, type ToLayoutWorker } from './layoutProtocol';
 
 const scope = self as unknown as {

@@ -2,7 +2,7 @@
  * The legend: one checkbox per skip/merge kind, in its colour, with its count; unchecking hides
  * that kind's paths.
  */
-import type { SkipCounts } from '../../runtime/analysis/skipTypes';
+import type { SkipCounts } from '../../runtime/view/viewModel';
 import { h } from '../dom';
 import { DRAWN_KINDS, type DrawnKind } from '../render/theme';
 

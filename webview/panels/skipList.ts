@@ -2,7 +2,7 @@
  * The side panel listing every skip (kind, from → to, span); a click or Enter focuses it on the
  * graph, hovering lights it up.
  */
-import type { SkipPath } from '../../runtime/analysis/skipTypes';
+import type { SkipPath } from '../../runtime/view/viewModel';
 import { skipKindLabel } from '../../runtime/view/nodeCard';
 import { h } from '../dom';
 

@@ -19,6 +19,11 @@ export interface Highlight {
   kinds: Record<DrawnKind, boolean>;
   /** Per item, 0..1 gradient heat (from a probe run), or undefined. */
   heat?: Float32Array;
+  /** Per item, the overlay's fill colour (gradient metric on the colour scale) and a text colour readable on it. */
+  fill?: (string | undefined)[];
+  ink?: (string | undefined)[];
+  /** Per skip id, the label written on its path at the merge (the skip share). */
+  skipLabels?: Map<string, string>;
 }
 
 /** Screen = world × k + (x, y). */
@@ -332,6 +337,38 @@ export class GraphCanvas {
       }
     }
     ctx.lineCap = 'butt';
+    this.drawSkipLabels(s, vx0, vy0, vx1, vy1);
+  }
+
+  /** The skip share written on each skip path where it enters its merge, when zoomed in enough to read. */
+  private drawSkipLabels(s: Scene, vx0: number, vy0: number, vx1: number, vy1: number): void {
+    const labels = this.highlight.skipLabels;
+    const k = this.vp.k;
+    if (!labels?.size || k < 0.35) return;
+    const { ctx, theme: th } = this;
+    const { points, offsets } = s.layout;
+    ctx.font = `600 10px ${th.font}`;
+    ctx.textAlign = 'left';
+    ctx.textBaseline = 'middle';
+    for (const sk of s.skips) {
+      const text = labels.get(sk.id);
+      const e = sk.edges.at(-1);
+      if (!text || e === undefined || !this.highlight.kinds[sk.kind]) continue;
+      const b = offsets[e + 1];
+      if (b - offsets[e] < 4) continue;
+      // A little above the arrow head on the last segment into the merge.
+      const x = (points[b - 4] + points[b - 2]) / 2;
+      const y = (points[b - 3] + points[b - 1]) / 2;
+      if (x < vx0 || x > vx1 || y < vy0 || y > vy1) continue;
+      const w = ctx.measureText(text).width + 8;
+      ctx.fillStyle = th.background;
+      ctx.strokeStyle = th.kind[sk.kind];
+      ctx.lineWidth = 1 / k;
+      ctx.fillRect(x + 4, y - 7, w, 14);
+      ctx.strokeRect(x + 4, y - 7, w, 14);
+      ctx.fillStyle = th.foreground;
+      ctx.fillText(text, x + 8, y);
+    }
   }
 
   private drawItems(s: Scene, vx0: number, vy0: number, vx1: number, vy1: number): void {
@@ -377,6 +414,22 @@ export class GraphCanvas {
       }
       ctx.fill();
     }
+    const fills = this.highlight.fill;
+    if (fills) {
+      // The overlay's colour inside the box, right of the category stripe.
+      for (const i of visible) {
+        const c = fills[i];
+        if (!c) continue;
+        const it = items[i];
+        ctx.fillStyle = c;
+        ctx.fillRect(
+          x[i] - it.width / 2 + (detailed ? 4 : 0),
+          y[i] - it.height / 2,
+          it.width - (detailed ? 4 : 0),
+          it.height,
+        );
+      }
+    }
     for (const i of visible) this.decorate(s, i, detailed);
     if (!showText) return;
     ctx.textAlign = 'center';
@@ -384,12 +437,12 @@ export class GraphCanvas {
     for (const i of visible) {
       const it = items[i];
       const top = y[i] - it.height / 2;
-      ctx.fillStyle = th.foreground;
+      ctx.fillStyle = this.highlight.ink?.[i] ?? th.foreground;
       ctx.font = `${it.kind === 'node' ? '600 ' : ''}12px ${th.font}`;
       const label = it.kind === 'group' ? `▸ ${it.label}` : it.label;
       ctx.fillText(label, x[i] + 2, it.sub ? top + 12 : y[i], it.width - 10);
       if (it.sub && k * 10 >= 6) {
-        ctx.fillStyle = th.muted;
+        ctx.fillStyle = this.highlight.ink?.[i] ?? th.muted;
         ctx.font = `10px ${th.font}`;
         ctx.fillText(it.sub, x[i] + 2, top + (it.kind === 'group' ? 30 : 26), it.width - 10);
       }
@@ -425,7 +478,7 @@ export class GraphCanvas {
       ctx.setLineDash([]);
     }
     const heat = h.heat?.[i];
-    if (heat !== undefined && !Number.isNaN(heat)) {
+    if (heat !== undefined && !Number.isNaN(heat) && !h.fill) {
       ctx.fillStyle = th.kind.long;
       ctx.fillRect(x0, y0 + it.height - 3, it.width * Math.max(0.02, Math.min(1, heat)), 3);
     }

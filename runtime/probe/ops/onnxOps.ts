@@ -7,9 +7,17 @@ import type { OpFn } from './opContext';
 import { elementwiseOps } from './elementwiseOps';
 import { nnOps } from './nnOps';
 import { tensorOps } from './tensorOps';
+import { indexOps } from './indexOps';
+import { einsum } from './einsumOp';
 
 /** Every supported op. */
-export const onnxOps: Record<string, OpFn> = { ...elementwiseOps, ...nnOps, ...tensorOps };
+export const onnxOps: Record<string, OpFn> = {
+  ...elementwiseOps,
+  ...nnOps,
+  ...tensorOps,
+  ...indexOps,
+  Einsum: einsum,
+};
 
 /** Input slots that never hold parameters even when fed by a float initializer. */
 const nonParamSlots: Record<string, number[]> = {

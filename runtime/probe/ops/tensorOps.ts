@@ -130,17 +130,17 @@ function slice(c: OpContext): Val[] {
     }
   });
   const src = reverse.length ? tf.reverse(x, reverse) : x;
-  if (stride.every((s) => s === 1))
-    return [
-      nat(
-        tf.slice(
-          src,
-          begin,
-          end.map((e, i) => e - begin[i]),
-        ),
-      ),
-    ];
-  return [nat(tf.stridedSlice(src, begin, end, stride))];
+  let y = tf.slice(
+    src,
+    begin,
+    end.map((e, i) => e - begin[i]),
+  );
+  // Steps as a Gather of every s-th index: TF.js's StridedSlice has no gradient (Swin's patch
+  // merging slices x[..., 0::2, 0::2, :]).
+  stride.forEach((st, a) => {
+    if (st > 1) y = tf.gather(y, tf.range(0, y.shape[a], st, 'int32'), a);
+  });
+  return [nat(y)];
 }
 
 function pad(c: OpContext): Val[] {

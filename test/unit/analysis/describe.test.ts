@@ -185,7 +185,7 @@ describe('skip roles, scopes, functions and the report', () => {
       text,
       /projection\s+\/layer1\/layer1\.0\/Relu_1\s+→\s+\/layer2\/Add\s+2 learned \/ 3 ops, down ×2/,
     );
-    assert.match(text, /Merges: residual 2 \(projection 1\), concat 0, long 0, gate 0, parallel 0/);
+    assert.match(text, /Merges: 2 residual merges \(1 projection\); 0 gate, 0 parallel/);
     const json = JSON.parse(JSON.stringify(analysisJson(model, a))) as Record<string, unknown>;
     for (const key of ['format', 'nodes', 'edges', 'params', 'flops', 'counts', 'skips', 'merges', 'blocks'])
       assert.ok(key in json, key);

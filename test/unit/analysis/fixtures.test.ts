@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { analyzeSkips } from '../../../runtime/analysis/analyzeSkips';
 import type { SkipAnalysis, SkipCounts } from '../../../runtime/analysis/skipTypes';
 import type { Model } from '../../../runtime/model/ir';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 
 const ROOT = join(__dirname, '..', '..', '..');
 

@@ -1,14 +1,15 @@
 /**
- * The probe backends the unit tests run on: wasm and cpu everywhere, and webgpu on whatever
- * adapter Dawn finds here — in CI a software one (Mesa's llvmpipe through Dawn's OpenGL
- * backend, which `npm test` provisions). A webgpu test skips, saying why, only when no adapter
- * can start on this machine; under CI (CI set) it fails instead, so the path cannot go untested.
+ * The probe backends every gradient fixture is checked on (append a backend here to cover it):
+ * wasm and cpu everywhere, and webgpu on whatever adapter Dawn finds here — in CI a software one
+ * (Mesa's llvmpipe through Dawn's OpenGL backend, which `npm test` provisions). A webgpu test
+ * skips, saying why, only when no adapter can start on this machine; under CI (CI set) it fails
+ * instead, so the path cannot go untested.
  */
 import { initBackend, releaseBackends } from '../../../runtime/probe/backend';
 import type { BackendName } from '../../../runtime/probe/probeTypes';
 
-/** Every backend the probe tests loop over (tensorflow needs a user install and has its own test). */
-export const TEST_BACKENDS: BackendName[] = ['wasm', 'cpu', 'webgpu'];
+/** Backends the every-backend tests run on, in order (tensorflow needs a user install and has its own test). */
+export const testBackends: BackendName[] = ['wasm', 'cpu', 'webgpu'];
 
 /** Why webgpu could not start here, once known. */
 let webgpuMissing: string | undefined;

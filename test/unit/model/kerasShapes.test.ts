@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfc from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import type { Dim } from '../../../runtime/model/ir';
 
 const dir = path.resolve(__dirname, '../../../test/fixtures/tfjs-layers');

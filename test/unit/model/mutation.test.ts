@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openModelBytes } from '../../../runtime/model/open';
+import { openModelBytes } from '../../../runtime/analysis/openModel';
 import { isModelError } from '../../../runtime/errors';
 // Seeded, so that a failing corruption reproduces.
 import { uniform as rng } from '../../../runtime/probe/random';

@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openModel, openModelBytes } from '../../../runtime/model/open';
+import { openModel, openModelBytes } from '../../../runtime/analysis/openModel';
 import { ModelError } from '../../../runtime/errors';
 import type { Model } from '../../../runtime/model/ir';
 import { onnxDType } from '../../../runtime/model/onnx/onnxTensor';

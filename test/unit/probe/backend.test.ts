@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { backendAvailability, initBackend } from '../../../runtime/probe/backend';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
 import { isModelError } from '../../../runtime/errors';
 

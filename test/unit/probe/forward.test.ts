@@ -6,10 +6,12 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { Executor } from '../../../runtime/probe/executor';
 import { initBackend } from '../../../runtime/probe/backend';
 import { isModelError } from '../../../runtime/errors';
+import { integerFill } from '../../../runtime/probe/integerInputs';
+import { testBackends, useBackend } from '../helpers/testBackends';
 
 const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
 
@@ -37,44 +39,69 @@ describe('probe executor: forward vs onnxruntime', () => {
     assert.ok(files.length >= 10, `only ${files.length} fixtures`);
   });
 
-  for (const file of files) {
-    it(`${file} matches onnxruntime to 1e-4 relative`, async () => {
-      const model = await openModel(path.join(root, file));
-      const ex = new Executor(model);
-      try {
-        const feeds: Record<string, tf.Tensor> = {};
-        const ortFeeds: Record<string, import('onnxruntime-node').Tensor> = {};
-        model.graph.inputs.forEach((name, k) => {
-          const v = model.graph.values.get(name)!;
-          const shape = v.shape!.map((d) => (typeof d === 'number' ? d : 2));
-          const data = pattern(
-            shape.reduce((a, b) => a * b, 1),
-            k,
-          );
-          feeds[name] = tf.tensor(data, shape);
-          ortFeeds[name] = new ort.Tensor('float32', data, shape);
-        });
-        const outs = ex.forward(feeds);
-        const session = await ort.InferenceSession.create(path.join(root, file));
-        const ref = await session.run(ortFeeds);
-        model.graph.outputs.forEach((o, i) => {
-          assert.deepEqual(outs[i].shape, ref[o].dims.map(Number), `${o} shape`);
-          const a = outs[i].dataSync();
-          const b = ref[o].data as Float32Array;
-          let err = 0;
-          let mag = 0;
-          for (let j = 0; j < b.length; j++) {
-            err = Math.max(err, Math.abs(a[j] - b[j]));
-            mag = Math.max(mag, Math.abs(b[j]));
+  for (const backend of testBackends)
+    describe(`on ${backend}`, () => {
+      before(async function () {
+        await useBackend(this, backend);
+      });
+      after(async () => {
+        await initBackend('wasm');
+      });
+
+      for (const file of files) {
+        it(`${file} matches onnxruntime to 1e-4 relative`, async () => {
+          const model = await openModel(path.join(root, file));
+          const ex = new Executor(model);
+          try {
+            const feeds: Record<string, tf.Tensor> = {};
+            const ortFeeds: Record<string, import('onnxruntime-node').Tensor> = {};
+            model.graph.inputs.forEach((name, k) => {
+              const v = model.graph.values.get(name)!;
+              const shape = v.shape!.map((d) => (typeof d === 'number' ? d : 2));
+              const n = shape.reduce((a, b) => a * b, 1);
+              if (v.dtype === 'int64' || v.dtype === 'int32') {
+                // Token ids within their tables and masks of ones, as synthetic batches draw them.
+                const fill = integerFill(model, name);
+                const ids = Int32Array.from({ length: n }, (_, i) =>
+                  fill.kind === 'ones' ? 1 : (i * 7 + k) % fill.below,
+                );
+                feeds[name] = tf.tensor(ids, shape, 'int32');
+                ortFeeds[name] =
+                  v.dtype === 'int64'
+                    ? new ort.Tensor(
+                        'int64',
+                        BigInt64Array.from(ids, (x) => BigInt(x)),
+                        shape,
+                      )
+                    : new ort.Tensor('int32', ids, shape);
+                return;
+              }
+              const data = pattern(n, k);
+              feeds[name] = tf.tensor(data, shape);
+              ortFeeds[name] = new ort.Tensor('float32', data, shape);
+            });
+            const outs = ex.forward(feeds);
+            const session = await ort.InferenceSession.create(path.join(root, file));
+            const ref = await session.run(ortFeeds);
+            for (const [i, o] of model.graph.outputs.entries()) {
+              assert.deepEqual(outs[i].shape, ref[o].dims.map(Number), `${o} shape`);
+              const a = await outs[i].data(); // async: a GPU cannot be read synchronously
+              const b = ref[o].data as Float32Array;
+              let err = 0;
+              let mag = 0;
+              for (let j = 0; j < b.length; j++) {
+                err = Math.max(err, Math.abs(a[j] - b[j]));
+                mag = Math.max(mag, Math.abs(b[j]));
+              }
+              assert.ok(err <= 1e-4 * Math.max(mag, 1e-6), `${o}: max error ${err} vs max |y| ${mag}`);
+            }
+            tf.dispose([...outs, ...Object.values(feeds)]);
+          } finally {
+            ex.dispose();
           }
-          assert.ok(err <= 1e-4 * Math.max(mag, 1e-6), `${o}: max error ${err} vs max |y| ${mag}`);
         });
-        tf.dispose([...outs, ...Object.values(feeds)]);
-      } finally {
-        ex.dispose();
       }
     });
-  }
 
   it('names unsupported ops before anything runs', async () => {
     const file = path.join(root, 'test/fixtures/grads/tiny_unsupported.onnx');

@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { Executor } from '../../../runtime/probe/executor';
 import { initBackend } from '../../../runtime/probe/backend';
 import { gradPass } from '../../../runtime/probe/gradPass';
@@ -14,7 +14,7 @@ import { makeLoss } from '../../../runtime/probe/losses';
 import { readNpy } from '../../../runtime/probe/npy';
 import { isModelError } from '../../../runtime/errors';
 import * as winograd from '../../../runtime/probe/winograd';
-import { TEST_BACKENDS, useBackend } from '../helpers/testBackends';
+import { testBackends, useBackend } from '../helpers/testBackends';
 import { guardGpu } from '../../../runtime/probe/webgpu/gpuGuard';
 
 const root = path.resolve(__dirname, '../../..');
@@ -32,6 +32,8 @@ interface RefParam {
 interface Ref {
   model: string;
   input: string;
+  /** Graph input name → .npy file, for models with several inputs (else `input` feeds the first). */
+  inputs?: Record<string, string>;
   loss: { kind: 'mean-square'; value: number };
   params: RefParam[];
 }
@@ -43,21 +45,42 @@ const refs = fs
 
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.max(Math.abs(b), 1e-30);
 
-/** Loads model, executor and the reference batch. */
+/** Loads model, executor and the reference batch (every input, ids as int32). */
 async function load(ref: Ref) {
   const model = await openModel(path.join(root, ref.model));
   const ex = new Executor(model);
-  const x = readNpy(path.join(root, ref.input));
-  return { model, ex, feeds: { [model.graph.inputs[0]]: tf.tensor(x.data, x.shape) } };
+  const files = ref.inputs ?? { [model.graph.inputs[0]]: ref.input };
+  const feeds: Record<string, tf.Tensor> = {};
+  for (const [name, file] of Object.entries(files)) {
+    const x = readNpy(path.join(root, file));
+    feeds[name] = tf.tensor(x.data, x.shape, x.dtype);
+  }
+  return { model, ex, feeds };
 }
 
-/** Full gradients of the mean-square loss w.r.t. every parameter (name → values), read asynchronously (a GPU needs it). */
+/**
+ * A fixture by name: with its reference batch, or (graphs checked against onnxruntime and finite
+ * differences only, e.g. the opset-20 op graph) with a smooth deterministic batch of 2.
+ */
+async function loadByName(name: string) {
+  const ref = refs.find((r) => r.file === `${name}.json`)?.ref;
+  if (ref) return load(ref);
+  const model = await openModel(path.join(refDir, `${name}.onnx`));
+  const v = model.graph.values.get(model.graph.inputs[0])!;
+  const shape = v.shape!.map((d) => (typeof d === 'number' ? d : 2));
+  const n = shape.reduce((a, b) => a * b, 1);
+  const x = Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.71) + 0.05 * i - 0.4);
+  return { model, ex: new Executor(model), feeds: { [model.graph.inputs[0]]: tf.tensor(x, shape) } };
+}
+
+/** Full gradients of the mean-square loss w.r.t. every parameter (name → values). */
 async function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Promise<Map<string, Float32Array>> {
   const loss = makeLoss('mean-square', {}, ex.model.file);
   const names = ex.params.map((p) => p.name);
   const f = (...ps: tf.Tensor[]) =>
     loss(ex.run(feeds, {}, new Map(names.map((n, i) => [n, ps[i]]))).map((v) => v.nat()));
   const { value, grads } = tf.valueAndGrads(f)(ex.params.map((p) => p.tensor));
+  // Read asynchronously: a GPU cannot be read back synchronously.
   const values = await Promise.all(grads.map((g) => g.data()));
   const out = new Map(names.map((n, i) => [n, values[i] as Float32Array]));
   tf.dispose([value, ...grads]);
@@ -65,10 +88,6 @@ async function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Promis
 }
 
 describe('probe gradients vs PyTorch float64', () => {
-  before(async () => {
-    await initBackend('wasm');
-  });
-
   it('has references for every probe-ready fixture and the tiny graphs', () => {
     const models = refs.map((r) => r.ref.model);
     for (const m of ['resnet18', 'unet', 'densenet', 'mobilenetv2', 'se_resnet', 'transformer', 'tiny_conv'])
@@ -78,102 +97,111 @@ describe('probe gradients vs PyTorch float64', () => {
       );
   });
 
-  after(async () => {
-    await initBackend('wasm');
-  });
+  for (const backend of testBackends)
+    describe(`on ${backend}`, () => {
+      before(async function () {
+        await useBackend(this, backend);
+      });
+      after(async () => {
+        await initBackend('wasm');
+      });
 
-  for (const backend of TEST_BACKENDS)
-    for (const { file, ref } of refs)
-      // Winograd is a path of Skipscope's own WASM kernels.
-      for (const allWinograd of backend === 'wasm' ? [false, true] : [false])
-        it(`${file} on ${backend}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}`, async function () {
-          await useBackend(this, backend);
-          const { ex, feeds } = await load(ref);
-          const runsBefore = winograd.winogradRuns;
-          // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
-          if (allWinograd) winograd.winogradSettings.minTiles = 1;
-          try {
-            const byName = new Map(ex.params.map((p) => [p.name, p]));
-            // Stale references would compare different weights: the weight norms must agree first.
-            for (const p of ref.params) {
-              const mine = byName.get(p.name);
-              assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
-              const sq = tf.tidy(() => tf.sum(tf.square(mine.tensor)));
-              const wl2 = Math.sqrt((await sq.data())[0]);
-              sq.dispose();
-              assert.ok(
-                rel(wl2, p.weightL2) < 1e-5,
-                `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
-              );
+      for (const { file, ref } of refs)
+        // Winograd convolutions exist on the WASM heap only.
+        for (const allWinograd of backend === 'wasm' ? [false, true] : [false])
+          it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}`, async function () {
+            const { ex, feeds } = await load(ref);
+            const runsBefore = winograd.winogradRuns;
+            // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
+            if (allWinograd) winograd.winogradSettings.minTiles = 1;
+            try {
+              await checkAgainst(ref, ex, feeds);
+              if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
+            } finally {
+              winograd.winogradSettings.minTiles = 64;
+              tf.dispose(Object.values(feeds));
+              ex.dispose();
             }
-            // On a GPU any validation or memory error of the pass fails the test (gpuGuard).
-            const stats = await guardGpu({ file: ref.model, step: 'the pass', batchSize: 1 }, () =>
-              gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []),
-            );
-            assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
-            const grads = await fullGrads(ex, feeds);
-            const scale = Math.max(...ref.params.map((p) => p.l2));
-            let checked = 0;
-            ex.params.forEach((p, i) => {
-              const r = ref.params.find((q) => q.name === p.name);
-              if (!r || r.l2 < 1e-10 * scale) return; // |g| tiny: float32 noise dominates
-              const s = stats.params[i];
-              const l2 = Math.sqrt(s.sumSq);
-              assert.ok(rel(l2, r.l2) <= 1e-3, `${p.name}: grad L2 ${l2} vs ${r.l2}`);
-              assert.ok(rel(s.maxAbs, r.maxAbs) <= 1e-3, `${p.name}: max |g| ${s.maxAbs} vs ${r.maxAbs}`);
-              assert.ok(rel(s.sumAbs / s.size, r.meanAbs) <= 1e-3, `${p.name}: mean |g| vs ${r.meanAbs}`);
-              const g = grads.get(p.name)!;
-              r.sample.index.forEach((idx, k) => {
-                const want = r.sample.value[k];
-                if (Math.abs(want) < 1e-3 * r.maxAbs) return;
-                assert.ok(rel(g[idx], want) <= 1e-3, `${p.name}[${idx}]: ${g[idx]} vs ${want}`);
-              });
-              checked++;
-            });
-            assert.ok(
-              checked >= ref.params.length * 0.8,
-              `only ${checked}/${ref.params.length} parameters compared`,
-            );
-            tf.dispose(Object.values(feeds));
-            if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
-          } finally {
-            winograd.winogradSettings.minTiles = 64;
-            ex.dispose();
-          }
-        });
+          });
+    });
 });
 
+/** Asserts that the executor's gradients on `feeds` match the float64 reference `ref`. */
+async function checkAgainst(ref: Ref, ex: Executor, feeds: Record<string, tf.Tensor>): Promise<void> {
+  const byName = new Map(ex.params.map((p) => [p.name, p]));
+  // Stale references would compare different weights: the weight norms must agree first.
+  for (const p of ref.params) {
+    const mine = byName.get(p.name);
+    assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
+    const sq = tf.tidy(() => tf.sum(tf.square(mine.tensor)));
+    const wl2 = Math.sqrt((await sq.data())[0]);
+    sq.dispose();
+    assert.ok(
+      rel(wl2, p.weightL2) < 1e-5,
+      `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
+    );
+  }
+  // On a GPU any validation or memory error of the pass fails the test (gpuGuard).
+  const stats = await guardGpu({ file: ref.model, step: 'the pass', batchSize: 1 }, () =>
+    gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []),
+  );
+  assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
+  const grads = await fullGrads(ex, feeds);
+  const scale = Math.max(...ref.params.map((p) => p.l2));
+  let checked = 0;
+  ex.params.forEach((p, i) => {
+    const r = ref.params.find((q) => q.name === p.name);
+    if (!r || r.l2 < 1e-10 * scale) return; // |g| tiny: float32 noise dominates
+    const s = stats.params[i];
+    const l2 = Math.sqrt(s.sumSq);
+    assert.ok(rel(l2, r.l2) <= 1e-3, `${p.name}: grad L2 ${l2} vs ${r.l2}`);
+    assert.ok(rel(s.maxAbs, r.maxAbs) <= 1e-3, `${p.name}: max |g| ${s.maxAbs} vs ${r.maxAbs}`);
+    assert.ok(rel(s.sumAbs / s.size, r.meanAbs) <= 1e-3, `${p.name}: mean |g| vs ${r.meanAbs}`);
+    const g = grads.get(p.name)!;
+    r.sample.index.forEach((idx, k) => {
+      const want = r.sample.value[k];
+      if (Math.abs(want) < 1e-3 * r.maxAbs) return;
+      assert.ok(rel(g[idx], want) <= 1e-3, `${p.name}[${idx}]: ${g[idx]} vs ${want}`);
+    });
+    checked++;
+  });
+  assert.ok(checked >= ref.params.length * 0.8, `only ${checked}/${ref.params.length} parameters compared`);
+}
+
 describe('probe gradients vs finite differences', () => {
-  for (const backend of ['wasm', 'cpu'] as const) {
-    for (const name of ['tiny_conv', 'tiny_seq', 'tiny_pool_more']) {
-      it(`${name} on ${backend}: central differences agree with autodiff`, async () => {
-        await initBackend(backend);
-        const ref = refs.find((r) => r.file === `${name}.json`)!.ref;
-        const { ex, feeds } = await load(ref);
+  for (const backend of testBackends) {
+    for (const name of ['tiny_conv', 'tiny_seq', 'tiny_pool_more', 'tiny_xformer_ops']) {
+      it(`${name} on ${backend}: central differences agree with autodiff`, async function () {
+        await useBackend(this, backend);
+        const { ex, feeds } = await loadByName(name);
         try {
           const loss = makeLoss('mean-square', {}, ex.model.file);
           const grads = await fullGrads(ex, feeds);
-          const lossAt = (pm: Map<string, tf.Tensor>) =>
-            tf.tidy(() => loss(ex.run(feeds, {}, pm).map((v) => v.nat())).dataSync()[0]);
+          const lossAt = async (pm: Map<string, tf.Tensor>) => {
+            const l = tf.tidy(() => loss(ex.run(feeds, {}, pm).map((v) => v.nat())));
+            const v = (await l.data())[0];
+            l.dispose();
+            return v;
+          };
           let compared = 0;
           for (const p of ex.params) {
-            const base = p.tensor.dataSync() as Float32Array;
+            const base = (await p.tensor.data()) as Float32Array;
             const g = grads.get(p.name)!;
             // The element with the largest gradient, where float32 differences are meaningful.
             let idx = 0;
             g.forEach((v, i) => (Math.abs(v) > Math.abs(g[idx]) ? (idx = i) : 0));
             if (Math.abs(g[idx]) < 1e-4) continue;
             const h = 1e-2 * Math.max(1, Math.abs(base[idx]));
-            const at = (delta: number) => {
+            const at = async (delta: number) => {
               const v = Float32Array.from(base);
               v[idx] += delta;
               const t = tf.tensor(v, p.tensor.shape);
               const pm = new Map(ex.params.map((q) => [q.name, q === p ? t : q.tensor]));
-              const l = lossAt(pm);
+              const l = await lossAt(pm);
               t.dispose();
               return l;
             };
-            const fd = (at(h) - at(-h)) / (2 * h);
+            const fd = ((await at(h)) - (await at(-h))) / (2 * h);
             assert.ok(
               Math.abs(fd - g[idx]) <= 2e-2 * Math.abs(g[idx]) + 1e-5,
               `${p.name}[${idx}]: fd ${fd} vs ${g[idx]}`,
@@ -211,10 +239,10 @@ describe('probe input gradients vs finite differences (pooling and Resize varian
   // MaxPool, GlobalLpPool; dilated AveragePool with pads, count_include_pad, ceil_mode, 1-D):
   // differentiate w.r.t. the input instead.
   for (const fixture of ['tiny_pool_resize_variants', 'tiny_avgpool_opset19'])
-    for (const backend of ['wasm', 'cpu'] as const) {
+    for (const backend of testBackends) {
       const file = path.join(root, `test/fixtures/grads/${fixture}.onnx`);
-      it(`${fixture} on ${backend}: central differences agree with autodiff at the largest and spread input gradients`, async () => {
-        await initBackend(backend);
+      it(`${fixture} on ${backend}: central differences agree with autodiff at the largest and spread input gradients`, async function () {
+        await useBackend(this, backend);
         const model = await openModel(file);
         const ex = new Executor(model);
         try {
@@ -227,14 +255,15 @@ describe('probe input gradients vs finite differences (pooling and Resize varian
           const f = (x: tf.Tensor) => loss(ex.run({ [name]: x }, {}, new Map()).map((v) => v.nat()));
           const x0 = tf.tensor(base, shape);
           const gT = tf.grad(f)(x0);
-          const g = gT.dataSync() as Float32Array;
+          const g = (await gT.data()) as Float32Array;
           tf.dispose([x0, gT]);
-          const at = (idx: number, delta: number) => {
+          const at = async (idx: number, delta: number) => {
             const v = Float64Array.from(base);
             v[idx] += delta;
             const t = tf.tensor(Float32Array.from(v), shape);
-            const l = tf.tidy(() => f(t).dataSync()[0]);
-            t.dispose();
+            const lt = tf.tidy(() => f(t));
+            const l = (await lt.data())[0];
+            tf.dispose([t, lt]);
             return l;
           };
           // The largest gradients, plus elements spread over the whole input (every output's region).
@@ -242,7 +271,7 @@ describe('probe input gradients vs finite differences (pooling and Resize varian
           const order = [...top, ...Array.from({ length: 16 }, (_, i) => Math.floor(((i + 0.5) * n) / 16))];
           const h = 1e-2;
           for (const idx of order) {
-            const fd = (at(idx, h) - at(idx, -h)) / (2 * h);
+            const fd = ((await at(idx, h)) - (await at(idx, -h))) / (2 * h);
             assert.ok(
               Math.abs(fd - g[idx]) <= 2e-2 * Math.abs(g[idx]) + 1e-4,
               `input[${idx}]: fd ${fd} vs ${g[idx]}`,

@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { analyzeSkips } from '../../../runtime/analysis/analyzeSkips';
 import type { Model } from '../../../runtime/model/ir';
 import { initBackend } from '../../../runtime/probe/backend';

@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { analyzeSkips } from '../../../runtime/analysis/analyzeSkips';
 import { runProbe, releaseExecutor } from '../../../runtime/probe/runProbe';
 import { initBackend } from '../../../runtime/probe/backend';

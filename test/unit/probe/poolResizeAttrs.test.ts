@@ -7,7 +7,7 @@
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { Executor } from '../../../runtime/probe/executor';
 import { initBackend } from '../../../runtime/probe/backend';
 import { isModelError } from '../../../runtime/errors';

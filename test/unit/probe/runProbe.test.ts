@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe, ProbeCancelled } from '../../../runtime/probe/runProbe';
 import { initBackend } from '../../../runtime/probe/backend';
 import { checkMemory, estimatePassBytes } from '../../../runtime/probe/memoryGuard';

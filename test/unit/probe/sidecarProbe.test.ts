@@ -67,8 +67,11 @@ setInterval(junk, 20).unref();`,
 
   it('runs probes with progress notifications', async () => {
     const { handle } = await conn.sendRequest(ModelOpen, { file: path.join(root, 'samples/sample.onnx') });
-    const r = await conn.sendRequest(ProbeRun, { handle, runId: 7, options: opts });
+    const { result: r, overlay } = await conn.sendRequest(ProbeRun, { handle, runId: 7, options: opts });
     assert.equal(r.backend.name, 'wasm');
+    // The editor draws the overlay as it comes: every merge's split and every probed node's RMS.
+    for (const m of r.merges) assert.equal(overlay.merges[m.merge]?.skipShare, m.skipShare);
+    for (const a of r.activations) assert.ok(overlay.nodes[a.node], a.node);
     assert.equal(r.loss.values.length, 2);
     assert.ok(r.merges.length > 0);
     const mine = progress.filter((p) => p.runId === 7);
@@ -124,7 +127,7 @@ setInterval(junk, 20).unref();`,
     }
     assert.match(gpu.detail, /\((vulkan|metal|d3d12|opengl).*; (hardware|software)\)/);
     const { handle } = await conn.sendRequest(ModelOpen, { file: path.join(root, 'samples/sample.onnx') });
-    const r = await conn.sendRequest(ProbeRun, {
+    const { result: r } = await conn.sendRequest(ProbeRun, {
       handle,
       runId: 11,
       options: { ...opts, backend: 'webgpu' },
@@ -134,7 +137,7 @@ setInterval(junk, 20).unref();`,
     assert.ok(r.timing.firstBatchMs! > 0);
     const after = await conn.sendRequest(RuntimeInfoRequest, undefined);
     assert.match(after.backends.find((b) => b.name === 'webgpu')!.detail, /in use: GPU \(WebGPU on /);
-    const wasm = await conn.sendRequest(ProbeRun, { handle, runId: 12, options: opts });
+    const { result: wasm } = await conn.sendRequest(ProbeRun, { handle, runId: 12, options: opts });
     r.loss.values.forEach((l, i) => assert.ok(Math.abs(l - wasm.loss.values[i]) <= 1e-5 * Math.abs(l)));
   });
 });

@@ -17,7 +17,7 @@ import { HostReadError, HOST_ELEMENTS } from '../../../runtime/probe/webgpu/host
 import { adapterLabel, isSoftwareAdapter } from '../../../runtime/probe/webgpu/gpuAdapter';
 import { registerResizeGradKernel } from '../../../runtime/probe/resizeGradKernels';
 import { checkMemory } from '../../../runtime/probe/memoryGuard';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { releaseExecutor, runProbe } from '../../../runtime/probe/runProbe';
 import { isModelError } from '../../../runtime/errors';
 import type { AdapterDescription } from '../../../runtime/probe/probeTypes';

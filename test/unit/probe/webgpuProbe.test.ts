@@ -8,7 +8,7 @@
  */
 import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
-import { openModel } from '../../../runtime/model/open';
+import { openModel } from '../../../runtime/analysis/openModel';
 import { releaseExecutor, runProbe } from '../../../runtime/probe/runProbe';
 import { initBackend } from '../../../runtime/probe/backend';
 import type { LossKind, ProbeResult } from '../../../runtime/probe/probeTypes';

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from 'node:assert';
 import { join } from 'node:path';
-import { openModelSync } from '../../../runtime/model/open';
+import { openModelSync } from '../../../runtime/analysis/openModel';
 import { printModelIr } from '../../../runtime/text/irPrinter';
 import { TextService } from '../../../runtime/text/textService';
 

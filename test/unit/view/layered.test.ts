@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { layered, placeRow, type LayoutInput } from '../../../webview/layout/layered';
+import { layered, placeRow, type LayoutInput } from '../../../runtime/view/layered';
 
 /** A residual chain of `blocks` blocks (fork → conv → relu → conv → add ← fork), as layout input. */
 function residualChain(blocks: number): LayoutInput {

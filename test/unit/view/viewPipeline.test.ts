@@ -7,14 +7,14 @@ import { strict as assert } from 'node:assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyzeSkips } from '../../../runtime/analysis/analyzeSkips';
-import { openModelSync } from '../../../runtime/model/open';
+import { openModelSync } from '../../../runtime/analysis/openModel';
 import { buildViewModel } from '../../../runtime/view/buildViewModel';
 import { nodeCard } from '../../../runtime/view/nodeCard';
 import { tensorStats } from '../../../runtime/view/tensorStats';
 import { blockGroups, defaultGrouping, initialCollapsed, scopeGroups } from '../../../webview/graph/groups';
 import { buildScene } from '../../../webview/graph/scene';
 import { layoutInput, visibleGraph } from '../../../webview/graph/visibleGraph';
-import { layered } from '../../../webview/layout/layered';
+import { layered } from '../../../runtime/view/layered';
 
 const root = join(__dirname, '../../..');
 interface Row {

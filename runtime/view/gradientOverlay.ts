@@ -2,20 +2,23 @@
  * Turns a probe result into the graph overlay the editor draws (per node gradient RMS and dead
  * fraction, per merge skip share).
  */
-import type { GradientOverlay, NodeGradient } from '../view/viewModel';
-import type { ProbeResult } from './probeTypes';
+import type { GradientOverlay, NodeGradient } from './viewModel';
+import type { ProbeResult } from '../probe/probeTypes';
+import { flowLayers } from './flowLayers';
+import { runName } from '../probe/runName';
 
 /** The overlay of `r`, keyed by node name. */
 export function toGradientOverlay(r: ProbeResult): GradientOverlay {
   const nodes: Record<string, NodeGradient> = {};
   for (const a of r.activations) {
-    if (!nodes[a.node]) nodes[a.node] = { rms: a.rms, zeroFraction: a.zeroFraction };
+    if (!nodes[a.node]) nodes[a.node] = { rms: a.rms, rmsSpread: a.rmsSpread, zeroFraction: a.zeroFraction };
   }
   for (const p of r.params) {
     const n = nodes[p.node];
     if (n && n.paramL2 === undefined) {
       n.paramL2 = p.grad.l2;
       n.paramRatio = p.ratio;
+      if (p.weightL2 > 0 && p.grad.l2Spread !== undefined) n.paramRatioSpread = p.grad.l2Spread / p.weightL2;
     }
   }
   const merges: GradientOverlay['merges'] = {};
@@ -25,5 +28,8 @@ export function toGradientOverlay(r: ProbeResult): GradientOverlay {
     label: `${r.backend.name}, loss ${r.loss.kind}, ${r.batches} × ${r.batchSize} samples`,
     nodes,
     merges,
+    run: { id: 0, name: runName(r), backend: r.backend.name, device: r.backend.device, cut: r.cut ?? [] },
+    layers: flowLayers(r),
+    diagnosis: r.diagnosis,
   };
 }

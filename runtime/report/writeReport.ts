@@ -1,0 +1,81 @@
+/**
+ * Writes the gradient report of a probe run into a folder: probe.json (the probe contract),
+ * layers.csv, report.md, and the chart and the graph with its overlay as SVG and PNG. The CLI's
+ * --report and the editor's "Export Gradient Report" both call it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ProbeResult } from '../probe/probeTypes';
+import type { ViewModel } from '../view/viewModel';
+import { ModelError, describeError } from '../errors';
+import { flowLayers } from '../view/flowLayers';
+import { flowChart } from '../view/flowChart';
+import { graphOverlay } from './graphOverlay';
+import { layersCsv } from './layersCsv';
+import { reportMarkdown } from './reportMarkdown';
+import { toSvg } from './svg';
+import { toPng } from './raster';
+import type { Drawing } from '../view/drawing';
+
+/** The files a report holds, by role. */
+export const REPORT_FILES = {
+  json: 'probe.json',
+  csv: 'layers.csv',
+  markdown: 'report.md',
+  chartSvg: 'chart.svg',
+  chartPng: 'chart.png',
+  graphSvg: 'graph.svg',
+  graphPng: 'graph.png',
+} as const;
+
+/** Pixels a PNG may hold before it is drawn at a smaller scale (a 10,000-node graph stays a few MB). */
+const MAX_PNG_PIXELS = 24e6;
+
+function pngScale(d: Drawing): number {
+  const area = d.width * d.height;
+  return Math.min(2, Math.sqrt(MAX_PNG_PIXELS / Math.max(1, area)));
+}
+
+/** The report's files as bytes, by file name (no disk access: the editor writes them itself). */
+export function reportFiles(result: ProbeResult, view: ViewModel): Map<string, Buffer> {
+  const layers = flowLayers(result);
+  const chart = flowChart({
+    layers,
+    metric: 'paramRms',
+    width: Math.max(720, Math.min(4000, 200 + layers.length * 6)),
+    height: 360,
+    title: `${result.model}: parameter-gradient RMS per layer`,
+  }).drawing;
+  const graph = graphOverlay(view, layers, 'actRms');
+  const files = new Map<string, Buffer>();
+  files.set(REPORT_FILES.json, Buffer.from(JSON.stringify(result, null, 2) + '\n'));
+  files.set(REPORT_FILES.csv, Buffer.from(layersCsv(layers)));
+  files.set(
+    REPORT_FILES.markdown,
+    Buffer.from(
+      reportMarkdown(result, layers, { chart: REPORT_FILES.chartSvg, graph: REPORT_FILES.graphSvg }),
+    ),
+  );
+  files.set(REPORT_FILES.chartSvg, Buffer.from(toSvg(chart)));
+  files.set(REPORT_FILES.chartPng, toPng(chart, pngScale(chart)));
+  files.set(REPORT_FILES.graphSvg, Buffer.from(toSvg(graph)));
+  files.set(REPORT_FILES.graphPng, toPng(graph, pngScale(graph)));
+  return files;
+}
+
+/** Writes the report into `dir` (created if needed); returns the paths written. */
+export async function writeReport(dir: string, result: ProbeResult, view: ViewModel): Promise<string[]> {
+  const files = reportFiles(result, view);
+  try {
+    await fs.promises.mkdir(dir, { recursive: true });
+    const out: string[] = [];
+    for (const [name, bytes] of files) {
+      const p = path.join(dir, name);
+      await fs.promises.writeFile(p, bytes);
+      out.push(p);
+    }
+    return out;
+  } catch (e) {
+    throw new ModelError(`${dir}: cannot write the gradient report there (${describeError(e)}).`, dir);
+  }
+}
