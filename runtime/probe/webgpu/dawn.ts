@@ -16,6 +16,7 @@ export interface GpuLimits {
   maxComputeWorkgroupsPerDimension: number;
   maxComputeWorkgroupSizeX: number;
   maxComputeInvocationsPerWorkgroup: number;
+  maxStorageBuffersPerShaderStage: number;
 }
 
 /** What an adapter says about itself (WebGPU's GPUAdapterInfo). */

@@ -5,6 +5,9 @@
  *   (a wrong loss, all-zero gradients), or the kernel throws (Tile reads its input back
  *   synchronously). These run as a sequence of rank-3 steps over reshaped views (or flat, for
  *   Select); rank 4 and below use TF.js's own kernels.
+ * - AddN of many tensors (the gradients meeting at a value read many times), whose shader binds
+ *   one storage buffer per input: beyond the device's per-stage limit (8 by default) the pipeline
+ *   is invalid. Summed four at a time.
  * - Transpose of int32 and bool tensors, whose shader TF.js 4.22 generates with a float output
  *   (a WGSL type error above rank 2): a gather through the permuted flat indices, exact.
  * - ResizeNearestNeighborGrad, wrong in TF.js 4.22 with half-pixel centres at non-integer scales:
@@ -270,6 +273,20 @@ export function registerGpuKernels(): void {
     return composite(args.backend, { condition, t, e }, (v) => {
       const flat = (x: tf.Tensor) => tf.reshape(x, [x.size]);
       return tf.reshape(tf.where(flat(v.condition), flat(v.t), flat(v.e)), v.t.shape);
+    });
+  });
+  replace('AddN', (original) => (args) => {
+    const ins = args.inputs as unknown as tf.TensorInfo[];
+    if (ins.length <= 4) return original(args);
+    return composite(args.backend, Object.fromEntries(ins.map((t, i) => [String(i), t])), (t) => {
+      let parts = Object.values(t);
+      while (parts.length > 1) {
+        const next: tf.Tensor[] = [];
+        for (let i = 0; i < parts.length; i += 4)
+          next.push(parts.length - i === 1 ? parts[i] : tf.addN(parts.slice(i, i + 4)));
+        parts = next;
+      }
+      return tf.clone(parts[0]);
     });
   });
   replace('Transpose', (original) => (args) => {

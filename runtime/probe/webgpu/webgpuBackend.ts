@@ -83,6 +83,8 @@ async function createDevice(found: FoundAdapter): Promise<GpuDevice> {
       maxComputeWorkgroupsPerDimension: l.maxComputeWorkgroupsPerDimension,
       maxComputeWorkgroupSizeX: l.maxComputeWorkgroupSizeX,
       maxComputeInvocationsPerWorkgroup: l.maxComputeInvocationsPerWorkgroup,
+      // TF.js binds one storage buffer per kernel input (AddN of many gradients).
+      maxStorageBuffersPerShaderStage: l.maxStorageBuffersPerShaderStage,
     },
   });
 }

@@ -142,6 +142,13 @@ describe('webgpu backend pieces', function () {
         assertClose(await both(f), 1e-5, `${name}${rank}`));
   }
 
+  it('sums twenty tensors at once (AddN binds a buffer per input, more than the per-stage limit)', async () =>
+    assertClose(
+      await both(() => tf.addN(Array.from({ length: 20 }, (_, i) => values([40, 50], i)))),
+      1e-5,
+      'addN',
+    ));
+
   for (const dtype of ['int32', 'bool'] as const)
     for (const perm of [
       [0, 3, 1, 2],
