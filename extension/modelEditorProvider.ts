@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { ModelClose, ModelOpen, ModelTensorStats } from '../runtime/protocol/sidecarProtocol';
 import type { GradientOverlay } from '../runtime/view/viewModel';
+import { jsonSafe } from '../runtime/protocol/nonFiniteJson';
 import type { FromWebviewMessage, ToWebviewMessage } from '../webview/protocol';
 import type { ExtensionServices } from './extension';
 import { registerModelCodeLens } from './modelCodeLens';
@@ -45,7 +46,7 @@ function post(panel: vscode.WebviewPanel, m: ToWebviewMessage): void {
 export function showGradients(uri: vscode.Uri, overlay: GradientOverlay | null): void {
   for (const d of documents)
     if (d.uri.toString() === uri.toString())
-      for (const p of d.panels) post(p, { type: 'gradients', overlay });
+      for (const p of d.panels) post(p, { type: 'gradients', overlay: overlay && jsonSafe(overlay) });
 }
 
 /** The runs message for `uri`: every run's overlay, and the pair shown. */

@@ -8,7 +8,14 @@
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { ModelOpen, ProbeProgress, ProbeReport, ProbeRun } from '../runtime/protocol/sidecarProtocol';
+import {
+  ModelOpen,
+  ProbeProgress,
+  ProbeReport,
+  ProbeRun,
+  type ProbeRunResult,
+} from '../runtime/protocol/sidecarProtocol';
+import { jsonSafe, reviveNonFinite } from '../runtime/protocol/nonFiniteJson';
 import type { ProbeOptions } from '../runtime/probe/probeTypes';
 import type { ExtensionServices } from './extension';
 import { askProbeOptions, optionsFromSettings, rememberedOptions } from './probeSetup';
@@ -127,7 +134,7 @@ async function execute(
           s.log.info(`probe of ${uri.fsPath} cancelled`);
           return undefined;
         }
-        const { result, overlay } = answer;
+        const { result, overlay } = reviveNonFinite<ProbeRunResult>(answer);
         const run = addRun(uri, options, result, overlay, compareWith);
         s.log.info(
           `gradient flow of ${uri.fsPath} (${run.overlay.run?.name}) on ${result.backend.name} (${result.backend.device}): ${result.diagnosis?.text ?? result.summary.text}`,
@@ -240,7 +247,7 @@ async function exportReport(s: ExtensionServices, arg: unknown, dirArg?: unknown
   }
   try {
     const { handle } = await s.sidecar.request(ModelOpen, { file: uri.fsPath });
-    const { files } = await s.sidecar.request(ProbeReport, { handle, result: run.result, dir });
+    const { files } = await s.sidecar.request(ProbeReport, { handle, result: jsonSafe(run.result), dir });
     s.log.info(`gradient report of ${uri.fsPath}: ${files.join(', ')}`);
     const open = await vscode.window.showInformationMessage(
       `Wrote the gradient report of ${path.basename(uri.fsPath)} (${files.length} files) to ${dir}.`,

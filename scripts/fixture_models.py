@@ -516,6 +516,66 @@ class SampleNet(nn.Module):
         )
 
 
+# ----------------------------------------------------------------------------- gradient range
+
+
+class DeepMLP(nn.Module):
+    """`depth` × (Linear(width, width) + activation) with PyTorch's default init, the weights then
+    scaled by `gain`. Sigmoid at gain 1 makes the gradient vanish (first layer L2 ~1e-34); ReLU at
+    gain 6 makes it explode (~1e30): both far outside the range where Σg² fits float32."""
+
+    def __init__(self, depth=40, width=32, act="sigmoid", gain=1.0):
+        super().__init__()
+        mods = []
+        for _ in range(depth):
+            lin = nn.Linear(width, width)
+            with torch.no_grad():
+                lin.weight.mul_(gain)
+            mods += [lin, nn.Sigmoid() if act == "sigmoid" else nn.ReLU()]
+        self.layers = nn.Sequential(*mods)
+
+    def forward(self, x):
+        return self.layers(x)
+
+    def expected_skips(self):
+        return skip_counts()
+
+
+class PlainBlock(nn.Module):
+    """A ResNet basic block without normalization: relu(x + conv2(relu(conv1(x)))), identity skip."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1 = nn.Conv2d(c, c, 3, padding=1)
+        self.conv2 = nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return F.relu(x + self.conv2(F.relu(self.conv1(x))))
+
+
+class PlainResNet(nn.Module):
+    """A deep ResNet with no normalization (stem conv, `depth` PlainBlocks, global pool, fc), its
+    conv weights scaled by `gain`: each block roughly doubles the signal, so the gradient at the
+    stem explodes (~1e25) while every value of the forward pass stays well inside float32."""
+
+    def __init__(self, width=4, depth=24, gain=5.0, num_classes=10):
+        super().__init__()
+        self.stem = nn.Conv2d(3, width, 3, padding=1)
+        self.blocks = nn.Sequential(*[PlainBlock(width) for _ in range(depth)])
+        self.fc = nn.Linear(width, num_classes)
+        with torch.no_grad():
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    m.weight.mul_(gain)
+
+    def forward(self, x):
+        y = self.blocks(F.relu(self.stem(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(y, 1), 1))
+
+    def expected_skips(self):
+        return skip_counts(residual=len(self.blocks))
+
+
 # ----------------------------------------------------------------------------- registry
 
 # name → (constructor, example input shape with batch 1; the batch dim is exported as "batch")
@@ -558,6 +618,10 @@ MODELS = {
     ),
     "transformer": (lambda: TransformerModel(), (1, 8, 32)),
     "gated_if": (lambda: GatedHead(), (1, 3, 8, 8)),
+    # Gradients far outside float32's sum-of-squares range (probe statistics tests).
+    "mlp_sigmoid40": (lambda: DeepMLP(act="sigmoid"), (1, 32)),
+    "mlp_relu40": (lambda: DeepMLP(act="relu", gain=6.0), (1, 32)),
+    "resnet_nonorm": (lambda: PlainResNet(), (1, 3, 8, 8)),
     "plain_deep": (lambda: PlainDeep(), (1, 3, 32, 32)),
 }
 

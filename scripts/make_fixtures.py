@@ -63,6 +63,9 @@ ONNX_FIXTURES = [
     ("test/fixtures/onnx/probe/mobilenetv2.onnx", "mobilenetv2", True, {}),
     ("test/fixtures/onnx/probe/se_resnet.onnx", "se_resnet", True, {}),
     ("test/fixtures/onnx/probe/transformer.onnx", "transformer", True, {}),
+    ("test/fixtures/onnx/probe/mlp_sigmoid40.onnx", "mlp_sigmoid40", True, {}),
+    ("test/fixtures/onnx/probe/mlp_relu40.onnx", "mlp_relu40", True, {}),
+    ("test/fixtures/onnx/probe/resnet_nonorm.onnx", "resnet_nonorm", True, {}),
     ("test/fixtures/onnx/probe/plain_deep.onnx", "plain_deep", True, {}),
 ]
 

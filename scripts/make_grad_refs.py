@@ -48,6 +48,16 @@ PROBE_FIXTURES = [
     ("test/fixtures/onnx/probe/transformer.onnx", "transformer"),
 ]
 
+# Probe fixtures whose gradients lie far outside float32's sum-of-squares range (vanishing to
+# ~1e-34, exploding to ~1e30). Their references (in grads/range/) also hold the gradient at every
+# learned node's output and, for the ResNet, the skip/branch split at every merge.
+RANGE_OUT = os.path.join(OUT, "range")
+RANGE_FIXTURES = [
+    ("test/fixtures/onnx/probe/mlp_sigmoid40.onnx", "mlp_sigmoid40"),
+    ("test/fixtures/onnx/probe/mlp_relu40.onnx", "mlp_relu40"),
+    ("test/fixtures/onnx/probe/resnet_nonorm.onnx", "resnet_nonorm"),
+]
+
 
 class TinyConv(nn.Module):
     """Strided, dilated, grouped and depthwise convs, then a transposed conv; smooth activations."""
@@ -354,6 +364,101 @@ def write(name, model_file, x, params, loss):
         f.write("\n")
 
 
+def range_record(onnx_file, module, x):
+    """The float64 reference of a range fixture: per parameter L2, RMS, max |g|, mean |g| and exact
+    zeros; per learned node (Gemm/Conv, found in the ONNX graph by its weight initializer) the L2
+    and exact zeros of the gradient at its output; per PlainBlock the gradient that reaches its
+    input (the fork) through the identity skip and through the convs, as RMS per element."""
+    import onnx
+
+    graph = onnx.load(os.path.join(ROOT, onnx_file), load_external_data=False).graph
+    learned = {}  # module name -> (node name, output tensor)
+    for node in graph.node:
+        if node.op_type in ("Gemm", "Conv") and node.input[1].endswith(".weight"):
+            learned[node.input[1][: -len(".weight")]] = (node.name, node.output[0])
+    module = module.double()
+    module.zero_grad()
+    outs = {}
+    forks = []
+
+    def keep_output(name):
+        def hook(mod, inputs, out):
+            out.retain_grad()
+            outs[name] = out
+
+        return hook
+
+    def keep_fork(mod, inputs, out):
+        inputs[0].retain_grad()
+        out.retain_grad()
+        forks.append((inputs[0], out))
+
+    hooks = []
+    for name, m in module.named_modules():
+        if name in learned:
+            hooks.append(m.register_forward_hook(keep_output(name)))
+        if isinstance(m, fixture_models.PlainBlock):
+            hooks.append(m.register_forward_hook(keep_fork))
+    loss = mean_square(module(torch.from_numpy(x).double()))
+    loss.backward()
+    for h in hooks:
+        h.remove()
+    missing = sorted(set(learned) - set(outs))
+    if missing:
+        raise SystemExit(f"{onnx_file}: learned nodes without a PyTorch module: {missing[:5]}")
+    params = []
+    for name, p in module.named_parameters():
+        g = p.grad.detach().reshape(-1)
+        params.append(
+            {
+                "name": name,
+                "shape": list(p.shape),
+                "weightL2": float(p.detach().norm()),
+                "l2": float(g.norm()),
+                "rms": float(g.norm() / np.sqrt(g.numel())),
+                "maxAbs": float(g.abs().max()),
+                "meanAbs": float(g.abs().mean()),
+                "zeros": int((g == 0).sum()),
+            }
+        )
+    activations = []
+    for name, (node, tensor) in learned.items():
+        g = outs[name].grad.detach()
+        activations.append(
+            {"node": node, "tensor": tensor, "l2": float(g.norm()), "zeros": int((g == 0).sum()), "size": g.numel()}
+        )
+    merges = []
+    adds = {n.name for n in graph.node if n.op_type == "Add"}
+    for k, (fork, out) in enumerate(forks):
+        # The skip edge carries the gradient at the Add's output: the block's output gradient
+        # through its final ReLU; the rest of the total at the fork came through the convs.
+        skip = out.grad * (out > 0)
+        branch = fork.grad - skip
+        n = np.sqrt(fork.numel())
+        merge = f"/blocks/blocks.{k}/Add"
+        if merge not in adds:
+            raise SystemExit(f"{onnx_file}: no Add node {merge}")
+        merges.append({"merge": merge, "skipRms": float(skip.norm() / n), "branchRms": float(branch.norm() / n)})
+    return {"params": params, "activations": activations, "merges": merges}, float(loss)
+
+
+def write_range(name, model_file, x, rec, loss):
+    os.makedirs(RANGE_OUT, exist_ok=True)
+    np.save(os.path.join(RANGE_OUT, f"{name}.input.npy"), x)
+    out = {
+        "$comment": "Written by scripts/make_grad_refs.py (PyTorch float64 autograd); do not edit.",
+        "model": model_file,
+        "input": f"test/fixtures/grads/range/{name}.input.npy",
+        "inputShape": list(x.shape),
+        "loss": {"kind": "mean-square", "value": loss},
+        "torch": torch.__version__,
+        **rec,
+    }
+    with open(os.path.join(RANGE_OUT, f"{name}.json"), "w") as f:
+        json.dump(out, f, indent=1)
+        f.write("\n")
+
+
 def export_tiny(name, module, shape):
     path = os.path.join(OUT, f"{name}.onnx")
     training = name.endswith("_train")
@@ -524,6 +629,34 @@ def export_avgpool_opset19():
     onnx.save(model, os.path.join(OUT, "tiny_avgpool_opset19.onnx"))
 
 
+def export_tiny_overflow():
+    """Four MatMuls whose weights scale by ~3e-37, then ~3e13 three times: the forward pass stays
+    near 1e4 for a unit input, but the gradient at the first MatMul's output is ~1e43, past
+    float32 (the probe must name it, not report a wrong finite number). Scaled inputs make the
+    loss (×1e30) or the last MatMul's output (×1e36) overflow instead. No reference: the
+    non-finite tests check where each overflow begins."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(7)
+    scales = [1e-37, 1e13, 1e13, 1e13]
+    inits = [
+        numpy_helper.from_array((rng.uniform(0.5, 1.0, (4, 4)) * s).astype(np.float32), f"w{k + 1}")
+        for k, s in enumerate(scales)
+    ]
+    names = ["input", "h1", "h2", "h3", "output"]
+    nodes = [
+        helper.make_node("MatMul", [names[k], f"w{k + 1}"], [names[k + 1]], name=f"matmul{k + 1}") for k in range(4)
+    ]
+    x = helper.make_tensor_value_info("input", TensorProto.FLOAT, ["batch", 4])
+    y = helper.make_tensor_value_info("output", TensorProto.FLOAT, ["batch", 4])
+    graph = helper.make_graph(nodes, "tiny_overflow", [x], [y], initializer=inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], producer_name="make_grad_refs")
+    model.ir_version = 8
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(OUT, "tiny_overflow.onnx"))
+
+
 def _cut_basic_block(block):
     """The block's skip input replaced by zeros of its shape at the Add (nothing else changes)."""
 
@@ -613,6 +746,15 @@ def main():
         base = os.path.splitext(os.path.basename(model_file))[0]
         write(base, model_file, x, params, loss)
         rows.append((base, len(params), loss))
+    for model_file, name in RANGE_FIXTURES:
+        if only and name not in only:
+            continue
+        module, shape = fixture_models.build(name, folded=True)
+        x = seeded_input((BATCH, *shape[1:]))
+        rec, loss = range_record(model_file, module, x)
+        check_names(os.path.join(ROOT, model_file), rec["params"])
+        write_range(name, model_file, x, rec, loss)
+        rows.append((name, len(rec["params"]), loss))
     for name, (ctor, shape) in TINY.items():
         if only and name not in only:
             continue
@@ -636,6 +778,8 @@ def main():
         export_lppool_opset18()
     if not only or "tiny_avgpool_opset19" in only:
         export_avgpool_opset19()
+    if not only or "tiny_overflow" in only:
+        export_tiny_overflow()
     rows += write_cuts(only)
     for r in rows:
         print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")

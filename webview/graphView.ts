@@ -671,7 +671,9 @@ export class GraphView {
     s.graph.items.forEach((it, k) => {
       if (it.kind !== 'node') return;
       const r = g.nodes[this.view.nodes[it.ref].name]?.rms;
-      if (r !== undefined && r > 0) heat[k] = hi > lo ? (Math.log10(r) - lo) / (hi - lo) : 1;
+      // NaN or Infinity: the hottest bar (the hover card says which).
+      if (r !== undefined && !Number.isFinite(r)) heat[k] = 1;
+      else if (r !== undefined && r > 0) heat[k] = hi > lo ? (Math.log10(r) - lo) / (hi - lo) : 1;
     });
     return heat;
   }
@@ -681,7 +683,9 @@ export class GraphView {
     if (overlay?.layers) return this.setRuns([overlay], overlay.run?.id);
     this.grads = overlay ?? undefined;
     // The orange bar under each node is its gradient RMS on a log scale across the model.
-    this.gradientLabel.textContent = overlay ? `Gradient RMS (bars, log scale): ${overlay.label}` : '';
+    this.gradientLabel.textContent = overlay
+      ? `Gradient RMS (bars, log scale): ${overlay.label}${overlay.nonFinite ? ` — NaN/Infinity: ${overlay.nonFinite.message}` : ''}`
+      : '';
     if (this.selectedNode >= 0) renderNodeDetails(this.details, this.detailsContext(), this.selectedNode);
     this.refreshHighlight();
   }

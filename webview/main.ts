@@ -12,7 +12,9 @@ import '@vscode-elements/elements/dist/vscode-toolbar-button/index.js';
 import { GraphView } from './graphView';
 import { LayoutClient } from './layout/layoutClient';
 import { renderError } from './panels/errorView';
-import type { ToWebviewMessage } from './protocol';
+import type { GradientsMessage, ToWebviewMessage } from './protocol';
+import { reviveNonFinite } from '../runtime/protocol/nonFiniteJson';
+import type { GradientOverlay } from '../runtime/view/viewModel';
 import { ExtensionLink } from './vscodeApi';
 import './style.css';
 
@@ -24,6 +26,10 @@ layoutClient.warm();
 let page: GraphView | undefined;
 let pendingGradients: ToWebviewMessage | undefined;
 let pendingRuns: Extract<ToWebviewMessage, { type: 'runs' }> | undefined;
+
+/** The overlay of a gradients message, its non-finite statistics read back from their names. */
+const overlayOf = (m: GradientsMessage): GradientOverlay | null =>
+  m.overlay && reviveNonFinite<GradientOverlay>(m.overlay);
 
 window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
   const m = ev.data;
@@ -45,14 +51,14 @@ window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
         layoutClient,
         t0,
       );
-      if (pendingGradients?.type === 'gradients') page.setGradients(pendingGradients.overlay);
+      if (pendingGradients?.type === 'gradients') page.setGradients(overlayOf(pendingGradients));
       if (pendingRuns) page.setRuns(pendingRuns.runs, pendingRuns.a, pendingRuns.b);
       // The bench and the end-to-end tests drive the page through this handle.
       (window as unknown as { skipscopeView?: GraphView }).skipscopeView = page;
       return;
     }
     case 'gradients':
-      if (page) page.setGradients(m.overlay);
+      if (page) page.setGradients(overlayOf(m));
       else pendingGradients = m;
       return;
     case 'runs':

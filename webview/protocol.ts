@@ -4,6 +4,7 @@
  */
 import type { WeightStats } from '../runtime/view/tensorStats';
 import type { GradientOverlay, ViewModel } from '../runtime/view/viewModel';
+import type { JsonSafe } from '../runtime/protocol/nonFiniteJson';
 
 /** Settings the webview needs, read by the extension from the `skipscope.*` configuration. */
 export interface ViewSettings {
@@ -55,10 +56,13 @@ export interface TensorStatsResponse {
   stats?: TensorStats;
   error?: string;
 }
-/** Extension → webview: gradient statistics from a probe run, drawn as an overlay (null clears it). */
+/**
+ * Extension → webview: gradient statistics from a probe run, drawn as an overlay (null clears it);
+ * NaN and ±Infinity travel by name (reviveNonFinite).
+ */
 export interface GradientsMessage {
   type: 'gradients';
-  overlay: GradientOverlay | null;
+  overlay: JsonSafe<GradientOverlay> | null;
 }
 /** Extension → webview: select and show a node (e.g. from the text view). */
 export interface RevealNodeMessage {

@@ -8,6 +8,7 @@ import type { BackendName, BatchSource, LossKind, ProbeOptions } from '../probe/
 import { runProbe } from '../probe/runProbe';
 import { renderFlowTable } from '../probe/flowTable';
 import { print } from './stdoutGuard';
+import { probeJson } from '../probe/probeJson';
 import { resolveCuts } from '../probe/cuts';
 import { isModelError } from '../errors';
 import { writeReport } from '../report/writeReport';
@@ -132,7 +133,7 @@ every node output and both sides of every skip connection.
     const result = await runProbe(model, opts, { backendConfig: { nativePath } });
     const reportDir = one('report');
     if (reportDir) await writeReport(reportDir, result, reportGraph(model));
-    print(a.flags.has('json') ? JSON.stringify(result, null, 2) : renderFlowTable(result));
+    print(a.flags.has('json') ? probeJson(result) : renderFlowTable(result));
     return 0;
   },
 };

@@ -1,9 +1,10 @@
 /**
- * The diagnosis of a probe run in plain words: vanishing and exploding stretches along the
- * learned layers (from → to, by what factor), dead layers, layers that get no gradient at all,
- * and merges whose skip carries almost all or almost none of the gradient — each finding with the
- * nodes it concerns (the editor focuses them) and the thresholds used, so that a reader can
- * judge it. Computed from the probe result alone, so the CLI, the reports and the editor agree.
+ * The diagnosis of a probe run in plain words: where NaN or Infinity began, vanishing (tiny but
+ * non-zero) and exploding stretches along the learned layers (from → to, by what factor), dead
+ * layers (exact zeros), layers that get no gradient at all, and merges whose skip carries almost
+ * all or almost none of the gradient — each finding with the nodes it concerns (the editor
+ * focuses them) and the thresholds used, so that a reader can judge it. Computed from the probe
+ * result alone, so the CLI, the reports and the editor agree.
  */
 import type { ProbeResult } from './probeTypes';
 
@@ -22,7 +23,8 @@ export interface DiagnosisThresholds {
 }
 
 /** What a finding is about. */
-export type FindingKind = 'vanishing' | 'exploding' | 'dead' | 'no-gradient' | 'skip-all' | 'skip-none';
+export type FindingKind =
+  'non-finite' | 'vanishing' | 'exploding' | 'dead' | 'no-gradient' | 'skip-all' | 'skip-none';
 
 /** One finding. */
 export interface Finding {
@@ -184,13 +186,21 @@ export function diagnose(r: ProbeResult, t: DiagnosisThresholds = DEFAULT_THRESH
   }
   const rank = (f: Finding) => (f.severity === 'warning' ? 0 : 1);
   findings.sort((a, b) => rank(a) - rank(b) || (b.factor ?? b.value ?? 0) - (a.factor ?? a.value ?? 0));
+  // NaN or Infinity first: every statistic it reaches reads NaN or Infinity (probeTypes.ts).
+  if (r.nonFinite)
+    findings.unshift({
+      kind: 'non-finite',
+      severity: 'warning',
+      nodes: [r.nonFinite.node ?? r.activations[r.activations.length - 1]?.node ?? r.model],
+      message: `NaN or Infinity in batch ${r.nonFinite.batch + 1}: ${r.nonFinite.message}.`,
+    });
   return { thresholds: t, findings, text: diagnosisText(pts, findings, t) };
 }
 
 function diagnosisText(pts: Point[], findings: Finding[], t: DiagnosisThresholds): string {
   const count = (k: FindingKind) => findings.filter((f) => f.kind === k).length;
   const flow = findings.filter((f) => f.kind === 'vanishing' || f.kind === 'exploding');
-  const parts: string[] = [];
+  const parts: string[] = findings.filter((f) => f.kind === 'non-finite').map((f) => f.message);
   if (flow.length) parts.push(flow[0].message);
   else if (pts.length >= 2) {
     const gs = pts.map((p) => p.g);

@@ -1,11 +1,19 @@
 /**
  * The readable gradient-flow report of `skipscope probe`: parameters in graph order with a
  * log-scale bar of their gradient RMS, the skip/branch split at each merge and the summary.
+ * NaN and Infinity are printed as such, with how many elements held them and, in the summary,
+ * where they began.
  */
 import type { ProbeResult } from './probeTypes';
 
 const fmt = (v: number) =>
-  v === 0 ? '0' : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3 ? v.toExponential(2) : v.toPrecision(3);
+  !Number.isFinite(v)
+    ? String(v)
+    : v === 0
+      ? '0'
+      : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3
+        ? v.toExponential(2)
+        : v.toPrecision(3);
 
 function pad(s: string, n: number, right = false): string {
   if (s.length >= n) return s;
@@ -24,6 +32,7 @@ function table(head: string[], rows: string[][], rightFrom: number): string {
 
 /** Bar of `width` cells for log10(v) between lo and hi. */
 function bar(v: number, lo: number, hi: number, width = 16): string {
+  if (!Number.isFinite(v)) return '!! NaN/Infinity';
   if (!(v > 0)) return '';
   const f = hi > lo ? (Math.log10(v) - lo) / (hi - lo) : 1;
   return '█'.repeat(Math.max(1, Math.round(f * width)));
@@ -40,7 +49,7 @@ export function renderFlowTable(r: ProbeResult): string {
   out.push('');
   const logs = r.params
     .map((p) => p.grad.rms)
-    .filter((v) => v > 0)
+    .filter((v) => v > 0 && Number.isFinite(v))
     .map(Math.log10);
   const lo = Math.min(...logs) - 0.5;
   const hi = Math.max(...logs);
@@ -62,7 +71,11 @@ export function renderFlowTable(r: ProbeResult): string {
         p.name,
         p.node,
         `[${p.shape.join('×')}]`,
-        fmt(p.grad.l2) + (r.batches > 1 && p.grad.l2Spread ? ` ±${fmt(p.grad.l2Spread)}` : ''),
+        fmt(p.grad.l2) +
+          (r.batches > 1 && p.grad.l2Spread && Number.isFinite(p.grad.l2Spread)
+            ? ` ±${fmt(p.grad.l2Spread)}`
+            : '') +
+          (p.grad.nonFinite ? ` (${p.grad.nonFinite} NaN/Inf)` : ''),
         fmt(p.grad.rms),
         fmt(p.grad.maxAbs),
         fmt(p.weightL2),
@@ -82,7 +95,7 @@ export function renderFlowTable(r: ProbeResult): string {
           m.skip,
           fmt(m.skipRms),
           fmt(m.branchRms),
-          `${(m.skipShare * 100).toFixed(0)}%`,
+          Number.isFinite(m.skipShare) ? `${(m.skipShare * 100).toFixed(0)}%` : fmt(m.skipShare),
         ]),
         2,
       ),

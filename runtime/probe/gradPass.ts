@@ -8,6 +8,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ModelError } from '../errors';
 import { edgeKey, type Executor, type Hooks } from './executor';
 import { PassRecorder } from './passRecorder';
+import type { Moments } from './statsKernels';
+import { nonFiniteOrigin, passHasNonFinite, type NonFiniteOrigin } from './nonFinite';
 import { firstUndifferentiable } from './gradientGuard';
 
 /** A skip to measure: the gradient reaching `source` through the skip edge versus the rest. */
@@ -18,15 +20,18 @@ export interface SkipTap {
   skipNode: number;
 }
 
-/** Raw numbers of one pass. */
+/** Raw numbers of one pass (float64, exact over float32's range: see statsKernels.ts). */
 export interface PassStats {
+  /** The loss; NaN or ±Infinity when it is not finite (then `nonFinite` says where that began). */
   loss: number;
-  /** Per executor param, in order. */
-  params: { sumSq: number; maxAbs: number; sumAbs: number; size: number; finite: boolean }[];
-  /** Per hooked value (node output): sum of squares, exact zeros and size of its gradient. */
-  activations: Map<string, { sumSq: number; zeros: number; size: number }>;
+  /** Per executor param, in order: the moments and size of its gradient. */
+  params: (Moments & { size: number })[];
+  /** Per hooked value (node output), in the order the gradients arrived: moments and size of its gradient. */
+  activations: Map<string, Moments & { size: number }>;
   /** Per SkipTap, in order: sum of squares of the skip-path and branch-path gradients at the source. */
   skips: { skipSq: number; branchSq: number; size: number }[];
+  /** Where NaN or Infinity first appeared, when the loss or a gradient holds one. */
+  nonFinite?: NonFiniteOrigin;
 }
 
 /** A loss: outputs (ONNX layout) → scalar. */
@@ -47,9 +52,9 @@ export function tap(t: tf.Tensor, onGrad: (dy: tf.Tensor) => void): tf.Tensor {
 
 /**
  * Runs one pass. `feeds` are the batch's graph inputs (ONNX layout); `skips` the skips to split;
- * `zero` the merge inputs read as zeros (cut skips: node index → input slots).
- * Throws ModelError when the loss is not finite, naming the first node whose output is not.
- * Every read is awaited: on a GPU nothing can be read back synchronously.
+ * `zero` the merge inputs read as zeros (cut skips: node index → input slots). When the loss or a
+ * gradient holds NaN or Infinity the stats say where that began (`nonFinite`); a batch that holds
+ * them itself is bad input (ModelError).
  */
 export async function gradPass(
   ex: Executor,
@@ -116,9 +121,14 @@ export async function gradPass(
         rec.param(grads[i] ?? tf.zerosLike(p.tensor));
       });
     });
+    // Every read is awaited: on a GPU nothing can be read back synchronously.
     const lossValue = (await lossT!.data())[0];
-    if (!Number.isFinite(lossValue)) throw await nonFiniteError(ex, feeds, lossValue);
-    return await rec.read(lossValue);
+    const stats = await rec.read(lossValue);
+    if (passHasNonFinite(stats)) {
+      await checkFiniteInputs(ex.model.file, feeds);
+      stats.nonFinite = nonFiniteOrigin(ex, stats, await firstNonFiniteNode(ex, feeds));
+    }
+    return stats;
   } finally {
     lossT?.dispose();
     rec.dispose();
@@ -126,8 +136,19 @@ export async function gradPass(
   }
 }
 
-/** Reads boolean scalars in one transfer. */
-async function readFlags(flags: tf.Tensor[]): Promise<ArrayLike<number>> {
+/** Throws when an input of the batch holds NaN or Inf: bad data, not the model's arithmetic. */
+export async function checkFiniteInputs(file: string, feeds: Record<string, tf.Tensor>): Promise<void> {
+  const inputs = Object.entries(feeds).filter(([, t]) => t.dtype === 'float32');
+  const flags = inputs.map(([, t]) => tf.tidy(() => tf.all(tf.isFinite(t))));
+  const ok = await readFlags(flags);
+  tf.dispose(flags);
+  const bad = inputs.findIndex((_, i) => !ok[i]);
+  if (bad >= 0)
+    throw new ModelError(`${file}: input "${inputs[bad][0]}" of the batch contains NaN or Inf.`, file);
+}
+
+/** Reads scalar flags (booleans) in one transfer: awaited, as a GPU cannot be read synchronously. */
+export async function readFlags(flags: tf.Tensor[]): Promise<ArrayLike<number>> {
   if (flags.length === 0) return [];
   const all = tf.tidy(() => tf.stack(flags.map((f) => tf.cast(f, 'int32'))));
   try {
@@ -137,23 +158,11 @@ async function readFlags(flags: tf.Tensor[]): Promise<ArrayLike<number>> {
   }
 }
 
-/** Finds where non-finite values first appear and says so in one sentence. */
-async function nonFiniteError(
+/** The first node (in graph order) whose output holds NaN or Inf in the forward pass, if any. */
+async function firstNonFiniteNode(
   ex: Executor,
   feeds: Record<string, tf.Tensor>,
-  loss: number,
-): Promise<ModelError> {
-  const file = ex.model.file;
-  const inputs = Object.entries(feeds).filter(([, t]) => t.dtype === 'float32');
-  const inputFlags = inputs.map(([, t]) => tf.tidy(() => tf.all(tf.isFinite(t))));
-  const inputOk = await readFlags(inputFlags);
-  tf.dispose(inputFlags);
-  const bad = inputs.findIndex((_, i) => !inputOk[i]);
-  if (bad >= 0)
-    return new ModelError(
-      `${file}: the loss is ${loss} because input "${inputs[bad][0]}" of the batch contains NaN or Inf.`,
-      file,
-    );
+): Promise<{ name: string; op: string } | undefined> {
   const flags: { name: string; ok: tf.Tensor }[] = [];
   tf.tidy(() => {
     ex.run(feeds, {
@@ -166,11 +175,6 @@ async function nonFiniteError(
   const ok = await readFlags(flags.map((f) => f.ok));
   tf.dispose(flags.map((f) => f.ok));
   const first = flags.find((_, i) => !ok[i])?.name;
-  const node = first ? ex.nodes.find((n) => n.outputs.includes(first)) : undefined;
-  return new ModelError(
-    node
-      ? `${file}: the loss is ${loss}: node "${node.name}" (${node.op}) is the first to produce NaN or Inf.`
-      : `${file}: the loss is ${loss} (every node output is finite; the loss itself overflowed).`,
-    file,
-  );
+  const node = first ? ex.nodes.find((n) => n.outputs.includes(first!)) : undefined;
+  return node && { name: node.name, op: node.op };
 }

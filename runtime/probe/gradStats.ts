@@ -3,13 +3,14 @@
  * per-activation and per-merge statistics as means over batches with their spread, and a summary
  * that names vanishing or exploding stretches along the learned layers.
  */
-import type { ActivationGrad, FlowIssue, MergeGrad, ParamGrad } from './probeTypes';
+import type { ActivationGrad, FlowIssue, MergeGrad, NonFiniteReport, ParamGrad } from './probeTypes';
+import type { PassStats, SkipTap } from './gradPass';
+
 /** What the statistics read of a runner: its parameters and its nodes (in graph order). */
 export interface ProbedGraph {
   params: { name: string; shape: number[]; node: string }[];
   nodes: { name: string; outputs: string[] }[];
 }
-import type { PassStats, SkipTap } from './gradPass';
 
 function mean(xs: number[]): number {
   return xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
@@ -19,6 +20,12 @@ function std(xs: number[]): number {
   if (xs.length < 2) return 0;
   const m = mean(xs);
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) * (b - m), 0) / (xs.length - 1));
+}
+
+/** The most NaN/Inf elements of any pass, as an optional field (absent when none). */
+function nonFinite(counts: number[]): { nonFinite?: number } {
+  const n = Math.max(0, ...counts);
+  return n > 0 ? { nonFinite: n } : {};
 }
 
 /** Per-parameter statistics; `weightL2` per parameter in executor order. */
@@ -37,6 +44,7 @@ export function paramStats(ex: ProbedGraph, passes: PassStats[], weightL2: numbe
         maxAbs: mean(passes.map((s) => s.params[i].maxAbs)),
         meanAbs: mean(passes.map((s) => s.params[i].sumAbs / size)),
         l2Spread: std(l2s),
+        ...nonFinite(passes.map((s) => s.params[i].nonFinite)),
       },
       weightL2: weightL2[i],
       ratio: weightL2[i] > 0 ? l2 / weightL2[i] : 0,
@@ -59,6 +67,7 @@ export function activationStats(ex: ProbedGraph, passes: PassStats[], batchSize:
         rmsSpread: std(rms),
         l2PerSample: mean(per.map((v) => Math.sqrt(v.sumSq / Math.max(batchSize, 1)))),
         zeroFraction: mean(per.map((v) => v.zeros / Math.max(v.size, 1))),
+        ...nonFinite(per.map((v) => v.nonFinite)),
       });
     }
   }
@@ -87,8 +96,10 @@ export const FLOW_FACTOR = 1000;
 /**
  * Finds the strongest vanishing and exploding stretches along `layers` (learned-op outputs in
  * graph order, input side first, measured by the per-sample gradient L2 norm, which unlike the
- * RMS does not shrink just because a layer is wider). Gradient flows from the output back to the input, so a
- * stretch runs from a later layer (`from`) to an earlier one (`to`).
+ * RMS does not shrink just because a layer is wider). Gradient flows from the output back to the
+ * input, so a stretch runs from a later layer (`from`) to an earlier one (`to`). The sums are
+ * exact over float32's range, so a gradient of 1e-35 takes part (vanishing, not zero) and only
+ * exact zeros (dead layers: diagnosis.ts) stay out, as do non-finite norms.
  */
 export function flowIssues(layers: { node: string; rms: number }[]): FlowIssue[] {
   const pts = layers.filter((l) => l.rms > 0 && Number.isFinite(l.rms));
@@ -109,7 +120,7 @@ export function flowIssues(layers: { node: string; rms: number }[]): FlowIssue[]
       from: pts[j].node,
       to: pts[i].node,
       factor: f,
-      message: `gradient vanishes from ${pts[j].node} back to ${pts[i].node}: gradient norm falls ${(1 / f).toPrecision(3)}× over ${j - i} learned layers`,
+      message: `gradient vanishes from ${pts[j].node} back to ${pts[i].node}: gradient norm falls ${(1 / f).toPrecision(3)}× over ${j - i} learned layers, to ${pts[i].rms.toPrecision(3)} per sample (tiny, not zero)`,
     });
   }
   if (bestExp.f > FLOW_FACTOR) {
@@ -119,31 +130,42 @@ export function flowIssues(layers: { node: string; rms: number }[]): FlowIssue[]
       from: pts[j].node,
       to: pts[i].node,
       factor: f,
-      message: `gradient explodes from ${pts[j].node} back to ${pts[i].node}: gradient norm grows ${f.toPrecision(3)}× over ${j - i} learned layers`,
+      message: `gradient explodes from ${pts[j].node} back to ${pts[i].node}: gradient norm grows ${f.toPrecision(3)}× over ${j - i} learned layers, to ${pts[i].rms.toPrecision(3)} per sample`,
     });
   }
   return issues;
 }
 
-/** One paragraph for people: the issues, or how much the gradient RMS varies when healthy. */
+/** The sentence `s` capitalised, with a full stop. */
+const sentence = (s: string) => `${s[0].toUpperCase()}${s.slice(1)}.`;
+
+/**
+ * One paragraph for people: where NaN/Inf began (when it did), the issues, or how much the
+ * gradient RMS varies when healthy.
+ */
 export function summaryText(
   layers: { node: string; rms: number }[],
   issues: FlowIssue[],
   merges: MergeGrad[],
+  nonFiniteAt?: NonFiniteReport,
 ): string {
   const parts: string[] = [];
-  if (issues.length) parts.push(...issues.map((i) => `${i.message[0].toUpperCase()}${i.message.slice(1)}.`));
+  if (nonFiniteAt)
+    parts.push(
+      `NaN or Infinity in batch ${nonFiniteAt.batch + 1}: ${nonFiniteAt.message}; statistics that it reaches read NaN or Infinity.`,
+    );
+  if (issues.length) parts.push(...issues.map((i) => sentence(i.message)));
   else if (layers.length >= 2) {
-    const rms = layers.map((l) => l.rms).filter((r) => r > 0);
+    const rms = layers.map((l) => l.rms).filter((r) => r > 0 && Number.isFinite(r));
     const spread = rms.length ? Math.max(...rms) / Math.min(...rms) : 1;
     parts.push(
       `Gradient flow looks healthy: across ${layers.length} learned layers the per-sample gradient norm stays within ${spread.toPrecision(3)}×.`,
     );
   }
-  if (merges.length) {
-    const share = mean(merges.map((m) => m.skipShare));
+  const shares = merges.map((m) => m.skipShare).filter(Number.isFinite);
+  if (shares.length) {
     parts.push(
-      `On average ${(share * 100).toFixed(0)}% of the gradient energy at the ${merges.length} skip forks arrives through the skips.`,
+      `On average ${(mean(shares) * 100).toFixed(0)}% of the gradient energy at the ${shares.length} skip forks arrives through the skips.`,
     );
   }
   return parts.join(' ');

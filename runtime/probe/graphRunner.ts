@@ -13,8 +13,9 @@ import * as tfconv from '@tensorflow/tfjs-converter';
 import type { Model } from '../model/ir';
 import { ModelError, describeError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
-import { tap, type LossFn, type PassStats } from './gradPass';
+import { checkFiniteInputs, readFlags, tap, type LossFn, type PassStats } from './gradPass';
 import { PassRecorder } from './passRecorder';
+import { nonFiniteOrigin, passHasNonFinite } from './nonFinite';
 import { fileIoHandler } from './modelFiles';
 
 /** A loaded graph model with its parameters (as variables) and nodes in graph order. */
@@ -216,20 +217,51 @@ export async function graphGradPass(
         rec.param(g);
       }
     });
+    // Awaited reads: a GPU cannot be read back synchronously.
     const lossValue = (await lossT!.data())[0];
     lossT!.dispose();
-    if (!Number.isFinite(lossValue))
-      throw new ModelError(
-        `${r.file}: the loss is ${lossValue}: the model produces NaN or Inf on this batch.`,
-        r.file,
-      );
-    return await rec.read(lossValue);
+    const stats = await rec.read(lossValue);
+    ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
+    renamed.forEach((restore) => restore());
+    if (passHasNonFinite(stats)) {
+      await checkFiniteInputs(r.file, inputs);
+      stats.nonFinite = nonFiniteOrigin(r, stats, await firstNonFiniteNode(r, inputs));
+    }
+    return stats;
   } finally {
     ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
     renamed.forEach((restore) => restore());
     rec.dispose();
     tf.dispose([...skipEdge.values()]);
   }
+}
+
+/** The first node (in execution order) whose output holds NaN or Inf in a forward pass, if any. */
+async function firstNonFiniteNode(
+  r: GraphRunner,
+  inputs: Record<string, tf.Tensor>,
+): Promise<{ name: string } | undefined> {
+  const ex = internals(r.model);
+  const original = ex.checkTensorForDisposalWithNodeLiveUntilInfo;
+  const probed = new Set(r.nodes.map((n) => n.name));
+  const flags: { name: string; ok: tf.Tensor }[] = [];
+  ex.checkTensorForDisposalWithNodeLiveUntilInfo = function (node, tensorMap, ...rest) {
+    if (probed.has(node.name))
+      for (const t of tensorMap[node.name] ?? [])
+        if (t && t.dtype === 'float32') flags.push({ name: node.name, ok: tf.keep(tf.all(tf.isFinite(t))) });
+    return original.call(this, node, tensorMap, ...rest);
+  };
+  try {
+    tf.tidy(() => {
+      r.model.execute(inputs, r.outputNames);
+    });
+  } finally {
+    ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
+  }
+  const ok = await readFlags(flags.map((f) => f.ok));
+  tf.dispose(flags.map((f) => f.ok));
+  const first = flags.find((_, i) => !ok[i])?.name;
+  return first === undefined ? undefined : { name: first };
 }
 
 /**

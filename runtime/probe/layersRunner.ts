@@ -10,7 +10,8 @@ import { ModelError, describeError } from '../errors';
 import type { Model } from '../model/ir';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { LossFn, PassStats } from './gradPass';
-import { tap } from './gradPass';
+import { checkFiniteInputs, readFlags, tap } from './gradPass';
+import { nonFiniteOrigin, passHasNonFinite } from './nonFinite';
 import { PassRecorder } from './passRecorder';
 import { fileIoHandler } from './modelFiles';
 
@@ -28,6 +29,8 @@ export interface LayerSkipTap {
 
 /** A loaded layers model with its parameters and layers in graph order. */
 export interface LayersRunner {
+  /** The model.json it was loaded from (named in errors). */
+  file: string;
   model: tfl.LayersModel;
   params: { name: string; shape: number[]; node: string; tensor: tf.Tensor }[];
   nodes: { name: string; outputs: string[] }[];
@@ -71,6 +74,7 @@ export async function loadLayersRunner(file: string): Promise<LayersRunner> {
     }
   }
   return {
+    file,
     model,
     params,
     nodes: layers
@@ -176,16 +180,51 @@ export async function layersGradPass(
         rec.param(g);
       }
     });
+    // Awaited reads: a GPU cannot be read back synchronously.
     const lossValue = (await lossT!.data())[0];
     lossT!.dispose();
-    if (!Number.isFinite(lossValue))
-      throw new ModelError(`the loss is ${lossValue}: the model produces NaN or Inf on this batch.`);
-    return await rec.read(lossValue);
+    const stats = await rec.read(lossValue);
+    layers.forEach((l, i) => (l.call = originals[i]));
+    if (passHasNonFinite(stats)) {
+      await checkFiniteInputs(r.file, feeds);
+      stats.nonFinite = nonFiniteOrigin(r, stats, await firstNonFiniteLayer(r, layers, inputs));
+    }
+    return stats;
   } finally {
     layers.forEach((l, i) => (l.call = originals[i]));
     rec.dispose();
     tf.dispose([...skipEdge.values()]);
   }
+}
+
+/** The first layer (in call order) whose output holds NaN or Inf in a forward pass, if any. */
+async function firstNonFiniteLayer(
+  r: LayersRunner,
+  layers: tfl.layers.Layer[],
+  inputs: tf.Tensor[],
+): Promise<{ name: string; op: string } | undefined> {
+  const flags: { layer: tfl.layers.Layer; ok: tf.Tensor }[] = [];
+  const originals = layers.map((l) => l.call);
+  layers.forEach((l) => {
+    const call = l.call;
+    l.call = function (x, kwargs) {
+      const out = call.call(this, x, kwargs);
+      for (const t of Array.isArray(out) ? out : [out])
+        if (t.dtype === 'float32') flags.push({ layer: l, ok: tf.keep(tf.all(tf.isFinite(t))) });
+      return out;
+    };
+  });
+  try {
+    tf.tidy(() => {
+      r.model.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false });
+    });
+  } finally {
+    layers.forEach((l, i) => (l.call = originals[i]));
+  }
+  const ok = await readFlags(flags.map((f) => f.ok));
+  tf.dispose(flags.map((f) => f.ok));
+  const first = flags.find((_, i) => !ok[i])?.layer;
+  return first && { name: first.name, op: first.getClassName() };
 }
 
 /** Frees the model's weights. */

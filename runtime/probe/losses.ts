@@ -22,11 +22,35 @@ function classLast(logits: tf.Tensor): tf.Tensor2D {
   return tf.reshape(tf.transpose(logits, perm), [-1, logits.shape[1]!]) as tf.Tensor2D;
 }
 
+/**
+ * mean(x²), whose value overflows or underflows only where the mean itself leaves float32's range:
+ * squares of float32 values overflow past ~1.8e19, so the mean is taken of (x/m)², m = max |x|,
+ * and scaled back as (m · rms)². Its gradient is the plain 2x/n.
+ */
+export function meanSquare(x: tf.Tensor): tf.Scalar {
+  const f = tf.customGrad(((v: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    save([v]);
+    const value = tf.tidy(() => {
+      const m = tf.max(tf.abs(v));
+      const d = tf.where(tf.greater(m, 0), m, tf.onesLike(m));
+      const scaled = tf.square(tf.mul(d, tf.sqrt(tf.mean(tf.square(tf.div(v, d))))));
+      // An infinite x makes x/m NaN; the mean of its square is infinite.
+      return tf.where(tf.isInf(m), m, scaled);
+    });
+    return {
+      value,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tf.mul(saved[0], 2 / saved[0].size)),
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Scalar;
+}
+
 /** Builds the loss function; `file` names the model in errors. */
 export function makeLoss(kind: LossKind, extra: LossInputs, file: string): LossFn {
   switch (kind) {
     case 'mean-square':
-      return (outs) => tf.div(tf.addN(outs.map((y) => tf.mean(tf.square(y)))), outs.length) as tf.Scalar;
+      // Each output's share divided first, so that the sum of K shares cannot overflow where their mean does not.
+      return (outs) => tf.addN(outs.map((y) => tf.div(meanSquare(y), outs.length))) as tf.Scalar;
     case 'sum':
       return (outs) => tf.addN(outs.map((y) => tf.sum(y))) as tf.Scalar;
     case 'cross-entropy':
@@ -61,7 +85,7 @@ export function makeLoss(kind: LossKind, extra: LossInputs, file: string): LossF
             `${file}: the mse target has shape [${t.shape}] but the first output has shape [${outs[0].shape}].`,
             file,
           );
-        return tf.mean(tf.square(tf.sub(outs[0], t))) as tf.Scalar;
+        return meanSquare(tf.sub(outs[0], t));
       };
   }
 }

@@ -1,6 +1,8 @@
 /**
  * Options and results of gradient probes (the contract in DESIGN.md), shared by the CLI JSON,
- * the sidecar protocol and the view.
+ * the sidecar protocol and the view. Statistics are float64 numbers over float32's whole range;
+ * NaN and ±Infinity, which JSON cannot carry, travel as the strings "NaN", "Infinity" and
+ * "-Infinity" (probeJson.ts), and `nonFinite` fields say where they came from.
  */
 import type { Diagnosis } from './diagnosis';
 
@@ -50,7 +52,15 @@ export interface ParamGrad {
   shape: number[];
   /** The node that uses it (first consumer). */
   node: string;
-  grad: { l2: number; rms: number; maxAbs: number; meanAbs: number; l2Spread?: number };
+  grad: {
+    l2: number;
+    rms: number;
+    maxAbs: number;
+    meanAbs: number;
+    l2Spread?: number;
+    /** Elements of the gradient that are NaN or ±Infinity (in the batch with most); absent when none. */
+    nonFinite?: number;
+  };
   weightL2: number;
   /** grad L2 / weight L2 (0 when the weight is all zeros). */
   ratio: number;
@@ -64,8 +74,10 @@ export interface ActivationGrad {
   rmsSpread?: number;
   /** L2 norm of the gradient per sample (RMS × √(elements per sample)): comparable across layers of any width. */
   l2PerSample?: number;
-  /** Fraction of exact zeros in the gradient (dead units). */
+  /** Fraction of exact zeros in the gradient (dead units; a gradient of 1e-40 is vanishing, not dead). */
   zeroFraction: number;
+  /** Elements of the gradient that are NaN or ±Infinity (in the batch with most); absent when none. */
+  nonFinite?: number;
 }
 
 /**
@@ -111,6 +123,22 @@ export interface AdapterDescription {
   limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
 }
 
+/** Where NaN or ±Infinity first appeared in a run. */
+export interface NonFiniteReport {
+  /** The batch (from 0). */
+  batch: number;
+  /**
+   * `forward`: a node's output (the model's own float32 arithmetic overflowed); `loss`: every
+   * node output was finite but the loss was not; `backward`: the gradient at a node's output, or
+   * of a parameter, on the way back.
+   */
+  pass: 'forward' | 'loss' | 'backward';
+  /** That node, when there is one. */
+  node?: string;
+  /** One sentence for people. */
+  message: string;
+}
+
 /** Everything a probe run returns. */
 export interface ProbeResult {
   model: string;
@@ -122,6 +150,8 @@ export interface ProbeResult {
   activations: ActivationGrad[];
   merges: MergeGrad[];
   summary: { issues: FlowIssue[]; text: string };
+  /** Present when a loss or a gradient held NaN or ±Infinity: where that first happened. */
+  nonFinite?: NonFiniteReport;
   /**
    * Milliseconds: the mean pass, the whole run, the first pass alone (kernel set-up and, on a GPU,
    * shader compilation) and the GPU's adapter and device start (0 when reused or not a GPU).

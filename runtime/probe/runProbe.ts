@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../model/ir';
 import { ModelError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
-import type { ProbeOptions, ProbeResult } from './probeTypes';
+import type { NonFiniteReport, ProbeOptions, ProbeResult } from './probeTypes';
 import {
   backendGeneration,
   backendSetupMs,
@@ -40,6 +40,7 @@ import { readNpy } from './npy';
 import { integers } from './random';
 import { checkMemory } from './memoryGuard';
 import { activationStats, flowIssues, mergeStats, paramStats, summaryText } from './gradStats';
+import { readLater, statsKernels } from './statsKernels';
 import { resolveCuts, type CutPlan } from './cuts';
 import { diagnose } from './diagnosis';
 
@@ -173,6 +174,7 @@ export async function runProbe(
   const target = opts.loss === 'mse' ? loadTarget(model, opts) : undefined;
   const passes: PassStats[] = [];
   const losses: number[] = [];
+  let nonFinite: NonFiniteReport | undefined;
   let passMs = 0;
   let firstBatchMs = 0;
   try {
@@ -201,6 +203,7 @@ export async function runProbe(
         passMs += ms;
         passes.push(stats);
         losses.push(stats.loss);
+        if (stats.nonFinite && !nonFinite) nonFinite = { batch: b, ...stats.nonFinite };
       } finally {
         tf.dispose(Object.values(feeds));
         extra.target?.dispose();
@@ -213,7 +216,11 @@ export async function runProbe(
   }
   hooks.onProgress?.(plan.count, plan.count, 'done');
   const graph = runner.ex ?? runner.layers ?? runner.graph!;
-  const weightL2 = await guardGpu(guard('reading the weights'), () => weightNorms(graph.params));
+  const kernels = statsKernels();
+  // Awaited, inside error scopes: a GPU cannot be read back synchronously.
+  const weightL2 = await guardGpu(guard('reading the weights'), () =>
+    Promise.all(graph.params.map(async (p) => Math.sqrt((await readLater(kernels.moments(p.tensor))).sumSq))),
+  );
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
   const merges = mergeStats(runner.layers ? layerTaps : runner.graph ? graphTaps : taps, passes);
@@ -222,7 +229,7 @@ export async function runProbe(
     .filter((a) => learned.has(a.node))
     .map((a) => ({ node: a.node, rms: a.l2PerSample ?? a.rms }));
   const issues = flowIssues(layers);
-  let text = summaryText(layers, issues, merges);
+  let text = summaryText(layers, issues, merges, nonFinite);
   if (warning) text += ` Memory: ${warning}`;
   const result: ProbeResult = {
     model: path.basename(model.file),
@@ -234,6 +241,7 @@ export async function runProbe(
     activations,
     merges,
     summary: { issues, text },
+    ...(nonFinite ? { nonFinite } : {}),
     timing: {
       msPerBatch: passMs / Math.max(plan.count, 1),
       totalMs: performance.now() - t0,
@@ -271,17 +279,6 @@ function cutInputs(
     zero.set(node.index, (zero.get(node.index) ?? new Set()).add(c.input));
   }
   return zero;
-}
-
-/** L2 norm of each parameter, read in one transfer. */
-async function weightNorms(params: { tensor: tf.Tensor }[]): Promise<number[]> {
-  if (params.length === 0) return [];
-  const sums = tf.tidy(() => tf.stack(params.map((p) => tf.sum(tf.square(p.tensor)))));
-  try {
-    return Array.from(await sums.data(), (v) => Math.sqrt(v));
-  } finally {
-    sums.dispose();
-  }
 }
 
 function loadTarget(model: Model, opts: ProbeOptions): tf.Tensor {

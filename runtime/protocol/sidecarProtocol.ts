@@ -6,6 +6,7 @@ import { NotificationType, RequestType } from 'vscode-jsonrpc';
 import type { WeightStats } from '../view/tensorStats';
 import type { GradientOverlay, ViewModel } from '../view/viewModel';
 import type { ProbeOptions, ProbeResult } from '../probe/probeTypes';
+import type { JsonSafe } from './nonFiniteJson';
 
 /** A model opened in the sidecar, referred to by handle afterwards. */
 export interface OpenModelResult {
@@ -65,15 +66,21 @@ export interface ProbeRunResult {
   result: ProbeResult;
   overlay: GradientOverlay;
 }
-/** Runs gradient probes on an opened model; progress arrives as probe/progress notifications. */
+/**
+ * Runs gradient probes on an opened model; progress arrives as probe/progress notifications. NaN
+ * and ±Infinity in the answer travel by name (reviveNonFinite reads them back).
+ */
 export const ProbeRun = new RequestType<
   { handle: number; runId: number; options: ProbeOptions },
-  ProbeRunResult,
+  JsonSafe<ProbeRunResult>,
   void
 >('probe/run');
-/** Writes the gradient report of a run (JSON, CSV, Markdown, chart and graph as SVG and PNG) into `dir`. */
+/**
+ * Writes the gradient report of a run (JSON, CSV, Markdown, chart and graph as SVG and PNG) into
+ * `dir`; the result's NaN and ±Infinity travel by name.
+ */
 export const ProbeReport = new RequestType<
-  { handle: number; result: ProbeResult; dir: string },
+  { handle: number; result: JsonSafe<ProbeResult>; dir: string },
   { files: string[] },
   void
 >('probe/report');

@@ -22,7 +22,8 @@ export const CSV_COLUMNS = [
 
 function cell(v: string | number | boolean | undefined): string {
   if (v === undefined) return '';
-  const s = typeof v === 'number' ? (Number.isFinite(v) ? String(v) : '') : String(v);
+  // NaN and Infinity by name, as in the JSON (an empty cell would read as "not measured").
+  const s = String(v);
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 

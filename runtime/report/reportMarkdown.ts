@@ -7,13 +7,15 @@ import type { FlowLayer } from '../view/flowLayers';
 import { runName } from '../probe/runName';
 
 const fmt = (v: number | undefined) =>
-  v === undefined || !Number.isFinite(v)
+  v === undefined
     ? ''
-    : v === 0
-      ? '0'
-      : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3
-        ? v.toExponential(3)
-        : v.toPrecision(4);
+    : !Number.isFinite(v)
+      ? String(v) // NaN, Infinity: said, not left blank
+      : v === 0
+        ? '0'
+        : Math.abs(v) >= 1e4 || Math.abs(v) < 1e-3
+          ? v.toExponential(3)
+          : v.toPrecision(4);
 const pm = (v: number | undefined, s: number | undefined) =>
   v === undefined ? '—' : s ? `${fmt(v)} ± ${fmt(s)}` : fmt(v);
 const md = (s: string) => s.replace(/[|\\`*_<>]/g, (c) => `\\${c}`);

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProbeResult } from '../probe/probeTypes';
+import { probeJson } from '../probe/probeJson';
 import type { ViewModel } from '../view/viewModel';
 import { ModelError, describeError } from '../errors';
 import { flowLayers } from '../view/flowLayers';
@@ -48,7 +49,7 @@ export function reportFiles(result: ProbeResult, view: ViewModel): Map<string, B
   }).drawing;
   const graph = graphOverlay(view, layers, 'actRms');
   const files = new Map<string, Buffer>();
-  files.set(REPORT_FILES.json, Buffer.from(JSON.stringify(result, null, 2) + '\n'));
+  files.set(REPORT_FILES.json, Buffer.from(probeJson(result) + '\n'));
   files.set(REPORT_FILES.csv, Buffer.from(layersCsv(layers)));
   files.set(
     REPORT_FILES.markdown,

@@ -11,6 +11,8 @@ import { reportGraph } from '../report/reportGraph';
 import { ProbeCancelled, runProbe } from '../probe/runProbe';
 import { toGradientOverlay } from '../view/gradientOverlay';
 import { guarded, type HandlerContext } from './handlerContext';
+import { jsonSafe, reviveNonFinite } from '../protocol/nonFiniteJson';
+import type { ProbeResult } from '../probe/probeTypes';
 import { textService } from './textHandlers';
 
 /** JSON-RPC's "request cancelled" code (LSP's RequestCancelled). */
@@ -30,7 +32,7 @@ export function registerProbeHandlers({ conn, store }: HandlerContext): void {
       const overlay = toGradientOverlay(result);
       // Text hovers on the same file show the measured gradients too.
       textService.gradients.set(path.resolve(model.file), overlay);
-      return { result, overlay };
+      return jsonSafe({ result, overlay });
     } catch (e) {
       if (e instanceof ProbeCancelled) return new ResponseError(REQUEST_CANCELLED, e.message);
       return guarded(() => {
@@ -39,6 +41,8 @@ export function registerProbeHandlers({ conn, store }: HandlerContext): void {
     }
   });
   conn.onRequest(ProbeReport, ({ handle, result, dir }) =>
-    guarded(async () => ({ files: await writeReport(dir, result, reportGraph(store.get(handle))) })),
+    guarded(async () => ({
+      files: await writeReport(dir, reviveNonFinite<ProbeResult>(result), reportGraph(store.get(handle))),
+    })),
   );
 }

@@ -1,6 +1,6 @@
 /**
- * Turns a probe result into the graph overlay the editor draws (per node gradient RMS and dead
- * fraction, per merge skip share).
+ * Turns a probe result into the graph overlay the editor draws (per node gradient RMS, dead
+ * fraction and NaN/Inf count, per merge skip share, and where NaN/Inf first appeared).
  */
 import type { GradientOverlay, NodeGradient } from './viewModel';
 import type { ProbeResult } from '../probe/probeTypes';
@@ -11,7 +11,13 @@ import { runName } from '../probe/runName';
 export function toGradientOverlay(r: ProbeResult): GradientOverlay {
   const nodes: Record<string, NodeGradient> = {};
   for (const a of r.activations) {
-    if (!nodes[a.node]) nodes[a.node] = { rms: a.rms, rmsSpread: a.rmsSpread, zeroFraction: a.zeroFraction };
+    if (!nodes[a.node])
+      nodes[a.node] = {
+        rms: a.rms,
+        rmsSpread: a.rmsSpread,
+        zeroFraction: a.zeroFraction,
+        ...(a.nonFinite ? { nonFinite: a.nonFinite } : {}),
+      };
   }
   for (const p of r.params) {
     const n = nodes[p.node];
@@ -31,5 +37,6 @@ export function toGradientOverlay(r: ProbeResult): GradientOverlay {
     run: { id: 0, name: runName(r), backend: r.backend.name, device: r.backend.device, cut: r.cut ?? [] },
     layers: flowLayers(r),
     diagnosis: r.diagnosis,
+    ...(r.nonFinite ? { nonFinite: { node: r.nonFinite.node, message: r.nonFinite.message } } : {}),
   };
 }

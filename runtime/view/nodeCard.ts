@@ -53,8 +53,10 @@ export function nodeCard(view: ViewModel, nodeName: string, grads?: GradientOver
   if (g) {
     rows.push(['grad RMS', formatStat(g.rms)]);
     if (g.zeroFraction > 0) rows.push(['dead units', `${(g.zeroFraction * 100).toFixed(1)}%`]);
+    if (g.nonFinite) rows.push(['NaN/Inf', `${formatCount(g.nonFinite)} gradient elements`]);
     if (g.paramRatio !== undefined) rows.push(['grad/weight', formatStat(g.paramRatio)]);
   }
+  if (grads?.nonFinite?.node === node.name) rows.push(['first NaN/Inf', grads.nonFinite.message]);
   const mg = grads?.merges[node.name];
   if (mg) rows.push(['skip share', `${(mg.skipShare * 100).toFixed(1)}% of the gradient`]);
   return { title: node.op, rows, skipRole: skipRoleOf(view, node.name) };

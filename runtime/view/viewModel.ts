@@ -80,6 +80,8 @@ export interface NodeGradient {
   paramL2?: number;
   paramRatio?: number;
   paramRatioSpread?: number;
+  /** Elements of the output gradient that were NaN or ±Infinity (absent when none). */
+  nonFinite?: number;
 }
 
 /** Gradient split at one merge: how much arrives through the skip input versus the branch. */
@@ -102,4 +104,6 @@ export interface GradientOverlay {
   layers?: FlowLayer[];
   /** The run's diagnosis (runtime/probe/diagnosis.ts). */
   diagnosis?: Diagnosis;
+  /** Where NaN or ±Infinity first appeared in the run, when they did. */
+  nonFinite?: { node?: string; message: string };
 }

@@ -67,7 +67,9 @@ export function renderNodeDetails(host: HTMLElement, ctx: DetailsContext, i: num
   );
   const outputs = n.outputs.map((o) => row(o.name, `${formatShape(o.shape)} ${o.dtype}`));
   const grads =
-    card?.rows.filter(([k]) => ['grad RMS', 'dead units', 'grad/weight', 'skip share'].includes(k)) ?? [];
+    card?.rows.filter(([k]) =>
+      ['grad RMS', 'dead units', 'NaN/Inf', 'first NaN/Inf', 'grad/weight', 'skip share'].includes(k),
+    ) ?? [];
   fill(
     host,
     h('h3', { class: 'details-title' }, n.op, ' ', h('span', { class: 'details-name' }, n.name)),

@@ -149,8 +149,11 @@ export interface WasmKernels {
   ): void;
   /** Winograd weight gradient: tile sums `m` [16][ci][co] (co a multiple of 4) to Gᵀ M G as ONNX [co][ci][3][3]. */
   wgWeightOut(m: number, ci: number, co: number, out: number): void;
-  /** Over n floats at byte address p: [Σx², Σ|x|, max |x|, count(x = 0)] (NaN in, NaN out; sums in f64 by blocks). */
-  gradStats(p: number, n: number): [number, number, number, number];
+  /**
+   * Over n floats at byte address p: [Σx², Σ|x|, max |x|, count(x = 0), count(x is NaN or ±Inf)],
+   * exact over float32's whole range (NaN in, NaN out; see scripts/wasm/stats.mjs).
+   */
+  gradStats(p: number, n: number): [number, number, number, number, number];
   /** Over n floats at pSkip and pTotal: [Σ skip², Σ (total − skip)²]. */
   diffSq(pTotal: number, pSkip: number, n: number): [number, number];
   /** out[c] = Σ_r p[r·cols + c] for a row-major rows × cols float block at p (float32 out at byte address out). */
@@ -229,8 +232,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
   const pa = heap._malloc((x.MC.value as number) * (x.KC.value as number) * 4);
   const pb = heap._malloc((x.KC.value as number) * (x.NC.value as number) * 4);
   const tmp = heap._malloc(mr * nr * 4);
-  // Results of the statistics (4 f64) and the column sums' f64 partials (8 vectors of 4 f64).
-  const res = heap._malloc(32);
+  // Results of the statistics (5 f64) and the column sums' f64 partials (8 vectors of 4 f64).
+  const res = heap._malloc(40);
   const scr = heap._malloc(256);
   const f64 = (k: number) => new Float64Array(heap.asm.memory.buffer, res, k);
   // Tables of the tap kernels, grown on demand.
@@ -271,8 +274,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
     wgWeightOut: (...args) => x.wgWeightOut(...args),
     gradStats(p, n) {
       x.gradStats(p, n, res);
-      const r = f64(4);
-      return [r[0], r[1], r[2], r[3]];
+      const r = f64(5);
+      return [r[0], r[1], r[2], r[3], r[4]];
     },
     diffSq(pTotal, pSkip, n) {
       x.diffSq(pTotal, pSkip, n, res);

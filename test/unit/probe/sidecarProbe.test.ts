@@ -1,8 +1,8 @@
 /**
  * probe/run through a real sidecar process over JSON-RPC on its IPC channel: progress
- * notifications, cancellation, errors that name the problem, and a sidecar that survives them;
- * writes straight to its stdout (as Dawn's native code makes) that do not disturb the protocol;
- * a webgpu run and the adapter named in runtime/info.
+ * notifications, cancellation, NaN/Infinity carried by name, errors that name the problem, and a
+ * sidecar that survives them; writes straight to its stdout (as Dawn's native code makes) that do
+ * not disturb the protocol; a webgpu run and the adapter named in runtime/info.
  */
 import { strict as assert } from 'node:assert';
 import * as cp from 'node:child_process';
@@ -20,9 +20,12 @@ import {
 import {
   ModelOpen,
   ProbeProgress,
+  ProbeReport,
   ProbeRun,
   RuntimeInfoRequest,
+  type ProbeRunResult,
 } from '../../../runtime/protocol/sidecarProtocol';
+import { jsonSafe, reviveNonFinite } from '../../../runtime/protocol/nonFiniteJson';
 import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
 
 const root = path.resolve(__dirname, '../../..');
@@ -96,6 +99,27 @@ setInterval(junk, 20).unref();`,
     assert.ok(progress.filter((p) => p.runId === 8).length < 50);
   });
 
+  it('carries NaN and Infinity by name, and they read back as numbers', async () => {
+    const { handle } = await conn.sendRequest(ModelOpen, {
+      file: path.join(root, 'test/fixtures/grads/tiny_overflow.onnx'),
+    });
+    const answer = await conn.sendRequest(ProbeRun, { handle, runId: 11, options: { ...opts, batches: 1 } });
+    const w1 = answer.result.params.find((p) => p.name === 'w1')!;
+    assert.ok(['NaN', 'Infinity'].includes(String(w1.grad.l2)), `on the wire: ${String(w1.grad.l2)}`);
+    const { result, overlay } = reviveNonFinite<ProbeRunResult>(answer);
+    const back = result.params.find((p) => p.name === 'w1')!;
+    assert.ok(typeof back.grad.l2 === 'number' && !Number.isFinite(back.grad.l2));
+    assert.equal(back.grad.nonFinite, 16);
+    assert.equal(result.nonFinite?.node, 'matmul1');
+    assert.equal(overlay.nonFinite?.node, 'matmul1');
+    assert.ok(!Number.isFinite(overlay.nodes.matmul1.rms));
+    // The report request takes the result as it came (by name) and writes the names to probe.json.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skipscope-sidecar-report-'));
+    await conn.sendRequest(ProbeReport, { handle, result: jsonSafe(result), dir });
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'probe.json'), 'utf8')) as typeof answer.result;
+    assert.equal(json.params.find((p) => p.name === 'w1')!.grad.l2, w1.grad.l2);
+  });
+
   it('answers bad input with one sentence and keeps running', async () => {
     const { handle } = await conn.sendRequest(ModelOpen, {
       file: path.join(root, 'test/fixtures/grads/tiny_unsupported.onnx'),
@@ -134,10 +158,12 @@ setInterval(junk, 20).unref();`,
     });
     assert.equal(r.backend.name, 'webgpu');
     assert.ok(r.backend.adapter && typeof r.backend.adapter.hardware === 'boolean');
-    assert.ok(r.timing.firstBatchMs! > 0);
+    assert.ok(Number(r.timing.firstBatchMs) > 0);
     const after = await conn.sendRequest(RuntimeInfoRequest, undefined);
     assert.match(after.backends.find((b) => b.name === 'webgpu')!.detail, /in use: GPU \(WebGPU on /);
     const { result: wasm } = await conn.sendRequest(ProbeRun, { handle, runId: 12, options: opts });
-    r.loss.values.forEach((l, i) => assert.ok(Math.abs(l - wasm.loss.values[i]) <= 1e-5 * Math.abs(l)));
+    r.loss.values.forEach((l, i) =>
+      assert.ok(Math.abs(Number(l) - Number(wasm.loss.values[i])) <= 1e-5 * Math.abs(Number(l))),
+    );
   });
 });

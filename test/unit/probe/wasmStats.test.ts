@@ -1,8 +1,10 @@
 /**
  * The probe's statistics kernels on the WASM heap (gradStats, diffSq), in both builds, against
- * float64 references on odd lengths with zeros, negative values, NaN and Inf; the PassRecorder's
- * WASM numbers against the CPU backend's op path; and the WASM Sum kernel (leading axes as column
- * sums, everything else through TF.js's own kernel) against the CPU backend.
+ * float64 references on odd lengths with zeros, negative values, NaN and Inf; every statistics
+ * path (both WASM builds, the TF.js op path on every test backend) at float32's extremes (values
+ * near 1e±38, subnormals, blocks mixing them), where squares leave float32's range; the
+ * PassRecorder's WASM numbers against the CPU backend's op path; and the WASM Sum kernel (leading
+ * axes as column sums, everything else through TF.js's own kernel) against the CPU backend.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -10,6 +12,9 @@ import { initBackend } from '../../../runtime/probe/backend';
 import { PassRecorder } from '../../../runtime/probe/passRecorder';
 import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/heap';
 import { wasmKernels } from '../../../runtime/probe/wasm/wasmKernels';
+import { opStats } from '../../../runtime/probe/opStats';
+import { readNow, type Moments, type Split } from '../../../runtime/probe/statsKernels';
+import { testBackends } from '../helpers/testBackends';
 
 const LENGTHS = [0, 1, 3, 4, 5, 17, 100003];
 
@@ -79,7 +84,7 @@ describe('WASM statistics kernels', () => {
       });
     }
 
-    it(`${build}: NaN anywhere (vector body or tail) makes the sums and the max NaN; Inf gives Inf`, () => {
+    it(`${build}: NaN anywhere (vector body or tail) makes the sums and the max NaN; Inf gives Inf; both are counted`, () => {
       const k = wasmKernels(heap().wasm, build);
       for (const n of [5, 17, 1003]) {
         for (const at of [0, n - 1, Math.floor(n / 2)]) {
@@ -89,10 +94,11 @@ describe('WASM statistics kernels', () => {
             const t = tf.tensor1d(a);
             const u = tf.tensor1d(values(n, 3));
             try {
-              const [sq, ab, mx, z] = k.gradStats(heapAddress(heap(), t), n);
+              const [sq, ab, mx, z, nf] = k.gradStats(heapAddress(heap(), t), n);
               const want = Number.isNaN(bad) ? NaN : Infinity;
               assert.deepEqual([sq, ab, mx], [want, want, want], `n ${n}, ${bad} at ${at}`);
               assert.equal(z, refStats(a)[3], 'zeros still counted');
+              assert.equal(nf, 1, 'one NaN/Inf');
               const [, br] = k.diffSq(heapAddress(heap(), t), heapAddress(heap(), u), n);
               assert.deepEqual(br, want, `Σ(t−s)² with ${bad} at ${at}`);
             } finally {
@@ -103,6 +109,178 @@ describe('WASM statistics kernels', () => {
       }
     });
   }
+});
+
+/** Seeded values at float32's extremes, by kind; every 11th exactly zero. */
+function extreme(kind: string, n: number, phase: number): Float32Array {
+  const scale: Record<string, (i: number) => number> = {
+    huge: () => 1e38, // squares overflow float32
+    large: (i) => 10 ** (20 + (i % 15)), // 1e20 … 1e34
+    tiny: (i) => 10 ** (-30 - (i % 8)), // 1e-30 … 1e-37: squares underflow float32
+    subnormal: (i) => 10 ** (-39 - (i % 6)), // 1e-39 … 1e-44: subnormal values themselves
+    mixed: (i) => 10 ** (((i * 7919) % 76) - 38), // 1e-38 … 1e37 in one block
+    spike: (i) => (i === 7 ? 1e30 : 1e-30), // one huge value among tiny ones
+  };
+  const a = Float32Array.from({ length: n }, (_, i) =>
+    i % 11 === 4 ? 0 : (Math.sin(i * 1.3 + phase) + (i % 2 ? 1.1 : -1.1)) * scale[kind](i),
+  );
+  return a;
+}
+
+/** The float64 moments of float32 values. */
+function refMoments(a: Float32Array): Moments {
+  const [sumSq, sumAbs, maxAbs, zeros] = refStats(a);
+  return { sumSq, sumAbs, maxAbs, zeros, nonFinite: 0 };
+}
+
+const KINDS = ['huge', 'large', 'tiny', 'subnormal', 'mixed', 'spike'];
+const EXTREME_LENGTHS = [3, 17, 1000, 5003];
+
+describe('statistics at float32’s extremes (float64 references)', () => {
+  after(async () => {
+    await initBackend('wasm');
+  });
+
+  /** The statistics paths: each WASM build on its heap, and the op path on each test backend. */
+  const paths: {
+    name: string;
+    backend: 'wasm' | 'cpu';
+    tol: number;
+    moments(t: tf.Tensor): Moments;
+    split(s: tf.Tensor, t: tf.Tensor): Split;
+  }[] = [
+    ...(['fma', 'simd'] as const).map((build) => ({
+      name: `WASM ${build} kernels`,
+      backend: 'wasm' as const,
+      tol: 1e-6,
+      moments(t: tf.Tensor): Moments {
+        const [sumSq, sumAbs, maxAbs, zeros, nonFinite] = wasmKernels(heap().wasm, build).gradStats(
+          heapAddress(heap(), t),
+          t.size,
+        );
+        return { sumSq, sumAbs, maxAbs, zeros, nonFinite };
+      },
+      split(s: tf.Tensor, t: tf.Tensor): Split {
+        const [skipSq, branchSq] = wasmKernels(heap().wasm, build).diffSq(
+          heapAddress(heap(), t),
+          heapAddress(heap(), s),
+          t.size,
+        );
+        return { skipSq, branchSq };
+      },
+    })),
+    ...testBackends
+      .filter((b) => b === 'wasm' || b === 'cpu')
+      .map((backend) => ({
+        name: `TF.js ops on ${backend}`,
+        backend,
+        tol: 1e-5,
+        moments: (t: tf.Tensor) => readNow(opStats.moments(t)),
+        split: (s: tf.Tensor, t: tf.Tensor) => readNow(opStats.split(s, t)),
+      })),
+  ];
+
+  for (const p of paths)
+    for (const kind of KINDS)
+      it(`${p.name}: ${kind} values, lengths ${EXTREME_LENGTHS.join(', ')}: exact sums, max, zeros and splits`, async () => {
+        await initBackend(p.backend);
+        for (const n of EXTREME_LENGTHS) {
+          const a = extreme(kind, n, 0);
+          const b = extreme(kind, n, 2);
+          const [ta, tb] = [tf.tensor1d(a), tf.tensor1d(b)];
+          try {
+            const got = p.moments(ta);
+            const want = refMoments(a);
+            const what = `${kind}, n ${n}`;
+            assert.ok(relErr(got.sumSq, want.sumSq) < p.tol, `${what}: Σx² ${got.sumSq} vs ${want.sumSq}`);
+            assert.ok(got.sumSq > 0 && Number.isFinite(got.sumSq), `${what}: Σx² ${got.sumSq}`);
+            assert.ok(
+              relErr(got.sumAbs, want.sumAbs) < p.tol,
+              `${what}: Σ|x| ${got.sumAbs} vs ${want.sumAbs}`,
+            );
+            assert.equal(got.maxAbs, want.maxAbs, `${what}: max |x|`);
+            assert.equal(got.zeros, want.zeros, `${what}: zeros`);
+            assert.equal(got.nonFinite, 0, `${what}: NaN/Inf`);
+            let s2 = 0;
+            let d2 = 0;
+            for (let i = 0; i < n; i++) {
+              s2 += b[i] * b[i];
+              d2 += (a[i] - b[i]) ** 2;
+            }
+            const split = p.split(tb, ta);
+            assert.ok(relErr(split.skipSq, s2) < p.tol, `${what}: Σs² ${split.skipSq} vs ${s2}`);
+            assert.ok(relErr(split.branchSq, d2) < p.tol, `${what}: Σ(t−s)² ${split.branchSq} vs ${d2}`);
+          } finally {
+            tf.dispose([ta, tb]);
+          }
+        }
+      });
+
+  it('an all-zero skip or branch next to a tiny other side is exact (not a block of zeros)', async () => {
+    await initBackend('wasm');
+    for (const build of ['fma', 'simd'] as const) {
+      const k = wasmKernels(heap().wasm, build);
+      const n = 1024;
+      const tiny = extreme('tiny', n, 1);
+      const zeros = new Float32Array(n);
+      const [tt, tz] = [tf.tensor1d(tiny), tf.tensor1d(zeros)];
+      try {
+        const want = refStats(tiny)[0];
+        const [s1, b1] = k.diffSq(heapAddress(heap(), tt), heapAddress(heap(), tz), n); // skip all zero
+        assert.equal(s1, 0);
+        assert.ok(relErr(b1, want) < 1e-6, `${build}: branch ${b1} vs ${want}`);
+        const [s2, b2] = k.diffSq(heapAddress(heap(), tt), heapAddress(heap(), tt), n); // branch all zero
+        assert.ok(relErr(s2, want) < 1e-6, `${build}: skip ${s2} vs ${want}`);
+        assert.equal(b2, 0);
+      } finally {
+        tf.dispose([tt, tz]);
+      }
+    }
+  });
+
+  it('the op path takes empty tensors (all zeros, as the WASM kernels give)', async () => {
+    for (const backend of testBackends) {
+      await initBackend(backend);
+      const t = tf.tensor1d([]);
+      try {
+        assert.deepEqual(readNow(opStats.moments(t)), {
+          sumSq: 0,
+          sumAbs: 0,
+          maxAbs: 0,
+          zeros: 0,
+          nonFinite: 0,
+        });
+        assert.deepEqual(readNow(opStats.split(t, t)), { skipSq: 0, branchSq: 0 });
+      } finally {
+        t.dispose();
+      }
+    }
+  });
+
+  it('the op path counts NaN and Inf and reports NaN (any NaN) or Infinity (else), on every test backend', async () => {
+    for (const backend of testBackends) {
+      await initBackend(backend);
+      for (const [bad, want] of [
+        [[NaN, Infinity], NaN],
+        [[Infinity, -Infinity], Infinity],
+      ] as const) {
+        const a = extreme('mixed', 40, 0);
+        a[3] = bad[0];
+        a[30] = bad[1];
+        const t = tf.tensor1d(a);
+        try {
+          const m = readNow(opStats.moments(t));
+          assert.deepEqual([m.sumSq, m.sumAbs, m.maxAbs], [want, want, want], `${backend}: ${bad}`);
+          assert.equal(m.nonFinite, 2);
+          assert.equal(m.zeros, refStats(a)[3]);
+          const sp = readNow(opStats.split(t, t));
+          assert.ok(Number.isNaN(sp.skipSq) && Number.isNaN(sp.branchSq), 'a split with NaN/Inf is NaN');
+        } finally {
+          t.dispose();
+        }
+      }
+    }
+  });
 });
 
 describe('PassRecorder on WASM', () => {
@@ -147,8 +325,9 @@ describe('PassRecorder on WASM', () => {
     close(got.params[0].sumSq, want.params[0].sumSq, 'param Σg²');
     close(got.params[0].sumAbs, want.params[0].sumAbs, 'param Σ|g|');
     assert.equal(got.params[0].maxAbs, want.params[0].maxAbs, 'param max |g|');
-    assert.equal(got.params[0].finite, true);
-    assert.equal(got.params[1].finite, false, 'NaN gradient flagged');
+    assert.equal(got.params[0].nonFinite, 0);
+    assert.equal(got.params[1].nonFinite, 1, 'NaN gradient flagged');
+    assert.equal(want.params[1].nonFinite, 1, 'NaN gradient flagged on the CPU too');
     assert.ok(Number.isNaN(got.params[1].maxAbs));
   });
 });

@@ -40,6 +40,21 @@ describe('nodeCard', () => {
     assert.equal(rows['skip share'], '50.0% of the gradient');
   });
 
+  it('shows NaN/Infinity by name, how many elements held them and where they began', () => {
+    const grads: GradientOverlay = {
+      label: 'test',
+      nodes: { '/layer1/Add': { rms: Infinity, zeroFraction: 0, nonFinite: 1234, paramRatio: NaN } },
+      merges: {},
+      nonFinite: { node: '/layer1/Add', message: 'the gradient first holds NaN or Infinity here' },
+    };
+    const rows = Object.fromEntries(nodeCard(view, '/layer1/Add', grads)!.rows);
+    assert.equal(rows['grad RMS'], 'Infinity');
+    assert.equal(rows['NaN/Inf'], '1,234 gradient elements');
+    assert.equal(rows['first NaN/Inf'], 'the gradient first holds NaN or Infinity here');
+    assert.equal(rows['grad/weight'], 'NaN');
+    assert.equal(rows['dead units'], undefined);
+  });
+
   it('renders Markdown for text hovers and nothing for unknown nodes', () => {
     const md = nodeCardMarkdown(view, '/layer1/Add')!;
     assert.match(md, /^\*\*Add\*\* — \/layer1\/Add/);
