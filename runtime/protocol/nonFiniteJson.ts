@@ -40,6 +40,8 @@ const STAT_KEYS = new Set([
   'values',
   'msPerBatch',
   'totalMs',
+  'firstBatchMs',
+  'setupMs',
   'paramL2',
   'paramRatio',
   'paramRatioSpread',
