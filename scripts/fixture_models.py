@@ -634,8 +634,10 @@ class Affine(nn.Module):
         std = torch.sqrt(bn.running_var + bn.eps)
         scale = bn.weight.detach() / std
         shift = bn.bias.detach() - bn.running_mean * scale
-        self.scale = nn.Parameter(scale.reshape(1, -1, 1, 1).clone())
-        self.shift = nn.Parameter(shift.reshape(1, -1, 1, 1).clone())
+        # One trailing 1 per spatial axis: (1, C, 1, 1) after a BatchNorm2d, (1, C, 1, 1, 1) after a 3d.
+        view = (1, -1) + (1,) * (3 if isinstance(bn, nn.BatchNorm3d) else 2)
+        self.scale = nn.Parameter(scale.reshape(view).clone())
+        self.shift = nn.Parameter(shift.reshape(view).clone())
 
     def forward(self, x):
         return x * self.scale + self.shift
@@ -650,7 +652,7 @@ def _perturb(model, gen):
     """
     with torch.no_grad():
         for m in model.modules():
-            if isinstance(m, nn.BatchNorm2d):
+            if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
                 m.running_mean.copy_(0.1 * torch.randn(m.running_mean.shape, generator=gen))
                 m.running_var.copy_(0.5 + torch.rand(m.running_var.shape, generator=gen))
         # Weights too: nn.TransformerEncoder deep-copies one layer, so its layers start equal.
@@ -681,10 +683,10 @@ def fold_batchnorm(model, shape):
     feeds = {}
     hooks = []
     for m in model.modules():
-        if isinstance(m, nn.Conv2d):
+        if isinstance(m, (nn.Conv2d, nn.Conv3d)):
             # The output is kept alive so that its id() cannot be reused by a later tensor.
             hooks.append(m.register_forward_hook(lambda mod, i, o: conv_out.__setitem__(id(o), (mod, o))))
-        elif isinstance(m, nn.BatchNorm2d):
+        elif isinstance(m, (nn.BatchNorm2d, nn.BatchNorm3d)):
             hooks.append(
                 m.register_forward_pre_hook(
                     lambda mod, i: feeds.__setitem__(mod, conv_out.get(id(i[0]), (None,))[0])

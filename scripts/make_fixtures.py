@@ -36,6 +36,7 @@ import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import fixture_models as fm  # noqa: E402
+import volume_models  # noqa: E402,F401  (registers the 3-D fixtures in fm.MODELS)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "test", "fixtures")
@@ -67,6 +68,8 @@ ONNX_FIXTURES = [
     ("test/fixtures/onnx/probe/mlp_relu40.onnx", "mlp_relu40", True, {}),
     ("test/fixtures/onnx/probe/resnet_nonorm.onnx", "resnet_nonorm", True, {}),
     ("test/fixtures/onnx/probe/plain_deep.onnx", "plain_deep", True, {}),
+    ("test/fixtures/onnx/probe/unet3d.onnx", "unet3d", True, {}),
+    ("test/fixtures/onnx/probe/r3d18.onnx", "r3d18", True, {}),
 ]
 
 
@@ -261,6 +264,8 @@ def make_onnx(entry):
     }
     if folded:
         row["initializersArePytorchParams"] = True
+    if hasattr(model, "conv_flops"):
+        row["convFlops"] = model.conv_flops(shape)
     size = sum(
         os.path.getsize(os.path.join(os.path.dirname(path), f))
         for f in os.listdir(os.path.dirname(path))

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import fixture_models  # noqa: E402
+import volume_models  # noqa: E402  (the 3-D fixtures: registered in fixture_models, tiny graphs in TINY)
 
 OUT = os.path.join(ROOT, "test", "fixtures", "grads")
 BATCH = 2
@@ -46,6 +47,8 @@ PROBE_FIXTURES = [
     ("test/fixtures/onnx/probe/mobilenetv2.onnx", "mobilenetv2"),
     ("test/fixtures/onnx/probe/se_resnet.onnx", "se_resnet"),
     ("test/fixtures/onnx/probe/transformer.onnx", "transformer"),
+    ("test/fixtures/onnx/probe/unet3d.onnx", "unet3d"),
+    ("test/fixtures/onnx/probe/r3d18.onnx", "r3d18"),
 ]
 
 # Probe fixtures whose gradients lie far outside float32's sum-of-squares range (vanishing to
@@ -292,6 +295,7 @@ TINY = {
     "tiny_bn_train": (TinyBnTrain, (BATCH, 3, 8, 8)),
     "tiny_pool_more": (TinyPoolMore, (BATCH, 3, 12, 12)),
     "tiny_unsupported": (TinyUnsupported, (BATCH, 6)),
+    **volume_models.TINY,
 }
 
 
@@ -780,6 +784,8 @@ def main():
         export_avgpool_opset19()
     if not only or "tiny_overflow" in only:
         export_tiny_overflow()
+    if not only or "tiny_volume_variants" in only:
+        volume_models.export_volume_variants(os.path.join(OUT, "tiny_volume_variants.onnx"))
     rows += write_cuts(only)
     for r in rows:
         print(f"{r[0]:>14}: {r[1]:3d} params, loss {r[2]:.6g}")

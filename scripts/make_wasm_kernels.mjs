@@ -23,12 +23,13 @@ import { reduceText } from './wasm/reduce.mjs';
 import { statsText } from './wasm/stats.mjs';
 import { tapsText } from './wasm/taps.mjs';
 import { convHwcText } from './wasm/convHwc.mjs';
+import { volumeText } from './wasm/volume.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'runtime/probe/wasm/kernelsWasm.ts');
 
 /** The parts of the module, each a function of the build that returns WebAssembly text. */
-const parts = [gemmText, winogradText, statsText, reduceText, tapsText, convHwcText];
+const parts = [gemmText, winogradText, statsText, reduceText, tapsText, convHwcText, volumeText];
 
 function moduleText(variant) {
   const fma = variant === 'fma';

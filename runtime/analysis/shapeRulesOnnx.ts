@@ -364,7 +364,10 @@ const pad: ShapeRule = (c) => {
     const d = x[a];
     const p0 = pads[j];
     const p1 = pads[j + ax.length];
-    out[a] = typeof d === 'number' && typeof p0 === 'number' && typeof p1 === 'number' ? d + p0 + p1 : null;
+    // An unpadded axis keeps its dim, symbolic ones (the batch) included.
+    if (p0 === 0 && p1 === 0) out[a] = d;
+    else
+      out[a] = typeof d === 'number' && typeof p0 === 'number' && typeof p1 === 'number' ? d + p0 + p1 : null;
   });
   return [out];
 };
@@ -373,7 +376,8 @@ const resize: ShapeRule = (c) => {
   const x = c.shape(0);
   if (!x) return null;
   const sizes = c.node.op === 'Resize' ? c.known(3) : undefined;
-  if (sizes && sizes.length === x.length) return [sizes.map((d) => (typeof d === 'number' ? d : null))];
+  // Sizes from Shape arithmetic keep the input's symbolic dims (the batch).
+  if (sizes && sizes.length === x.length) return [sizes.map((d) => d ?? null)];
   const scales =
     c.node.op === 'Upsample' ? (c.known(1) ?? (c.attr('scales') as number[] | undefined)) : c.known(2);
   if (!scales || scales.length !== x.length) return null;

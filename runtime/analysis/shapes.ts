@@ -155,11 +155,17 @@ function sanitize(s: Shape): Shape {
   );
 }
 
-/** A declared shape (from the file) wins; inferred dims fill its unknowns when the ranks agree. */
+/**
+ * A declared shape (from the file) wins; inferred dims fill its unknowns when the ranks agree. A
+ * declared symbol where inference found a number is an unknown too: ONNX shape inference writes
+ * "unk__N" where it gave up (PyTorch's Resize outputs), which would count as 1 in FLOPs.
+ */
 function mergeShape(declared: Shape, inferred: Shape): Shape {
   if (!declared) return inferred;
   if (!inferred || inferred.length !== declared.length) return declared;
-  return declared.map((d, i) => (d === null ? inferred[i] : d));
+  return declared.map((d, i) =>
+    d === null || (typeof d === 'string' && typeof inferred[i] === 'number') ? inferred[i] : d,
+  );
 }
 
 // ---- helpers shared by the rule tables ----

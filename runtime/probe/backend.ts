@@ -16,6 +16,7 @@ import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
 import { ModelError, describeError } from '../errors';
 import type { BackendName } from './probeTypes';
 import { registerWasmKernels } from './wasmKernelRegistry';
+import { registerWasmVolumeKernels } from './wasmVolumeKernels';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
 import { registerKernelFallbacks } from './kernelFallback';
@@ -159,6 +160,7 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
   if (!dir) return undefined;
   setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
   registerWasmKernels();
+  registerWasmVolumeKernels();
   registerResizeGradKernel('wasm');
   // Emscripten's Node glue installs process handlers that rethrow every uncaught exception and
   // rejection, which would take the sidecar down with any stray error: remove what it added.

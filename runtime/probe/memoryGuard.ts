@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import type { Model } from '../model/ir';
 import { ModelError } from '../errors';
 import type { AdapterDescription, BackendName } from './probeTypes';
+import { volumeSettings } from './convGrad3d';
 
 /** Bytes per float32 element times what a pass keeps per activation: the value, its gradient, saved copies. */
 const PER_ACTIVATION = 4 * 3;
@@ -56,7 +57,10 @@ export function estimatePassBytes(model: Model, batch: number, dims: Record<stri
     const out = model.graph.values.get(node.outputs[0])?.shape;
     if (!w || !out || w.length < 3) continue;
     const window = w.slice(2).reduce((a, b) => a * b, 1);
-    if (window > 1) taps += (elements(out) / Math.max(w[0], 1)) * w[1] * window;
+    if (window <= 1) continue;
+    const t = (elements(out) / Math.max(w[0], 1)) * w[1] * window;
+    // A 3-D convolution keeps its tap matrix only up to a size; larger ones are rebuilt in chunks.
+    if (w.length !== 5 || t <= volumeSettings.keepTapsFloats) taps += t;
   }
   return acts * PER_ACTIVATION + params * PER_PARAM + taps * 4;
 }

@@ -7,8 +7,9 @@ import { Val, nat, nhwc } from '../val';
 import { convForward, convOnnxWeight, convWithFastGrad, dilateSpatial, type ConvGeom } from '../convGrad';
 import { aFloat, aInt, aInts, aStr, type OpContext, type OpFn } from './opContext';
 import { normAxis } from './layout';
-import { resizeNhwc, type CoordMode } from './resizeMatrix';
+import { resizeAxes, resizeNhwc, type CoordMode } from './resizeMatrix';
 import { maxPoolIndices, windowReduce } from './poolWindows';
+import { conv3d, convTranspose3d, pool3d } from './volumeOps';
 
 /** Whether convolutions use the composite gradients of convGrad.ts (set per backend by the executor). */
 export const convSettings = { fastGrad: true };
@@ -20,7 +21,7 @@ function spatialInput(c: OpContext, i: number): { x: tf.Tensor4D; oneD: boolean 
   if (v.rank === 3)
     return { x: tf.transpose(tf.expandDims(v.nat(), 2), [0, 2, 3, 1]) as tf.Tensor4D, oneD: true };
   return c.fail(
-    `expects a 3-D or 4-D input, got rank ${v.rank} (only 1-D and 2-D spatial ops are supported)`,
+    `expects a 3-D, 4-D or 5-D input, got rank ${v.rank} (only 1-D, 2-D and 3-D spatial ops are supported)`,
   );
 }
 
@@ -67,6 +68,7 @@ function pair(v: number[] | undefined, n: number, dflt: number): [number, number
 }
 
 function conv(c: OpContext): Val[] {
+  if (c.val(0).rank === 5) return conv3d(c);
   const { x, oneD } = spatialInput(c, 0);
   const wNat = c.nat(1); // [M, C/g, kh, kw] or [M, C/g, k]
   const w4 = oneD ? tf.expandDims(wNat, 2) : wNat;
@@ -110,6 +112,7 @@ function conv(c: OpContext): Val[] {
 }
 
 function convTranspose(c: OpContext): Val[] {
+  if (c.val(0).rank === 5) return convTranspose3d(c);
   const { x, oneD } = spatialInput(c, 0);
   const wNat = c.nat(1); // [C, M/g, kh, kw]
   const w4 = oneD ? tf.expandDims(wNat, 2) : wNat;
@@ -179,7 +182,9 @@ function convTranspose(c: OpContext): Val[] {
 }
 
 function pool(kind: 'max' | 'avg' | 'lp'): OpFn {
+  const volume = pool3d(kind);
   return (c) => {
+    if (c.val(0).rank === 5) return volume(c);
     const { x, oneD } = spatialInput(c, 0);
     const n = oneD ? 1 : 2;
     const kArr = aInts(c.node, 'kernel_shape');
@@ -419,7 +424,9 @@ function matMul(c: OpContext): Val[] {
 
 function resize(c: OpContext): Val[] {
   const v = c.val(0);
-  if (v.rank !== 4) c.fail(`resizes a rank-${v.rank} tensor; only 4-D (N, C, H, W) is supported`);
+  const r = v.rank;
+  if (r < 3 || r > 5)
+    c.fail(`resizes a rank-${r} tensor; only 3-D, 4-D and 5-D (N, C, spatial axes) are supported`);
   const shape = v.shape;
   const isUpsample = c.node.op === 'Upsample';
   let sizes: number[] | undefined;
@@ -432,9 +439,9 @@ function resize(c: OpContext): Val[] {
     sizes = c.has(3) ? c.ints(3) : undefined;
   }
   let out: number[];
-  if (sizes && sizes.length === 4) out = sizes;
-  else if (scales && scales.length === 4) out = shape.map((d, i) => Math.floor(d * scales![i]));
-  else return c.fail('has neither scales nor sizes for the 4 axes');
+  if (sizes && sizes.length === r) out = sizes;
+  else if (scales && scales.length === r) out = shape.map((d, i) => Math.floor(d * scales![i]));
+  else return c.fail(`has neither scales nor sizes for the ${r} axes`);
   if (out[0] !== shape[0] || out[1] !== shape[1])
     c.fail('resizes the batch or channel axis, which is not supported');
   const mode = aStr(c.node, 'mode', 'nearest');
@@ -456,6 +463,14 @@ function resize(c: OpContext): Val[] {
     a: aFloat(c.node, 'cubic_coeff_a', -0.75),
     excludeOutside: aInt(c.node, 'exclude_outside', 0) === 1,
   };
+  if (r !== 4) {
+    // 1-D and 3-D: one matrix product per spatial axis, in ONNX layout.
+    const sp =
+      scales && scales.length === r && !sizes
+        ? scales.slice(2)
+        : out.slice(2).map((o, i) => o / shape[i + 2]);
+    return [nat(resizeAxes(v.nat(), out.slice(2), sp, m, ctm as CoordMode, nm, cubic))];
+  }
   const x = c.nhwc(0);
   const sc: [number, number] =
     scales && scales.length === 4 && !sizes ? [scales[2], scales[3]] : [out[2] / shape[2], out[3] / shape[3]];

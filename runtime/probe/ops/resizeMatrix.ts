@@ -127,3 +127,40 @@ export function resizeNhwc(
   }
   return t as tf.Tensor4D;
 }
+
+/**
+ * Resizes the spatial axes (2 …) of a channels-first tensor of any rank to `out`, one matrix
+ * product per axis that changes, through rank-3 views [before, axis, after] (so no pad or
+ * transpose above rank 3: 5-D volumes are safe on every backend).
+ */
+export function resizeAxes(
+  x: tf.Tensor,
+  out: number[],
+  scales: number[],
+  mode: ResizeMode,
+  ctm: CoordMode,
+  nearestMode: string,
+  cubic?: CubicOpts,
+): tf.Tensor {
+  let t = x;
+  for (let i = 0; i < out.length; i++) {
+    const ax = i + 2;
+    const shape = t.shape;
+    const len = shape[ax];
+    if (out[i] === len && scales[i] === 1) continue;
+    const m = tf.tensor2d(resizeMatrix(len, out[i], scales[i], mode, ctm, nearestMode, cubic), [len, out[i]]);
+    const before = shape.slice(0, ax).reduce((a, b) => a * b, 1);
+    const after = shape.slice(ax + 1).reduce((a, b) => a * b, 1);
+    let y: tf.Tensor;
+    if (after === 1) y = tf.matMul(tf.reshape(t, [before, len]), m);
+    else {
+      const rows = tf.reshape(tf.transpose(tf.reshape(t, [before, len, after]), [0, 2, 1]), [
+        before * after,
+        len,
+      ]);
+      y = tf.transpose(tf.reshape(tf.matMul(rows, m), [before, after, out[i]]), [0, 2, 1]);
+    }
+    t = tf.reshape(y, [...shape.slice(0, ax), out[i], ...shape.slice(ax + 1)]);
+  }
+  return t;
+}

@@ -68,6 +68,8 @@ interface KernelExports {
   wgWeightsHwio(w: number, cc: number, out: number): void;
   wgWeightGradHwio(m: number, cc: number, out: number): void;
   maxPoolGrad(dy: number, x: number, y: number, dx: number, ...geomAndScratch: number[]): void;
+  im2col3d(x: number, out: number, ...geom: number[]): void;
+  col2im3d(cols: number, dx: number, ...geomAndZero: number[]): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
   MC: WebAssembly.Global;
@@ -99,6 +101,34 @@ export interface TapGeometry {
   sw: number;
   dh: number;
   dw: number;
+  top: number;
+  left: number;
+}
+
+/**
+ * Geometry of a 3-D tap copy on one batch element of a channels-first tensor: input [c, d, h, w],
+ * the output depths od0 … od0 + odn − 1 of an output with oh × ow voxels per depth, window
+ * kd × kh × kw, strides, dilations, and the front, top and left pads (negative: a crop).
+ */
+export interface VolumeTapGeometry {
+  c: number;
+  d: number;
+  h: number;
+  w: number;
+  od0: number;
+  odn: number;
+  oh: number;
+  ow: number;
+  kd: number;
+  kh: number;
+  kw: number;
+  sd: number;
+  sh: number;
+  sw: number;
+  dd: number;
+  dh: number;
+  dw: number;
+  front: number;
   top: number;
   left: number;
 }
@@ -185,6 +215,39 @@ export interface WasmKernels {
    * position (row-major, padding skipped) equal to the pooled output `y`.
    */
   maxPoolGrad(dy: number, x: number, y: number, dx: number, g: TapGeometry): void;
+  /**
+   * 3-D im2col on one channels-first batch element at `x`: the tap matrix
+   * [c·kd·kh·kw, odn·oh·ow] ((c, kd, kh, kw) rows, zeros for taps in the padding) to `out`.
+   */
+  im2col3d(x: number, out: number, g: VolumeTapGeometry): void;
+  /** The adjoint of im2col3d: adds the tap matrix at `cols` onto the input gradient `dx` ([c, d, h, w]; zeroed first with `zero`). */
+  col2im3d(cols: number, dx: number, g: VolumeTapGeometry, zero: boolean): void;
+}
+
+/** The 3-D geometry as the kernels' trailing integer arguments. */
+function volumeArgs(g: VolumeTapGeometry): number[] {
+  return [
+    g.c,
+    g.d,
+    g.h,
+    g.w,
+    g.od0,
+    g.odn,
+    g.oh,
+    g.ow,
+    g.kd,
+    g.kh,
+    g.kw,
+    g.sd,
+    g.sh,
+    g.sw,
+    g.dd,
+    g.dh,
+    g.dw,
+    g.front,
+    g.top,
+    g.left,
+  ];
 }
 
 /** The geometry as the kernels' trailing integer arguments. */
@@ -319,6 +382,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
     maxPoolGrad(dy, xp, y, dx, g) {
       x.maxPoolGrad(dy, xp, y, dx, ...geomArgs(g), scratch(4 * g.kh * g.kw));
     },
+    im2col3d: (xp, out, g) => x.im2col3d(xp, out, ...volumeArgs(g)),
+    col2im3d: (cols, dx, g, zero) => x.col2im3d(cols, dx, ...volumeArgs(g), zero ? 1 : 0),
   };
   builds.set(prefer, kernels);
   return kernels;

@@ -1,0 +1,397 @@
+/**
+ * Volumetric (3-D) convolutions and transposed convolutions on the WASM backend as matrix
+ * products on its heap, in ONNX's channels-first layout [N, C, D, H, W], so that no tensor is
+ * ever transposed around a 3-D conv:
+ *
+ * - forward: per batch element, the tap matrix cols [C·KD·KH·KW, OD·OH·OW] (wasm im2col3d, in
+ *   (c, kd, kh, kw) row order) and y = W · cols, the ONNX weight [CO, C·KD·KH·KW] read as it is;
+ * - the weight gradient dW = Σ dy · colsᵀ comes out in ONNX layout; the tap matrix is kept from
+ *   the forward pass when it is small enough (volumeSettings.keepTapsFloats), else rebuilt;
+ * - the input gradient is col2im3d(Wᵀ · dy);
+ * - a transposed convolution is the same three products with the roles exchanged (its forward
+ *   pass is a convolution's input gradient), so it needs no zero-inserted copy of its input.
+ *
+ * Large volumes are processed in chunks of output depths (volumeSettings.chunkFloats of tap
+ * matrix at a time); groups are row blocks of the same tap matrix. Where the probe's kernels do
+ * not run (other backends, engines without WebAssembly SIMD) ops/volumeOps.ts takes TF.js's own
+ * 3-D kernels instead.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
+import { wasmKernelsIfAvailable, type VolumeTapGeometry, type WasmKernels } from './wasm/wasmKernels';
+
+/** Switches and sizes of the 3-D kernels (tests and benchmarks compare both paths in one process). */
+export const volumeSettings = {
+  /** Use the probe's own WASM kernels where they run (else TF.js's 3-D kernels). */
+  ownKernels: true,
+  /** Tap matrices up to this many floats (all batch elements) are kept for the weight gradient. */
+  keepTapsFloats: 1 << 24,
+  /** Tap-matrix floats per chunk of output depths when the matrix is not kept. */
+  chunkFloats: 1 << 22,
+};
+
+/** Calls that ran on the probe's own 3-D kernels (tests check that a path was taken). */
+export const volumeRuns = { forward: 0, filter: 0, input: 0 };
+
+/** Spatial geometry of one 3-D convolution: kernel, strides, dilations, begin and end pads (D, H, W). */
+export interface VolumeGeom {
+  kernel: [number, number, number];
+  strides: [number, number, number];
+  dilations: [number, number, number];
+  padBegin: [number, number, number];
+  padEnd: [number, number, number];
+}
+
+/** Output extent of a convolution along each spatial axis. */
+export function convOutSize(inSize: number[], g: VolumeGeom): [number, number, number] {
+  return [0, 1, 2].map(
+    (i) =>
+      Math.floor(
+        (inSize[i] + g.padBegin[i] + g.padEnd[i] - ((g.kernel[i] - 1) * g.dilations[i] + 1)) / g.strides[i],
+      ) + 1,
+  ) as [number, number, number];
+}
+
+/** The WASM backend's heap and the probe's kernels on it, where they run and are switched on. */
+function ownKernels(): { backend: WasmBackendHeap; kernels: WasmKernels } | undefined {
+  if (!volumeSettings.ownKernels || tf.getBackend() !== 'wasm') return undefined;
+  const backend = tf.backend() as unknown as WasmBackendHeap;
+  const kernels = backend.wasm && wasmKernelsIfAvailable(backend.wasm);
+  return kernels ? { backend, kernels } : undefined;
+}
+
+/** Whether 3-D convolutions run on the probe's own WASM kernels here. */
+export function volumeKernelsHere(): boolean {
+  return !!ownKernels();
+}
+
+/**
+ * One convolution from an input [n, ci, d, h, w] to an output [n, co, od, oh, ow] with weight
+ * [co, ci/group, kd, kh, kw]; a transposed convolution is described by the convolution it is
+ * the adjoint of (input = its output).
+ */
+export interface VolumeConv {
+  n: number;
+  ci: number;
+  co: number;
+  group: number;
+  inSize: [number, number, number];
+  outSize: [number, number, number];
+  g: VolumeGeom;
+}
+
+const prod = (a: number[]) => a.reduce((x, y) => x * y, 1);
+
+/** Rows of one group's tap matrix: (ci/group)·kd·kh·kw. */
+const groupRows = (v: VolumeConv) => (v.ci / v.group) * prod(v.g.kernel);
+
+/** A 1×1×1 stride-1 unpadded convolution: the input is its own tap matrix. */
+function plain(v: VolumeConv): boolean {
+  return (
+    prod(v.g.kernel) === 1 &&
+    v.g.strides.every((s) => s === 1) &&
+    v.g.padBegin.every((p) => p === 0) &&
+    v.outSize.every((o, i) => o === v.inSize[i])
+  );
+}
+
+/** The tap kernels' geometry for output depths od0 … od0 + odn − 1. */
+function tapGeom(v: VolumeConv, od0: number, odn: number): VolumeTapGeometry {
+  const { kernel: k, strides: s, dilations: d, padBegin: p } = v.g;
+  const [dd, hh, ww] = v.inSize;
+  return {
+    c: v.ci,
+    d: dd,
+    h: hh,
+    w: ww,
+    od0,
+    odn,
+    oh: v.outSize[1],
+    ow: v.outSize[2],
+    kd: k[0],
+    kh: k[1],
+    kw: k[2],
+    sd: s[0],
+    sh: s[1],
+    sw: s[2],
+    dd: d[0],
+    dh: d[1],
+    dw: d[2],
+    front: p[0],
+    top: p[1],
+    left: p[2],
+  };
+}
+
+/** Chunks [od0, odn) of output depths whose tap matrix (all groups) has at most `floats` floats. */
+function depthChunks(v: VolumeConv, floats: number): [number, number][] {
+  const perDepth = v.ci * prod(v.g.kernel) * v.outSize[1] * v.outSize[2];
+  const step = Math.max(1, Math.min(v.outSize[0], Math.floor(floats / perDepth)));
+  const out: [number, number][] = [];
+  for (let od0 = 0; od0 < v.outSize[0]; od0 += step) out.push([od0, Math.min(step, v.outSize[0] - od0)]);
+  return out;
+}
+
+/** Whether the whole tap matrix (every batch element) is kept from the forward pass. */
+function keepsTaps(v: VolumeConv): boolean {
+  return !plain(v) && v.n * v.ci * prod(v.g.kernel) * prod(v.outSize) <= volumeSettings.keepTapsFloats;
+}
+
+/**
+ * The tap matrix of batch element `b`, output depths [od0, od0 + odn): the input itself when
+ * plain (row stride: the whole volume), a slice of the kept matrix, or one built in scratch.
+ * Returns the address and the row stride in floats.
+ */
+function tapsAt(
+  k: WasmKernels,
+  alloc: Alloc | undefined,
+  v: VolumeConv,
+  x: number,
+  kept: number | undefined,
+  b: number,
+  od0: number,
+  odn: number,
+): { ptr: number; ld: number } {
+  const sIn = prod(v.inSize);
+  const sOut = prod(v.outSize);
+  const plane = v.outSize[1] * v.outSize[2];
+  if (plain(v)) return { ptr: x + 4 * (b * v.ci * sIn + od0 * plane), ld: sIn };
+  const rows = v.ci * prod(v.g.kernel);
+  if (kept !== undefined) return { ptr: kept + 4 * (b * rows * sOut + od0 * plane), ld: sOut };
+  const cols = alloc!(rows * odn * plane);
+  k.im2col3d(x + 4 * b * v.ci * sIn, cols, tapGeom(v, od0, odn));
+  return { ptr: cols, ld: odn * plane };
+}
+
+/**
+ * y = conv(x, W) at byte addresses (channels-first tensors, the ONNX weight): per batch element and chunk, W · cols. With `keep`, the tap
+ * matrix of every batch element is written there ([n, ci·kvol, od·oh·ow]) and left for conv3dFilterGradAt.
+ */
+export function conv3dForwardAt(
+  k: WasmKernels,
+  heap: WasmBackendHeap,
+  v: VolumeConv,
+  x: number,
+  w: number,
+  y: number,
+  keep?: number,
+): void {
+  volumeRuns.forward++;
+  const rows = groupRows(v);
+  const cog = v.co / v.group;
+  const sOut = prod(v.outSize);
+  const plane = v.outSize[1] * v.outSize[2];
+  const whole = keep !== undefined || plain(v);
+  const chunks: [number, number][] = whole ? [[0, v.outSize[0]]] : depthChunks(v, volumeSettings.chunkFloats);
+  for (let b = 0; b < v.n; b++)
+    for (const [od0, odn] of chunks)
+      withScratch(heap.wasm, (alloc) => {
+        if (keep !== undefined)
+          k.im2col3d(
+            x + 4 * b * v.ci * prod(v.inSize),
+            keep + 4 * b * v.ci * prod(v.g.kernel) * sOut,
+            tapGeom(v, 0, v.outSize[0]),
+          );
+        const taps = tapsAt(k, alloc, v, x, keep, b, od0, odn);
+        for (let gi = 0; gi < v.group; gi++)
+          k.sgemm(
+            cog,
+            odn * plane,
+            rows,
+            { ptr: w + 4 * gi * cog * rows, rowStride: rows, colStride: 1 },
+            { ptr: taps.ptr + 4 * gi * rows * taps.ld, rowStride: taps.ld, colStride: 1 },
+            y + 4 * ((b * v.co + gi * cog) * sOut + od0 * plane),
+            sOut,
+          );
+      });
+}
+
+/** dW [co, ci/group·kvol] from the input x (or the kept tap matrix) and the output gradient dy. */
+export function conv3dFilterGradAt(
+  k: WasmKernels,
+  heap: WasmBackendHeap,
+  v: VolumeConv,
+  x: number,
+  kept: number | undefined,
+  dy: number,
+  dw: number,
+) {
+  volumeRuns.filter++;
+  const rows = groupRows(v);
+  const cog = v.co / v.group;
+  const sOut = prod(v.outSize);
+  const plane = v.outSize[1] * v.outSize[2];
+  const chunks =
+    kept !== undefined || plain(v)
+      ? [[0, v.outSize[0]] as [number, number]]
+      : depthChunks(v, volumeSettings.chunkFloats);
+  let first = true;
+  for (let b = 0; b < v.n; b++)
+    for (const [od0, odn] of chunks)
+      withScratch(heap.wasm, (alloc) => {
+        const taps = tapsAt(k, alloc, v, x, kept, b, od0, odn);
+        for (let gi = 0; gi < v.group; gi++)
+          k.sgemm(
+            cog,
+            rows,
+            odn * plane,
+            { ptr: dy + 4 * ((b * v.co + gi * cog) * sOut + od0 * plane), rowStride: sOut, colStride: 1 },
+            { ptr: taps.ptr + 4 * gi * rows * taps.ld, rowStride: 1, colStride: taps.ld },
+            dw + 4 * gi * cog * rows,
+            rows,
+            !first,
+          );
+        first = false;
+      });
+}
+
+/** dx [n, ci, d, h, w] from the output gradient dy and the weight: col2im3d(Wᵀ · dy), chunk by chunk. */
+export function conv3dInputGradAt(
+  k: WasmKernels,
+  heap: WasmBackendHeap,
+  v: VolumeConv,
+  dy: number,
+  w: number,
+  dx: number,
+) {
+  volumeRuns.input++;
+  const rows = groupRows(v);
+  const cog = v.co / v.group;
+  const sIn = prod(v.inSize);
+  const sOut = prod(v.outSize);
+  const plane = v.outSize[1] * v.outSize[2];
+  const isPlain = plain(v);
+  const chunks = isPlain
+    ? [[0, v.outSize[0]] as [number, number]]
+    : depthChunks(v, volumeSettings.chunkFloats);
+  for (let b = 0; b < v.n; b++)
+    chunks.forEach(([od0, odn], ci) =>
+      withScratch(heap.wasm, (alloc) => {
+        const cs = odn * plane;
+        // Plain: Wᵀ · dy is dx itself; else a tap-matrix chunk, scattered back.
+        const dcols = isPlain ? dx + 4 * b * v.ci * sIn : alloc(v.ci * prod(v.g.kernel) * cs);
+        const ld = isPlain ? sIn : cs;
+        for (let gi = 0; gi < v.group; gi++)
+          k.sgemm(
+            rows,
+            cs,
+            cog,
+            { ptr: w + 4 * gi * cog * rows, rowStride: 1, colStride: rows },
+            { ptr: dy + 4 * ((b * v.co + gi * cog) * sOut + od0 * plane), rowStride: sOut, colStride: 1 },
+            dcols + 4 * gi * rows * ld,
+            ld,
+          );
+        if (!isPlain) k.col2im3d(dcols, dx + 4 * b * v.ci * sIn, tapGeom(v, od0, odn), ci === 0);
+      }),
+    );
+}
+
+type Backend = WasmBackendHeap;
+
+function output(backend: Backend, shape: number[]): tf.TensorInfo {
+  return backend.makeOutput(shape, 'float32');
+}
+
+function asTensor(info: tf.TensorInfo): tf.Tensor {
+  return tf.engine().makeTensorFromTensorInfo(info);
+}
+
+/**
+ * A 3-D convolution of x [n, ci, d, h, w] with the ONNX weight [co, ci/group, kd, kh, kw] on the
+ * probe's WASM kernels, with its gradients (tf.customGrad). `needDx` false skips the input
+ * gradient (a conv reading the graph input). Call only where volumeKernelsHere() holds.
+ */
+export function conv3dOwn(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  g: VolumeGeom,
+  group: number,
+  needDx: boolean,
+): tf.Tensor {
+  const own = ownKernels()!;
+  const [n, ci, ...inSize] = x.shape;
+  const co = w.shape[0];
+  const v: VolumeConv = {
+    n,
+    ci,
+    co,
+    group,
+    inSize: inSize as [number, number, number],
+    outSize: convOutSize(inSize, g),
+    g,
+  };
+  const keep = keepsTaps(v);
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const { backend, kernels: k } = own;
+    const at = (t: tf.TensorInfo) => heapAddress(backend, t);
+    const y = output(backend, [n, co, ...v.outSize]);
+    let cols: tf.TensorInfo | undefined;
+    if (keep) cols = output(backend, [n, ci * prod(g.kernel), prod(v.outSize)]);
+    conv3dForwardAt(k, backend, v, at(xi), at(wi), at(y), cols && at(cols));
+    save(cols ? [xi, wi, asTensor(cols)] : [xi, wi]);
+    return {
+      value: asTensor(y),
+      gradFunc: (dyAny: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const dy = Array.isArray(dyAny) ? dyAny[0] : dyAny;
+        const [xs, ws, kept] = saved;
+        const dw = output(backend, ws.shape);
+        conv3dFilterGradAt(k, backend, v, at(xs), kept && at(kept), at(dy), at(dw));
+        if (!needDx) return [tf.zerosLike(xs), asTensor(dw)];
+        const dx = output(backend, xs.shape);
+        conv3dInputGradAt(k, backend, v, at(dy), at(ws), at(dx));
+        return [asTensor(dx), asTensor(dw)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as tf.Tensor;
+}
+
+/**
+ * A 3-D transposed convolution of x [n, c, d, h, w] with the ONNX weight [c, m/group, kd, kh, kw]
+ * into [n, m, ...outSize] on the probe's WASM kernels: the input gradient of the convolution
+ * from outSize to x's size with the same weight and geometry. Output padding is in `outSize`
+ * (rows no window reaches stay zero). Call only where volumeKernelsHere() holds.
+ */
+export function convTranspose3dOwn(
+  x: tf.Tensor,
+  w: tf.Tensor,
+  g: VolumeGeom,
+  group: number,
+  outSize: [number, number, number],
+  needDx: boolean,
+): tf.Tensor {
+  const own = ownKernels()!;
+  const [n, c, ...inSize] = x.shape;
+  const m = w.shape[1]! * group;
+  // The convolution this is the adjoint of: from [n, m, ...outSize] to [n, c, ...inSize].
+  const v: VolumeConv = {
+    n,
+    ci: m,
+    co: c,
+    group,
+    inSize: outSize,
+    outSize: inSize as [number, number, number],
+    g,
+  };
+  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    const { backend, kernels: k } = own;
+    const at = (t: tf.TensorInfo) => heapAddress(backend, t);
+    const y = output(backend, [n, m, ...outSize]);
+    conv3dInputGradAt(k, backend, v, at(xi), at(wi), at(y));
+    save([xi, wi]);
+    return {
+      value: asTensor(y),
+      gradFunc: (dyAny: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const dy = Array.isArray(dyAny) ? dyAny[0] : dyAny;
+        const [xs, ws] = saved;
+        const dw = output(backend, ws.shape);
+        conv3dFilterGradAt(k, backend, v, at(dy), undefined, at(xs), at(dw));
+        if (!needDx) return [tf.zerosLike(xs), asTensor(dw)];
+        const dx = output(backend, xs.shape);
+        conv3dForwardAt(k, backend, v, at(dy), at(ws), at(dx));
+        return [asTensor(dx), asTensor(dw)];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x, w) as tf.Tensor;
+}

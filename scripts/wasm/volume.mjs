@@ -1,0 +1,233 @@
+/**
+ * WebAssembly text of the volumetric (3-D) convolution tap copies, on one batch element of a
+ * channels-first tensor [C, D, H, W] (ONNX's own layout, so no transposes around a 3-D conv):
+ *
+ * - `im2col3d`: the tap matrix [C·KD·KH·KW, odn·OH·OW] of output depths od0 … od0 + odn − 1, rows
+ *   in (c, kd, kh, kw) order (the ONNX weight [CO, C, KD, KH, KW] read as [CO, K] multiplies it
+ *   as it is), each row the input seen by one tap over the output voxels. Every (row, output
+ *   depth, output row) is one run of OW floats: zeros where the tap falls in the padding,
+ *   otherwise a copy of one input row (four floats at a time at stride 1, one by one at larger
+ *   strides) between zero heads and tails. Every output float is written once.
+ * - `col2im3d`: its adjoint: the same runs added back onto the input gradient, optionally zeroed
+ *   first (`zero` = 1), so that the caller can scatter a volume in chunks of output depths.
+ *
+ * Geometry parameters: input c, d, h, w; output depth range od0, odn and output rows oh, ow;
+ * kernel kd, kh, kw; strides sd, sh, sw; dilations dd, dh, dw; front, top and left pads pf, pt,
+ * pl (negative: a crop).
+ */
+import { add, get, i32, mul, repeat, set, sub } from './wat.mjs';
+
+const locals = (type, names) => names.map((n) => `(local $${n} ${type})`).join(' ');
+const params = (names) => names.map((n) => `(param $${n} i32)`).join(' ');
+const inc = (n, v) => set(n, add(get(n), v));
+const lts = (a, b) => `(i32.lt_s ${a} ${b})`;
+const ltu = (a, b) => `(i32.lt_u ${a} ${b})`;
+const maxS = (a, b) => `(select ${a} ${b} (i32.gt_s ${a} ${b}))`;
+const minS = (a, b) => `(select ${a} ${b} (i32.lt_s ${a} ${b}))`;
+
+/** The geometry parameters shared by both kernels. */
+const geomParams = [
+  'c',
+  'd',
+  'h',
+  'w',
+  'od0',
+  'odn',
+  'oh',
+  'ow',
+  'kd',
+  'kh',
+  'kw',
+  'sd',
+  'sh',
+  'sw',
+  'dd',
+  'dh',
+  'dw',
+  'pf',
+  'pt',
+  'pl',
+];
+
+const loopLocals = [
+  'ci',
+  'i',
+  'j',
+  'k',
+  'oz',
+  'oy',
+  'z',
+  'y',
+  'x0',
+  'lo',
+  'hi',
+  'o',
+  'src',
+  'q',
+  'e',
+  'ok',
+  'planeB',
+  'rowB',
+  'chB',
+  'sw4',
+  'owB',
+];
+
+/**
+ * Loops over the tap matrix: rows (ci, i, j, k), then output depths and output rows. Per row,
+ * `x0` is the input column of output column 0 and [lo, hi) the output columns whose tap lies
+ * inside the input row; per (depth, row), `ok` says whether the tap's input row exists and
+ * `src` is the byte address of input column x0 on it; `o` walks the tap matrix a run (OW floats)
+ * at a time. `run` is the body for one run.
+ */
+const overRuns = (run) => `
+  ${set('rowB', mul(get('w'), i32(4)))}
+  ${set('planeB', mul(get('h'), get('rowB')))}
+  ${set('chB', mul(get('d'), get('planeB')))}
+  ${set('sw4', mul(get('sw'), i32(4)))}
+  ${set('owB', mul(get('ow'), i32(4)))}
+  ${repeat(
+    'ci',
+    get('c'),
+    `${repeat(
+      'i',
+      get('kd'),
+      `${repeat(
+        'j',
+        get('kh'),
+        `${repeat(
+          'k',
+          get('kw'),
+          `;; input column of output column 0, and the output columns [lo, hi) that read inside the row
+          ${set('x0', sub(mul(sub(get('kw'), get('k')), get('dw')), get('pl')))}
+          ${set('lo', i32(0))}
+          (if ${lts(get('x0'), i32(0))} (then
+            ${set('lo', `(i32.div_u ${sub(add(sub(i32(0), get('x0')), get('sw')), i32(1))} ${get('sw')})`)}))
+          ${set('hi', i32(0))}
+          (if ${lts(get('x0'), get('w'))} (then
+            ${set('hi', `(i32.div_u ${sub(add(sub(get('w'), get('x0')), get('sw')), i32(1))} ${get('sw')})`)}))
+          ${set('hi', minS(get('hi'), get('ow')))}
+          ${set('lo', minS(get('lo'), get('ow')))}
+          ${set('hi', maxS(get('hi'), get('lo')))}
+          ${set('z', sub(add(mul(get('od0'), get('sd')), mul(sub(get('kd'), get('i')), get('dd'))), get('pf')))}
+          ${repeat(
+            'oz',
+            get('odn'),
+            `${set('y', sub(mul(sub(get('kh'), get('j')), get('dh')), get('pt')))}
+            ${repeat(
+              'oy',
+              get('oh'),
+              `${set('ok', `(i32.and ${ltu(get('z'), get('d'))} ${ltu(get('y'), get('h'))})`)}
+              ${set(
+                'src',
+                add(
+                  add(add(get('xc'), mul(get('z'), get('planeB'))), mul(get('y'), get('rowB'))),
+                  mul(get('x0'), i32(4)),
+                ),
+              )}
+              ${run}
+              ${inc('o', get('owB'))}
+              ${inc('y', get('sh'))}`,
+              'vy',
+            )}
+            ${inc('z', get('sd'))}`,
+            'vz',
+          )}`,
+          'vk',
+        )}`,
+        'vj',
+      )}`,
+      'vi',
+    )}
+    ${inc('xc', get('chB'))}`,
+    'vc',
+  )}`;
+
+// The repeat() counters count down: tap indices are (kd − i), (kh − j), (kw − k) for i, j, k
+// running from kd, kh, kw down to 1, which is why the offsets above subtract from the counts.
+
+/** Zeros from byte address `q` up to `e` (a run's head or tail: a few floats, stored inline). */
+const zeros = (label) => `
+                  (block $${label}4_end (loop $${label}4
+                    (br_if $${label}4_end (i32.gt_u ${add(get('q'), i32(16))} ${get('e')}))
+                    (v128.store ${get('q')} (v128.const i32x4 0 0 0 0))
+                    ${inc('q', i32(16))}
+                    (br $${label}4)))
+                  (block $${label}1_end (loop $${label}1
+                    (br_if $${label}1_end (i32.ge_u ${get('q')} ${get('e')}))
+                    (f32.store ${get('q')} (f32.const 0))
+                    ${inc('q', i32(4))}
+                    (br $${label}1)))`;
+
+function im2col3d() {
+  // One run: zeros before lo, the input row from lo to hi, zeros after hi (or all zeros). The
+  // zeros are stored inline: memory.fill is a call, too dear for runs of a few floats.
+  const run = `(if ${get('ok')}
+                (then
+                  ${set('q', get('o'))}
+                  ${set('e', add(get('o'), mul(get('lo'), i32(4))))}
+                  ${zeros('zh')}
+                  ${set('e', add(get('o'), mul(get('hi'), i32(4))))}
+                  ${set('s', add(get('src'), mul(get('lo'), get('sw4'))))}
+                  (if (i32.eq ${get('sw')} ${i32(1)})
+                    (then
+                      (block $c4_end (loop $c4
+                        (br_if $c4_end (i32.gt_u ${add(get('q'), i32(16))} ${get('e')}))
+                        (v128.store ${get('q')} (v128.load ${get('s')}))
+                        ${inc('q', i32(16))} ${inc('s', i32(16))}
+                        (br $c4)))))
+                  (block $c1_end (loop $c1
+                    (br_if $c1_end (i32.ge_u ${get('q')} ${get('e')}))
+                    (f32.store ${get('q')} (f32.load ${get('s')}))
+                    ${inc('q', i32(4))} ${inc('s', get('sw4'))}
+                    (br $c1)))
+                  ${set('e', add(get('o'), get('owB')))}
+                  ${zeros('zt')})
+                (else
+                  ${set('q', get('o'))}
+                  ${set('e', add(get('o'), get('owB')))}
+                  ${zeros('zr')}))`;
+  return `
+(func (export "im2col3d") ${params(['x', 'out', ...geomParams])}
+  ${locals('i32', [...loopLocals, 'xc', 's'])}
+  ${set('xc', get('x'))}
+  ${set('o', get('out'))}
+  ${overRuns(run)}
+)`;
+}
+
+function col2im3d() {
+  // One run: the tap matrix from lo to hi added onto the input row (nothing for taps in the padding).
+  const run = `(if ${get('ok')}
+                (then
+                  ${set('q', add(get('o'), mul(get('lo'), i32(4))))}
+                  ${set('e', add(get('o'), mul(get('hi'), i32(4))))}
+                  ${set('s', add(get('src'), mul(get('lo'), get('sw4'))))}
+                  (if (i32.eq ${get('sw')} ${i32(1)})
+                    (then
+                      (block $a4_end (loop $a4
+                        (br_if $a4_end (i32.gt_u ${add(get('q'), i32(16))} ${get('e')}))
+                        (v128.store ${get('s')} (f32x4.add (v128.load ${get('s')}) (v128.load ${get('q')})))
+                        ${inc('q', i32(16))} ${inc('s', i32(16))}
+                        (br $a4)))))
+                  (block $a1_end (loop $a1
+                    (br_if $a1_end (i32.ge_u ${get('q')} ${get('e')}))
+                    (f32.store ${get('s')} (f32.add (f32.load ${get('s')}) (f32.load ${get('q')})))
+                    ${inc('q', i32(4))} ${inc('s', get('sw4'))}
+                    (br $a1)))))`;
+  return `
+(func (export "col2im3d") ${params(['cols', 'dx', ...geomParams, 'zero'])}
+  ${locals('i32', [...loopLocals, 'xc', 's'])}
+  (if ${get('zero')} (then
+    (memory.fill ${get('dx')} ${i32(0)} ${mul(mul(mul(get('c'), get('d')), mul(get('h'), get('w'))), i32(4))})))
+  ${set('xc', get('dx'))}
+  ${set('o', get('cols'))}
+  ${overRuns(run)}
+)`;
+}
+
+/** The volumetric part of the module (the same in both builds). */
+export function volumeText() {
+  return `${im2col3d()}
+${col2im3d()}`;
+}
