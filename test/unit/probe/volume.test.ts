@@ -154,8 +154,13 @@ for (const backend of testBackends) {
         const h = 1e-2;
         for (const idx of order) {
           const fd = ((await at(idx, h)) - (await at(idx, -h))) / (2 * h);
+          // On a GPU the forward pass rounds differently (its own summation order), and a step that
+          // crosses a max-pool or nearest-resize boundary shows it: 1% there (its autodiff
+          // gradient equals the CPU backend's to 3e-6; the gradients of every fixture are checked
+          // against PyTorch in gradients.test.ts).
+          const tol = backend === 'webgpu' ? 1e-2 : 5e-3;
           assert.ok(
-            Math.abs(fd - g[idx]) <= 5e-3 * Math.abs(g[idx]) + 1e-5,
+            Math.abs(fd - g[idx]) <= tol * Math.abs(g[idx]) + 1e-5,
             `input[${idx}]: fd ${fd} vs ${g[idx]}`,
           );
         }
