@@ -31,6 +31,7 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import fixture_models  # noqa: E402
+import recurrent_fixtures  # noqa: E402
 import volume_models  # noqa: E402  (the 3-D fixtures: registered in fixture_models, tiny graphs in TINY)
 
 OUT = os.path.join(ROOT, "test", "fixtures", "grads")
@@ -319,7 +320,8 @@ def grad_record(model, x):
     """Runs the float64 forward/backward and returns the per-parameter record and the loss."""
     model = model.double()
     model.zero_grad()
-    loss = mean_square(model(torch.from_numpy(x).double()))
+    xin = torch.from_numpy(x)
+    loss = mean_square(model(xin.double() if xin.is_floating_point() else xin))
     loss.backward()
     params = []
     for name, p in model.named_parameters():
@@ -774,6 +776,8 @@ def main():
         check_names(path, params)
         write(name, os.path.relpath(path, ROOT), x, params, loss)
         rows.append((name, len(params), loss))
+    rows += recurrent_fixtures.write_models(only, ROOT, OUT, INPUT_SEED, sys.modules[__name__])
+    rows += recurrent_fixtures.write_tfjs(only, ROOT, OUT, INPUT_SEED, sys.modules[__name__])
     if not only or "tiny_maxpool_indices" in only:
         export_maxpool_indices()
     if not only or "tiny_pool_resize_variants" in only:

@@ -15,6 +15,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tfl from '@tensorflow/tfjs-layers';
+// The orthogonal initializer (recurrent layers' default) calls tensor methods.
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import * as tfc from '@tensorflow/tfjs-converter';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
@@ -161,6 +163,54 @@ function shared(): tfl.LayersModel {
   y = apply(sharedConv, y);
   y = apply(relu('out_relu'), apply(tfl.layers.add({ name: 'add' }), [x, y]));
   return tfl.model({ name: 'shared', inputs: input, outputs: head(y) });
+}
+
+/** Recurrent models over a sequence input [6 steps, 4 features]: TF.js's own LSTM, GRU and
+ * SimpleRNN layers (defaults: hard-sigmoid recurrent activation, GRU reset before the product). */
+const SEQ = [6, 4];
+
+function lstm(): tfl.LayersModel {
+  const m = tfl.sequential({ name: 'lstm' });
+  m.add(tfl.layers.lstm({ name: 'lstm1', units: 8, returnSequences: true, inputShape: SEQ }));
+  m.add(tfl.layers.lstm({ name: 'lstm2', units: 6 }));
+  m.add(tfl.layers.dense({ name: 'fc', units: 3 }));
+  return m;
+}
+
+function gru(): tfl.LayersModel {
+  const input = tfl.input({ name: 'input', shape: SEQ });
+  const y = apply(tfl.layers.gru({ name: 'gru', units: 6, returnSequences: true }), input);
+  return tfl.model({
+    name: 'gru',
+    inputs: input,
+    outputs: apply(tfl.layers.dense({ name: 'fc', units: 3 }), y),
+  });
+}
+
+function simpleRnn(): tfl.LayersModel {
+  const input = tfl.input({ name: 'input', shape: SEQ });
+  const y = apply(tfl.layers.simpleRNN({ name: 'rnn', units: 8 }), input);
+  return tfl.model({
+    name: 'simple_rnn',
+    inputs: input,
+    outputs: apply(tfl.layers.dense({ name: 'fc', units: 3 }), y),
+  });
+}
+
+function bidirectional(): tfl.LayersModel {
+  const input = tfl.input({ name: 'input', shape: SEQ });
+  const wrap = (name: string, layer: tfl.RNN, mergeMode: 'concat' | 'sum') =>
+    tfl.layers.bidirectional({ name, layer, mergeMode });
+  let y = apply(
+    wrap('bi_lstm', tfl.layers.lstm({ units: 5, returnSequences: true }) as tfl.RNN, 'concat'),
+    input,
+  );
+  y = apply(wrap('bi_gru', tfl.layers.gru({ units: 4 }) as tfl.RNN, 'sum'), y);
+  return tfl.model({
+    name: 'bidirectional',
+    inputs: input,
+    outputs: apply(tfl.layers.dense({ name: 'fc', units: 3 }), y),
+  });
 }
 
 interface Saved {
@@ -355,6 +405,16 @@ const SPECS: Spec[] = [
     build: resnet,
     skips: skips({ residual: 2, projection: 1 }),
     quantize: 'float16',
+  },
+  // Recurrent layers (appended: the seeds of the models above stay as they were).
+  { name: 'lstm', build: lstm, skips: skips({}), notes: 'two stacked LSTM layers' },
+  { name: 'gru', build: gru, skips: skips({}) },
+  { name: 'simple_rnn', build: simpleRnn, skips: skips({}), notes: 'only the last step feeds the head' },
+  {
+    name: 'bidirectional',
+    build: bidirectional,
+    skips: skips({}),
+    notes: 'Bidirectional(LSTM) concatenated, then Bidirectional(GRU) summed',
   },
 ];
 

@@ -160,7 +160,7 @@ function walk(g: Graph, counted: Set<TensorData>, keras: boolean): number {
         node.params += elementsOf(t);
       }
     }
-    node.flops = (node.constant || node.shapeArith ? 0 : nodeFlops(g, node)) + bodies;
+    node.flops = (node.constant || node.shapeArith ? 0 : nodeFlops(g, node, keras)) + bodies;
     flops += node.flops;
   }
   return flops;
@@ -209,7 +209,72 @@ function shapeOf(g: Graph, name: string | undefined): Dim[] | null {
   return name ? (g.values.get(name)?.shape ?? null) : null;
 }
 
-function nodeFlops(g: Graph, node: Node): number {
+/** ONNX recurrent ops: gate blocks in W/R, and elementwise work per hidden unit and step. */
+const RECURRENT: Record<string, { gates: number; pointwise: number }> = {
+  // LSTM: 5 activations, the cell update (3), h = o·tanh(c) (1); GRU: 3 activations, r·h,
+  // (1 − z)·h̃ + z·h (3); RNN: the activation. Plus the bias and recurrent adds, 2 per gate unit.
+  LSTM: { gates: 4, pointwise: 9 },
+  GRU: { gates: 3, pointwise: 7 },
+  RNN: { gates: 1, pointwise: 1 },
+};
+
+/**
+ * An ONNX LSTM/GRU/RNN node over the whole sequence: per step and direction, the input and
+ * recurrent projections (2 × gates·H·(I + H)) and the gates' elementwise work.
+ */
+function recurrentFlops(g: Graph, node: Node): number {
+  const spec = RECURRENT[node.op];
+  const x = shapeOf(g, node.inputs[0]);
+  const w = shapeOf(g, node.inputs[1]);
+  const num = (d: Dim | undefined) => (typeof d === 'number' ? d : 1);
+  if (!x || !w || x.length !== 3 || w.length !== 3) return 0;
+  const steps = num(node.attributes.layout === 1 || node.attributes.layout === 1n ? x[1] : x[0]);
+  const dirs = num(w[0]);
+  const gh = num(w[1]);
+  const h = gh / spec.gates;
+  const inputs = num(w[2]);
+  return steps * dirs * (2 * gh * (inputs + h) + 2 * gh + spec.pointwise * h);
+}
+
+/** Keras recurrent layers: gate blocks and elementwise work per unit and step (as RECURRENT). */
+const KERAS_RECURRENT: Record<string, { gates: number; pointwise: number }> = {
+  LSTM: RECURRENT.LSTM,
+  GRU: RECURRENT.GRU,
+  SimpleRNN: RECURRENT.RNN,
+};
+
+/**
+ * A Keras LSTM/GRU/SimpleRNN layer (or a Bidirectional wrapper of one) over its input [B, T, F]:
+ * per step, every weight matrix (kernel [F, G·U], recurrent kernel [U, G·U], per direction) as
+ * 2 × its elements, the biases, and the gates' elementwise work.
+ */
+function kerasRecurrentFlops(g: Graph, node: Node): number {
+  const inner = node.attributes.layer as { class_name?: unknown } | undefined;
+  const cls = node.op === 'Bidirectional' ? String(inner?.class_name ?? '') : node.op;
+  const spec = KERAS_RECURRENT[cls];
+  const x = shapeOf(g, node.inputs[0]);
+  if (!spec || !x || x.length !== 3) return 0;
+  const num = (d: Dim | undefined) => (typeof d === 'number' ? d : 1);
+  let perStep = 0;
+  let matrices = 0;
+  let units = 0;
+  for (const name of node.inputs.slice(1)) {
+    const s = shapeOf(g, name);
+    if (!s) continue;
+    const n = s.reduce<number>((a, d) => a * num(d), 1);
+    if (s.length === 2) {
+      perStep += 2 * n;
+      matrices++;
+      units = num(s[1]) / spec.gates;
+    } else perStep += n;
+  }
+  // Two matrices (kernel, recurrent kernel) per direction.
+  return num(x[1]) * (perStep + (matrices / 2) * spec.pointwise * units);
+}
+
+function nodeFlops(g: Graph, node: Node, keras: boolean): number {
+  if (keras && (KERAS_RECURRENT[node.op] || node.op === 'Bidirectional')) return kerasRecurrentFlops(g, node);
+  if (!keras && RECURRENT[node.op]) return recurrentFlops(g, node);
   const out = elems(shapeOf(g, node.outputs[0]));
   if (out === null) return 0;
   if (FREE_OPS.has(node.op)) return 0;

@@ -208,6 +208,16 @@ const rnn: ShapeRule = (c) => {
   return [c.attr('return_sequences') === true ? [x[0], x[1], units] : [x[0], units]];
 };
 
+/** Bidirectional(layer): the wrapped layer's output, its last axis doubled when the two directions are concatenated. */
+const bidirectional: ShapeRule = (c) => {
+  const x = c.shape(0);
+  const inner = c.attr('layer') as { config?: { units?: unknown; return_sequences?: unknown } } | undefined;
+  if (!x || x.length !== 3 || !inner?.config) return null;
+  const units = typeof inner.config.units === 'number' ? inner.config.units : null;
+  const last = units !== null && c.str('merge_mode', 'concat') === 'concat' ? 2 * units : units;
+  return [inner.config.return_sequences === true ? [x[0], x[1], last] : [x[0], last]];
+};
+
 const UNARY = [
   'Activation',
   'ReLU',
@@ -269,4 +279,5 @@ export const KERAS_SHAPE_RULES: Record<string, ShapeRule> = {
   LSTM: rnn,
   GRU: rnn,
   SimpleRNN: rnn,
+  Bidirectional: bidirectional,
 };

@@ -531,7 +531,8 @@ const depthToSpace: ShapeRule = (c) => {
 
 const rnn: ShapeRule = (c) => {
   const x = c.shape(0);
-  const hidden = c.int('hidden_size', 0) || null;
+  // hidden_size is optional: R is [directions, gates × hidden, hidden].
+  const hidden = c.int('hidden_size', 0) || c.shape(2)?.[2] || null;
   const dirs = c.str('direction', 'forward') === 'bidirectional' ? 2 : 1;
   if (!x || x.length !== 3) return null;
   const layout = c.int('layout', 0);

@@ -19,6 +19,7 @@ import { registerWasmKernels } from './wasmKernelRegistry';
 import { registerWasmVolumeKernels } from './wasmVolumeKernels';
 import { registerResizeGradKernel } from './resizeGradKernels';
 import { registerZeroGradients } from './zeroGradients';
+import { registerCpuSegmentSum } from './cpuSegmentSum';
 import { registerKernelFallbacks } from './kernelFallback';
 import { registerGradientFixes } from './gradientFixes';
 import { convSettings } from './ops/nnOps';
@@ -245,6 +246,8 @@ export async function initBackend(
   )
     return current;
   registerZeroGradients();
+  // Also where another backend borrows the CPU kernel (kernelFallback.ts).
+  registerCpuSegmentSum();
   registerGradientFixes();
   // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the
   // backend that ran is reported in the results, and stdout/stderr belong to the CLI and sidecar.

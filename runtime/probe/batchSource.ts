@@ -28,7 +28,10 @@ export function feedInputs(model: Model): Value[] {
   return model.graph.inputs.map((n) => model.graph.values.get(n)!).filter((v) => v && !v.initializer);
 }
 
-/** Resolves an input's shape at `batch`: the first symbolic dim is the batch, others come from `dims`. */
+/**
+ * Resolves an input's shape at `batch`: the first symbolic dim is the batch (axis 0, or axis 1 of
+ * a sequence-first [T, batch, …] input), others come from `dims`.
+ */
 export function resolveShape(
   model: Model,
   v: Value,
@@ -40,10 +43,11 @@ export function resolveShape(
       `${model.file}: input "${v.name}" has no known shape; feed it from a .npy file.`,
       model.file,
     );
+  const batchAxis = v.shape.findIndex((d) => !(typeof d === 'number' && d > 0));
   return v.shape.map((d: Dim, i) => {
     if (typeof d === 'number' && d > 0) return d;
     if (typeof d === 'string' && dims[d] !== undefined) return dims[d];
-    if (i === 0) return batch;
+    if (i === batchAxis) return batch;
     throw new ModelError(
       `${model.file}: input "${v.name}" has ${d === null ? 'an unknown' : `the symbolic`} dimension ${d ?? ''} at axis ${i}; give its size (e.g. dims ${typeof d === 'string' ? d : `axis${i}`}=64).`,
       model.file,
@@ -55,13 +59,29 @@ function syntheticPlan(model: Model, opts: ProbeOptions): BatchPlan {
   const inputs = feedInputs(model);
   const seed = (opts.source.kind === 'synthetic' ? opts.source.seed : undefined) ?? opts.seed ?? 0;
   const shapes = inputs.map((v) => resolveShape(model, v, opts.batchSize, opts.dims));
-  const batchSize = shapes[0]?.[0] ?? opts.batchSize;
+  // A fully fixed first input fixes the batch size; else the batch is its first symbolic dim.
+  const batchAxis = inputs[0]?.shape?.findIndex((d) => !(typeof d === 'number' && d > 0)) ?? -1;
+  const batchSize = shapes[0]?.[Math.max(batchAxis, 0)] ?? opts.batchSize;
   // Integer inputs: token ids within their embedding tables, masks of ones (integerInputs.ts).
   const fills = new Map<string, IntegerFill>();
   for (const v of inputs)
     if (!FLOATS.has(v.dtype) && v.dtype !== 'unknown' && v.dtype !== 'bool')
       fills.set(v.name, integerFill(model, v.name, opts.dims?.vocab ?? 2));
   const ints = [...fills].map(([name, f]) => describeFill(name, f));
+  // Sequence lengths: the length of the sequence they describe (a graph input's, or inferred).
+  const steps = new Map<string, number>();
+  for (const [name, f] of fills) {
+    if (f.kind !== 'lengths') continue;
+    const k = inputs.findIndex((v) => v.name === f.of);
+    const d = k >= 0 ? shapes[k][f.axis] : model.graph.values.get(f.of)?.shape?.[f.axis];
+    const n = typeof d === 'number' ? d : typeof d === 'string' ? opts.dims?.[d] : undefined;
+    if (!n)
+      throw new ModelError(
+        `${model.file}: input "${name}" holds the sequence lengths of "${f.of}", whose length is unknown; give it (dims ${typeof d === 'string' ? d : 'NAME'}=SIZE) or feed "${name}" from a .npy file.`,
+        model.file,
+      );
+    steps.set(name, n);
+  }
   return {
     count: opts.batches,
     batchSize,
@@ -76,6 +96,7 @@ function syntheticPlan(model: Model, opts: ProbeOptions): BatchPlan {
           out[v.name] = tf.tensor(normals(n, s), shapes[k], 'float32');
         else if (v.dtype === 'bool') out[v.name] = tf.tensor(integers(n, 2, s), shapes[k], 'bool');
         else if (fill?.kind === 'ones') out[v.name] = tf.ones(shapes[k], 'int32');
+        else if (fill?.kind === 'lengths') out[v.name] = tf.fill(shapes[k], steps.get(v.name)!, 'int32');
         else out[v.name] = tf.tensor(integers(n, fill?.below ?? 2, s), shapes[k], 'int32');
       });
       return out;

@@ -8,9 +8,10 @@ import type { Graph, Model, Node, Value } from '../model/ir';
 import { ModelError, describeError, isModelError } from '../errors';
 import { Val, nat, readInts } from './val';
 import { tensorFromData, type OpContext } from './ops/opContext';
-import { isParamSlot, onnxOps } from './ops/onnxOps';
+import { isParamSlot, onnxOpProblem, onnxOps } from './ops/onnxOps';
 import { inlineFunctions } from '../model/inlineFunctions';
 import { markPersistentWeight, releaseWeightViews } from './convGrad';
+import type { Direction } from './probeTypes';
 import { tapeMark } from './gradientGuard';
 
 /** A learnable tensor of the model. */
@@ -33,6 +34,8 @@ export interface Hooks {
   edges?: Set<string>;
   /** Graph inputs to tap too (their gradients are then computed). */
   inputs?: Set<string>;
+  /** Called on the hidden state of every step of a recurrent node (direction, step in sequence order). */
+  timestep?(node: string, direction: Direction, t: number, h: tf.Tensor): tf.Tensor;
   /** Inputs read as zeros of their shape (cut skips): node index → input slots. */
   zero?: Map<number, Set<number>>;
 }
@@ -133,7 +136,13 @@ export class Executor {
           ? !n.subgraphs?.then_branch || !n.subgraphs?.else_branch
           : !Object.prototype.hasOwnProperty.call(onnxOps, n.op)),
     );
-    if (bad.length === 0) return;
+    if (bad.length === 0) {
+      for (const n of allNodes(this.nodes)) {
+        const problem = onnxOpProblem(n);
+        if (problem) throw new ModelError(`${this.file}: node "${n.name}" (${n.op}) ${problem}.`, this.file);
+      }
+      return;
+    }
     const list = bad
       .slice(0, 5)
       .map((n) => `node "${n.name}" (${n.domain ? `${n.domain}.` : ''}${n.op})`)
@@ -253,6 +262,7 @@ export class Executor {
         return !!name && (this.paramDependent.has(name) || !!hooks.inputs?.has(name));
       },
       fail,
+      timestep: hooks.timestep ? (d, t, h) => hooks.timestep!(node.name, d, t, h) : undefined,
     };
     try {
       if (node.op === 'If') return this.runIf(node, ctx, env, params);

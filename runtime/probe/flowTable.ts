@@ -4,7 +4,8 @@
  * NaN and Infinity are printed as such, with how many elements held them and, in the summary,
  * where they began.
  */
-import type { ProbeResult } from './probeTypes';
+import type { ProbeResult, TimestepGrad } from './probeTypes';
+import { timeDecay } from './gradStats';
 
 const fmt = (v: number) =>
   !Number.isFinite(v)
@@ -36,6 +37,41 @@ function bar(v: number, lo: number, hi: number, width = 16): string {
   if (!(v > 0)) return '';
   const f = hi > lo ? (Math.log10(v) - lo) / (hi - lo) : 1;
   return '█'.repeat(Math.max(1, Math.round(f * width)));
+}
+
+const SPARK = '▁▂▃▄▅▆▇█';
+
+/** One character per timestep (buckets of steps beyond `width`): log10 of the norm within the row's range. */
+function sparkline(l2: number[], width = 48): string {
+  const n = Math.min(l2.length, width);
+  const cells = Array.from({ length: n }, (_, i) => {
+    const part = l2.slice(Math.floor((i * l2.length) / n), Math.floor(((i + 1) * l2.length) / n));
+    return Math.sqrt(part.reduce((a, v) => a + v * v, 0) / Math.max(part.length, 1));
+  });
+  const logs = cells.filter((v) => v > 0).map(Math.log10);
+  const lo = Math.min(...logs);
+  const hi = Math.max(...logs);
+  return cells
+    .map((v) => (v > 0 ? SPARK[hi > lo ? Math.round(((Math.log10(v) - lo) / (hi - lo)) * 7) : 7] : ' '))
+    .join('');
+}
+
+/** A line per recurrent node and direction: the gradient at its first and last step and their ratio. */
+function timestepTable(ts: TimestepGrad[]): string {
+  const lines = table(
+    ['recurrent node', 'direction', 'steps', 'first step', 'last step', 'first/last'],
+    ts.map((g) => {
+      const rev = g.direction === 'reverse';
+      const first = rev ? g.l2[g.l2.length - 1] : g.l2[0];
+      const last = rev ? g.l2[0] : g.l2[g.l2.length - 1];
+      return [g.node, g.direction, String(g.l2.length), fmt(first), fmt(last), fmt(timeDecay(g))];
+    }),
+    2,
+  ).split('\n');
+  // The sparkline (t = 0 on the left) after the right-aligned numbers, left-aligned.
+  return lines
+    .map((l, i) => `${l}  ${i === 0 ? '‖∂loss/∂h_t‖ over t (log)' : sparkline(ts[i - 1].l2)}`)
+    .join('\n');
 }
 
 /** Renders a probe result for a terminal. */
@@ -100,6 +136,13 @@ export function renderFlowTable(r: ProbeResult): string {
         2,
       ),
     );
+  }
+  if (r.timesteps?.length) {
+    out.push('');
+    out.push(
+      'Gradient through time: the norm of the gradient at the hidden state of each step (a direction processes its first step first; first/last below 1 means it vanishes on the way back).',
+    );
+    out.push(timestepTable(r.timesteps));
   }
   const dead = r.activations.filter((a) => a.zeroFraction > 0.5);
   if (dead.length) {

@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { ModelError } from '../errors';
 import { edgeKey, type Executor, type Hooks } from './executor';
 import { PassRecorder } from './passRecorder';
+import type { Direction } from './probeTypes';
 import type { Moments } from './statsKernels';
 import { nonFiniteOrigin, passHasNonFinite, type NonFiniteOrigin } from './nonFinite';
 import { firstUndifferentiable } from './gradientGuard';
@@ -30,6 +31,8 @@ export interface PassStats {
   activations: Map<string, Moments & { size: number }>;
   /** Per SkipTap, in order: sum of squares of the skip-path and branch-path gradients at the source. */
   skips: { skipSq: number; branchSq: number; size: number }[];
+  /** Per recurrent node and direction: sum of squares of the gradient at each step's hidden state. */
+  timesteps?: { node: string; direction: Direction; sumSq: number[] }[];
   /** Where NaN or Infinity first appeared, when the loss or a gradient holds one. */
   nonFinite?: NonFiniteOrigin;
 }
@@ -83,6 +86,10 @@ export async function gradPass(
           else rec.skip(i, sk, dy);
         }
       }),
+    timestep: (node, direction, t, h) => {
+      rec.step(node, direction, t);
+      return tap(h, (dy) => rec.timestep(node, direction, t, dy));
+    },
     edge: (value, node, t) =>
       tap(t, (dy) => {
         const k = edgeKey(value, node);

@@ -3,7 +3,14 @@
  * per-activation and per-merge statistics as means over batches with their spread, and a summary
  * that names vanishing or exploding stretches along the learned layers.
  */
-import type { ActivationGrad, FlowIssue, MergeGrad, NonFiniteReport, ParamGrad } from './probeTypes';
+import type {
+  ActivationGrad,
+  FlowIssue,
+  MergeGrad,
+  NonFiniteReport,
+  ParamGrad,
+  TimestepGrad,
+} from './probeTypes';
 import type { PassStats, SkipTap } from './gradPass';
 
 /** What the statistics read of a runner: its parameters and its nodes (in graph order). */
@@ -88,6 +95,46 @@ export function mergeStats(taps: Pick<SkipTap, 'merge' | 'source'>[], passes: Pa
       skipShare: skipSq + branchSq > 0 ? skipSq / (skipSq + branchSq) : 0,
     };
   });
+}
+
+/** Per recurrent node and direction: the gradient norm at each step's hidden state, mean over batches. */
+export function timestepStats(passes: PassStats[]): TimestepGrad[] {
+  const out: TimestepGrad[] = [];
+  for (const first of passes[0]?.timesteps ?? []) {
+    const per = passes
+      .map((s) => s.timesteps?.find((x) => x.node === first.node && x.direction === first.direction))
+      .filter((v) => v !== undefined);
+    const steps = Math.max(...per.map((v) => v.sumSq.length));
+    out.push({
+      node: first.node,
+      direction: first.direction,
+      l2: Array.from({ length: steps }, (_, t) => mean(per.map((v) => Math.sqrt(v.sumSq[t] ?? 0)))),
+    });
+  }
+  return out;
+}
+
+/**
+ * How much gradient reaches the first step a direction processes (t = 0 forward, the last step
+ * in reverse) relative to the last one it processes: below 1 the gradient vanishes through time.
+ * 0 when the last step gets no gradient.
+ */
+export function timeDecay(g: TimestepGrad): number {
+  const first = g.direction === 'forward' ? g.l2[0] : g.l2[g.l2.length - 1];
+  const last = g.direction === 'forward' ? g.l2[g.l2.length - 1] : g.l2[0];
+  return last > 0 ? first / last : 0;
+}
+
+/** Sentences for the recurrent directions whose gradient changes more than FLOW_FACTOR× through time. */
+export function timeIssuesText(timesteps: TimestepGrad[]): string {
+  return timesteps
+    .map((g) => ({ g, f: timeDecay(g) }))
+    .filter(({ f }) => f > 0 && (f < 1 / FLOW_FACTOR || f > FLOW_FACTOR))
+    .map(
+      ({ g, f }) =>
+        `Gradient ${f < 1 ? 'vanishes' : 'explodes'} through time in ${g.node} (${g.direction}): its norm ${f < 1 ? `falls ${(1 / f).toPrecision(3)}×` : `grows ${f.toPrecision(3)}×`} from the last of its ${g.l2.length} steps back to the first.`,
+    )
+    .join(' ');
 }
 
 /** How far gradient RMS may change along the learned layers before the summary calls it out. */

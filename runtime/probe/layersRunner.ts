@@ -6,6 +6,9 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+// Layers call tensor methods (the orthogonal initializer, LSTM/GRU/SimpleRNN's default recurrent
+// initializer, runs while a loaded model is built): tfjs-core alone does not attach them.
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import { ModelError, describeError } from '../errors';
 import type { Model } from '../model/ir';
 import { analyzeSkips } from '../analysis/analyzeSkips';
@@ -118,6 +121,69 @@ export function layersSkipTaps(r: LayersRunner, ir: Model): LayerSkipTap[] {
   return taps;
 }
 
+/** A recurrent layer (LSTM, GRU, SimpleRNN, or one side of a Bidirectional wrapper) and its cell. */
+interface RecurrentLayer {
+  /** The IR node it belongs to (the wrapper's name for a Bidirectional side). */
+  node: string;
+  layer: tfl.layers.Layer & { goBackwards: boolean };
+  cell: tfl.layers.Layer;
+}
+
+/** The recurrent layers among `layers`, a Bidirectional wrapper's two sides included. */
+function recurrentLayers(layers: tfl.layers.Layer[]): RecurrentLayer[] {
+  const out: RecurrentLayer[] = [];
+  const add = (node: string, l: unknown) => {
+    const r = l as RecurrentLayer['layer'] & { cell?: tfl.layers.Layer };
+    if (r?.cell && typeof r.cell.call === 'function') out.push({ node, layer: r, cell: r.cell });
+  };
+  for (const l of layers) {
+    const w = l as unknown as { forwardLayer?: unknown; backwardLayer?: unknown };
+    if (w.forwardLayer && w.backwardLayer) {
+      add(l.name, w.forwardLayer);
+      add(l.name, w.backwardLayer);
+    } else add(l.name, l);
+  }
+  return out;
+}
+
+/**
+ * Taps the hidden state of every step of each recurrent layer: the layer's call notes the
+ * sequence length, its cell's call (once per step, in processing order) taps the new state, which
+ * is both the step's output and the next step's state, so the tap sees the whole gradient
+ * reaching it. Returns a function that puts the original calls back.
+ */
+function tapTimesteps(rls: RecurrentLayer[], rec: PassRecorder): () => void {
+  const restore: (() => void)[] = [];
+  for (const { node, layer, cell } of rls) {
+    const direction = layer.goBackwards ? 'reverse' : 'forward';
+    const run = { steps: 0, s: 0 };
+    const layerCall = layer.call;
+    const cellCall = cell.call;
+    layer.call = function (inputs, kwargs) {
+      const x = Array.isArray(inputs) ? inputs[0] : inputs;
+      run.steps = x.shape[1] ?? 0;
+      run.s = 0;
+      return layerCall.call(this, inputs, kwargs);
+    };
+    cell.call = function (inputs, kwargs) {
+      const out = cellCall.call(this, inputs, kwargs);
+      const list = Array.isArray(out) ? out : [out];
+      const t = layer.goBackwards ? run.steps - 1 - run.s : run.s;
+      run.s++;
+      rec.step(node, direction, t);
+      // Cells return [output, ...new states]; the output is the new hidden state itself.
+      const h = list[0];
+      const tapped = tap(h, (dy) => rec.timestep(node, direction, t, dy));
+      return list.map((o) => (o === h ? tapped : o));
+    };
+    restore.push(() => {
+      layer.call = layerCall;
+      cell.call = cellCall;
+    });
+  }
+  return () => restore.forEach((f) => f());
+}
+
 /** One forward + backward pass through the layers with every probe attached; `skips` are split. */
 export async function layersGradPass(
   r: LayersRunner,
@@ -129,6 +195,7 @@ export async function layersGradPass(
   // The gradient along each skip edge, saved when it passes (before the source's total arrives).
   const skipEdge = new Map<number, tf.Tensor>();
   const layers = allLayers(r.model.layers).filter((l) => !(l as unknown as { layers?: unknown }).layers);
+  const untapTimesteps = tapTimesteps(recurrentLayers(layers), rec);
   const originals = layers.map((l) => l.call);
   layers.forEach((l) => {
     const call = l.call;
@@ -192,6 +259,7 @@ export async function layersGradPass(
     return stats;
   } finally {
     layers.forEach((l, i) => (l.call = originals[i]));
+    untapTimesteps();
     rec.dispose();
     tf.dispose([...skipEdge.values()]);
   }

@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { PassStats } from './gradPass';
+import type { Direction } from './probeTypes';
 import { statsKernels, type Later, type Moments, type Split, type StatsKernels } from './statsKernels';
 
 /** A statistic being recorded: its value once known. */
@@ -24,6 +25,8 @@ export class PassRecorder {
   /** By value name, in the order the gradients arrived (the backward order). */
   private readonly acts = new Map<string, { m: Slot<Moments>; size: number }>();
   private readonly skips: { s: Slot<Split>; size: number }[];
+  /** Per recurrent node and direction: the gradient at each step's hidden state (sequence order). */
+  private readonly steps = new Map<string, { node: string; direction: Direction; m: Slot<Moments>[] }>();
   private readonly kernels: StatsKernels = statsKernels();
 
   /** `skipCount` skips will be split (indices 0 … skipCount − 1). */
@@ -46,6 +49,20 @@ export class PassRecorder {
   /** Skip `i`: the gradient that came back along the skip edge versus the rest of the total at the fork. */
   skip(i: number, skipDy: tf.Tensor, totalDy: tf.Tensor): void {
     this.skips[i] = { s: this.slot(this.kernels.split(skipDy, totalDy)), size: totalDy.size };
+  }
+
+  /** Step `t` of a recurrent node's direction ran in the forward pass (its gradient may follow). */
+  step(node: string, direction: Direction, t: number): void {
+    const key = `${node}\u0000${direction}`;
+    let e = this.steps.get(key);
+    if (!e) this.steps.set(key, (e = { node, direction, m: [] }));
+    while (e.m.length <= t) e.m.push({});
+  }
+
+  /** The gradient `dy` reaching the hidden state of step `t` (see step()). */
+  timestep(node: string, direction: Direction, t: number, dy: tf.Tensor): void {
+    const e = this.steps.get(`${node}\u0000${direction}`);
+    if (e) e.m[t] = this.slot(this.kernels.moments(dy));
   }
 
   /** The next parameter's gradient (call in parameter order). */
@@ -75,6 +92,11 @@ export class PassRecorder {
       params: this.params.map((p) => ({ ...m(p.m), size: p.size })),
       activations: new Map([...this.acts].map(([k, v]) => [k, { ...m(v.m), size: v.size }])),
       skips: this.skips.map((s) => ({ ...(s.s.value ?? { skipSq: 0, branchSq: 0 }), size: s.size })),
+      timesteps: [...this.steps.values()].map((e) => ({
+        node: e.node,
+        direction: e.direction,
+        sumSq: e.m.map((x) => m(x).sumSq),
+      })),
     };
   }
 

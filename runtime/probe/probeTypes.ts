@@ -97,6 +97,20 @@ export interface MergeGrad {
   skipShare: number;
 }
 
+/** Which way a recurrent layer runs through the sequence. */
+export type Direction = 'forward' | 'reverse';
+
+/**
+ * The gradient through time at one direction of a recurrent node (ONNX LSTM/GRU/RNN, TF.js
+ * LSTM/GRU/SimpleRNN): the L2 norm of dLoss/dh_t over the batch at each timestep t, in sequence
+ * order, mean over batches. A forward direction starts at t = 0, a reverse one at the last step.
+ */
+export interface TimestepGrad {
+  node: string;
+  direction: Direction;
+  l2: number[];
+}
+
 /** A stretch of consecutive layers where gradient vanishes or explodes. */
 export interface FlowIssue {
   kind: 'vanishing' | 'exploding';
@@ -149,6 +163,8 @@ export interface ProbeResult {
   params: ParamGrad[];
   activations: ActivationGrad[];
   merges: MergeGrad[];
+  /** Per recurrent node and direction: the gradient at the hidden state of every timestep (runProbe always fills it; empty without recurrent nodes). */
+  timesteps?: TimestepGrad[];
   summary: { issues: FlowIssue[]; text: string };
   /** Present when a loss or a gradient held NaN or ±Infinity: where that first happened. */
   nonFinite?: NonFiniteReport;

@@ -39,7 +39,15 @@ import { makeLoss, type LossInputs } from './losses';
 import { readNpy } from './npy';
 import { integers } from './random';
 import { checkMemory } from './memoryGuard';
-import { activationStats, flowIssues, mergeStats, paramStats, summaryText } from './gradStats';
+import {
+  activationStats,
+  flowIssues,
+  mergeStats,
+  paramStats,
+  summaryText,
+  timeIssuesText,
+  timestepStats,
+} from './gradStats';
 import { readLater, statsKernels } from './statsKernels';
 import { resolveCuts, type CutPlan } from './cuts';
 import { diagnose } from './diagnosis';
@@ -229,7 +237,10 @@ export async function runProbe(
     .filter((a) => learned.has(a.node))
     .map((a) => ({ node: a.node, rms: a.l2PerSample ?? a.rms }));
   const issues = flowIssues(layers);
+  const timesteps = timestepStats(passes);
   let text = summaryText(layers, issues, merges, nonFinite);
+  const inTime = timeIssuesText(timesteps);
+  if (inTime) text += ` ${inTime}`;
   if (warning) text += ` Memory: ${warning}`;
   const result: ProbeResult = {
     model: path.basename(model.file),
@@ -240,6 +251,7 @@ export async function runProbe(
     params,
     activations,
     merges,
+    timesteps,
     summary: { issues, text },
     ...(nonFinite ? { nonFinite } : {}),
     timing: {

@@ -5,8 +5,9 @@
  *   depthwise backprops the backend lacks, so that plain tf.grad over tf.conv2d — TF.js layers and
  *   graph models — works and is fast;
  * - BatchMatMul on the probe's SGEMM (wasm/matMulKernel.ts), Sum over leading axes in place
- *   (wasm/sumKernel.ts), Tile by block copies (wasm/tileKernel.ts), and the UnsortedSegmentSum that
- *   Gather's gradient needs (wasm/segmentSumKernel.ts);
+ *   (wasm/sumKernel.ts), Tile by block copies (wasm/tileKernel.ts), Slice, Unpack and SplitV by
+ *   row copies from the heap (wasm/sliceKernels.ts), and the UnsortedSegmentSum that Gather's
+ *   gradient needs (wasm/segmentSumKernel.ts);
  * - here: a Transpose that walks the heap from JS (several times the backend's strided loop), a
  *   MaxPoolGrad that routes ties and borders right, and an Identity that shares its input's buffer
  *   instead of copying it (as the CPU backend's does).
@@ -31,6 +32,7 @@ import { batchMatMulKernel } from './wasm/matMulKernel';
 import { unsortedSegmentSumKernel } from './wasm/segmentSumKernel';
 import { sumKernel } from './wasm/sumKernel';
 import { tileKernel } from './wasm/tileKernel';
+import { sliceKernel, splitVKernel, unpackKernel } from './wasm/sliceKernels';
 import { wasmKernelsIfAvailable } from './wasm/wasmKernels';
 
 /** The part of the WASM backend these kernels use. */
@@ -246,7 +248,7 @@ function inputGradComposite(depthwise: boolean): tf.KernelFunc {
 
 let registered = false;
 
-/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Conv2D, FusedConv2D and Conv2DBackpropInput, and adds UnsortedSegmentSum). */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Slice, Unpack, SplitV, Conv2D, FusedConv2D and Conv2DBackpropInput, and adds UnsortedSegmentSum). */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
@@ -275,6 +277,14 @@ export function registerWasmKernels(): void {
   if (sum) replace({ kernelName: 'Sum', backendName: 'wasm', kernelFunc: sumKernel(sum.kernelFunc) });
   const tile = tf.getKernel('Tile', 'wasm');
   if (tile) replace({ kernelName: 'Tile', backendName: 'wasm', kernelFunc: tileKernel(tile.kernelFunc) });
+  for (const [name, make] of [
+    ['Slice', sliceKernel],
+    ['Unpack', unpackKernel],
+    ['SplitV', splitVKernel],
+  ] as const) {
+    const own = tf.getKernel(name, 'wasm');
+    if (own) replace({ kernelName: name, backendName: 'wasm', kernelFunc: make(own.kernelFunc) });
+  }
   replace({
     kernelName: 'UnsortedSegmentSum',
     backendName: 'wasm',

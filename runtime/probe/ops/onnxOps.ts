@@ -3,12 +3,14 @@
  * carry learnable tensors (the others — running statistics, shapes, indices, scales — are not
  * reported as parameters).
  */
+import type { Node } from '../../model/ir';
 import type { OpFn } from './opContext';
 import { elementwiseOps } from './elementwiseOps';
 import { nnOps } from './nnOps';
 import { tensorOps } from './tensorOps';
 import { indexOps } from './indexOps';
 import { einsum } from './einsumOp';
+import { recurrentOps, recurrentProblem } from './recurrentOps';
 
 /** Every supported op. */
 export const onnxOps: Record<string, OpFn> = {
@@ -16,8 +18,21 @@ export const onnxOps: Record<string, OpFn> = {
   ...nnOps,
   ...tensorOps,
   ...indexOps,
+  ...recurrentOps,
   Einsum: einsum,
 };
+
+/** Attribute checks run before anything runs, by op: the end of a sentence naming the node, or undefined. */
+const opProblems: Record<string, (n: Node) => string | undefined> = {
+  LSTM: recurrentProblem,
+  GRU: recurrentProblem,
+  RNN: recurrentProblem,
+};
+
+/** What keeps a supported op's node from running, found from its attributes alone (undefined: nothing). */
+export function onnxOpProblem(n: Node): string | undefined {
+  return opProblems[n.op]?.(n);
+}
 
 /** Input slots that never hold parameters even when fed by a float initializer. */
 const nonParamSlots: Record<string, number[]> = {
@@ -46,6 +61,10 @@ const nonParamSlots: Record<string, number[]> = {
   ReduceL2: [1],
   ReduceSumSquare: [1],
   ReduceLogSumExp: [1],
+  // sequence_lens (int) is never one; learned initial states (initial_h, initial_c) and peepholes are.
+  LSTM: [4],
+  GRU: [4],
+  RNN: [4],
 };
 
 /** True when input `slot` of an `op` node can hold a learnable parameter. */

@@ -6,6 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { AttrValue, Node, TensorData } from '../../model/ir';
 import { ModelError } from '../../errors';
 import { Val, readInts } from '../val';
+import type { Direction } from '../probeTypes';
 
 /** One op's view of the running graph. */
 export interface OpContext {
@@ -30,6 +31,11 @@ export interface OpContext {
   needsGrad(i: number): boolean;
   /** Throws a ModelError naming the node. */
   fail(problem: string): never;
+  /**
+   * Taps the hidden state of step `t` (sequence order) of one direction of a recurrent node:
+   * returns the tensor to use in its place. Absent when no probe measures timesteps.
+   */
+  timestep?(direction: Direction, t: number, h: tf.Tensor): tf.Tensor;
 }
 
 /** An ONNX op: computes the node's outputs (one Val per output, in any layout). */

@@ -9,6 +9,8 @@ import * as path from 'node:path';
 import * as tfl from '@tensorflow/tfjs-layers';
 import * as tfc from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
+// Recurrent layers' default orthogonal initializer calls tensor methods while a model is built.
+import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
 import { openModel } from '../../../runtime/analysis/openModel';
 import type { Dim } from '../../../runtime/model/ir';
 
@@ -24,6 +26,7 @@ function layerShapes(model: tfl.LayersModel, prefix: string, out: Map<string, (n
       layerShapes(layer, `${prefix}${layer.name}/`, out);
       continue;
     }
+    if (layer.getClassName() === 'InputLayer') continue; // graph inputs, not nodes
     const s = layer.outputShape;
     if (Array.isArray(s) && (s.length === 0 || !Array.isArray(s[0])))
       out.set(prefix + layer.name, s as (number | null)[]);
