@@ -1,21 +1,30 @@
 /**
  * Gradient-probe benchmark: ms per batch (forward + backward with every probe attached) for a
- * full-width ResNet-18 at batch 8, 64×64, on the WASM backend, against PyTorch CPU
- * (bench/probe_torch.py, Debian's python3-torch) on the same machine, model, batch and thread
- * count, in one run. PyTorch is timed in a session before and one after Skipscope's runs, and the
- * ratio is taken against the faster of the two medians. Prints JSON with medians, the ratio and
+ * full-width ResNet-18 at batch 8, 64×64, on the WASM backend on one thread and on one thread
+ * per core (or --threads N), against PyTorch CPU (bench/probe_torch.py, Debian's python3-torch)
+ * on the same machine, model and batch on one thread and at its default thread count, all in one
+ * run. Skipscope's two thread counts alternate run by run; each PyTorch setting is timed in a
+ * session before and one after them, and ratios are taken against the faster session (PyTorch's
+ * median moves by a third from one session to the next on a busy machine). Prints JSON with
+ * medians, the first (cold) batch apart, ratios, the parallel efficiency, the load average and
  * peak RSS.
  *
- * With --breakdown it also times, on the same model and batch, the forward pass alone and
- * forward + backward without probes, and lists WASM kernel times (inclusive of kernels they call)
- * over one probe pass; the rest of a pass is JS outside kernels (tape bookkeeping, JS loops).
+ * With --breakdown it also times, on one thread and on all, the forward pass alone and
+ * forward + backward without probes, and lists over one probe pass the TF.js WASM kernels
+ * (inclusive of the kernels they call) and the probe's own kernels (wall time of each call, the
+ * threads included): the rest of a pass is what stays serial.
  *
- *   npx tsx bench/probe.ts [--narrow] [--runs N] [--breakdown]
+ * It also times small models (samples/sample.onnx and the smallest probe fixtures, batch 4 as
+ * the editor runs them) on one thread and on all: there the kernels stay on the calling thread,
+ * and the threads must cost nothing.
+ *
+ *   npx tsx bench/probe.ts [--narrow] [--runs N] [--threads N] [--batch N] [--size N] [--breakdown]
  *
  * `--backend webgpu` benchmarks the GPU path instead (bench/probeGpu.ts: ResNet-50 at 224×224,
  * batch 32 by default, or --model vit_b16, against PyTorch CUDA and WASM).
  */
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -27,8 +36,10 @@ import { gradPass } from '../runtime/probe/gradPass';
 import { makeLoss } from '../runtime/probe/losses';
 import { readNpy } from '../runtime/probe/npy';
 import type { Model } from '../runtime/model/ir';
-import { median, timeKernels } from './probeTiming';
+import { median, timeKernels, timeOwnKernels } from './probeTiming';
 import { gpuBench } from './probeGpu';
+import { coreCount } from '../runtime/probe/wasm/kernelThreads';
+import { kernelThreadsOf, type EmscriptenHeap } from '../runtime/probe/wasm/wasmKernels';
 
 // Run from the repository root (also when bundled for another machine).
 const root = process.cwd();
@@ -36,8 +47,9 @@ const args = process.argv.slice(2);
 const narrow = args.includes('--narrow');
 const runs = Number(args[args.indexOf('--runs') + 1]) || 5;
 const breakdown = args.includes('--breakdown');
-const batch = 8;
-const size = 64;
+const many = Number(args[args.indexOf('--threads') + 1]) || coreCount();
+const batch = Number(args[args.indexOf('--batch') + 1]) || 8;
+const size = Number(args[args.indexOf('--size') + 1]) || 64;
 
 async function timeMedian(f: () => unknown): Promise<number> {
   await f(); // warm-up
@@ -50,8 +62,9 @@ async function timeMedian(f: () => unknown): Promise<number> {
   return median(ts);
 }
 
-/** Forward only, forward + backward without probes, with probes, and kernel times of one probe pass. */
-async function breakdownOf(model: Model, input: string): Promise<Record<string, unknown>> {
+/** Forward only, forward + backward without probes, with probes, and kernel times of one probe pass, on `threads`. */
+async function breakdownOf(model: Model, input: string, threads: number): Promise<Record<string, unknown>> {
+  await initBackend('wasm', { threads });
   const ex = new Executor(model);
   const a = readNpy(input);
   const x = tf.tensor(a.data, a.shape, 'float32');
@@ -69,18 +82,34 @@ async function breakdownOf(model: Model, input: string): Promise<Record<string, 
     }),
   );
   const probedMs = await timeMedian(() => gradPass(ex, feeds, loss, []));
+  const pool = kernelThreadsOf((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm);
+  const jobs0 = { ...(pool?.stats ?? { jobs: 0, tasks: 0, ms: 0 }) };
   const timer = timeKernels();
+  const own = timeOwnKernels();
   const t0 = performance.now();
   await gradPass(ex, feeds, loss, []);
   const passMs = performance.now() - t0;
+  const ownKernels = own.stop();
   const kernels = timer.stop(20);
   ex.dispose();
   x.dispose();
+  const ownMs = ownKernels.reduce((s, k) => s + k.ms, 0);
   return {
+    threads,
     forwardMs,
     forwardBackwardMs: plainMs,
     withProbesNoSkipsMs: probedMs,
     timedPassMs: passMs,
+    ownKernelsMs: Math.round(ownMs * 10) / 10,
+    outsideOwnKernelsMs: Math.round((passMs - ownMs) * 10) / 10,
+    threadJobs: pool
+      ? {
+          jobs: pool.stats.jobs - jobs0.jobs,
+          tasks: pool.stats.tasks - jobs0.tasks,
+          ms: Math.round((pool.stats.ms - jobs0.ms) * 10) / 10,
+        }
+      : undefined,
+    ownKernels,
     kernels,
   };
 }
@@ -96,8 +125,11 @@ interface TorchResult {
   peakRssMB: number;
 }
 
-/** One PyTorch session (bench/probe_torch.py exports the model it times, the same each time). */
+/** One PyTorch session on `threads` threads (0: its default; probe_torch.py exports the model it times, the same each time). */
 function torchSession(threads: number): TorchResult {
+  const env = { ...process.env };
+  if (threads > 0) env.OMP_NUM_THREADS = String(threads);
+  else delete env.OMP_NUM_THREADS;
   const run = spawnSync(
     '/usr/bin/python3',
     [
@@ -114,67 +146,179 @@ function torchSession(threads: number): TorchResult {
       String(Math.max(runs, 7)),
       ...(narrow ? ['--narrow'] : []),
     ],
-    { encoding: 'utf8', env: { ...process.env, OMP_NUM_THREADS: String(threads) } },
+    { encoding: 'utf8', env },
   );
   if (run.status !== 0) throw new Error(`bench/probe_torch.py failed: ${run.stderr.slice(-2000)}`);
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as TorchResult;
 }
 
+/**
+ * CPU time of the main thread so far (ms, Linux only): on a busy machine the process CPU time
+ * hides how the work divides between the threads, the main thread's does not (its waits for the
+ * workers count only while it spins).
+ */
+function mainThreadCpuMs(): number | undefined {
+  try {
+    const f = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(f[11]) + Number(f[12])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Small models, batch 4: steady ms per batch on each thread count (alternating), medians. */
+async function smallModels(counts: number[]): Promise<Record<string, Record<number, number>>> {
+  const files = [
+    'samples/sample.onnx',
+    'test/fixtures/grads/tiny_conv.onnx',
+    'test/fixtures/onnx/probe/densenet.onnx',
+  ];
+  const out: Record<string, Record<number, number>> = {};
+  for (const file of files) {
+    const model = await openModel(path.resolve(root, file));
+    const opts = {
+      source: { kind: 'synthetic' as const },
+      batchSize: 4,
+      batches: 3,
+      loss: 'mean-square' as const,
+      backend: 'wasm' as const,
+    };
+    const times = new Map<number, number[]>(counts.map((t) => [t, []]));
+    for (const threads of counts) await runProbe(model, { ...opts, threads }); // warm-up
+    for (let i = 0; i < Math.max(runs, 5); i++)
+      for (const threads of counts)
+        times.get(threads)!.push((await runProbe(model, { ...opts, threads })).timing.steadyMedianMs!);
+    out[path.basename(file)] = Object.fromEntries(
+      counts.map((t) => [t, Math.round(median(times.get(t)!) * 100) / 100]),
+    );
+  }
+  return out;
+}
+
+/** Runs of one thread count: the steady medians, and the first (cold) batch of its first run. */
+interface Series {
+  firstBatchMs: number;
+  times: number[];
+  /** CPU time of the process (all threads) per run: what the threads cost on a busy machine. */
+  cpuMs: number[];
+  /** CPU time of the main thread alone (Linux, 10 ms ticks): with the workers' spins it bounds the idle wall time. */
+  mainCpuMs: number[];
+}
+
 async function main(): Promise<void> {
-  const backend = await initBackend('wasm');
-  // PyTorch's median moves by a third from one session to the next on this machine: time it
-  // before and after Skipscope and compare against the faster session (the harder target).
-  const before = torchSession(backend.threads);
-  const torch = before;
-  const model = await openModel(path.resolve(root, torch.model));
+  const load = os.loadavg();
+  const backend = await initBackend('wasm', { threads: 1 });
+  // PyTorch on one thread, at its default and (where that differs) on as many threads as Skipscope.
+  const torchSettings = [...new Set([1, 0, many])];
+  const before = new Map(torchSettings.map((t) => [t, torchSession(t)]));
+  const beforeOne = before.get(1)!;
+  const model = await openModel(path.resolve(root, beforeOne.model));
   const opts = {
-    source: { kind: 'npy' as const, files: { '': path.resolve(root, torch.input) } },
+    source: { kind: 'npy' as const, files: { '': path.resolve(root, beforeOne.input) } },
     batchSize: batch,
     batches: 1,
     loss: 'mean-square' as const,
     backend: 'wasm' as const,
   };
-  const warm = await runProbe(model, opts);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) times.push((await runProbe(model, opts)).timing.msPerBatch);
-  const ms = median(times);
-  const after = torchSession(backend.threads);
-  const torchMs = Math.min(before.msPerBatch, after.msPerBatch);
-  const parts = breakdown ? await breakdownOf(model, path.resolve(root, torch.input)) : undefined;
+  const counts = [...new Set([1, many])];
+  const series = new Map<number, Series>();
+  let warm: Awaited<ReturnType<typeof runProbe>> | undefined;
+  let threadsUsed = 1;
+  // The first run of each count pays the set-up (weight transforms, tier-up of the kernels).
+  for (const threads of counts) {
+    const r = await runProbe(model, { ...opts, threads });
+    warm ??= r;
+    threadsUsed = Math.max(threadsUsed, r.backend.threads);
+    series.set(threads, { firstBatchMs: r.timing.firstBatchMs, times: [], cpuMs: [], mainCpuMs: [] });
+  }
+  // Alternate the counts, so that both see the same load drift.
+  for (let i = 0; i < runs; i++)
+    for (const threads of counts) {
+      const cpu0 = process.cpuUsage();
+      const main0 = mainThreadCpuMs();
+      const r = await runProbe(model, { ...opts, threads });
+      const cpu = process.cpuUsage(cpu0);
+      series.get(threads)!.times.push(r.timing.msPerBatch);
+      series.get(threads)!.cpuMs.push((cpu.user + cpu.system) / 1000);
+      if (main0 !== undefined) series.get(threads)!.mainCpuMs.push(mainThreadCpuMs()! - main0);
+    }
+  const after = new Map(torchSettings.map((t) => [t, torchSession(t)]));
+  const small = await smallModels(counts);
+  const torchMs = (t: number) => Math.min(before.get(t)!.msPerBatch, after.get(t)!.msPerBatch);
+  const torchName = (t: number) => (t === 0 ? 'default' : `threads${t}`);
+  const one = median(series.get(1)!.times);
+  const all = median(series.get(many)!.times);
+  // One thread count after the other: each sets the pool's size.
+  const parts: Record<string, unknown>[] = [];
+  if (breakdown)
+    for (const t of counts) parts.push(await breakdownOf(model, path.resolve(root, beforeOne.input), t));
+  const round = (v: number) => Math.round(v * 100) / 100;
   console.log(
     JSON.stringify(
       {
         bench: 'probe',
-        model: path.basename(torch.model),
-        params: torch.params,
+        model: path.basename(beforeOne.model),
+        params: beforeOne.params,
         batch,
         size,
         cpu: os.cpus()[0]?.model ?? 'unknown',
-        threads: backend.threads,
+        cores: coreCount(),
+        loadAverage: { before: load, after: os.loadavg() },
         skipscope: {
           backend: backend.name,
           device: backend.device,
           probes: {
-            params: warm.params.length,
-            activations: warm.activations.length,
-            merges: warm.merges.length,
+            params: warm!.params.length,
+            activations: warm!.activations.length,
+            merges: warm!.merges.length,
           },
-          msPerBatchMedian: ms,
-          msPerBatchAll: times,
+          threads: Object.fromEntries(
+            counts.map((t) => {
+              const s = series.get(t)!;
+              return [
+                t,
+                {
+                  msPerBatchMedian: round(median(s.times)),
+                  msPerBatchAll: s.times.map(round),
+                  firstBatchMs: round(s.firstBatchMs),
+                  cpuMsPerRunMedian: round(median(s.cpuMs)),
+                  mainThreadCpuMsPerRunMean: s.mainCpuMs.length
+                    ? round(s.mainCpuMs.reduce((a, b) => a + b, 0) / s.mainCpuMs.length)
+                    : undefined,
+                },
+              ];
+            }),
+          ),
+          threadsUsed,
+          speedup: round(one / all),
+          parallelEfficiency: round(one / all / threadsUsed),
           peakRssMB: process.resourceUsage().maxRSS / 1024,
-          loss: warm.loss.values[0],
+          loss: warm!.loss.values[0],
         },
         pytorch: {
-          version: torch.torch,
-          threads: torch.threads,
-          msPerBatchMedian: torchMs,
-          sessionMedians: [before.msPerBatch, after.msPerBatch],
-          peakRssMB: Math.max(before.peakRssMB, after.peakRssMB),
-          loss: torch.loss,
+          version: beforeOne.torch,
+          ...Object.fromEntries(
+            torchSettings.map((t) => [
+              torchName(t),
+              {
+                threads: before.get(t)!.threads,
+                msPerBatchMedian: round(torchMs(t)),
+                sessionMedians: [before.get(t)!.msPerBatch, after.get(t)!.msPerBatch].map(round),
+              },
+            ]),
+          ),
+          peakRssMB: Math.max(...[...before.values(), ...after.values()].map((r) => r.peakRssMB)),
+          loss: beforeOne.loss,
         },
-        ratio: ms / torchMs,
-        lossRelDiff: Math.abs(warm.loss.values[0] - torch.loss) / Math.abs(torch.loss),
-        ...(parts ? { breakdown: parts } : {}),
+        // Skipscope's ms per batch over PyTorch's (below 1: Skipscope is faster).
+        ratio: {
+          oneThreadVsPytorchOneThread: round(one / torchMs(1)),
+          [`threads${many}VsPytorchDefault`]: round(all / torchMs(0)),
+          [`threads${many}VsPytorchThreads${many}`]: round(all / torchMs(many)),
+        },
+        small,
+        lossRelDiff: Math.abs(warm!.loss.values[0] - beforeOne.loss) / Math.abs(beforeOne.loss),
+        ...(breakdown ? { breakdown: parts } : {}),
       },
       null,
       2,

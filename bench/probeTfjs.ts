@@ -6,9 +6,9 @@
  * (runtime/probe/wasm/tileKernel.ts) and without them (the backend's XNNPACK Conv2D and Tile, the
  * composite backprops of convGrad.ts), in one process, runs interleaved, medians compared. The model is generated (seeded, identical every time) into
  * bench/results/tfjs-resnet18/ on first use. Prints JSON; with --kernels also the WASM kernel
- * times of one pass each way.
+ * times of one pass each way. One thread unless --threads N (TF.js's own kernels have one).
  *
- *   npx tsx bench/probeTfjs.ts [--runs N] [--kernels]
+ *   npx tsx bench/probeTfjs.ts [--runs N] [--threads N] [--kernels]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -27,6 +27,7 @@ const root = process.cwd();
 const args = process.argv.slice(2);
 const runs = Number(args[args.indexOf('--runs') + 1]) || 7;
 const kernels = args.includes('--kernels');
+const threads = Number(args[args.indexOf('--threads') + 1]) || 1;
 const batch = 8;
 const size = 64;
 const modelDir = path.join(root, 'bench/results/tfjs-resnet18');
@@ -95,7 +96,7 @@ async function ensureModel(): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const backend = await initBackend('wasm');
+  const backend = await initBackend('wasm', { threads });
   const model = await openModel(await ensureModel());
   const opts = {
     source: { kind: 'synthetic' as const, seed: 1 },
@@ -103,6 +104,7 @@ async function main(): Promise<void> {
     batches: 1,
     loss: 'mean-square' as const,
     backend: 'wasm' as const,
+    threads,
   };
   const modes = { before: false, after: true };
   const pass = async (on: boolean) => {

@@ -1,8 +1,9 @@
 /**
- * Timing helpers of the probe benchmarks (bench/probe.ts, bench/probeTfjs.ts): medians, and a
- * timer wrapped around every WASM kernel.
+ * Timing helpers of the probe benchmarks (bench/probe.ts, bench/probeTfjs.ts): medians, and
+ * timers wrapped around every WASM kernel of TF.js and of the probe's own.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { wasmKernels, type EmscriptenHeap } from '../runtime/probe/wasm/wasmKernels';
 
 export function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -47,6 +48,43 @@ export function timeKernels(): { stop(top: number): KernelTime[] } {
       return [...totals]
         .sort((p, q) => q[1].ms - p[1].ms)
         .slice(0, top)
+        .map(([name, v]) => ({ name, ms: Math.round(v.ms * 10) / 10, calls: v.calls }));
+    },
+  };
+}
+
+/**
+ * Wraps the probe's own WASM kernels (the methods of wasmKernels on the current heap: SGEMM,
+ * Winograd transforms, tap copies, statistics…) with wall-clock timers until `stop`, which puts
+ * them back and returns each one's time. Their sum against a pass's time is the share that the
+ * kernel threads can speed up (the statistics kernels still run on one thread).
+ */
+export function timeOwnKernels(): { stop(): KernelTime[] } {
+  const heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+  const k = wasmKernels(heap) as unknown as Record<string, unknown>;
+  const totals = new Map<string, { ms: number; calls: number }>();
+  const originals = new Map<string, (...a: unknown[]) => unknown>();
+  for (const [name, f] of Object.entries(k)) {
+    if (typeof f !== 'function') continue;
+    const fn = f as (...a: unknown[]) => unknown;
+    originals.set(name, fn);
+    k[name] = (...a: unknown[]) => {
+      const t0 = performance.now();
+      try {
+        return fn(...a);
+      } finally {
+        const e = totals.get(name) ?? { ms: 0, calls: 0 };
+        e.ms += performance.now() - t0;
+        e.calls++;
+        totals.set(name, e);
+      }
+    };
+  }
+  return {
+    stop() {
+      for (const [name, fn] of originals) k[name] = fn;
+      return [...totals]
+        .sort((p, q) => q[1].ms - p[1].ms)
         .map(([name, v]) => ({ name, ms: Math.round(v.ms * 10) / 10, calls: v.calls }));
     },
   };

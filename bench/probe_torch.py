@@ -4,7 +4,7 @@
 Builds the model from scripts/fixture_models.py (torchvision's ResNet topology), full width
 (64-128-256-512) unless --narrow, BatchNorm folded into the convs, exports it to ONNX (constant
 folding off: the initializers are exactly the PyTorch parameters) together with a seeded input
-batch, then times `loss.backward()` for the mean-square loss on `--threads` threads. Prints one
+batch, then times `loss.backward()` for the mean-square loss on `--threads` threads (0: PyTorch's default). Prints one
 JSON object. Run with Debian's Python: /usr/bin/python3 bench/probe_torch.py --out DIR
 """
 
@@ -39,11 +39,12 @@ def main():
     ap.add_argument("--out", required=True, help="folder for the ONNX export and the input batch")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1, help="0: PyTorch's default (one per core)")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--narrow", action="store_true")
     a = ap.parse_args()
-    torch.set_num_threads(a.threads)
+    if a.threads > 0:
+        torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
     model = build(a.narrow)
     name = "resnet18_narrow" if a.narrow else "resnet18_full"

@@ -76,7 +76,7 @@ function syntheticProbe(view: ViewModel): GradientOverlay {
       skipShare: rand(),
     })),
     summary: { issues: [], text: '' },
-    timing: { msPerBatch: 1, totalMs: 1 },
+    timing: { msPerBatch: 1, firstBatchMs: 1, totalMs: 1 },
     cut: [],
   };
   r.diagnosis = diagnose(r);

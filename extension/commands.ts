@@ -18,7 +18,10 @@ const commands: Record<string, CommandFactory> = {
           : `${b.name}${b.available ? '' : ' (not installed)'}`,
       )
       .join(', ');
-    const text = `Skipscope ${info.version} on Node ${info.node}: backends ${backends}; ${info.threads} threads.`;
+    const threads = info.threads
+      ? `the last probe ran on ${info.threads} of ${info.cores} cores`
+      : `${info.cores} cores (no probe has run yet; WebAssembly probes use one thread per core unless skipscope.probe.threads says otherwise)`;
+    const text = `Skipscope ${info.version} on Node ${info.node}: backends ${backends}; ${threads}.`;
     s.log.info(text);
     void vscode.window.showInformationMessage(text);
   },

@@ -17,6 +17,7 @@ import {
 } from '../runtime/protocol/sidecarProtocol';
 import { jsonSafe, reviveNonFinite } from '../runtime/protocol/nonFiniteJson';
 import type { ProbeOptions } from '../runtime/probe/probeTypes';
+import { timingBrief, timingText } from '../runtime/view/timingText';
 import type { ExtensionServices } from './extension';
 import { askProbeOptions, optionsFromSettings, rememberedOptions } from './probeSetup';
 import { addRun, intactTwin, setCompared, shownRun, type StoredRun } from './runStore';
@@ -73,8 +74,8 @@ class ProbeStatus implements vscode.Disposable {
     // On a GPU, the adapter too: whether probes really use the GPU is the first thing to check.
     const a = r.backend.adapter;
     const gpu = a ? ` · ${a.device || a.description || a.vendor}${a.hardware ? '' : ' (software)'}` : '';
-    this.item.text = `$(pulse) ${r.backend.name}${gpu} · ${run.finished.toLocaleTimeString()}`;
-    this.item.tooltip = `Last gradient probe: ${file}, ${run.overlay.run?.name}, on ${r.backend.device}, ${r.timing.msPerBatch.toFixed(0)} ms per batch. Click to run again.`;
+    this.item.text = `$(pulse) ${timingBrief(r)}${gpu} · ${run.finished.toLocaleTimeString()}`;
+    this.item.tooltip = `Last gradient probe: ${file}, ${run.overlay.run?.name}, on ${r.backend.device}: ${timingText(r)}. Click to run again.`;
     this.item.show();
   }
   dispose(): void {
@@ -140,7 +141,7 @@ async function execute(
           `gradient flow of ${uri.fsPath} (${run.overlay.run?.name}) on ${result.backend.name} (${result.backend.device}): ${result.diagnosis?.text ?? result.summary.text}`,
         );
         status?.show(run, file);
-        void vscode.window.showInformationMessage(result.summary.text);
+        void vscode.window.showInformationMessage(`${result.summary.text} Probe: ${timingText(result)}.`);
         return run;
       } catch (e) {
         if (token.isCancellationRequested) return undefined;

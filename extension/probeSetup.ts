@@ -22,6 +22,7 @@ export function optionsFromSettings(): ProbeOptions {
     batches: cfg.get<number>('batches', 2),
     loss: 'mean-square',
     backend: cfg.get<BackendName | 'auto'>('backend', 'auto'),
+    threads: cfg.get<number>('threads', 0) || undefined,
     nativePath: native || undefined,
   };
 }
@@ -29,8 +30,10 @@ export function optionsFromSettings(): ProbeOptions {
 /** The choices remembered for `uri`, or the settings' defaults. */
 export function rememberedOptions(s: ExtensionServices, uri: vscode.Uri): ProbeOptions | undefined {
   const saved = s.context.workspaceState.get<ProbeOptions>(KEY + uri.toString());
-  // The native folder always comes from the user setting, never from workspace state.
-  return saved ? { ...saved, nativePath: optionsFromSettings().nativePath } : undefined;
+  // The native folder always comes from the user setting, never from workspace state; the threads
+  // are the machine's business, so from the settings too.
+  const { nativePath, threads } = optionsFromSettings();
+  return saved ? { ...saved, nativePath, threads } : undefined;
 }
 
 /** Remembers the choices for `uri`. */

@@ -7,8 +7,11 @@
  * - `simd`: plain SIMD128 multiply then add, 5×8 tile (what fits the registers without FMA),
  *   for engines without relaxed SIMD.
  *
- * The module imports its memory ("env" "memory"): it is instantiated on the TF.js WASM backend's
- * own heap, so the kernels read and write tensors where they lie, without copies.
+ * The module imports its memory ("env" "memory", at most 4 GiB like the TF.js heap): it is
+ * instantiated on the TF.js WASM backend's own heap, so the kernels read and write tensors where
+ * they lie, without copies. Where that heap is shared (runtime/probe/wasm/sharedHeap.ts), the
+ * import is marked shared at load time and the kernel threads instantiate the same module on it,
+ * entering through `runTask` (scripts/wasm/tasks.mjs).
  *
  *   node scripts/make_wasm_kernels.mjs          # writes the file
  *   node scripts/make_wasm_kernels.mjs --check  # exits 1 when the file is out of date
@@ -23,19 +26,21 @@ import { reduceText } from './wasm/reduce.mjs';
 import { statsText } from './wasm/stats.mjs';
 import { tapsText } from './wasm/taps.mjs';
 import { convHwcText } from './wasm/convHwc.mjs';
+import { TASK_WORDS, tasksText } from './wasm/tasks.mjs';
 import { volumeText } from './wasm/volume.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'runtime/probe/wasm/kernelsWasm.ts');
 
 /** The parts of the module, each a function of the build that returns WebAssembly text. */
-const parts = [gemmText, winogradText, statsText, reduceText, tapsText, convHwcText, volumeText];
+const parts = [gemmText, winogradText, statsText, reduceText, tapsText, convHwcText, volumeText, tasksText];
 
 function moduleText(variant) {
   const fma = variant === 'fma';
   const build = { fma, mr: fma ? 6 : 5 };
   return `(module
-(import "env" "memory" (memory 1))
+(import "env" "memory" (memory 1 65536))
+(global (export "TASK_WORDS") i32 (i32.const ${TASK_WORDS}))
 ${parts.map((p) => p(build)).join('\n')}
 )`;
 }

@@ -62,6 +62,7 @@ every node output and both sides of every skip connection.
   --seed S              seed of the synthetic batches and labels (default 0)
   --backend NAME        auto (default: tensorflow if installed, else webgpu on a hardware GPU,
                         else wasm), tensorflow, webgpu (a software adapter too), wasm, cpu
+  --threads N           threads of the WebAssembly kernels (default: one per core)
   --native-path DIR     folder with node_modules/@tensorflow/tfjs-node(-gpu) for the tensorflow backend
   --cut NAME[,NAME…]|all  replace the skip inputs of these merges (names or skip ids) by zeros
   --report DIR          also write the report: probe.json, layers.csv, report.md, chart and graph as SVG and PNG
@@ -81,6 +82,7 @@ every node output and both sides of every skip connection.
         'seed',
         'backend',
         'native-path',
+        'threads',
         'cut',
         'report',
       ],
@@ -115,6 +117,7 @@ every node output and both sides of every skip connection.
       target: one('target'),
       dims,
       backend: backend as BackendName | 'auto',
+      threads: one('threads') === undefined ? undefined : int('threads', one('threads'), 1),
       seed,
     };
     const cutArg = a.options.get('cut');

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { version_cpu } from '@tensorflow/tfjs-backend-cpu';
 // tfjs-core alone registers no gradient functions; the union package would.
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
-import { setWasmPaths, getThreadsCount } from '@tensorflow/tfjs-backend-wasm';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { ModelError, describeError } from '../errors';
 import type { BackendName } from './probeTypes';
 import { registerWasmKernels } from './wasmKernelRegistry';
@@ -23,7 +23,14 @@ import { registerCpuSegmentSum } from './cpuSegmentSum';
 import { registerKernelFallbacks } from './kernelFallback';
 import { registerGradientFixes } from './gradientFixes';
 import { convSettings } from './ops/nnOps';
-import { wasmKernelsIfAvailable, type EmscriptenHeap } from './wasm/wasmKernels';
+import {
+  kernelThreadsOf,
+  setKernelThreads,
+  wasmKernelsIfAvailable,
+  type EmscriptenHeap,
+} from './wasm/wasmKernels';
+import { instantiatingShared } from './wasm/sharedHeap';
+import { coreCount } from './wasm/kernelThreads';
 import { dawnBinaryPath, dawnPlatform } from './webgpu/dawn';
 import { adapterLabel, findAdapter, type AdapterDescription } from './webgpu/gpuAdapter';
 import {
@@ -40,6 +47,8 @@ export interface BackendConfig {
   nativePath?: string;
   /** Folder with the tfjs-backend-wasm .wasm binaries (defaults: next to the bundle, else node_modules). */
   wasmDir?: string;
+  /** Threads of the WASM kernels (0 or absent: one per core). */
+  threads?: number;
 }
 
 /** What ran. */
@@ -169,23 +178,20 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
     uncaughtException: process.listeners('uncaughtException'),
     unhandledRejection: process.listeners('unhandledRejection'),
   };
-  const ok = await tf.setBackend('wasm');
+  // A shared heap, so that the kernel threads can work on it (wasm/sharedHeap.ts).
+  const ok = await instantiatingShared(() => tf.setBackend('wasm'));
   for (const l of process.listeners('uncaughtException'))
     if (!before.uncaughtException.includes(l)) process.removeListener('uncaughtException', l);
   for (const l of process.listeners('unhandledRejection'))
     if (!before.unhandledRejection.includes(l)) process.removeListener('unhandledRejection', l);
   if (!ok) return undefined;
   const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-  const own = wasmKernelsIfAvailable((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm);
+  const own = wasmKernelsIfAvailable(wasmHeap());
   const kernels = own
     ? `, GEMM/Winograd kernels ${own.build === 'fma' ? 'with relaxed-SIMD FMA' : 'in SIMD128'}`
     : '';
-  // tfjs-backend-wasm 4.22 turns threads off under Node (tfjs issue #3830): one thread.
-  return {
-    name: 'wasm',
-    device: `CPU (WebAssembly${simd ? ' SIMD' : ''}${kernels})`,
-    threads: getThreadsCount(),
-  };
+  // TF.js's own WASM kernels run on one thread under Node (tfjs issue #3830); threads is set per run.
+  return { name: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}${kernels})`, threads: 1 };
 }
 
 /** Why webgpu did not start, for the error of a named request. */
@@ -244,7 +250,7 @@ export async function initBackend(
     (want === 'auto' || want === current.name) &&
     tf.getBackend() === current.name
   )
-    return current;
+    return withThreads(current, config);
   registerZeroGradients();
   // Also where another backend borrows the CPU kernel (kernelFallback.ts).
   registerCpuSegmentSum();
@@ -273,7 +279,7 @@ export async function initBackend(
         // have real kernels (and WebGPU tensors cannot be walked by the JS loops).
         convSettings.fastGrad = name !== 'tensorflow' && name !== 'webgpu';
         current = info;
-        return info;
+        return withThreads(info, config);
       }
       errors.push(`${name}: ${name === 'webgpu' ? webgpuWhy : 'not available'}`);
     } catch (e) {
@@ -281,6 +287,29 @@ export async function initBackend(
     }
   }
   throw new ModelError(`no probe backend could start (${errors.join('; ')}).`);
+}
+
+/**
+ * `info` with the threads that will run: the WASM kernel threads, started (without waiting for
+ * them: they join as they come up) or resized to `config.threads`.
+ */
+async function withThreads(info: BackendInfo, config: BackendConfig): Promise<BackendInfo> {
+  if (info.name !== 'wasm') return info;
+  const threads = await setKernelThreads(wasmHeap(), config.threads || coreCount(), false);
+  current = { ...info, threads };
+  return current;
+}
+
+function wasmHeap(): EmscriptenHeap {
+  return (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+}
+
+/** `info` after a run: the threads still available (a kernel thread that failed during it is not counted). */
+export function afterRun(info: BackendInfo): BackendInfo {
+  if (info.name !== 'wasm' || tf.getBackend() !== 'wasm') return info;
+  const pool = kernelThreadsOf(wasmHeap());
+  current = { ...info, threads: pool ? Math.min(info.threads, pool.available) : info.threads };
+  return current;
 }
 
 /** Versions of the TF.js packages in use, for runtime/info. */

@@ -4,6 +4,7 @@
  * NaN and Infinity are printed as such, with how many elements held them and, in the summary,
  * where they began.
  */
+import { timingText } from '../view/timingText';
 import type { ProbeResult, TimestepGrad } from './probeTypes';
 import { timeDecay } from './gradStats';
 
@@ -156,6 +157,6 @@ export function renderFlowTable(r: ProbeResult): string {
   }
   out.push('');
   out.push(r.summary.text);
-  out.push(`${r.timing.msPerBatch.toFixed(0)} ms per batch (forward + backward with all probes).`);
+  out.push(`Forward + backward with all probes: ${timingText(r)}.`);
   return out.join('\n');
 }

@@ -29,6 +29,8 @@ export interface ProbeOptions {
   /** Values for symbolic dims, e.g. { height: 64, width: 64 }. */
   dims?: Record<string, number>;
   backend?: BackendName | 'auto';
+  /** Threads of the WASM kernels (0 or absent: one per core). */
+  threads?: number;
   seed?: number;
   /**
    * Folder with node_modules/@tensorflow/tfjs-node(-gpu) for the `tensorflow` backend. The
@@ -169,10 +171,18 @@ export interface ProbeResult {
   /** Present when a loss or a gradient held NaN or ±Infinity: where that first happened. */
   nonFinite?: NonFiniteReport;
   /**
-   * Milliseconds: the mean pass, the whole run, the first pass alone (kernel set-up and, on a GPU,
-   * shader compilation) and the GPU's adapter and device start (0 when reused or not a GPU).
+   * msPerBatch: the mean over all batches, the first included; firstBatchMs: the first alone (it
+   * pays the set-up: weight transforms, buffers and, on a GPU, shader compilation);
+   * steadyMedianMs: the median of the others (absent with one batch); setupMs: starting the GPU
+   * (adapter and device; 0 when reused or not a GPU).
    */
-  timing: { msPerBatch: number; totalMs: number; firstBatchMs?: number; setupMs?: number };
+  timing: {
+    msPerBatch: number;
+    firstBatchMs: number;
+    steadyMedianMs?: number;
+    totalMs: number;
+    setupMs?: number;
+  };
   /** Where the batches came from, in words (e.g. "synthetic, seed 0"). */
   source?: string;
   /** The merges whose skip inputs were cut (replaced by zeros); empty for an intact run. */

@@ -10,6 +10,7 @@ import { ModelError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { NonFiniteReport, ProbeOptions, ProbeResult } from './probeTypes';
 import {
+  afterRun,
   backendGeneration,
   backendSetupMs,
   beforeBackendRelease,
@@ -166,6 +167,7 @@ export async function runProbe(
   const t0 = performance.now();
   const backend = await initBackend(opts.backend ?? 'auto', {
     nativePath: opts.nativePath,
+    threads: opts.threads,
     ...hooks.backendConfig,
   });
   const setupMs = backendSetupMs();
@@ -183,8 +185,7 @@ export async function runProbe(
   const passes: PassStats[] = [];
   const losses: number[] = [];
   let nonFinite: NonFiniteReport | undefined;
-  let passMs = 0;
-  let firstBatchMs = 0;
+  const passMs: number[] = [];
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();
@@ -206,9 +207,7 @@ export async function runProbe(
               ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
               : graphGradPass(runner.graph!, feeds, lossFn, graphTaps),
         );
-        const ms = performance.now() - ts;
-        if (b === 0) firstBatchMs = ms;
-        passMs += ms;
+        passMs.push(performance.now() - ts);
         passes.push(stats);
         losses.push(stats.loss);
         if (stats.nonFinite && !nonFinite) nonFinite = { batch: b, ...stats.nonFinite };
@@ -244,7 +243,7 @@ export async function runProbe(
   if (warning) text += ` Memory: ${warning}`;
   const result: ProbeResult = {
     model: path.basename(model.file),
-    backend,
+    backend: afterRun(backend),
     loss: { kind: opts.loss, values: losses },
     batchSize: plan.batchSize,
     batches: plan.count,
@@ -254,12 +253,7 @@ export async function runProbe(
     timesteps,
     summary: { issues, text },
     ...(nonFinite ? { nonFinite } : {}),
-    timing: {
-      msPerBatch: passMs / Math.max(plan.count, 1),
-      totalMs: performance.now() - t0,
-      firstBatchMs,
-      setupMs: setupMs,
-    },
+    timing: { ...batchTiming(passMs), totalMs: performance.now() - t0, setupMs },
     source: plan.describe,
     cut: cuts.merges,
   };
@@ -291,6 +285,17 @@ function cutInputs(
     zero.set(node.index, (zero.get(node.index) ?? new Set()).add(c.input));
   }
   return zero;
+}
+
+/** The first batch apart from the median of the others, and the mean of all. */
+function batchTiming(ms: number[]): Omit<ProbeResult['timing'], 'totalMs'> {
+  const rest = ms.slice(1).sort((a, b) => a - b);
+  const mid = rest.length >> 1;
+  return {
+    msPerBatch: ms.reduce((s, v) => s + v, 0) / Math.max(ms.length, 1),
+    firstBatchMs: ms[0] ?? 0,
+    ...(rest.length ? { steadyMedianMs: rest.length % 2 ? rest[mid] : (rest[mid - 1] + rest[mid]) / 2 } : {}),
+  };
 }
 
 function loadTarget(model: Model, opts: ProbeOptions): tf.Tensor {

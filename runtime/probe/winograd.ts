@@ -120,16 +120,18 @@ export function winogradCorrelate(
   const v = alloc(16 * tiles * c);
   k.wgInput(x, n, h, w, c, top, left, th, tw, v);
   const m = alloc(16 * tiles * co);
-  for (let xi = 0; xi < 16; xi++)
-    k.sgemm(
-      tiles,
-      co,
-      c,
-      { ptr: v + 4 * xi * tiles * c, rowStride: c, colStride: 1 },
-      u(xi),
-      m + 4 * xi * tiles * co,
-      co,
-    );
+  k.sgemmMany(
+    Array.from({ length: 16 }, (_, xi) => ({
+      m: tiles,
+      n: co,
+      k: c,
+      a: { ptr: v + 4 * xi * tiles * c, rowStride: c, colStride: 1 },
+      b: u(xi),
+      c: m + 4 * xi * tiles * co,
+      ldc: co,
+      acc: false,
+    })),
+  );
   k.wgOutput(m, n, oh, ow, co, th, tw, y);
 }
 
@@ -157,16 +159,18 @@ export function winogradTileSums(
   const d = alloc(16 * tiles * co);
   k.wgGradOut(dy, n, oh, ow, co, th, tw, d);
   const m = alloc(16 * ci * co);
-  for (let xi = 0; xi < 16; xi++)
-    k.sgemm(
-      ci,
-      co,
-      tiles,
-      { ptr: v + 4 * xi * tiles * ci, rowStride: 1, colStride: ci },
-      { ptr: d + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
-      m + 4 * xi * ci * co,
-      co,
-    );
+  k.sgemmMany(
+    Array.from({ length: 16 }, (_, xi) => ({
+      m: ci,
+      n: co,
+      k: tiles,
+      a: { ptr: v + 4 * xi * tiles * ci, rowStride: 1, colStride: ci },
+      b: { ptr: d + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
+      c: m + 4 * xi * ci * co,
+      ldc: co,
+      acc: false,
+    })),
+  );
   return m;
 }
 

@@ -39,6 +39,8 @@ const STAT_KEYS = new Set([
   'factor',
   'values',
   'msPerBatch',
+  'firstBatchMs',
+  'steadyMedianMs',
   'totalMs',
   'firstBatchMs',
   'setupMs',

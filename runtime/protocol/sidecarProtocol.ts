@@ -97,7 +97,10 @@ export interface RuntimeInfo {
   version: string;
   node: string;
   backends: { name: string; available: boolean; detail: string }[];
+  /** Threads the last probe ran on (0 before the first, or when native TensorFlow manages its own). */
   threads: number;
+  /** Cores of this machine: the default thread count. */
+  cores: number;
 }
 /** Asks the sidecar what it can run on. */
 export const RuntimeInfoRequest = new RequestType<void, RuntimeInfo, void>('runtime/info');

@@ -2,6 +2,7 @@
  * The Markdown report: the run's settings, its summary and diagnosis (with thresholds), the
  * pictures, and tables of layers and merges.
  */
+import { timingText } from '../view/timingText';
 import type { ProbeResult } from '../probe/probeTypes';
 import type { FlowLayer } from '../view/flowLayers';
 import { runName } from '../probe/runName';
@@ -41,7 +42,7 @@ export function reportMarkdown(
     `| backend | ${md(r.backend.name)} (${md(r.backend.device)}, ${r.backend.threads} thread${r.backend.threads === 1 ? '' : 's'}) |`,
   );
   lines.push(`| cut skips | ${r.cut?.length ? r.cut.map(md).join(', ') : 'none'} |`);
-  lines.push(`| time | ${r.timing.msPerBatch.toFixed(1)} ms per batch |`, '');
+  lines.push(`| time | ${md(timingText(r))} |`, '');
   lines.push('## Summary', '', md(r.summary.text), '');
   if (d) {
     lines.push('## Diagnosis', '', md(d.text), '');

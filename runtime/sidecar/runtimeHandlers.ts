@@ -4,6 +4,7 @@
 import { RuntimeInfoRequest } from '../protocol/sidecarProtocol';
 import { VERSION } from '../version';
 import { backendAvailability, currentBackend, tfVersions } from '../probe/backend';
+import { coreCount } from '../probe/wasm/kernelThreads';
 import type { HandlerContext } from './handlerContext';
 
 /** Registers the runtime/… handlers. */
@@ -20,8 +21,8 @@ export function registerRuntimeHandlers({ conn }: HandlerContext): void {
         ...b,
         detail: `${b.detail}${running?.name === b.name ? ` — in use: ${running.device}` : ''}; ${versions}`,
       })),
-      // TF.js 4.22 runs WASM single-threaded under Node (tfjs issue #3830).
-      threads: running?.threads || 1,
+      threads: running?.threads ?? 0,
+      cores: coreCount(),
     };
   });
 }

@@ -85,7 +85,7 @@ function im2colHwc() {
     `(f32.store ${get('d')} (f32.load ${get('s')}))`,
   );
   return `
-(func (export "im2colHwc") ${params(['x', 'out', ...geomParams, 'tab', 'zero'])}
+(func $im2colHwc (export "im2colHwc") ${params(['x', 'out', ...geomParams, 'tab', 'zero'])}
   ${locals('i32', [...tapLocals, 'te', 's', 'd', 'len'])}
   ${set('c4', mul(get('c'), i32(4)))}
   ${set('rowB', mul(get('w'), get('c4')))}
@@ -112,7 +112,7 @@ function col2imHwc() {
   );
   // Here `d` walks the tap matrix (the source) and `s` the input gradient (the destination).
   return `
-(func (export "col2imHwc") ${params(['cols', 'dx', ...geomParams, 'tab', 'zero'])}
+(func $col2imHwc (export "col2imHwc") ${params(['cols', 'dx', ...geomParams, 'tab', 'zero'])}
   ${locals('i32', [...tapLocals, 'te', 's', 'd', 'len'])}
   ${set('c4', mul(get('c'), i32(4)))}
   ${set('rowB', mul(get('w'), get('c4')))}

@@ -201,7 +201,7 @@ function sgemm(mr, mc) {
     ${set('i', add(get('i'), i32(1)))}
     (br_if $is (i32.lt_s ${get('i')} ${get('m')})))
 )
-(func (export "sgemm")
+(func $sgemm (export "sgemm")
   (param $M i32) (param $N i32) (param $K i32)
   (param $A i32) (param $rsa i32) (param $csa i32)
   (param $B i32) (param $rsb i32) (param $csb i32)

@@ -101,7 +101,7 @@ function im2col() {
             .map((e, k) => `(v128.store ${k ? add(get('d'), get(k > 1 ? `TB${k}` : 'TB')) : get('d')} ${e})`)
             .join('\n          ')}`;
   return `
-(func (export "im2col") ${params(['x', 'out', ...geomParams, 'tab', 'zero'])}
+(func $im2col (export "im2col") ${params(['x', 'out', ...geomParams, 'tab', 'zero'])}
   ${locals('i32', ['T', 'TB', 'TB2', 'TB3', 'TB4', 'PB', 'cb', 'c4', 'rowB', 'xb', 'b', 'oy', 'ox', 'y0', 'x0'])}
   ${locals('i32', ['i', 'j', 'y', 'xx', 'rowOk', 'src', 'tp', 'o', 'q', 'k', 'r', 'tt', 'ch4', 'd'])}
   ${locals('i32', ['p0', 'p1', 'p2', 'p3'])}
@@ -221,7 +221,7 @@ function im2colPlanar() {
             ${set('d', sub(get('d'), get('kwB')))}))
         ${inc('d', get('kwB'))}`;
   return `
-(func (export "im2colPlanar") ${params(['x', 'out', ...geomParams, 'plane'])}
+(func $im2colPlanar (export "im2colPlanar") ${params(['x', 'out', ...geomParams, 'plane'])}
   ${locals('i32', ['Hp', 'Wp', 'WpB', 'planeB', 'b', 'ch', 'r', 'q', 'y', 'xx', 'r0', 'r1', 'q0', 'q1', 'd', 's', 'pb', 'pc'])}
   ${locals('i32', ['oy', 'ox', 'i', 'j', 'k', 'kwB', 'kwB4', 'rowS', 'colS', 'xi'])}
   ${set('Hp', add(add(mul(sub(get('oh'), i32(1)), get('sh')), mul(sub(get('kh'), i32(1)), get('dh'))), i32(1)))}
@@ -319,7 +319,7 @@ function im2colPlanar() {
 function col2im() {
   const rows = [get('s'), add(get('s'), get('TB')), add(get('s'), get('TB2')), add(get('s'), get('TB3'))];
   return `
-(func (export "col2im") ${params(['cols', 'dx', ...geomParams, 'tab', 'zero'])}
+(func $col2im (export "col2im") ${params(['cols', 'dx', ...geomParams, 'tab', 'zero'])}
   ${locals('i32', ['T', 'TB', 'TB2', 'TB3', 'TB4', 'PB', 'cb', 'c4', 'rowB', 'xb', 'b', 'oy', 'ox', 'y0', 'x0'])}
   ${locals('i32', ['i', 'j', 'y', 'xx', 'rowOk', 'src', 'tp', 'o', 'q', 'k', 'r', 'tt', 'ch4', 's', 'a'])}
   ${locals('i32', ['p0', 'p1', 'p2', 'p3'])}
@@ -408,7 +408,7 @@ function col2im() {
 
 function maxPoolGrad() {
   return `
-(func (export "maxPoolGrad") ${params(['dy', 'x', 'yv', 'dx', ...geomParams, 'tab'])}
+(func $maxPoolGrad (export "maxPoolGrad") ${params(['dy', 'x', 'yv', 'dx', ...geomParams, 'tab'])}
   ${locals('i32', ['c4', 'cb', 'rowB', 'xb', 'b', 'oy', 'ox', 'y0', 'x0', 'i', 'j', 'y', 'xx', 'rowOk', 'src', 'tp'])}
   ${locals('i32', ['o', 'nt', 'k', 'r', 'ch4', 'a'])}
   ${locals('v128', ['tgt', 'g', 'found', 'm'])}

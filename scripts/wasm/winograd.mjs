@@ -8,6 +8,10 @@
  *
  * With the weight transform U = G g Gᵀ (done in TypeScript), a 3×3 stride-1 convolution becomes
  * 16 matrix products of a quarter of the output's pixels each: 2.25× fewer multiplies than im2col.
+ *
+ * The last parameter, `tiles`, is the row count of each of the 16 blocks (their stride): n·th·tw
+ * for a whole tensor, more when a kernel thread transforms a slice of the tiles (the pointers then
+ * point at the slice's first tile and image row, n, th and the pads describe the slice).
  */
 import { add, get, i32, mul, range, repeat, set, sub } from './wat.mjs';
 
@@ -81,13 +85,13 @@ function inputTransform() {
     )
     .join('\n        ');
   return `
-(func (export "wgInput") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
-  (param $pt i32) (param $pl i32) (param $th i32) (param $tw i32) (param $out i32)
+(func $wgInput (export "wgInput") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+  (param $pt i32) (param $pl i32) (param $th i32) (param $tw i32) (param $out i32) (param $tiles i32)
   (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
   (local $cs i32) (local $cb i32) (local $o i32) (local $xs i32) (local $k i32)
   ${locals}
   ${set('cs', mul(get('c'), i32(4)))}
-  ${set('xs', mul(mul(mul(get('n'), mul(get('th'), get('tw'))), get('c')), i32(4)))}
+  ${set('xs', mul(mul(get('tiles'), get('c')), i32(4)))}
   ${tileLoops({
     y0: sub(mul(get('ty'), i32(2)), get('pt')),
     perRow: range(4)
@@ -133,14 +137,14 @@ function outputTransform() {
     return `(if ${cond} (then (v128.store ${where} ${value})))`;
   };
   return `
-(func (export "wgOutput") (param $mm i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
-  (param $th i32) (param $tw i32) (param $y i32)
+(func $wgOutput (export "wgOutput") (param $mm i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
+  (param $th i32) (param $tw i32) (param $y i32) (param $tiles i32)
   (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
   (local $cs i32) (local $rs i32) (local $cb i32) (local $m i32) (local $xs i32) (local $k i32) (local $yb i32)
   ${locals}
   ${set('cs', mul(get('c'), i32(4)))}
   ${set('rs', mul(get('ow'), get('cs')))}
-  ${set('xs', mul(mul(mul(get('n'), mul(get('th'), get('tw'))), get('c')), i32(4)))}
+  ${set('xs', mul(mul(get('tiles'), get('c')), i32(4)))}
   ${tileLoops({
     y0: mul(get('ty'), i32(2)),
     x0: mul(get('tx'), i32(2)),
@@ -180,8 +184,8 @@ function gradOutTransform() {
     ),
   ].join('\n        ');
   return `
-(func (export "wgGradOut") (param $y i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
-  (param $th i32) (param $tw i32) (param $out i32)
+(func $wgGradOut (export "wgGradOut") (param $y i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
+  (param $th i32) (param $tw i32) (param $out i32) (param $tiles i32)
   (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
   (local $cs i32) (local $rs i32) (local $cb i32) (local $o i32) (local $xs i32) (local $k i32) (local $yb i32)
   ${range(4)
@@ -191,7 +195,7 @@ function gradOutTransform() {
     .join(' ')}
   ${set('cs', mul(get('c'), i32(4)))}
   ${set('rs', mul(get('ow'), get('cs')))}
-  ${set('xs', mul(mul(mul(get('n'), mul(get('th'), get('tw'))), get('c')), i32(4)))}
+  ${set('xs', mul(mul(get('tiles'), get('c')), i32(4)))}
   ${tileLoops({
     y0: mul(get('ty'), i32(2)),
     x0: mul(get('tx'), i32(2)),

@@ -43,6 +43,7 @@ describe('foundation (code-server)', () => {
     await runCommand('Skipscope: Show Runtime Info');
     const text = await waitForNotification(/^Skipscope \d+\.\d+\.\d+ on Node /, { timeoutMs: 60_000 });
     assert.match(text, /backends .*wasm/);
+    assert.match(text, /\d+ cores/);
     await screenshot('foundation-runtime-info');
   });
 });

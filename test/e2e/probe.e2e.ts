@@ -16,6 +16,7 @@ import {
   openFileFromExplorer,
   runCommand,
   screenshot,
+  statusBarTexts,
   waitFor,
   waitForNotification,
   waitForWebviewSelector,
@@ -117,10 +118,21 @@ describe('gradient probes (code-server)', function () {
     const note = await waitForNotification(/^Gradient flow /, { timeoutMs: 60_000 });
     assert.match(note, /across 11 learned layers/);
     assert.match(note, /at the 4 skip forks arrives through the skips/);
+    // Then the timing: the steady batch apart from the first (set-up), and the threads that ran.
+    const [summary, timing] = note.split(' Probe: ');
     assert.equal(
-      note.replace(/\d+(\.\d+)?×|\d+%/g, '#'),
+      summary.replace(/\d+(\.\d+)?×|\d+%/g, '#'),
       expected.summary.text.replace(/\d+(\.\d+)?×|\d+%/g, '#'),
     );
+    assert.match(
+      timing ?? '',
+      /^[\d.]+ ms per batch \(median of 1; the first took [\d.]+ ms\)( on \d+ threads?)?\.$/,
+    );
+    // The probe's status bar item names the backend, its threads and the steady time per batch.
+    const status = await waitFor(async () => (await statusBarTexts()).find((t) => t.includes('/batch')), {
+      message: 'the probe timing in the status bar',
+    });
+    assert.match(status, new RegExp(`${backend}( ×\\d+)? · [\\d.]+ ms/batch · `));
     await screenshot('probe-sample-overlay');
 
     // A conv's hover card carries its gradient RMS, dead units and grad/weight from the run.

@@ -190,8 +190,10 @@ describe('gradient-flow workbench (code-server)', function () {
     assert.match(diagnosis, /^No vanishing or exploding stretch: across 21 learned layers/);
     assert.equal(await frame.locator('.finding[data-kind="vanishing"]').count(), 0);
     assert.ok(
-      (await statusBarTexts()).some((t) => /^wasm · \d/.test(t.replace(/^\S*pulse\S*\s*/, ''))),
-      'status bar names the backend',
+      (await statusBarTexts()).some((t) =>
+        /^wasm( ×\d+)? · [\d.]+ ms\/batch · \d/.test(t.replace(/^\S*pulse\S*\s*/, '')),
+      ),
+      'status bar names the backend, its threads and the steady time per batch',
     );
     await screenshot('workbench-resnet');
   });

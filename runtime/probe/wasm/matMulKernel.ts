@@ -61,16 +61,19 @@ export function batchMatMulKernel(fallback: tf.KernelFunc | undefined): tf.Kerne
     const pc = heapAddress(backend, out);
     const ia = batchIndices(outer, outerA);
     const ib = batchIndices(outer, outerB);
-    for (let i = 0; i < ia.length; i++)
-      kernels.sgemm(
+    // One job for all batches: the kernel threads share them.
+    kernels.sgemmMany(
+      ia.map((_, i) => ({
         m,
         n,
         k,
-        { ptr: pa + ia[i] * m * k * 4, rowStride: transposeA ? 1 : k, colStride: transposeA ? m : 1 },
-        { ptr: pb + ib[i] * k * n * 4, rowStride: transposeB ? 1 : n, colStride: transposeB ? k : 1 },
-        pc + i * m * n * 4,
-        n,
-      );
+        a: { ptr: pa + ia[i] * m * k * 4, rowStride: transposeA ? 1 : k, colStride: transposeA ? m : 1 },
+        b: { ptr: pb + ib[i] * k * n * 4, rowStride: transposeB ? 1 : n, colStride: transposeB ? k : 1 },
+        c: pc + i * m * n * 4,
+        ldc: n,
+        acc: false,
+      })),
+    );
     return out;
   };
 }

@@ -1,12 +1,26 @@
 /**
  * The probe's own WebAssembly kernels (scripts/make_wasm_kernels.mjs), instantiated on the TF.js
- * WASM backend's heap so that they work on tensors in place. The relaxed-SIMD build (fused
- * multiply-add) runs where the engine has relaxed SIMD — Electron's V8 ships it, Node 20 has it
- * behind a V8 flag that is switched on here before compiling — and the plain SIMD128 build
- * elsewhere.
+ * WASM backend's heap so that they work on tensors in place (kernelModules.ts picks the build).
+ * Where the heap is shared and more than one thread is asked for (setKernelThreads), the GEMM,
+ * the Winograd transforms, the tap copies and the max-pool gradient run on the kernel threads
+ * (kernelThreads.ts), cut into tasks by kernelTasks.ts; small calls, and every call on one
+ * thread, run here on the calling thread.
  */
-import * as v8 from 'node:v8';
-import { KERNELS_FMA, KERNELS_SIMD } from './kernelsWasm';
+import { kernelModule, type KernelBuild } from './kernelModules';
+import { KernelThreads, TASK_BYTES } from './kernelThreads';
+import {
+  TaskKind,
+  gemmTasks,
+  maxPoolGradTasks,
+  planarTasks,
+  planeFloats,
+  tapTasks,
+  wgInputTasks,
+  wgOutputTasks,
+  type GemmOp,
+  type Task,
+} from './kernelTasks';
+import { isShared } from './sharedHeap';
 
 /** The part of the TF.js WASM backend (an Emscripten module) the kernels need. */
 export interface EmscriptenHeap {
@@ -44,8 +58,19 @@ interface KernelExports {
     th: number,
     tw: number,
     out: number,
+    tiles: number,
   ): void;
-  wgOutput(m: number, n: number, oh: number, ow: number, c: number, th: number, tw: number, y: number): void;
+  wgOutput(
+    m: number,
+    n: number,
+    oh: number,
+    ow: number,
+    c: number,
+    th: number,
+    tw: number,
+    y: number,
+    tiles: number,
+  ): void;
   wgGradOut(
     dy: number,
     n: number,
@@ -55,6 +80,7 @@ interface KernelExports {
     th: number,
     tw: number,
     out: number,
+    tiles: number,
   ): void;
   wgWeightOut(m: number, ci: number, co: number, out: number): void;
   gradStats(p: number, n: number, out: number): void;
@@ -68,6 +94,7 @@ interface KernelExports {
   wgWeightsHwio(w: number, cc: number, out: number): void;
   wgWeightGradHwio(m: number, cc: number, out: number): void;
   maxPoolGrad(dy: number, x: number, y: number, dx: number, ...geomAndScratch: number[]): void;
+  runTask(task: number, scratch: number): void;
   im2col3d(x: number, out: number, ...geom: number[]): void;
   col2im3d(cols: number, dx: number, ...geomAndZero: number[]): void;
   MR: WebAssembly.Global;
@@ -136,7 +163,7 @@ export interface VolumeTapGeometry {
 /** The kernels bound to one heap. */
 export interface WasmKernels {
   /** 'fma' (relaxed SIMD) or 'simd'. */
-  readonly build: 'fma' | 'simd';
+  readonly build: KernelBuild;
   /** C[m×n] = A[m×k]·B[k×n] (or += with `accumulate`); C row-major with row stride `ldc` floats. */
   sgemm(
     m: number,
@@ -148,6 +175,8 @@ export interface WasmKernels {
     ldc: number,
     accumulate?: boolean,
   ): void;
+  /** Several independent products (distinct outputs) as one job: the threads share them all. */
+  sgemmMany(ops: GemmOp[]): void;
   /**
    * Winograd F(2×2, 3×3) input transform: NHWC `x` [n, h, w, c] (c a multiple of 4), 4×4 tiles at
    * stride 2 starting at (−pt, −pl), th × tw tiles per image, into `out` [16][n·th·tw][c].
@@ -255,36 +284,57 @@ function geomArgs(g: TapGeometry): number[] {
   return [g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left];
 }
 
-let relaxedFlagSet = false;
+const bound = new WeakMap<EmscriptenHeap, Map<KernelBuild, WasmKernels>>();
+const pools = new WeakMap<EmscriptenHeap, KernelThreads>();
 
-function moduleFor(build: 'fma' | 'simd'): WebAssembly.Module | undefined {
-  const bytes = Buffer.from(build === 'fma' ? KERNELS_FMA : KERNELS_SIMD, 'base64');
-  if (build === 'fma' && !relaxedFlagSet) {
-    relaxedFlagSet = true;
-    // Node 20's V8 (11.3) has relaxed SIMD behind this flag; later engines ship it. The flag only
-    // adds instructions to the validator and compiler, so it cannot change what other code does.
-    try {
-      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
-    } catch {
-      // not a V8 that takes flags: validation below decides
+/**
+ * Asks for `n` kernel threads (the calling thread included) on `heap`, starting workers once per
+ * process. With `wait` (the default) resolves, once new workers are up, to the number that will
+ * run; without, at once to the number asked for (less any worker known to have failed), the
+ * workers joining jobs as they come up (a probe on a small model need not wait for them). 1 where
+ * the heap is not shared or the engine has no WebAssembly SIMD.
+ */
+export async function setKernelThreads(heap: EmscriptenHeap, n: number, wait = true): Promise<number> {
+  let pool = pools.get(heap);
+  if (!pool) {
+    if (n <= 1 || !isShared(heap.asm.memory)) return 1;
+    const modules = (['fma', 'simd'] as const).map((b) => kernelModule(b, true) ?? null);
+    if (!modules.some((m) => m)) return 1;
+    // Each thread packs GEMM blocks as large as the builds' blocking constants say.
+    const scratch = { pa: 0, pb: 0, tmp: 0 };
+    for (const m of modules) {
+      if (!m) continue;
+      const x = new WebAssembly.Instance(m, { env: { memory: heap.asm.memory } })
+        .exports as unknown as KernelExports;
+      const [mr, nr, mc, kc, nc] = [x.MR, x.NR, x.MC, x.KC, x.NC].map((g) => g.value as number);
+      scratch.pa = Math.max(scratch.pa, 4 * mc * kc);
+      scratch.pb = Math.max(scratch.pb, 4 * kc * nc);
+      scratch.tmp = Math.max(scratch.tmp, 4 * mr * nr);
     }
+    pool = new KernelThreads(heap, modules, scratch);
+    pools.set(heap, pool);
   }
-  return WebAssembly.validate(bytes) ? new WebAssembly.Module(bytes) : undefined;
+  const started = pool.resize(n);
+  return wait ? started : pool.available;
 }
 
-const bound = new WeakMap<EmscriptenHeap, Map<'fma' | 'simd', WasmKernels>>();
+/** The kernel threads of `heap`, if any were asked for. */
+export function kernelThreadsOf(heap: EmscriptenHeap): KernelThreads | undefined {
+  return pools.get(heap);
+}
 
 /** The kernels on `heap` (made once per heap); `prefer` 'simd' skips the FMA build (tests compare both). */
-export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'): WasmKernels {
-  const builds = bound.get(heap) ?? new Map<'fma' | 'simd', WasmKernels>();
+export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): WasmKernels {
+  const builds = bound.get(heap) ?? new Map<KernelBuild, WasmKernels>();
   bound.set(heap, builds);
   const cached = builds.get(prefer);
   if (cached) return cached;
-  let build: 'fma' | 'simd' = prefer;
-  let mod = prefer === 'fma' ? moduleFor('fma') : undefined;
+  const shared = isShared(heap.asm.memory);
+  let build: KernelBuild = prefer;
+  let mod = prefer === 'fma' ? kernelModule('fma', shared) : undefined;
   if (!mod) {
     build = 'simd';
-    mod = moduleFor('simd');
+    mod = kernelModule('simd', shared);
   }
   if (!mod) throw new Error('this JavaScript engine has no WebAssembly SIMD');
   const x = new WebAssembly.Instance(mod, { env: { memory: heap.asm.memory } })
@@ -310,30 +360,67 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
     }
     return scratchPtr;
   };
+  /** The kernel threads when more than one runs, else undefined (the call runs here). */
+  const threads = (): KernelThreads | undefined => {
+    const pool = pools.get(heap);
+    return pool && pool.threads > 1 ? pool : undefined;
+  };
+  /** Runs `tasks` on the threads; false (nothing done) when there are none, so that the caller runs the kernel itself. */
+  const onThreads = (pool: KernelThreads | undefined, tasks: Task[], tapTable = 0): boolean => {
+    if (!pool || tasks.length < 2) return false;
+    pool.ensureTapTable(tapTable);
+    const table = pool.table(tasks.length);
+    const words = new Int32Array(heap.asm.memory.buffer, table, (tasks.length * TASK_BYTES) / 4);
+    tasks.forEach((t, i) => words.set(t, (i * TASK_BYTES) / 4));
+    pool.run(tasks.length, build === 'fma' ? 0 : 1, x.runTask);
+    return true;
+  };
+  const tapBytes = (g: TapGeometry) => 4 * (g.kh * g.kw + g.c);
+  const sgemm = (o: GemmOp) =>
+    x.sgemm(
+      o.m,
+      o.n,
+      o.k,
+      o.a.ptr,
+      o.a.rowStride,
+      o.a.colStride,
+      o.b.ptr,
+      o.b.rowStride,
+      o.b.colStride,
+      o.c,
+      o.ldc,
+      o.acc ? 1 : 0,
+      pa,
+      pb,
+      tmp,
+    );
+  const sgemmMany = (ops: GemmOp[]) => {
+    const pool = threads();
+    if (!onThreads(pool, pool ? gemmTasks(ops, pool.threads, mr) : [])) for (const o of ops) sgemm(o);
+  };
   const kernels: WasmKernels = {
     build,
     sgemm(m, n, k, a, b, c, ldc, accumulate = false) {
-      x.sgemm(
-        m,
-        n,
-        k,
-        a.ptr,
-        a.rowStride,
-        a.colStride,
-        b.ptr,
-        b.rowStride,
-        b.colStride,
-        c,
-        ldc,
-        accumulate ? 1 : 0,
-        pa,
-        pb,
-        tmp,
-      );
+      sgemmMany([{ m, n, k, a, b, c, ldc, acc: accumulate }]);
     },
-    wgInput: (...args) => x.wgInput(...args),
-    wgOutput: (...args) => x.wgOutput(...args),
-    wgGradOut: (...args) => x.wgGradOut(...args),
+    sgemmMany,
+    wgInput(xp, n, h, w, c, pt, pl, th, tw, out) {
+      const pool = threads();
+      if (!onThreads(pool, pool ? wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out) : []))
+        x.wgInput(xp, n, h, w, c, pt, pl, th, tw, out, n * th * tw);
+    },
+    wgOutput(m, n, oh, ow, c, th, tw, y) {
+      const pool = threads();
+      const tasks = pool ? wgOutputTasks(pool.threads, TaskKind.wgOutput, m, [n, oh, ow, c], th, tw, y) : [];
+      if (!onThreads(pool, tasks)) x.wgOutput(m, n, oh, ow, c, th, tw, y, n * th * tw);
+    },
+    wgGradOut(dy, n, oh, ow, c, th, tw, out) {
+      const pool = threads();
+      const tasks = pool
+        ? wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy)
+        : [];
+      if (!onThreads(pool, tasks)) x.wgGradOut(dy, n, oh, ow, c, th, tw, out, n * th * tw);
+    },
     wgWeightOut: (...args) => x.wgWeightOut(...args),
     gradStats(p, n) {
       x.gradStats(p, n, res);
@@ -349,37 +436,54 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: 'fma' | 'simd' = 'fma'
       x.colSum(p, rows, cols, out, scr);
     },
     im2col(xp, out, g) {
+      const pool = threads();
       if (g.c < 4) {
         // Few channels: through zero-padded planes, made per call (the size of the padded input).
-        const hp = (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
-        const wp = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
-        const planes = heap._malloc(4 * g.n * g.c * hp * wp);
-        x.im2colPlanar(xp, out, ...geomArgs(g), planes);
-        heap._free(planes);
+        let planes = 0;
+        const alloc = (floats: number) => (planes = heap._malloc(4 * floats));
+        try {
+          if (!onThreads(pool, pool ? planarTasks(pool.threads, xp, out, g, alloc) : []))
+            x.im2colPlanar(xp, out, ...geomArgs(g), planes || alloc(planeFloats(g)));
+        } finally {
+          heap._free(planes);
+        }
         return;
       }
+      if (onThreads(pool, pool ? tapTasks(pool.threads, TaskKind.im2col, xp, out, g) : [], tapBytes(g)))
+        return;
       // The tap table (kh·kw addresses), then a zeroed run of c floats read for padded taps.
-      const t = scratch(4 * (g.kh * g.kw + g.c));
+      const t = scratch(tapBytes(g));
       x.im2col(xp, out, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
     },
     col2im(cols, dx, g) {
+      const pool = threads();
+      if (onThreads(pool, pool ? tapTasks(pool.threads, TaskKind.col2im, dx, cols, g) : [], tapBytes(g)))
+        return;
       // The tap table, then a run of c floats that taps in the padding add onto.
-      const t = scratch(4 * (g.kh * g.kw + g.c));
+      const t = scratch(tapBytes(g));
       x.col2im(cols, dx, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
     },
     im2colHwc(xp, out, g) {
+      const pool = threads();
+      if (onThreads(pool, pool ? tapTasks(pool.threads, TaskKind.im2colHwc, xp, out, g) : [], tapBytes(g)))
+        return;
       // The tap table, then a zeroed run of c floats read for taps in the padding.
-      const t = scratch(4 * (g.kh * g.kw + g.c));
+      const t = scratch(tapBytes(g));
       x.im2colHwc(xp, out, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
     },
     col2imHwc(cols, dx, g) {
+      const pool = threads();
+      if (onThreads(pool, pool ? tapTasks(pool.threads, TaskKind.col2imHwc, dx, cols, g) : [], tapBytes(g)))
+        return;
       // The tap table, then the address that marks taps in the padding (skipped).
-      const t = scratch(4 * (g.kh * g.kw + g.c));
+      const t = scratch(tapBytes(g));
       x.col2imHwc(cols, dx, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
     },
     wgWeightsHwio: (...args) => x.wgWeightsHwio(...args),
     wgWeightGradHwio: (...args) => x.wgWeightGradHwio(...args),
     maxPoolGrad(dy, xp, y, dx, g) {
+      const pool = threads();
+      if (onThreads(pool, pool ? maxPoolGradTasks(pool.threads, dy, xp, y, dx, g) : [], tapBytes(g))) return;
       x.maxPoolGrad(dy, xp, y, dx, ...geomArgs(g), scratch(4 * g.kh * g.kw));
     },
     im2col3d: (xp, out, g) => x.im2col3d(xp, out, ...volumeArgs(g)),

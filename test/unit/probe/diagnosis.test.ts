@@ -46,7 +46,7 @@ function synthetic(norms: number[], extra: Partial<ProbeResult> = {}): ProbeResu
     })),
     merges: [],
     summary: { issues: [], text: '' },
-    timing: { msPerBatch: 1, totalMs: 1 },
+    timing: { msPerBatch: 1, firstBatchMs: 1, totalMs: 1 },
     ...extra,
   };
 }

@@ -1,6 +1,8 @@
 /**
  * Gradients of the executor against PyTorch float64 autograd (test/fixtures/grads/*.json, written
- * by scripts/make_grad_refs.py) and against finite differences on tiny graphs.
+ * by scripts/make_grad_refs.py) and against finite differences on tiny graphs. On WASM the
+ * PyTorch comparisons run on one thread and on two kernel threads, every kernel call cut into
+ * tasks however small (the fixtures are too small for the default cut).
  */
 import { strict as assert } from 'node:assert';
 import * as fs from 'node:fs';
@@ -16,6 +18,23 @@ import { isModelError } from '../../../runtime/errors';
 import * as winograd from '../../../runtime/probe/winograd';
 import { testBackends, useBackend } from '../helpers/testBackends';
 import { guardGpu } from '../../../runtime/probe/webgpu/gpuGuard';
+import { taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
+import {
+  kernelThreadsOf,
+  setKernelThreads,
+  type EmscriptenHeap,
+} from '../../../runtime/probe/wasm/wasmKernels';
+
+/** Kernel-thread jobs run so far on the WASM heap (0 without threads). */
+const jobs = () =>
+  kernelThreadsOf((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm)?.stats.jobs ?? 0;
+
+/** The WASM runs: one thread, and two threads with and without every 3×3 conv as Winograd. */
+const wasmVariants = [
+  { allWinograd: false, threads: 1 },
+  { allWinograd: false, threads: 2 },
+  { allWinograd: true, threads: 2 },
+];
 
 const root = path.resolve(__dirname, '../../..');
 const refDir = path.join(root, 'test/fixtures/grads');
@@ -107,18 +126,38 @@ describe('probe gradients vs PyTorch float64', () => {
       });
 
       for (const { file, ref } of refs)
-        // Winograd convolutions exist on the WASM heap only.
-        for (const allWinograd of backend === 'wasm' ? [false, true] : [false])
-          it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}`, async function () {
+        // Winograd convolutions and kernel threads exist on the WASM heap only.
+        for (const { allWinograd, threads } of backend === 'wasm'
+          ? wasmVariants
+          : [{ allWinograd: false, threads: 1 }])
+          it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}${backend === 'wasm' ? `, ${threads} thread${threads > 1 ? 's' : ''}` : ''}`, async function () {
+            if (backend === 'wasm') {
+              await initBackend('wasm', { threads });
+              // Wait for the workers, so that every kernel call is cut into tasks from the first.
+              const heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+              assert.equal(await setKernelThreads(heap, threads), threads);
+            }
             const { ex, feeds } = await load(ref);
             const runsBefore = winograd.winogradRuns;
+            const jobsBefore = jobs();
             // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
             if (allWinograd) winograd.winogradSettings.minTiles = 1;
+            const savedTasks = { ...taskSettings };
+            if (threads > 1)
+              Object.assign(taskSettings, {
+                minGemmWork: 0,
+                minTaskWork: 1,
+                minTaskDim: 1,
+                minCopyBytes: 0,
+                minTaskBytes: 1,
+              });
             try {
               await checkAgainst(ref, ex, feeds);
+              if (threads > 1) assert.ok(jobs() > jobsBefore, 'no kernel ran on the threads');
               if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
             } finally {
               winograd.winogradSettings.minTiles = 64;
+              Object.assign(taskSettings, savedTasks);
               tf.dispose(Object.values(feeds));
               ex.dispose();
             }

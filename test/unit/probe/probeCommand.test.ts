@@ -47,6 +47,8 @@ describe('skipscope probe', () => {
     for (const k of ['name', 'shape', 'weightL2', 'ratio']) assert.ok(k in p, k);
     for (const k of ['l2', 'rms', 'maxAbs', 'meanAbs']) assert.equal(typeof p.grad[k], 'number', k);
     assert.equal(typeof r.timing.msPerBatch, 'number');
+    assert.equal(typeof r.timing.firstBatchMs, 'number');
+    assert.equal(typeof r.timing.steadyMedianMs, 'number');
     assert.equal(r.backend.name, 'wasm');
     assert.equal(r.batchSize, 2);
     assert.equal(r.loss.values.length, 2);
@@ -60,7 +62,39 @@ describe('skipscope probe', () => {
     // Exporter-generated names are explained by the node that uses them.
     assert.match(out, /onnx::Conv_\d+\s+\/stem\/stem\.0\/Conv\s+\[8×3×3×3\]/);
     assert.match(out, /merge\s+skip from\s+skip RMS\s+branch RMS/);
-    assert.match(out, /ms per batch/);
+    assert.match(out, /probes: [\d.]+ ms for its one batch \(set-up included\) on \d+ threads?\.$/);
+  });
+
+  it('runs on the threads --threads asks for, and reports the first batch apart', async () => {
+    const { out } = await capture([sample, '--json', '--batch', '2', '--batches', '1', '--threads', '3']);
+    const r = JSON.parse(out);
+    assert.equal(r.backend.threads, 3);
+    assert.equal(r.timing.steadyMedianMs, undefined);
+    assert.equal(r.timing.firstBatchMs, r.timing.msPerBatch);
+    const table = await capture([sample, '--batch', '2', '--batches', '3', '--threads', '1']);
+    assert.match(table.out, /[\d.]+ ms per batch \(median of 2; the first took [\d.]+ ms\) on 1 thread\./);
+  });
+
+  it('ends its process when done: the kernel threads do not keep it alive', function () {
+    this.timeout(120000);
+    const r = spawnSync(
+      process.execPath,
+      [
+        '-r',
+        'tsx/cjs',
+        path.join(root, 'runtime/cli.ts'),
+        'probe',
+        sample,
+        '--json',
+        '--batches',
+        '1',
+        '--threads',
+        '2',
+      ],
+      { cwd: root, encoding: 'utf8', timeout: 100000 },
+    );
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(JSON.parse(r.stdout).backend.threads, 2);
   });
 
   it('rejects bad options with a UsageError and bad files with a ModelError', async () => {
@@ -69,6 +103,10 @@ describe('skipscope probe', () => {
       (e: unknown) => e instanceof UsageError && /--loss/.test(e.message),
     );
     await assert.rejects(capture([sample, '--batch', '0']), UsageError);
+    await assert.rejects(
+      capture([sample, '--threads', 'many']),
+      (e: unknown) => e instanceof UsageError && /--threads/.test(e.message),
+    );
     await assert.rejects(capture([sample, '--input', 'x.txt']), UsageError);
     await assert.rejects(
       capture([path.join(root, 'test/fixtures/grads/tiny_unsupported.onnx')]),

@@ -96,6 +96,11 @@ describe('runProbe', () => {
       assert.ok(Math.abs(m.skipShare - m.skipRms ** 2 / (m.skipRms ** 2 + m.branchRms ** 2)) < 1e-9);
     }
     assert.ok(r.timing.msPerBatch > 0 && r.summary.text.length > 0);
+    // The first batch apart, the median of the others, and the mean of all.
+    const { firstBatchMs, steadyMedianMs, msPerBatch } = r.timing;
+    assert.ok(firstBatchMs > 0 && steadyMedianMs !== undefined && steadyMedianMs > 0);
+    // Three batches: the median of the last two is their mean.
+    assert.ok(Math.abs((firstBatchMs + 2 * steadyMedianMs) / 3 - msPerBatch) <= 1e-9 * msPerBatch);
   });
 
   it('feeds a .npy batch and reproduces the PyTorch reference gradients', async () => {

@@ -35,6 +35,7 @@ const opts: ProbeOptions = {
   batches: 2,
   loss: 'mean-square',
   backend: 'wasm',
+  threads: 2,
 };
 
 describe('sidecar probe/run', () => {
@@ -72,6 +73,7 @@ setInterval(junk, 20).unref();`,
     const { handle } = await conn.sendRequest(ModelOpen, { file: path.join(root, 'samples/sample.onnx') });
     const { result: r, overlay } = await conn.sendRequest(ProbeRun, { handle, runId: 7, options: opts });
     assert.equal(r.backend.name, 'wasm');
+    assert.equal(r.backend.threads, 2);
     // The editor draws the overlay as it comes: every merge's split and every probed node's RMS.
     for (const m of r.merges) assert.equal(overlay.merges[m.merge]?.skipShare, m.skipShare);
     for (const a of r.activations) assert.ok(overlay.nodes[a.node], a.node);
@@ -92,11 +94,27 @@ setInterval(junk, 20).unref();`,
     const cts = new CancellationTokenSource();
     const off = conn.onNotification(ProbeProgress, (p) => p.runId === 8 && p.done === 1 && cts.cancel());
     await assert.rejects(
-      conn.sendRequest(ProbeRun, { handle, runId: 8, options: { ...opts, batches: 50 } }, cts.token),
+      conn.sendRequest(
+        ProbeRun,
+        { handle, runId: 8, options: { ...opts, batchSize: 8, batches: 50 } },
+        cts.token,
+      ),
       (e: unknown) => e instanceof ResponseError && e.code === -32800,
     );
     off.dispose();
     assert.ok(progress.filter((p) => p.runId === 8).length < 50);
+    // Nothing runs on after the cancellation: the kernel threads sleep, and the sidecar's CPU time
+    // (every thread's, in clock ticks) stands still.
+    if (fs.existsSync(`/proc/${proc.pid}/stat`)) {
+      const cpuTicks = () => {
+        const f = fs.readFileSync(`/proc/${proc.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+        return Number(f[11]) + Number(f[12]);
+      };
+      await new Promise((r) => setTimeout(r, 200));
+      const t0 = cpuTicks();
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.ok(cpuTicks() - t0 <= 10, `the sidecar used ${cpuTicks() - t0} ticks of CPU while idle`);
+    }
   });
 
   it('carries NaN and Infinity by name, and they read back as numbers', async () => {
@@ -133,7 +151,9 @@ setInterval(junk, 20).unref();`,
     const wasm = info.backends.find((b) => b.name === 'wasm');
     assert.ok(wasm?.available && /in use/.test(wasm.detail));
     assert.equal(info.backends.find((b) => b.name === 'tensorflow')?.available, false);
-    assert.equal(info.threads, 1);
+    // The threads the last run really used (the kernel threads the options asked for).
+    assert.equal(info.threads, 2);
+    assert.ok(info.cores >= 1);
   });
 
   it('keeps its protocol off stdout: native writes there are only log lines', () => {

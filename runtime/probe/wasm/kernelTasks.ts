@@ -1,0 +1,290 @@
+/**
+ * How each kernel call is cut into tasks for the kernel threads (kernelThreads.ts), so that every
+ * task writes its own part of the output and no two tasks write the same float:
+ *
+ * - SGEMM: row blocks of C (each packs its own copy of B) or, when C is wider than tall, column
+ *   blocks (each packs its own A); K is never split, so every output keeps its single sum in the
+ *   same order and the result is the same bits for any number of threads. A batch of products
+ *   (the 16 of a Winograd convolution) is one job.
+ * - Winograd transforms and im2col: whole images, or ranges of tile / output rows of one image
+ *   (the pads shifted to the range's first row).
+ * - col2im and the max-pool gradient add onto their output, so only whole images (each image's
+ *   sums stay in one task, in the same order).
+ *
+ * Small calls stay on the calling thread: below a hundred microseconds or so of work, waking the
+ * workers (tens of microseconds) costs more than it saves.
+ */
+import type { MatrixRef, TapGeometry } from './wasmKernels';
+
+/** Task kinds: the order of TASKS in scripts/wasm/tasks.mjs (a unit test compares them). */
+export const TaskKind = {
+  sgemm: 0,
+  wgInput: 1,
+  wgOutput: 2,
+  wgGradOut: 3,
+  im2col: 4,
+  col2im: 5,
+  im2colHwc: 6,
+  col2imHwc: 7,
+  maxPoolGrad: 8,
+  im2colPlanar: 9,
+} as const;
+
+/** One task: its kind, then the kernel's arguments. */
+export type Task = number[];
+
+/** Tuning of the cut. */
+export const taskSettings = {
+  /** Fewest multiply-adds of a GEMM job worth waking the threads for (100–200 µs on one core). */
+  minGemmWork: 1 << 21,
+  /** Fewest multiply-adds of one GEMM task. */
+  minTaskWork: 1 << 18,
+  /**
+   * Rows (or columns) of C a GEMM task should have at least, unless that leaves threads idle: each
+   * task packs its own copy of the other operand, which costs about as much as 4 multiply-adds
+   * per element, so a task of 128 rows spends some 3% of its time packing.
+   */
+  minTaskDim: 128,
+  /** Fewest bytes written by a transform or copy job worth the threads (some 100 µs of copying). */
+  minCopyBytes: 1 << 20,
+  /** Fewest bytes written by one such task. */
+  minTaskBytes: 1 << 16,
+  /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
+  tasksPerThread: 4,
+};
+
+/** One matrix product C (+)= A·B of a batch. */
+export interface GemmOp {
+  m: number;
+  n: number;
+  k: number;
+  a: MatrixRef;
+  b: MatrixRef;
+  c: number;
+  ldc: number;
+  acc: boolean;
+}
+
+/** `total` split into `pieces` ranges as equal as can be. */
+function ranges(total: number, pieces: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let p = 0; p < pieces; p++) {
+    const a = Math.floor((p * total) / pieces);
+    const b = Math.floor(((p + 1) * total) / pieces);
+    if (b > a) out.push([a, b]);
+  }
+  return out;
+}
+
+/** The GEMM tasks of a batch of products on `threads` threads (`mr` the register tile's rows); [] when not worth it. */
+export function gemmTasks(ops: GemmOp[], threads: number, mr: number): Task[] {
+  const opWork = ops.map((o) => o.m * o.n * Math.max(o.k, 1));
+  const total = opWork.reduce((s, w) => s + w, 0);
+  if (threads < 2 || total < taskSettings.minGemmWork) return [];
+  const target = threads * taskSettings.tasksPerThread;
+  const tasks: Task[] = [];
+  ops.forEach((o, i) => {
+    if (o.m <= 0 || o.n <= 0) return;
+    const rows = o.m >= o.n;
+    const dim = rows ? o.m : o.n;
+    const unit = rows ? mr : 8;
+    const units = Math.ceil(dim / unit);
+    const byWork = Math.max(1, Math.floor(opWork[i] / taskSettings.minTaskWork));
+    const byDim = Math.max(threads, Math.floor(dim / taskSettings.minTaskDim));
+    const pieces = Math.max(1, Math.min(units, byWork, byDim, Math.round((target * opWork[i]) / total)));
+    for (const [u0, u1] of ranges(units, pieces)) {
+      const s = u0 * unit;
+      const e = Math.min(dim, u1 * unit);
+      const a = rows ? o.a.ptr + 4 * s * o.a.rowStride : o.a.ptr;
+      const b = rows ? o.b.ptr : o.b.ptr + 4 * s * o.b.colStride;
+      const c = rows ? o.c + 4 * s * o.ldc : o.c + 4 * s;
+      tasks.push([
+        TaskKind.sgemm,
+        rows ? e - s : o.m,
+        rows ? o.n : e - s,
+        o.k,
+        a,
+        o.a.rowStride,
+        o.a.colStride,
+        b,
+        o.b.rowStride,
+        o.b.colStride,
+        c,
+        o.ldc,
+        o.acc ? 1 : 0,
+      ]);
+    }
+  });
+  // Largest first: the threads that finish early then pick up the small ones, and the job's tail is short.
+  const work = (t: Task) => t[1] * t[2] * Math.max(t[3], 1);
+  return tasks.sort((p, q) => work(q) - work(p));
+}
+
+/** A part of an NHWC batch: images b0 … b1 − 1, and of those rows r0 … r1 − 1 (all rows unless one image). */
+interface Slice {
+  b0: number;
+  b1: number;
+  r0: number;
+  r1: number;
+}
+
+/**
+ * The parts of a batch of `n` images of `rows` rows each that a job of `bytes` output splits
+ * into: whole images when there are enough, else row ranges of single images (when `rowsOk`).
+ * [] when the job is too small for the threads.
+ */
+function slices(n: number, rows: number, bytes: number, threads: number, rowsOk: boolean): Slice[] {
+  if (threads < 2 || bytes < taskSettings.minCopyBytes || n <= 0 || rows <= 0) return [];
+  const pieces = Math.max(
+    1,
+    Math.min(threads * taskSettings.tasksPerThread, Math.floor(bytes / taskSettings.minTaskBytes)),
+  );
+  if (pieces <= n || !rowsOk) {
+    const out = ranges(n, Math.min(pieces, n)).map(([b0, b1]) => ({ b0, b1, r0: 0, r1: rows }));
+    return out.length > 1 ? out : [];
+  }
+  const perImage = Math.min(rows, Math.ceil(pieces / n));
+  const out: Slice[] = [];
+  for (let b = 0; b < n; b++)
+    for (const [r0, r1] of ranges(rows, perImage)) out.push({ b0: b, b1: b + 1, r0, r1 });
+  return out;
+}
+
+/** wgInput tasks: NHWC x [n, h, w, c] in th × tw tiles (pads pt, pl) into out [16][n·th·tw][c]. */
+export function wgInputTasks(
+  threads: number,
+  x: number,
+  [n, h, w, c]: number[],
+  pt: number,
+  pl: number,
+  th: number,
+  tw: number,
+  out: number,
+): Task[] {
+  const tiles = n * th * tw;
+  return slices(n, th, 64 * tiles * c, threads, true).map((s) => [
+    TaskKind.wgInput,
+    x + 4 * s.b0 * h * w * c,
+    s.b1 - s.b0,
+    h,
+    w,
+    c,
+    pt - 2 * s.r0,
+    pl,
+    s.r1 - s.r0,
+    tw,
+    out + 4 * (s.b0 * th + s.r0) * tw * c,
+    tiles,
+  ]);
+}
+
+/** wgOutput (`kind` wgOutput) or wgGradOut (`kind` wgGradOut) tasks: tiles [16][n·th·tw][c] ↔ NHWC [n, oh, ow, c]. */
+export function wgOutputTasks(
+  threads: number,
+  kind: typeof TaskKind.wgOutput | typeof TaskKind.wgGradOut,
+  tilesPtr: number,
+  [n, oh, ow, c]: number[],
+  th: number,
+  tw: number,
+  image: number,
+): Task[] {
+  const tiles = n * th * tw;
+  const bytes = kind === TaskKind.wgOutput ? 4 * n * oh * ow * c : 64 * tiles * c;
+  return slices(n, th, bytes, threads, true).map((s) => {
+    const t = tilesPtr + 4 * (s.b0 * th + s.r0) * tw * c;
+    const y = image + 4 * (s.b0 * oh + 2 * s.r0) * ow * c;
+    const oh1 = s.b1 - s.b0 > 1 ? oh : oh - 2 * s.r0;
+    return kind === TaskKind.wgOutput
+      ? [kind, t, s.b1 - s.b0, oh1, ow, c, s.r1 - s.r0, tw, y, tiles]
+      : [kind, y, s.b1 - s.b0, oh1, ow, c, s.r1 - s.r0, tw, t, tiles];
+  });
+}
+
+/** The geometry as the kernels' integer arguments. */
+function geomArgs(g: TapGeometry): number[] {
+  return [g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left];
+}
+
+/** The geometry of a slice: its images, its output rows (the top pad shifted to its first row). */
+function sliceGeom(g: TapGeometry, s: Slice): TapGeometry {
+  return { ...g, n: s.b1 - s.b0, oh: s.r1 - s.r0, top: g.top - s.r0 * g.sh };
+}
+
+/**
+ * Tap-copy tasks (`kind` im2col or im2colHwc: images or output-row ranges; col2im or col2imHwc:
+ * whole images) between NHWC `x` and the tap matrix `cols` [n·oh·ow, kh·kw·c].
+ */
+export function tapTasks(
+  threads: number,
+  kind:
+    typeof TaskKind.im2col | typeof TaskKind.im2colHwc | typeof TaskKind.col2im | typeof TaskKind.col2imHwc,
+  x: number,
+  cols: number,
+  g: TapGeometry,
+): Task[] {
+  const k = g.kh * g.kw * g.c;
+  const gather = kind === TaskKind.im2col || kind === TaskKind.im2colHwc;
+  const bytes = 4 * (gather ? g.n * g.oh * g.ow * k : g.n * g.h * g.w * g.c + g.n * g.oh * g.ow * k);
+  return slices(g.n, g.oh, bytes, threads, gather).map((s) => {
+    const xs = x + 4 * s.b0 * g.h * g.w * g.c;
+    const cs = cols + 4 * (s.b0 * g.oh + s.r0) * g.ow * k;
+    return [kind, ...(gather ? [xs, cs] : [cs, xs]), ...geomArgs(sliceGeom(g, s))];
+  });
+}
+
+/** Rows of the zero-padded planes im2colPlanar makes for output rows of `g`. */
+function planeRows(g: TapGeometry): number {
+  return (g.oh - 1) * g.sh + (g.kh - 1) * g.dh + 1;
+}
+
+/** Floats of zero-padded planes that im2colPlanar needs for `g`. */
+export function planeFloats(g: TapGeometry): number {
+  const wp = (g.ow - 1) * g.sw + (g.kw - 1) * g.dw + 1;
+  return g.n * g.c * planeRows(g) * wp;
+}
+
+/**
+ * im2colPlanar tasks (images or output-row ranges, each with its own planes); `planes(floats)`
+ * allocates the planes of all of them, called once when the job is cut.
+ */
+export function planarTasks(
+  threads: number,
+  x: number,
+  cols: number,
+  g: TapGeometry,
+  planes: (floats: number) => number,
+): Task[] {
+  const k = g.kh * g.kw * g.c;
+  const parts = slices(g.n, g.oh, 4 * g.n * g.oh * g.ow * k, threads, true);
+  if (!parts.length) return [];
+  const geoms = parts.map((s) => sliceGeom(g, s));
+  let p = planes(geoms.reduce((sum, sg) => sum + planeFloats(sg), 0));
+  return parts.map((s, i) => {
+    const task = [
+      TaskKind.im2colPlanar,
+      x + 4 * s.b0 * g.h * g.w * g.c,
+      cols + 4 * (s.b0 * g.oh + s.r0) * g.ow * k,
+      ...geomArgs(geoms[i]),
+      p,
+    ];
+    p += 4 * planeFloats(geoms[i]);
+    return task;
+  });
+}
+
+/** Max-pool gradient tasks (whole images): dy and y [n, oh, ow, c], x and dx [n, h, w, c]. */
+export function maxPoolGradTasks(
+  threads: number,
+  dy: number,
+  x: number,
+  y: number,
+  dx: number,
+  g: TapGeometry,
+): Task[] {
+  const bytes = 4 * g.n * (g.h * g.w + 2 * g.oh * g.ow) * g.c;
+  return slices(g.n, g.oh, bytes, threads, false).map((s) => {
+    const o = 4 * s.b0 * g.oh * g.ow * g.c;
+    const i = 4 * s.b0 * g.h * g.w * g.c;
+    return [TaskKind.maxPoolGrad, dy + o, x + i, y + o, dx + i, ...geomArgs(sliceGeom(g, s))];
+  });
+}

@@ -1,0 +1,319 @@
+/**
+ * The probe's kernel threads: worker threads that run the WASM kernels on the shared TF.js heap
+ * (sharedHeap.ts) beside the main thread. A job is a table of independent tasks on the heap
+ * (kernelTasks.ts cuts each kernel call into them, every task writing its own part of the
+ * output); the main thread posts it through a few shared control words (kernelWorker.ts), takes
+ * tasks itself like any worker, and waits for the others to finish. Which thread runs which task
+ * changes nothing in the results: they are the same bits for any number of threads.
+ *
+ * The workers start once per process (the first probe that asks for more than one thread) and
+ * sleep on a futex between jobs; they are unref'd, so they never keep a process alive. A worker
+ * that fails ends the job with its error; one that dies is noticed (by its exit or, during a
+ * job, by the main thread's wait) and replaced before the next run.
+ */
+import { Worker } from 'node:worker_threads';
+import * as os from 'node:os';
+import { CTL, KERNEL_WORKER_SOURCE, MESSAGE_BYTES, type KernelWorkerData } from './kernelWorker';
+import type { EmscriptenHeap } from './wasmKernels';
+
+/** Bytes of one task record (the TASK_WORDS of scripts/wasm/tasks.mjs). */
+export const TASK_BYTES = 96;
+
+/** The most threads used (also the cap on the setting). */
+export const MAX_THREADS = 64;
+
+/** Bytes of a thread's GEMM scratch: packed A and B blocks and the edge tile (the largest of the builds). */
+export interface GemmScratch {
+  pa: number;
+  pb: number;
+  tmp: number;
+}
+
+/** Tuning: spins before a futex wait (workers, and the main thread waiting for them). */
+export const threadSettings = {
+  /** Worker spins on the generation word after a job (some tens of µs): jobs come in bursts. */
+  workerSpin: 2000,
+  /** Main-thread spins on the active count before sleeping on it. */
+  mainSpin: 20000,
+  /** How long the main thread sleeps between checks that the workers it waits for are alive (ms). */
+  checkMs: 200,
+  /** How long to wait for a new worker to start (ms). */
+  startMs: 15000,
+};
+
+/** The number of cores (the default thread count). */
+export function coreCount(): number {
+  const n = typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return Math.max(1, Math.min(MAX_THREADS, n || 1));
+}
+
+interface Slot {
+  worker: Worker;
+  ready: boolean;
+  dead: boolean;
+}
+
+/** Thrown when a kernel thread fails or dies during a job. */
+export class KernelThreadError extends Error {}
+
+/** The kernel threads of one heap. */
+export class KernelThreads {
+  private readonly ctl: Int32Array;
+  private readonly control = new SharedArrayBuffer(4 * (CTL.ready + MAX_THREADS));
+  private readonly messages = new SharedArrayBuffer(MESSAGE_BYTES);
+  private readonly slots: (Slot | undefined)[] = [];
+  /** Heap addresses of the scratch records by thread (0 the main thread); a restarted worker reuses its slot's. */
+  private readonly scratch: number[] = [];
+  /** Bytes of the tap table of every thread's scratch record (all grow together). */
+  private tabBytes = 0;
+  private taskTable = 0;
+  private taskCapacity = 0;
+  private wanted = 1;
+  private disposed = false;
+  /** Jobs run and the time spent in them (benchmarks read it). */
+  readonly stats = { jobs: 0, tasks: 0, ms: 0 };
+
+  constructor(
+    private readonly heap: EmscriptenHeap,
+    private readonly modules: (WebAssembly.Module | null)[],
+    private readonly gemmScratch: GemmScratch,
+  ) {
+    this.ctl = new Int32Array(this.control);
+    this.scratch[0] = this.newScratch();
+  }
+
+  /** Threads a job runs on now: the main thread and the workers that are ready, up to the number wanted. */
+  get threads(): number {
+    return Math.min(this.wanted, 1 + this.readyWorkers().length);
+  }
+
+  /**
+   * Threads jobs run on once the workers still starting are up: the main thread and every worker
+   * not known to have failed, up to the number wanted. What a probe reports.
+   */
+  get available(): number {
+    let alive = 0;
+    for (let i = 1; i < Math.min(this.wanted, this.slots.length); i++) if (!this.isDead(i)) alive++;
+    return 1 + alive;
+  }
+
+  /**
+   * Asks for `n` threads (main thread included), starting workers as needed. Jobs use each
+   * worker from the moment it is ready (it says so in a shared word, no event needed), so a
+   * caller need not wait: the promise resolves, to the threads then available, once every new
+   * worker is ready or has failed to start.
+   */
+  resize(n: number): Promise<number> {
+    if (this.disposed) return Promise.resolve(1);
+    this.wanted = Math.max(1, Math.min(MAX_THREADS, Math.floor(n)));
+    this.reap();
+    const starting: Promise<void>[] = [];
+    for (let i = 1; i < this.wanted; i++) if (!this.slots[i]) starting.push(this.start(i));
+    return Promise.all(starting).then(() => this.threads);
+  }
+
+  /** A task table with room for `count` records; returns its heap address (valid until the next call). */
+  table(count: number): number {
+    if (count > this.taskCapacity) {
+      if (this.taskTable) this.heap._free(this.taskTable);
+      this.taskCapacity = Math.max(count, 2 * this.taskCapacity, 64);
+      this.taskTable = this.malloc(this.taskCapacity * TASK_BYTES);
+    }
+    return this.taskTable;
+  }
+
+  /** Makes every thread's tap table at least `bytes` long (before a job of tap kernels). */
+  ensureTapTable(bytes: number): void {
+    if (bytes <= this.tabBytes) return;
+    this.tabBytes = Math.max(bytes, 2 * this.tabBytes, 4096);
+    for (const s of this.scratch) {
+      if (!s) continue;
+      const words = new Int32Array(this.heap.asm.memory.buffer, s, 4);
+      if (words[3]) this.heap._free(words[3]);
+      const t = this.malloc(this.tabBytes);
+      new Int32Array(this.heap.asm.memory.buffer, s, 4)[3] = t;
+    }
+  }
+
+  /**
+   * Runs `count` tasks of the table on the threads, the main thread with `runTask` of `build`
+   * (0 fma, 1 simd). Returns when all are done; throws a KernelThreadError when a thread failed.
+   */
+  run(count: number, build: number, runTask: (task: number, scratch: number) => void): void {
+    const t0 = performance.now();
+    this.reapKnown();
+    const ctl = this.ctl;
+    const enlisted = this.readyWorkers(true).slice(0, Math.min(this.wanted, count) - 1);
+    const gen = (Atomics.load(ctl, CTL.gen) + 1) | 0;
+    Atomics.store(ctl, CTL.next, 0);
+    Atomics.store(ctl, CTL.count, count);
+    Atomics.store(ctl, CTL.tasks, this.taskTable);
+    Atomics.store(ctl, CTL.build, build);
+    Atomics.store(ctl, CTL.stop, 0);
+    Atomics.store(ctl, CTL.error, 0);
+    for (const i of enlisted) Atomics.store(ctl, CTL.enlist + i - 1, gen);
+    Atomics.store(ctl, CTL.active, enlisted.length);
+    Atomics.store(ctl, CTL.gen, gen);
+    if (enlisted.length) Atomics.notify(ctl, CTL.gen);
+    let failure: unknown;
+    try {
+      for (;;) {
+        if (Atomics.load(ctl, CTL.stop)) break;
+        const i = Atomics.add(ctl, CTL.next, 1);
+        if (i >= count) break;
+        runTask(this.taskTable + i * TASK_BYTES, this.scratch[0]);
+      }
+    } catch (e) {
+      Atomics.store(ctl, CTL.stop, 1);
+      failure = e;
+    }
+    const lost = this.waitFor(enlisted);
+    this.stats.jobs++;
+    this.stats.tasks += count;
+    this.stats.ms += performance.now() - t0;
+    if (failure) throw failure;
+    const failed = Atomics.load(ctl, CTL.error);
+    if (failed) {
+      const len = new Int32Array(this.messages, 0, 1)[0];
+      const text = new TextDecoder().decode(new Uint8Array(this.messages, 4, len).slice());
+      throw new KernelThreadError(`kernel thread ${failed - 1} failed: ${text}`);
+    }
+    if (lost.length)
+      throw new KernelThreadError(
+        `kernel thread${lost.length > 1 ? 's' : ''} ${lost.join(', ')} stopped during a job; the next probe restarts ${lost.length > 1 ? 'them' : 'it'}.`,
+      );
+  }
+
+  /** Test hook: makes worker `index` throw on its next job (with `exit`, stop dead instead). */
+  failNextJob(index: number, exit = false): void {
+    Atomics.store(this.ctl, CTL.fail, exit ? -index : index);
+  }
+
+  /** The worker of thread `index` (tests stop one to see the pool recover). */
+  workerOf(index: number): Worker | undefined {
+    return this.slots[index]?.worker;
+  }
+
+  /** Stops every worker (their scratch stays allocated on the heap, which outlives them). */
+  async dispose(): Promise<void> {
+    this.disposed = true;
+    Atomics.store(this.ctl, CTL.quit, 1);
+    Atomics.add(this.ctl, CTL.gen, 1);
+    Atomics.notify(this.ctl, CTL.gen);
+    await Promise.all(this.slots.map((s) => s?.worker.terminate()));
+    this.slots.length = 0;
+  }
+
+  /** Waits until the enlisted workers are done; returns those that died instead (the job then failed). */
+  private waitFor(enlisted: number[]): number[] {
+    const ctl = this.ctl;
+    for (let i = 0; i < threadSettings.mainSpin; i++) if (Atomics.load(ctl, CTL.active) === 0) return [];
+    for (;;) {
+      const active = Atomics.load(ctl, CTL.active);
+      if (active === 0) return [];
+      if (Atomics.wait(ctl, CTL.active, active, threadSettings.checkMs) !== 'timed-out') continue;
+      // A worker that died mid-job never reports: find those, stop the others and wait for them.
+      const lost = enlisted.filter((i) => this.isDead(i));
+      if (!lost.length) continue;
+      Atomics.store(ctl, CTL.stop, 1);
+      while (Atomics.load(ctl, CTL.active) > lost.length)
+        Atomics.wait(ctl, CTL.active, Atomics.load(ctl, CTL.active), threadSettings.checkMs);
+      return lost;
+    }
+  }
+
+  /** Whether worker `i` has exited (its exit event may not have run yet: the main thread is busy). */
+  private isDead(i: number): boolean {
+    const s = this.slots[i];
+    if (!s || s.dead) return true;
+    // A stopped worker's event loop reports an idle time of −1 at once, before its exit event.
+    if (s.worker.performance.eventLoopUtilization().idle < 0) s.dead = true;
+    return s.dead;
+  }
+
+  /**
+   * The workers ready for jobs. `probe` also asks each whether it is still running (a C++ call per
+   * worker, done once per job); without, a worker counts until its exit event says otherwise (the
+   * check every kernel call makes, which must cost nothing).
+   */
+  private readyWorkers(probe = false): number[] {
+    const out: number[] = [];
+    for (let i = 1; i < this.slots.length; i++) {
+      const s = this.slots[i];
+      if (!s || s.dead) continue;
+      if (!s.ready && Atomics.load(this.ctl, CTL.ready + i - 1)) s.ready = true;
+      if (s.ready && !(probe && this.isDead(i))) out.push(i);
+    }
+    return out;
+  }
+
+  /** Forgets dead workers, so that resize starts new ones in their place. */
+  private reap(): void {
+    for (let i = 1; i < this.slots.length; i++)
+      if (this.slots[i] && this.isDead(i)) this.slots[i] = undefined;
+  }
+
+  /** Forgets the workers already known dead (no liveness calls: cheap enough for every job). */
+  private reapKnown(): void {
+    for (let i = 1; i < this.slots.length; i++) if (this.slots[i]?.dead) this.slots[i] = undefined;
+  }
+
+  private malloc(bytes: number): number {
+    const p = this.heap._malloc(bytes);
+    if (!p) throw new Error(`the WASM heap has no room for ${bytes} bytes of kernel-thread scratch`);
+    return p;
+  }
+
+  /** A scratch record [pa, pb, tmp, tab] with its buffers. */
+  private newScratch(): number {
+    const rec = this.malloc(16);
+    const { pa, pb, tmp } = this.gemmScratch;
+    const words = [this.malloc(pa), this.malloc(pb), this.malloc(tmp), 0];
+    if (this.tabBytes) words[3] = this.malloc(this.tabBytes);
+    new Int32Array(this.heap.asm.memory.buffer, rec, 4).set(words);
+    return rec;
+  }
+
+  private start(index: number): Promise<void> {
+    const scratch = (this.scratch[index] ??= this.newScratch());
+    const data: KernelWorkerData = {
+      modules: this.modules,
+      memory: this.heap.asm.memory,
+      control: this.control,
+      messages: this.messages,
+      index,
+      scratch,
+      taskBytes: TASK_BYTES,
+      spin: threadSettings.workerSpin,
+    };
+    Atomics.store(this.ctl, CTL.enlist + index - 1, 0);
+    Atomics.store(this.ctl, CTL.ready + index - 1, 0);
+    const worker = new Worker(KERNEL_WORKER_SOURCE, { eval: true, workerData: data });
+    worker.unref();
+    const slot: Slot = { worker, ready: false, dead: false };
+    this.slots[index] = slot;
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        slot.dead = true;
+        void worker.terminate();
+        resolve();
+      }, threadSettings.startMs);
+      timer.unref();
+      worker.once('message', () => {
+        clearTimeout(timer);
+        slot.ready = true;
+        resolve();
+      });
+      worker.on('error', () => {
+        clearTimeout(timer);
+        slot.dead = true;
+        resolve();
+      });
+      worker.on('exit', () => {
+        clearTimeout(timer);
+        slot.dead = true;
+        resolve();
+      });
+    });
+  }
+}

@@ -1,0 +1,414 @@
+/**
+ * The WASM kernels on 2, 3 and 4 kernel threads give the very bits they give on one (each output
+ * float written by one task, no sum split across threads): SGEMM and batches of products,
+ * the Winograd transforms, im2col (wide and planar), col2im in both tap orders and the max-pool
+ * gradient, on odd shapes cut into whole images and into row ranges; convolutions and their
+ * gradients through TF.js; a whole probe. A worker that throws or dies ends the job with a clear
+ * error, and the pool carries on and is restored.
+ */
+import { strict as assert } from 'node:assert';
+import * as path from 'node:path';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../../runtime/probe/backend';
+import {
+  kernelThreadsOf,
+  setKernelThreads,
+  wasmKernels,
+  type EmscriptenHeap,
+  type MatrixRef,
+  type TapGeometry,
+  type WasmKernels,
+} from '../../../runtime/probe/wasm/wasmKernels';
+import { TaskKind, taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
+import { KernelThreadError } from '../../../runtime/probe/wasm/kernelThreads';
+import { winogradSettings } from '../../../runtime/probe/winograd';
+import { openModel } from '../../../runtime/analysis/openModel';
+import { runProbe } from '../../../runtime/probe/runProbe';
+import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
+
+const root = path.resolve(__dirname, '../../..');
+
+function values(n: number, phase: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) + 0.25 * Math.cos(i * 1.3));
+}
+
+/** Forces every call through the threads, however small (the defaults keep small calls serial). */
+function forceTasks(perThread: number): () => void {
+  const saved = { ...taskSettings };
+  Object.assign(taskSettings, {
+    minGemmWork: 0,
+    minTaskWork: 1,
+    minTaskDim: 1,
+    minCopyBytes: 0,
+    minTaskBytes: 1,
+    tasksPerThread: perThread,
+  });
+  return () => Object.assign(taskSettings, saved);
+}
+
+describe('WASM kernel threads', function () {
+  this.timeout(180000);
+  let heap: EmscriptenHeap;
+  let k: WasmKernels;
+  const ptrs: number[] = [];
+
+  /** A heap buffer holding `v` (or n zeros); freed after each test. */
+  function buffer(v: Float32Array | number): number {
+    const n = typeof v === 'number' ? v : v.length;
+    const p = heap._malloc(4 * Math.max(n, 1));
+    ptrs.push(p);
+    const view = new Float32Array(heap.asm.memory.buffer, p, n);
+    if (typeof v === 'number') view.fill(Number.NaN);
+    else view.set(v);
+    return p;
+  }
+  const bits = (p: number, n: number) => new Uint32Array(heap.asm.memory.buffer, p, n).slice();
+
+  /**
+   * Runs `f` (which writes `n` floats at `out`) on 1 thread and then on 2, 3 and 4, in both task
+   * cuts, and checks the outputs are identical bit for bit (the output is reset to NaN in between)
+   * and, unless `splits` is false (a kernel that only splits whole images, on one image), that
+   * the threads ran it.
+   */
+  async function sameOnAllThreads(out: number, n: number, f: () => void, splits = true): Promise<void> {
+    const reset = () => new Float32Array(heap.asm.memory.buffer, out, n).fill(Number.NaN);
+    assert.equal(await setKernelThreads(heap, 1), 1);
+    reset();
+    f();
+    const want = bits(out, n);
+    assert.ok(
+      new Float32Array(want.buffer).every((v) => !Number.isNaN(v)),
+      'the single-threaded kernel left outputs unwritten',
+    );
+    for (const perThread of [1, 4]) {
+      const restore = forceTasks(perThread);
+      try {
+        for (const threads of [2, 3, 4]) {
+          assert.equal(await setKernelThreads(heap, threads), threads);
+          const jobs = kernelThreadsOf(heap)!.stats.jobs;
+          reset();
+          f();
+          if (splits) assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs, `no job ran on ${threads} threads`);
+          const got = bits(out, n);
+          const first = got.findIndex((v, i) => v !== want[i]);
+          assert.equal(
+            first,
+            -1,
+            `${threads} threads (${perThread} task(s) per thread): float ${first} differs`,
+          );
+        }
+      } finally {
+        restore();
+      }
+    }
+  }
+
+  before(async () => {
+    await initBackend('wasm', { threads: 1 });
+    heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+    k = wasmKernels(heap);
+  });
+
+  afterEach(() => {
+    for (const p of ptrs.splice(0)) heap._free(p);
+  });
+
+  after(async () => {
+    await setKernelThreads(heap, 1);
+  });
+
+  it('task kinds are in the order of the dispatcher (scripts/wasm/tasks.mjs)', async () => {
+    const { TASKS } = (await import(path.join(root, 'scripts/wasm/tasks.mjs'))) as {
+      TASKS: { name: string }[];
+    };
+    assert.deepEqual(
+      TASKS.map((t) => t.name),
+      Object.entries(TaskKind)
+        .sort((a, b) => a[1] - b[1])
+        .map(([name]) => name),
+    );
+  });
+
+  const gemmShapes: [number, number, number][] = [
+    [7, 9, 13],
+    [31, 33, 2],
+    [150, 40, 70],
+    [13, 17, 300], // K past one KC block
+    [5, 4100, 3], // N past one NC block, wider than tall: column blocks
+    [37, 3, 0], // K = 0
+  ];
+  for (const build of ['fma', 'simd'] as const)
+    for (const [m, n, kk] of gemmShapes)
+      it(`${build} SGEMM ${m}×${kk} · ${kk}×${n}: same bits on 1–4 threads, every transpose, with and without accumulation`, async () => {
+        const kb = wasmKernels(heap, build);
+        const a = buffer(values(m * kk, 0.1));
+        const b = buffer(values(kk * n, 0.7));
+        const c0 = values(m * n, 1.9);
+        const c = buffer(m * n);
+        for (const ta of [false, true])
+          for (const tb of [false, true])
+            for (const acc of [false, true]) {
+              const ar: MatrixRef = { ptr: a, rowStride: ta ? 1 : kk, colStride: ta ? m : 1 };
+              const br: MatrixRef = { ptr: b, rowStride: tb ? 1 : n, colStride: tb ? kk : 1 };
+              await sameOnAllThreads(c, m * n, () => {
+                if (acc) new Float32Array(heap.asm.memory.buffer, c, m * n).set(c0);
+                kb.sgemm(m, n, kk, ar, br, c, n, acc);
+              });
+            }
+      });
+
+  it('a batch of 16 products of odd shapes (one job): same bits on 1–4 threads', async () => {
+    const shapes = Array.from({ length: 16 }, (_, i) => [3 + 5 * i, 2 + ((7 * i) % 19), 1 + ((11 * i) % 23)]);
+    const total = shapes.reduce((s, [m, n]) => s + m * n, 0);
+    const c = buffer(total);
+    let off = 0;
+    const ops = shapes.map(([m, n, kk], i) => {
+      const op = {
+        m,
+        n,
+        k: kk,
+        a: { ptr: buffer(values(m * kk, i)), rowStride: kk, colStride: 1 },
+        b: { ptr: buffer(values(kk * n, i + 0.5)), rowStride: 1, colStride: kk },
+        c: c + 4 * off,
+        ldc: n,
+        acc: false,
+      };
+      off += m * n;
+      return op;
+    });
+    await sameOnAllThreads(c, total, () => k.sgemmMany(ops));
+  });
+
+  const wgCases: { x: number[]; pt: number; pl: number; oh: number; ow: number }[] = [
+    { x: [3, 9, 11, 8], pt: 1, pl: 1, oh: 9, ow: 11 },
+    { x: [1, 13, 6, 4], pt: 2, pl: 0, oh: 12, ow: 5 },
+    { x: [7, 5, 5, 12], pt: 0, pl: 2, oh: 3, ow: 6 },
+  ];
+  for (const { x, pt, pl, oh, ow } of wgCases) {
+    const [n, h, w, c] = x;
+    const th = Math.ceil(oh / 2);
+    const tw = Math.ceil(ow / 2);
+    const tiles = n * th * tw;
+    it(`Winograd input transform of [${x}] (pads ${pt}, ${pl}): same bits on 1–4 threads`, async () => {
+      const xp = buffer(values(n * h * w * c, 0.3));
+      const out = buffer(16 * tiles * c);
+      await sameOnAllThreads(out, 16 * tiles * c, () => k.wgInput(xp, n, h, w, c, pt, pl, th, tw, out));
+    });
+    it(`Winograd output and output-gradient transforms to/from [${n}, ${oh}, ${ow}, ${c}]: same bits on 1–4 threads`, async () => {
+      const m = buffer(values(16 * tiles * c, 1.1));
+      const y = buffer(n * oh * ow * c);
+      await sameOnAllThreads(y, n * oh * ow * c, () => k.wgOutput(m, n, oh, ow, c, th, tw, y));
+      const dy = buffer(values(n * oh * ow * c, 2.2));
+      const d = buffer(16 * tiles * c);
+      await sameOnAllThreads(d, 16 * tiles * c, () => k.wgGradOut(dy, n, oh, ow, c, th, tw, d));
+    });
+  }
+
+  const geoms: TapGeometry[] = [
+    // strided, dilated, asymmetric taps, channels not in fours
+    { n: 3, h: 9, w: 7, c: 6, oh: 5, ow: 5, kh: 3, kw: 2, sh: 2, sw: 1, dh: 1, dw: 2, top: 1, left: 0 },
+    // an RGB stem (planar im2col), one image: row ranges only
+    { n: 1, h: 13, w: 11, c: 3, oh: 7, ow: 6, kh: 7, kw: 7, sh: 2, sw: 2, dh: 1, dw: 1, top: 3, left: 3 },
+    // many images, a plain 3×3
+    { n: 7, h: 6, w: 5, c: 8, oh: 6, ow: 5, kh: 3, kw: 3, sh: 1, sw: 1, dh: 1, dw: 1, top: 1, left: 1 },
+  ];
+  for (const g of geoms) {
+    const xs = g.n * g.h * g.w * g.c;
+    const cs = g.n * g.oh * g.ow * g.kh * g.kw * g.c;
+    const label = `[${g.n}, ${g.h}, ${g.w}, ${g.c}] ${g.kh}×${g.kw} s${g.sh},${g.sw} d${g.dh},${g.dw}`;
+    it(`im2col and im2colHwc of ${label}: same bits on 1–4 threads`, async () => {
+      const xp = buffer(values(xs, 0.9));
+      const out = buffer(cs);
+      await sameOnAllThreads(out, cs, () => k.im2col(xp, out, g));
+      if (g.c >= 4) await sameOnAllThreads(out, cs, () => k.im2colHwc(xp, out, g));
+    });
+    it(`col2im and col2imHwc of ${label}: same bits on 1–4 threads`, async () => {
+      const cols = buffer(values(cs, 1.7));
+      const dx = buffer(xs);
+      if (g.c >= 4) await sameOnAllThreads(dx, xs, () => k.col2im(cols, dx, g), g.n > 1);
+      await sameOnAllThreads(dx, xs, () => k.col2imHwc(cols, dx, g), g.n > 1);
+    });
+  }
+
+  it('max-pool gradient with ties and padding: same bits on 1–4 threads', async () => {
+    const g: TapGeometry = {
+      ...{ n: 5, h: 9, w: 7, c: 6, oh: 5, ow: 4, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, top: 1, left: 1 },
+    };
+    // Rounded values make ties inside windows.
+    const xv = values(g.n * g.h * g.w * g.c, 0.2).map((v) => Math.round(v * 2) / 2);
+    const xp = buffer(xv);
+    const yv = new Float32Array(g.n * g.oh * g.ow * g.c);
+    for (let b = 0; b < g.n; b++)
+      for (let oy = 0; oy < g.oh; oy++)
+        for (let ox = 0; ox < g.ow; ox++)
+          for (let ch = 0; ch < g.c; ch++) {
+            let best = -Infinity;
+            for (let i = 0; i < g.kh; i++)
+              for (let j = 0; j < g.kw; j++) {
+                const y = oy * g.sh - g.top + i;
+                const xx = ox * g.sw - g.left + j;
+                if (y >= 0 && y < g.h && xx >= 0 && xx < g.w)
+                  best = Math.max(best, xv[((b * g.h + y) * g.w + xx) * g.c + ch]);
+              }
+            yv[((b * g.oh + oy) * g.ow + ox) * g.c + ch] = best;
+          }
+    const y = buffer(yv);
+    const dy = buffer(values(yv.length, 0.4));
+    const dx = buffer(xv.length);
+    await sameOnAllThreads(dx, xv.length, () => k.maxPoolGrad(dy, xp, y, dx, g));
+  });
+
+  it('convolutions through TF.js (im2col, Winograd; forward and both gradients): same bits on 1 and 3 threads', async () => {
+    const restore = forceTasks(4);
+    winogradSettings.minTiles = 1;
+    try {
+      const run = () =>
+        tf
+          .tidy(() => {
+            const x = tf.tensor4d(values(2 * 11 * 9 * 8, 0.5), [2, 11, 9, 8]);
+            const f = (xi: tf.Tensor, wi: tf.Tensor, w2: tf.Tensor) =>
+              tf.sum(
+                tf.square(
+                  tf.conv2d(
+                    tf.relu(tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, 'same')),
+                    w2 as tf.Tensor4D,
+                    2,
+                    'valid',
+                  ),
+                ),
+              );
+            const w = tf.tensor4d(values(3 * 3 * 8 * 12, 1.5), [3, 3, 8, 12]);
+            const w2 = tf.tensor4d(values(2 * 3 * 12 * 5, 2.5), [2, 3, 12, 5]);
+            return tf.grads(f)([x, w, w2]);
+          })
+          .map((t) => {
+            const out = new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
+            t.dispose();
+            return out;
+          });
+      await setKernelThreads(heap, 1);
+      const want = run();
+      await setKernelThreads(heap, 3);
+      const jobs = kernelThreadsOf(heap)!.stats.jobs;
+      const got = run();
+      assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs);
+      got.forEach((g, i) => assert.deepEqual(g, want[i], `gradient ${i} differs`));
+    } finally {
+      winogradSettings.minTiles = 64;
+      restore();
+      await setKernelThreads(heap, 1);
+    }
+  });
+
+  it('a whole probe gives the same statistics on 1 and 2 threads, and reports its threads', async () => {
+    const model = await openModel(path.join(root, 'test/fixtures/onnx/probe/resnet18.onnx'));
+    const opts: ProbeOptions = {
+      source: { kind: 'synthetic', seed: 3 },
+      batchSize: 2,
+      batches: 2,
+      loss: 'mean-square',
+      backend: 'wasm',
+    };
+    const restore = forceTasks(4);
+    try {
+      const one = await runProbe(model, { ...opts, threads: 1 });
+      const two = await runProbe(model, { ...opts, threads: 2 });
+      // The workers start once per process: another probe runs on the same ones.
+      const worker = kernelThreadsOf(heap)!.workerOf(1);
+      assert.ok(worker);
+      await runProbe(model, { ...opts, threads: 2 });
+      assert.equal(kernelThreadsOf(heap)!.workerOf(1), worker);
+      assert.equal(one.backend.threads, 1);
+      assert.equal(two.backend.threads, 2);
+      assert.deepEqual(two.loss.values, one.loss.values);
+      assert.deepEqual(
+        two.params.map((p) => p.grad),
+        one.params.map((p) => p.grad),
+      );
+      assert.deepEqual(two.activations, one.activations);
+    } finally {
+      restore();
+    }
+  });
+
+  describe('failures', () => {
+    const m = 64;
+    let a: number;
+    let c: number;
+    let want: Uint32Array;
+    const product = () =>
+      k.sgemm(m, m, m, { ptr: a, rowStride: m, colStride: 1 }, { ptr: a, rowStride: 1, colStride: m }, c, m);
+    let restore: () => void;
+
+    beforeEach(async () => {
+      a = buffer(values(m * m, 0.1));
+      c = buffer(m * m);
+      await setKernelThreads(heap, 1);
+      product();
+      want = bits(c, m * m);
+      restore = forceTasks(4);
+      assert.equal(await setKernelThreads(heap, 3), 3);
+    });
+    afterEach(() => restore());
+
+    const check = () => {
+      new Float32Array(heap.asm.memory.buffer, c, m * m).fill(0);
+      product();
+      assert.deepEqual(bits(c, m * m), want);
+    };
+
+    it('a worker that throws ends the job with its error; the next job runs on every thread', () => {
+      kernelThreadsOf(heap)!.failNextJob(2);
+      assert.throws(
+        product,
+        (e: unknown) =>
+          e instanceof KernelThreadError &&
+          /kernel thread 2 failed: Error: a failure injected by a test/.test(e.message),
+      );
+      assert.equal(kernelThreadsOf(heap)!.threads, 3);
+      check();
+    });
+
+    it('a worker that dies during a job ends it with an error; the pool carries on and is restored', async () => {
+      const pool = kernelThreadsOf(heap)!;
+      const dead = pool.workerOf(1);
+      pool.failNextJob(1, true);
+      assert.throws(
+        product,
+        (e: unknown) => e instanceof KernelThreadError && /stopped during a job/.test(e.message),
+      );
+      check();
+      assert.equal(pool.workerOf(1), undefined);
+      assert.equal(await setKernelThreads(heap, 3), 3);
+      assert.ok(pool.workerOf(1) && pool.workerOf(1) !== dead);
+      check();
+    });
+
+    it('a worker stopped between jobs is left out, then replaced', async () => {
+      const pool = kernelThreadsOf(heap)!;
+      const dead = pool.workerOf(2);
+      await dead!.terminate();
+      check();
+      assert.equal(pool.workerOf(2), undefined);
+      assert.equal(await setKernelThreads(heap, 3), 3);
+      assert.ok(pool.workerOf(2) && pool.workerOf(2) !== dead);
+      check();
+    });
+
+    it('a probe whose worker fails rejects with the message; the next probe runs on every thread', async () => {
+      const model = await openModel(path.join(root, 'test/fixtures/onnx/probe/resnet18.onnx'));
+      const opts: ProbeOptions = {
+        source: { kind: 'synthetic' },
+        batchSize: 2,
+        batches: 1,
+        loss: 'mean-square',
+        backend: 'wasm',
+        threads: 3,
+      };
+      kernelThreadsOf(heap)!.failNextJob(1);
+      await assert.rejects(runProbe(model, opts), /kernel thread 1 failed/);
+      const r = await runProbe(model, opts);
+      assert.equal(r.backend.threads, 3);
+    });
+  });
+});
