@@ -19,6 +19,9 @@
  * and the threads must cost nothing.
  *
  *   npx tsx bench/probe.ts [--narrow] [--runs N] [--threads N] [--batch N] [--size N] [--breakdown]
+ *
+ * `--backend webgpu` benchmarks the GPU path instead (bench/probeGpu.ts: ResNet-50 at 224×224,
+ * batch 32 by default, or --model vit_b16, against PyTorch CUDA and WASM).
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -34,6 +37,7 @@ import { makeLoss } from '../runtime/probe/losses';
 import { readNpy } from '../runtime/probe/npy';
 import type { Model } from '../runtime/model/ir';
 import { median, timeKernels, timeOwnKernels } from './probeTiming';
+import { gpuBench } from './probeGpu';
 import { coreCount } from '../runtime/probe/wasm/kernelThreads';
 import { kernelThreadsOf, type EmscriptenHeap } from '../runtime/probe/wasm/wasmKernels';
 
@@ -47,12 +51,12 @@ const many = Number(args[args.indexOf('--threads') + 1]) || coreCount();
 const batch = Number(args[args.indexOf('--batch') + 1]) || 8;
 const size = Number(args[args.indexOf('--size') + 1]) || 64;
 
-function timeMedian(f: () => void): number {
-  f(); // warm-up
+async function timeMedian(f: () => unknown): Promise<number> {
+  await f(); // warm-up
   const ts: number[] = [];
   for (let i = 0; i < runs; i++) {
     const t0 = performance.now();
-    f();
+    await f();
     ts.push(performance.now() - t0);
   }
   return median(ts);
@@ -67,8 +71,8 @@ async function breakdownOf(model: Model, input: string, threads: number): Promis
   const feeds = { [model.graph.inputs[0]]: x };
   const loss = makeLoss('mean-square', {}, model.file);
   const names = ex.params.map((p) => p.name);
-  const forwardMs = timeMedian(() => tf.dispose(ex.forward(feeds)));
-  const plainMs = timeMedian(() =>
+  const forwardMs = await timeMedian(() => tf.dispose(ex.forward(feeds)));
+  const plainMs = await timeMedian(() =>
     tf.tidy(() => {
       const { value, grads } = tf.valueAndGrads((...ps: tf.Tensor[]) =>
         loss(ex.run(feeds, {}, new Map(names.map((n, i) => [n, ps[i]]))).map((v) => v.nat())),
@@ -77,13 +81,13 @@ async function breakdownOf(model: Model, input: string, threads: number): Promis
       for (const g of grads) g.dataSync();
     }),
   );
-  const probedMs = timeMedian(() => gradPass(ex, feeds, loss, []));
+  const probedMs = await timeMedian(() => gradPass(ex, feeds, loss, []));
   const pool = kernelThreadsOf((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm);
   const jobs0 = { ...(pool?.stats ?? { jobs: 0, tasks: 0, ms: 0 }) };
   const timer = timeKernels();
   const own = timeOwnKernels();
   const t0 = performance.now();
-  gradPass(ex, feeds, loss, []);
+  await gradPass(ex, feeds, loss, []);
   const passMs = performance.now() - t0;
   const ownKernels = own.stop();
   const kernels = timer.stop(20);
@@ -322,7 +326,10 @@ async function main(): Promise<void> {
   );
 }
 
-main().catch((e: unknown) => {
+(args.includes('--backend') && args[args.indexOf('--backend') + 1] === 'webgpu'
+  ? gpuBench(args)
+  : main()
+).catch((e: unknown) => {
   console.error(e instanceof Error ? e.message : e);
   process.exitCode = 1;
 });

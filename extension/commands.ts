@@ -10,7 +10,14 @@ type CommandFactory = (s: ExtensionServices) => (...args: unknown[]) => unknown;
 const commands: Record<string, CommandFactory> = {
   'skipscope.showRuntimeInfo': (s) => async () => {
     const info = await s.sidecar.request(RuntimeInfoRequest, undefined);
-    const backends = info.backends.map((b) => `${b.name}${b.available ? '' : ' (not installed)'}`).join(', ');
+    // The GPU line names the adapter (vendor, architecture, device, driver, hardware or software).
+    const backends = info.backends
+      .map((b) =>
+        b.name === 'webgpu'
+          ? `webgpu (${b.available ? b.detail.split(/ — |; tfjs-core/)[0] : 'no GPU adapter'})`
+          : `${b.name}${b.available ? '' : ' (not installed)'}`,
+      )
+      .join(', ');
     const threads = info.threads
       ? `the last probe ran on ${info.threads} of ${info.cores} cores`
       : `${info.cores} cores (no probe has run yet; WebAssembly probes use one thread per core unless skipscope.probe.threads says otherwise)`;

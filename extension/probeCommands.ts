@@ -71,7 +71,10 @@ class ProbeStatus implements vscode.Disposable {
   }
   show(run: StoredRun, file: string): void {
     const r = run.result;
-    this.item.text = `$(pulse) ${timingBrief(r)} · ${run.finished.toLocaleTimeString()}`;
+    // On a GPU, the adapter too: whether probes really use the GPU is the first thing to check.
+    const a = r.backend.adapter;
+    const gpu = a ? ` · ${a.device || a.description || a.vendor}${a.hardware ? '' : ' (software)'}` : '';
+    this.item.text = `$(pulse) ${timingBrief(r)}${gpu} · ${run.finished.toLocaleTimeString()}`;
     this.item.tooltip = `Last gradient probe: ${file}, ${run.overlay.run?.name}, on ${r.backend.device}: ${timingText(r)}. Click to run again.`;
     this.item.show();
   }

@@ -9,8 +9,8 @@ import {
   MessageConnection,
   NotificationType,
   RequestType,
-  StreamMessageReader,
-  StreamMessageWriter,
+  IPCMessageReader,
+  IPCMessageWriter,
   CancellationToken,
 } from 'vscode-jsonrpc/node';
 
@@ -59,15 +59,17 @@ export class SidecarClient implements vscode.Disposable {
     if (this.disposed) throw new Error('Skipscope is shutting down.');
     if (this.conn) return this.conn;
     const script = vscode.Uri.joinPath(this.extensionUri, 'dist', 'sidecar.js').fsPath;
-    const proc = cp.spawn(process.execPath, [script], {
-      stdio: ['pipe', 'pipe', 'pipe'],
+    // JSON-RPC over the Node IPC channel: native code in the sidecar (Dawn) prints on stdout,
+    // which is therefore only a log here, like stderr.
+    const proc = cp.fork(script, [], {
+      execPath: process.execPath,
+      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       env: { ...process.env, ELECTRON_RUN_AS_NODE: '1' },
     });
-    const conn = createMessageConnection(
-      new StreamMessageReader(proc.stdout!),
-      new StreamMessageWriter(proc.stdin!),
-    );
-    proc.stderr!.on('data', (d: Buffer) => this.log.info(`[sidecar] ${d.toString().trimEnd()}`));
+    const conn = createMessageConnection(new IPCMessageReader(proc), new IPCMessageWriter(proc));
+    const logLines = (d: Buffer) => this.log.info(`[sidecar] ${d.toString().trimEnd()}`);
+    proc.stdout!.on('data', logLines);
+    proc.stderr!.on('data', logLines);
     proc.on('exit', (code, signal) => {
       if (this.proc !== proc) return;
       this.conn?.dispose();

@@ -7,6 +7,8 @@ import { VERSION } from './version';
 import { analyzeCommand } from './cli/analyzeCommand';
 import { probeCommand } from './cli/probeCommand';
 import { UsageError, type Subcommand } from './cli/args';
+import { guardStdout } from './cli/stdoutGuard';
+import { releaseBackends } from './probe/backend';
 
 const subcommands: Record<string, Subcommand> = {
   analyze: analyzeCommand,
@@ -38,14 +40,18 @@ async function main(argv: string[]): Promise<number> {
     console.log(sub.help);
     return 0;
   }
+  // A probe may load Dawn, which prints on descriptor 1 from native code.
+  if (argv[0] === 'probe') guardStdout();
   return sub.run(argv.slice(1));
 }
 
 main(process.argv.slice(2)).then(
   (code) => {
+    releaseBackends(); // Dawn keeps the process alive while its GPU is referenced
     process.exitCode = code;
   },
   (e: unknown) => {
+    releaseBackends();
     if (isModelError(e) || e instanceof UsageError) {
       console.error(`skipscope: ${describeError(e)}`);
       process.exitCode = e instanceof UsageError ? 2 : 1;

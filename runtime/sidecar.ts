@@ -1,8 +1,10 @@
 /**
- * The sidecar: a JSON-RPC server over stdio that reads models and runs probes for the extension.
- * Each group of handlers lives in runtime/sidecar/ and is registered from the table below.
+ * The sidecar: a JSON-RPC server that reads models and runs probes for the extension. It talks
+ * over the Node IPC channel of its forked process, never stdout: native code (Dawn, the WebGPU
+ * backend) prints on stdout, which would corrupt a stream protocol there. Each group of handlers
+ * lives in runtime/sidecar/ and is registered from the table below.
  */
-import { createMessageConnection, StreamMessageReader, StreamMessageWriter } from 'vscode-jsonrpc/node';
+import { createMessageConnection, IPCMessageReader, IPCMessageWriter } from 'vscode-jsonrpc/node';
 import { describeError } from './errors';
 import { ModelStore } from './sidecar/modelStore';
 import type { HandlerContext } from './sidecar/handlerContext';
@@ -10,12 +12,15 @@ import { registerModelHandlers } from './sidecar/modelHandlers';
 import { registerRuntimeHandlers } from './sidecar/runtimeHandlers';
 import { registerTextHandlers } from './sidecar/textHandlers';
 import { registerProbeHandlers } from './sidecar/probeHandlers';
+import { releaseBackends } from './probe/backend';
+
+if (!process.send) {
+  console.error('skipscope sidecar: start me with child_process.fork (I talk over the IPC channel).');
+  process.exit(2);
+}
 
 const ctx: HandlerContext = {
-  conn: createMessageConnection(
-    new StreamMessageReader(process.stdin),
-    new StreamMessageWriter(process.stdout),
-  ),
+  conn: createMessageConnection(new IPCMessageReader(process), new IPCMessageWriter(process)),
   store: new ModelStore(),
 };
 for (const register of [
@@ -26,8 +31,10 @@ for (const register of [
 ])
   register(ctx);
 
-// stdout carries JSON-RPC: route console.log to stderr so that a stray log cannot corrupt it.
-console.log = console.error;
 process.on('uncaughtException', (e) => console.error(`uncaught: ${describeError(e)}`));
-process.stdin.on('end', () => process.exit(0));
+// The extension host went away (or closed the channel): give the GPU back and go.
+process.on('disconnect', () => {
+  releaseBackends();
+  process.exit(0);
+});
 ctx.conn.listen();

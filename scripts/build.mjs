@@ -3,6 +3,7 @@ import * as esbuild from 'esbuild';
 import { cpSync, mkdirSync, existsSync, chmodSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { hostTarget, stageDawn } from './stageDawn.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = join(root, 'dist');
@@ -59,6 +60,15 @@ for (const f of [
   'tfjs-backend-wasm-threaded-simd.wasm',
 ]) {
   if (existsSync(join(wasmDir, f))) cpSync(join(wasmDir, f), join(dist, f));
+}
+// The WebGPU backend's native binary for the package's platform (this machine's unless
+// scripts/package.mjs names another; `universal` has none).
+const dawnTarget = process.env.SKIPSCOPE_DAWN_TARGET || hostTarget();
+try {
+  stageDawn(dawnTarget, dist);
+} catch (e) {
+  // A platform Dawn has no binary for still builds: its probes run on WebAssembly.
+  console.warn(`build: no WebGPU binary staged (${e.message})`);
 }
 const codicons = join(root, 'node_modules/@vscode/codicons/dist');
 for (const f of ['codicon.css', 'codicon.ttf']) cpSync(join(codicons, f), join(dist, f));

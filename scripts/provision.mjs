@@ -2,12 +2,26 @@
 // as root or through passwordless sudo, non-interactively). Where they cannot be installed, it stops
 // before any test runs with one sentence naming the command to run. `--check` only checks.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 /** True when `cmd` is an executable on PATH. */
 function onPath(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** True when every library is in a multiarch library folder (/usr/lib/<triplet>/). */
+function libs(names) {
+  const dirs = ['/usr/lib', '/lib'].flatMap((base) => {
+    try {
+      return readdirSync(base)
+        .filter((d) => d.endsWith('-linux-gnu'))
+        .map((d) => `${base}/${d}`);
+    } catch {
+      return [];
+    }
+  });
+  return names.every((n) => dirs.some((d) => existsSync(`${d}/${n}`)));
 }
 
 /** True when Debian's python3 imports the given modules. */
@@ -35,6 +49,11 @@ export const requirements = [
     apt: ['libkrb5-dev', 'pkg-config', 'g++', 'make'],
     present: () =>
       existsSync('/usr/include/gssapi/gssapi.h') && onPath('pkg-config') && onPath('g++') && onPath('make'),
+  },
+  {
+    why: "the webgpu backend's tests run on a software GPU: Dawn's OpenGL backend on Mesa's llvmpipe through EGL (Dawn opens libEGL.so)",
+    apt: ['libegl1', 'libegl-dev', 'libegl-mesa0', 'libgl1-mesa-dri'],
+    present: () => libs(['libEGL.so', 'libEGL_mesa.so.0', 'dri/swrast_dri.so']),
   },
   {
     why: 'the ONNX reader tests generate their edge-case models with the onnx Python library',

@@ -7,6 +7,7 @@ import { parseArgs, UsageError, type Subcommand } from './args';
 import type { BackendName, BatchSource, LossKind, ProbeOptions } from '../probe/probeTypes';
 import { runProbe } from '../probe/runProbe';
 import { renderFlowTable } from '../probe/flowTable';
+import { print } from './stdoutGuard';
 import { probeJson } from '../probe/probeJson';
 import { resolveCuts } from '../probe/cuts';
 import { isModelError } from '../errors';
@@ -14,7 +15,7 @@ import { writeReport } from '../report/writeReport';
 import { reportGraph } from '../report/reportGraph';
 
 const LOSSES: LossKind[] = ['mean-square', 'sum', 'cross-entropy', 'mse'];
-const BACKENDS = ['auto', 'tensorflow', 'wasm', 'cpu'];
+const BACKENDS = ['auto', 'tensorflow', 'webgpu', 'wasm', 'cpu'];
 
 function int(name: string, v: string | undefined, dflt: number): number {
   if (v === undefined) return dflt;
@@ -59,7 +60,8 @@ every node output and both sides of every skip connection.
   --target FILE.npy     target for mse (shape of the first output)
   --dims NAME=SIZE      size of a symbolic input dimension (repeatable)
   --seed S              seed of the synthetic batches and labels (default 0)
-  --backend NAME        auto (default), tensorflow, wasm, cpu
+  --backend NAME        auto (default: tensorflow if installed, else webgpu on a hardware GPU,
+                        else wasm), tensorflow, webgpu (a software adapter too), wasm, cpu
   --threads N           threads of the WebAssembly kernels (default: one per core)
   --native-path DIR     folder with node_modules/@tensorflow/tfjs-node(-gpu) for the tensorflow backend
   --cut NAME[,NAME…]|all  replace the skip inputs of these merges (names or skip ids) by zeros
@@ -134,7 +136,7 @@ every node output and both sides of every skip connection.
     const result = await runProbe(model, opts, { backendConfig: { nativePath } });
     const reportDir = one('report');
     if (reportDir) await writeReport(reportDir, result, reportGraph(model));
-    console.log(a.flags.has('json') ? probeJson(result) : renderFlowTable(result));
+    print(a.flags.has('json') ? probeJson(result) : renderFlowTable(result));
     return 0;
   },
 };

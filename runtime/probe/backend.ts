@@ -1,7 +1,8 @@
 /**
  * Picks and initialises the TensorFlow.js backend for probes: native TensorFlow (tfjs-node-gpu,
- * then tfjs-node) when the user installed it in the configured folder, else WebAssembly (shipped),
- * else plain JS. Reports what ran, on which device, with how many threads.
+ * then tfjs-node) when the user installed it in the configured folder, else WebGPU on a hardware
+ * adapter (webgpu/), else WebAssembly (shipped), else plain JS. Reports what ran, on which
+ * device, with how many threads.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -30,6 +31,15 @@ import {
 } from './wasm/wasmKernels';
 import { instantiatingShared } from './wasm/sharedHeap';
 import { coreCount } from './wasm/kernelThreads';
+import { dawnBinaryPath, dawnPlatform } from './webgpu/dawn';
+import { adapterLabel, findAdapter, type AdapterDescription } from './webgpu/gpuAdapter';
+import {
+  beforeWebgpuRelease,
+  releaseWebgpu,
+  startWebgpu,
+  webgpuAdapter,
+  webgpuLost,
+} from './webgpu/webgpuBackend';
 
 /** Where to look for things the backends load at run time. */
 export interface BackendConfig {
@@ -46,6 +56,8 @@ export interface BackendInfo {
   name: BackendName;
   device: string;
   threads: number;
+  /** The GPU adapter (webgpu only). */
+  adapter?: AdapterDescription;
 }
 
 /** Availability of one backend, for runtime/info. */
@@ -82,8 +94,8 @@ export function wasmDirectory(config: BackendConfig = {}): string | undefined {
   return candidates.find((d) => d && fs.existsSync(path.join(d, 'tfjs-backend-wasm-simd.wasm')));
 }
 
-/** Which backends could run here. */
-export function backendAvailability(config: BackendConfig = {}): BackendAvailability[] {
+/** Which backends could run here (asks Dawn for an adapter once, to name it). */
+export async function backendAvailability(config: BackendConfig = {}): Promise<BackendAvailability[]> {
   const native = findNative(config.nativePath);
   const wasm = wasmDirectory(config);
   return [
@@ -96,6 +108,7 @@ export function backendAvailability(config: BackendConfig = {}): BackendAvailabi
           ? `no @tensorflow/tfjs-node(-gpu) under ${config.nativePath}/node_modules`
           : 'not configured (set skipscope.probe.nativeBackendPath to a folder with @tensorflow/tfjs-node or -gpu installed)',
     },
+    await webgpuAvailability(),
     {
       name: 'wasm',
       available: !!wasm,
@@ -108,6 +121,30 @@ export function backendAvailability(config: BackendConfig = {}): BackendAvailabi
     },
   ];
 }
+
+/** The webgpu entry of backendAvailability: the adapter it runs (or would run) on, or why none. */
+async function webgpuAvailability(): Promise<BackendAvailability> {
+  const running = webgpuAdapter();
+  const onRequest = (d: AdapterDescription) =>
+    d.hardware ? '' : ' — a software adapter: only on request (slower than wasm; auto never picks it)';
+  if (running)
+    return { name: 'webgpu', available: true, detail: `${adapterLabel(running)}${onRequest(running)}` };
+  if (!dawnBinaryPath())
+    return {
+      name: 'webgpu',
+      available: false,
+      detail: `this package has no WebGPU binary for ${dawnPlatform()} (install the platform-specific Skipscope package)`,
+    };
+  const search = await findAdapter(true);
+  if (!search.found)
+    return { name: 'webgpu', available: false, detail: `no GPU adapter: ${search.why}; ${NO_ADAPTER_HINT}` };
+  const d = search.found.description;
+  return { name: 'webgpu', available: true, detail: `${adapterLabel(d)}${onRequest(d)}` };
+}
+
+/** What a machine needs for the webgpu backend. */
+const NO_ADAPTER_HINT =
+  'WebGPU needs a GPU driver with Vulkan (Linux, Windows), Metal (macOS) or Direct3D 12 (Windows)';
 
 let current: BackendInfo | undefined;
 
@@ -157,15 +194,44 @@ async function tryWasm(config: BackendConfig): Promise<BackendInfo | undefined> 
   return { name: 'wasm', device: `CPU (WebAssembly${simd ? ' SIMD' : ''}${kernels})`, threads: 1 };
 }
 
+/** Why webgpu did not start, for the error of a named request. */
+let webgpuWhy = '';
+
+async function tryWebgpu(allowSoftware: boolean): Promise<BackendInfo | undefined> {
+  if (!dawnBinaryPath()) {
+    webgpuWhy = `this package has no WebGPU binary for ${dawnPlatform()} (install the platform-specific Skipscope package)`;
+    return undefined;
+  }
+  const started = await startWebgpu(allowSoftware);
+  if (!started.adapter) {
+    webgpuWhy = `no usable GPU adapter: ${started.why}; ${NO_ADAPTER_HINT}`;
+    return undefined;
+  }
+  setupMs = started.startMs;
+  return {
+    name: 'webgpu',
+    device: `GPU (WebGPU on ${adapterLabel(started.adapter)})`,
+    threads: 0,
+    adapter: started.adapter,
+  };
+}
+
 async function tryCpu(): Promise<BackendInfo | undefined> {
   if (!(await tf.setBackend('cpu'))) return undefined;
   registerResizeGradKernel('cpu');
   return { name: 'cpu', device: `CPU (plain JavaScript, tfjs-backend-cpu ${version_cpu})`, threads: 1 };
 }
 
+/** Milliseconds the last backend start took beyond the engine's own (the GPU's adapter and device). */
+let setupMs = 0;
+
+/** Counts GPU devices given back: tensors made on an earlier device are dead. */
+let generation = 0;
+beforeWebgpuRelease(() => generation++);
+
 /**
- * Selects a backend: `auto` tries tensorflow → wasm → cpu; a named one must work or a ModelError
- * says why. Idempotent for the same choice.
+ * Selects a backend: `auto` tries tensorflow → webgpu (hardware adapters only) → wasm → cpu; a
+ * named one must work or a ModelError says why. Idempotent for the same choice.
  */
 export async function initBackend(
   want: BackendName | 'auto' = 'auto',
@@ -173,7 +239,17 @@ export async function initBackend(
 ): Promise<BackendInfo> {
   // Reuse the running backend unless auto could now do better (a native package was configured).
   const better = want === 'auto' && current?.name !== 'tensorflow' && !!findNative(config.nativePath);
-  if (current && !better && (want === 'auto' || want === current.name) && tf.getBackend() === current.name)
+  // A lost GPU device is replaced; a software adapter serves named requests only.
+  const stale =
+    current?.name === 'webgpu' && (!!webgpuLost() || (want === 'auto' && !current.adapter?.hardware));
+  setupMs = 0;
+  if (
+    current &&
+    !better &&
+    !stale &&
+    (want === 'auto' || want === current.name) &&
+    tf.getBackend() === current.name
+  )
     return withThreads(current, config);
   registerZeroGradients();
   // Also where another backend borrows the CPU kernel (kernelFallback.ts).
@@ -182,26 +258,30 @@ export async function initBackend(
   // TF.js's own console advice ("install our node backend…") is not for Skipscope's users: the
   // backend that ran is reported in the results, and stdout/stderr belong to the CLI and sidecar.
   tf.env().set('PROD', true);
-  const order: BackendName[] = want === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [want];
+  const order: BackendName[] = want === 'auto' ? ['tensorflow', 'webgpu', 'wasm', 'cpu'] : [want];
   const errors: string[] = [];
   for (const name of order) {
     try {
       const info =
         name === 'tensorflow'
           ? await tryNative(config)
-          : name === 'wasm'
-            ? await tryWasm(config)
-            : await tryCpu();
+          : name === 'webgpu'
+            ? await tryWebgpu(want === 'webgpu')
+            : name === 'wasm'
+              ? await tryWasm(config)
+              : await tryCpu();
       if (info) {
         await tf.ready();
-        // Whatever kernel this backend lacks runs on the CPU backend, for that op alone.
+        // Whatever kernel this backend lacks runs on the CPU backend, for that op alone (on
+        // webgpu, hostValues.ts has registered every one already, GPU-safe).
         registerKernelFallbacks(name);
-        // The composite conv gradients beat WASM's and JS's own; native TensorFlow has real kernels.
-        convSettings.fastGrad = name !== 'tensorflow';
+        // The composite conv gradients beat WASM's and JS's own; native TensorFlow and WebGPU
+        // have real kernels (and WebGPU tensors cannot be walked by the JS loops).
+        convSettings.fastGrad = name !== 'tensorflow' && name !== 'webgpu';
         current = info;
         return withThreads(info, config);
       }
-      errors.push(`${name}: not available`);
+      errors.push(`${name}: ${name === 'webgpu' ? webgpuWhy : 'not available'}`);
     } catch (e) {
       errors.push(`${name}: ${describeError(e)}`);
     }
@@ -240,4 +320,28 @@ export function tfVersions(): Record<string, string> {
 /** The backend that initBackend chose last, if any. */
 export function currentBackend(): BackendInfo | undefined {
   return current;
+}
+
+/** Milliseconds the last initBackend spent starting a GPU (adapter and device; 0 when reused or not a GPU). */
+export function backendSetupMs(): number {
+  return setupMs;
+}
+
+/** Changes whenever tensors made on an earlier backend may be dead (a new GPU device). */
+export function backendGeneration(): number {
+  return generation;
+}
+
+/** Runs `hook` before GPU memory goes away (release or lost device): free what lives there. */
+export function beforeBackendRelease(hook: () => void): void {
+  beforeWebgpuRelease(hook);
+}
+
+/**
+ * Gives the GPU back so that the process can exit (Dawn keeps it alive while referenced). Call
+ * at shutdown of the CLI, the sidecar and test runs; a later initBackend starts again.
+ */
+export function releaseBackends(): void {
+  if (current?.name === 'webgpu') current = undefined;
+  releaseWebgpu();
 }

@@ -78,6 +78,11 @@ function outputBuffer(shape: number[]): { values: Float32Array; done(): tf.Tenso
   return { values, done: () => tf.tensor(values, shape, 'float32') };
 }
 
+/** Whether JS loops can read tensor data synchronously here (not on a GPU, whose reads are async). */
+function jsReadable(): boolean {
+  return tf.getBackend() !== 'webgpu';
+}
+
 /** A float32 tensor's values: a view of the WASM heap (no copy) there, else dataSync. */
 function valuesOf(t: tf.Tensor): Float32Array {
   const b = heapBackend();
@@ -238,6 +243,7 @@ export function extractTaps(
     own.kernels.im2col(heapAddress(own.backend, x), heapAddress(own.backend, out), geom);
     return tf.engine().makeTensorFromTensorInfo(out) as tf.Tensor4D;
   }
+  if (!jsReadable()) return extractTapsOps(x, dyShape, kh, kw, g);
   const buf = outputBuffer([n, oh, ow, c * t]);
   const out = buf.values;
   const xv = valuesOf(x);
@@ -270,6 +276,7 @@ export function scatterTaps(
     own.kernels.col2im(heapAddress(own.backend, cols), heapAddress(own.backend, dx), geom);
     return tf.engine().makeTensorFromTensorInfo(dx) as tf.Tensor4D;
   }
+  if (!jsReadable()) return scatterTapsOps(cols, xShape, dyShape, kh, kw, g);
   const buf = outputBuffer(xShape);
   const dx = buf.values;
   const cv = valuesOf(cols);
@@ -277,6 +284,69 @@ export function scatterTaps(
     for (let ch = 0, src = col; ch < c; ch++, src += t) dx[dst + ch] += cv[src];
   });
   return buf.done() as tf.Tensor4D;
+}
+
+/** extractTaps from tensor ops alone: one strided slice of the padded input per kernel tap. */
+export function extractTapsOps(
+  x: tf.Tensor4D,
+  dyShape: number[],
+  kh: number,
+  kw: number,
+  g: ConvGeom,
+): tf.Tensor4D {
+  const { strides: s, dilations: d, pads: p } = g;
+  const [n, h, w, c] = x.shape;
+  const [, oh, ow] = dyShape;
+  // Row r of the padded input is input row r − top; it must reach the last window's last tap.
+  const bottom = (oh - 1) * s[0] + (kh - 1) * d[0] + 1 - p.top - h;
+  const right = (ow - 1) * s[1] + (kw - 1) * d[1] + 1 - p.left - w;
+  const xp = padOrCrop(x, p.top, bottom, p.left, right);
+  const taps: tf.Tensor[] = [];
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) {
+      const y0 = i * d[0];
+      const x0 = j * d[1];
+      taps.push(
+        tf.stridedSlice(
+          xp,
+          [0, y0, x0, 0],
+          [n, y0 + (oh - 1) * s[0] + 1, x0 + (ow - 1) * s[1] + 1, c],
+          [1, s[0], s[1], 1],
+        ),
+      );
+    }
+  // [n, oh, ow, c, taps]: channels outer, taps inner, as the tap matrix is laid out.
+  return tf.reshape(tf.stack(taps, 4), [n, oh, ow, c * kh * kw]) as tf.Tensor4D;
+}
+
+/** scatterTaps from tensor ops alone: each tap's column spread by the stride and added at its offset. */
+export function scatterTapsOps(
+  cols: tf.Tensor,
+  xShape: number[],
+  dyShape: number[],
+  kh: number,
+  kw: number,
+  g: ConvGeom,
+): tf.Tensor4D {
+  const { strides: s, dilations: d, pads: p } = g;
+  const [n, h, w, c] = xShape;
+  const [, oh, ow] = dyShape;
+  const t = kh * kw;
+  const c5 = tf.reshape(cols, [n, oh, ow, c, t]);
+  let dx: tf.Tensor4D | undefined;
+  for (let i = 0; i < kh; i++)
+    for (let j = 0; j < kw; j++) {
+      const top = i * d[0] - p.top;
+      const left = j * d[1] - p.left;
+      const sh = (oh - 1) * s[0] + 1;
+      const sw = (ow - 1) * s[1] + 1;
+      if (top >= h || left >= w || top + sh <= 0 || left + sw <= 0) continue; // this tap reads only padding
+      const part = tf.reshape(tf.slice(c5, [0, 0, 0, 0, i * kw + j], [n, oh, ow, c, 1]), [n, oh, ow, c]);
+      const spread = dilateSpatial(part as tf.Tensor4D, s[0], s[1]); // [(oh−1)s + 1, (ow−1)s + 1]
+      const placed = padOrCrop(spread, top, h - top - spread.shape[1], left, w - left - spread.shape[2]);
+      dx = dx ? (tf.add(dx, placed) as tf.Tensor4D) : placed;
+    }
+  return dx ?? tf.zeros([n, h, w, c]);
 }
 
 /** dL/dW of conv2d: im2col of the input (one-hot depthwise taps) times the transposed output gradient. */

@@ -59,13 +59,13 @@ export function tap(t: tf.Tensor, onGrad: (dy: tf.Tensor) => void): tf.Tensor {
  * gradient holds NaN or Infinity the stats say where that began (`nonFinite`); a batch that holds
  * them itself is bad input (ModelError).
  */
-export function gradPass(
+export async function gradPass(
   ex: Executor,
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   skips: SkipTap[],
   zero?: Map<number, Set<number>>,
-): PassStats {
+): Promise<PassStats> {
   const rec = new PassRecorder(skips.length);
   const skipEdge = new Map<string, tf.Tensor>();
   const bySource = new Map<string, number[]>();
@@ -118,50 +118,70 @@ export function gradPass(
     }
     return l;
   };
-  let lossValue = 0;
+  let lossT: tf.Tensor | undefined;
   try {
     tf.tidy(() => {
       const args = [...ex.params.map((p) => p.tensor), ...inputsToTap.map((n) => feeds[n])];
       const { value, grads } = tf.valueAndGrads(f)(args);
-      lossValue = value.dataSync()[0];
+      lossT = tf.keep(value);
       ex.params.forEach((p, i) => {
         rec.param(grads[i] ?? tf.zerosLike(p.tensor));
       });
     });
-    const stats = rec.read(lossValue);
+    // Every read is awaited: on a GPU nothing can be read back synchronously.
+    const lossValue = (await lossT!.data())[0];
+    const stats = await rec.read(lossValue);
     if (passHasNonFinite(stats)) {
-      checkFiniteInputs(ex.model.file, feeds);
-      stats.nonFinite = nonFiniteOrigin(ex, stats, firstNonFiniteNode(ex, feeds));
+      await checkFiniteInputs(ex.model.file, feeds);
+      stats.nonFinite = nonFiniteOrigin(ex, stats, await firstNonFiniteNode(ex, feeds));
     }
     return stats;
   } finally {
+    lossT?.dispose();
     rec.dispose();
     for (const t of skipEdge.values()) t.dispose();
   }
 }
 
 /** Throws when an input of the batch holds NaN or Inf: bad data, not the model's arithmetic. */
-export function checkFiniteInputs(file: string, feeds: Record<string, tf.Tensor>): void {
-  for (const [name, t] of Object.entries(feeds)) {
-    if (t.dtype === 'float32' && !tf.tidy(() => tf.all(tf.isFinite(t)).dataSync()[0]))
-      throw new ModelError(`${file}: input "${name}" of the batch contains NaN or Inf.`, file);
+export async function checkFiniteInputs(file: string, feeds: Record<string, tf.Tensor>): Promise<void> {
+  const inputs = Object.entries(feeds).filter(([, t]) => t.dtype === 'float32');
+  const flags = inputs.map(([, t]) => tf.tidy(() => tf.all(tf.isFinite(t))));
+  const ok = await readFlags(flags);
+  tf.dispose(flags);
+  const bad = inputs.findIndex((_, i) => !ok[i]);
+  if (bad >= 0)
+    throw new ModelError(`${file}: input "${inputs[bad][0]}" of the batch contains NaN or Inf.`, file);
+}
+
+/** Reads scalar flags (booleans) in one transfer: awaited, as a GPU cannot be read synchronously. */
+export async function readFlags(flags: tf.Tensor[]): Promise<ArrayLike<number>> {
+  if (flags.length === 0) return [];
+  const all = tf.tidy(() => tf.stack(flags.map((f) => tf.cast(f, 'int32'))));
+  try {
+    return await all.data();
+  } finally {
+    all.dispose();
   }
 }
 
 /** The first node (in graph order) whose output holds NaN or Inf in the forward pass, if any. */
-function firstNonFiniteNode(
+async function firstNonFiniteNode(
   ex: Executor,
   feeds: Record<string, tf.Tensor>,
-): { name: string; op: string } | undefined {
-  let first: string | undefined;
+): Promise<{ name: string; op: string } | undefined> {
+  const flags: { name: string; ok: tf.Tensor }[] = [];
   tf.tidy(() => {
     ex.run(feeds, {
       value: (name, t) => {
-        if (!first && t.dtype === 'float32' && !tf.all(tf.isFinite(t)).dataSync()[0]) first = name;
+        if (t.dtype === 'float32') flags.push({ name, ok: tf.keep(tf.all(tf.isFinite(t))) });
         return t;
       },
     });
   });
+  const ok = await readFlags(flags.map((f) => f.ok));
+  tf.dispose(flags.map((f) => f.ok));
+  const first = flags.find((_, i) => !ok[i])?.name;
   const node = first ? ex.nodes.find((n) => n.outputs.includes(first!)) : undefined;
   return node && { name: node.name, op: node.op };
 }

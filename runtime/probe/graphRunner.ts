@@ -13,7 +13,7 @@ import * as tfconv from '@tensorflow/tfjs-converter';
 import type { Model } from '../model/ir';
 import { ModelError, describeError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
-import { checkFiniteInputs, tap, type LossFn, type PassStats } from './gradPass';
+import { checkFiniteInputs, readFlags, tap, type LossFn, type PassStats } from './gradPass';
 import { PassRecorder } from './passRecorder';
 import { nonFiniteOrigin, passHasNonFinite } from './nonFinite';
 import { fileIoHandler } from './modelFiles';
@@ -134,13 +134,13 @@ export function graphSkipTaps(r: GraphRunner, ir: Model): GraphSkipTap[] {
  * One forward + backward pass through the converter's executor with every probe attached;
  * `skips` are split. `inspect` sees each parameter's gradient tensor (disposed afterwards).
  */
-export function graphGradPass(
+export async function graphGradPass(
   r: GraphRunner,
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   skips: GraphSkipTap[] = [],
   inspect?: (name: string, grad: tf.Tensor) => void,
-): PassStats {
+): Promise<PassStats> {
   const rec = new PassRecorder(skips.length);
   const tapped = new Map(r.nodes.map((n) => [n.name, n.outputs]));
   const ex = internals(r.model);
@@ -192,7 +192,7 @@ export function graphGradPass(
       if (!feeds[n]) throw new ModelError(`${r.file}: no data was given for model input "${n}".`, r.file);
       inputs[n] = feeds[n];
     }
-    let lossValue = 0;
+    let lossT: tf.Tensor | undefined;
     tf.tidy(() => {
       const { value, grads } = tf.variableGrads(
         () => {
@@ -210,19 +210,22 @@ export function graphGradPass(
         },
         r.params.map((p) => p.tensor),
       );
-      lossValue = value.dataSync()[0];
+      lossT = tf.keep(value);
       for (const p of r.params) {
         const g = grads[p.tensor.name] ?? tf.zerosLike(p.tensor);
         inspect?.(p.name, g);
         rec.param(g);
       }
     });
-    const stats = rec.read(lossValue);
+    // Awaited reads: a GPU cannot be read back synchronously.
+    const lossValue = (await lossT!.data())[0];
+    lossT!.dispose();
+    const stats = await rec.read(lossValue);
     ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
     renamed.forEach((restore) => restore());
     if (passHasNonFinite(stats)) {
-      checkFiniteInputs(r.file, inputs);
-      stats.nonFinite = nonFiniteOrigin(r, stats, firstNonFiniteNode(r, inputs));
+      await checkFiniteInputs(r.file, inputs);
+      stats.nonFinite = nonFiniteOrigin(r, stats, await firstNonFiniteNode(r, inputs));
     }
     return stats;
   } finally {
@@ -234,15 +237,18 @@ export function graphGradPass(
 }
 
 /** The first node (in execution order) whose output holds NaN or Inf in a forward pass, if any. */
-function firstNonFiniteNode(r: GraphRunner, inputs: Record<string, tf.Tensor>): { name: string } | undefined {
+async function firstNonFiniteNode(
+  r: GraphRunner,
+  inputs: Record<string, tf.Tensor>,
+): Promise<{ name: string } | undefined> {
   const ex = internals(r.model);
   const original = ex.checkTensorForDisposalWithNodeLiveUntilInfo;
   const probed = new Set(r.nodes.map((n) => n.name));
-  let first: string | undefined;
+  const flags: { name: string; ok: tf.Tensor }[] = [];
   ex.checkTensorForDisposalWithNodeLiveUntilInfo = function (node, tensorMap, ...rest) {
-    if (!first && probed.has(node.name))
+    if (probed.has(node.name))
       for (const t of tensorMap[node.name] ?? [])
-        if (t && t.dtype === 'float32' && !tf.all(tf.isFinite(t)).dataSync()[0]) first = node.name;
+        if (t && t.dtype === 'float32') flags.push({ name: node.name, ok: tf.keep(tf.all(tf.isFinite(t))) });
     return original.call(this, node, tensorMap, ...rest);
   };
   try {
@@ -252,6 +258,9 @@ function firstNonFiniteNode(r: GraphRunner, inputs: Record<string, tf.Tensor>): 
   } finally {
     ex.checkTensorForDisposalWithNodeLiveUntilInfo = original;
   }
+  const ok = await readFlags(flags.map((f) => f.ok));
+  tf.dispose(flags.map((f) => f.ok));
+  const first = flags.find((_, i) => !ok[i])?.name;
   return first === undefined ? undefined : { name: first };
 }
 
@@ -259,24 +268,30 @@ function firstNonFiniteNode(r: GraphRunner, inputs: Record<string, tf.Tensor>): 
  * The loss of `feeds` with some parameters replaced (for finite-difference checks): `values`
  * maps parameter names to tensors of the same shape.
  */
-export function graphLoss(
+export async function graphLoss(
   r: GraphRunner,
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   values: Record<string, tf.Tensor> = {},
-): number {
+): Promise<number> {
   const ex = internals(r.model);
   const saved = ex.weightMap;
   const swapped = { ...saved };
   for (const [k, t] of Object.entries(values)) swapped[k] = [t];
   ex.weightMap = swapped;
+  let value: tf.Tensor;
   try {
-    return tf.tidy(() => {
+    value = tf.tidy(() => {
       const out = r.model.execute(feeds, r.outputNames);
-      return loss(Array.isArray(out) ? out : [out]).dataSync()[0];
+      return loss(Array.isArray(out) ? out : [out]);
     });
   } finally {
     ex.weightMap = saved;
+  }
+  try {
+    return (await value.data())[0];
+  } finally {
+    value.dispose();
   }
 }
 

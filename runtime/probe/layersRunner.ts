@@ -13,7 +13,7 @@ import { ModelError, describeError } from '../errors';
 import type { Model } from '../model/ir';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { LossFn, PassStats } from './gradPass';
-import { checkFiniteInputs, tap } from './gradPass';
+import { checkFiniteInputs, readFlags, tap } from './gradPass';
 import { nonFiniteOrigin, passHasNonFinite } from './nonFinite';
 import { PassRecorder } from './passRecorder';
 import { fileIoHandler } from './modelFiles';
@@ -185,12 +185,12 @@ function tapTimesteps(rls: RecurrentLayer[], rec: PassRecorder): () => void {
 }
 
 /** One forward + backward pass through the layers with every probe attached; `skips` are split. */
-export function layersGradPass(
+export async function layersGradPass(
   r: LayersRunner,
   feeds: Record<string, tf.Tensor>,
   loss: LossFn,
   skips: LayerSkipTap[] = [],
-): PassStats {
+): Promise<PassStats> {
   const rec = new PassRecorder(skips.length);
   // The gradient along each skip edge, saved when it passes (before the source's total arrives).
   const skipEdge = new Map<number, tf.Tensor>();
@@ -233,7 +233,7 @@ export function layersGradPass(
       if (!t) throw new ModelError(`no data was given for model input "${n}".`);
       return t;
     });
-    let lossValue = 0;
+    let lossT: tf.Tensor | undefined;
     tf.tidy(() => {
       const vars = r.model.trainableWeights.map((w) => w.read() as tf.Variable);
       const { value, grads } = tf.variableGrads(() => {
@@ -241,17 +241,20 @@ export function layersGradPass(
           tf.Tensor | tf.Tensor[];
         return loss(Array.isArray(out) ? out : [out]);
       }, vars);
-      lossValue = value.dataSync()[0];
+      lossT = tf.keep(value);
       for (const p of r.params) {
         const g = grads[(p.tensor as tf.Variable).name] ?? tf.zerosLike(p.tensor);
         rec.param(g);
       }
     });
-    const stats = rec.read(lossValue);
+    // Awaited reads: a GPU cannot be read back synchronously.
+    const lossValue = (await lossT!.data())[0];
+    lossT!.dispose();
+    const stats = await rec.read(lossValue);
     layers.forEach((l, i) => (l.call = originals[i]));
     if (passHasNonFinite(stats)) {
-      checkFiniteInputs(r.file, feeds);
-      stats.nonFinite = nonFiniteOrigin(r, stats, firstNonFiniteLayer(r, layers, inputs));
+      await checkFiniteInputs(r.file, feeds);
+      stats.nonFinite = nonFiniteOrigin(r, stats, await firstNonFiniteLayer(r, layers, inputs));
     }
     return stats;
   } finally {
@@ -263,19 +266,19 @@ export function layersGradPass(
 }
 
 /** The first layer (in call order) whose output holds NaN or Inf in a forward pass, if any. */
-function firstNonFiniteLayer(
+async function firstNonFiniteLayer(
   r: LayersRunner,
   layers: tfl.layers.Layer[],
   inputs: tf.Tensor[],
-): { name: string; op: string } | undefined {
-  let first: tfl.layers.Layer | undefined;
+): Promise<{ name: string; op: string } | undefined> {
+  const flags: { layer: tfl.layers.Layer; ok: tf.Tensor }[] = [];
   const originals = layers.map((l) => l.call);
   layers.forEach((l) => {
     const call = l.call;
     l.call = function (x, kwargs) {
       const out = call.call(this, x, kwargs);
       for (const t of Array.isArray(out) ? out : [out])
-        if (!first && t.dtype === 'float32' && !tf.all(tf.isFinite(t)).dataSync()[0]) first = l;
+        if (t.dtype === 'float32') flags.push({ layer: l, ok: tf.keep(tf.all(tf.isFinite(t))) });
       return out;
     };
   });
@@ -286,6 +289,9 @@ function firstNonFiniteLayer(
   } finally {
     layers.forEach((l, i) => (l.call = originals[i]));
   }
+  const ok = await readFlags(flags.map((f) => f.ok));
+  tf.dispose(flags.map((f) => f.ok));
+  const first = flags.find((_, i) => !ok[i])?.layer;
   return first && { name: first.name, op: first.getClassName() };
 }
 

@@ -1,12 +1,13 @@
 /**
  * Estimates the memory a probe pass needs from the graph's value shapes and refuses (or warns)
  * before a batch is run that cannot fit: the WASM heap stops at 4 GiB, the machine at its free
- * memory.
+ * memory, and on a GPU every tensor must fit one buffer binding (WebGPU's
+ * maxStorageBufferBindingSize and maxBufferSize: a larger one is silently dropped).
  */
 import * as os from 'node:os';
 import type { Model } from '../model/ir';
 import { ModelError } from '../errors';
-import type { BackendName } from './probeTypes';
+import type { AdapterDescription, BackendName } from './probeTypes';
 import { volumeSettings } from './convGrad3d';
 
 /** Bytes per float32 element times what a pass keeps per activation: the value, its gradient, saved copies. */
@@ -15,9 +16,9 @@ const PER_ACTIVATION = 4 * 3;
 const PER_PARAM = 4 * 3;
 const WASM_HEAP = 4 * 1024 ** 3;
 
-/** Estimated bytes of one forward + backward pass at `batch`. */
-export function estimatePassBytes(model: Model, batch: number, dims: Record<string, number> = {}): number {
-  const elements = (shape: (number | string | null)[]) => {
+/** The element count of a value shape at `batch`, symbolic dims from `dims` (else 1; the first is the batch). */
+function elementsAt(batch: number, dims: Record<string, number>) {
+  return (shape: (number | string | null)[]) => {
     let n = 1;
     shape.forEach((d, i) => {
       n *=
@@ -31,6 +32,11 @@ export function estimatePassBytes(model: Model, batch: number, dims: Record<stri
     });
     return n;
   };
+}
+
+/** Estimated bytes of one forward + backward pass at `batch`. */
+export function estimatePassBytes(model: Model, batch: number, dims: Record<string, number> = {}): number {
+  const elements = elementsAt(batch, dims);
   let acts = 0;
   let params = 0;
   for (const v of model.graph.values.values()) {
@@ -67,13 +73,72 @@ export function memoryLimit(backend: BackendName): number {
 
 const gib = (b: number) => `${(b / 1024 ** 3).toFixed(2)} GiB`;
 
-/** Throws ModelError when the pass cannot fit; returns a warning line when it is close. */
+/** The largest single tensor of a pass at `batch` (an activation, its gradient or a weight). */
+export function largestTensor(
+  model: Model,
+  batch: number,
+  dims: Record<string, number> = {},
+): { name: string; shape: (number | string | null)[]; bytes: number; perSample: boolean } | undefined {
+  const elements = elementsAt(batch, dims);
+  let best: ReturnType<typeof largestTensor>;
+  for (const [name, v] of model.graph.values) {
+    const shape = v.initializer ? v.initializer.shape : v.shape;
+    if (!shape) continue;
+    const bytes = 4 * elements(shape);
+    if (!best || bytes > best.bytes) best = { name, shape, bytes, perSample: !v.initializer && !v.constant };
+  }
+  return best;
+}
+
+const mib = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
+
+/**
+ * Refuses a GPU pass whose largest tensor cannot be one WebGPU buffer binding, saying which
+ * tensor, the numbers, and the batch size that fits.
+ */
+function checkGpuBuffers(
+  model: Model,
+  batch: number,
+  adapter: AdapterDescription,
+  dims?: Record<string, number>,
+): void {
+  const t = largestTensor(model, batch, dims);
+  const limit = Math.min(adapter.limits.maxStorageBufferBindingSize, adapter.limits.maxBufferSize);
+  if (!t || t.bytes <= limit) return;
+  const which =
+    adapter.limits.maxStorageBufferBindingSize <= adapter.limits.maxBufferSize
+      ? 'maxStorageBufferBindingSize'
+      : 'maxBufferSize';
+  const fits = t.perSample ? Math.floor((limit / t.bytes) * batch) : 0;
+  const change =
+    fits >= 1
+      ? `lower the batch size to ${fits} or less, or the input size`
+      : t.perSample
+        ? 'lower the input size'
+        : 'this weight cannot be one GPU buffer';
+  throw new ModelError(
+    `${model.file}: at batch ${batch} tensor "${t.name}" (shape [${t.shape}]) needs ${mib(t.bytes)}, more than the ${mib(limit)} one GPU buffer may hold on ${adapter.device || 'this adapter'} (${which}); ${change}, or run on the wasm backend.`,
+    model.file,
+  );
+}
+
+/**
+ * Throws ModelError when the pass cannot fit; returns a warning line when it is close. On the
+ * webgpu backend (give its adapter) the largest tensor is also checked against the buffer limits.
+ */
 export function checkMemory(
   model: Model,
   batch: number,
   backend: BackendName,
   dims?: Record<string, number>,
+  adapter?: AdapterDescription,
 ): string | undefined {
+  if (backend === 'webgpu' && adapter) {
+    checkGpuBuffers(model, batch, adapter, dims);
+    // WebGPU does not tell how much memory the device has: a software adapter uses the
+    // machine's, and a GPU's own shortage is caught when it happens (gpuGuard.ts).
+    if (adapter.hardware) return undefined;
+  }
   const need = estimatePassBytes(model, batch, dims);
   const limit = memoryLimit(backend);
   if (need > limit) {

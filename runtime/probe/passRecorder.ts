@@ -70,10 +70,16 @@ export class PassRecorder {
     this.params.push({ m: this.slot(this.kernels.moments(g)), size: g.size });
   }
 
-  /** Reads every recorded value (the pending scalars in one transfer). */
-  read(loss: number): PassStats {
+  /** Reads every recorded value (the pending scalars in one transfer, awaited: a GPU cannot be read synchronously). */
+  async read(loss: number): Promise<PassStats> {
     if (this.pending.length) {
-      const all = tf.tidy(() => tf.concat(this.pending.map((p) => p.tensor)).dataSync());
+      const joined = tf.tidy(() => tf.concat(this.pending.map((p) => p.tensor)));
+      let all: Float32Array;
+      try {
+        all = (await joined.data()) as Float32Array;
+      } finally {
+        joined.dispose();
+      }
       let at = 0;
       for (const p of this.pending) {
         p.finish(all.subarray(at, at + p.tensor.size));

@@ -9,7 +9,7 @@ import type { Diagnosis } from './diagnosis';
 /** The loss the probe differentiates. */
 export type LossKind = 'mean-square' | 'sum' | 'cross-entropy' | 'mse';
 /** Execution backends, best first. */
-export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'webgpu' | 'wasm' | 'cpu';
 
 /** Where batches come from. */
 export type BatchSource =
@@ -125,6 +125,22 @@ export interface FlowIssue {
   message: string;
 }
 
+/** The GPU adapter a webgpu run used, as Dawn describes it. */
+export interface AdapterDescription {
+  vendor: string;
+  architecture: string;
+  /** The device name (e.g. "NVIDIA GeForce RTX 4090", "llvmpipe (LLVM 15.0.6, 256 bits)"). */
+  device: string;
+  /** The driver's description (e.g. "Vulkan backend - NVIDIA 550.54"). */
+  description: string;
+  /** Dawn's backend: vulkan, metal, d3d12, opengl… */
+  backend: string;
+  /** False for a CPU rasterizer posing as a GPU (llvmpipe, lavapipe, SwiftShader, WARP). */
+  hardware: boolean;
+  /** The device limits the memory guard checks, in bytes. */
+  limits: { maxBufferSize: number; maxStorageBufferBindingSize: number };
+}
+
 /** Where NaN or ±Infinity first appeared in a run. */
 export interface NonFiniteReport {
   /** The batch (from 0). */
@@ -144,7 +160,7 @@ export interface NonFiniteReport {
 /** Everything a probe run returns. */
 export interface ProbeResult {
   model: string;
-  backend: { name: BackendName; device: string; threads: number };
+  backend: { name: BackendName; device: string; threads: number; adapter?: AdapterDescription };
   loss: { kind: LossKind; values: number[] };
   batchSize: number;
   batches: number;
@@ -158,10 +174,17 @@ export interface ProbeResult {
   nonFinite?: NonFiniteReport;
   /**
    * msPerBatch: the mean over all batches, the first included; firstBatchMs: the first alone (it
-   * pays the set-up: weight transforms, buffers); steadyMedianMs: the median of the others
-   * (absent with one batch).
+   * pays the set-up: weight transforms, buffers and, on a GPU, shader compilation);
+   * steadyMedianMs: the median of the others (absent with one batch); setupMs: starting the GPU
+   * (adapter and device; 0 when reused or not a GPU).
    */
-  timing: { msPerBatch: number; firstBatchMs: number; steadyMedianMs?: number; totalMs: number };
+  timing: {
+    msPerBatch: number;
+    firstBatchMs: number;
+    steadyMedianMs?: number;
+    totalMs: number;
+    setupMs?: number;
+  };
   /** Where the batches came from, in words (e.g. "synthetic, seed 0"). */
   source?: string;
   /** The merges whose skip inputs were cut (replaced by zeros); empty for an intact run. */

@@ -21,7 +21,7 @@ interface WasmLike {
 const registered = new Set<string>();
 
 /** The source index of output position `i` of a nearest resize, exactly as the CPU forward kernel picks it. */
-function nearest(
+export function nearestSource(
   i: number,
   inSize: number,
   outSize: number,
@@ -47,8 +47,8 @@ function route(
 ): void {
   const [batch, xh, xw, depth] = images;
   const [, yh, yw] = dy;
-  const rows = Int32Array.from({ length: yh }, (_, r) => nearest(r, xh, yh, alignCorners, half));
-  const cols = Int32Array.from({ length: yw }, (_, c) => nearest(c, xw, yw, alignCorners, half));
+  const rows = Int32Array.from({ length: yh }, (_, r) => nearestSource(r, xh, yh, alignCorners, half));
+  const cols = Int32Array.from({ length: yw }, (_, c) => nearestSource(c, xw, yw, alignCorners, half));
   for (let b = 0; b < batch; b++)
     for (let r = 0; r < yh; r++)
       for (let c = 0; c < yw; c++) {

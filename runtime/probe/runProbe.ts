@@ -9,7 +9,16 @@ import type { Model } from '../model/ir';
 import { ModelError } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { NonFiniteReport, ProbeOptions, ProbeResult } from './probeTypes';
-import { afterRun, initBackend, type BackendConfig, type BackendInfo } from './backend';
+import {
+  afterRun,
+  backendGeneration,
+  backendSetupMs,
+  beforeBackendRelease,
+  initBackend,
+  type BackendConfig,
+  type BackendInfo,
+} from './backend';
+import { guardGpu } from './webgpu/gpuGuard';
 import { Executor } from './executor';
 import {
   disposeLayersRunner,
@@ -40,7 +49,7 @@ import {
   timeIssuesText,
   timestepStats,
 } from './gradStats';
-import { readNow, statsKernels } from './statsKernels';
+import { readLater, statsKernels } from './statsKernels';
 import { resolveCuts, type CutPlan } from './cuts';
 import { diagnose } from './diagnosis';
 
@@ -64,28 +73,45 @@ export interface ProbeHooks {
  * memory, which no garbage collector frees.
  */
 let cached:
-  { model: Model; backend: string; ex?: Executor; layers?: LayersRunner; graph?: GraphRunner } | undefined;
+  | {
+      model: Model;
+      backend: string;
+      generation: number;
+      ex?: Executor;
+      layers?: LayersRunner;
+      graph?: GraphRunner;
+    }
+  | undefined;
 
 async function runnerFor(
   model: Model,
   backend: BackendInfo,
 ): Promise<{ ex?: Executor; layers?: LayersRunner; graph?: GraphRunner }> {
-  if (cached && cached.model === model && cached.backend === backend.name) return cached;
+  const generation = backendGeneration();
+  if (cached && cached.model === model && cached.backend === backend.name && cached.generation === generation)
+    return cached;
   releaseExecutor();
-  if (model.format === 'onnx') cached = { model, backend: backend.name, ex: new Executor(model) };
-  else if (model.format === 'tfjs-layers')
-    cached = { model, backend: backend.name, layers: await loadLayersRunner(model.file) };
-  else cached = { model, backend: backend.name, graph: await loadGraphRunner(model) };
+  const key = { model, backend: backend.name, generation };
+  if (model.format === 'onnx') cached = { ...key, ex: new Executor(model) };
+  else if (model.format === 'tfjs-layers') cached = { ...key, layers: await loadLayersRunner(model.file) };
+  else cached = { ...key, graph: await loadGraphRunner(model) };
   return cached;
 }
 
 /** Frees the cached runner. */
 export function releaseExecutor(): void {
-  cached?.ex?.dispose();
-  if (cached?.layers) disposeLayersRunner(cached.layers);
-  if (cached?.graph) disposeGraphRunner(cached.graph);
+  const c = cached;
   cached = undefined;
+  try {
+    c?.ex?.dispose();
+    if (c?.layers) disposeLayersRunner(c.layers);
+    if (c?.graph) disposeGraphRunner(c.graph);
+  } catch {
+    // its tensors lived on a GPU device that is gone
+  }
 }
+// The runner's parameters live in GPU memory: free them before the device goes.
+beforeBackendRelease(releaseExecutor);
 
 /** The skips to split, located on the executor's nodes (by name, functions inlined alike). */
 function skipTaps(model: Model, ex: Executor): SkipTap[] {
@@ -144,10 +170,13 @@ export async function runProbe(
     threads: opts.threads,
     ...hooks.backendConfig,
   });
+  const setupMs = backendSetupMs();
   const cuts = opts.cut ? resolveCuts(model, opts.cut) : { merges: [], inputs: [] };
   const plan = planBatches(model, opts);
-  const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims);
-  const runner = await runnerFor(model, backend);
+  const warning = checkMemory(model, plan.batchSize, backend.name, opts.dims, backend.adapter);
+  const guard = (step: string) => ({ file: model.file, step, batchSize: plan.batchSize });
+  // On a GPU every step runs inside error scopes: errors end the run instead of being printed.
+  const runner = await guardGpu(guard('loading the model'), () => runnerFor(model, backend));
   const taps = runner.ex ? skipTaps(model, runner.ex) : [];
   const zero = cutInputs(model, runner.ex, cuts);
   const layerTaps = runner.layers ? layersSkipTaps(runner.layers, model) : [];
@@ -171,11 +200,13 @@ export async function runProbe(
       try {
         const ts = performance.now();
         const lossFn = makeLoss(opts.loss, extra, model.file);
-        const stats = runner.ex
-          ? gradPass(runner.ex, feeds, lossFn, taps, zero)
-          : runner.layers
-            ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
-            : graphGradPass(runner.graph!, feeds, lossFn, graphTaps);
+        const stats = await guardGpu(guard(`batch ${b + 1} of ${plan.count}`), () =>
+          runner.ex
+            ? gradPass(runner.ex, feeds, lossFn, taps, zero)
+            : runner.layers
+              ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
+              : graphGradPass(runner.graph!, feeds, lossFn, graphTaps),
+        );
         passMs.push(performance.now() - ts);
         passes.push(stats);
         losses.push(stats.loss);
@@ -193,7 +224,10 @@ export async function runProbe(
   hooks.onProgress?.(plan.count, plan.count, 'done');
   const graph = runner.ex ?? runner.layers ?? runner.graph!;
   const kernels = statsKernels();
-  const weightL2 = graph.params.map((p) => Math.sqrt(readNow(kernels.moments(p.tensor)).sumSq));
+  // Awaited, inside error scopes: a GPU cannot be read back synchronously.
+  const weightL2 = await guardGpu(guard('reading the weights'), () =>
+    Promise.all(graph.params.map(async (p) => Math.sqrt((await readLater(kernels.moments(p.tensor))).sumSq))),
+  );
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
   const merges = mergeStats(runner.layers ? layerTaps : runner.graph ? graphTaps : taps, passes);
@@ -219,7 +253,7 @@ export async function runProbe(
     timesteps,
     summary: { issues, text },
     ...(nonFinite ? { nonFinite } : {}),
-    timing: { ...batchTiming(passMs), totalMs: performance.now() - t0 },
+    timing: { ...batchTiming(passMs), totalMs: performance.now() - t0, setupMs },
     source: plan.describe,
     cut: cuts.merges,
   };

@@ -48,6 +48,16 @@ export function statsKernels(): StatsKernels {
   return heapStats() ?? opStats;
 }
 
+/** The value of `v`, read back asynchronously (a GPU cannot be read synchronously). */
+export async function readLater<T>(v: Later<T>): Promise<T> {
+  if ('now' in v) return v.now;
+  try {
+    return v.finish(await v.tensor.data());
+  } finally {
+    v.tensor.dispose();
+  }
+}
+
 /** Reads a statistic at once (one transfer when it is pending). */
 export function readNow<T>(v: Later<T>): T {
   if ('now' in v) return v.now;

@@ -43,6 +43,8 @@ const STAT_KEYS = new Set([
   'firstBatchMs',
   'steadyMedianMs',
   'totalMs',
+  'firstBatchMs',
+  'setupMs',
   'paramL2',
   'paramRatio',
   'paramRatioSpread',

@@ -9,7 +9,7 @@ import type { HandlerContext } from './handlerContext';
 
 /** Registers the runtime/… handlers. */
 export function registerRuntimeHandlers({ conn }: HandlerContext): void {
-  conn.onRequest(RuntimeInfoRequest, () => {
+  conn.onRequest(RuntimeInfoRequest, async () => {
     const running = currentBackend();
     const versions = Object.entries(tfVersions())
       .map(([k, v]) => `${k} ${v}`)
@@ -17,7 +17,7 @@ export function registerRuntimeHandlers({ conn }: HandlerContext): void {
     return {
       version: VERSION,
       node: process.versions.node,
-      backends: backendAvailability({ nativePath: process.env.SKIPSCOPE_NATIVE_PATH }).map((b) => ({
+      backends: (await backendAvailability({ nativePath: process.env.SKIPSCOPE_NATIVE_PATH })).map((b) => ({
         ...b,
         detail: `${b.detail}${running?.name === b.name ? ` — in use: ${running.device}` : ''}; ${versions}`,
       })),

@@ -68,6 +68,8 @@ export interface PoolGeom {
  * swapped (storage_order 1), in logical (N, C, H, W) shape. Not differentiable, so a JS scan.
  */
 export function maxPoolIndices(x: tf.Tensor4D, g: PoolGeom, storageOrder: number): tf.Tensor4D {
+  // A GPU tensor cannot be read synchronously: there the scan runs as tensor ops.
+  if (tf.getBackend() === 'webgpu') return maxPoolIndicesOps(x, g, storageOrder);
   const [n, h, w, c] = x.shape;
   const [oh, ow] = g.out;
   const xv = x.dataSync();
@@ -96,4 +98,74 @@ export function maxPoolIndices(x: tf.Tensor4D, g: PoolGeom, storageOrder: number
         }
     }
   return tf.tensor4d(idx, [n, c, oh, ow], 'int32');
+}
+
+/**
+ * The same indices as maxPoolIndices from tensor ops alone (for backends whose data cannot be
+ * read synchronously): the window taps in order, each replacing the running maximum only where
+ * it is strictly greater (the first maximum wins), padding as -Infinity.
+ */
+export function maxPoolIndicesOps(x: tf.Tensor4D, g: PoolGeom, storageOrder: number): tf.Tensor4D {
+  // Indices carry no gradient: one opaque step for autodiff (its slices would otherwise be on
+  // the tape, and StridedSlice has no gradient in TF.js).
+  const f = tf.customGrad(((xi: tf.Tensor) => ({
+    value: indicesByOps(xi as tf.Tensor4D, g, storageOrder),
+    gradFunc: () => tf.zerosLike(xi),
+  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return f(x) as tf.Tensor4D;
+}
+
+function indicesByOps(x: tf.Tensor4D, g: PoolGeom, storageOrder: number): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const [oh, ow] = g.out;
+  return tf.tidy(() => {
+    // Room for every tap of every window: the declared begin pads, and past the end whatever the
+    // last window reaches.
+    const [pt, pl] = g.padBegin;
+    const pb = Math.max(0, (oh - 1) * g.s[0] + (g.k[0] - 1) * g.d[0] + 1 - pt - h);
+    const pr = Math.max(0, (ow - 1) * g.s[1] + (g.k[1] - 1) * g.d[1] + 1 - pl - w);
+    const xp = tf.pad(
+      x,
+      [
+        [0, 0],
+        [pt, pb],
+        [pl, pr],
+        [0, 0],
+      ],
+      -Infinity,
+    );
+    let best: tf.Tensor | undefined;
+    let at: tf.Tensor | undefined;
+    for (let i = 0; i < g.k[0]; i++)
+      for (let j = 0; j < g.k[1]; j++) {
+        const y0 = i * g.d[0];
+        const x0 = j * g.d[1];
+        const tapV = tf.stridedSlice(
+          xp,
+          [0, y0, x0, 0],
+          [n, y0 + (oh - 1) * g.s[0] + 1, x0 + (ow - 1) * g.s[1] + 1, c],
+          [1, g.s[0], g.s[1], 1],
+        );
+        // Where this tap reads in the unpadded plane (−1 in the padding, never picked over a value).
+        const pos = new Int32Array(oh * ow);
+        for (let oy = 0; oy < oh; oy++)
+          for (let ox = 0; ox < ow; ox++) {
+            const yy = oy * g.s[0] - pt + y0;
+            const xx = ox * g.s[1] - pl + x0;
+            pos[oy * ow + ox] =
+              yy < 0 || yy >= h || xx < 0 || xx >= w ? -1 : storageOrder === 1 ? xx * h + yy : yy * w + xx;
+          }
+        const tapI = tf.broadcastTo(tf.tensor4d(pos, [1, oh, ow, 1], 'int32'), [n, oh, ow, c]);
+        if (!best || !at) {
+          best = tapV;
+          at = tapI;
+          continue;
+        }
+        const better = tf.greater(tapV, best);
+        best = tf.where(better, tapV, best);
+        at = tf.where(better, tapI, at);
+      }
+    const plane = tf.reshape(tf.mul(tf.range(0, n * c, 1, 'int32'), tf.scalar(h * w, 'int32')), [n, 1, 1, c]);
+    return tf.transpose(tf.add(at!, plane), [0, 3, 1, 2]) as tf.Tensor4D;
+  });
 }

@@ -209,28 +209,34 @@ function convTranspose3dTfjs(x: tf.Tensor, w: tf.Tensor, g: VolumeGeom, outPad: 
   const f = tfFilter(w, g.dilations);
   const kEff = f.shape.slice(0, 3);
   const full = [0, 1, 2].map((i) => g.strides[i] * (inSize[i] - 1) + kEff[i]);
-  const run = tf.customGrad(((xi: tf.Tensor, fi: tf.Tensor) => ({
-    value: tf
-      .engine()
-      .runKernel(
-        'Conv3DBackpropInputV2',
-        { dy: xi, filter: fi },
-        { strides: g.strides, pad: 'valid', inputShape: [n, ...full, m] },
-      ) as tf.Tensor,
-    gradFunc: (dyAny: tf.Tensor | tf.Tensor[]) => {
-      const dy = (Array.isArray(dyAny) ? dyAny[0] : dyAny) as tf.Tensor5D;
-      return [
-        tf.conv3d(dy, fi as tf.Tensor5D, g.strides, 'valid'),
-        tf
-          .engine()
-          .runKernel(
-            'Conv3DBackpropFilterV2',
-            { x: dy, dy: xi },
-            { strides: g.strides, pad: 'valid', filterShape: fi.shape },
-          ) as tf.Tensor,
-      ];
-    },
-  })) as unknown as Parameters<typeof tf.customGrad>[0]);
+  // The gradient reads the inputs through save(): merely captured, they may be gone by then
+  // (on the webgpu backend they are).
+  const run = tf.customGrad(((xIn: tf.Tensor, fIn: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+    save([xIn, fIn]);
+    return {
+      value: tf
+        .engine()
+        .runKernel(
+          'Conv3DBackpropInputV2',
+          { dy: xIn, filter: fIn },
+          { strides: g.strides, pad: 'valid', inputShape: [n, ...full, m] },
+        ) as tf.Tensor,
+      gradFunc: (dyAny: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const dy = (Array.isArray(dyAny) ? dyAny[0] : dyAny) as tf.Tensor5D;
+        const [xi, fi] = saved;
+        return [
+          tf.conv3d(dy, fi as tf.Tensor5D, g.strides, 'valid'),
+          tf
+            .engine()
+            .runKernel(
+              'Conv3DBackpropFilterV2',
+              { x: dy, dy: xi },
+              { strides: g.strides, pad: 'valid', filterShape: fi.shape },
+            ) as tf.Tensor,
+        ];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
   const y = run(channelsLast(x), f) as tf.Tensor;
   return channelsFirst(
     padVolume(

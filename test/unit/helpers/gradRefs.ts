@@ -9,6 +9,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { openModel } from '../../../runtime/analysis/openModel';
 import { Executor } from '../../../runtime/probe/executor';
 import { gradPass } from '../../../runtime/probe/gradPass';
+import { guardGpu } from '../../../runtime/probe/webgpu/gpuGuard';
 import { makeLoss } from '../../../runtime/probe/losses';
 import { readNpy } from '../../../runtime/probe/npy';
 
@@ -53,13 +54,18 @@ export async function loadRef(ref: GradRef) {
 }
 
 /** Full gradients of the mean-square loss w.r.t. every parameter (name → values). */
-export function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Map<string, Float32Array> {
+export async function fullGrads(
+  ex: Executor,
+  feeds: Record<string, tf.Tensor>,
+): Promise<Map<string, Float32Array>> {
   const loss = makeLoss('mean-square', {}, ex.model.file);
   const names = ex.params.map((p) => p.name);
   const f = (...ps: tf.Tensor[]) =>
     loss(ex.run(feeds, {}, new Map(names.map((n, i) => [n, ps[i]]))).map((v) => v.nat()));
   const { value, grads } = tf.valueAndGrads(f)(ex.params.map((p) => p.tensor));
-  const out = new Map(names.map((n, i) => [n, grads[i].dataSync() as Float32Array]));
+  // Read asynchronously: a GPU cannot be read back synchronously.
+  const values = await Promise.all(grads.map((g) => g.data()));
+  const out = new Map(names.map((n, i) => [n, values[i] as Float32Array]));
   tf.dispose([value, ...grads]);
   return out;
 }
@@ -69,26 +75,31 @@ export function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Map<s
  * loss agrees to 1e-4 and every parameter's gradient L2, max, mean and sampled elements to `tol`
  * (relative) with the reference. Returns the largest relative error seen (L2, max, mean, elements).
  */
-export function assertMatchesRef(
+export async function assertMatchesRef(
   ex: Executor,
   feeds: Record<string, tf.Tensor>,
   ref: GradRef,
   tol = 1e-3,
-): number {
+): Promise<number> {
   const byName = new Map(ex.params.map((p) => [p.name, p]));
   // Stale references would compare different weights: the weight norms must agree first.
   for (const p of ref.params) {
     const mine = byName.get(p.name);
     assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
-    const wl2 = Math.sqrt(tf.tidy(() => tf.sum(tf.square(mine.tensor)).dataSync()[0]));
+    const sq = tf.tidy(() => tf.sum(tf.square(mine.tensor)));
+    const wl2 = Math.sqrt((await sq.data())[0]);
+    sq.dispose();
     assert.ok(
       rel(wl2, p.weightL2) < 1e-5,
       `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
     );
   }
-  const stats = gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
+  // On a GPU any validation or memory error of the pass fails the test (gpuGuard).
+  const stats = await guardGpu({ file: ref.model, step: 'the pass', batchSize: 1 }, () =>
+    gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []),
+  );
   assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
-  const grads = fullGrads(ex, feeds);
+  const grads = await fullGrads(ex, feeds);
   const scale = Math.max(...ref.params.map((p) => p.l2));
   let checked = 0;
   let worst = 0;

@@ -1,10 +1,13 @@
 /**
  * The .vsix holds what runs and nothing else: checked on `vsce ls`, the file list `vsce package`
- * uses, against the paths package.json refers to.
+ * uses, against the paths package.json refers to; and each platform's package stages that
+ * platform's Dawn binary (the WebGPU backend) alone, the Windows ones with their DLLs, the
+ * universal one none.
  */
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = join(__dirname, '../../..');
@@ -70,5 +73,61 @@ describe('.vsix contents (.vscodeignore)', () => {
         f === 'dist/cli.js',
     );
     assert.deepEqual(unwanted, []);
+  });
+
+  it("packages this machine's Dawn binary and no other platform's", () => {
+    const dawn = [...files].filter((f) => f.startsWith('dist/dawn/'));
+    const host = process.platform === 'darwin' ? 'darwin-universal' : `${process.platform}-${process.arch}`;
+    assert.ok(
+      files.has(`dist/dawn/${host}/dawn.node`),
+      `dist/dawn/${host}/dawn.node is packaged (${dawn.join(', ')})`,
+    );
+    assert.ok(files.has('dist/dawn/LICENSE-dawn.md'), "Dawn's licence is packaged");
+    assert.deepEqual(
+      dawn.filter((f) => !f.startsWith(`dist/dawn/${host}/`) && f !== 'dist/dawn/LICENSE-dawn.md'),
+      [],
+    );
+  });
+});
+
+describe('platform packages (scripts/stageDawn.mjs)', () => {
+  type Stage = {
+    stageDawn(target: string, dist: string): string[];
+    TARGETS: string[];
+  };
+  let stage: Stage;
+  before(async () => {
+    stage = (await import(join(root, 'scripts/stageDawn.mjs'))) as Stage;
+  });
+
+  it('stages each target with only its own binary, and the DLLs only on Windows', () => {
+    for (const target of stage.TARGETS) {
+      const dist = mkdtempSync(join(tmpdir(), 'skipscope-dawn-'));
+      const staged = stage.stageDawn(target, dist);
+      const folder = target.startsWith('darwin') ? 'darwin-universal' : target;
+      assert.deepEqual(readdirSync(join(dist, 'dawn')).sort(), ['LICENSE-dawn.md', folder].sort(), target);
+      const files = readdirSync(join(dist, 'dawn', folder)).sort();
+      if (target.startsWith('win32')) {
+        assert.ok(
+          files.includes('dawn.node') &&
+            files.includes('d3dcompiler_47.dll') &&
+            files.includes('dxcompiler.dll'),
+          `${target}: ${files}`,
+        );
+        assert.ok(
+          files.some((f) => /LICENSE/i.test(f)),
+          `${target}: the DLL licence`,
+        );
+      } else assert.deepEqual(files, ['dawn.node'], target);
+      assert.equal(staged.length, files.length + 1);
+    }
+  });
+
+  it('stages nothing for the universal package, and refuses an unknown target', () => {
+    const dist = mkdtempSync(join(tmpdir(), 'skipscope-dawn-'));
+    stage.stageDawn('linux-x64', dist);
+    assert.deepEqual(stage.stageDawn('universal', dist), []);
+    assert.equal(existsSync(join(dist, 'dawn')), false);
+    assert.throws(() => stage.stageDawn('beos-x64', dist), /unknown target beos-x64/);
   });
 });

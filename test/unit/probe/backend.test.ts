@@ -43,8 +43,8 @@ describe('probe backends', () => {
     await initBackend('wasm');
   });
 
-  it('reports native TensorFlow unavailable without a configured folder, WASM and CPU available', () => {
-    const av = backendAvailability({});
+  it('reports native TensorFlow unavailable without a configured folder, WASM and CPU available', async () => {
+    const av = await backendAvailability({});
     assert.equal(av.find((b) => b.name === 'tensorflow')?.available, false);
     assert.match(av.find((b) => b.name === 'tensorflow')!.detail, /nativeBackendPath/);
     assert.equal(av.find((b) => b.name === 'wasm')?.available, true);
@@ -78,7 +78,7 @@ describe('probe backends', () => {
   it('loads @tensorflow/tfjs-node from the configured folder and runs probes on it', async () => {
     const dir = fakeNative();
     try {
-      const av = backendAvailability({ nativePath: dir });
+      const av = await backendAvailability({ nativePath: dir });
       assert.equal(av.find((b) => b.name === 'tensorflow')?.available, true);
       const info = await initBackend('auto', { nativePath: dir });
       assert.equal(info.name, 'tensorflow');

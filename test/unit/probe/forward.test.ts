@@ -11,7 +11,7 @@ import { Executor } from '../../../runtime/probe/executor';
 import { initBackend } from '../../../runtime/probe/backend';
 import { isModelError } from '../../../runtime/errors';
 import { integerFill } from '../../../runtime/probe/integerInputs';
-import { testBackends } from '../helpers/testBackends';
+import { testBackends, useBackend } from '../helpers/testBackends';
 
 const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
 
@@ -42,8 +42,8 @@ describe('probe executor: forward vs onnxruntime', () => {
 
   for (const backend of testBackends)
     describe(`on ${backend}`, () => {
-      before(async () => {
-        await initBackend(backend);
+      before(async function () {
+        await useBackend(this, backend);
       });
       after(async () => {
         await initBackend('wasm');
@@ -84,9 +84,9 @@ describe('probe executor: forward vs onnxruntime', () => {
             const outs = ex.forward(feeds);
             const session = await ort.InferenceSession.create(path.join(root, file));
             const ref = await session.run(ortFeeds);
-            model.graph.outputs.forEach((o, i) => {
+            for (const [i, o] of model.graph.outputs.entries()) {
               assert.deepEqual(outs[i].shape, ref[o].dims.map(Number), `${o} shape`);
-              const a = outs[i].dataSync();
+              const a = await outs[i].data(); // async: a GPU cannot be read synchronously
               const b = ref[o].data as Float32Array;
               let err = 0;
               let mag = 0;
@@ -95,7 +95,7 @@ describe('probe executor: forward vs onnxruntime', () => {
                 mag = Math.max(mag, Math.abs(b[j]));
               }
               assert.ok(err <= 1e-4 * Math.max(mag, 1e-6), `${o}: max error ${err} vs max |y| ${mag}`);
-            });
+            }
             tf.dispose([...outs, ...Object.values(feeds)]);
           } finally {
             ex.dispose();

@@ -16,7 +16,8 @@ import { makeLoss } from '../../../runtime/probe/losses';
 import { readNpy } from '../../../runtime/probe/npy';
 import { isModelError } from '../../../runtime/errors';
 import * as winograd from '../../../runtime/probe/winograd';
-import { testBackends } from '../helpers/testBackends';
+import { testBackends, useBackend } from '../helpers/testBackends';
+import { guardGpu } from '../../../runtime/probe/webgpu/gpuGuard';
 import { taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
 import {
   kernelThreadsOf,
@@ -92,13 +93,15 @@ async function loadByName(name: string) {
 }
 
 /** Full gradients of the mean-square loss w.r.t. every parameter (name → values). */
-function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Map<string, Float32Array> {
+async function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Promise<Map<string, Float32Array>> {
   const loss = makeLoss('mean-square', {}, ex.model.file);
   const names = ex.params.map((p) => p.name);
   const f = (...ps: tf.Tensor[]) =>
     loss(ex.run(feeds, {}, new Map(names.map((n, i) => [n, ps[i]]))).map((v) => v.nat()));
   const { value, grads } = tf.valueAndGrads(f)(ex.params.map((p) => p.tensor));
-  const out = new Map(names.map((n, i) => [n, grads[i].dataSync() as Float32Array]));
+  // Read asynchronously: a GPU cannot be read back synchronously.
+  const values = await Promise.all(grads.map((g) => g.data()));
+  const out = new Map(names.map((n, i) => [n, values[i] as Float32Array]));
   tf.dispose([value, ...grads]);
   return out;
 }
@@ -115,8 +118,8 @@ describe('probe gradients vs PyTorch float64', () => {
 
   for (const backend of testBackends)
     describe(`on ${backend}`, () => {
-      before(async () => {
-        await initBackend(backend);
+      before(async function () {
+        await useBackend(this, backend);
       });
       after(async () => {
         await initBackend('wasm');
@@ -149,7 +152,7 @@ describe('probe gradients vs PyTorch float64', () => {
                 minTaskBytes: 1,
               });
             try {
-              checkAgainst(ref, ex, feeds);
+              await checkAgainst(ref, ex, feeds);
               if (threads > 1) assert.ok(jobs() > jobsBefore, 'no kernel ran on the threads');
               if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
             } finally {
@@ -163,21 +166,26 @@ describe('probe gradients vs PyTorch float64', () => {
 });
 
 /** Asserts that the executor's gradients on `feeds` match the float64 reference `ref`. */
-function checkAgainst(ref: Ref, ex: Executor, feeds: Record<string, tf.Tensor>): void {
+async function checkAgainst(ref: Ref, ex: Executor, feeds: Record<string, tf.Tensor>): Promise<void> {
   const byName = new Map(ex.params.map((p) => [p.name, p]));
   // Stale references would compare different weights: the weight norms must agree first.
   for (const p of ref.params) {
     const mine = byName.get(p.name);
     assert.ok(mine, `parameter ${p.name} is not an executor parameter`);
-    const wl2 = Math.sqrt(tf.tidy(() => tf.sum(tf.square(mine.tensor)).dataSync()[0]));
+    const sq = tf.tidy(() => tf.sum(tf.square(mine.tensor)));
+    const wl2 = Math.sqrt((await sq.data())[0]);
+    sq.dispose();
     assert.ok(
       rel(wl2, p.weightL2) < 1e-5,
       `${p.name}: weights differ from the reference (rerun scripts/make_grad_refs.py)`,
     );
   }
-  const stats = gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []);
+  // On a GPU any validation or memory error of the pass fails the test (gpuGuard).
+  const stats = await guardGpu({ file: ref.model, step: 'the pass', batchSize: 1 }, () =>
+    gradPass(ex, feeds, makeLoss('mean-square', {}, ex.model.file), []),
+  );
   assert.ok(rel(stats.loss, ref.loss.value) < 1e-4, `loss ${stats.loss} vs ${ref.loss.value}`);
-  const grads = fullGrads(ex, feeds);
+  const grads = await fullGrads(ex, feeds);
   const scale = Math.max(...ref.params.map((p) => p.l2));
   let checked = 0;
   ex.params.forEach((p, i) => {
@@ -202,33 +210,37 @@ function checkAgainst(ref: Ref, ex: Executor, feeds: Record<string, tf.Tensor>):
 describe('probe gradients vs finite differences', () => {
   for (const backend of testBackends) {
     for (const name of ['tiny_conv', 'tiny_seq', 'tiny_pool_more', 'tiny_xformer_ops']) {
-      it(`${name} on ${backend}: central differences agree with autodiff`, async () => {
-        await initBackend(backend);
+      it(`${name} on ${backend}: central differences agree with autodiff`, async function () {
+        await useBackend(this, backend);
         const { ex, feeds } = await loadByName(name);
         try {
           const loss = makeLoss('mean-square', {}, ex.model.file);
-          const grads = fullGrads(ex, feeds);
-          const lossAt = (pm: Map<string, tf.Tensor>) =>
-            tf.tidy(() => loss(ex.run(feeds, {}, pm).map((v) => v.nat())).dataSync()[0]);
+          const grads = await fullGrads(ex, feeds);
+          const lossAt = async (pm: Map<string, tf.Tensor>) => {
+            const l = tf.tidy(() => loss(ex.run(feeds, {}, pm).map((v) => v.nat())));
+            const v = (await l.data())[0];
+            l.dispose();
+            return v;
+          };
           let compared = 0;
           for (const p of ex.params) {
-            const base = p.tensor.dataSync() as Float32Array;
+            const base = (await p.tensor.data()) as Float32Array;
             const g = grads.get(p.name)!;
             // The element with the largest gradient, where float32 differences are meaningful.
             let idx = 0;
             g.forEach((v, i) => (Math.abs(v) > Math.abs(g[idx]) ? (idx = i) : 0));
             if (Math.abs(g[idx]) < 1e-4) continue;
             const h = 1e-2 * Math.max(1, Math.abs(base[idx]));
-            const at = (delta: number) => {
+            const at = async (delta: number) => {
               const v = Float32Array.from(base);
               v[idx] += delta;
               const t = tf.tensor(v, p.tensor.shape);
               const pm = new Map(ex.params.map((q) => [q.name, q === p ? t : q.tensor]));
-              const l = lossAt(pm);
+              const l = await lossAt(pm);
               t.dispose();
               return l;
             };
-            const fd = (at(h) - at(-h)) / (2 * h);
+            const fd = ((await at(h)) - (await at(-h))) / (2 * h);
             assert.ok(
               Math.abs(fd - g[idx]) <= 2e-2 * Math.abs(g[idx]) + 1e-5,
               `${p.name}[${idx}]: fd ${fd} vs ${g[idx]}`,
@@ -250,8 +262,8 @@ describe('probe gradients vs finite differences', () => {
     const { ex, model } = await load(ref);
     try {
       const x = tf.fill([1, 3, 16, 16], NaN);
-      assert.throws(
-        () => gradPass(ex, { [model.graph.inputs[0]]: x }, makeLoss('mean-square', {}, model.file), []),
+      await assert.rejects(
+        gradPass(ex, { [model.graph.inputs[0]]: x }, makeLoss('mean-square', {}, model.file), []),
         (e: unknown) => isModelError(e) && /NaN/.test(e.message) && e.message.includes('"input"'),
       );
       x.dispose();
@@ -268,8 +280,8 @@ describe('probe input gradients vs finite differences (pooling and Resize varian
   for (const fixture of ['tiny_pool_resize_variants', 'tiny_avgpool_opset19'])
     for (const backend of testBackends) {
       const file = path.join(root, `test/fixtures/grads/${fixture}.onnx`);
-      it(`${fixture} on ${backend}: central differences agree with autodiff at the largest and spread input gradients`, async () => {
-        await initBackend(backend);
+      it(`${fixture} on ${backend}: central differences agree with autodiff at the largest and spread input gradients`, async function () {
+        await useBackend(this, backend);
         const model = await openModel(file);
         const ex = new Executor(model);
         try {
@@ -282,14 +294,15 @@ describe('probe input gradients vs finite differences (pooling and Resize varian
           const f = (x: tf.Tensor) => loss(ex.run({ [name]: x }, {}, new Map()).map((v) => v.nat()));
           const x0 = tf.tensor(base, shape);
           const gT = tf.grad(f)(x0);
-          const g = gT.dataSync() as Float32Array;
+          const g = (await gT.data()) as Float32Array;
           tf.dispose([x0, gT]);
-          const at = (idx: number, delta: number) => {
+          const at = async (idx: number, delta: number) => {
             const v = Float64Array.from(base);
             v[idx] += delta;
             const t = tf.tensor(Float32Array.from(v), shape);
-            const l = tf.tidy(() => f(t).dataSync()[0]);
-            t.dispose();
+            const lt = tf.tidy(() => f(t));
+            const l = (await lt.data())[0];
+            tf.dispose([t, lt]);
             return l;
           };
           // The largest gradients, plus elements spread over the whole input (every output's region).
@@ -297,7 +310,7 @@ describe('probe input gradients vs finite differences (pooling and Resize varian
           const order = [...top, ...Array.from({ length: 16 }, (_, i) => Math.floor(((i + 0.5) * n) / 16))];
           const h = 1e-2;
           for (const idx of order) {
-            const fd = (at(idx, h) - at(idx, -h)) / (2 * h);
+            const fd = ((await at(idx, h)) - (await at(idx, -h))) / (2 * h);
             assert.ok(
               Math.abs(fd - g[idx]) <= 2e-2 * Math.abs(g[idx]) + 1e-4,
               `input[${idx}]: fd ${fd} vs ${g[idx]}`,

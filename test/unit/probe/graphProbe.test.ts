@@ -66,10 +66,10 @@ describe('probes of TF.js graph models', function () {
       );
       const loss = makeLoss('cross-entropy', { labels: Int32Array.from([3, 5]) }, emotion.file);
       const grads = new Map<string, Float32Array>();
-      const stats = graphGradPass(runner, { input_1: x }, loss, [], (name, g) =>
+      const stats = await graphGradPass(runner, { input_1: x }, loss, [], (name, g) =>
         grads.set(name, g.dataSync() as Float32Array),
       );
-      const base = graphLoss(runner, { input_1: x }, loss);
+      const base = await graphLoss(runner, { input_1: x }, loss);
       assert.ok(Math.abs(stats.loss - base) <= 1e-6 * Math.abs(base), `${stats.loss} vs ${base}`);
       // The pass statistics are those of the gradients.
       runner.params.forEach((p, i) => {
@@ -100,12 +100,12 @@ describe('probes of TF.js graph models', function () {
         let k = 0;
         g.forEach((v, i) => (Math.abs(v) > Math.abs(g[k]) ? (k = i) : 0));
         const w = p.tensor.dataSync() as Float32Array;
-        const at = (d: number) => {
+        const at = async (d: number) => {
           const v = Float32Array.from(w);
           v[k] += d;
           const t = tf.tensor(v, p.shape);
           try {
-            return graphLoss(runner, { input_1: x }, loss, { [name]: t });
+            return await graphLoss(runner, { input_1: x }, loss, { [name]: t });
           } finally {
             t.dispose();
           }
@@ -114,12 +114,13 @@ describe('probes of TF.js graph models', function () {
         // Float32 central differences: the step trades the rounding of the two losses (÷ step)
         // against curvature and ReLU kinks (× step), so a few steps are tried; one must agree
         // within 1% plus the rounding bound.
-        const tries = [1e-2, 3e-3, 1e-3].map((s) => {
+        const tries: { h: number; fd: number; ok: boolean }[] = [];
+        for (const s of [1e-2, 3e-3, 1e-3]) {
           const h = s * Math.max(1, Math.abs(w[k]));
-          const fd = (at(h) - at(-h)) / (2 * h);
+          const fd = ((await at(h)) - (await at(-h))) / (2 * h);
           const tol = 1e-2 * Math.abs(g[k]) + (2 * 2 ** -23 * Math.abs(base)) / h;
-          return { h, fd, ok: Math.abs(fd - g[k]) <= tol };
-        });
+          tries.push({ h, fd, ok: Math.abs(fd - g[k]) <= tol });
+        }
         assert.ok(
           tries.some((t) => t.ok),
           `${name}[${k}]: autodiff ${g[k]}, differences ${tries.map((t) => `${t.fd} (step ${t.h})`).join(', ')}`,

@@ -67,6 +67,7 @@ const COUNTS = new Set([
   'id',
   'layers',
   'thresholds',
+  'limits', // a GPU adapter's buffer limits (webgpu runs)
 ]);
 
 /** `v` with every statistic (every number but counts, sizes and thresholds) made NaN. */

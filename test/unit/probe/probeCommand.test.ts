@@ -1,8 +1,12 @@
 /**
- * `skipscope probe`: JSON keys of the contract, the readable table, and usage errors.
+ * `skipscope probe`: JSON keys of the contract, the readable table, and usage errors; and, as a
+ * real process, clean JSON on stdout while native code writes to descriptor 1 (as Dawn does) on
+ * the webgpu backend, and an exit without help once the GPU is given back.
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { probeCommand } from '../../../runtime/cli/probeCommand';
 import { UsageError } from '../../../runtime/cli/args';
@@ -107,6 +111,54 @@ describe('skipscope probe', () => {
     await assert.rejects(
       capture([path.join(root, 'test/fixtures/grads/tiny_unsupported.onnx')]),
       (e: unknown) => isModelError(e) && /TopK/.test(e.message),
+    );
+  });
+
+  it('prints clean JSON from a webgpu run while native code writes to stdout, then exits', function () {
+    this.timeout(300_000);
+    // Writes to descriptor 1 behind Node's back once the command runs, as Dawn does.
+    const noise = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'skipscope-noise-')), 'noise.js');
+    fs.writeFileSync(
+      noise,
+      `const fs = require('fs');
+setTimeout(() => { fs.writeSync(1, 'validation:\\nnative noise\\n'); setInterval(() => fs.writeSync(1, 'noise\\n'), 50).unref(); }, 0);`,
+    );
+    const args = ['probe', sample, '--backend', 'webgpu', '--batch', '2', '--batches', '1', '--json'];
+    // Into a file, as `skipscope probe … --json > out.json` does.
+    const outFile = path.join(path.dirname(noise), 'out.json');
+    const outFd = fs.openSync(outFile, 'w');
+    const errFile = path.join(path.dirname(noise), 'err.txt');
+    const errFd = fs.openSync(errFile, 'w');
+    const r = spawnSync(
+      process.execPath,
+      ['-r', 'tsx/cjs', '-r', noise, path.join(root, 'runtime/cli.ts'), ...args],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        stdio: ['ignore', outFd, errFd],
+        timeout: 240_000, // a process kept alive by the GPU would hang here
+      },
+    );
+    fs.closeSync(outFd);
+    fs.closeSync(errFd);
+    const stdout = fs.readFileSync(outFile, 'utf8');
+    const stderr = fs.readFileSync(errFile, 'utf8');
+    if (r.status === 1 && /no usable GPU adapter/.test(stderr) && !process.env.CI) {
+      this.test!.title += ` (skipped: ${stderr.trim().split('\n').pop()})`;
+      this.skip();
+    }
+    assert.equal(r.status, 0, stderr);
+    const json = JSON.parse(stdout);
+    assert.equal(json.backend.name, 'webgpu');
+    assert.equal(typeof json.backend.adapter.hardware, 'boolean');
+    assert.ok(json.timing.firstBatchMs > 0);
+    assert.match(stderr, /native noise/);
+  });
+
+  it('names webgpu among the backends it accepts', async () => {
+    await assert.rejects(
+      probeCommand.run([sample, '--backend', 'gpu']),
+      (e: unknown) => e instanceof UsageError && /auto, tensorflow, webgpu, wasm, cpu/.test(e.message),
     );
   });
 });

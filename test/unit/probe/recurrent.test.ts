@@ -25,7 +25,7 @@ import { renderFlowTable } from '../../../runtime/probe/flowTable';
 import { timeDecay, timeIssuesText } from '../../../runtime/probe/gradStats';
 import { analyzeSkips } from '../../../runtime/analysis/analyzeSkips';
 import { isModelError } from '../../../runtime/errors';
-import { testBackends } from '../helpers/testBackends';
+import { testBackends, useBackend } from '../helpers/testBackends';
 
 const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
 
@@ -127,13 +127,15 @@ function compareToRef(
 }
 
 /** Full parameter gradients of the mean-square loss (for the sampled elements). */
-function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Map<string, Float32Array> {
+async function fullGrads(ex: Executor, feeds: Record<string, tf.Tensor>): Promise<Map<string, Float32Array>> {
   const f = loss(ex.model.file);
   const names = ex.params.map((p) => p.name);
   const fn = (...ps: tf.Tensor[]) =>
     f(ex.run(feeds, {}, new Map(names.map((n, i) => [n, ps[i]]))).map((v) => v.nat()));
   const { value, grads: gs } = tf.valueAndGrads(fn)(ex.params.map((p) => p.tensor));
-  const out = new Map(names.map((n, i) => [n, gs[i].dataSync() as Float32Array]));
+  // Read asynchronously: a GPU cannot be read back synchronously.
+  const vals = await Promise.all(gs.map((g) => g.data()));
+  const out = new Map(names.map((n, i) => [n, vals[i] as Float32Array]));
   tf.dispose([value, ...gs]);
   return out;
 }
@@ -152,16 +154,16 @@ async function vsOnnxruntime(
       v.dtype === 'int64'
         ? new ort.Tensor(
             'int64',
-            BigInt64Array.from(t.dataSync(), (d) => BigInt(d)),
+            BigInt64Array.from(await t.data(), (d) => BigInt(d)),
             t.shape,
           )
-        : new ort.Tensor('float32', t.dataSync() as Float32Array, t.shape);
+        : new ort.Tensor('float32', (await t.data()) as Float32Array, t.shape);
   }
   const session = await ort.InferenceSession.create(file);
   const ref = await session.run(ortFeeds);
-  model.graph.outputs.forEach((o, i) => {
+  for (const [i, o] of model.graph.outputs.entries()) {
     assert.deepEqual(outs[i].shape, ref[o].dims.map(Number), `${o} shape`);
-    const a = outs[i].dataSync();
+    const a = await outs[i].data();
     const b = ref[o].data as Float32Array;
     let err = 0;
     let mag = 0;
@@ -171,7 +173,7 @@ async function vsOnnxruntime(
     }
     assert.ok(mag > 0, `${o} is all zeros`);
     assert.ok(err <= 1e-5 * Math.max(mag, 1), `${o}: max error ${err} vs max |y| ${mag}`);
-  });
+  }
 }
 
 /** A deterministic sequence input [5, 3, 3] for the hand-built graphs. */
@@ -189,8 +191,8 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
 
   for (const backend of testBackends) {
     describe(`on ${backend}`, () => {
-      before(async () => {
-        await initBackend(backend);
+      before(async function () {
+        await useBackend(this, backend);
       });
 
       for (const name of ONNX_FIXTURES) {
@@ -204,12 +206,12 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
             const outs = ex.forward(feeds);
             await vsOnnxruntime(file, model, feeds, outs);
             tf.dispose(outs);
-            const stats = gradPass(ex, feeds, loss(file), []);
+            const stats = await gradPass(ex, feeds, loss(file), []);
             const n = compareToRef(
               ref,
               ex.params.map((p) => p.name),
               stats,
-              fullGrads(ex, feeds),
+              await fullGrads(ex, feeds),
             );
             assert.equal(n.params, ref.params.length, 'every parameter compared');
             assert.ok(n.steps >= ref.timesteps.length * 4, `only ${n.steps} timesteps compared`);
@@ -226,7 +228,7 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
           const r = await loadLayersRunner(path.join(root, ref.model));
           const x = inputTensor(ref);
           try {
-            const stats = layersGradPass(r, { [r.inputNames[0] ?? 'input']: x }, loss(ref.model));
+            const stats = await layersGradPass(r, { [r.inputNames[0] ?? 'input']: x }, loss(ref.model));
             const n = compareToRef(
               ref,
               r.params.map((p) => p.name),
@@ -251,27 +253,31 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
           await vsOnnxruntime(file, model, { input: x }, outs);
           tf.dispose(outs);
           const f = loss(file);
-          const g = fullGrads(ex, { input: x });
-          const lossAt = (pm: Map<string, tf.Tensor>) =>
-            tf.tidy(() => f(ex.run({ input: x }, {}, pm).map((v) => v.nat())).dataSync()[0]);
+          const g = await fullGrads(ex, { input: x });
+          const lossAt = async (pm: Map<string, tf.Tensor>) => {
+            const l = tf.tidy(() => f(ex.run({ input: x }, {}, pm).map((v) => v.nat())));
+            const v = (await l.data())[0];
+            l.dispose();
+            return v;
+          };
           let compared = 0;
           for (const p of ex.params) {
-            const base = p.tensor.dataSync() as Float32Array;
+            const base = (await p.tensor.data()) as Float32Array;
             const gp = g.get(p.name)!;
             // The two largest gradient elements of every tensor.
             const order = [...gp.keys()].sort((a, b) => Math.abs(gp[b]) - Math.abs(gp[a])).slice(0, 2);
             for (const idx of order) {
               if (Math.abs(gp[idx]) < 1e-4) continue;
               const h = 2e-3;
-              const at = (d: number) => {
+              const at = async (d: number) => {
                 const v = Float32Array.from(base);
                 v[idx] += d;
                 const t = tf.tensor(v, p.tensor.shape);
-                const l = lossAt(new Map(ex.params.map((q) => [q.name, q === p ? t : q.tensor])));
+                const l = await lossAt(new Map(ex.params.map((q) => [q.name, q === p ? t : q.tensor])));
                 t.dispose();
                 return l;
               };
-              const fd = (at(h) - at(-h)) / (2 * h);
+              const fd = ((await at(h)) - (await at(-h))) / (2 * h);
               assert.ok(
                 Math.abs(fd - gp[idx]) <= 2e-2 * Math.abs(gp[idx]) + 2e-5,
                 `${p.name}[${idx}]: central difference ${fd} vs autodiff ${gp[idx]}`,
@@ -301,9 +307,9 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
             // Y: [B, T, D, H] vs [T, D, B, H]; Y_h, Y_c: [B, D, H] vs [D, B, H].
             const back = t.rank === 4 ? tf.transpose(t, [1, 2, 0, 3]) : tf.transpose(t, [1, 0, 2]);
             assert.deepEqual(back.shape, twin.shape, name);
-            const err = tf.max(tf.abs(tf.sub(back, twin))).dataSync()[0];
+            const err = (await tf.max(tf.abs(tf.sub(back, twin))).data())[0];
             assert.ok(err <= 1e-6, `${name}: differs from its layout-0 twin by ${err}`);
-            assert.ok(tf.max(tf.abs(twin)).dataSync()[0] > 0.05, `${name} is near zero`);
+            assert.ok((await tf.max(tf.abs(twin)).data())[0] > 0.05, `${name} is near zero`);
             back.dispose();
             pairs++;
           }
@@ -327,12 +333,12 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
           };
           const g0 = half('_layout0_');
           const g1 = half('_layout1_');
-          ex.params.forEach((p, i) => {
-            const scale = tf.max(tf.abs(g0[i])).dataSync()[0];
+          for (const [i, p] of ex.params.entries()) {
+            const scale = (await tf.max(tf.abs(g0[i])).data())[0];
             assert.ok(scale > 0, `${p.name}: no gradient`);
-            const err = tf.max(tf.abs(tf.sub(g0[i], g1[i]))).dataSync()[0];
+            const err = (await tf.max(tf.abs(tf.sub(g0[i], g1[i]))).data())[0];
             assert.ok(err <= 1e-5 * scale + 1e-9, `${p.name}: gradient differs by ${err} (scale ${scale})`);
-          });
+          }
           tf.dispose([...g0, ...g1]);
         } finally {
           x.dispose();

@@ -333,8 +333,8 @@ describe('transformer ops and probes', () => {
       const saved = tf.getGradient('GatherV2');
       tf.unregisterGradient('GatherV2');
       try {
-        assert.throws(
-          () => gradPass(ex, feeds, makeLoss('mean-square', {}, model.file), []),
+        await assert.rejects(
+          gradPass(ex, feeds, makeLoss('mean-square', {}, model.file), []),
           (e: unknown) =>
             isModelError(e) &&
             e.message ===
@@ -344,7 +344,7 @@ describe('transformer ops and probes', () => {
         tf.registerGradient(saved);
       }
       // The executor and the engine are usable again.
-      const s = gradPass(ex, feeds, makeLoss('mean-square', {}, model.file), []);
+      const s = await gradPass(ex, feeds, makeLoss('mean-square', {}, model.file), []);
       assert.ok(Number.isFinite(s.loss) && s.params.every((p) => p.nonFinite === 0));
       tf.dispose(Object.values(feeds));
       ex.dispose();

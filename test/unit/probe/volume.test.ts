@@ -16,7 +16,7 @@ import { makeLoss } from '../../../runtime/probe/losses';
 import { isModelError } from '../../../runtime/errors';
 import { volumeRuns, volumeSettings } from '../../../runtime/probe/convGrad3d';
 import { estimatePassBytes } from '../../../runtime/probe/memoryGuard';
-import { testBackends } from '../helpers/testBackends';
+import { testBackends, useBackend } from '../helpers/testBackends';
 import { assertMatchesRef, fullGrads, loadRef, readRef, root } from '../helpers/gradRefs';
 import { GraphBuilder } from '../helpers/graphBuilder';
 
@@ -29,13 +29,16 @@ function pattern(n: number): Float32Array {
  * The mean-square loss (mean over the outputs of mean(y²)) of a forward pass, summed in float64
  * on the JS side: finite differences of a float32 sum drown small gradients in rounding noise.
  */
-function lossF64(
+async function lossF64(
   ex: Executor,
   feeds: Record<string, tf.Tensor>,
   hooks = {},
   params?: Map<string, tf.Tensor>,
-): number {
-  const ys = tf.tidy(() => ex.run(feeds, hooks, params).map((v) => v.nat().dataSync()));
+): Promise<number> {
+  // Read asynchronously: a GPU cannot be read back synchronously.
+  const outs = tf.tidy(() => ex.run(feeds, hooks, params).map((v) => v.nat()));
+  const ys = await Promise.all(outs.map((t) => t.data()));
+  tf.dispose(outs);
   let total = 0;
   for (const y of ys) {
     let s = 0;
@@ -56,8 +59,8 @@ function restoreSettings(): void {
 
 for (const backend of testBackends) {
   describe(`volumetric and video models on ${backend}`, () => {
-    before(async () => {
-      await initBackend(backend);
+    before(async function () {
+      await useBackend(this, backend);
     });
     after(async () => {
       await initBackend('wasm');
@@ -70,7 +73,7 @@ for (const backend of testBackends) {
       const { ex, feeds } = await loadRef(ref);
       const before = totalRuns();
       try {
-        assertMatchesRef(ex, feeds, ref);
+        await assertMatchesRef(ex, feeds, ref);
         if (backend === 'wasm') assert.ok(totalRuns() > before, 'the WASM 3-D kernels did not run');
         else assert.equal(totalRuns(), before, 'the WASM 3-D kernels ran off the WASM backend');
       } finally {
@@ -84,26 +87,26 @@ for (const backend of testBackends) {
         const ref = readRef(name);
         const { ex, feeds } = await loadRef(ref);
         try {
-          const grads = fullGrads(ex, feeds);
+          const grads = await fullGrads(ex, feeds);
           const lossAt = (pm: Map<string, tf.Tensor>) => lossF64(ex, feeds, {}, pm);
           let compared = 0;
           for (const p of ex.params) {
-            const base = p.tensor.dataSync() as Float32Array;
+            const base = (await p.tensor.data()) as Float32Array;
             const g = grads.get(p.name)!;
             // The element with the largest gradient, where float32 differences are meaningful.
             let idx = 0;
             g.forEach((v, i) => (Math.abs(v) > Math.abs(g[idx]) ? (idx = i) : 0));
             if (Math.abs(g[idx]) < 1e-6) continue;
             const h = 1e-2 * Math.max(1, Math.abs(base[idx]));
-            const at = (delta: number) => {
+            const at = async (delta: number) => {
               const v = Float32Array.from(base);
               v[idx] += delta;
               const t = tf.tensor(v, p.tensor.shape);
-              const l = lossAt(new Map(ex.params.map((q) => [q.name, q === p ? t : q.tensor])));
+              const l = await lossAt(new Map(ex.params.map((q) => [q.name, q === p ? t : q.tensor])));
               t.dispose();
               return l;
             };
-            const fd = (at(h) - at(-h)) / (2 * h);
+            const fd = ((await at(h)) - (await at(-h))) / (2 * h);
             assert.ok(
               Math.abs(fd - g[idx]) <= 2e-2 * Math.abs(g[idx]) + 1e-5,
               `${p.name}[${idx}]: fd ${fd} vs ${g[idx]}`,
@@ -135,13 +138,13 @@ for (const backend of testBackends) {
         const f = (x: tf.Tensor) => loss(ex.run({ [name]: x }, hooks, new Map()).map((v) => v.nat()));
         const x0 = tf.tensor(base, shape);
         const gT = tf.grad(f)(x0);
-        const g = gT.dataSync() as Float32Array;
+        const g = (await gT.data()) as Float32Array;
         tf.dispose([x0, gT]);
-        const at = (idx: number, delta: number) => {
+        const at = async (idx: number, delta: number) => {
           const v = Float64Array.from(base);
           v[idx] += delta;
           const t = tf.tensor(Float32Array.from(v), shape);
-          const l = lossF64(ex, { [name]: t }, hooks, new Map());
+          const l = await lossF64(ex, { [name]: t }, hooks, new Map());
           t.dispose();
           return l;
         };
@@ -150,9 +153,14 @@ for (const backend of testBackends) {
         const order = [...top, ...Array.from({ length: 24 }, (_, i) => Math.floor(((i + 0.5) * n) / 24))];
         const h = 1e-2;
         for (const idx of order) {
-          const fd = (at(idx, h) - at(idx, -h)) / (2 * h);
+          const fd = ((await at(idx, h)) - (await at(idx, -h))) / (2 * h);
+          // On a GPU the forward pass rounds differently (its own summation order), and a step that
+          // crosses a max-pool or nearest-resize boundary shows it: 1% there (its autodiff
+          // gradient equals the CPU backend's to 3e-6; the gradients of every fixture are checked
+          // against PyTorch in gradients.test.ts).
+          const tol = backend === 'webgpu' ? 1e-2 : 5e-3;
           assert.ok(
-            Math.abs(fd - g[idx]) <= 5e-3 * Math.abs(g[idx]) + 1e-5,
+            Math.abs(fd - g[idx]) <= tol * Math.abs(g[idx]) + 1e-5,
             `input[${idx}]: fd ${fd} vs ${g[idx]}`,
           );
         }
@@ -178,7 +186,7 @@ describe('volumetric WASM kernels: chunked and rebuilt tap matrices', () => {
       const ref = readRef(name);
       const { ex, feeds } = await loadRef(ref);
       try {
-        assertMatchesRef(ex, feeds, ref);
+        await assertMatchesRef(ex, feeds, ref);
       } finally {
         tf.dispose(Object.values(feeds));
         ex.dispose();

@@ -289,7 +289,7 @@ describe('PassRecorder on WASM', () => {
   });
 
   it('records what the TF.js op path records on the CPU backend (and flags non-finite gradients)', async () => {
-    const record = () => {
+    const record = async () => {
       const rec = new PassRecorder(1);
       const dy = tf.tensor4d(values(2 * 5 * 5 * 3, 0), [2, 5, 5, 3]);
       const skip = tf.tensor4d(values(2 * 5 * 5 * 3, 1), [2, 5, 5, 3]);
@@ -303,15 +303,15 @@ describe('PassRecorder on WASM', () => {
       rec.param(bad);
       tf.dispose([dy, skip, g, bad, ints]);
       try {
-        return rec.read(1);
+        return await rec.read(1);
       } finally {
         rec.dispose();
       }
     };
     await initBackend('cpu');
-    const want = record();
+    const want = await record();
     await initBackend('wasm');
-    const got = record();
+    const got = await record();
     const close = (x: number, y: number, what: string) =>
       assert.ok(relErr(x, y) < 1e-6, `${what}: ${x} vs ${y}`);
     for (const name of ['a', 'ints']) {
