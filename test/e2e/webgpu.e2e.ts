@@ -10,9 +10,9 @@ import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import {
   activeWebviewFrame,
+  analyzeWithQuickPicks,
   clearNotifications,
   closeAllEditors,
-  getPage,
   openFileFromExplorer,
   runCommand,
   screenshot,
@@ -22,52 +22,6 @@ import {
   workspacePath,
 } from './harness';
 import type { ProbeResult } from '../../runtime/probe/probeTypes';
-
-/** Opens the palette and starts `title` without waiting for the quick input to close (it asks questions). */
-async function startCommand(title: string): Promise<void> {
-  const page = getPage();
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  const rows = page.locator('.quick-input-list .monaco-list-row');
-  await waitFor(
-    async () => {
-      if (await input.isVisible()) await page.keyboard.press('Escape');
-      await page.keyboard.press('Control+Shift+P');
-      await input.waitFor({ state: 'visible', timeout: 2000 });
-      await input.fill(`>${title}`);
-      const index = await waitFor(
-        async () => {
-          const labels = await rows.evaluateAll((els) =>
-            els.map((e) => (e.querySelector('.label-name')?.textContent ?? '').trim()),
-          );
-          const i = labels.indexOf(title);
-          return i >= 0 ? i : undefined;
-        },
-        { timeoutMs: 2000 },
-      );
-      await rows.nth(index).click({ timeout: 2000 });
-      return true;
-    },
-    { message: `command "${title}"` },
-  );
-}
-
-/** Answers the quick input whose title contains `step` with `text` (a pick is filtered to it, then Enter). */
-async function answer(step: string, text: string): Promise<void> {
-  const page = getPage();
-  const title = page.locator('.quick-input-widget .quick-input-title');
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await waitFor(async () => (await title.isVisible()) && ((await title.textContent()) ?? '').includes(step), {
-    message: `the quick input "${step}"`,
-    timeoutMs: 60_000,
-  });
-  await input.fill(text);
-  await waitFor(async () => {
-    const rows = await page.locator('.quick-input-list .monaco-list-row').count();
-    const box = await page.locator('.quick-input-list').isVisible();
-    return !box || rows > 0;
-  });
-  await page.keyboard.press('Enter');
-}
 
 describe('webgpu backend (code-server)', function () {
   this.timeout(300_000);
@@ -92,18 +46,14 @@ describe('webgpu backend (code-server)', function () {
       { timeoutMs: 60_000, message: 'the graph outline to be ready' },
     );
     // The run setup lists webgpu among the available backends (with its adapter): pick it.
-    await startCommand('Skipscope: Analyze Gradient Flow');
-    await answer('(1/5)', 'Synthetic');
-    await answer('(2/5)', '4');
-    await answer('(3/5)', '2');
-    await answer('(4/5)', 'mean-square');
-    await answer('(5/5)', 'webgpu');
+    await analyzeWithQuickPicks({ batch: 4, batches: 2, backend: 'webgpu' });
+    // Earlier tests may have left another run's legend: wait for this run's.
     const label = await waitFor(
       async () => {
         const t = (await (await activeWebviewFrame()).locator('#gradient-label').innerText()).trim();
-        return t || undefined;
+        return / · webgpu · /.test(t) ? t : undefined;
       },
-      { timeoutMs: 240_000, message: 'the gradient overlay legend' },
+      { timeoutMs: 240_000, message: 'the gradient overlay legend of the webgpu run' },
     );
     assert.match(label, /^Gradient overlay: .* · webgpu · /);
     const note = await waitForNotification(/^Gradient flow /, { timeoutMs: 60_000 });
