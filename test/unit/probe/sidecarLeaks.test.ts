@@ -317,6 +317,8 @@ describe('a long sidecar session: 200 models opened and closed, 50 probes of whi
         const baseline = await s.side.memory();
         assert.equal(baseline.models, 0);
         assert.equal(baseline.backend, backend);
+        // Every model probed so far is closed: no runner keeps its parameters.
+        assert.equal(baseline.numTensors, 0, 'tensors of closed models');
 
         const samples: RuntimeMemory[] = [];
         let opened = 0;
