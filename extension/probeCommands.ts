@@ -9,6 +9,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import {
+  CANCEL_GRACE_MS,
   ModelOpen,
   ProbeProgress,
   ProbeReport,
@@ -25,12 +26,6 @@ import { addRun, intactTwin, setCompared, shownRun, type StoredRun } from './run
 /** Why probes are off in an untrusted workspace, shown to the user. */
 export const UNTRUSTED_MESSAGE =
   'Skipscope runs gradient probes only in trusted workspaces: a probe executes the model and can load native TensorFlow. Trust this workspace (Workspaces: Manage Workspace Trust) to analyze gradient flow.';
-
-/**
- * How long a cancelled run may take to stop on its own (between batches) before the sidecar is
- * restarted; with the restart itself this keeps Cancel under a second.
- */
-export const CANCEL_GRACE_MS = 600;
 
 /** The model a command runs on: the argument, the active model editor, or the active .onnx/model.json file. */
 function targetModel(arg: unknown): vscode.Uri | undefined {

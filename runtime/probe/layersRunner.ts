@@ -295,7 +295,17 @@ async function firstNonFiniteLayer(
   return first && { name: first.name, op: first.getClassName() };
 }
 
-/** Frees the model's weights. */
+/** TF.js layers' own flag: the size of its topological-sort cache (100 by default). */
+const SORT_CACHE = 'TOPOLOGICAL_SORT_CACHE_MAX_ENTRIES';
+
+/**
+ * Frees the model's weights, and the graph TF.js layers keeps of it: its topological-sort cache
+ * (an LRU of 100 entries keyed by tensor names, unique per loaded model) would otherwise hold the
+ * layers, variables and symbolic tensors of up to 100 disposed models. Resizing it to 0 empties it.
+ */
 export function disposeLayersRunner(r: LayersRunner): void {
   r.model.dispose();
+  const size = tf.env().getNumber(SORT_CACHE);
+  tf.env().set(SORT_CACHE, 0);
+  tf.env().set(SORT_CACHE, size);
 }

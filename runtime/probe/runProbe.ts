@@ -158,12 +158,40 @@ function lossInputs(model: Model, opts: ProbeOptions, batchSize: number, b: numb
   return extra;
 }
 
+/** Runs in flight, by model: a model closed meanwhile keeps its runner until they end. */
+const running = new Map<Model, number>();
+/** Models closed while a run was using their runner. */
+const closedWhileRunning = new WeakSet<Model>();
+
+/**
+ * Frees the runner of `model` (its parameters in backend memory) once the model is closed: now, or
+ * when the runs in flight on it end. Without it a closed model's tensors live until another probe.
+ */
+export function releaseRunnerOf(model: Model): void {
+  if (running.has(model)) closedWhileRunning.add(model);
+  else if (cached?.model === model) releaseExecutor();
+}
+
 /** Runs the probes of `opts` on `model`. */
 export async function runProbe(
   model: Model,
   opts: ProbeOptions,
   hooks: ProbeHooks = {},
 ): Promise<ProbeResult> {
+  running.set(model, (running.get(model) ?? 0) + 1);
+  try {
+    return await probeModel(model, opts, hooks);
+  } finally {
+    const left = running.get(model)! - 1;
+    if (left) running.set(model, left);
+    else {
+      running.delete(model);
+      if (closedWhileRunning.has(model)) releaseRunnerOf(model);
+    }
+  }
+}
+
+async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): Promise<ProbeResult> {
   const t0 = performance.now();
   const backend = await initBackend(opts.backend ?? 'auto', {
     nativePath: opts.nativePath,

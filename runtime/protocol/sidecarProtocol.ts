@@ -84,6 +84,11 @@ export const ProbeReport = new RequestType<
   { files: string[] },
   void
 >('probe/report');
+/**
+ * How long a cancelled probe/run may take to answer (it stops between batches) before the client
+ * restarts the sidecar: a pass in flight is synchronous and cannot be interrupted inside it.
+ */
+export const CANCEL_GRACE_MS = 600;
 /** Progress of a probe run. */
 export const ProbeProgress = new NotificationType<{
   runId: number;
@@ -104,3 +109,24 @@ export interface RuntimeInfo {
 }
 /** Asks the sidecar what it can run on. */
 export const RuntimeInfoRequest = new RequestType<void, RuntimeInfo, void>('runtime/info');
+
+/** The sidecar's memory and what holds it: the figures a long session must bring back to their baseline. */
+export interface RuntimeMemory {
+  /** Resident set size of the sidecar process, bytes. */
+  rss: number;
+  /** V8's heap in use, bytes. */
+  heapUsed: number;
+  /** Memory outside V8's heap that JS objects own (Buffers, ArrayBuffers, WebAssembly memories), bytes. */
+  external: number;
+  /** TF.js tensors alive, on every backend (`tf.memory().numTensors`), and the bytes they hold. */
+  numTensors: number;
+  numBytes: number;
+  /** The backend TF.js runs on; none before the first probe. */
+  backend?: string;
+  /** Models open (handles given out and not closed). */
+  models: number;
+  /** Threads of the process (main, libuv, V8, kernel workers) where the system tells (Linux), else 0. */
+  threads: number;
+}
+/** The sidecar's memory; with `gc`, after a full garbage collection (what a leak check compares). */
+export const RuntimeMemoryRequest = new RequestType<{ gc?: boolean }, RuntimeMemory, void>('runtime/memory');

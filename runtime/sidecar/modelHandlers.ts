@@ -4,6 +4,7 @@
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import { openModel } from '../analysis/openModel';
 import { ModelClose, ModelOpen, ModelTensorStats } from '../protocol/sidecarProtocol';
+import { releaseRunnerOf } from '../probe/runProbe';
 import { buildViewModel } from '../view/buildViewModel';
 import { tensorStats } from '../view/tensorStats';
 import { guarded, type HandlerContext } from './handlerContext';
@@ -16,7 +17,11 @@ export function registerModelHandlers({ conn, store }: HandlerContext): void {
       return { handle: store.add(model), view: buildViewModel(model, analyzeSkips(model)) };
     }),
   );
-  conn.onRequest(ModelClose, ({ handle }) => store.delete(handle));
+  conn.onRequest(ModelClose, ({ handle }) => {
+    const model = store.delete(handle);
+    // Its parameters may sit in backend memory, cached for the next probe: a closed model has none.
+    if (model) releaseRunnerOf(model);
+  });
   conn.onRequest(ModelTensorStats, ({ handle, tensor }) =>
     guarded(() => tensorStats(store.get(handle), tensor)),
   );

@@ -23,7 +23,15 @@ export class ModelStore {
     return m;
   }
 
-  delete(handle: number): void {
+  /** The number of models open. */
+  get size(): number {
+    return this.models.size;
+  }
+
+  /** Forgets `handle`'s model; returns it, if it was open. */
+  delete(handle: number): Model | undefined {
+    const m = this.models.get(handle);
     this.models.delete(handle);
+    return m;
   }
 }

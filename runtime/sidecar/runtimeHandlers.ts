@@ -1,14 +1,16 @@
 /**
- * runtime/… requests: what this sidecar can run probes on (backends found, versions, threads).
+ * runtime/… requests: what this sidecar can run probes on (backends found, versions, threads), and
+ * its memory.
  */
-import { RuntimeInfoRequest } from '../protocol/sidecarProtocol';
+import { RuntimeInfoRequest, RuntimeMemoryRequest } from '../protocol/sidecarProtocol';
 import { VERSION } from '../version';
 import { backendAvailability, currentBackend, tfVersions } from '../probe/backend';
 import { coreCount } from '../probe/wasm/kernelThreads';
 import type { HandlerContext } from './handlerContext';
+import { memoryReport } from './memoryReport';
 
 /** Registers the runtime/… handlers. */
-export function registerRuntimeHandlers({ conn }: HandlerContext): void {
+export function registerRuntimeHandlers({ conn, store }: HandlerContext): void {
   conn.onRequest(RuntimeInfoRequest, async () => {
     const running = currentBackend();
     const versions = Object.entries(tfVersions())
@@ -25,4 +27,5 @@ export function registerRuntimeHandlers({ conn }: HandlerContext): void {
       cores: coreCount(),
     };
   });
+  conn.onRequest(RuntimeMemoryRequest, ({ gc }) => memoryReport(store.size, gc));
 }
