@@ -9,6 +9,7 @@
  * graph: no ancestor sets are materialised and nothing is quadratic in the node count. A forward
  * pass over the same region measures the longer path (ops, learned ops, resampling).
  */
+import type { Shape } from '../model/ir';
 import type { DataGraph } from './dataGraph';
 import type { LearnedKind, MergeOp } from './opRoles';
 
@@ -161,6 +162,24 @@ function chainOf(dg: DataGraph, v: number, allowProjection: boolean): ChainLink[
 }
 
 /** True when `label` (at `off`, `w` words) has a bit other than `j`. */
+/**
+ * True when a value of shape `input` is known to be broadcast to `output` by an elementwise merge:
+ * a lower rank, or an axis of 1 where the output's axis is larger or symbolic. A residual shortcut
+ * carries a tensor of the merge's own shape; a broadcast addend (an additive attention mask
+ * [B, 1, 1, S] added to the scores [B, H, S, S] of every block) is a bias, not a skip, even though
+ * it reaches the merge's other input through earlier blocks. Unknown shapes decide nothing.
+ */
+export function broadcastsInto(input: Shape, output: Shape): boolean {
+  if (!input || !output) return false;
+  if (input.length < output.length) return true;
+  const off = input.length - output.length;
+  for (let i = 0; i < output.length; i++) {
+    const o = output[i];
+    if (input[i + off] === 1 && o !== 1 && o !== null) return true;
+  }
+  return false;
+}
+
 function hasOther(labels: Uint32Array, off: number, w: number, j: number): boolean {
   for (let i = 0; i < w; i++) {
     let word = labels[off + i];
@@ -308,6 +327,11 @@ export class SkipClassifier {
     return region;
   }
 
+  /** The shape of value id `v` (null when unknown). */
+  private shapeOf(v: number): Shape {
+    return v < 0 ? null : (this.dg.graph.values.get(this.dg.valueNames[v])?.shape ?? null);
+  }
+
   /** Classifies merge node `n`; undefined when it is none of the contract's kinds. */
   classify(n: number): RawMerge | undefined {
     const { dg, s } = this;
@@ -328,9 +352,11 @@ export class SkipClassifier {
     while (s.heap.size > 0 && s.heap.topKey() >= minKey) this.step();
 
     const skips: RawSkip[] = [];
+    const outShape = this.shapeOf(dg.valueId.get(dg.graph.nodes[n].outputs[0]) ?? -1);
     for (let j = 0; j < k; j++) {
       // A tensor read twice by one merge (Concat(x, x, f(x))) is one skip, not two.
       if (ins.indexOf(ins[j]) < j) continue;
+      if (op === 'add' && broadcastsInto(this.shapeOf(ins[j]), outShape)) continue;
       const link = chains[j].find(
         (l) => s.seen[l.value] === s.epoch && hasOther(s.labels, this.labelOffset(l.value), s.words, j),
       );

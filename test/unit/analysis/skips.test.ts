@@ -199,6 +199,36 @@ describe('skip classification', () => {
     assert.equal(s.sourceNode, '');
   });
 
+  it('does not take a broadcast additive mask for a skip, though it reaches later blocks', () => {
+    // Two attention-like blocks: scores = MatMul(x, x) + mask, the mask [B, 1, 1, S] broadcast over
+    // heads and queries; block 2's scores descend from the mask through block 1.
+    const build = (maskShape: (string | number)[]): SkipAnalysis => {
+      const b = new GraphBuilder();
+      const x0 = b.input('x', ['B', 4, 'S', 'S']);
+      const mask = b.input('attention_mask', maskShape);
+      let x = x0;
+      for (const blk of ['/blocks.0', '/blocks.1']) {
+        const q = b.op('MatMul', [x, b.init(`${blk}.wq`, [1, 1, 1, 1])], {
+          name: `${blk}/q`,
+          shape: ['B', 4, 'S', 'S'],
+        });
+        const s = b.op('Add', [q, mask], { name: `${blk}/attn/Add`, shape: ['B', 4, 'S', 'S'] });
+        const a = b.op('Softmax', [s], { name: `${blk}/Softmax`, shape: ['B', 4, 'S', 'S'] });
+        x = b.op('Add', [x, a], { name: `${blk}/Add`, shape: ['B', 4, 'S', 'S'] });
+      }
+      b.output(x);
+      return analyze(b);
+    };
+    const masked = build(['B', 1, 1, 'S']);
+    assert.deepEqual(masked.skips.map((s) => `${s.sourceNode || s.source} → ${s.merge}`).sort(), [
+      '/blocks.0/Add → /blocks.1/Add',
+      'x → /blocks.0/Add',
+    ]);
+    // The same graph with a mask of the scores' own shape: then the mask is a skip like any other.
+    const full = build(['B', 4, 'S', 'S']);
+    assert.ok(full.skips.some((s) => s.source === 'attention_mask' && s.merge === '/blocks.1/attn/Add'));
+  });
+
   it('tells a gate (Mul, squeeze-excitation) from a residual, and ignores x·sigmoid(x)', () => {
     const b = new GraphBuilder();
     const x = b.input('x');
