@@ -33,7 +33,11 @@ export function meanSquare(x: tf.Tensor): tf.Scalar {
     const value = tf.tidy(() => {
       const m = tf.max(tf.abs(v));
       const d = tf.where(tf.greater(m, 0), m, tf.onesLike(m));
-      const scaled = tf.square(tf.mul(d, tf.sqrt(tf.mean(tf.square(tf.div(v, d))))));
+      // A sum then one division, not tf.mean: the WASM backend's Mean adds in float32 one value
+      // after the other (off by 1.6e-3 over a GPT head's 2M logits), its Sum of every value in f64
+      // blocks (wasm/sumKernel.ts).
+      const sq = tf.sum(tf.square(tf.div(v, d)));
+      const scaled = tf.square(tf.mul(d, tf.sqrt(tf.div(sq, v.size))));
       // An infinite x makes x/m NaN; the mean of its square is infinite.
       return tf.where(tf.isInf(m), m, scaled);
     });

@@ -123,6 +123,26 @@ describe('NaN and Infinity in probes', () => {
       }
     });
 
+    it(`${backend}: the mean-square loss of 2M outputs (a GPT head's logits) is exact to float32 rounding`, async () => {
+      await initBackend(backend);
+      // Seeded values of mixed sign and magnitude: float32 added one after the other drifts by ~1e-3 here.
+      const n = 1 << 21;
+      const y = new Float32Array(n);
+      let seed = 12345;
+      for (let i = 0; i < n; i++) {
+        seed = (seed * 1103515245 + 12345) >>> 0;
+        y[i] = ((seed / 2 ** 32) * 2 - 1) * (1 + (i % 7));
+      }
+      let want = 0;
+      for (const v of y) want += v * v;
+      want /= n;
+      const x = tf.tensor1d(y);
+      const value = meanSquare(x);
+      const got = (await value.data())[0];
+      assert.ok(Math.abs(got - want) <= 1e-6 * want, `${got} vs ${want}`);
+      tf.dispose([x, value]);
+    });
+
     it(`${backend}: a gradient that overflows in the backward pass is Infinity/NaN, named at its node`, async () => {
       const r = await runProbe(await openModel(overflow), opts(backend, batch('unit.npy', 1)));
       assert.ok(Number.isFinite(r.loss.values[0]), 'the loss is finite');

@@ -154,11 +154,13 @@ for (const backend of testBackends) {
         const h = 1e-2;
         for (const idx of order) {
           const fd = ((await at(idx, h)) - (await at(idx, -h))) / (2 * h);
-          // On a GPU the forward pass rounds differently (its own summation order), and a step that
-          // crosses a max-pool or nearest-resize boundary shows it: 1% there (its autodiff
-          // gradient equals the CPU backend's to 3e-6; the gradients of every fixture are checked
-          // against PyTorch in gradients.test.ts).
-          const tol = backend === 'webgpu' ? 1e-2 : 5e-3;
+          // On a GPU, and on WASM (whose Sum adds in f64 blocks), the forward pass rounds
+          // differently from the CPU backend's one-by-one float32 sums, and a step that crosses a
+          // max-pool or nearest-resize boundary shows it: 1% there (input[822]: the same FD on both,
+          // 0.03947 against the CPU's 0.03913, while the autodiff gradient is the same to 1e-8
+          // everywhere; the gradients of every fixture are checked against PyTorch in
+          // gradients.test.ts).
+          const tol = backend === 'cpu' ? 5e-3 : 1e-2;
           assert.ok(
             Math.abs(fd - g[idx]) <= tol * Math.abs(g[idx]) + 1e-5,
             `input[${idx}]: fd ${fd} vs ${g[idx]}`,

@@ -4,7 +4,8 @@
  * path (both WASM builds, the TF.js op path on every test backend) at float32's extremes (values
  * near 1e±38, subnormals, blocks mixing them), where squares leave float32's range; the
  * PassRecorder's WASM numbers against the CPU backend's op path; and the WASM Sum kernel (leading
- * axes as column sums, everything else through TF.js's own kernel) against the CPU backend.
+ * axes as column sums, leading and trailing axes around a kept block as column sums then runs,
+ * everything else through TF.js's own kernel) against the CPU backend.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -12,6 +13,7 @@ import { initBackend } from '../../../runtime/probe/backend';
 import { PassRecorder } from '../../../runtime/probe/passRecorder';
 import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/heap';
 import { wasmKernels } from '../../../runtime/probe/wasm/wasmKernels';
+import { sumKernelRuns } from '../../../runtime/probe/wasm/sumKernel';
 import { opStats } from '../../../runtime/probe/opStats';
 import { readNow, type Moments, type Split } from '../../../runtime/probe/statsKernels';
 import { testBackends } from '../helpers/testBackends';
@@ -345,7 +347,12 @@ describe('WASM Sum kernel', () => {
     { shape: [7, 9, 11], axis: null },
     { shape: [100003], axis: 0, keepDims: true },
     { shape: [8, 5, 7, 13], axis: [1, 2] }, // not leading: TF.js's kernel
-    { shape: [8, 5, 7, 13], axis: [3] },
+    { shape: [8, 5, 7, 13], axis: [3] }, // trailing only: a run of 13 per kept element
+    { shape: [2, 16, 4, 6, 5], axis: [0, 2, 3, 4] }, // a channels-first 3-D conv's bias gradient
+    { shape: [2, 16, 4, 6, 5], axis: [4, 0, 3, 2], keepDims: true },
+    { shape: [3, 4, 2, 300], axis: [0, 3] }, // two kept axes; runs past one f32 block
+    { shape: [1, 6, 9], axis: [0, 2] },
+    { shape: [5, 3, 4], axis: [0, 2] }, // runs shorter than MIN_RUN: TF.js's kernel
     { shape: [6, 10], axis: [0, 1], keepDims: true },
   ];
 
@@ -383,6 +390,15 @@ describe('WASM Sum kernel', () => {
       );
     });
   }
+
+  it('reductions around a kept block run on the probe’s kernel, short runs on TF.js’s', async () => {
+    const before = sumKernelRuns.around;
+    await run('wasm', { shape: [2, 16, 4, 6, 5], axis: [0, 2, 3, 4] });
+    assert.equal(sumKernelRuns.around, before + 2, 'the sum and the sum of magnitudes');
+    await run('wasm', { shape: [5, 3, 4], axis: [0, 2] });
+    await run('wasm', { shape: [8, 5, 7, 13], axis: [1, 2] });
+    assert.equal(sumKernelRuns.around, before + 2, 'runs under MIN_RUN and middle axes stay with TF.js');
+  });
 
   it('int32 sums over leading axes go through TF.js’s kernel, exactly', async () => {
     const c = { shape: [4, 6, 5], axis: [0, 1] };
