@@ -11,7 +11,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfconv from '@tensorflow/tfjs-converter';
 import type { Model } from '../model/ir';
-import { ModelError, describeError } from '../errors';
+import { ModelError, quotedCause } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import { checkFiniteInputs, readFlags, tap, type LossFn, type PassStats } from './gradPass';
 import { PassRecorder } from './passRecorder';
@@ -73,7 +73,7 @@ export async function loadGraphRunner(ir: Model): Promise<GraphRunner> {
     model = await tfconv.loadGraphModel(fileIoHandler(file));
   } catch (e) {
     throw new ModelError(
-      `${file}: TF.js cannot load this graph model for probing (${describeError(e)}).`,
+      `${file}: TF.js cannot load this graph model for probing (${quotedCause(e)}).`,
       file,
     );
   }
@@ -202,7 +202,7 @@ export async function graphGradPass(
           } catch (e) {
             if (e instanceof ModelError) throw e;
             throw new ModelError(
-              `${r.file}: the graph model cannot run under gradient probes (${describeError(e)}).`,
+              `${r.file}: the graph model cannot run under gradient probes (${quotedCause(e)}).`,
               r.file,
             );
           }

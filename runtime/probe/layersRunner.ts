@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 // Layers call tensor methods (the orthogonal initializer, LSTM/GRU/SimpleRNN's default recurrent
 // initializer, runs while a loaded model is built): tfjs-core alone does not attach them.
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
-import { ModelError, describeError } from '../errors';
+import { ModelError, quotedCause } from '../errors';
 import type { Model } from '../model/ir';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { LossFn, PassStats } from './gradPass';
@@ -47,7 +47,7 @@ async function load(file: string): Promise<tfl.LayersModel> {
     return await tfl.loadLayersModel(handler);
   } catch (e) {
     throw new ModelError(
-      `${file}: TF.js cannot build this layers model for probing (${describeError(e)}).`,
+      `${file}: TF.js cannot build this layers model for probing (${quotedCause(e)}).`,
       file,
     );
   }
