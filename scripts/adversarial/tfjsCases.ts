@@ -221,6 +221,39 @@ export function tfjsCases(): CorpusCase[] {
       oneShard,
     ),
     tfjsCase(
+      'tfjs_layers_no_parameters',
+      'a layers model of one Activation layer: no weights',
+      layers([], {
+        class_name: 'Sequential',
+        config: {
+          name: 'seq',
+          layers: [
+            {
+              class_name: 'Activation',
+              config: { name: 'act', activation: 'tanh', batch_input_shape: [null, 4], dtype: 'float32' },
+            },
+          ],
+        },
+      }),
+    ),
+    tfjsCase('tfjs_graph_no_parameters', 'a graph model x → Relu → Tanh: no weights', {
+      format: 'graph-model',
+      modelTopology: {
+        node: [
+          {
+            name: 'x',
+            op: 'Placeholder',
+            attr: { dtype: { type: 'DT_FLOAT' }, shape: { shape: { dim: [{ size: '-1' }, { size: '4' }] } } },
+          },
+          { name: 'r', op: 'Relu', input: ['x'], attr: { T: { type: 'DT_FLOAT' } } },
+          { name: 'y', op: 'Tanh', input: ['r'], attr: { T: { type: 'DT_FLOAT' } } },
+        ],
+        library: {},
+        versions: { producer: 1482 },
+      },
+      weightsManifest: [],
+    }),
+    tfjsCase(
       'tfjs_graph_as_layers',
       'a graph topology in a file saying format "layers-model"',
       graphModel(
