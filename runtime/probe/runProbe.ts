@@ -248,7 +248,7 @@ export async function runProbe(
   const inTime = timeIssuesText(timesteps);
   if (inTime) text += ` ${inTime}`;
   if (params.length === 0 && inputs.length > 0)
-    text += `${text ? ' ' : ''}The model has no parameters: the gradients are those at its ${activations.length} node output${activations.length === 1 ? '' : 's'} and its input${inputs.length === 1 ? '' : 's'} ${inputs.map((i) => `"${i.input}"`).join(', ')}.`;
+    text += `${text ? ' ' : ''}The model has no parameters: the gradients are those at its ${activations.length.toLocaleString('en-US')} node output${activations.length === 1 ? '' : 's'} and its input${inputs.length === 1 ? '' : 's'} ${inputs.map((i) => `"${i.input}"`).join(', ')}.`;
   if (warning) text += ` Memory: ${warning}`;
   const result: ProbeResult = {
     model: path.basename(model.file),
