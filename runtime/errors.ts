@@ -24,3 +24,12 @@ export function describeError(e: unknown): string {
   if (e instanceof Error) return e.message;
   return String(e);
 }
+
+/**
+ * The first sentence of a library's message, without its final period, for quoting inside one of
+ * Skipscope's sentences (TF.js explains some errors over several numbered lines).
+ */
+export function quotedCause(e: unknown): string {
+  const line = describeError(e).split('\n')[0].trim();
+  return line.split(/\.\s+(?=[A-Z])/)[0].replace(/[.:]+$/, '');
+}

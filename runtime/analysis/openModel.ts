@@ -7,7 +7,8 @@ import { readModelBytes, readModelFile } from '../model/open';
 import { inferShapes } from './shapes';
 import { computeCost } from './cost';
 
-function analysed(model: Model): Model {
+/** Infers shapes and counts parameters and FLOPs of a model just read (in place); returns it. */
+export function analyseModel(model: Model): Model {
   inferShapes(model.graph, model.format);
   computeCost(model);
   return model;
@@ -20,10 +21,10 @@ export async function openModel(file: string): Promise<Model> {
 
 /** Synchronous openModel, for the CLI, benchmarks and tests. */
 export function openModelSync(file: string): Model {
-  return analysed(readModelFile(file));
+  return analyseModel(readModelFile(file));
 }
 
 /** Opens a model from bytes in memory (tests, the mutation test). `file` names it in messages and locates side files. */
 export function openModelBytes(bytes: Buffer, file: string): Model {
-  return analysed(readModelBytes(bytes, file));
+  return analyseModel(readModelBytes(bytes, file));
 }

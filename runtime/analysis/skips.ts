@@ -44,6 +44,14 @@ export interface RawMerge {
   region: number[];
 }
 
+/**
+ * Merges with more data inputs than this are not classified: the walk labels every ancestor with
+ * one bit per input, so its cost grows with inputs × region. No architecture merges a thousand
+ * branches in one node; a generated Sum of 100,000 inputs (the adversarial corpus) would take
+ * minutes and gigabytes.
+ */
+export const MAX_MERGE_INPUTS = 1024;
+
 /** One link of an input's chain of carry ops, walking back from the merge. */
 interface ChainLink {
   value: number;
@@ -338,7 +346,7 @@ export class SkipClassifier {
     const op = dg.roles[n].merge!;
     const ins = Array.from(dg.inputIds.subarray(dg.inputStart[n], dg.inputStart[n + 1]));
     const k = ins.length;
-    if (k < 2) return undefined;
+    if (k < 2 || k > MAX_MERGE_INPUTS) return undefined;
     s.epoch++;
     s.words = Math.ceil(k / 32);
     s.heap.clear();

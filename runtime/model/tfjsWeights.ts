@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../errors';
+import { sideFilePath } from './sideFile';
 import type { DType, TensorData, TensorValues } from './ir';
 import { readFully } from './byteSource';
 import { decodeBytes, elementCount, halfToFloat } from './tensorValues';
@@ -51,7 +52,12 @@ export function readManifest(manifest: unknown, modelFile: string, displayFile: 
     for (const p of g.paths) {
       if (typeof p !== 'string' || p === '')
         throw new ModelError(`${displayFile}: a weight shard path is not a string.`, displayFile);
-      const file = path.resolve(dir, p);
+      const file = sideFilePath(dir, p);
+      if (file === null)
+        throw new ModelError(
+          `${displayFile}: weight shard '${p}' lies outside the model's folder; refusing to read it.`,
+          displayFile,
+        );
       let size: number;
       try {
         const st = fs.statSync(file);

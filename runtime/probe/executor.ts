@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Graph, Model, Node, Value } from '../model/ir';
-import { ModelError, describeError, isModelError } from '../errors';
+import { ModelError, isModelError, quotedCause } from '../errors';
 import { Val, nat, readInts } from './val';
 import { tensorFromData, type OpContext } from './ops/opContext';
 import { isParamSlot, onnxOpProblem, onnxOps } from './ops/onnxOps';
@@ -171,6 +171,14 @@ export class Executor {
       this.params.push({ name, shape: init.shape, node: node.name, tensor });
       this.paramDependent.add(name);
     }
+    // Without parameters a run differentiates with respect to the float inputs (gradPass.ts): what
+    // they reach is then what carries a gradient.
+    if (this.params.length === 0)
+      for (const name of this.model.graph.inputs) {
+        const v = values.get(name);
+        if (v && !v.initializer && (v.dtype === 'unknown' || FLOAT.has(v.dtype)))
+          this.paramDependent.add(name);
+      }
     for (const n of this.nodes) {
       // Branches read outer values implicitly: treat their outputs as depending on parameters.
       if (n.subgraphs || n.inputs.some((i) => i && this.paramDependent.has(i))) {
@@ -273,7 +281,7 @@ export class Executor {
         .map((n) => (n ? `[${this.lookup(n, env, params)?.shape ?? '?'}]` : '-'))
         .join(', ');
       throw new ModelError(
-        `${this.file}: node "${node.name}" (${node.op}) failed on inputs ${shapes}: ${describeError(e)}`,
+        `${this.file}: node "${node.name}" (${node.op}) failed on inputs ${shapes}: ${quotedCause(e)}.`,
         this.file,
       );
     }

@@ -122,6 +122,21 @@ export function renderFlowTable(r: ProbeResult): string {
       3,
     ).replace(/ +$/gm, ''),
   );
+  if (r.inputs?.length) {
+    out.push('');
+    out.push(
+      table(
+        ['input', 'grad RMS', 'grad L2 / sample', 'zeros'],
+        r.inputs.map((i) => [
+          i.input,
+          fmt(i.rms),
+          fmt(i.l2PerSample ?? NaN),
+          `${(i.zeroFraction * 100).toFixed(0)}%`,
+        ]),
+        1,
+      ),
+    );
+  }
   if (r.merges.length) {
     out.push('');
     out.push(

@@ -71,10 +71,21 @@ export async function gradPass(
   const bySource = new Map<string, number[]>();
   skips.forEach((s, i) => bySource.set(s.source, [...(bySource.get(s.source) ?? []), i]));
   const inputNames = new Set(ex.model.graph.inputs);
+  const tapped = new Set(skips.map((s) => s.source).filter((s) => inputNames.has(s)));
+  // Without parameters the run differentiates with respect to the batch itself: the gradients at
+  // the node outputs and at the inputs are still there to measure.
+  if (ex.params.length === 0) {
+    for (const name of ex.model.graph.inputs) if (feeds[name]?.dtype === 'float32') tapped.add(name);
+    if (tapped.size === 0)
+      throw new ModelError(
+        `${ex.model.file}: the model has no parameters and no floating-point input, so there is no gradient to measure.`,
+        ex.model.file,
+      );
+  }
 
   const hooks: Hooks = {
     edges: new Set(skips.map((s) => edgeKey(s.source, s.skipNode))),
-    inputs: new Set(skips.map((s) => s.source).filter((s) => inputNames.has(s))),
+    inputs: tapped,
     zero,
     value: (name, t) =>
       tap(t, (dy) => {

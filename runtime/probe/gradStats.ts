@@ -6,6 +6,7 @@
 import type {
   ActivationGrad,
   FlowIssue,
+  InputGrad,
   MergeGrad,
   NonFiniteReport,
   ParamGrad,
@@ -79,6 +80,27 @@ export function activationStats(ex: ProbedGraph, passes: PassStats[], batchSize:
         ...nonFinite(per.map((v) => v.nonFinite)),
       });
     }
+  }
+  return out;
+}
+
+/** Per graph input whose gradient a pass measured: the same statistics as at a node output. */
+export function inputStats(inputs: string[], passes: PassStats[], batchSize: number): InputGrad[] {
+  const out: InputGrad[] = [];
+  for (const input of inputs) {
+    const per = passes.map((s) => s.activations.get(input)).filter((v) => v !== undefined);
+    if (per.length === 0) continue;
+    const rms = per.map((v) => Math.sqrt(v.sumSq / Math.max(v.size, 1)));
+    const zeros = per.map((v) => v.zeros / Math.max(v.size, 1));
+    out.push({
+      input,
+      rms: mean(rms),
+      rmsSpread: std(rms),
+      l2PerSample: mean(per.map((v) => Math.sqrt(v.sumSq / Math.max(batchSize, 1)))),
+      zeroFraction: mean(zeros),
+      zeroFractionSpread: std(zeros),
+      ...nonFinite(per.map((v) => v.nonFinite)),
+    });
   }
   return out;
 }

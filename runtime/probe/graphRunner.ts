@@ -11,12 +11,13 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfconv from '@tensorflow/tfjs-converter';
 import type { Model } from '../model/ir';
-import { ModelError, describeError } from '../errors';
+import { ModelError, quotedCause } from '../errors';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import { checkFiniteInputs, readFlags, tap, type LossFn, type PassStats } from './gradPass';
 import { PassRecorder } from './passRecorder';
 import { nonFiniteOrigin, passHasNonFinite } from './nonFinite';
 import { fileIoHandler } from './modelFiles';
+import { inputVariables } from './inputVariables';
 
 /** A loaded graph model with its parameters (as variables) and nodes in graph order. */
 export interface GraphRunner {
@@ -73,7 +74,7 @@ export async function loadGraphRunner(ir: Model): Promise<GraphRunner> {
     model = await tfconv.loadGraphModel(fileIoHandler(file));
   } catch (e) {
     throw new ModelError(
-      `${file}: TF.js cannot load this graph model for probing (${describeError(e)}).`,
+      `${file}: TF.js cannot load this graph model for probing (${quotedCause(e)}).`,
       file,
     );
   }
@@ -193,30 +194,37 @@ export async function graphGradPass(
       inputs[n] = feeds[n];
     }
     let lossT: tf.Tensor | undefined;
-    tf.tidy(() => {
-      const { value, grads } = tf.variableGrads(
-        () => {
-          let out: tf.Tensor | tf.Tensor[];
-          try {
-            out = r.model.execute(inputs, r.outputNames);
-          } catch (e) {
-            if (e instanceof ModelError) throw e;
-            throw new ModelError(
-              `${r.file}: the graph model cannot run under gradient probes (${describeError(e)}).`,
-              r.file,
-            );
-          }
-          return loss(Array.isArray(out) ? out : [out]);
-        },
-        r.params.map((p) => p.tensor),
-      );
-      lossT = tf.keep(value);
-      for (const p of r.params) {
-        const g = grads[p.tensor.name] ?? tf.zerosLike(p.tensor);
-        inspect?.(p.name, g);
-        rec.param(g);
-      }
-    });
+    const names = Object.keys(inputs);
+    const byInput = r.params.length === 0 ? inputVariables(Object.values(inputs), r.file) : undefined;
+    const fed = byInput ? Object.fromEntries(names.map((n, i) => [n, byInput.feeds[i]])) : inputs;
+    try {
+      tf.tidy(() => {
+        const { value, grads } = tf.variableGrads(
+          () => {
+            let out: tf.Tensor | tf.Tensor[];
+            try {
+              out = r.model.execute(fed, r.outputNames);
+            } catch (e) {
+              if (e instanceof ModelError) throw e;
+              throw new ModelError(
+                `${r.file}: the graph model cannot run under gradient probes (${quotedCause(e)}).`,
+                r.file,
+              );
+            }
+            return loss(Array.isArray(out) ? out : [out]);
+          },
+          byInput?.vars ?? r.params.map((p) => p.tensor),
+        );
+        lossT = tf.keep(value);
+        for (const p of r.params) {
+          const g = grads[p.tensor.name] ?? tf.zerosLike(p.tensor);
+          inspect?.(p.name, g);
+          rec.param(g);
+        }
+      });
+    } finally {
+      byInput?.dispose();
+    }
     // Awaited reads: a GPU cannot be read back synchronously.
     const lossValue = (await lossT!.data())[0];
     lossT!.dispose();

@@ -9,7 +9,7 @@ import * as tfl from '@tensorflow/tfjs-layers';
 // Layers call tensor methods (the orthogonal initializer, LSTM/GRU/SimpleRNN's default recurrent
 // initializer, runs while a loaded model is built): tfjs-core alone does not attach them.
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
-import { ModelError, describeError } from '../errors';
+import { ModelError, quotedCause } from '../errors';
 import type { Model } from '../model/ir';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { LossFn, PassStats } from './gradPass';
@@ -17,6 +17,7 @@ import { checkFiniteInputs, readFlags, tap } from './gradPass';
 import { nonFiniteOrigin, passHasNonFinite } from './nonFinite';
 import { PassRecorder } from './passRecorder';
 import { fileIoHandler } from './modelFiles';
+import { inputVariables } from './inputVariables';
 
 /**
  * A skip to split in a layers model: the gradient reaching layer output `source` through input
@@ -47,7 +48,7 @@ async function load(file: string): Promise<tfl.LayersModel> {
     return await tfl.loadLayersModel(handler);
   } catch (e) {
     throw new ModelError(
-      `${file}: TF.js cannot build this layers model for probing (${describeError(e)}).`,
+      `${file}: TF.js cannot build this layers model for probing (${quotedCause(e)}).`,
       file,
     );
   }
@@ -234,19 +235,26 @@ export async function layersGradPass(
       return t;
     });
     let lossT: tf.Tensor | undefined;
-    tf.tidy(() => {
-      const vars = r.model.trainableWeights.map((w) => w.read() as tf.Variable);
-      const { value, grads } = tf.variableGrads(() => {
-        const out = r.model.apply(inputs.length === 1 ? inputs[0] : inputs, { training: false }) as
-          tf.Tensor | tf.Tensor[];
-        return loss(Array.isArray(out) ? out : [out]);
-      }, vars);
-      lossT = tf.keep(value);
-      for (const p of r.params) {
-        const g = grads[(p.tensor as tf.Variable).name] ?? tf.zerosLike(p.tensor);
-        rec.param(g);
-      }
-    });
+    const weights = r.model.trainableWeights.map((w) => w.read() as tf.Variable);
+    const byInput = weights.length === 0 ? inputVariables(inputs, r.file) : undefined;
+    const fed = byInput?.feeds ?? inputs;
+    try {
+      tf.tidy(() => {
+        const vars = byInput?.vars ?? weights;
+        const { value, grads } = tf.variableGrads(() => {
+          const out = r.model.apply(fed.length === 1 ? fed[0] : fed, { training: false }) as
+            tf.Tensor | tf.Tensor[];
+          return loss(Array.isArray(out) ? out : [out]);
+        }, vars);
+        lossT = tf.keep(value);
+        for (const p of r.params) {
+          const g = grads[(p.tensor as tf.Variable).name] ?? tf.zerosLike(p.tensor);
+          rec.param(g);
+        }
+      });
+    } finally {
+      byInput?.dispose();
+    }
     // Awaited reads: a GPU cannot be read back synchronously.
     const lossValue = (await lossT!.data())[0];
     lossT!.dispose();

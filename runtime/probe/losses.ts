@@ -49,14 +49,26 @@ export function meanSquare(x: tf.Tensor): tf.Scalar {
   return f(x) as tf.Scalar;
 }
 
+/** Inputs one addN takes at most: the WASM backend's AddN overruns its heap past ~16,000. */
+const ADD_N_MAX = 1024;
+
+/** The sum of `ts` (of one shape), in addN calls of at most ADD_N_MAX inputs (a model may have 100,000 outputs). */
+function addMany(ts: tf.Tensor[]): tf.Tensor {
+  if (ts.length === 0) throw new Error('addMany of no tensors');
+  if (ts.length <= ADD_N_MAX) return ts.length === 1 ? ts[0] : tf.addN(ts);
+  const parts: tf.Tensor[] = [];
+  for (let i = 0; i < ts.length; i += ADD_N_MAX) parts.push(addMany(ts.slice(i, i + ADD_N_MAX)));
+  return addMany(parts);
+}
+
 /** Builds the loss function; `file` names the model in errors. */
 export function makeLoss(kind: LossKind, extra: LossInputs, file: string): LossFn {
   switch (kind) {
     case 'mean-square':
       // Each output's share divided first, so that the sum of K shares cannot overflow where their mean does not.
-      return (outs) => tf.addN(outs.map((y) => tf.div(meanSquare(y), outs.length))) as tf.Scalar;
+      return (outs) => addMany(outs.map((y) => tf.div(meanSquare(y), outs.length))) as tf.Scalar;
     case 'sum':
-      return (outs) => tf.addN(outs.map((y) => tf.sum(y))) as tf.Scalar;
+      return (outs) => addMany(outs.map((y) => tf.sum(y))) as tf.Scalar;
     case 'cross-entropy':
       return (outs) => {
         const logits = classLast(outs[0]);

@@ -90,6 +90,20 @@ export function largestTensor(
   return best;
 }
 
+/** "the largest tensor is … (node …), " — what asked for the memory. */
+function largestText(model: Model, batch: number, dims?: Record<string, number>): string {
+  const t = largestTensor(model, batch, dims);
+  if (!t) return '';
+  const v = model.graph.values.get(t.name);
+  const node = v?.producer !== undefined ? model.graph.nodes[v.producer] : undefined;
+  const what = node
+    ? `output "${t.name}" of node "${node.name}" (${node.op})`
+    : v?.initializer
+      ? `weight "${t.name}"`
+      : `input "${t.name}"`;
+  return `the largest tensor is the ${what} of shape [${t.shape.join(', ')}] (${gib(t.bytes)}); `;
+}
+
 const mib = (b: number) => `${(b / 1024 ** 2).toFixed(0)} MiB`;
 
 /**
@@ -143,7 +157,7 @@ export function checkMemory(
   const limit = memoryLimit(backend);
   if (need > limit) {
     throw new ModelError(
-      `${model.file}: a probe pass at batch ${batch} needs about ${gib(need)}, more than the ${gib(limit)} available to the ${backend} backend; lower the batch size.`,
+      `${model.file}: a probe pass at batch ${batch} needs about ${gib(need)}, more than the ${gib(limit)} available to the ${backend} backend; ${largestText(model, batch, dims)}${batch > 1 ? 'lower the batch size' : 'this model cannot be probed here'}.`,
       model.file,
     );
   }

@@ -84,6 +84,18 @@ export interface ActivationGrad {
   nonFinite?: number;
 }
 
+/** Gradient statistics at one graph input (the gradient of the loss with respect to the batch). */
+export interface InputGrad {
+  input: string;
+  rms: number;
+  rmsSpread?: number;
+  /** L2 norm of the gradient per sample. */
+  l2PerSample?: number;
+  zeroFraction: number;
+  zeroFractionSpread?: number;
+  nonFinite?: number;
+}
+
 /**
  * At one merge: gradient arriving through the skip versus the branch. At an Add both inputs
  * receive the very same gradient, so the split is measured where the two paths meet again: at the
@@ -166,6 +178,11 @@ export interface ProbeResult {
   batches: number;
   params: ParamGrad[];
   activations: ActivationGrad[];
+  /**
+   * The gradient at the graph inputs, where it was measured: always for a model without
+   * parameters (it is then what the run differentiates against), else where a skip leaves an input.
+   */
+  inputs?: InputGrad[];
   merges: MergeGrad[];
   /** Per recurrent node and direction: the gradient at the hidden state of every timestep (runProbe always fills it; empty without recurrent nodes). */
   timesteps?: TimestepGrad[];

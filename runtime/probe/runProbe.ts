@@ -43,6 +43,7 @@ import { checkMemory } from './memoryGuard';
 import {
   activationStats,
   flowIssues,
+  inputStats,
   mergeStats,
   paramStats,
   summaryText,
@@ -193,6 +194,11 @@ export async function runProbe(
 
 async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): Promise<ProbeResult> {
   const t0 = performance.now();
+  if (model.graph.outputs.length === 0)
+    throw new ModelError(
+      `${model.file}: the graph has no outputs, so there is no loss to differentiate.`,
+      model.file,
+    );
   const backend = await initBackend(opts.backend ?? 'auto', {
     nativePath: opts.nativePath,
     threads: opts.threads,
@@ -258,6 +264,7 @@ async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): 
   );
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
+  const inputs = runner.ex ? inputStats(model.graph.inputs, passes, plan.batchSize) : [];
   const merges = mergeStats(runner.layers ? layerTaps : runner.graph ? graphTaps : taps, passes);
   const learned = new Set(params.map((p) => p.node));
   const layers = activations
@@ -268,6 +275,8 @@ async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): 
   let text = summaryText(layers, issues, merges, nonFinite);
   const inTime = timeIssuesText(timesteps);
   if (inTime) text += ` ${inTime}`;
+  if (params.length === 0 && inputs.length > 0)
+    text += `${text ? ' ' : ''}The model has no parameters: the gradients are those at its ${activations.length.toLocaleString('en-US')} node output${activations.length === 1 ? '' : 's'} and its input${inputs.length === 1 ? '' : 's'} ${inputs.map((i) => `"${i.input}"`).join(', ')}.`;
   if (warning) text += ` Memory: ${warning}`;
   const result: ProbeResult = {
     model: path.basename(model.file),
@@ -277,6 +286,7 @@ async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): 
     batches: plan.count,
     params,
     activations,
+    ...(inputs.length ? { inputs } : {}),
     merges,
     timesteps,
     summary: { issues, text },

@@ -6,6 +6,7 @@ import { openModel } from '../analysis/openModel';
 import { ModelClose, ModelOpen, ModelTensorStats } from '../protocol/sidecarProtocol';
 import { releaseRunnerOf } from '../probe/runProbe';
 import { buildViewModel } from '../view/buildViewModel';
+import { checkViewSize } from '../view/viewLimits';
 import { tensorStats } from '../view/tensorStats';
 import { guarded, type HandlerContext } from './handlerContext';
 
@@ -14,7 +15,9 @@ export function registerModelHandlers({ conn, store }: HandlerContext): void {
   conn.onRequest(ModelOpen, ({ file }) =>
     guarded(async () => {
       const model = await openModel(file);
-      return { handle: store.add(model), view: buildViewModel(model, analyzeSkips(model)) };
+      const view = buildViewModel(model, analyzeSkips(model));
+      checkViewSize(view, file); // before the model is kept: a refused graph holds no handle
+      return { handle: store.add(model), view };
     }),
   );
   conn.onRequest(ModelClose, ({ handle }) => {

@@ -34,12 +34,13 @@ function typeName(d: DType): string {
   return TYPE_NAMES[d] ?? d;
 }
 
-function isTensor(v: object): v is TensorData {
-  return 'dtype' in v && 'shape' in v && typeof (v as TensorData).read === 'function';
+function isTensor(v: object | null): v is TensorData {
+  return v !== null && 'dtype' in v && 'shape' in v && typeof (v as TensorData).read === 'function';
 }
 
-function isGraph(v: object): v is Graph {
-  return 'nodes' in v && 'values' in v && Array.isArray((v as Graph).nodes);
+function isGraph(v: object | null): v is Graph {
+  // Attribute lists of TF.js layers hold nulls (batch_input_shape: [null, 4]).
+  return v !== null && 'nodes' in v && 'values' in v && Array.isArray((v as Graph).nodes);
 }
 
 class IrPrinter {

@@ -159,6 +159,9 @@ function parseGraph(
       case 5: {
         f.expect(LEN, 'initializer');
         const t = parseTensor(ctx.src, f.vstart, f.vend, ctx.ref);
+        // onnx's checker refuses it too (SSA form): which of the two would a runtime use?
+        if (raw.initializers.has(t.name))
+          throw new ModelError(`${ctx.file}: the initializer '${t.name}' is defined twice.`, ctx.file);
         raw.initializers.set(t.name, t);
         break;
       }

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ModelError } from '../../errors';
+import { sideFilePath } from '../sideFile';
 import type { DType, TensorData, TensorValues } from '../ir';
 import { ByteSource, readFully } from '../byteSource';
 import { decodeBytes, dtypeSize, elementCount } from '../tensorValues';
@@ -137,10 +138,9 @@ export class OnnxTensor implements TensorData {
   private readExternal(location: string, offset: number, length: number | null): TensorValues {
     const file = this.ref.file;
     const dir = path.dirname(file);
-    const dataFile = path.resolve(dir, location);
     // As onnx's checker requires: data lives beside the model, never elsewhere on the disk.
-    const rel = path.relative(dir, dataFile);
-    if (path.isAbsolute(location) || rel.startsWith('..') || path.isAbsolute(rel)) {
+    const dataFile = sideFilePath(dir, location);
+    if (dataFile === null) {
       throw new ModelError(
         `${file}: tensor '${this.name}' points its data outside the model's folder ('${location}'); refusing to read it.`,
         file,
@@ -163,6 +163,11 @@ export class OnnxTensor implements TensorData {
       );
     }
     try {
+      if (!fs.fstatSync(fd).isFile())
+        throw new ModelError(
+          `${file}: tensor '${this.name}' keeps its data in '${location}', which is not a file.`,
+          file,
+        );
       if (length !== null && length < need) {
         throw new ModelError(
           `${file}: tensor '${this.name}' has ${length} bytes of external data but its shape needs ${need}.`,

@@ -29,9 +29,56 @@ const opProblems: Record<string, (n: Node) => string | undefined> = {
   RNN: recurrentProblem,
 };
 
+/** Integer-list attributes the kernels index memory with; `min` is the least value each entry may take. */
+const INT_LISTS: Record<string, number> = {
+  kernel_shape: 1,
+  strides: 1,
+  dilations: 1,
+  pads: 0,
+  output_padding: 0,
+  output_shape: 0,
+  perm: 0,
+};
+/** Integer attributes, with the least value each may take. */
+const INTS: Record<string, number> = {
+  group: 1,
+  axis: -Infinity,
+  transA: 0,
+  transB: 0,
+  keepdims: 0,
+  ceil_mode: 0,
+};
+
+/**
+ * An attribute whose value is not of its type (a file may declare `strides` as floats or
+ * `kernel_shape` as a string): said before anything runs, since a kernel would index memory with it.
+ */
+function attributeTypeProblem(n: Node): string | undefined {
+  for (const [name, v] of Object.entries(n.attributes)) {
+    const listMin = INT_LISTS[name];
+    if (listMin !== undefined) {
+      if (!Array.isArray(v) || !v.every((x) => Number.isSafeInteger(x) && (x as number) >= listMin))
+        return `has attribute ${name} = ${shortValue(v)}, which is not a list of ${listMin === 1 ? 'positive ' : listMin === 0 ? 'non-negative ' : ''}integers`;
+    }
+    const intMin = INTS[name];
+    if (intMin !== undefined && !(Number.isSafeInteger(v) && (v as number) >= intMin))
+      return `has attribute ${name} = ${shortValue(v)}, which is not ${intMin === 1 ? 'a positive' : intMin === 0 ? 'a non-negative' : 'an'} integer`;
+  }
+  return undefined;
+}
+
+function shortValue(v: unknown): string {
+  const text = Array.isArray(v)
+    ? `[${v.map(String).join(', ')}]`
+    : typeof v === 'string'
+      ? `"${v}"`
+      : String(v);
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text;
+}
+
 /** What keeps a supported op's node from running, found from its attributes alone (undefined: nothing). */
 export function onnxOpProblem(n: Node): string | undefined {
-  return opProblems[n.op]?.(n);
+  return attributeTypeProblem(n) ?? opProblems[n.op]?.(n);
 }
 
 /** Input slots that never hold parameters even when fed by a float initializer. */
