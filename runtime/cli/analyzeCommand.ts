@@ -7,6 +7,7 @@ import type { SkipAnalysis, SkipPath } from '../analysis/skipTypes';
 import type { Graph, Model } from '../model/ir';
 import { openModel } from '../analysis/openModel';
 import { parseArgs, UsageError, type Subcommand } from './args';
+import { displayName } from '../view/displayName';
 import { mergeCountText } from '../view/mergeCounts';
 
 /** Data edges: each (value → consuming node) link whose value comes from a node or a graph input. */
@@ -70,7 +71,13 @@ export function formatAnalysis(model: Model, a: SkipAnalysis): string {
     lines.push(`Skip connections (${a.skips.length}):`);
     const rows = [['kind', 'from', '→', 'to', 'span']];
     for (const s of a.skips)
-      rows.push([skipKind(s), s.sourceNode || `input ${s.source}`, '→', s.merge, spanText(s)]);
+      rows.push([
+        skipKind(s),
+        s.sourceNode ? displayName(s.sourceNode) : `input ${displayName(s.source)}`,
+        '→',
+        displayName(s.merge),
+        spanText(s),
+      ]);
     lines.push(...table(rows).map((l) => `  ${l}`));
   }
   const others = a.merges.filter((m) => m.kind === 'gate' || m.kind === 'parallel');
@@ -79,7 +86,12 @@ export function formatAnalysis(model: Model, a: SkipAnalysis): string {
     const rows = [['kind', 'merge', 'fork tensor', 'inputs']];
     const blockOf = new Map(a.blocks.map((b) => [b.merge, b]));
     for (const m of others)
-      rows.push([m.kind, m.node, blockOf.get(m.node)?.source ?? '', String(m.dataInputs.length)]);
+      rows.push([
+        m.kind,
+        displayName(m.node),
+        displayName(blockOf.get(m.node)?.source ?? ''),
+        String(m.dataInputs.length),
+      ]);
     lines.push(...table(rows).map((l) => `  ${l}`));
   }
   const c = a.counts;

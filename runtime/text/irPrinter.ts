@@ -7,6 +7,7 @@
  * (integers as int, other numbers as float, nested configs as a JSON string), and null
  * attributes are left out. Weights are elided above `elideAbove` values, like the ONNX printer.
  */
+import { visibleName } from '../view/displayName';
 import type { AttrValue, DType, Graph, Model, TensorData } from '../model/ir';
 import { DEFAULT_ELIDE_ABOVE, type PrintedText, type PrintOptions } from './onnxPrinter';
 import { formatFloat32, formatFloat64 } from './printNumber';
@@ -22,8 +23,9 @@ const TYPE_NAMES: Partial<Record<DType, string>> = {
   unknown: 'undefined',
 };
 
+/** A quoted string; control and bidi characters are printed as `\\uXXXX` escapes (see visibleName). */
 function quoted(s: string): string {
-  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
+  return `"${visibleName(s.replace(/[\\"]/g, '\\$&'))}"`;
 }
 
 function idText(s: string): string {

@@ -7,9 +7,13 @@
  * `float[64,3,7,7] "conv1.weight" =  {...}` differs from ONNX's line only inside the braces);
  * small ones (Reshape targets, scalars) keep their values.
  *
+ * Another: control, bidi and invisible characters inside quoted names print as `\uXXXX` escapes
+ * (runtime/view/displayName), so that a name cannot hide or reorder the text around it.
+ *
  * It reads the protobuf itself (onnx-proto) rather than the graph IR, because the text format
  * needs what the IR normalises away: attribute types, field presence, exact int64 values.
  */
+import { visibleName } from '../view/displayName';
 import { onnx } from 'onnx-proto';
 import { ModelError } from '../errors';
 import { formatFloat32, formatFloat64 } from './printNumber';
@@ -116,8 +120,10 @@ function has(msg: object, field: string): boolean {
   return Object.prototype.hasOwnProperty.call(msg, field);
 }
 
+/** A quoted string; control and bidi characters are printed as `\\uXXXX` escapes (see visibleName). */
 function quoted(s: string): string {
-  return s.includes('"') || s.includes('\\') ? `"${s.replace(/[\\"]/g, '\\$&')}"` : `"${s}"`;
+  const body = s.includes('"') || s.includes('\\') ? s.replace(/[\\"]/g, '\\$&') : s;
+  return `"${visibleName(body)}"`;
 }
 
 /** ONNX prints a name bare when it is an identifier, quoted otherwise. */
