@@ -39,13 +39,22 @@ export function renderFileNotice(message: string | undefined, link: ExtensionLin
   retry.addEventListener('click', () => link.post({ type: 'retry' }));
   const asText = h('vscode-button', { id: 'notice-open-as-text', secondary: true }, 'Open as Text');
   asText.addEventListener('click', () => link.post({ type: 'openAsText' }));
+  // The notice covers the toolbar: it can be put away, the graph below stays usable.
+  const dismiss = h('vscode-toolbar-button', {
+    id: 'notice-dismiss',
+    icon: 'close',
+    label: 'Dismiss',
+    title: 'Dismiss',
+    'aria-label': 'Dismiss',
+  });
+  dismiss.addEventListener('click', () => document.getElementById('file-notice')?.remove());
   document.body.append(
     h(
       'div',
       { class: 'file-notice', id: 'file-notice', role: 'alert' },
       h('span', { class: 'codicon codicon-warning', 'aria-hidden': 'true' }),
       h('span', { id: 'file-notice-message' }, displayName(message, MESSAGE_MAX)),
-      h('div', { class: 'buttons' }, retry, asText),
+      h('div', { class: 'buttons' }, retry, asText, dismiss),
     ),
   );
 }
