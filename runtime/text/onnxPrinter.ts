@@ -13,7 +13,7 @@
  * It reads the protobuf itself (onnx-proto) rather than the graph IR, because the text format
  * needs what the IR normalises away: attribute types, field presence, exact int64 values.
  */
-import { visibleName } from '../view/displayName';
+import { visibleName, visibleText } from '../view/displayName';
 import { onnx } from 'onnx-proto';
 import { ModelError } from '../errors';
 import { formatFloat32, formatFloat64 } from './printNumber';
@@ -120,15 +120,21 @@ function has(msg: object, field: string): boolean {
   return Object.prototype.hasOwnProperty.call(msg, field);
 }
 
-/** A quoted string; control and bidi characters are printed as `\\uXXXX` escapes (see visibleName). */
-function quoted(s: string): string {
-  const body = s.includes('"') || s.includes('\\') ? s.replace(/[\\"]/g, '\\$&') : s;
-  return `"${visibleName(body)}"`;
+function escapeQuotes(s: string): string {
+  return s.includes('"') || s.includes('\\') ? s.replace(/[\\"]/g, '\\$&') : s;
 }
 
-/** ONNX prints a name bare when it is an identifier, quoted otherwise. */
+/** A quoted string (a doc string keeps its lines); other control and bidi characters as `\\uXXXX`. */
+function quoted(s: string): string {
+  return `"${visibleText(escapeQuotes(s))}"`;
+}
+
+/**
+ * ONNX prints a name bare when it is an identifier, quoted otherwise; every control and bidi
+ * character of a name prints as `\\uXXXX` (a name is one line: see runtime/view/displayName).
+ */
 function idText(s: string): string {
-  return IDENT.test(s) ? s : quoted(s);
+  return IDENT.test(s) ? s : `"${visibleName(escapeQuotes(s))}"`;
 }
 
 /** An int64 as decimal; protobufjs gives a Long, whose general toString is slow for small values. */

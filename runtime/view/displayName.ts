@@ -76,13 +76,19 @@ export function displayName(s: string, max = NAME_MAX): string {
 }
 
 /**
- * Text for a Markdown document (VS Code hovers, report.md): every ASCII punctuation character is
- * backslash-escaped, which CommonMark allows for all of them, so that no link, image, HTML tag,
- * emphasis, table cell or heading can start from a name; hidden characters are made visible
- * first (a newline would end a table row).
+ * Text for a Markdown document (VS Code hovers, report.md): every ASCII character that can start
+ * a Markdown construct — link, image, autolink (`:`), HTML tag or entity, emphasis, code, table
+ * cell, heading, list, strikethrough — is backslash-escaped, as CommonMark allows for any ASCII
+ * punctuation, so that no construct can start from a name; hidden characters are made visible
+ * first (a newline would end a table row). Digits, `.`, `,` and `/` stay as they are.
  */
 export function markdownText(s: string): string {
-  return visibleName(s).replace(/[!-/:-@[-`{-~]/g, (c) => `\\${c}`);
+  return visibleName(s).replace(/[\\`*_{}[\]()#+\-!|<>~&:=]/g, (c) => `\\${c}`);
+}
+
+/** Lets multi-line text (a doc string) keep its newlines and tabs; everything else as visibleName. */
+export function visibleText(s: string): string {
+  return s.replace(HIDDEN, (c) => (c === '\n' || c === '\t' ? c : escapeUnit(c)));
 }
 
 /** A name for Markdown: visible, shortened to `max`, then escaped (markdownText). */

@@ -79,8 +79,7 @@ describe('nodeCard', () => {
 
   it('renders Markdown for text hovers and nothing for unknown nodes', () => {
     const md = nodeCardMarkdown(view, '/layer1/Add')!;
-    // Every punctuation character of a name is escaped (displayName.markdownText): `/` as `\/`.
-    assert.match(md, /^\*\*Add\*\* — \\\/layer1\\\/Add/);
+    assert.match(md, /^\*\*Add\*\* — \/layer1\/Add/);
     assert.match(md, /_Merges a residual skip/);
     assert.match(md, /\| params \| 0 \|/);
     assert.equal(nodeCard(view, 'nope'), undefined);
