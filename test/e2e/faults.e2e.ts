@@ -3,20 +3,25 @@
  * editor says so with Run Again, the graph stays, and a new probe works in a new sidecar; and a
  * model file that changes on disk while its graph is open — truncated (the graph stays under a
  * notice that says why), rewritten with another valid model (the graph reloads with it), deleted
- * (said over the graph).
+ * (said over the graph); and a report exported onto a full disk (a 64 KiB tmpfs, where the test
+ * runs as root) — said in one sentence with Choose Another Folder, nothing half-written.
  */
 import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { Frame } from 'playwright-core';
 import {
   activeWebviewFrame,
   analyzeWithQuickPicks,
+  chooseFolderInDialog,
   clearNotifications,
   closeAllEditors,
   extensionLog,
+  getPage,
   openFileFromExplorer,
   readNotifications,
   screenshot,
+  startCommand,
   waitFor,
   waitForNotification,
   workspacePath,
@@ -136,6 +141,39 @@ describe('faults (code-server)', function () {
     assert.equal(now.length, 1);
     assert.notEqual(now[0], pid, 'a new sidecar');
     assert.match(extensionLog(), /the sidecar stopped \(SIGKILL\) during the gradient probe/);
+  });
+
+  it('a report exported onto a full disk: said with Choose Another Folder, nothing written', async function () {
+    // The probe of the first test is the run shown for resnet18.onnx.
+    const disk = workspacePath('full-disk');
+    mkdirSync(disk, { recursive: true });
+    try {
+      execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', disk], { stdio: 'ignore' });
+    } catch {
+      rmSync(disk, { recursive: true, force: true });
+      this.skip(); // needs root (mount): runtime/report's unit test covers the same where it can
+    }
+    try {
+      await clearNotifications();
+      await startCommand('Skipscope: Export Gradient Report');
+      await chooseFolderInDialog(disk);
+      const said = await waitForNotification(/cannot write the gradient report there: the disk is full/, {
+        timeoutMs: 60_000,
+      });
+      assert.match(said, /nothing was written\. Free some space or choose another folder\.$/);
+      const buttons = await getPage()
+        .locator('.notification-toast', { hasText: 'the disk is full' })
+        .locator('.monaco-button')
+        .allInnerTexts();
+      assert.ok(buttons.includes('Choose Another Folder'), `actions: ${buttons.join(', ')}`);
+      assert.deepEqual(readdirSync(disk), [], 'no half-written report');
+      await screenshot('fault-disk-full');
+      // The graph stays.
+      assert.ok(Number((await outline()).nodeCount) > 0);
+    } finally {
+      execFileSync('umount', [disk]);
+      rmSync(disk, { recursive: true, force: true });
+    }
   });
 
   it('a model file changed on disk: truncated → said over the graph; rewritten → reloaded; deleted → said', async () => {
