@@ -178,6 +178,7 @@ class ModelEditorProvider implements vscode.CustomReadonlyEditorProvider<ModelDo
     if (doc.handle !== undefined)
       void this.s.sidecar.request(ModelClose, { handle: doc.handle }).catch(() => undefined);
     doc.handle = undefined;
+    this.s.log.info(`reading ${doc.uri.fsPath}`);
     const opened = await this.s.sidecar.request(ModelOpen, { file: doc.uri.fsPath });
     doc.handle = opened.handle;
     doc.summary = summarize(opened.view);

@@ -87,6 +87,7 @@ class OnnxTextProvider implements vscode.TextDocumentContentProvider, vscode.Dis
     const { file, weights } = modelOf(uri);
     this.watch(uri, file);
     try {
+      this.s.log.info(`printing ${file}${weights ? ' with weights' : ''}`);
       return (await this.s.sidecar.request(ModelText, { file, weights }, token)).text;
     } catch (e) {
       if (token.isCancellationRequested) return '';

@@ -19,6 +19,7 @@ import {
   extensionLog,
   getPage,
   openFileFromExplorer,
+  openFileWithQuickOpen,
   readNotifications,
   screenshot,
   startCommand,
@@ -61,6 +62,15 @@ function ourSidecars(): number[] {
       return false;
     }
   });
+}
+
+/** Kills `pid` (SIGKILL); one that has ended already is fine. */
+function endProcess(pid: number): void {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone already */
+  }
 }
 
 /** Runs `expr` in the webview page (as source text: the page has no test helpers). */
@@ -174,6 +184,75 @@ describe('faults (code-server)', function () {
       execFileSync('umount', [disk]);
       rmSync(disk, { recursive: true, force: true });
     }
+  });
+
+  it('a sidecar killed while it reads a model: the error view says so, Retry opens it, the other graph stays', async () => {
+    // The open graph of the first test (resnet18.onnx) stays open beside.
+    await clearNotifications();
+    const [pid] = ourSidecars();
+    assert.ok(pid, 'the sidecar runs');
+    // Frozen, the sidecar cannot answer: the open is in flight when it is killed, every time.
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const logBefore = extensionLog().length;
+      await openFileWithQuickOpen('fixtures/onnx/unet.onnx');
+      await waitFor(() => /reading \S*unet\.onnx/.test(extensionLog().slice(logBefore)), {
+        message: 'the extension to ask the sidecar for unet.onnx',
+      });
+    } finally {
+      endProcess(pid); // never leave it frozen, whatever happened
+    }
+    const message = await waitFor(
+      async () => {
+        const frame = await activeWebviewFrame({ timeoutMs: 2000 });
+        return (
+          (await frame.evaluate(() => document.getElementById('error-message')?.textContent)) ?? undefined
+        );
+      },
+      { message: 'the error view' },
+    );
+    assert.equal(
+      message,
+      'The Skipscope sidecar stopped (SIGKILL) while it read unet.onnx. Retry starts a new one and reads the file again.',
+    );
+    await screenshot('fault-sidecar-killed-open');
+    assert.ok(
+      !(await readNotifications()).some((t) => /it will restart on the next action/.test(t)),
+      'said once, in the editor',
+    );
+    const frame = await activeWebviewFrame();
+    await frame.locator('#retry').click();
+    assert.ok(Number((await outline()).long) > 0, 'the U-Net drawn, with its long skips');
+    assert.notEqual(ourSidecars()[0], pid, 'a new sidecar');
+    const tabs = await getPage().locator('.tabs-container .tab .label-name').allInnerTexts();
+    assert.ok(tabs.includes('resnet18.onnx'), `the ResNet-18 editor is still open: ${tabs.join(', ')}`);
+  });
+
+  it('a sidecar killed while it prints a model as text: said with Print Again, which prints it', async () => {
+    await clearNotifications();
+    const [pid] = ourSidecars();
+    assert.ok(pid, 'the sidecar runs');
+    process.kill(pid, 'SIGSTOP');
+    try {
+      const logBefore = extensionLog().length;
+      await startCommand('Skipscope: Open as ONNX Text');
+      await waitFor(() => /printing \S*unet\.onnx/.test(extensionLog().slice(logBefore)), {
+        message: 'the extension to ask the sidecar to print unet.onnx',
+      });
+    } finally {
+      endProcess(pid);
+    }
+    await waitForNotification(
+      'The Skipscope sidecar stopped (SIGKILL) while it printed unet.onnx. Print Again starts a new one.',
+    );
+    const toast = getPage().locator('.notification-toast', { hasText: 'while it printed unet.onnx' });
+    await toast.locator('.monaco-button', { hasText: 'Print Again' }).click();
+    const view = getPage().locator('.monaco-editor .view-lines').first();
+    await waitFor(async () => (await view.innerText()).includes('ir_version'), {
+      timeoutMs: 60_000,
+      message: 'the printed text after Print Again',
+    });
+    await closeAllEditors();
   });
 
   it('a model file changed on disk: truncated → said over the graph; rewritten → reloaded; deleted → said', async () => {
