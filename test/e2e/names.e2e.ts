@@ -1,5 +1,5 @@
 /**
- * Names are shown, not interpreted (E2E): the markup-name model (test/fixtures/markupNames.ts,
+ * Names are shown, not interpreted (E2E): the markup-name model (scripts/makeMarkupNames.ts,
  * written into the workspace here) opens in the model editor and its names — HTML, Markdown links
  * to command URIs, emphasis, bidi overrides, control characters, a 100,000-character name — show as
  * literal text in the graph labels, the outline, the skip list, the hover card, the ONNX text view
@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { Dialog, Frame } from 'playwright-core';
 import { CARD_NAME_MAX, NAME_MAX, visibleName } from '../../runtime/view/displayName';
-import { MARKUP_NAMES, markupNamesModel } from '../fixtures/markupNames';
+import { MARKUP_NAMES, markupNamesModel } from '../../scripts/makeMarkupNames';
 import {
   activeWebviewFrame,
   closeAllEditors,

@@ -1,6 +1,6 @@
 /**
  * Names are shown, not interpreted, in everything made from the markup-name model
- * (test/fixtures/markupNames.ts): the exported report (Markdown, SVG), the hover Markdown, the
+ * (scripts/makeMarkupNames.ts): the exported report (Markdown, SVG), the hover Markdown, the
  * ONNX text view; and a report that cannot be written (a full disk) leaves nothing half-written.
  */
 import { strict as assert } from 'node:assert';
@@ -21,7 +21,7 @@ import { symbolMarkdown } from '../../../runtime/text/nameHover';
 import { buildViewModel } from '../../../runtime/view/buildViewModel';
 import { CARD_NAME_MAX, visibleName } from '../../../runtime/view/displayName';
 import { nodeCard, nodeCardMarkdown } from '../../../runtime/view/nodeCard';
-import { MARKUP_NAMES, markupNamesModel } from '../../fixtures/markupNames';
+import { MARKUP_NAMES, markupNamesModel } from '../../../scripts/makeMarkupNames';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'skipscope-names-'));
 const file = path.join(tmp, 'markup-names.onnx');
