@@ -2,6 +2,7 @@
  * `skipscope analyze MODEL [--json]`: format, node and edge counts, parameters, FLOPs, the skip
  * connections as a table and the merges by kind.
  */
+import { print } from './stdoutGuard';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { SkipAnalysis, SkipPath } from '../analysis/skipTypes';
 import type { Graph, Model } from '../model/ir';
@@ -129,7 +130,7 @@ Prints the model's format, node and edge counts, parameters, FLOPs and skip conn
     if (a.positionals.length !== 1) throw new UsageError('analyze takes exactly one MODEL file.');
     const model = await openModel(a.positionals[0]);
     const analysis = analyzeSkips(model);
-    console.log(
+    print(
       a.flags.has('json')
         ? JSON.stringify(analysisJson(model, analysis), null, 2)
         : formatAnalysis(model, analysis),

@@ -120,6 +120,32 @@ describe('names shown as text (markup-name model)', () => {
   });
 });
 
+describe('names shown as text by the CLI (markup-name model)', () => {
+  const cli = (...args: string[]) =>
+    execFileSync(
+      process.execPath,
+      ['-r', 'tsx/cjs', path.resolve(__dirname, '../../../runtime/cli.ts'), ...args],
+      {
+        encoding: 'utf8',
+      },
+    );
+
+  it('analyze prints names with their control and bidi characters escaped; --json keeps them exact', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'skipscope-names-cli-'));
+    try {
+      const model = path.join(dir, 'markup-names.onnx');
+      fs.writeFileSync(model, markupNamesModel());
+      const text = cli('analyze', model);
+      assert.doesNotMatch(text, RAW_HIDDEN);
+      assert.ok(text.includes('add\\u202Egnp.exe'), text);
+      const json = JSON.parse(cli('analyze', model, '--json')) as { skips: { merge: string }[] };
+      assert.equal(json.skips[0].merge, MARKUP_NAMES.bidi, 'the JSON escape reads back as the name');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 /** Mounts a tmpfs of `kib` KiB at a new folder (root only); undefined where that is not possible. */
 function tinyDisk(kib: number): string | undefined {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return undefined;
