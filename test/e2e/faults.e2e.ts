@@ -106,6 +106,13 @@ async function notice(match?: RegExp): Promise<string> {
 describe('faults (code-server)', function () {
   this.timeout(240_000);
 
+  after(async () => {
+    // Leave the workbench as the next file expects it: no editors or notifications, no test files.
+    await closeAllEditors();
+    await clearNotifications();
+    rmSync(workspacePath('faults'), { recursive: true, force: true });
+  });
+
   it('a sidecar killed during a probe: the editor says so, the graph stays, a new probe works', async () => {
     await closeAllEditors();
     await openFileFromExplorer('fixtures/onnx/resnet18.onnx');

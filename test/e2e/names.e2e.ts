@@ -6,7 +6,7 @@
  * and its Markdown hovers; no element, handler, link or command comes from a name.
  */
 import { strict as assert } from 'node:assert';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import type { Dialog, Frame } from 'playwright-core';
 import { CARD_NAME_MAX, NAME_MAX, visibleName } from '../../runtime/view/displayName';
 import { MARKUP_NAMES, markupNamesModel } from '../../scripts/makeMarkupNames';
@@ -97,8 +97,11 @@ describe('names shown as text (code-server)', function () {
     writeFileSync(workspacePath(rel), markupNamesModel());
     getPage().on('dialog', onDialog);
   });
-  after(() => {
+  after(async () => {
     getPage().off('dialog', onDialog);
+    // Leave the workbench as the next file expects it: no editors, no generated model.
+    await closeAllEditors();
+    rmSync(workspacePath('names'), { recursive: true, force: true });
   });
 
   it('the graph, outline, skip list and hover card show the names as text', async () => {
