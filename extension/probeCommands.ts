@@ -22,6 +22,8 @@ import { timingBrief, timingText } from '../runtime/view/timingText';
 import type { ExtensionServices } from './extension';
 import { askProbeOptions, optionsFromSettings, rememberedOptions } from './probeSetup';
 import { addRun, intactTwin, setCompared, shownRun, type StoredRun } from './runStore';
+import { SidecarStoppedError } from './sidecarClient';
+import { displayName, messageText } from '../runtime/view/displayName';
 
 /** Why probes are off in an untrusted workspace, shown to the user. */
 export const UNTRUSTED_MESSAGE =
@@ -47,10 +49,31 @@ let nextRun = 1;
 /** Progress listeners of the runs in flight, by run id (one notification handler serves all). */
 const listeners = new Map<number, (p: { done: number; total: number; message: string }) => void>();
 
-/** An error as a notification with a Show Log action. */
+/** An error as a notification with a Show Log action (names in it shown as text: messageText). */
 function showError(s: ExtensionServices, msg: string): void {
   s.log.error(msg);
-  void vscode.window.showErrorMessage(`Skipscope: ${msg}`, 'Show Log').then((a) => a && s.log.show());
+  void vscode.window
+    .showErrorMessage(messageText(`Skipscope: ${msg}`), 'Show Log')
+    .then((a) => a && s.log.show());
+}
+
+/**
+ * The sidecar stopped under a probe: says so, keeps everything open (the graph, earlier runs),
+ * and offers to run the same probe again in a new sidecar.
+ */
+function stoppedDuringProbe(
+  s: ExtensionServices,
+  uri: vscode.Uri,
+  options: ProbeOptions,
+  compareWith: number | undefined,
+  e: SidecarStoppedError,
+): void {
+  const msg = `Skipscope: the sidecar stopped (${e.exit}) during the gradient probe of ${path.basename(uri.fsPath)}, so this run measured nothing. The graph and earlier runs are kept; Run Again starts a new sidecar.`;
+  s.log.error(msg);
+  void vscode.window.showErrorMessage(messageText(msg), 'Run Again', 'Show Log').then((a) => {
+    if (a === 'Run Again') void execute(s, uri, options, compareWith);
+    if (a === 'Show Log') s.log.show();
+  });
 }
 
 /** The status bar item: the backend that ran and when, for the last run. */
@@ -124,11 +147,14 @@ async function execute(
           `gradient flow of ${uri.fsPath} (${run.overlay.run?.name}) on ${result.backend.name} (${result.backend.device}): ${result.diagnosis?.text ?? result.summary.text}`,
         );
         status?.show(run, file);
-        void vscode.window.showInformationMessage(`${result.summary.text} Probe: ${timingText(result)}.`);
+        void vscode.window.showInformationMessage(
+          messageText(`${result.summary.text} Probe: ${timingText(result)}.`),
+        );
         return run;
       } catch (e) {
         if (token.isCancellationRequested) return undefined;
-        showError(s, e instanceof Error ? e.message : String(e));
+        if (e instanceof SidecarStoppedError) stoppedDuringProbe(s, uri, options, compareWith, e);
+        else showError(s, e instanceof Error ? e.message : String(e));
         return undefined;
       } finally {
         // A cancelled run ends only once it has stopped (answered, or its sidecar exited).
@@ -239,7 +265,11 @@ async function cutSkips(s: ExtensionServices, arg: unknown, merges?: unknown): P
     const all = { label: `All skips (${withSkips.length} merges)`, value: 'all' as const };
     const items = [
       all,
-      ...withSkips.map((m) => ({ label: m.node, description: `${m.kind} merge (${m.op})`, value: m.node })),
+      ...withSkips.map((m) => ({
+        label: displayName(m.node),
+        description: `${m.kind} merge (${displayName(m.op)})`,
+        value: m.node,
+      })),
     ];
     const picked = await vscode.window.showQuickPick(items, {
       title: 'Cut skips: their merge inputs read zeros; the run is compared with the intact one',
@@ -288,7 +318,21 @@ async function exportReport(s: ExtensionServices, arg: unknown, dirArg?: unknown
     );
     if (open) await vscode.window.showTextDocument(vscode.Uri.file(path.join(dir, 'report.md')));
   } catch (e) {
-    showError(s, e instanceof Error ? e.message : String(e));
+    // Nothing was written (writeReport is all or nothing): say why, and offer another folder.
+    const why =
+      e instanceof SidecarStoppedError
+        ? `the sidecar stopped (${e.exit}) while it wrote the gradient report of ${path.basename(uri.fsPath)}; nothing was written.`
+        : e instanceof Error
+          ? e.message
+          : String(e);
+    s.log.error(why);
+    const action = await vscode.window.showErrorMessage(
+      messageText(`Skipscope: ${why}`),
+      'Choose Another Folder',
+      'Show Log',
+    );
+    if (action === 'Choose Another Folder') await exportReport(s, uri);
+    if (action === 'Show Log') s.log.show();
   }
 }
 

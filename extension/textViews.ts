@@ -16,6 +16,8 @@ import {
 } from '../runtime/protocol/sidecarProtocol';
 import { jsonStringAt } from '../runtime/text/jsonStringAt';
 import type { ExtensionServices } from './extension';
+import { SidecarStoppedError } from './sidecarClient';
+import { messageText, visibleName } from '../runtime/view/displayName';
 
 /** URI scheme of the printed texts: `skipscope-onnx:/path/model.onnx.onnxtxt[?weights=1]`. */
 export const TEXT_SCHEME = 'skipscope-onnx';
@@ -85,12 +87,22 @@ class OnnxTextProvider implements vscode.TextDocumentContentProvider, vscode.Dis
     const { file, weights } = modelOf(uri);
     this.watch(uri, file);
     try {
+      this.s.log.info(`printing ${file}${weights ? ' with weights' : ''}`);
       return (await this.s.sidecar.request(ModelText, { file, weights }, token)).text;
     } catch (e) {
-      const message = e instanceof Error ? e.message : String(e);
+      if (token.isCancellationRequested) return '';
+      const name = file.split(/[\\/]/).pop() ?? file;
+      const message =
+        e instanceof SidecarStoppedError
+          ? `The Skipscope sidecar stopped (${e.exit}) while it printed ${name}. Print Again starts a new one.`
+          : e instanceof Error
+            ? e.message
+            : String(e);
       this.s.log.warn(`print ${file}: ${message}`);
-      void vscode.window.showErrorMessage(message);
-      return `# Skipscope could not print this model: ${message}\n`;
+      void vscode.window.showErrorMessage(messageText(message), 'Print Again').then((a) => {
+        if (a === 'Print Again') this.changed.fire(uri);
+      });
+      return `# Skipscope could not print this model: ${visibleName(message)}\n`;
     }
   }
 

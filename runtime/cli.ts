@@ -2,6 +2,7 @@
  * The `skipscope` command: dispatches to one module per subcommand. Bad input prints one
  * sentence (no stack trace) and exits non-zero.
  */
+import { visibleText } from './view/displayName';
 import { describeError, isModelError } from './errors';
 import { VERSION } from './version';
 import { analyzeCommand } from './cli/analyzeCommand';
@@ -53,10 +54,11 @@ main(process.argv.slice(2)).then(
   (e: unknown) => {
     releaseBackends();
     if (isModelError(e) || e instanceof UsageError) {
-      console.error(`skipscope: ${describeError(e)}`);
+      // A sentence may name a node: its control and bidi characters shown, not obeyed.
+      console.error(`skipscope: ${visibleText(describeError(e))}`);
       process.exitCode = e instanceof UsageError ? 2 : 1;
     } else {
-      console.error(`skipscope: internal error: ${describeError(e)} (please report this)`);
+      console.error(`skipscope: internal error: ${visibleText(describeError(e))} (please report this)`);
       process.exitCode = 70;
     }
   },

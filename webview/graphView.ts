@@ -2,6 +2,7 @@
  * The graph editor page: owns the view model, the grouping and collapse state, the layout jobs and
  * the canvas, and wires the toolbar, legend, panels, hover card and outline to them.
  */
+import { CARD_NAME_MAX, displayName } from '../runtime/view/displayName';
 import { formatCompact, formatCount, formatShape } from '../runtime/view/format';
 import { nodeCard, type NodeCard } from '../runtime/view/nodeCard';
 import type { GradientOverlay, SkipPath, ViewModel } from '../runtime/view/viewModel';
@@ -723,7 +724,7 @@ export class GraphView {
         card: {
           title: this.tree.mode === 'blocks' ? 'Block' : 'Scope',
           rows: [
-            ['name', g.label],
+            ['name', displayName(g.label, CARD_NAME_MAX)],
             ['nodes', formatCount(g.size)],
           ],
           skipRole: 'Collapsed: double-click or press Enter to expand.',
@@ -736,8 +737,8 @@ export class GraphView {
       card: {
         title: it.kind === 'input' ? 'Input' : 'Output',
         rows: [
-          ['name', t.name],
-          ['shape', formatShape(t.shape)],
+          ['name', displayName(t.name, CARD_NAME_MAX)],
+          ['shape', displayName(formatShape(t.shape), CARD_NAME_MAX)],
           ['dtype', t.dtype],
         ],
       },
@@ -897,7 +898,7 @@ export class GraphView {
       this.clickItem(to);
       this.canvas.focusItem(to);
       const c = this.cardOf(to);
-      if (c) this.statusLine.textContent = `${c.card.title} ${c.name}`;
+      if (c) this.statusLine.textContent = `${c.card.title} ${displayName(c.name)}`;
       return;
     }
     if (ev.key === 'Enter' || ev.key === ' ') {

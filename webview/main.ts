@@ -11,7 +11,7 @@ import '@vscode-elements/elements/dist/vscode-textfield/index.js';
 import '@vscode-elements/elements/dist/vscode-toolbar-button/index.js';
 import { GraphView } from './graphView';
 import { LayoutClient } from './layout/layoutClient';
-import { renderError } from './panels/errorView';
+import { renderError, renderFileNotice } from './panels/errorView';
 import type { GradientsMessage, ToWebviewMessage } from './protocol';
 import { reviveNonFinite } from '../runtime/protocol/nonFiniteJson';
 import type { GradientOverlay } from '../runtime/view/viewModel';
@@ -24,6 +24,7 @@ const app = document.getElementById('app')!;
 const layoutClient = new LayoutClient(app.dataset.worker);
 layoutClient.warm();
 let page: GraphView | undefined;
+let fileName = '';
 let pendingGradients: ToWebviewMessage | undefined;
 let pendingRuns: Extract<ToWebviewMessage, { type: 'runs' }> | undefined;
 
@@ -37,6 +38,8 @@ window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
   switch (m.type) {
     case 'init': {
       const t0 = performance.now();
+      fileName = m.fileName;
+      renderFileNotice(undefined, link);
       if (m.error || !m.view) {
         page = undefined;
         renderError(app, m.fileName, m.error ?? 'The model could not be read.', link);
@@ -67,6 +70,11 @@ window.addEventListener('message', (ev: MessageEvent<ToWebviewMessage>) => {
       return;
     case 'revealNode':
       page?.revealByName(m.name);
+      return;
+    case 'fileNotice':
+      // Over the graph when there is one (it stays usable); otherwise the error view says it.
+      if (page || !m.message) renderFileNotice(m.message, link);
+      else renderError(app, fileName, m.message, link);
       return;
   }
 });

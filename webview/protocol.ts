@@ -77,6 +77,15 @@ export interface RunsMessage {
   a?: number;
   b?: number;
 }
+/**
+ * Extension → webview: the model file changed on disk (or its sidecar stopped) and could not be
+ * read again: the graph shown stays, under a notice that says why, with Retry and Open as Text.
+ * `message` undefined clears the notice.
+ */
+export interface FileNoticeMessage {
+  type: 'fileNotice';
+  message?: string;
+}
 /** Webview → extension: set up and run a gradient probe (the Run button). */
 export interface RunProbeMessage {
   type: 'runProbe';
@@ -102,7 +111,7 @@ export interface ExportReportMessage {
 
 /** Messages the extension sends. */
 export type ToWebviewMessage =
-  InitMessage | TensorStatsResponse | GradientsMessage | RevealNodeMessage | RunsMessage;
+  InitMessage | TensorStatsResponse | GradientsMessage | RevealNodeMessage | RunsMessage | FileNoticeMessage;
 /** Messages the webview sends. */
 export type FromWebviewMessage =
   | ReadyMessage

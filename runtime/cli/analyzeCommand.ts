@@ -2,11 +2,13 @@
  * `skipscope analyze MODEL [--json]`: format, node and edge counts, parameters, FLOPs, the skip
  * connections as a table and the merges by kind.
  */
+import { print } from './stdoutGuard';
 import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { SkipAnalysis, SkipPath } from '../analysis/skipTypes';
 import type { Graph, Model } from '../model/ir';
 import { openModel } from '../analysis/openModel';
 import { parseArgs, UsageError, type Subcommand } from './args';
+import { displayName } from '../view/displayName';
 import { mergeCountText } from '../view/mergeCounts';
 
 /** Data edges: each (value → consuming node) link whose value comes from a node or a graph input. */
@@ -70,7 +72,13 @@ export function formatAnalysis(model: Model, a: SkipAnalysis): string {
     lines.push(`Skip connections (${a.skips.length}):`);
     const rows = [['kind', 'from', '→', 'to', 'span']];
     for (const s of a.skips)
-      rows.push([skipKind(s), s.sourceNode || `input ${s.source}`, '→', s.merge, spanText(s)]);
+      rows.push([
+        skipKind(s),
+        s.sourceNode ? displayName(s.sourceNode) : `input ${displayName(s.source)}`,
+        '→',
+        displayName(s.merge),
+        spanText(s),
+      ]);
     lines.push(...table(rows).map((l) => `  ${l}`));
   }
   const others = a.merges.filter((m) => m.kind === 'gate' || m.kind === 'parallel');
@@ -79,7 +87,12 @@ export function formatAnalysis(model: Model, a: SkipAnalysis): string {
     const rows = [['kind', 'merge', 'fork tensor', 'inputs']];
     const blockOf = new Map(a.blocks.map((b) => [b.merge, b]));
     for (const m of others)
-      rows.push([m.kind, m.node, blockOf.get(m.node)?.source ?? '', String(m.dataInputs.length)]);
+      rows.push([
+        m.kind,
+        displayName(m.node),
+        displayName(blockOf.get(m.node)?.source ?? ''),
+        String(m.dataInputs.length),
+      ]);
     lines.push(...table(rows).map((l) => `  ${l}`));
   }
   const c = a.counts;
@@ -117,7 +130,7 @@ Prints the model's format, node and edge counts, parameters, FLOPs and skip conn
     if (a.positionals.length !== 1) throw new UsageError('analyze takes exactly one MODEL file.');
     const model = await openModel(a.positionals[0]);
     const analysis = analyzeSkips(model);
-    console.log(
+    print(
       a.flags.has('json')
         ? JSON.stringify(analysisJson(model, analysis), null, 2)
         : formatAnalysis(model, analysis),

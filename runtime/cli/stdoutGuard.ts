@@ -7,14 +7,20 @@
  * POSIX only (on Windows, output goes as usual); a stdout that is a socket cannot be reopened
  * and is left as it is (the probe's GPU work runs in error scopes, so Dawn has little to say).
  */
+import { visibleText } from '../view/displayName';
 import * as fs from 'node:fs';
 
 /** Where the command's output goes: console.log until guardStdout() takes fd 1 over. */
 let write: (text: string) => void = (text) => console.log(text);
 
-/** Prints a line of the command's result (on the guarded stdout once guardStdout ran). */
+/**
+ * Prints a line of the command's result (on the guarded stdout once guardStdout ran). Control,
+ * bidi and invisible characters from model names are written as `\uXXXX` (visibleText: newlines
+ * and tabs stay), so a name cannot send terminal escape sequences or reorder a line; in `--json`
+ * output that is the same JSON string escape, so the document means exactly what it did.
+ */
 export function print(text: string): void {
-  write(text);
+  write(visibleText(text));
 }
 
 /** Writes all of `text` to `fd`, waiting out a non-blocking pipe that is full. */

@@ -5,6 +5,7 @@
  * where they began.
  */
 import { timingText } from '../view/timingText';
+import { displayName } from '../view/displayName';
 import type { ProbeResult, TimestepGrad } from './probeTypes';
 import { timeDecay } from './gradStats';
 
@@ -22,7 +23,9 @@ function pad(s: string, n: number, right = false): string {
   return right ? s.padStart(n) : s.padEnd(n);
 }
 
-function table(head: string[], rows: string[][], rightFrom: number): string {
+function table(head: string[], cells: string[][], rightFrom: number): string {
+  // Names from the model: control and bidi characters shown, long ones shortened (displayName).
+  const rows = cells.map((r) => r.map((c) => displayName(c)));
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r: string[]) =>
     r

@@ -4,6 +4,7 @@
  * value), skip paths drawn along their edges with the skip share written at each merge, and a
  * colour legend.
  */
+import { CARD_NAME_MAX, displayName } from '../view/displayName';
 import type { ViewModel } from '../view/viewModel';
 import { layered } from '../view/layered';
 import { decadeLabel, logDomain, logPosition, viridis } from '../view/colorScale';
@@ -34,7 +35,7 @@ export function graphOverlay(
   const edges = view.edges.filter((e) => !e.hidden && index.has(e.from) && index.has(e.to));
   const widths = new Float64Array(nodes.length);
   const heights = new Float64Array(nodes.length).fill(34);
-  nodes.forEach((n, i) => (widths[i] = Math.max(64, textWidth(n.op, 11) + 18)));
+  nodes.forEach((n, i) => (widths[i] = Math.max(64, textWidth(displayName(n.op), 11) + 18)));
   const layout = layered({
     widths,
     heights,
@@ -128,14 +129,14 @@ export function graphOverlay(
       fill,
       stroke: theme.muted,
       lineWidth: 1,
-      title: `${n.name}${v !== undefined ? `: ${fmt(v)}` : ''}`,
+      title: `${displayName(n.name, CARD_NAME_MAX)}${v !== undefined ? `: ${fmt(v)}` : ''}`,
     });
     const ink = !Number.isNaN(t) && t < 0.6 ? '#ffffff' : '#000000';
     shapes.push({
       kind: 'text',
       x: x + w / 2,
       y: y + 14,
-      text: n.op,
+      text: displayName(n.op),
       size: 11,
       fill: ink,
       anchor: 'middle',

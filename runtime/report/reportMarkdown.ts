@@ -2,6 +2,7 @@
  * The Markdown report: the run's settings, its summary and diagnosis (with thresholds), the
  * pictures, and tables of layers and merges.
  */
+import { CARD_NAME_MAX, markdownName, markdownText } from '../view/displayName';
 import { timingText } from '../view/timingText';
 import type { ProbeResult } from '../probe/probeTypes';
 import type { FlowLayer } from '../view/flowLayers';
@@ -19,7 +20,10 @@ const fmt = (v: number | undefined) =>
           : v.toPrecision(4);
 const pm = (v: number | undefined, s: number | undefined) =>
   v === undefined ? '—' : s ? `${fmt(v)} ± ${fmt(s)}` : fmt(v);
-const md = (s: string) => s.replace(/[|\\`*_<>]/g, (c) => `\\${c}`);
+/** Text from the model or run in Markdown: shown, never interpreted (see markdownText). */
+const md = (s: string) => markdownText(s);
+/** A node or tensor name: also shortened (see markdownName). */
+const mdName = (s: string) => markdownName(s, CARD_NAME_MAX);
 
 /** The Markdown text; `pictures` are file names relative to the report (chart, graph). */
 export function reportMarkdown(
@@ -41,7 +45,7 @@ export function reportMarkdown(
   lines.push(
     `| backend | ${md(r.backend.name)} (${md(r.backend.device)}, ${r.backend.threads} thread${r.backend.threads === 1 ? '' : 's'}) |`,
   );
-  lines.push(`| cut skips | ${r.cut?.length ? r.cut.map(md).join(', ') : 'none'} |`);
+  lines.push(`| cut skips | ${r.cut?.length ? r.cut.map(mdName).join(', ') : 'none'} |`);
   lines.push(`| time | ${md(timingText(r))} |`, '');
   lines.push('## Summary', '', md(r.summary.text), '');
   if (d) {
@@ -74,7 +78,7 @@ export function reportMarkdown(
   );
   layers.forEach((l, i) =>
     lines.push(
-      `| ${i} | ${md(l.node)} | ${pm(l.paramRms, l.paramSpread)} | ${pm(l.actRms, l.actSpread)} | ${pm(l.ratio, l.ratioSpread)} | ${(l.dead * 100).toFixed(1)}% |`,
+      `| ${i} | ${mdName(l.node)} | ${pm(l.paramRms, l.paramSpread)} | ${pm(l.actRms, l.actSpread)} | ${pm(l.ratio, l.ratioSpread)} | ${(l.dead * 100).toFixed(1)}% |`,
     ),
   );
   lines.push('');
@@ -87,7 +91,7 @@ export function reportMarkdown(
     );
     for (const m of r.merges)
       lines.push(
-        `| ${md(m.merge)}${r.cut?.includes(m.merge) ? ' (cut)' : ''} | ${md(m.skip)} | ${fmt(m.skipRms)} | ${fmt(m.branchRms)} | ${(m.skipShare * 100).toFixed(1)}% |`,
+        `| ${mdName(m.merge)}${r.cut?.includes(m.merge) ? ' (cut)' : ''} | ${mdName(m.skip)} | ${fmt(m.skipRms)} | ${fmt(m.branchRms)} | ${(m.skipShare * 100).toFixed(1)}% |`,
       );
     lines.push('');
   }

@@ -1,11 +1,15 @@
 /**
  * Writes a Drawing as a standalone SVG document (no scripts, no external references).
  */
+import { visibleName } from '../view/displayName';
 import { REPORT_FONT, type Drawing, type Shape } from '../view/drawing';
 
-/** Escapes text for XML content and attribute values. */
+/**
+ * Escapes text for XML content and attribute values; control and bidi characters (which XML 1.0
+ * forbids, or which would reorder the text) are written visibly first (see visibleName).
+ */
 export function xmlEscape(s: string): string {
-  return s.replace(
+  return visibleName(s).replace(
     /[<>&"']/g,
     (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&#39;' })[c]!,
   );

@@ -64,19 +64,45 @@ export function reportFiles(result: ProbeResult, view: ViewModel): Map<string, B
   return files;
 }
 
-/** Writes the report into `dir` (created if needed); returns the paths written. */
+/** What a write error means to the user, for the one sentence that reports it. */
+function writeProblem(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'ENOSPC') return 'the disk is full';
+  if (code === 'EDQUOT') return 'the disk quota is used up';
+  if (code === 'EACCES' || code === 'EPERM') return 'permission denied';
+  if (code === 'EROFS') return 'the file system is read-only';
+  return describeError(e);
+}
+
+/**
+ * Writes the report into `dir` (created if needed); returns the paths written. All or nothing:
+ * each file is written beside its final name first and renamed into place once every one is
+ * complete, so that a full disk or a failed write leaves no half-written report and keeps the
+ * files of an earlier report as they were.
+ */
 export async function writeReport(dir: string, result: ProbeResult, view: ViewModel): Promise<string[]> {
   const files = reportFiles(result, view);
+  const staged: string[] = [];
   try {
     await fs.promises.mkdir(dir, { recursive: true });
-    const out: string[] = [];
+    const tag = `.skipscope-${process.pid}-${Date.now()}.partial`;
     for (const [name, bytes] of files) {
-      const p = path.join(dir, name);
+      const p = path.join(dir, name + tag);
+      staged.push(p);
       await fs.promises.writeFile(p, bytes);
-      out.push(p);
+    }
+    const out: string[] = [];
+    for (const p of staged) {
+      const final = p.slice(0, p.lastIndexOf('.skipscope-'));
+      await fs.promises.rename(p, final);
+      out.push(final);
     }
     return out;
   } catch (e) {
-    throw new ModelError(`${dir}: cannot write the gradient report there (${describeError(e)}).`, dir);
+    await Promise.all(staged.map((p) => fs.promises.rm(p, { force: true }).catch(() => undefined)));
+    throw new ModelError(
+      `${dir}: cannot write the gradient report there: ${writeProblem(e)}; nothing was written. Free some space or choose another folder.`,
+      dir,
+    );
   }
 }

@@ -7,6 +7,7 @@
  * (integers as int, other numbers as float, nested configs as a JSON string), and null
  * attributes are left out. Weights are elided above `elideAbove` values, like the ONNX printer.
  */
+import { visibleName, visibleText } from '../view/displayName';
 import type { AttrValue, DType, Graph, Model, TensorData } from '../model/ir';
 import { DEFAULT_ELIDE_ABOVE, type PrintedText, type PrintOptions } from './onnxPrinter';
 import { formatFloat32, formatFloat64 } from './printNumber';
@@ -22,12 +23,14 @@ const TYPE_NAMES: Partial<Record<DType, string>> = {
   unknown: 'undefined',
 };
 
+/** A quoted string (a doc string keeps its lines); other control and bidi characters as `\\uXXXX`. */
 function quoted(s: string): string {
-  return `"${s.replace(/[\\"]/g, '\\$&')}"`;
+  return `"${visibleText(s.replace(/[\\"]/g, '\\$&'))}"`;
 }
 
+/** A name, bare or quoted; every control and bidi character as `\\uXXXX` (a name is one line). */
 function idText(s: string): string {
-  return IDENT.test(s) ? s : quoted(s);
+  return IDENT.test(s) ? s : `"${visibleName(s.replace(/[\\"]/g, '\\$&'))}"`;
 }
 
 function typeName(d: DType): string {

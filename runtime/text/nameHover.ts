@@ -3,6 +3,7 @@
  * text): a node or layer shows the graph's own node card; a tensor shows its type and the card
  * of the node producing it; a weight, graph input or function says what it is.
  */
+import { CARD_NAME_MAX, markdownName } from '../view/displayName';
 import type { FunctionDef, Model, Value } from '../model/ir';
 import { formatCount, formatShape } from '../view/format';
 import { nodeCardMarkdown } from '../view/nodeCard';
@@ -16,8 +17,9 @@ export interface HoverSource {
   grads?: GradientOverlay;
 }
 
+/** A name from the file in Markdown: shown as text, never as a link, HTML or emphasis. */
 function mdEscape(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+!|<>]/g, (c) => `\\${c}`);
+  return markdownName(s, CARD_NAME_MAX);
 }
 
 function tensorLine(what: string, v: Value): string {

@@ -7,9 +7,13 @@
  * `float[64,3,7,7] "conv1.weight" =  {...}` differs from ONNX's line only inside the braces);
  * small ones (Reshape targets, scalars) keep their values.
  *
+ * Another: control, bidi and invisible characters inside quoted names print as `\uXXXX` escapes
+ * (runtime/view/displayName), so that a name cannot hide or reorder the text around it.
+ *
  * It reads the protobuf itself (onnx-proto) rather than the graph IR, because the text format
  * needs what the IR normalises away: attribute types, field presence, exact int64 values.
  */
+import { visibleName, visibleText } from '../view/displayName';
 import { onnx } from 'onnx-proto';
 import { ModelError } from '../errors';
 import { formatFloat32, formatFloat64 } from './printNumber';
@@ -116,13 +120,21 @@ function has(msg: object, field: string): boolean {
   return Object.prototype.hasOwnProperty.call(msg, field);
 }
 
-function quoted(s: string): string {
-  return s.includes('"') || s.includes('\\') ? `"${s.replace(/[\\"]/g, '\\$&')}"` : `"${s}"`;
+function escapeQuotes(s: string): string {
+  return s.includes('"') || s.includes('\\') ? s.replace(/[\\"]/g, '\\$&') : s;
 }
 
-/** ONNX prints a name bare when it is an identifier, quoted otherwise. */
+/** A quoted string (a doc string keeps its lines); other control and bidi characters as `\\uXXXX`. */
+function quoted(s: string): string {
+  return `"${visibleText(escapeQuotes(s))}"`;
+}
+
+/**
+ * ONNX prints a name bare when it is an identifier, quoted otherwise; every control and bidi
+ * character of a name prints as `\\uXXXX` (a name is one line: see runtime/view/displayName).
+ */
 function idText(s: string): string {
-  return IDENT.test(s) ? s : quoted(s);
+  return IDENT.test(s) ? s : `"${visibleName(escapeQuotes(s))}"`;
 }
 
 /** An int64 as decimal; protobufjs gives a Long, whose general toString is slow for small values. */

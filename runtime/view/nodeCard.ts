@@ -4,14 +4,20 @@
  */
 import { describeSkipRole } from '../analysis/skipRole';
 import type { SkipPath } from '../analysis/skipTypes';
+import { CARD_NAME_MAX, displayName, markdownText } from './displayName';
 import { formatCompact, formatCount, formatShape, formatStat } from './format';
 import type { GradientOverlay, ViewModel, ViewNode } from './viewModel';
 
-/** A node's card: a title, label/value rows and the skip role sentence when it has one. */
+/**
+ * A node's card: a title, label/value rows and the skip role sentence when it has one. Every text
+ * from the model file in it has gone through displayName(): shown, not interpreted, and shortened
+ * (`fullName` holds the whole name, made visible, when the `name` row is shortened).
+ */
 export interface NodeCard {
   title: string;
   rows: [string, string][];
   skipRole?: string;
+  fullName?: string;
 }
 
 /** "residual skip", "projection shortcut", "concat skip", "long skip". */
@@ -40,7 +46,8 @@ export function skipRoleOf(view: ViewModel, nodeName: string): string | undefine
 export function nodeCard(view: ViewModel, nodeName: string, grads?: GradientOverlay): NodeCard | undefined {
   const node = nodeNamed(view, nodeName);
   if (!node) return undefined;
-  const rows: [string, string][] = [['name', node.name]];
+  const shown = displayName(node.name, CARD_NAME_MAX);
+  const rows: [string, string][] = [['name', shown]];
   const dataInputs = node.inputs.filter((i) => !i.isParam && !i.isConst && i.name);
   if (dataInputs.length) rows.push(['inputs', dataInputs.map((i) => formatShape(i.shape)).join(', ')]);
   if (node.outputs.length) rows.push(['outputs', node.outputs.map((o) => formatShape(o.shape)).join(', ')]);
@@ -48,7 +55,7 @@ export function nodeCard(view: ViewModel, nodeName: string, grads?: GradientOver
   if (weights.length) rows.push(['weights', weights.map((w) => formatShape(w.shape)).join(', ')]);
   rows.push(['params', formatCount(node.params)]);
   rows.push(['FLOPs', formatCompact(node.flops)]);
-  if (node.scope.length) rows.push(['scope', node.scope.join('/')]);
+  if (node.scope.length) rows.push(['scope', displayName(node.scope.join('/'), CARD_NAME_MAX)]);
   const g = grads?.nodes[node.name];
   if (g) {
     // Means over the batches, ± their spread where there were several.
@@ -61,14 +68,17 @@ export function nodeCard(view: ViewModel, nodeName: string, grads?: GradientOver
     if (g.paramRatio !== undefined)
       rows.push(['grad/weight', pm(g.paramRatio, g.paramRatioSpread, formatStat)]);
   }
-  if (grads?.nonFinite?.node === node.name) rows.push(['first NaN/Inf', grads.nonFinite.message]);
+  if (grads?.nonFinite?.node === node.name)
+    rows.push(['first NaN/Inf', displayName(grads.nonFinite.message, CARD_NAME_MAX)]);
   const mg = grads?.merges[node.name];
   if (mg) rows.push(['skip share', `${(mg.skipShare * 100).toFixed(1)}% of the gradient`]);
-  return { title: node.op, rows, skipRole: skipRoleOf(view, node.name) };
-}
-
-function mdEscape(s: string): string {
-  return s.replace(/[\\`*_{}[\]()#+!|<>]/g, (c) => `\\${c}`);
+  const role = skipRoleOf(view, node.name);
+  return {
+    title: displayName(node.op),
+    rows,
+    skipRole: role === undefined ? undefined : displayName(role, CARD_NAME_MAX),
+    fullName: shown.length < node.name.length ? displayName(node.name, Infinity) : undefined,
+  };
 }
 
 /** The card as Markdown (for VS Code hovers), or undefined when there is no such node. */
@@ -79,9 +89,10 @@ export function nodeCardMarkdown(
 ): string | undefined {
   const card = nodeCard(view, nodeName, grads);
   if (!card) return undefined;
-  const lines = [`**${mdEscape(card.title)}** — ${mdEscape(nodeName)}`, ''];
-  if (card.skipRole) lines.push(`_${mdEscape(card.skipRole)}_`, '');
+  // The card's texts are visible and shortened already; markdownText escapes what is left.
+  const lines = [`**${markdownText(card.title)}** — ${markdownText(card.rows[0][1])}`, ''];
+  if (card.skipRole) lines.push(`_${markdownText(card.skipRole)}_`, '');
   lines.push('| | |', '|---|---|');
-  for (const [k, v] of card.rows.slice(1)) lines.push(`| ${mdEscape(k)} | ${mdEscape(v)} |`);
+  for (const [k, v] of card.rows.slice(1)) lines.push(`| ${markdownText(k)} | ${markdownText(v)} |`);
   return lines.join('\n');
 }

@@ -2,6 +2,7 @@
  * Everything the canvas draws for one layout: items with their places, edge polylines and boxes,
  * frames of expanded groups, and the edges each skip path runs along.
  */
+import { displayName } from '../../runtime/view/displayName';
 import type { ViewModel } from '../../runtime/view/viewModel';
 import type { LayoutOutput } from '../../runtime/view/layered';
 import type { DrawnKind } from '../render/theme';
@@ -120,7 +121,7 @@ export function buildScene(
     const pad = 10;
     frames.push({
       group: g,
-      label: group.label,
+      label: displayName(group.label),
       depth: group.depth,
       x0: b[0] - pad,
       y0: b[1] - pad - 14,

@@ -2,6 +2,7 @@
  * What is drawn for the current collapse state: real nodes, collapsed groups and graph input/output
  * terminals as items, with edges between items; and the layout input for them.
  */
+import { displayName } from '../../runtime/view/displayName';
 import { formatShape } from '../../runtime/view/format';
 import type { Shape, ViewModel } from '../../runtime/view/viewModel';
 import type { LayoutInput } from '../../runtime/view/layered';
@@ -63,7 +64,8 @@ export function visibleGraph(
   const itemOfNode = new Int32Array(view.nodes.length).fill(-1);
   const itemOfGroup = new Int32Array(groups.length).fill(-1);
   const inputIndex = new Map(view.inputs.map((t, i) => [t.name, i]));
-  view.inputs.forEach((t, i) => items.push(sized('input', i, t.name, formatShape(t.shape))));
+  // Labels are names from the file: shown as text, shortened (the hover card has the rest).
+  view.inputs.forEach((t, i) => items.push(sized('input', i, displayName(t.name), formatShape(t.shape))));
   view.nodes.forEach((n, i) => {
     if (n.hidden && !showHidden) return;
     const g = leaf[i] >= 0 ? rep[leaf[i]] : -1;
@@ -71,16 +73,23 @@ export function visibleGraph(
       if (itemOfGroup[g] < 0) {
         itemOfGroup[g] = items.length;
         const group = groups[g];
-        items.push(sized('group', g, group.label, `${group.size} nodes`));
+        items.push(sized('group', g, displayName(group.label), `${group.size} nodes`));
       }
       itemOfNode[i] = itemOfGroup[g];
       return;
     }
     itemOfNode[i] = items.length;
-    items.push(sized('node', i, n.op, n.outputs.length ? formatShape(n.outputs[0].shape) : ''));
+    items.push(
+      sized(
+        'node',
+        i,
+        displayName(n.op),
+        n.outputs.length ? displayName(formatShape(n.outputs[0].shape)) : '',
+      ),
+    );
   });
   const firstOutput = items.length;
-  view.outputs.forEach((t, i) => items.push(sized('output', i, t.name, formatShape(t.shape))));
+  view.outputs.forEach((t, i) => items.push(sized('output', i, displayName(t.name), formatShape(t.shape))));
 
   const edges: ItemEdge[] = [];
   const seen = new Map<number, number>();

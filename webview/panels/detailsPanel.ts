@@ -3,6 +3,7 @@
  * FLOPs, gradient stats, and per weight its shape, dtype and — on demand, from the sidecar — its
  * min/max/mean/std.
  */
+import { CARD_NAME_MAX, displayName, visibleName } from '../../runtime/view/displayName';
 import { formatCompact, formatCount, formatShape, formatStat } from '../../runtime/view/format';
 import { nodeCard } from '../../runtime/view/nodeCard';
 import type { GradientOverlay, ViewModel } from '../../runtime/view/viewModel';
@@ -25,15 +26,25 @@ function table(caption: string, rows: (HTMLElement | null)[]): HTMLElement {
   );
 }
 
-function row(k: string, ...v: (Node | string)[]): HTMLElement {
+function row(k: string | HTMLElement, ...v: (Node | string)[]): HTMLElement {
   return h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, ...v));
+}
+
+/** A name from the model as text (see displayName), its whole visible form as the tooltip. */
+function nameText(name: string, max = CARD_NAME_MAX): HTMLElement {
+  const shown = displayName(name, max);
+  return h(
+    'span',
+    { class: 'model-name', title: shown.length < name.length ? visibleName(name) : undefined },
+    shown,
+  );
 }
 
 function statsButton(ctx: DetailsContext, tensor: string): HTMLElement {
   const out = h('span', { class: 'tensor-stats', 'data-tensor': tensor });
   const button = h(
     'vscode-button',
-    { secondary: true, 'aria-label': `Compute statistics of ${tensor}` },
+    { secondary: true, 'aria-label': `Compute statistics of ${displayName(tensor)}` },
     'Stats',
   );
   const run = async () => {
@@ -56,28 +67,36 @@ function statsButton(ctx: DetailsContext, tensor: string): HTMLElement {
 export function renderNodeDetails(host: HTMLElement, ctx: DetailsContext, i: number): void {
   const n = ctx.view.nodes[i];
   const card = nodeCard(ctx.view, n.name, ctx.grads);
-  const attrs = Object.entries(n.attributes).map(([k, v]) => row(k, h('code', {}, v)));
+  const attrs = Object.entries(n.attributes).map(([k, v]) =>
+    row(nameText(k), h('code', {}, displayName(v, CARD_NAME_MAX))),
+  );
   const inputs = n.inputs.map((inp) =>
     row(
-      inp.isParam ? `${inp.name} (weight)` : inp.name,
+      inp.isParam ? h('span', {}, nameText(inp.name), ' (weight)') : nameText(inp.name),
       `${formatShape(inp.shape)} ${inp.dtype}`,
       inp.isParam ? ' ' : '',
       inp.isParam ? statsButton(ctx, inp.name) : '',
     ),
   );
-  const outputs = n.outputs.map((o) => row(o.name, `${formatShape(o.shape)} ${o.dtype}`));
+  const outputs = n.outputs.map((o) => row(nameText(o.name), `${formatShape(o.shape)} ${o.dtype}`));
   const grads =
     card?.rows.filter(([k]) =>
       ['grad RMS', 'dead units', 'NaN/Inf', 'first NaN/Inf', 'grad/weight', 'skip share'].includes(k),
     ) ?? [];
   fill(
     host,
-    h('h3', { class: 'details-title' }, n.op, ' ', h('span', { class: 'details-name' }, n.name)),
+    h(
+      'h3',
+      { class: 'details-title' },
+      displayName(n.op),
+      ' ',
+      h('span', { class: 'details-name' }, nameText(n.name)),
+    ),
     card?.skipRole ? h('p', { class: 'card-role' }, card.skipRole) : null,
     table('Summary', [
       row('params', formatCount(n.params)),
       row('FLOPs', `${formatCompact(n.flops)} (${formatCount(n.flops)})`),
-      n.scope.length ? row('scope', n.scope.join('/')) : null,
+      n.scope.length ? row('scope', nameText(n.scope.join('/'))) : null,
       n.hidden ? row('note', 'constant or shape arithmetic (hidden in the graph)') : null,
       n.unknownOp ? row('note', 'op not known to Skipscope') : null,
     ]),
@@ -108,13 +127,13 @@ export function renderGroupDetails(
     params += ctx.view.nodes[i].params;
     flops += ctx.view.nodes[i].flops;
   }
-  const button = h('vscode-button', { 'aria-label': `Expand ${label}` }, 'Expand');
+  const button = h('vscode-button', { 'aria-label': `Expand ${displayName(label)}` }, 'Expand');
   button.addEventListener('click', expand);
   const list = members
     .slice(0, 60)
-    .map((i) => h('li', {}, `${ctx.view.nodes[i].op} ${ctx.view.nodes[i].name}`));
+    .map((i) => h('li', {}, displayName(ctx.view.nodes[i].op), ' ', nameText(ctx.view.nodes[i].name, 80)));
   host.replaceChildren(
-    h('h3', { class: 'details-title' }, label),
+    h('h3', { class: 'details-title' }, nameText(label)),
     table('Summary', [
       row('nodes', formatCount(members.length)),
       row('params', formatCount(params)),

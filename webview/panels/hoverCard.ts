@@ -48,7 +48,10 @@ export class HoverCard {
    * box, which with the card makes the zone that keeps a card with `actions` open.
    */
   show(card: NodeCard, name: string, x: number, y: number, actions: CardAction[] = [], item?: Box): void {
-    const rows = card.rows.map(([k, v]) => h('tr', {}, h('th', { scope: 'row' }, k), h('td', {}, v)));
+    // A shortened name keeps its whole (visible) text as the cell's tooltip.
+    const rows = card.rows.map(([k, v], i) =>
+      h('tr', {}, h('th', { scope: 'row' }, k), h('td', { title: i === 0 ? card.fullName : undefined }, v)),
+    );
     const buttons = actions.map((a) => {
       const b = h('button', { class: 'card-action', id: a.id, title: a.title }, a.label);
       b.addEventListener('click', () => {

@@ -2,6 +2,7 @@
  * The accessible outline: a DOM list of nodes and skips for screen readers, with counts in data
  * attributes that the end-to-end tests read.
  */
+import { displayName } from '../../runtime/view/displayName';
 import type { ViewModel } from '../../runtime/view/viewModel';
 import { formatShape } from '../../runtime/view/format';
 import { skipKindLabel } from '../../runtime/view/nodeCard';
@@ -55,7 +56,7 @@ export function renderOutline(outline: HTMLElement, view: ViewModel, select: (no
     h(
       'li',
       { 'data-skip': s.id, 'data-kind': s.kind, 'data-merge': s.merge },
-      `${skipKindLabel(s)} from ${s.sourceNode || s.source} to ${s.merge}, bypassing ${s.span.learnedOps} learned ops`,
+      `${skipKindLabel(s)} from ${displayName(s.sourceNode || s.source)} to ${displayName(s.merge)}, bypassing ${s.span.learnedOps} learned ops`,
     ),
   );
   const nodes: HTMLElement[] = [];
@@ -68,9 +69,9 @@ export function renderOutline(outline: HTMLElement, view: ViewModel, select: (no
         type: 'button',
         'data-node': n.name,
         'data-op': n.op,
-        'aria-label': `${n.op} ${n.name}, output ${shapes}`,
+        'aria-label': `${displayName(n.op)} ${displayName(n.name)}, output ${displayName(shapes)}`,
       },
-      `${n.op} ${n.name}`,
+      `${displayName(n.op)} ${displayName(n.name)}`,
     );
     b.addEventListener('click', () => select(i));
     nodes.push(h('li', {}, b));

@@ -4,6 +4,7 @@
  * on hover and keyboard focus): cut this skip, which probes the model with it replaced by zeros
  * and compares the run with the intact one.
  */
+import { displayName, shortenName } from '../../runtime/view/displayName';
 import type { SkipPath } from '../../runtime/view/viewModel';
 import { skipKindLabel } from '../../runtime/view/nodeCard';
 import { h } from '../dom';
@@ -15,9 +16,8 @@ export interface SkipListEvents {
   cut(skip: SkipPath): void;
 }
 
-function shortName(name: string): string {
-  return name.length > 38 ? `…${name.slice(-37)}` : name;
-}
+/** Room for a name in a row: two share the panel's width. */
+const ROUTE_NAME_MAX = 38;
 
 /** Renders the list into `host`. */
 export function renderSkipList(host: HTMLElement, skips: SkipPath[], events: SkipListEvents): void {
@@ -27,17 +27,22 @@ export function renderSkipList(host: HTMLElement, skips: SkipPath[], events: Ski
   }
   const items = skips.map((s) => {
     const kind = s.kind === 'residual' && s.projection ? 'projection' : s.kind;
-    const from = s.sourceNode || s.source;
-    const label = `${skipKindLabel(s)} from ${from} to ${s.merge}, bypasses ${s.span.learnedOps} learned ops over ${s.span.ops} ops`;
+    const from = displayName(s.sourceNode || s.source);
+    const merge = displayName(s.merge);
+    const label = `${skipKindLabel(s)} from ${from} to ${merge}, bypasses ${s.span.learnedOps} learned ops over ${s.span.ops} ops`;
     const row = h(
       'div',
       { class: 'skip-row', tabindex: 0, role: 'button', 'aria-label': label, title: label },
       h('span', { class: `swatch kind-${kind}`, 'aria-hidden': 'true' }),
       h('span', { class: 'skip-kind' }, kind),
-      h('span', { class: 'skip-route' }, `${shortName(from)} → ${shortName(s.merge)}`),
+      h(
+        'span',
+        { class: 'skip-route' },
+        `${shortenName(from, ROUTE_NAME_MAX)} → ${shortenName(merge, ROUTE_NAME_MAX)}`,
+      ),
       h('span', { class: 'skip-span' }, `${s.span.learnedOps}/${s.span.ops}`),
     );
-    const cutLabel = `Cut the ${skipKindLabel(s)} from ${from} to ${s.merge}: probe with it replaced by zeros and compare with the intact run`;
+    const cutLabel = `Cut the ${skipKindLabel(s)} from ${from} to ${merge}: probe with it replaced by zeros and compare with the intact run`;
     const cut = h('vscode-toolbar-button', {
       class: 'skip-cut',
       icon: 'debug-disconnect',
