@@ -221,6 +221,11 @@ export async function graphGradPass(
           inspect?.(p.name, g);
           rec.param(g);
         }
+        // Without parameters the inputs were the variables: their gradients are the inputs'.
+        byInput?.vars.forEach((v, k) => {
+          const g = grads[v.name];
+          if (g) rec.activation(names[byInput.index[k]], g);
+        });
       });
     } finally {
       byInput?.dispose();

@@ -6,16 +6,21 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { ModelError } from '../errors';
 
-/** The inputs to feed (float ones as variables) and the variables; call dispose() after the pass. */
+/**
+ * The inputs to feed (float ones as variables), the variables and the position of each among the
+ * inputs (so that its gradient is recorded as the input's); call dispose() after the pass.
+ */
 export function inputVariables(
   inputs: tf.Tensor[],
   file: string,
-): { feeds: tf.Tensor[]; vars: tf.Variable[]; dispose(): void } {
+): { feeds: tf.Tensor[]; vars: tf.Variable[]; index: number[]; dispose(): void } {
   const vars: tf.Variable[] = [];
-  const feeds = inputs.map((t) => {
+  const index: number[] = [];
+  const feeds = inputs.map((t, i) => {
     if (t.dtype !== 'float32') return t;
     const v = tf.variable(t, true);
     vars.push(v);
+    index.push(i);
     return v;
   });
   if (vars.length === 0)
@@ -23,5 +28,5 @@ export function inputVariables(
       `${file}: the model has no parameters and no floating-point input, so there is no gradient to measure.`,
       file,
     );
-  return { feeds, vars, dispose: () => vars.forEach((v) => v.dispose()) };
+  return { feeds, vars, index, dispose: () => vars.forEach((v) => v.dispose()) };
 }

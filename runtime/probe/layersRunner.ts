@@ -229,7 +229,8 @@ export async function layersGradPass(
   });
   try {
     // A loaded Sequential model may list no input names: feed its single input in order.
-    const inputs = (r.inputNames.length ? r.inputNames : Object.keys(feeds)).map((n) => {
+    const inputNames = r.inputNames.length ? r.inputNames : Object.keys(feeds);
+    const inputs = inputNames.map((n) => {
       const t = feeds[n];
       if (!t) throw new ModelError(`no data was given for model input "${n}".`);
       return t;
@@ -251,6 +252,11 @@ export async function layersGradPass(
           const g = grads[(p.tensor as tf.Variable).name] ?? tf.zerosLike(p.tensor);
           rec.param(g);
         }
+        // Without parameters the inputs were the variables: their gradients are the inputs'.
+        byInput?.vars.forEach((v, k) => {
+          const g = grads[v.name];
+          if (g) rec.activation(inputNames[byInput.index[k]], g);
+        });
       });
     } finally {
       byInput?.dispose();

@@ -264,7 +264,7 @@ async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): 
   );
   const params = paramStats(graph, passes, weightL2);
   const activations = activationStats(graph, passes, plan.batchSize);
-  const inputs = runner.ex ? inputStats(model.graph.inputs, passes, plan.batchSize) : [];
+  const inputs = inputStats(model.graph.inputs, passes, plan.batchSize);
   const merges = mergeStats(runner.layers ? layerTaps : runner.graph ? graphTaps : taps, passes);
   const learned = new Set(params.map((p) => p.node));
   const layers = activations

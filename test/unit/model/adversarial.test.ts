@@ -146,10 +146,10 @@ describe('adversarial corpus (scripts/adversarial, adversarial.table.json)', fun
           });
           // A probe that succeeds measured something: parameters, node outputs or inputs.
           assert.ok(r.params.length + r.activations.length + (r.inputs?.length ?? 0) > 0, 'measured nothing');
-          // Without parameters: the gradients at the node outputs (and, for ONNX, at the inputs).
+          // Without parameters: the gradients at the node outputs and at the inputs.
           if (r.params.length === 0) {
             assert.ok(r.activations.length > 0, 'no node-output gradients');
-            if (m.format === 'onnx') assert.ok((r.inputs?.length ?? 0) > 0, 'no input gradient');
+            assert.ok((r.inputs?.length ?? 0) > 0, 'no input gradient');
           }
         }),
       );
