@@ -5,7 +5,7 @@
  * bar and the error view of a corrupted file are driven as a user would.
  */
 import { strict as assert } from 'node:assert';
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Frame } from 'playwright-core';
 import {
@@ -15,6 +15,7 @@ import {
   closeAllEditors,
   getPage,
   openFileFromExplorer,
+  ourSidecars,
   runCommand,
   screenshot,
   statusBarTexts,
@@ -44,45 +45,6 @@ async function outline(): Promise<Record<string, string>> {
     },
     { timeoutMs: 60_000, message: 'the graph outline to be ready' },
   );
-}
-
-/** Pids of the processes below `root` (by /proc parent links). */
-function descendants(root: number): number[] {
-  const parent = new Map<number, number>();
-  for (const d of readdirSync('/proc')) {
-    if (!/^\d+$/.test(d)) continue;
-    try {
-      // Field 4 of /proc/PID/stat is the parent pid (after the command in parentheses).
-      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
-      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-    } catch {
-      /* the process ended meanwhile */
-    }
-  }
-  const out: number[] = [];
-  const walk = (p: number) => {
-    for (const [c, pp] of parent) {
-      if (pp !== p) continue;
-      out.push(c);
-      walk(c);
-    }
-  };
-  walk(root);
-  return out;
-}
-
-/**
- * The sidecar of the code-server this test run started: run.mjs (our parent) started both mocha
- * and code-server, so only processes below it are considered.
- */
-function ourSidecars(): number[] {
-  return descendants(process.ppid).filter((pid) => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dist/sidecar.js');
-    } catch {
-      return false;
-    }
-  });
 }
 
 /** Runs `expr` in the webview page (as source text: the page has no test helpers). */

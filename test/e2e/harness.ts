@@ -544,3 +544,42 @@ export const mochaHooks = {
     sharedPage = undefined;
   },
 };
+
+/** Pids of the processes below `root` (by /proc parent links). */
+export function descendants(root: number): number[] {
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      // Field 4 of /proc/PID/stat is the parent pid (after the command in parentheses).
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      parent.set(Number(d), Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
+    } catch {
+      /* the process ended meanwhile */
+    }
+  }
+  const out: number[] = [];
+  const walk = (p: number) => {
+    for (const [c, pp] of parent) {
+      if (pp !== p) continue;
+      out.push(c);
+      walk(c);
+    }
+  };
+  walk(root);
+  return out;
+}
+
+/**
+ * The sidecar of the code-server this test run started: run.mjs (our parent) started both mocha
+ * and code-server, so only processes below it are considered.
+ */
+export function ourSidecars(): number[] {
+  return descendants(process.ppid).filter((pid) => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('dist/sidecar.js');
+    } catch {
+      return false;
+    }
+  });
+}
