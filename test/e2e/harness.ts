@@ -150,8 +150,12 @@ export async function startCommand(title: string, opts: WaitOptions = {}): Promi
         },
         { timeoutMs: 2000 },
       );
-      // A short click timeout: the list may re-sort under us, and then the whole try starts again.
-      await rows.nth(index).click({ timeout: 2000 });
+      // By keyboard from the input, which has the focus: the first row is the active one, the
+      // arrows move down to the one found. (A click on the row timed out now and then after
+      // earlier tests, with the row in plain view.) If the list re-sorted meanwhile, the editor
+      // that opens is checked by the caller's next step.
+      for (let k = 0; k < index; k++) await input.press('ArrowDown');
+      await input.press('Enter');
       return true;
     },
     { timeoutMs: opts.timeoutMs ?? DEFAULT_TIMEOUT, message: `command "${title}" in the command palette` },
