@@ -388,21 +388,41 @@ export async function openFileWithQuickOpen(relPath: string, opts: WaitOptions =
       await input.fill(relPath);
       // Each row shows the file name and, dimmed, its folder: match both.
       const folder = relPath.includes('/') ? relPath.slice(0, relPath.lastIndexOf('/')) : '';
+      const read = () =>
+        rows.evaluateAll((els) =>
+          els.map((e) => [
+            (e.querySelector('.label-name')?.textContent ?? '').trim(),
+            (e.querySelector('.label-description')?.textContent ?? '').trim(),
+          ]),
+        );
+      const wanted = ([n, d]: string[]) => n === name && (folder === '' || d.endsWith(folder));
+      // The list fills in as results arrive: act on it once two reads 200 ms apart agree.
       const index = await waitFor(
         async () => {
-          const found = await rows.evaluateAll((els) =>
-            els.map((e) => [
-              (e.querySelector('.label-name')?.textContent ?? '').trim(),
-              (e.querySelector('.label-description')?.textContent ?? '').trim(),
-            ]),
-          );
-          const i = found.findIndex(([n, d]) => n === name && (folder === '' || d.endsWith(folder)));
+          const first = JSON.stringify(await read());
+          await page.waitForTimeout(200);
+          const found = await read();
+          if (JSON.stringify(found) !== first) return undefined;
+          const i = found.findIndex(wanted);
           return i >= 0 ? i : undefined;
         },
         { timeoutMs: 3000 },
       );
-      // A short click timeout: the list may re-sort under us, and then the whole try starts again.
-      await rows.nth(index).click({ timeout: 2000 });
+      // By keyboard from the input, which has the focus (a click on the row timed out now and then
+      // after earlier tests, with the row in plain view): the arrows move to the row found, and
+      // Enter opens it only if it is still the focused one; otherwise the whole try starts again.
+      for (let k = 0; k < index; k++) await input.press('ArrowDown');
+      const focused = await page
+        .locator('.quick-input-list .monaco-list-row.focused')
+        .evaluateAll((els) =>
+          els.map((e) => [
+            (e.querySelector('.label-name')?.textContent ?? '').trim(),
+            (e.querySelector('.label-description')?.textContent ?? '').trim(),
+          ]),
+        );
+      if (focused.length !== 1 || !wanted(focused[0]))
+        throw new Error(`the focused row is ${JSON.stringify(focused)}`);
+      await input.press('Enter');
       return true;
     },
     { timeoutMs: timeout, message: `"${relPath}" in Quick Open` },
