@@ -13,7 +13,7 @@ import {
   analyzeWithQuickPicks,
   clearNotifications,
   closeAllEditors,
-  openFileFromExplorer,
+  openFileWithQuickOpen,
   runCommand,
   screenshot,
   statusBarTexts,
@@ -37,7 +37,7 @@ describe('webgpu backend (code-server)', function () {
     await screenshot('webgpu-runtime-info');
 
     await clearNotifications();
-    await openFileFromExplorer('samples/sample.onnx');
+    await openFileWithQuickOpen('samples/sample.onnx');
     await waitFor(
       async () => {
         const frame = await activeWebviewFrame({ timeoutMs: 2000 });
