@@ -355,21 +355,40 @@ export async function openFileFromExplorer(relPath: string, opts: WaitOptions = 
   const parts = relPath.split('/').filter(Boolean);
   let parentIndex = -1;
   for (let i = 0; i < parts.length; i++) {
-    const { row, index } = await explorerRow(i + 1, parts[i], timeout, parentIndex);
-    parentIndex = index;
     const isFolder = i < parts.length - 1;
-    if (isFolder) {
-      if ((await row.getAttribute('aria-expanded')) !== 'true') await row.click();
-      // Expanded, and its first child drawn in the row after it: only then are the row indices
-      // below it (which explorerRow matches on) up to date.
-      const firstChild = tree.locator(`.monaco-list-row[data-index="${index + 1}"][aria-level="${i + 2}"]`);
+    if (!isFolder) {
       await waitFor(
-        async () => (await row.getAttribute('aria-expanded')) === 'true' && (await firstChild.count()) > 0,
-        { timeoutMs: timeout, message: `folder ${parts.slice(0, i + 1).join('/')} to expand` },
+        async () => {
+          const { row } = await explorerRow(i + 1, parts[i], 5000, parentIndex);
+          await row.click({ timeout: 2000 });
+          return true;
+        },
+        { timeoutMs: timeout, message: `Explorer row ${relPath} to click` },
       );
-    } else {
-      await row.click();
+      break;
     }
+    // The tree can change under us (a folder an earlier test made and removed, say), and a row's
+    // data-index with it: each try finds the folder's row afresh, clicks it only if it is
+    // collapsed, and is done once it is expanded with its first child drawn in the row after it
+    // (only then are the row indices below it, which explorerRow matches on, up to date).
+    parentIndex = await waitFor(
+      async () => {
+        const { row, index } = await explorerRow(i + 1, parts[i], 5000, parentIndex);
+        const expanded = (await row.getAttribute('aria-expanded', { timeout: 1000 })) === 'true';
+        if (!expanded) {
+          await row.click({ timeout: 2000 });
+          // Give the click time to show before the next try reads the row again (a second click
+          // on a row already expanding would collapse it).
+          await waitFor(async () => (await row.getAttribute('aria-expanded', { timeout: 500 })) === 'true', {
+            timeoutMs: 3000,
+          }).catch(() => undefined);
+          return undefined;
+        }
+        const firstChild = tree.locator(`.monaco-list-row[data-index="${index + 1}"][aria-level="${i + 2}"]`);
+        return (await firstChild.count()) > 0 ? index : undefined;
+      },
+      { timeoutMs: timeout, message: `folder ${parts.slice(0, i + 1).join('/')} to expand` },
+    );
   }
 }
 
