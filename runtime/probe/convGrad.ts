@@ -47,7 +47,7 @@ function ownKernels(): boolean {
 }
 
 /** The WASM backend and the probe's own kernels on its heap, where they run (else the JS loops run). */
-function tapKernels(): { backend: WasmBackendHeap; kernels: WasmKernels } | undefined {
+export function tapKernels(): { backend: WasmBackendHeap; kernels: WasmKernels } | undefined {
   const backend = heapBackend() as unknown as WasmBackendHeap | undefined;
   const kernels = backend?.wasm && wasmKernelsIfAvailable(backend.wasm);
   return backend && kernels ? { backend, kernels } : undefined;
@@ -544,7 +544,7 @@ export function convOnnxWeight(
 }
 
 /** Output height and width of a convolution. */
-function convOutHW(h: number, w: number, kh: number, kw: number, g: ConvGeom): [number, number] {
+export function convOutHW(h: number, w: number, kh: number, kw: number, g: ConvGeom): [number, number] {
   const { strides: s, dilations: d, pads: p } = g;
   return [
     Math.floor((h + p.top + p.bottom - (d[0] * (kh - 1) + 1)) / s[0]) + 1,

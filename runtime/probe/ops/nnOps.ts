@@ -10,6 +10,7 @@ import { normAxis } from './layout';
 import { resizeAxes, resizeNhwc, type CoordMode } from './resizeMatrix';
 import { maxPoolIndices, windowReduce } from './poolWindows';
 import { conv3d, convTranspose3d, pool3d } from './volumeOps';
+import { convGroupedOwn } from '../groupedConv';
 
 /** Whether convolutions use the composite gradients of convGrad.ts (set per backend by the executor). */
 export const convSettings = { fastGrad: true };
@@ -100,12 +101,17 @@ function conv(c: OpContext): Val[] {
   if (group === 1) y = run(x, w4 as tf.Tensor4D, false);
   else if (group === cin && cpg === 1) y = run(x, w4 as tf.Tensor4D, true);
   else {
-    const xs = tf.split(x, group, 3);
-    const ws = tf.split(w4, group, 0);
-    y = tf.concat(
-      xs.map((xi, i) => run(xi as tf.Tensor4D, ws[i] as tf.Tensor4D, false)),
-      3,
-    ) as tf.Tensor4D;
+    // One im2col and a product per group on the probe's own WASM kernels; elsewhere a split.
+    const own = convSettings.fastGrad ? convGroupedOwn(x, w4 as tf.Tensor4D, g, group, needDx) : undefined;
+    if (own) y = own;
+    else {
+      const xs = tf.split(x, group, 3);
+      const ws = tf.split(w4, group, 0);
+      y = tf.concat(
+        xs.map((xi, i) => run(xi as tf.Tensor4D, ws[i] as tf.Tensor4D, false)),
+        3,
+      ) as tf.Tensor4D;
+    }
   }
   if (c.has(2)) y = tf.add(y, c.nat(2)) as tf.Tensor4D;
   return [spatialOutput(y, oneD)];

@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { openModel } from '../../../runtime/analysis/openModel';
 import { Executor } from '../../../runtime/probe/executor';
+import { groupedConvRuns } from '../../../runtime/probe/groupedConv';
 import { initBackend } from '../../../runtime/probe/backend';
 import { gradPass } from '../../../runtime/probe/gradPass';
 import { makeLoss } from '../../../runtime/probe/losses';
@@ -139,6 +140,7 @@ describe('probe gradients vs PyTorch float64', () => {
             }
             const { ex, feeds } = await load(ref);
             const runsBefore = winograd.winogradRuns;
+            const groupedBefore = groupedConvRuns.backward;
             const jobsBefore = jobs();
             // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
             if (allWinograd) winograd.winogradSettings.minTiles = 1;
@@ -154,6 +156,12 @@ describe('probe gradients vs PyTorch float64', () => {
             try {
               await checkAgainst(ref, ex, feeds);
               if (threads > 1) assert.ok(jobs() > jobsBefore, 'no kernel ran on the threads');
+              // Its grouped convolutions run as one product per group on the WASM heap, not split.
+              if (backend === 'wasm' && file === 'tiny_conv.json')
+                assert.ok(
+                  groupedConvRuns.backward > groupedBefore,
+                  'no grouped convolution ran on the own kernels',
+                );
               if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
             } finally {
               winograd.winogradSettings.minTiles = 64;
