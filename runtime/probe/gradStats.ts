@@ -60,27 +60,32 @@ export function paramStats(ex: ProbedGraph, passes: PassStats[], weightL2: numbe
   });
 }
 
+/** The statistics of one value's gradient (a node output or a graph input) over the passes that measured it. */
+type ValueGrad = Omit<InputGrad, 'input'>;
+
+function valueGrad(passes: PassStats[], value: string, batchSize: number): ValueGrad | undefined {
+  const per = passes.map((s) => s.activations.get(value)).filter((v) => v !== undefined);
+  if (per.length === 0) return undefined;
+  const rms = per.map((v) => Math.sqrt(v.sumSq / Math.max(v.size, 1)));
+  const zeros = per.map((v) => v.zeros / Math.max(v.size, 1));
+  return {
+    rms: mean(rms),
+    rmsSpread: std(rms),
+    l2PerSample: mean(per.map((v) => Math.sqrt(v.sumSq / Math.max(batchSize, 1)))),
+    zeroFraction: mean(zeros),
+    zeroFractionSpread: std(zeros),
+    ...nonFinite(per.map((v) => v.nonFinite)),
+  };
+}
+
 /** Per node output, in graph order: gradient RMS (mean, spread) and the fraction of exact zeros. */
 export function activationStats(ex: ProbedGraph, passes: PassStats[], batchSize: number): ActivationGrad[] {
   const out: ActivationGrad[] = [];
-  for (const node of ex.nodes) {
+  for (const node of ex.nodes)
     for (const tensor of node.outputs) {
-      const per = passes.map((s) => s.activations.get(tensor)).filter((v) => v !== undefined);
-      if (per.length === 0) continue;
-      const rms = per.map((v) => Math.sqrt(v.sumSq / Math.max(v.size, 1)));
-      const zeros = per.map((v) => v.zeros / Math.max(v.size, 1));
-      out.push({
-        node: node.name,
-        tensor,
-        rms: mean(rms),
-        rmsSpread: std(rms),
-        l2PerSample: mean(per.map((v) => Math.sqrt(v.sumSq / Math.max(batchSize, 1)))),
-        zeroFraction: mean(zeros),
-        zeroFractionSpread: std(zeros),
-        ...nonFinite(per.map((v) => v.nonFinite)),
-      });
+      const g = valueGrad(passes, tensor, batchSize);
+      if (g) out.push({ node: node.name, tensor, ...g });
     }
-  }
   return out;
 }
 
@@ -88,19 +93,8 @@ export function activationStats(ex: ProbedGraph, passes: PassStats[], batchSize:
 export function inputStats(inputs: string[], passes: PassStats[], batchSize: number): InputGrad[] {
   const out: InputGrad[] = [];
   for (const input of inputs) {
-    const per = passes.map((s) => s.activations.get(input)).filter((v) => v !== undefined);
-    if (per.length === 0) continue;
-    const rms = per.map((v) => Math.sqrt(v.sumSq / Math.max(v.size, 1)));
-    const zeros = per.map((v) => v.zeros / Math.max(v.size, 1));
-    out.push({
-      input,
-      rms: mean(rms),
-      rmsSpread: std(rms),
-      l2PerSample: mean(per.map((v) => Math.sqrt(v.sumSq / Math.max(batchSize, 1)))),
-      zeroFraction: mean(zeros),
-      zeroFractionSpread: std(zeros),
-      ...nonFinite(per.map((v) => v.nonFinite)),
-    });
+    const g = valueGrad(passes, input, batchSize);
+    if (g) out.push({ input, ...g });
   }
   return out;
 }
