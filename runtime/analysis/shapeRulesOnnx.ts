@@ -27,7 +27,19 @@ const elementwise: ShapeRule = (c) => {
 
 const where: ShapeRule = (c) => {
   c.setDtype(0, c.dtype(1));
-  return elementwise(c);
+  const [cond, a, b] = [c.known(0), c.known(1), c.known(2)];
+  const n = Math.max(cond?.length ?? 0, a?.length ?? 0, b?.length ?? 0);
+  const at = (k: Dim[], i: number) => k[k.length === 1 ? 0 : i];
+  // Known values where all three are (each of length n or 1): Expand's shape after a -1 check.
+  if (cond && a && b && [cond, a, b].every((k) => k.length === n || k.length === 1))
+    c.setKnown(
+      0,
+      Array.from({ length: n }, (_, i) => {
+        const t = at(cond, i);
+        return typeof t === 'number' ? (t ? at(a, i) : at(b, i)) : null;
+      }),
+    );
+  return [broadcast([c.shape(0), c.shape(1), c.shape(2)])];
 };
 
 const dequantize: ShapeRule = (c) => {
@@ -42,7 +54,19 @@ const quantize: ShapeRule = (c) => {
 
 const compare: ShapeRule = (c) => {
   c.setDtype(0, 'bool');
-  return elementwise(c);
+  const [a, b] = [c.known(0), c.known(1)];
+  if (c.node.op === 'Equal' && a && b && (a.length === b.length || a.length === 1 || b.length === 1)) {
+    const n = Math.max(a.length, b.length);
+    c.setKnown(
+      0,
+      Array.from({ length: n }, (_, i) => {
+        const x = a[a.length === 1 ? 0 : i];
+        const y = b[b.length === 1 ? 0 : i];
+        return typeof x === 'number' && typeof y === 'number' ? Number(x === y) : null;
+      }),
+    );
+  }
+  return [broadcast([c.shape(0), c.shape(1)])];
 };
 
 /** Known-value arithmetic on small int tensors (Add/Sub/Mul/Div of shape numbers). */
@@ -228,6 +252,17 @@ const transpose: ShapeRule = (c) => {
   if (!x) return null;
   const perm = c.ints('perm') ?? x.map((_, i) => x.length - 1 - i);
   if (perm.length !== x.length) return null;
+  const k = c.known(0);
+  if (k && x.every((d) => typeof d === 'number') && k.length === (x as number[]).reduce((a, b) => a * b, 1)) {
+    // Output element (i0, i1, …) is input element (…) with axis perm[j] at i_j.
+    const dims = x as number[];
+    const strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
+    const out = perm.map((p) => Array.from({ length: dims[p] }, (_, i) => i * strides[p]));
+    c.setKnown(
+      0,
+      combine(out).map((o) => k[o]),
+    );
+  }
   return [perm.map((p) => x[p] ?? null)];
 };
 
@@ -270,13 +305,24 @@ const slice: ShapeRule = (c) => {
   const axes = (c.ints('axes') ?? c.known(3) ?? starts.map((_, i) => i)) as Dim[];
   const steps = (c.known(4) ?? starts.map(() => 1)) as Dim[];
   const kx = c.known(0);
-  if (kx && x && x.length === 1 && starts.length === 1) {
-    const r = sliceRange(kx.length, starts[0], ends[0], steps[0] ?? 1);
-    if (r)
-      c.setKnown(
-        0,
-        r.map((i) => kx[i]),
-      );
+  const dims =
+    kx && x?.length === 1
+      ? [kx.length]
+      : x && x.every((d) => typeof d === 'number')
+        ? (x as number[])
+        : undefined;
+  if (kx && dims && kx.length === dims.reduce((a, b) => a * b, 1)) {
+    // Per axis, the indices kept (in order; a negative step reverses), then every combination.
+    const keep = dims.map((n) => Array.from({ length: n }, (_, i) => i));
+    let ok = true;
+    for (let j = 0; j < starts.length && ok; j++) {
+      const ax = axes[j];
+      const a = typeof ax === 'number' ? axisOf(ax, dims.length) : NaN;
+      const r = Number.isNaN(a) ? null : sliceRange(dims[a], starts[j], ends[j], steps[j] ?? 1);
+      if (r) keep[a] = r;
+      else ok = false;
+    }
+    if (ok) c.setKnown(0, gatherKnown(kx, dims, keep));
   }
   if (!x) return null;
   const out = x.slice();
@@ -325,6 +371,19 @@ function sliceRange(n: number, s: Dim, e: Dim, st: Dim): number[] | null {
   const r = sliceBounds(n, s, e, st);
   if (len === null || !r || len > n) return null;
   return Array.from({ length: len }, (_, i) => r[0] + i * r[2]);
+}
+
+/** Every sum of one offset per axis, the last axis fastest (row-major order of the output). */
+function combine(offsets: number[][]): number[] {
+  let out = [0];
+  for (const axis of offsets) out = out.flatMap((o) => axis.map((a) => o + a));
+  return out;
+}
+
+/** The known values of a row-major tensor of `dims` at the indices `keep` holds along each axis. */
+function gatherKnown(k: Dim[], dims: number[], keep: number[][]): Dim[] {
+  const strides = dims.map((_, i) => dims.slice(i + 1).reduce((a, b) => a * b, 1));
+  return combine(keep.map((idx, a) => idx.map((i) => i * strides[a]))).map((o) => k[o]);
 }
 
 const squeeze: ShapeRule = (c) => {
@@ -484,6 +543,11 @@ const constantOfShape: ShapeRule = (c) => {
   const t = c.attr('value');
   c.setDtype(0, t && typeof t === 'object' && 'read' in t ? (t as TensorData).dtype : 'float32');
   const k = c.known(0);
+  if (k && k.every((d) => typeof d === 'number')) {
+    const fill = t && typeof t === 'object' && 'read' in t ? readKnown(t as TensorData)?.[0] : 0;
+    const n = (k as number[]).reduce((a, b) => a * b, 1);
+    if (fill !== undefined && n <= 64) c.setKnown(0, new Array<Dim>(n).fill(fill));
+  }
   return k ? [k.map((d) => (typeof d === 'number' || typeof d === 'string' ? d : null))] : null;
 };
 
