@@ -42,6 +42,12 @@ const where: ShapeRule = (c) => {
   return [broadcast([c.shape(0), c.shape(1), c.shape(2)])];
 };
 
+/** Dropout: the output and its optional boolean mask keep the input's shape. */
+const dropout: ShapeRule = (c) => {
+  if (c.node.outputs[1]) c.setDtype(1, 'bool');
+  return [c.shape(0), c.shape(0)];
+};
+
 const dequantize: ShapeRule = (c) => {
   c.setDtype(0, 'float32');
   return [c.shape(0)];
@@ -657,7 +663,6 @@ const UNARY = [
   'ThresholdedRelu',
   'Shrink',
   'CumSum',
-  'Dropout',
   'Swish',
   'QuantizeLinear',
   'DequantizeLinear',
@@ -706,6 +711,7 @@ export const ONNX_SHAPE_RULES: Record<string, ShapeRule> = {
   ),
   Identity: identity,
   Where: where,
+  Dropout: dropout,
   QuantizeLinear: quantize,
   DequantizeLinear: dequantize,
   Cast: cast,
