@@ -314,7 +314,7 @@ export function statsChunks(n: number): number {
 /**
  * The tasks of a statistics call over `n` floats at `ptrs` (gradStats: the tensor; diffSq: total
  * then skip), chunk i writing its partials to the f64 slot at `slots` + 8·width·i. The same tasks
- * on any number of threads; the calling thread runs them itself when `worthThreads` says no.
+ * on any number of threads; the calling thread runs them itself when statsWorthThreads says no.
  */
 export function statsTasks(
   kind: typeof TaskKind.gradStats | typeof TaskKind.diffSq,
