@@ -4,9 +4,10 @@
  * tensor of ordinary gradient values and over one whose squares leave float32's range (values
  * from 1e-40 to 1e30, which take the kernels' exact f64 path), in both builds, on 1 and on 2
  * kernel threads (or --threads); then, for the fma build on ordinary values, the medians by
- * tensor size on 1 thread and on the threads with every call sent to them, which shows where
- * the threads start to pay (taskSettings.minStatsBytes in runtime/probe/wasm/kernelTasks.ts).
- * Calls follow each other at once here, so the workers are awake; in a probe they may sleep.
+ * tensor size on 1 thread and on the threads with every call sent to them, calls back to back
+ * (the workers awake) and after 2 ms of other work (`Asleep`: the workers must be woken, as in a
+ * probe), which shows where the threads start to pay (taskSettings.minStatsBytes in
+ * runtime/probe/wasm/kernelTasks.ts).
  *
  *   npx tsx bench/statsKernel.ts [--floats N] [--reps R] [--threads 1,2] [--sizes 16384,65536,…]
  */
@@ -38,12 +39,18 @@ function values(n: number, extreme: boolean): Float32Array {
   });
 }
 
-/** Median wall and CPU milliseconds of `f` over `reps` runs. */
-function time(f: () => void, reps: number): { wall: number; cpu: number } {
+/**
+ * Median wall and CPU milliseconds of `f` over `reps` runs; with `gapMs`, the main thread spins
+ * that long before each run, so that the kernel threads have gone to sleep (as in a probe, where
+ * a statistics call follows TF.js's own kernels).
+ */
+function time(f: () => void, reps: number, gapMs = 0): { wall: number; cpu: number } {
   for (let i = 0; i < 5; i++) f(); // warm, and let V8 tier the module up
   const wall: number[] = [];
   const cpu: number[] = [];
   for (let i = 0; i < reps; i++) {
+    const end = performance.now() + gapMs;
+    while (performance.now() < end);
     const c0 = process.cpuUsage();
     const t0 = performance.now();
     f();
@@ -58,7 +65,7 @@ async function main(): Promise<void> {
   const n = arg('floats', 4 * 1024 * 1024);
   const reps = arg('reps', 31);
   const threadCounts = list('threads', [1, 2]);
-  const sizes = list('sizes', [16384, 65536, 131072, 262144, 524288, 1048576]);
+  const sizes = list('sizes', [65536, 131072, 262144, 524288, 1048576, 2359296]);
   await initBackend('wasm', { threads: 1 });
   const backend = tf.backend() as unknown as WasmBackendHeap;
   const rows = [];
@@ -101,8 +108,13 @@ async function main(): Promise<void> {
     for (const threads of [1, most]) {
       await setKernelThreads(backend.wasm, threads);
       taskSettings.minStatsBytes = 0;
-      row[`gradStatsMs${threads}`] = +time(() => k.gradStats(pa, size), reps).wall.toFixed(4);
-      row[`diffSqMs${threads}`] = +time(() => k.diffSq(pa, pb, size), reps).wall.toFixed(4);
+      for (const [gap, tag] of [
+        [0, ''],
+        [2, 'Asleep'],
+      ] as const) {
+        row[`gradStatsMs${threads}${tag}`] = +time(() => k.gradStats(pa, size), reps, gap).wall.toFixed(4);
+        row[`diffSqMs${threads}${tag}`] = +time(() => k.diffSq(pa, pb, size), reps, gap).wall.toFixed(4);
+      }
       taskSettings.minStatsBytes = saved;
     }
     bySize.push(row);

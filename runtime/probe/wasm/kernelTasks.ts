@@ -55,8 +55,12 @@ export const taskSettings = {
   minCopyBytes: 1 << 20,
   /** Fewest bytes written by one such task. */
   minTaskBytes: 1 << 16,
-  /** Fewest bytes read by a statistics call worth the threads (some 100 µs at 10–18 GB/s). */
-  minStatsBytes: 3 << 19,
+  /**
+   * Fewest bytes read by a statistics call worth the threads: 100–200 µs at 10–20 GB/s, where two
+   * threads break even with one when the workers sleep before the call (as they do in a probe:
+   * waking one took about 100 µs on the 2-core VM measured; bench/statsKernel.ts).
+   */
+  minStatsBytes: 1 << 21,
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
   tasksPerThread: 4,
 };
