@@ -56,11 +56,13 @@ export const taskSettings = {
   /** Fewest bytes written by one such task. */
   minTaskBytes: 1 << 16,
   /**
-   * Fewest bytes read by a statistics call worth the threads: 100–200 µs at 10–20 GB/s, where two
-   * threads break even with one when the workers sleep before the call (as they do in a probe:
-   * waking one took about 100 µs on the 2-core VM measured; bench/statsKernel.ts).
+   * Fewest bytes read by a statistics call worth the threads (200–400 µs at 10–20 GB/s). Calls
+   * back to back pay from 0.5 MB, but in a probe the workers sleep before a statistics call (it
+   * follows TF.js's own kernels), and waking one took some 100 µs on the 2-core VM measured:
+   * there two threads broke even with one at 2 MB (gradStats) to 4 MB (diffSq) and won above
+   * (bench/statsKernel.ts, `Asleep`).
    */
-  minStatsBytes: 1 << 21,
+  minStatsBytes: 1 << 22,
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
   tasksPerThread: 4,
 };
