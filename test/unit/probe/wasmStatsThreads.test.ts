@@ -163,7 +163,7 @@ describe('WASM statistics kernels on the kernel threads', function () {
     try {
       assert.equal(await setKernelThreads(heap, 2), 2);
       const pool = kernelThreadsOf(heap)!;
-      for (const n of [2 * STATS_CHUNK + 5, 8 * STATS_CHUNK + 3]) {
+      for (const n of [2 * STATS_CHUNK + 5, 8 * STATS_CHUNK + 3, 16 * STATS_CHUNK + 3]) {
         const t = values('extreme', n, 0);
         const s = values('extreme', n, 1);
         const pt = buffer(t);
