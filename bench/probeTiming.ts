@@ -57,7 +57,7 @@ export function timeKernels(): { stop(top: number): KernelTime[] } {
  * Wraps the probe's own WASM kernels (the methods of wasmKernels on the current heap: SGEMM,
  * Winograd transforms, tap copies, statistics…) with wall-clock timers until `stop`, which puts
  * them back and returns each one's time. Their sum against a pass's time is the share that the
- * kernel threads can speed up (the statistics kernels still run on one thread).
+ * kernel threads can speed up (the statistics kernels only from taskSettings.minStatsBytes read).
  */
 export function timeOwnKernels(): { stop(): KernelTime[] } {
   const heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;

@@ -14,8 +14,9 @@
  * steps over the rounds (warm-up steps apart). Prints JSON: per model the medians, the ratios
  * (Skipscope over PyTorch: below 1, Skipscope is faster), the loss of both (they compute the same
  * function), and over the models the geometric mean and the maximum of each ratio. With
- * --breakdown, per model the WASM kernels and the probe's own kernels over one pass at 1 thread,
- * their call count, and the time of the pass outside any kernel (dispatch, tape, probes).
+ * --breakdown, per model and thread count (1 and N) the WASM kernels and the probe's own kernels
+ * over one pass, their call count, and the time of the pass outside any kernel (dispatch, tape,
+ * probes).
  *
  *   npx tsx bench/zoo.ts [--models a,b,…] [--threads N] [--runs R] [--rounds K] [--no-torch] [--breakdown]
  */
@@ -176,7 +177,7 @@ interface ModelResult {
   pytorch?: { version: string; threads1: TorchSetting; default: TorchSetting };
   ratio?: { oneThreadVsPytorchOneThread: number; manyVsPytorchDefault: number };
   loss: { skipscope: number; pytorch?: number; relDiff?: number };
-  breakdown?: Record<string, unknown>;
+  breakdown?: Record<string, unknown>[];
 }
 
 async function benchModel(
@@ -215,7 +216,8 @@ async function benchModel(
       sk.get(t)!.push(...(await skipscopeTimes(model, meta, t, runs)));
     }
   }
-  const bd = breakdown ? await breakdownOf(model, meta, 1) : undefined;
+  const bd: Record<string, unknown>[] = [];
+  if (breakdown) for (const t of counts) bd.push(await breakdownOf(model, meta, t));
   releaseExecutor();
   const skMs = (t: number) => median(sk.get(t)!);
   const result: ModelResult = {
@@ -253,7 +255,7 @@ async function benchModel(
     result.loss.pytorch = tLoss;
     result.loss.relDiff = Math.abs(skLoss - tLoss!) / Math.abs(tLoss!);
   }
-  if (bd) result.breakdown = bd;
+  if (breakdown) result.breakdown = bd;
   return result;
 }
 

@@ -9,6 +9,10 @@
  * below UNDERFLOW without every value being zero, is summed again in f64 lanes, where every float32
  * square is exact in range. Ordinary gradients never take that path; the exact sums of extreme
  * ones cost one more read of a block that is still in cache. Results go to `out` as f64.
+ *
+ * A tensor is read in chunks of a fixed size (runtime/probe/wasm/kernelTasks.ts, a multiple of
+ * BLOCK), each chunk's results in its own slot, which the caller adds in chunk order: the kernel
+ * threads share the chunks, and the sums are the same bits on any number of threads.
  */
 import { get, i32, range, repeat, set } from './wat.mjs';
 
@@ -90,7 +94,7 @@ function gradStats(fma) {
   const lanesMax = `(f32.max (f32.max (f32x4.extract_lane 0 ${get('t')}) (f32x4.extract_lane 1 ${get('t')}))
       (f32.max (f32x4.extract_lane 2 ${get('t')}) (f32x4.extract_lane 3 ${get('t')})))`;
   return `
-(func (export "gradStats") (param $p i32) (param $n i32) (param $out i32)
+(func $gradStats (export "gradStats") (param $p i32) (param $n i32) (param $out i32)
   (local $len i32) (local $k i32) (local $q i32) (local $x f32) (local $d f64) (local $mx f32)
   (local $bs f64) (local $ba f64) (local $sq f64) (local $ab f64) (local $zc i32) (local $nf i32)
   (local $t v128) (local $c v128) (local $lo v128) (local $hi v128)
@@ -182,7 +186,7 @@ function diffSq(fma) {
   const allZero = (v) =>
     `(i32.eqz (v128.any_true (v128.and ${v} (v128.const i32x4 0x7fffffff 0x7fffffff 0x7fffffff 0x7fffffff))))`;
   return `
-(func (export "diffSq") (param $pt i32) (param $ps i32) (param $n i32) (param $out i32)
+(func $diffSq (export "diffSq") (param $pt i32) (param $ps i32) (param $n i32) (param $out i32)
   (local $len i32) (local $k i32) (local $qs i32) (local $qt i32) (local $a f64) (local $b f64)
   (local $sk f64) (local $br f64) (local $bs f64) (local $bb f64)
   (local $x v128) (local $y v128) (local $e0 v128) (local $e1 v128) (local $f0 v128) (local $f1 v128)

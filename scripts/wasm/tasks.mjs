@@ -26,6 +26,8 @@ export const TASKS = [
   { name: 'col2imHwc', args: 16, scratch: 'taps' },
   { name: 'maxPoolGrad', args: 18, scratch: 'table' },
   { name: 'im2colPlanar', args: 17 },
+  { name: 'gradStats', args: 3 },
+  { name: 'diffSq', args: 4 },
 ];
 
 /** Argument `i` of the task at $t. */

@@ -10,6 +10,10 @@
  *   (the pads shifted to the range's first row).
  * - col2im and the max-pool gradient add onto their output, so only whole images (each image's
  *   sums stay in one task, in the same order).
+ * - The statistics (gradStats, diffSq): chunks of STATS_CHUNK floats, a size that does not depend
+ *   on the number of threads, each writing its partial sums to its own slot; the caller adds the
+ *   slots in chunk order, so the sums are the same bits on any number of threads, and on one
+ *   (which runs the same chunks itself).
  *
  * Small calls stay on the calling thread: below a hundred microseconds or so of work, waking the
  * workers (tens of microseconds) costs more than it saves.
@@ -28,6 +32,8 @@ export const TaskKind = {
   col2imHwc: 7,
   maxPoolGrad: 8,
   im2colPlanar: 9,
+  gradStats: 10,
+  diffSq: 11,
 } as const;
 
 /** One task: its kind, then the kernel's arguments. */
@@ -49,6 +55,14 @@ export const taskSettings = {
   minCopyBytes: 1 << 20,
   /** Fewest bytes written by one such task. */
   minTaskBytes: 1 << 16,
+  /**
+   * Fewest bytes read by a statistics call worth the threads (200–400 µs at 10–20 GB/s). Calls
+   * back to back pay from 0.5 MB, but in a probe the workers sleep before a statistics call (it
+   * follows TF.js's own kernels), and waking one took some 100 µs on the 2-core VM measured:
+   * there two threads broke even with one at 2 MB (gradStats) to 4 MB (diffSq) and won above
+   * (bench/statsKernel.ts, `Asleep`).
+   */
+  minStatsBytes: 1 << 22,
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
   tasksPerThread: 4,
 };
@@ -287,4 +301,41 @@ export function maxPoolGradTasks(
     const i = 4 * s.b0 * g.h * g.w * g.c;
     return [TaskKind.maxPoolGrad, dy + o, x + i, y + o, dx + i, ...geomArgs(sliceGeom(g, s))];
   });
+}
+
+/**
+ * Floats per chunk of a statistics call (a multiple of the kernels' BLOCK of 512): fixed, not
+ * tuned to the threads, since the chunks fix the order of the sums.
+ */
+export const STATS_CHUNK = 1 << 16;
+
+/** f64 partials per chunk: gradStats's five, diffSq's two. */
+export const STATS_WIDTH = { [TaskKind.gradStats]: 5, [TaskKind.diffSq]: 2 } as const;
+
+/** Chunks of a statistics call over `n` floats (one at least, so that n = 0 still writes its zeros). */
+export function statsChunks(n: number): number {
+  return Math.max(1, Math.ceil(n / STATS_CHUNK));
+}
+
+/**
+ * The tasks of a statistics call over `n` floats at `ptrs` (gradStats: the tensor; diffSq: total
+ * then skip), chunk i writing its partials to the f64 slot at `slots` + 8·width·i. The same tasks
+ * on any number of threads; the calling thread runs them itself when statsWorthThreads says no.
+ */
+export function statsTasks(
+  kind: typeof TaskKind.gradStats | typeof TaskKind.diffSq,
+  ptrs: number[],
+  n: number,
+  slots: number,
+): Task[] {
+  const width = STATS_WIDTH[kind];
+  return Array.from({ length: statsChunks(n) }, (_, i) => {
+    const start = i * STATS_CHUNK;
+    return [kind, ...ptrs.map((p) => p + 4 * start), Math.min(STATS_CHUNK, n - start), slots + 8 * width * i];
+  });
+}
+
+/** Whether a statistics call reading `bytes` is worth waking the threads for. */
+export function statsWorthThreads(threads: number, bytes: number): boolean {
+  return threads > 1 && bytes >= taskSettings.minStatsBytes;
 }

@@ -2,18 +2,23 @@
  * The probe's own WebAssembly kernels (scripts/make_wasm_kernels.mjs), instantiated on the TF.js
  * WASM backend's heap so that they work on tensors in place (kernelModules.ts picks the build).
  * Where the heap is shared and more than one thread is asked for (setKernelThreads), the GEMM,
- * the Winograd transforms, the tap copies and the max-pool gradient run on the kernel threads
- * (kernelThreads.ts), cut into tasks by kernelTasks.ts; small calls, and every call on one
- * thread, run here on the calling thread.
+ * the Winograd transforms, the tap copies, the max-pool gradient and the statistics run on the
+ * kernel threads (kernelThreads.ts), cut into tasks by kernelTasks.ts; small calls, and every
+ * call on one thread, run here on the calling thread (the statistics in the same chunks, so
+ * their sums are the same bits either way).
  */
 import { kernelModule, type KernelBuild } from './kernelModules';
 import { KernelThreads, TASK_BYTES } from './kernelThreads';
 import {
+  STATS_WIDTH,
   TaskKind,
   gemmTasks,
   maxPoolGradTasks,
   planarTasks,
   planeFloats,
+  statsChunks,
+  statsTasks,
+  statsWorthThreads,
   tapTasks,
   wgInputTasks,
   wgOutputTasks,
@@ -345,10 +350,20 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
   const pa = heap._malloc((x.MC.value as number) * (x.KC.value as number) * 4);
   const pb = heap._malloc((x.KC.value as number) * (x.NC.value as number) * 4);
   const tmp = heap._malloc(mr * nr * 4);
-  // Results of the statistics (5 f64) and the column sums' f64 partials (8 vectors of 4 f64).
-  const res = heap._malloc(40);
+  // The column sums' f64 partials (8 vectors of 4 f64).
   const scr = heap._malloc(256);
-  const f64 = (k: number) => new Float64Array(heap.asm.memory.buffer, res, k);
+  // The statistics' f64 partials, a slot per chunk, grown on demand.
+  let slotsPtr = 0;
+  let slotsBytes = 0;
+  const slots = (bytes: number): number => {
+    if (bytes > slotsBytes) {
+      if (slotsPtr) heap._free(slotsPtr);
+      slotsBytes = Math.max(bytes, 2 * slotsBytes, 4096);
+      slotsPtr = heap._malloc(slotsBytes);
+      if (!slotsPtr) throw new Error(`the WASM heap has no room for ${bytes} bytes of statistics partials`);
+    }
+    return slotsPtr;
+  };
   // Tables of the tap kernels, grown on demand.
   let scratchPtr = 0;
   let scratchBytes = 0;
@@ -374,6 +389,25 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     tasks.forEach((t, i) => words.set(t, (i * TASK_BYTES) / 4));
     pool.run(tasks.length, build === 'fma' ? 0 : 1, x.runTask);
     return true;
+  };
+  /**
+   * The partials of a statistics call over `n` floats at `ptrs`, chunk by chunk (kernelTasks.ts):
+   * on the threads when the call is worth them, else here, in the same chunks.
+   */
+  const statsPartials = (
+    kind: typeof TaskKind.gradStats | typeof TaskKind.diffSq,
+    ptrs: number[],
+    n: number,
+  ) => {
+    const width = STATS_WIDTH[kind];
+    const chunks = statsChunks(n);
+    const tasks = statsTasks(kind, ptrs, n, slots(8 * width * chunks));
+    const pool = threads();
+    if (!(pool && statsWorthThreads(pool.threads, 4 * ptrs.length * n) && onThreads(pool, tasks)))
+      for (const t of tasks)
+        if (kind === TaskKind.gradStats) x.gradStats(t[1], t[2], t[3]);
+        else x.diffSq(t[1], t[2], t[3], t[4]);
+    return new Float64Array(heap.asm.memory.buffer, slotsPtr, width * chunks);
   };
   const tapBytes = (g: TapGeometry) => 4 * (g.kh * g.kw + g.c);
   const sgemm = (o: GemmOp) =>
@@ -423,14 +457,26 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     },
     wgWeightOut: (...args) => x.wgWeightOut(...args),
     gradStats(p, n) {
-      x.gradStats(p, n, res);
-      const r = f64(5);
-      return [r[0], r[1], r[2], r[3], r[4]];
+      const r = statsPartials(TaskKind.gradStats, [p], n);
+      // In chunk order; Math.max keeps a chunk's NaN maximum (a chunk with a NaN has one).
+      const out: [number, number, number, number, number] = [r[0], r[1], r[2], r[3], r[4]];
+      for (let i = 5; i < r.length; i += 5) {
+        out[0] += r[i];
+        out[1] += r[i + 1];
+        out[2] = Math.max(out[2], r[i + 2]);
+        out[3] += r[i + 3];
+        out[4] += r[i + 4];
+      }
+      return out;
     },
     diffSq(pTotal, pSkip, n) {
-      x.diffSq(pTotal, pSkip, n, res);
-      const r = f64(2);
-      return [r[0], r[1]];
+      const r = statsPartials(TaskKind.diffSq, [pTotal, pSkip], n);
+      const out: [number, number] = [r[0], r[1]];
+      for (let i = 2; i < r.length; i += 2) {
+        out[0] += r[i];
+        out[1] += r[i + 1];
+      }
+      return out;
     },
     colSum(p, rows, cols, out) {
       x.colSum(p, rows, cols, out, scr);
