@@ -9,10 +9,10 @@
  * Run: `npx tsx bench/bigModel.ts [--runs N] [--dir DIR]` — prints JSON.
  * The child runs this same file, bundled by esbuild, so that tsx's compiler does not sit in its RSS.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { bundleSelf, runChild } from './childProcess';
 
 interface ChildResult {
   openMs: number[];
@@ -76,31 +76,6 @@ async function child(file: string, runs: number): Promise<void> {
   process.stdout.write(JSON.stringify(out));
 }
 
-function bundle(): string {
-  if (__filename.endsWith('.cjs')) return __filename;
-  const esbuild = require('esbuild') as typeof import('esbuild');
-  const out = path.join(os.tmpdir(), `skipscope-bench-big-${process.pid}.cjs`);
-  esbuild.buildSync({
-    entryPoints: [__filename],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    outfile: out,
-    logLevel: 'error',
-    external: ['@tensorflow/*', 'onnxruntime-node'],
-  });
-  return out;
-}
-
-function runChild(script: string, file: string, runs: number): ChildResult {
-  const r = spawnSync(process.execPath, [script, '--child', file, String(runs)], {
-    encoding: 'utf8',
-    maxBuffer: 64 * MiB,
-  });
-  if (r.status !== 0) throw new Error(`child failed for ${file}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as ChildResult;
-}
-
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--child') return child(args[1], Number(args[2]));
@@ -116,12 +91,12 @@ async function main(): Promise<void> {
   }
   const files = fs.readdirSync(dir);
   const bytes = files.reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
-  const script = bundle();
+  const script = bundleSelf(__filename, 'big');
   try {
-    const bare = runChild(script, file, 0);
+    const bare = runChild<ChildResult>(script, file, 0);
     // Peak RSS and bytes read from a fresh process that opens the model once; times from a warm one.
-    const once = runChild(script, file, 1);
-    const warm = runChild(script, file, runs);
+    const once = runChild<ChildResult>(script, file, 1);
+    const warm = runChild<ChildResult>(script, file, runs);
     const round = (x: number) => +x.toFixed(1);
     process.stdout.write(
       JSON.stringify(

@@ -11,10 +11,10 @@
  * for Netron 9.2.1 is quoted.
  * The child runs this same file, bundled by esbuild, so that tsx's compiler does not sit in its RSS.
  */
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { bundleSelf, runChild } from './childProcess';
 import { pathToFileURL } from 'node:url';
 
 interface ChildResult {
@@ -57,23 +57,6 @@ async function child(file: string, runs: number): Promise<void> {
   process.stdout.write(JSON.stringify(out));
 }
 
-function bundle(): string {
-  // Already a bundle (copied to a machine without node_modules): the child is this file.
-  if (__filename.endsWith('.cjs')) return __filename;
-  const esbuild = require('esbuild') as typeof import('esbuild');
-  const out = path.join(os.tmpdir(), `skipscope-bench-parse-${process.pid}.cjs`);
-  esbuild.buildSync({
-    entryPoints: [__filename],
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    outfile: out,
-    logLevel: 'error',
-    external: ['@tensorflow/*', 'onnxruntime-node'],
-  });
-  return out;
-}
-
 /** A harness (ours) that times Netron's ModelFactoryService.open in Node, as its test runner does. */
 function netronHarness(dir: string): string {
   const u = (p: string) => JSON.stringify(pathToFileURL(path.join(dir, p)).href);
@@ -107,15 +90,6 @@ function netronHarness(dir: string): string {
   return out;
 }
 
-function runChild(script: string, file: string, runs: number): ChildResult {
-  const r = spawnSync(process.execPath, [script, '--child', file, String(runs)], {
-    encoding: 'utf8',
-    maxBuffer: 64 * MiB,
-  });
-  if (r.status !== 0) throw new Error(`child failed for ${file}: ${r.stderr}`);
-  return JSON.parse(r.stdout) as ChildResult;
-}
-
 function readVersion(dir: string): string {
   try {
     return (
@@ -143,14 +117,14 @@ async function main(): Promise<void> {
     if (!fs.existsSync(c.file))
       throw new Error(`${c.file} is missing: run /usr/bin/python3 scripts/make_bench_models.py`);
   }
-  const script = bundle();
+  const script = bundleSelf(__filename, 'parse');
   try {
-    const bare = runChild(script, cases[0].file, 0);
+    const bare = runChild<ChildResult>(script, cases[0].file, 0);
     const results = cases.map((c) => {
       const size = fs.statSync(c.file).size;
       // Peak RSS from a fresh process that opens the model once; times from a warm process (JIT, page cache).
-      const once = runChild(script, c.file, 1);
-      const warm = runChild(script, c.file, runs);
+      const once = runChild<ChildResult>(script, c.file, 1);
+      const warm = runChild<ChildResult>(script, c.file, runs);
       return {
         case: c.name,
         fileMiB: +(size / MiB).toFixed(1),
@@ -180,9 +154,9 @@ async function main(): Promise<void> {
     if (netronDir) {
       const harness = netronHarness(netronDir);
       try {
-        const nBare = runChild(harness, cases[0].file, 0);
-        const nOnce = runChild(harness, cases[0].file, 1);
-        const nWarm = runChild(harness, cases[0].file, runs);
+        const nBare = runChild<ChildResult>(harness, cases[0].file, 0);
+        const nOnce = runChild<ChildResult>(harness, cases[0].file, 1);
+        const nWarm = runChild<ChildResult>(harness, cases[0].file, runs);
         peer = {
           name: `Netron ${readVersion(netronDir)} ModelFactoryService.open, measured in this run`,
           resnet50Ms: +median(nWarm.ms).toFixed(1),
