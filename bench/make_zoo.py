@@ -36,6 +36,7 @@ import torch.nn as nn
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import fixture_models as fm  # noqa: E402
+from torch_step import mse_step, time_steps  # noqa: E402
 
 OUT = os.path.join(ROOT, "bench", "models", "zoo")
 BATCH = 2
@@ -170,20 +171,7 @@ def serve():
             model, xt = cache[name]
             torch.set_num_threads(req.get("threads") or default_threads)
 
-            def step():
-                model.zero_grad(set_to_none=True)
-                y = model(xt)
-                loss = (y * y).mean()
-                loss.backward()
-                return float(loss)
-
-            for _ in range(2):
-                step()
-            times = []
-            for _ in range(req.get("runs", 5)):
-                t0 = time.perf_counter()
-                loss = step()
-                times.append((time.perf_counter() - t0) * 1000)
+            loss, times = time_steps(mse_step(model, xt), req.get("runs", 5))
             reply = {
                 "name": name,
                 "threads": torch.get_num_threads(),

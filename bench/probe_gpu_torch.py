@@ -20,6 +20,8 @@ import numpy as np
 import torch
 import torchvision
 
+from torch_step import mse_step
+
 
 def build(name):
     torch.manual_seed(0)
@@ -67,13 +69,7 @@ def main():
     xt = torch.from_numpy(x).to(device)
     sync = torch.cuda.synchronize if device == "cuda" else (lambda: None)
 
-    def step():
-        model.zero_grad(set_to_none=True)
-        y = model(xt)
-        loss = (y * y).mean()
-        loss.backward()
-        sync()
-        return float(loss)
+    step = mse_step(model, xt, sync)
 
     t0 = time.perf_counter()
     step()

@@ -15,7 +15,6 @@ import os
 import resource
 import statistics
 import sys
-import time
 
 import numpy as np
 import torch
@@ -23,6 +22,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import recurrent_fixtures as rf  # noqa: E402
+from torch_step import mse_step, time_steps  # noqa: E402
 
 STEPS = 32
 VOCAB = 10000
@@ -65,20 +65,7 @@ def main():
         npy_path = os.path.join(a.out, f"{name}.input.npy")
         np.save(npy_path, x)
 
-        def step():
-            model.zero_grad(set_to_none=True)
-            y = model(xt)
-            loss = (y * y).mean()
-            loss.backward()
-            return float(loss)
-
-        for _ in range(2):
-            step()
-        times = []
-        for _ in range(a.runs):
-            t0 = time.perf_counter()
-            loss = step()
-            times.append((time.perf_counter() - t0) * 1000)
+        loss, times = time_steps(mse_step(model, xt), a.runs)
         print(
             json.dumps(
                 {
