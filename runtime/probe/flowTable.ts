@@ -6,6 +6,7 @@
  */
 import { timingText } from '../view/timingText';
 import { displayName } from '../view/displayName';
+import { sparkline } from '../view/sparkline';
 import type { ProbeResult, TimestepGrad } from './probeTypes';
 import { timeDecay } from './gradStats';
 
@@ -41,23 +42,6 @@ function bar(v: number, lo: number, hi: number, width = 16): string {
   if (!(v > 0)) return '';
   const f = hi > lo ? (Math.log10(v) - lo) / (hi - lo) : 1;
   return '█'.repeat(Math.max(1, Math.round(f * width)));
-}
-
-const SPARK = '▁▂▃▄▅▆▇█';
-
-/** One character per timestep (buckets of steps beyond `width`): log10 of the norm within the row's range. */
-function sparkline(l2: number[], width = 48): string {
-  const n = Math.min(l2.length, width);
-  const cells = Array.from({ length: n }, (_, i) => {
-    const part = l2.slice(Math.floor((i * l2.length) / n), Math.floor(((i + 1) * l2.length) / n));
-    return Math.sqrt(part.reduce((a, v) => a + v * v, 0) / Math.max(part.length, 1));
-  });
-  const logs = cells.filter((v) => v > 0).map(Math.log10);
-  const lo = Math.min(...logs);
-  const hi = Math.max(...logs);
-  return cells
-    .map((v) => (v > 0 ? SPARK[hi > lo ? Math.round(((Math.log10(v) - lo) / (hi - lo)) * 7) : 7] : ' '))
-    .join('');
 }
 
 /** A line per recurrent node and direction: the gradient at its first and last step and their ratio. */

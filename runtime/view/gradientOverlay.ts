@@ -1,11 +1,13 @@
 /**
  * Turns a probe result into the graph overlay the editor draws (per node gradient RMS, dead
- * fraction and NaN/Inf count, per merge skip share, and where NaN/Inf first appeared).
+ * fraction and NaN/Inf count, a recurrent node's gradient through time, per merge skip share, and
+ * where NaN/Inf first appeared).
  */
 import type { GradientOverlay, NodeGradient } from './viewModel';
 import type { ProbeResult } from '../probe/probeTypes';
 import { flowLayers } from './flowLayers';
 import { runName } from '../probe/runName';
+import { timeDecay } from '../probe/gradStats';
 
 /** The overlay of `r`, keyed by node name. */
 export function toGradientOverlay(r: ProbeResult): GradientOverlay {
@@ -27,6 +29,10 @@ export function toGradientOverlay(r: ProbeResult): GradientOverlay {
       n.paramRatio = p.ratio;
       if (p.weightL2 > 0 && p.grad.l2Spread !== undefined) n.paramRatioSpread = p.grad.l2Spread / p.weightL2;
     }
+  }
+  for (const t of r.timesteps ?? []) {
+    const n = nodes[t.node];
+    if (n) (n.timesteps ??= []).push({ direction: t.direction, l2: t.l2, decay: timeDecay(t) });
   }
   const merges: GradientOverlay['merges'] = {};
   for (const m of r.merges)

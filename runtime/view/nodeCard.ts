@@ -6,7 +6,8 @@ import { describeSkipRole } from '../analysis/skipRole';
 import type { SkipPath } from '../analysis/skipTypes';
 import { CARD_NAME_MAX, displayName, markdownText } from './displayName';
 import { formatCompact, formatCount, formatShape, formatStat } from './format';
-import type { GradientOverlay, ViewModel, ViewNode } from './viewModel';
+import { sparkline } from './sparkline';
+import type { GradientOverlay, TimeGradient, ViewModel, ViewNode } from './viewModel';
 
 /**
  * A node's card: a title, label/value rows and the skip role sentence when it has one. Every text
@@ -42,6 +43,26 @@ export function skipRoleOf(view: ViewModel, nodeName: string): string | undefine
   return describeSkipRole(view.skips, nodeName);
 }
 
+/**
+ * A recurrent direction's gradient through time as a card row: the norm at the last step it
+ * processes and at the first, their ratio in words, and a sparkline over t (t = 0 on the left).
+ */
+function timeRow(t: TimeGradient, named: boolean): [string, string] {
+  const rev = t.direction === 'reverse';
+  const first = rev ? t.l2[t.l2.length - 1] : t.l2[0];
+  const last = rev ? t.l2[0] : t.l2[t.l2.length - 1];
+  const change =
+    !(t.decay > 0) || !Number.isFinite(t.decay)
+      ? ''
+      : t.decay < 1
+        ? `, ${formatStat(1 / t.decay)}× smaller`
+        : `, ${formatStat(t.decay)}× larger`;
+  return [
+    named ? `grad through time (${t.direction})` : 'grad through time',
+    `${formatStat(last)} at the last of ${t.l2.length} steps → ${formatStat(first)} at the first${change} ${sparkline(t.l2, 24)}`,
+  ];
+}
+
 /** The card for the node called `nodeName`, or undefined when there is none. */
 export function nodeCard(view: ViewModel, nodeName: string, grads?: GradientOverlay): NodeCard | undefined {
   const node = nodeNamed(view, nodeName);
@@ -67,6 +88,7 @@ export function nodeCard(view: ViewModel, nodeName: string, grads?: GradientOver
     if (g.nonFinite) rows.push(['NaN/Inf', `${formatCount(g.nonFinite)} gradient elements`]);
     if (g.paramRatio !== undefined)
       rows.push(['grad/weight', pm(g.paramRatio, g.paramRatioSpread, formatStat)]);
+    for (const t of g.timesteps ?? []) rows.push(timeRow(t, g.timesteps!.length > 1));
   }
   if (grads?.nonFinite?.node === node.name)
     rows.push(['first NaN/Inf', displayName(grads.nonFinite.message, CARD_NAME_MAX)]);

@@ -83,6 +83,16 @@ export interface NodeGradient {
   paramRatioSpread?: number;
   /** Elements of the output gradient that were NaN or ±Infinity (absent when none). */
   nonFinite?: number;
+  /** A recurrent node's gradient through time, per direction it runs (absent elsewhere). */
+  timesteps?: TimeGradient[];
+}
+
+/** The gradient norm at a recurrent node's hidden state at each step (t = 0 first), mean over batches. */
+export interface TimeGradient {
+  direction: 'forward' | 'reverse';
+  l2: number[];
+  /** The first step the direction processes over the last: below 1 the gradient vanishes through time. */
+  decay: number;
 }
 
 /** Gradient split at one merge: how much arrives through the skip input versus the branch. */

@@ -14,6 +14,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { openModel } from '../../../runtime/analysis/openModel';
 import type { Model } from '../../../runtime/model/ir';
 import { Executor } from '../../../runtime/probe/executor';
+import { buildViewModel } from '../../../runtime/view/buildViewModel';
+import { toGradientOverlay } from '../../../runtime/view/gradientOverlay';
+import { nodeCard, nodeCardMarkdown } from '../../../runtime/view/nodeCard';
+import { formatStat } from '../../../runtime/view/format';
 import { initBackend } from '../../../runtime/probe/backend';
 import { gradPass, type PassStats } from '../../../runtime/probe/gradPass';
 import { makeLoss } from '../../../runtime/probe/losses';
@@ -522,6 +526,47 @@ describe('recurrent nets (ONNX LSTM/GRU/RNN, TF.js LSTM/GRU/SimpleRNN/Bidirectio
     assert.match(
       line,
       new RegExp(`forward\\s+9\\s+\\S+\\s+\\S+\\s+${(last.l2[0] / last.l2[8]).toExponential(2)}`),
+    );
+  });
+
+  it("the editor's hover card shows each direction's gradient through time, from the same probe", async () => {
+    const model = await openModel(path.join(grads, 'rnn_gru_bidir.onnx'));
+    const r = await runProbe(model, {
+      source: { kind: 'synthetic', seed: 1 },
+      batchSize: 2,
+      batches: 1,
+      loss: 'mean-square',
+      backend: 'wasm',
+    });
+    const view = buildViewModel(model, analyzeSkips(model));
+    const overlay = toGradientOverlay(r);
+    const bidir = (r.timesteps ?? []).filter((t) => t.node === r.timesteps![0].node);
+    assert.deepEqual(
+      bidir.map((t) => t.direction),
+      ['forward', 'reverse'],
+    );
+    const rows = new Map(nodeCard(view, bidir[0].node, overlay)!.rows);
+    for (const t of bidir) {
+      const row = rows.get(`grad through time (${t.direction})`);
+      assert.ok(row, [...rows.keys()].join(', '));
+      const [first, last] =
+        t.direction === 'forward' ? [t.l2[0], t.l2[t.l2.length - 1]] : [t.l2[t.l2.length - 1], t.l2[0]];
+      assert.ok(
+        row.startsWith(
+          `${formatStat(last)} at the last of ${t.l2.length} steps → ${formatStat(first)} at the first`,
+        ),
+        row,
+      );
+      assert.match(row, new RegExp(`[▁-█ ]{${t.l2.length}}$`), 'a sparkline, one cell per step');
+    }
+    // A node that is not recurrent has no such row.
+    const other = view.nodes.find((n) => n.op !== 'GRU' && overlay.nodes[n.name])!;
+    assert.ok(!nodeCard(view, other.name, overlay)!.rows.some(([k]) => k.startsWith('grad through time')));
+    // And the text view's Markdown hover carries it too.
+    // (Markdown escapes the parentheses.)
+    assert.match(
+      nodeCardMarkdown(view, bidir[0].node, overlay)!,
+      /\| grad through time \\\(reverse\\\) \| \S+ at the last/,
     );
   });
 
