@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { PNG } from 'pngjs';
 import * as sax from 'sax';
-import type { Frame } from 'playwright-core';
+import type { Frame, Locator } from 'playwright-core';
 import {
   activeWebviewFrame,
   analyzeWithQuickPicks,
@@ -36,6 +36,7 @@ import { flowLayers, metricSpread, metricValue } from '../../runtime/view/flowLa
 const root = join(__dirname, '../..');
 const RESNET = 'fixtures/onnx/probe/resnet18.onnx';
 const PLAIN = 'fixtures/onnx/probe/plain_deep.onnx';
+const GRU = 'fixtures/grads/rnn_gru_bidir.onnx';
 
 async function inPage<T>(frame: Frame, expr: string): Promise<T> {
   return frame.evaluate(expr) as Promise<T>;
@@ -76,6 +77,21 @@ async function openModel(rel: string): Promise<Frame> {
     { timeoutMs: 60_000, message: 'the graph outline to be ready' },
   );
   return activeWebviewFrame();
+}
+
+/** Hovers the node called `name` in the graph (revealed first) and returns its hover card. */
+async function hoverNode(frame: Frame, name: string): Promise<Locator> {
+  await inPage(frame, `window.skipscopeView.revealByName(${JSON.stringify(name)})`);
+  const point = await waitFor(() =>
+    inPage<{ x: number; y: number } | null>(
+      frame,
+      `window.skipscopeView.pointOfNode(${JSON.stringify(name)}) ?? null`,
+    ).then((p) => p ?? undefined),
+  );
+  await frame.locator('#graph').hover({ position: point });
+  const card = frame.locator(`#hover-card[data-node=${JSON.stringify(name)}]`);
+  await card.waitFor({ state: 'visible' });
+  return card;
 }
 
 /** Waits until the chart shows `runs` runs and returns the frame. */
@@ -345,23 +361,10 @@ describe('gradient-flow workbench (code-server)', function () {
 
     // The hover card of a merge: it stays open while the pointer moves from the node onto it, across
     // the graph, and its action cuts the merge's skip. A conv's card has no such action.
-    const hoverNode = async (name: string) => {
-      await inPage(frame, `window.skipscopeView.revealByName(${JSON.stringify(name)})`);
-      const point = await waitFor(() =>
-        inPage<{ x: number; y: number } | null>(
-          frame,
-          `window.skipscopeView.pointOfNode(${JSON.stringify(name)}) ?? null`,
-        ).then((p) => p ?? undefined),
-      );
-      await frame.locator('#graph').hover({ position: point });
-      const card = frame.locator(`#hover-card[data-node=${JSON.stringify(name)}]`);
-      await card.waitFor({ state: 'visible' });
-      return card;
-    };
-    const conv = await hoverNode('/layer3/layer3.1/conv1/Conv');
+    const conv = await hoverNode(frame, '/layer3/layer3.1/conv1/Conv');
     assert.equal(await conv.locator('#card-cut-skip').count(), 0, 'a conv offers no cut');
     const merge = '/layer3/layer3.1/Add';
-    const card = await hoverNode(merge);
+    const card = await hoverNode(frame, merge);
     const action = card.locator('#card-cut-skip');
     assert.equal((await action.innerText()).trim(), 'Cut this skip');
     const box = (await action.boundingBox())!;
@@ -371,5 +374,32 @@ describe('gradient-flow workbench (code-server)', function () {
     await getPage().mouse.up();
     await comparedWithCut(merge);
     await screenshot('workbench-cut-one-skip');
+  });
+
+  it('palette run on a bidirectional GRU: its hover card shows the gradient through time of each direction, as the CLI measures it', async () => {
+    await openModel(GRU);
+    await clearNotifications();
+    await analyzeWithQuickPicks();
+    const frame = await chartWithRuns(1);
+    const cli = cliProbe(workspacePath(GRU));
+    const node = cli.timesteps![0].node;
+    const card = await hoverNode(frame, node);
+    const rows = await card
+      .locator('tr')
+      .evaluateAll((trs) =>
+        trs.map((tr) => [
+          tr.querySelector('th')?.textContent ?? '',
+          tr.querySelector('td')?.textContent ?? '',
+        ]),
+      );
+    for (const direction of ['forward', 'reverse'] as const) {
+      const row = rows.find(([k]) => k === `grad through time (${direction})`);
+      assert.ok(row, `no ${direction} row in ${JSON.stringify(rows)}`);
+      const t = cli.timesteps!.find((x) => x.node === node && x.direction === direction)!;
+      // As many steps as the CLI measures, and a sparkline cell per step.
+      assert.match(row[1], new RegExp(`at the last of ${t.l2.length} steps → \\S+ at the first`));
+      assert.match(row[1], new RegExp(`[▁-█ ]{${t.l2.length}}$`));
+    }
+    await screenshot('workbench-gru-time', '.part.editor');
   });
 });
