@@ -7,13 +7,13 @@
 import { strict as assert } from 'node:assert';
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Frame } from 'playwright-core';
 import {
   activeTabLabel,
   activeWebviewFrame,
   clearNotifications,
   closeAllEditors,
   getPage,
+  inPage,
   openFileFromExplorer,
   ourSidecars,
   runCommand,
@@ -45,11 +45,6 @@ async function outline(): Promise<Record<string, string>> {
     },
     { timeoutMs: 60_000, message: 'the graph outline to be ready' },
   );
-}
-
-/** Runs `expr` in the webview page (as source text: the page has no test helpers). */
-async function inPage<T>(frame: Frame, expr: string): Promise<T> {
-  return frame.evaluate(expr) as Promise<T>;
 }
 
 /** Opens `rel` from the Explorer and checks the counts the webview shows against the fixture table. */

@@ -9,7 +9,6 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { Frame } from 'playwright-core';
 import {
   activeWebviewFrame,
   analyzeWithQuickPicks,
@@ -18,6 +17,7 @@ import {
   closeAllEditors,
   extensionLog,
   getPage,
+  inPage,
   openFileFromExplorer,
   openFileWithQuickOpen,
   ourSidecars,
@@ -38,9 +38,20 @@ function endProcess(pid: number): void {
   }
 }
 
-/** Runs `expr` in the webview page (as source text: the page has no test helpers). */
-async function inPage<T>(frame: Frame, expr: string): Promise<T> {
-  return frame.evaluate(expr) as Promise<T>;
+/**
+ * Freezes the sidecar `pid` (SIGSTOP: it cannot answer), does `ask`, waits until the extension logs
+ * the request (`logged`), then kills the sidecar: the request is in flight when it dies, every
+ * time. The sidecar is never left frozen, whatever happens.
+ */
+async function killWhileAsked(pid: number, ask: () => Promise<unknown>, logged: RegExp, message: string) {
+  process.kill(pid, 'SIGSTOP');
+  try {
+    const logBefore = extensionLog().length;
+    await ask();
+    await waitFor(() => logged.test(extensionLog().slice(logBefore)), { message });
+  } finally {
+    endProcess(pid);
+  }
 }
 
 /** The outline's data attributes once the graph is drawn. */
@@ -163,17 +174,12 @@ describe('faults (code-server)', function () {
     await clearNotifications();
     const [pid] = ourSidecars();
     assert.ok(pid, 'the sidecar runs');
-    // Frozen, the sidecar cannot answer: the open is in flight when it is killed, every time.
-    process.kill(pid, 'SIGSTOP');
-    try {
-      const logBefore = extensionLog().length;
-      await openFileWithQuickOpen('fixtures/onnx/unet.onnx');
-      await waitFor(() => /reading \S*unet\.onnx/.test(extensionLog().slice(logBefore)), {
-        message: 'the extension to ask the sidecar for unet.onnx',
-      });
-    } finally {
-      endProcess(pid); // never leave it frozen, whatever happened
-    }
+    await killWhileAsked(
+      pid,
+      () => openFileWithQuickOpen('fixtures/onnx/unet.onnx'),
+      /reading \S*unet\.onnx/,
+      'the extension to ask the sidecar for unet.onnx',
+    );
     const message = await waitFor(
       async () => {
         const frame = await activeWebviewFrame({ timeoutMs: 2000 });
@@ -204,16 +210,12 @@ describe('faults (code-server)', function () {
     await clearNotifications();
     const [pid] = ourSidecars();
     assert.ok(pid, 'the sidecar runs');
-    process.kill(pid, 'SIGSTOP');
-    try {
-      const logBefore = extensionLog().length;
-      await startCommand('Skipscope: Open as ONNX Text');
-      await waitFor(() => /printing \S*unet\.onnx/.test(extensionLog().slice(logBefore)), {
-        message: 'the extension to ask the sidecar to print unet.onnx',
-      });
-    } finally {
-      endProcess(pid);
-    }
+    await killWhileAsked(
+      pid,
+      () => startCommand('Skipscope: Open as ONNX Text'),
+      /printing \S*unet\.onnx/,
+      'the extension to ask the sidecar to print unet.onnx',
+    );
     await waitForNotification(
       'The Skipscope sidecar stopped (SIGKILL) while it printed unet.onnx. Print Again starts a new one.',
     );

@@ -24,6 +24,10 @@
  *   activeWebviewFrame(): Promise<Frame>          inner frame (#active-frame) of the visible webview
  *   waitForWebviewSelector(sel): Promise<Locator> waits until `sel` is visible in that frame
  *                                                 (playwright selectors: CSS, or 'text="exact"')
+ *   goToPosition(line, char)                      moves the text editor's cursor (0-based) by Go to Line
+ *   hoverText(re): Promise<string>                the editor hover's text once it matches re
+ *   inPage(frame, expr): Promise<T>               evaluates source text `expr` in the webview page
+ *   hoverNode(frame, name): Promise<Locator>      hovers a graph node; its hover card once shown
  *   readNotifications(): Promise<string[]>        texts of the notifications on screen
  *   waitForNotification(text | RegExp): Promise<string>   the first notification that matches
  *   clearNotifications()                          dismisses every notification
@@ -491,6 +495,63 @@ export async function waitForWebviewSelector(selector: string, opts: WaitOptions
     },
     { timeoutMs: opts.timeoutMs, message: `"${selector}" in the active webview` },
   );
+}
+
+/** Puts the cursor at 0-based (line, character) of the active text editor with Go to Line/Column. */
+export async function goToPosition(line: number, character: number): Promise<void> {
+  const page = getPage();
+  const input = page.locator('.quick-input-widget .quick-input-box input');
+  await page.locator('.monaco-editor .view-lines').first().click();
+  await page.keyboard.press('Control+G');
+  await input.waitFor({ state: 'visible' });
+  await input.fill(`:${line + 1}:${character + 1}`);
+  await page.keyboard.press('Enter');
+  await input.waitFor({ state: 'hidden' });
+  await waitFor(async () => (await statusBarTexts()).includes(`Ln ${line + 1}, Col ${character + 1}`), {
+    message: `the cursor at ${line + 1}:${character + 1}`,
+  });
+}
+
+/** The text of the editor's hover widget once it shows something matching `match`. */
+export async function hoverText(match: RegExp, opts: WaitOptions = {}): Promise<string> {
+  const hover = getPage().locator('.monaco-hover:not(.hidden) .monaco-hover-content');
+  return waitFor(
+    async () => {
+      const text = (await hover.allInnerTexts()).join('\n');
+      return match.test(text) ? text : undefined;
+    },
+    { timeoutMs: opts.timeoutMs ?? 60_000, message: `a hover matching ${String(match)}` },
+  );
+}
+
+/** Runs `expr` in the webview page (as source text: the page has no test helpers). */
+export async function inPage<T>(frame: Frame, expr: string): Promise<T> {
+  return frame.evaluate(expr) as Promise<T>;
+}
+
+/** Hovers the node called `name` in the graph (revealed first) and returns its hover card, once shown. */
+export async function hoverNode(frame: Frame, name: string, opts: WaitOptions = {}): Promise<Locator> {
+  const n = JSON.stringify(name);
+  await inPage(frame, `window.skipscopeView.revealByName(${n})`);
+  const point = await waitFor(
+    () =>
+      inPage<{ x: number; y: number } | null>(frame, `window.skipscopeView.pointOfNode(${n}) ?? null`).then(
+        (p) => p ?? undefined,
+      ),
+    opts,
+  );
+  await frame.locator('#graph').hover({ position: point });
+  // Compared in the page, not by a CSS attribute selector: names may hold control characters and run
+  // to 100,000 characters.
+  await waitFor(
+    () =>
+      inPage<boolean>(
+        frame,
+        `(() => { const c = document.getElementById('hover-card'); return !!c && !c.hidden && c.dataset.node === ${n}; })()`,
+      ),
+    { ...opts, message: `the hover card of ${name.slice(0, 40)}` },
+  );
+  return frame.locator('#hover-card');
 }
 
 /** Texts of the notifications currently shown (toasts and the notification center). */

@@ -14,10 +14,13 @@ import {
   activeWebviewFrame,
   closeAllEditors,
   getPage,
+  goToPosition,
+  hoverNode,
+  hoverText,
+  inPage,
   openFileFromExplorer,
   runCommand,
   screenshot,
-  statusBarTexts,
   waitFor,
   workspacePath,
 } from './harness';
@@ -25,11 +28,6 @@ import {
 /** Characters that must never be shown raw: bidi controls and C0 controls. */
 // eslint-disable-next-line no-control-regex -- control characters are what this looks for
 const RAW_HIDDEN = /[\u202a-\u202e\u2066-\u2069\u200e\u200f\u0000-\u001f]/;
-
-/** Runs `expr` in the webview page (as source text: the page has no test helpers). */
-async function inPage<T>(frame: Frame, expr: string): Promise<T> {
-  return frame.evaluate(expr) as Promise<T>;
-}
 
 /** Waits until the graph outline says the graph is drawn. */
 async function graphReady(): Promise<Frame> {
@@ -44,43 +42,17 @@ async function graphReady(): Promise<Frame> {
 }
 
 /** Hovers node `name` in the graph; returns the card's text, its name cell and that cell's title. */
-async function hoverNode(frame: Frame, name: string): Promise<{ text: string; cell: string; title: string }> {
-  const n = JSON.stringify(name);
-  await inPage(frame, `window.skipscopeView.revealByName(${n})`);
-  const point = await waitFor(() =>
-    inPage<{ x: number; y: number } | null>(frame, `window.skipscopeView.pointOfNode(${n}) ?? null`).then(
-      (p) => p ?? undefined,
-    ),
-  );
-  await frame.locator('#graph').hover({ position: point });
-  return waitFor(
-    () =>
-      inPage<{ text: string; cell: string; title: string } | null>(
-        frame,
-        `(() => {
-          const card = document.getElementById('hover-card');
-          if (!card || card.hidden || card.dataset.node !== ${n}) return null;
-          const cell = card.querySelector('td');
-          return { text: card.innerText, cell: cell?.textContent ?? '', title: cell?.getAttribute('title') ?? '' };
-        })()`,
-      ).then((c) => c ?? undefined),
-    { message: `the hover card of ${visibleName(name).slice(0, 40)}` },
-  );
-}
-
-/** Puts the cursor at 0-based (line, character) of the active text editor with Go to Line/Column. */
-async function goTo(line: number, character: number): Promise<void> {
-  const page = getPage();
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.locator('.monaco-editor .view-lines').first().click();
-  await page.keyboard.press('Control+G');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`:${line + 1}:${character + 1}`);
-  await page.keyboard.press('Enter');
-  await input.waitFor({ state: 'hidden' });
-  await waitFor(async () => (await statusBarTexts()).includes(`Ln ${line + 1}, Col ${character + 1}`), {
-    message: `the cursor at ${line + 1}:${character + 1}`,
-  });
+async function hoverCardOf(
+  frame: Frame,
+  name: string,
+): Promise<{ text: string; cell: string; title: string }> {
+  const card = await hoverNode(frame, name);
+  const cell = card.locator('td').first();
+  return {
+    text: await card.innerText(),
+    cell: (await cell.textContent()) ?? '',
+    title: (await cell.getAttribute('title')) ?? '',
+  };
 }
 
 describe('names shown as text (code-server)', function () {
@@ -143,17 +115,17 @@ describe('names shown as text (code-server)', function () {
     assert.ok(route?.includes('add\\u202Egnp.exe'), `skip route: ${route}`);
 
     // Hover cards: the link name as literal text, no link in the card.
-    const link = await hoverNode(frame, MARKUP_NAMES.link);
+    const link = await hoverCardOf(frame, MARKUP_NAMES.link);
     assert.equal(link.cell, MARKUP_NAMES.link);
     assert.equal(await inPage<number>(frame, `document.querySelectorAll('#hover-card a').length`), 0);
     // The 100,000-character name: shortened in the card, whole (visible) in the cell's tooltip.
-    const long = await hoverNode(frame, MARKUP_NAMES.long);
+    const long = await hoverCardOf(frame, MARKUP_NAMES.long);
     assert.equal(long.cell.length, CARD_NAME_MAX);
     assert.ok(long.cell.includes('…'));
     assert.doesNotMatch(long.cell, RAW_HIDDEN);
     assert.equal(long.title, visibleName(MARKUP_NAMES.long));
     await screenshot('names-hover-long');
-    const control = await hoverNode(frame, MARKUP_NAMES.control);
+    const control = await hoverCardOf(frame, MARKUP_NAMES.control);
     assert.equal(control.cell, 'ctrl\\u0000\\u0007\\u000A\\u0009name');
     assert.deepEqual(dialogs, [], 'no alert() ran');
   });
@@ -176,24 +148,17 @@ describe('names shown as text (code-server)', function () {
     assert.ok(top.includes('"y\\u202E\\u2066out"'));
     assert.doesNotMatch(top, /[\u202a-\u202e\u2066-\u2069]/);
     // Past the 100,000-character name (word-wrapped over many screens): the bidi-named merge.
-    await goTo(11, 0);
+    await goToPosition(11, 0);
     const later = await shown('["add\\u202Egnp.exe"] h4 = Add (h3, x)');
     assert.doesNotMatch(later, /[\u202a-\u202e\u2066-\u2069]/);
 
     // Line 9 (0-based) holds the link-named Relu; the name starts after `   ["`.
-    await goTo(9, 6);
+    await goToPosition(9, 6);
     await runCommand('Show or Focus Hover');
-    const hover = page.locator('.monaco-hover:not(.hidden) .monaco-hover-content');
-    const card = await waitFor(
-      async () => {
-        const t = (await hover.allInnerTexts()).join('\n');
-        return /FLOPs/.test(t) ? t : undefined;
-      },
-      { timeoutMs: 60_000, message: 'the hover card of the link-named node' },
-    );
+    const card = await hoverText(/FLOPs/);
     assert.ok(card.includes(MARKUP_NAMES.link), card);
-    const links = await hover
-      .locator('a')
+    const links = await page
+      .locator('.monaco-hover:not(.hidden) .monaco-hover-content a')
       .evaluateAll((as) => as.map((a) => a.getAttribute('href') ?? a.getAttribute('data-href') ?? ''));
     assert.deepEqual(
       links.filter((h) => h.includes('command:')),

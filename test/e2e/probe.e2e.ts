@@ -14,20 +14,15 @@ import {
   analyzeWithQuickPicks,
   clearNotifications,
   closeAllEditors,
+  hoverNode,
   openFileFromExplorer,
   screenshot,
   statusBarTexts,
   waitFor,
   waitForNotification,
-  waitForWebviewSelector,
   workspacePath,
 } from './harness';
 import type { ProbeResult } from '../../runtime/probe/probeTypes';
-
-/** Runs `expr` in the webview page (as source text: the page has no test helpers). */
-async function inPage<T>(frame: Frame, expr: string): Promise<T> {
-  return frame.evaluate(expr) as Promise<T>;
-}
 
 /** The CLI's probe of `file` with the settings chosen below (synthetic batches, 2 × 4, mean-square). */
 function cliProbe(file: string, backend: string): ProbeResult {
@@ -55,16 +50,7 @@ function cliProbe(file: string, backend: string): ProbeResult {
 
 /** Hovers node `name` in the graph and returns the text of its hover card. */
 async function hoverCard(frame: Frame, name: string): Promise<string> {
-  await inPage(frame, `window.skipscopeView.revealByName(${JSON.stringify(name)})`);
-  const point = await waitFor(() =>
-    inPage<{ x: number; y: number } | null>(
-      frame,
-      `window.skipscopeView.pointOfNode(${JSON.stringify(name)}) ?? null`,
-    ).then((p) => p ?? undefined),
-  );
-  await frame.locator('#graph').hover({ position: point });
-  const card = await waitForWebviewSelector(`#hover-card[data-node=${JSON.stringify(name)}]`);
-  return card.innerText();
+  return (await hoverNode(frame, name)).innerText();
 }
 
 /** The number on the card row `label` (e.g. "grad RMS 1.23e-6"). */

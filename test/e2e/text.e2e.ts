@@ -12,6 +12,8 @@ import {
   activeTabLabel,
   closeAllEditors,
   getPage,
+  goToPosition,
+  hoverText,
   openFileFromExplorer,
   openFileWithQuickOpen,
   runCommand,
@@ -21,33 +23,6 @@ import {
   waitForWebviewSelector,
   workspacePath,
 } from './harness';
-
-/** Puts the cursor at 0-based (line, character) of the active editor with Go to Line/Column. */
-async function goTo(line: number, character: number): Promise<void> {
-  const page = getPage();
-  const input = page.locator('.quick-input-widget .quick-input-box input');
-  await page.locator('.monaco-editor .view-lines').first().click();
-  await page.keyboard.press('Control+G');
-  await input.waitFor({ state: 'visible' });
-  await input.fill(`:${line + 1}:${character + 1}`);
-  await page.keyboard.press('Enter');
-  await input.waitFor({ state: 'hidden' });
-  await waitFor(async () => (await statusBarTexts()).includes(`Ln ${line + 1}, Col ${character + 1}`), {
-    message: `the cursor at ${line + 1}:${character + 1}`,
-  });
-}
-
-/** The text of the hover widget once it shows something matching `match`. */
-async function hoverText(match: RegExp): Promise<string> {
-  const hover = getPage().locator('.monaco-hover:not(.hidden) .monaco-hover-content');
-  return waitFor(
-    async () => {
-      const text = (await hover.allInnerTexts()).join('\n');
-      return match.test(text) ? text : undefined;
-    },
-    { timeoutMs: 60_000, message: `a hover matching ${String(match)}` },
-  );
-}
 
 describe('text view (code-server)', () => {
   const model = 'samples/sample.onnx';
@@ -72,7 +47,7 @@ describe('text view (code-server)', () => {
     );
     assert.ok((await statusBarTexts()).includes('ONNX Text'), 'the language mode is ONNX Text');
     // The grammar gives the op its scope: ask VS Code's own token inspector at the op name.
-    await goTo(addLine, addText.indexOf('= Add') + 3);
+    await goToPosition(addLine, addText.indexOf('= Add') + 3);
     await runCommand('Developer: Inspect Editor Tokens and Scopes');
     const inspector = page.locator('.token-inspect-widget');
     const scopes = await waitFor(
@@ -93,7 +68,7 @@ describe('text view (code-server)', () => {
   });
 
   it('hovering a node name shows its card with the skip role', async () => {
-    await goTo(addLine, addText.indexOf('[') + 3);
+    await goToPosition(addLine, addText.indexOf('[') + 3);
     await runCommand('Show or Focus Hover');
     const text = await hoverText(/FLOPs/);
     assert.match(text, /Add/);
@@ -107,7 +82,7 @@ describe('text view (code-server)', () => {
     assert.ok(use);
     const defLine = lines.findIndex((l) => l.includes(`] "${use}" = `));
     assert.ok(defLine >= 0 && defLine < addLine);
-    await goTo(addLine, addText.indexOf(`"${use}"`) + 2);
+    await goToPosition(addLine, addText.indexOf(`"${use}"`) + 2);
     await getPage().keyboard.press('F12');
     await waitFor(async () => (await statusBarTexts()).some((t) => t.startsWith(`Ln ${defLine + 1},`)), {
       message: `the cursor on line ${defLine + 1}`,
@@ -120,7 +95,7 @@ describe('text view (code-server)', () => {
     // Every quoted occurrence in the text: its definition, each reader, its value_info annotation.
     const expected = lines.join('\n').split(`"${use}"`).length - 1;
     assert.ok(expected >= 3);
-    await goTo(addLine, addText.lastIndexOf(`"${use}"`) + 2);
+    await goToPosition(addLine, addText.lastIndexOf(`"${use}"`) + 2);
     await getPage().keyboard.press('Shift+F12');
     const title = getPage().locator('.peekview-widget .peekview-title');
     const text = await waitFor(
@@ -170,7 +145,7 @@ describe('text view (code-server)', () => {
     const name = /"name"\s*:\s*"([^"]+)"/.exec(json[nameLine])![1];
     await closeAllEditors();
     await openFileWithQuickOpen(file);
-    await goTo(nameLine, json[nameLine].indexOf(`"${name}"`) + 2);
+    await goToPosition(nameLine, json[nameLine].indexOf(`"${name}"`) + 2);
     await runCommand('Show or Focus Hover');
     const text = await hoverText(/FLOPs/);
     assert.match(text, /Conv2D/);
@@ -195,7 +170,7 @@ describe('text view (code-server)', () => {
     );
     const text = printModelIr(openModelSync(workspacePath(file))).text.split('\n');
     const addLine = text.findIndex((l) => / = Add /.test(l));
-    await goTo(addLine, text[addLine].indexOf('[') + 2);
+    await goToPosition(addLine, text[addLine].indexOf('[') + 2);
     await runCommand('Show or Focus Hover');
     assert.match(await hoverText(/FLOPs/), /residual skip/i);
     await screenshot('text-view-tfjs');

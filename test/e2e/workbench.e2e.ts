@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { PNG } from 'pngjs';
 import * as sax from 'sax';
-import type { Frame, Locator } from 'playwright-core';
+import type { Frame } from 'playwright-core';
 import {
   activeWebviewFrame,
   analyzeWithQuickPicks,
@@ -22,6 +22,8 @@ import {
   closeAllEditors,
   extensionLog,
   getPage,
+  hoverNode,
+  inPage,
   openFileWithQuickOpen,
   screenshot,
   startCommand,
@@ -37,10 +39,6 @@ const root = join(__dirname, '../..');
 const RESNET = 'fixtures/onnx/probe/resnet18.onnx';
 const PLAIN = 'fixtures/onnx/probe/plain_deep.onnx';
 const GRU = 'fixtures/grads/rnn_gru_bidir.onnx';
-
-async function inPage<T>(frame: Frame, expr: string): Promise<T> {
-  return frame.evaluate(expr) as Promise<T>;
-}
 
 /** The CLI's probe of `file` with the settings the quick picks choose below. */
 function cliProbe(file: string, extra: string[] = []): ProbeResult {
@@ -77,21 +75,6 @@ async function openModel(rel: string): Promise<Frame> {
     { timeoutMs: 60_000, message: 'the graph outline to be ready' },
   );
   return activeWebviewFrame();
-}
-
-/** Hovers the node called `name` in the graph (revealed first) and returns its hover card. */
-async function hoverNode(frame: Frame, name: string): Promise<Locator> {
-  await inPage(frame, `window.skipscopeView.revealByName(${JSON.stringify(name)})`);
-  const point = await waitFor(() =>
-    inPage<{ x: number; y: number } | null>(
-      frame,
-      `window.skipscopeView.pointOfNode(${JSON.stringify(name)}) ?? null`,
-    ).then((p) => p ?? undefined),
-  );
-  await frame.locator('#graph').hover({ position: point });
-  const card = frame.locator(`#hover-card[data-node=${JSON.stringify(name)}]`);
-  await card.waitFor({ state: 'visible' });
-  return card;
 }
 
 /** Waits until the chart shows `runs` runs and returns the frame. */
