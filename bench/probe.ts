@@ -83,7 +83,7 @@ async function breakdownOf(model: Model, input: string, threads: number): Promis
   );
   const probedMs = await timeMedian(() => gradPass(ex, feeds, loss, []));
   const pool = kernelThreadsOf((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm);
-  const jobs0 = { ...(pool?.stats ?? { jobs: 0, tasks: 0, ms: 0 }) };
+  const jobs0 = { ...(pool?.stats ?? { jobs: 0, tasks: 0, ms: 0, waitMs: 0 }) };
   const timer = timeKernels();
   const own = timeOwnKernels();
   const t0 = performance.now();
@@ -107,6 +107,7 @@ async function breakdownOf(model: Model, input: string, threads: number): Promis
           jobs: pool.stats.jobs - jobs0.jobs,
           tasks: pool.stats.tasks - jobs0.tasks,
           ms: Math.round((pool.stats.ms - jobs0.ms) * 10) / 10,
+          mainWaitMs: Math.round((pool.stats.waitMs - jobs0.waitMs) * 10) / 10,
         }
       : undefined,
     ownKernels,

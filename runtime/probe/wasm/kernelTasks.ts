@@ -51,8 +51,14 @@ export const taskSettings = {
    * per element, so a task of 128 rows spends some 3% of its time packing.
    */
   minTaskDim: 128,
-  /** Fewest bytes written by a transform or copy job worth the threads (some 100 µs of copying). */
-  minCopyBytes: 1 << 20,
+  /**
+   * Fewest bytes written by a transform or copy job worth the threads (some 25 µs of copying).
+   * Waking a sleeping worker took 35–45 µs on the 2-core VM of 2026-12-07, during which the main
+   * thread works alone. At 1 MB, ResNet-18's output transforms at 64×64, batch 8, and the input
+   * transforms of its last two stages stayed on the main thread; at 256 KB its pass on two
+   * threads ran 5% faster (105 against 110 ms, alternating in one process, 30 passes each).
+   */
+  minCopyBytes: 1 << 18,
   /** Fewest bytes written by one such task. */
   minTaskBytes: 1 << 16,
   /**

@@ -29,6 +29,8 @@ export const CTL = {
   build: 8,
   /** Set to make every worker leave its loop. */
   quit: 9,
+  /** Spins on the generation word after a job before sleeping on it (threadSettings.workerSpin). */
+  spin: 10,
   /** First of the per-worker words: the generation of the last job the worker is enlisted in. */
   enlist: 16,
   /** First of the per-worker words: 1 once the worker is ready for jobs. */
@@ -51,8 +53,6 @@ export interface KernelWorkerData {
   scratch: number;
   /** Task record size in bytes. */
   taskBytes: number;
-  /** Spins on the generation word before sleeping on it. */
-  spin: number;
 }
 
 /** The worker's code (plain JavaScript: it runs as is in the worker). */
@@ -73,7 +73,8 @@ Atomics.store(ctl, C.ready + d.index - 1, 1);
 parentPort.postMessage({ ready: true });
 for (;;) {
   let g = Atomics.load(ctl, C.gen);
-  for (let i = 0; i < d.spin && g === seen; i++) g = Atomics.load(ctl, C.gen);
+  const spin = Atomics.load(ctl, C.spin);
+  for (let i = 0; i < spin && g === seen; i++) g = Atomics.load(ctl, C.gen);
   if (g === seen) {
     Atomics.wait(ctl, C.gen, seen);
     continue;
