@@ -18,7 +18,7 @@
  * the editor runs them) on one thread and on all: there the kernels stay on the calling thread,
  * and the threads must cost nothing.
  *
- *   npx tsx bench/probe.ts [--narrow] [--runs N] [--threads N] [--batch N] [--size N] [--breakdown]
+ *   npx tsx bench/probe.ts [--narrow] [--runs N] [--warmup K] [--threads N] [--batch N] [--size N] [--breakdown]
  *
  * `--backend webgpu` benchmarks the GPU path instead (bench/probeGpu.ts: ResNet-50 at 224×224,
  * batch 32 by default, or --model vit_b16, against PyTorch CUDA and WASM).
@@ -50,6 +50,7 @@ const breakdown = args.includes('--breakdown');
 const many = Number(args[args.indexOf('--threads') + 1]) || coreCount();
 const batch = Number(args[args.indexOf('--batch') + 1]) || 8;
 const size = Number(args[args.indexOf('--size') + 1]) || 64;
+const warmup = Math.max(1, Number(args[args.indexOf('--warmup') + 1]) || 1);
 
 async function timeMedian(f: () => unknown): Promise<number> {
   await f(); // warm-up
@@ -225,13 +226,16 @@ async function main(): Promise<void> {
   const series = new Map<number, Series>();
   let warm: Awaited<ReturnType<typeof runProbe>> | undefined;
   let threadsUsed = 1;
-  // The first run of each count pays the set-up (weight transforms, tier-up of the kernels).
+  // The first run of each count pays the set-up (weight transforms, tier-up of the kernels);
+  // --warmup K runs K passes of each before the timed ones (V8 goes on compiling the engine's and
+  // the executor's JavaScript for some 50 passes, on the cores the kernel threads use).
   for (const threads of counts) {
     const r = await runProbe(model, { ...opts, threads });
     warm ??= r;
     threadsUsed = Math.max(threadsUsed, r.backend.threads);
     series.set(threads, { firstBatchMs: r.timing.firstBatchMs, times: [], cpuMs: [], mainCpuMs: [] });
   }
+  for (let i = 1; i < warmup; i++) for (const threads of counts) await runProbe(model, { ...opts, threads });
   // Alternate the counts, so that both see the same load drift.
   for (let i = 0; i < runs; i++)
     for (const threads of counts) {
@@ -291,6 +295,7 @@ async function main(): Promise<void> {
             }),
           ),
           threadsUsed,
+          warmupRuns: warmup,
           speedup: round(one / all),
           parallelEfficiency: round(one / all / threadsUsed),
           peakRssMB: process.resourceUsage().maxRSS / 1024,
