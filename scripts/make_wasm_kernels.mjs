@@ -28,12 +28,23 @@ import { tapsText } from './wasm/taps.mjs';
 import { convHwcText } from './wasm/convHwc.mjs';
 import { TASK_WORDS, tasksText } from './wasm/tasks.mjs';
 import { volumeText } from './wasm/volume.mjs';
+import { transposeText } from './wasm/transpose.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'runtime/probe/wasm/kernelsWasm.ts');
 
 /** The parts of the module, each a function of the build that returns WebAssembly text. */
-const parts = [gemmText, winogradText, statsText, reduceText, tapsText, convHwcText, volumeText, tasksText];
+const parts = [
+  gemmText,
+  winogradText,
+  statsText,
+  reduceText,
+  tapsText,
+  convHwcText,
+  volumeText,
+  transposeText,
+  tasksText,
+];
 
 function moduleText(variant) {
   const fma = variant === 'fma';

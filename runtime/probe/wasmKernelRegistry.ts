@@ -8,9 +8,10 @@
  *   (wasm/sumKernel.ts), Tile by block copies (wasm/tileKernel.ts), Slice, Unpack and SplitV by
  *   row copies from the heap (wasm/sliceKernels.ts), and the UnsortedSegmentSum that Gather's
  *   gradient needs (wasm/segmentSumKernel.ts);
- * - here: a Transpose that walks the heap from JS (several times the backend's strided loop), a
- *   MaxPoolGrad that routes ties and borders right, and an Identity that shares its input's buffer
- *   instead of copying it (as the CPU backend's does).
+ * - a Transpose on Skipscope's WASM kernel and the kernel threads, that shares the buffer when the
+ *   elements keep their order (wasm/transposeKernel.ts);
+ * - here: a MaxPoolGrad that routes ties and borders right, and an Identity that shares its input's
+ *   buffer instead of copying it (as the CPU backend's does).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import {
@@ -34,6 +35,7 @@ import { sumKernel } from './wasm/sumKernel';
 import { tileKernel } from './wasm/tileKernel';
 import { sliceKernel, splitVKernel, unpackKernel } from './wasm/sliceKernels';
 import { wasmKernelsIfAvailable } from './wasm/wasmKernels';
+import { transposeKernel } from './wasm/transposeKernel';
 
 /** The part of the WASM backend these kernels use. */
 interface WasmBackendLike {
@@ -81,47 +83,6 @@ function composite(
     for (const [k, v] of Object.entries(inputs)) t[k] = tf.tensor(b.readSync(v.dataId), v.shape, v.dtype);
     return body(t);
   });
-}
-
-/** Transpose by walking the output in order with an odometer over the input strides. */
-function transposeKernel(args: {
-  inputs: { x: tf.TensorInfo };
-  backend: unknown;
-  attrs: { perm: number[] };
-}): tf.TensorInfo {
-  const { x } = args.inputs;
-  const { perm } = args.attrs;
-  const backend = args.backend as WasmBackendLike;
-  const rank = x.shape.length;
-  const outShape = perm.map((p) => x.shape[p]);
-  const out = backend.makeOutput(outShape, x.dtype);
-  const src = backend.typedArrayFromHeap(x);
-  const dst = backend.typedArrayFromHeap(out);
-  const inStrides = new Array<number>(rank);
-  for (let i = rank - 1, s = 1; i >= 0; i--) {
-    inStrides[i] = s;
-    s *= x.shape[i];
-  }
-  const step = perm.map((p) => inStrides[p]); // input stride of each output axis
-  const last = rank - 1;
-  const n = dst.length;
-  if (n === 0) return out;
-  const innerLen = outShape[last];
-  const innerStep = step[last];
-  const idx = new Array<number>(rank).fill(0);
-  let base = 0;
-  for (let o = 0; o < n; o += innerLen) {
-    for (let k = 0, s = base; k < innerLen; k++, s += innerStep) dst[o + k] = src[s];
-    // Advance the odometer over the outer output axes.
-    for (let ax = last - 1; ax >= 0; ax--) {
-      idx[ax]++;
-      base += step[ax];
-      if (idx[ax] < outShape[ax]) break;
-      base -= step[ax] * outShape[ax];
-      idx[ax] = 0;
-    }
-  }
-  return out;
 }
 
 /**

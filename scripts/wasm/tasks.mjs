@@ -28,6 +28,7 @@ export const TASKS = [
   { name: 'im2colPlanar', args: 17 },
   { name: 'gradStats', args: 3 },
   { name: 'diffSq', args: 4 },
+  { name: 'transpose', args: 16 },
 ];
 
 /** Argument `i` of the task at $t. */

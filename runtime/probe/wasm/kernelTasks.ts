@@ -14,11 +14,13 @@
  *   on the number of threads, each writing its partial sums to its own slot; the caller adds the
  *   slots in chunk order, so the sums are the same bits on any number of threads, and on one
  *   (which runs the same chunks itself).
+ * - Transpose: ranges of output rows (a copy: the bits cannot depend on the split).
  *
  * Small calls stay on the calling thread: below a hundred microseconds or so of work, waking the
  * workers (tens of microseconds) costs more than it saves.
  */
 import type { MatrixRef, TapGeometry } from './wasmKernels';
+import type { TransposePlan } from './transposePlan';
 
 /** Task kinds: the order of TASKS in scripts/wasm/tasks.mjs (a unit test compares them). */
 export const TaskKind = {
@@ -34,6 +36,7 @@ export const TaskKind = {
   im2colPlanar: 9,
   gradStats: 10,
   diffSq: 11,
+  transpose: 12,
 } as const;
 
 /** One task: its kind, then the kernel's arguments. */
@@ -339,6 +342,46 @@ export function statsTasks(
     const start = i * STATS_CHUNK;
     return [kind, ...ptrs.map((p) => p + 4 * start), Math.min(STATS_CHUNK, n - start), slots + 8 * width * i];
   });
+}
+
+/** Outer axes a transpose task walks (scripts/wasm/transpose.mjs). */
+export const TRANSPOSE_OUTER = 5;
+
+/** A transpose plan's outer axes as the kernel's arguments: [size, input stride in bytes] each, padded with [1, 0]. */
+export function transposeOuterArgs(plan: TransposePlan): number[] {
+  if (plan.outer.length > TRANSPOSE_OUTER)
+    throw new Error(`a transpose kernel walks at most ${TRANSPOSE_OUTER} outer axes`);
+  const out: number[] = [];
+  for (let k = 0; k < TRANSPOSE_OUTER; k++) {
+    const [d, s] = plan.outer[k] ?? [1, 0];
+    out.push(d, 4 * s);
+  }
+  return out;
+}
+
+/**
+ * The tasks of a transpose of 4-byte elements (`plan` from transposePlan.ts): ranges of output
+ * rows. [] when the output is too small for the threads.
+ */
+export function transposeTasks(src: number, dst: number, plan: TransposePlan, threads: number): Task[] {
+  const bytes = 4 * plan.rows * plan.len;
+  if (threads < 2 || bytes < taskSettings.minCopyBytes || plan.rows < 2) return [];
+  const pieces = Math.min(
+    threads * taskSettings.tasksPerThread,
+    Math.floor(bytes / taskSettings.minTaskBytes),
+    plan.rows,
+  );
+  const outer = transposeOuterArgs(plan);
+  return ranges(plan.rows, pieces).map(([r0, r1]) => [
+    TaskKind.transpose,
+    src,
+    dst,
+    r0,
+    r1,
+    plan.len,
+    4 * plan.inner,
+    ...outer,
+  ]);
 }
 
 /** Whether a statistics call reading `bytes` is worth waking the threads for. */

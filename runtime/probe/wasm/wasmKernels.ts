@@ -20,12 +20,15 @@ import {
   statsTasks,
   statsWorthThreads,
   tapTasks,
+  transposeOuterArgs,
+  transposeTasks,
   wgInputTasks,
   wgOutputTasks,
   type GemmOp,
   type Task,
 } from './kernelTasks';
 import { isShared } from './sharedHeap';
+import type { TransposePlan } from './transposePlan';
 
 /** The part of the TF.js WASM backend (an Emscripten module) the kernels need. */
 export interface EmscriptenHeap {
@@ -90,6 +93,15 @@ interface KernelExports {
   wgWeightOut(m: number, ci: number, co: number, out: number): void;
   gradStats(p: number, n: number, out: number): void;
   diffSq(pt: number, ps: number, n: number, out: number): void;
+  transpose(
+    src: number,
+    dst: number,
+    r0: number,
+    r1: number,
+    len: number,
+    inner: number,
+    ...outer: number[]
+  ): void;
   colSum(p: number, rows: number, cols: number, out: number, scr: number): void;
   im2col(x: number, out: number, ...geomAndScratch: number[]): void;
   im2colPlanar(x: number, out: number, ...geomAndScratch: number[]): void;
@@ -220,6 +232,11 @@ export interface WasmKernels {
   gradStats(p: number, n: number): [number, number, number, number, number];
   /** Over n floats at pSkip and pTotal: [Σ skip², Σ (total − skip)²]. */
   diffSq(pTotal: number, pSkip: number, n: number): [number, number];
+  /**
+   * Transpose of 4-byte elements from byte address `src` to `dst` by a reduced plan (transposePlan.ts),
+   * on the threads (row ranges) when it is large; OUTER outer axes at most.
+   */
+  transpose(src: number, dst: number, plan: TransposePlan): void;
   /** out[c] = Σ_r p[r·cols + c] for a row-major rows × cols float block at p (float32 out at byte address out). */
   colSum(p: number, rows: number, cols: number, out: number): void;
   /**
@@ -477,6 +494,11 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
         out[1] += r[i + 1];
       }
       return out;
+    },
+    transpose(src, dst, plan) {
+      const pool = threads();
+      if (!onThreads(pool, pool ? transposeTasks(src, dst, plan, pool.threads) : []))
+        x.transpose(src, dst, 0, plan.rows, plan.len, 4 * plan.inner, ...transposeOuterArgs(plan));
     },
     colSum(p, rows, cols, out) {
       x.colSum(p, rows, cols, out, scr);
