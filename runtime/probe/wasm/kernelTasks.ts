@@ -17,7 +17,9 @@
  * - Transpose: ranges of output rows (a copy: the bits cannot depend on the split).
  *
  * Small calls stay on the calling thread: below a hundred microseconds or so of work, waking the
- * workers (tens of microseconds) costs more than it saves.
+ * workers (tens of microseconds) costs more than it saves; and after a serial stretch, when the
+ * workers have slept long enough for their core to idle (up to 100 µs to wake), only calls
+ * coldFactor times larger go to them (jobScale).
  */
 import type { MatrixRef, TapGeometry } from './wasmKernels';
 import type { TransposePlan } from './transposePlan';
@@ -55,13 +57,11 @@ export const taskSettings = {
    */
   minTaskDim: 128,
   /**
-   * Fewest bytes written by a transform or copy job worth the threads (some 25 µs of copying).
-   * Waking a sleeping worker took 35–45 µs on the 2-core VM of 2026-12-07, during which the main
-   * thread works alone. At 1 MB, ResNet-18's output transforms at 64×64, batch 8, and the input
-   * transforms of its last two stages stayed on the main thread; at 256 KB its pass on two
-   * threads ran 5% faster (105 against 110 ms, alternating in one process, 30 passes each).
+   * Fewest bytes written by a transform or copy job worth the threads (some 100 µs of copying).
+   * At 256 KB, ResNet-18's pass on two threads ran no faster (98–102 ms either way, alternating
+   * in one process) and the sample model's 10–15% slower than on one thread.
    */
-  minCopyBytes: 1 << 18,
+  minCopyBytes: 1 << 20,
   /** Fewest bytes written by one such task. */
   minTaskBytes: 1 << 16,
   /**
@@ -74,7 +74,27 @@ export const taskSettings = {
   minStatsBytes: 1 << 22,
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
   tasksPerThread: 4,
+  /**
+   * A worker that finished a job less than this long ago (ms) answers the next within 15–25 µs;
+   * one that has slept longer takes 40–100 µs on the 2-core VM measured (its core had gone idle:
+   * `npx tsx bench/threadWake.ts --gap 5`), while the main thread works alone and then waits for
+   * the task the worker took last.
+   */
+  warmMs: 1,
+  /**
+   * How many times the thresholds above a job must be when the workers have slept longer than
+   * warmMs: the first kernel call after a serial stretch goes to the threads only when it is large.
+   */
+  coldFactor: 4,
 };
+
+/**
+ * The factor the thresholds are multiplied by for the call being cut: coldFactor while the
+ * workers have slept longer than warmMs, else 1. Set by the kernels (wasmKernels.ts) from the
+ * pool's idle time just before they cut a call; it decides only where a call runs, never what it
+ * computes.
+ */
+export const jobScale = { value: 1 };
 
 /** One matrix product C (+)= A·B of a batch. */
 export interface GemmOp {
@@ -103,7 +123,7 @@ function ranges(total: number, pieces: number): [number, number][] {
 export function gemmTasks(ops: GemmOp[], threads: number, mr: number): Task[] {
   const opWork = ops.map((o) => o.m * o.n * Math.max(o.k, 1));
   const total = opWork.reduce((s, w) => s + w, 0);
-  if (threads < 2 || total < taskSettings.minGemmWork) return [];
+  if (threads < 2 || total < taskSettings.minGemmWork * jobScale.value) return [];
   const target = threads * taskSettings.tasksPerThread;
   const tasks: Task[] = [];
   ops.forEach((o, i) => {
@@ -157,7 +177,7 @@ interface Slice {
  * [] when the job is too small for the threads.
  */
 function slices(n: number, rows: number, bytes: number, threads: number, rowsOk: boolean): Slice[] {
-  if (threads < 2 || bytes < taskSettings.minCopyBytes || n <= 0 || rows <= 0) return [];
+  if (threads < 2 || bytes < taskSettings.minCopyBytes * jobScale.value || n <= 0 || rows <= 0) return [];
   const pieces = Math.max(
     1,
     Math.min(threads * taskSettings.tasksPerThread, Math.floor(bytes / taskSettings.minTaskBytes)),
@@ -365,7 +385,7 @@ export function transposeOuterArgs(plan: TransposePlan): number[] {
  */
 export function transposeTasks(src: number, dst: number, plan: TransposePlan, threads: number): Task[] {
   const bytes = 4 * plan.rows * plan.len;
-  if (threads < 2 || bytes < taskSettings.minCopyBytes || plan.rows < 2) return [];
+  if (threads < 2 || bytes < taskSettings.minCopyBytes * jobScale.value || plan.rows < 2) return [];
   const pieces = Math.min(
     threads * taskSettings.tasksPerThread,
     Math.floor(bytes / taskSettings.minTaskBytes),
@@ -386,5 +406,5 @@ export function transposeTasks(src: number, dst: number, plan: TransposePlan, th
 
 /** Whether a statistics call reading `bytes` is worth waking the threads for. */
 export function statsWorthThreads(threads: number, bytes: number): boolean {
-  return threads > 1 && bytes >= taskSettings.minStatsBytes;
+  return threads > 1 && bytes >= taskSettings.minStatsBytes * jobScale.value;
 }

@@ -75,6 +75,8 @@ export class KernelThreads {
   private taskCapacity = 0;
   private wanted = 1;
   private disposed = false;
+  /** When the last job ended (performance.now()); -Infinity before the first. */
+  private lastJobEnd = -Infinity;
   /**
    * Jobs run and the time spent in them, and of that the time the main thread waited for the
    * workers after its own share of the tasks (benchmarks read it).
@@ -181,7 +183,8 @@ export class KernelThreads {
     this.stats.waitMs += performance.now() - tw;
     this.stats.jobs++;
     this.stats.tasks += count;
-    this.stats.ms += performance.now() - t0;
+    this.lastJobEnd = performance.now();
+    this.stats.ms += this.lastJobEnd - t0;
     if (failure) throw failure;
     const failed = Atomics.load(ctl, CTL.error);
     if (failed) {
@@ -193,6 +196,11 @@ export class KernelThreads {
       throw new KernelThreadError(
         `kernel thread${lost.length > 1 ? 's' : ''} ${lost.join(', ')} stopped during a job; the next probe restarts ${lost.length > 1 ? 'them' : 'it'}.`,
       );
+  }
+
+  /** Milliseconds since the last job ended (Infinity before the first): how deeply the workers sleep. */
+  idleMs(): number {
+    return performance.now() - this.lastJobEnd;
   }
 
   /** Test hook: makes worker `index` throw on its next job (with `exit`, stop dead instead). */

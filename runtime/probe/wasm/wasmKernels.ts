@@ -13,12 +13,14 @@ import {
   STATS_WIDTH,
   TaskKind,
   gemmTasks,
+  jobScale,
   maxPoolGradTasks,
   planarTasks,
   planeFloats,
   statsChunks,
   statsTasks,
   statsWorthThreads,
+  taskSettings,
   tapTasks,
   transposeOuterArgs,
   transposeTasks,
@@ -395,7 +397,9 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
   /** The kernel threads when more than one runs, else undefined (the call runs here). */
   const threads = (): KernelThreads | undefined => {
     const pool = pools.get(heap);
-    return pool && pool.threads > 1 ? pool : undefined;
+    if (!pool || pool.threads < 2) return undefined;
+    jobScale.value = pool.idleMs() > taskSettings.warmMs ? taskSettings.coldFactor : 1;
+    return pool;
   };
   /** Runs `tasks` on the threads; false (nothing done) when there are none, so that the caller runs the kernel itself. */
   const onThreads = (pool: KernelThreads | undefined, tasks: Task[], tapTable = 0): boolean => {

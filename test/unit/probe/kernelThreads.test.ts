@@ -157,6 +157,47 @@ describe('WASM kernel threads', function () {
             }
       });
 
+  it('after the workers have slept, only a call coldFactor times the threshold wakes them; right after a job, the threshold itself', async () => {
+    const saved = { ...taskSettings };
+    // A product of 64·64·64 multiply-adds, twice the threshold; cold, it needs four times.
+    const [m, n, kk] = [64, 64, 64];
+    Object.assign(taskSettings, {
+      minGemmWork: (m * n * kk) / 2,
+      minTaskWork: 1,
+      minTaskDim: 1,
+      warmMs: 1,
+      coldFactor: 4,
+    });
+    const a = buffer(values(m * kk, 0.2));
+    const b = buffer(values(kk * n, 0.9));
+    const c = buffer(m * n);
+    const big = buffer(values(256 * kk, 0.4));
+    const cBig = buffer(256 * n);
+    const ar: MatrixRef = { ptr: a, rowStride: kk, colStride: 1 };
+    const br: MatrixRef = { ptr: b, rowStride: n, colStride: 1 };
+    try {
+      assert.equal(await setKernelThreads(heap, 2), 2);
+      const pool = kernelThreadsOf(heap)!;
+      const product = () => k.sgemm(m, n, kk, ar, br, c, n);
+      const jobsAfter = (f: () => void) => {
+        const before = pool.stats.jobs;
+        f();
+        return pool.stats.jobs - before;
+      };
+      await new Promise((r) => setTimeout(r, 20));
+      assert.equal(jobsAfter(product), 0, 'a cold call twice the threshold woke the workers');
+      const warm = () => {
+        // Four times the threshold: worth waking them; then the small one follows at once.
+        k.sgemm(256, n, kk, { ptr: big, rowStride: kk, colStride: 1 }, br, cBig, n);
+        product();
+      };
+      assert.equal(jobsAfter(warm), 2, 'the small call right after a job stayed on the calling thread');
+    } finally {
+      Object.assign(taskSettings, saved);
+      await setKernelThreads(heap, 1);
+    }
+  });
+
   it('a batch of 16 products of odd shapes (one job): same bits on 1–4 threads', async () => {
     const shapes = Array.from({ length: 16 }, (_, i) => [3 + 5 * i, 2 + ((7 * i) % 19), 1 + ((11 * i) % 23)]);
     const total = shapes.reduce((s, [m, n]) => s + m * n, 0);
