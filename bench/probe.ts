@@ -3,11 +3,14 @@
  * full-width ResNet-18 at batch 8, 64×64, on the WASM backend on one thread and on one thread
  * per core (or --threads N), against PyTorch CPU (bench/probe_torch.py, Debian's python3-torch)
  * on the same machine, model and batch on one thread and at its default thread count, all in one
- * run. Skipscope's two thread counts alternate run by run; each PyTorch setting is timed in a
- * session before and one after them, and ratios are taken against the faster session (PyTorch's
- * median moves by a third from one session to the next on a busy machine). Prints JSON with
- * medians, the first (cold) batch apart, ratios, the parallel efficiency, the load average and
- * peak RSS.
+ * run. Each timed run is a probe of --batches B batches (4; the input repeated) and gives its
+ * steady median (`timing.steadyMedianMs`, the batches after the first), as a sidecar that stays at
+ * one thread count sees it: on the 2-core VM measured, a two-thread batch right after a
+ * one-thread one took some 10% longer (the second core had idled for its whole length). The two
+ * thread counts alternate run by run; each PyTorch setting is timed in a session before and one
+ * after them, and ratios are taken against the faster session (PyTorch's median moves by a third
+ * from one session to the next on a busy machine). Prints JSON with medians, the first (cold)
+ * batch apart, ratios, the parallel efficiency, the load average and peak RSS.
  *
  * With --breakdown it also times, on one thread and on all, the forward pass alone and
  * forward + backward without probes, and lists over one probe pass the TF.js WASM kernels
@@ -18,7 +21,7 @@
  * the editor runs them) on one thread and on all: there the kernels stay on the calling thread,
  * and the threads must cost nothing.
  *
- *   npx tsx bench/probe.ts [--narrow] [--runs N] [--warmup K] [--threads N] [--batch N] [--size N] [--breakdown]
+ *   npx tsx bench/probe.ts [--narrow] [--runs N] [--batches B] [--warmup K] [--threads N] [--batch N] [--size N] [--breakdown]
  *
  * `--backend webgpu` benchmarks the GPU path instead (bench/probeGpu.ts: ResNet-50 at 224×224,
  * batch 32 by default, or --model vit_b16, against PyTorch CUDA and WASM).
@@ -51,6 +54,7 @@ const many = Number(args[args.indexOf('--threads') + 1]) || coreCount();
 const batch = Number(args[args.indexOf('--batch') + 1]) || 8;
 const size = Number(args[args.indexOf('--size') + 1]) || 64;
 const warmup = Math.max(1, Number(args[args.indexOf('--warmup') + 1]) || 1);
+const perRun = Math.max(1, Number(args[args.indexOf('--batches') + 1]) || 4);
 
 async function timeMedian(f: () => unknown): Promise<number> {
   await f(); // warm-up
@@ -61,6 +65,29 @@ async function timeMedian(f: () => unknown): Promise<number> {
     ts.push(performance.now() - t0);
   }
   return median(ts);
+}
+
+/**
+ * The .npy `file` with its samples repeated `times` times (written beside it), so that a probe of
+ * `times` batches runs the same batch each time.
+ */
+function repeatedInput(file: string, times: number): string {
+  if (times === 1) return file;
+  const a = readNpy(file);
+  if (a.fileDtype !== '<f4') throw new Error(`${file}: expected float32 samples, found ${a.fileDtype}`);
+  const data = new Float32Array(a.data.length * times);
+  for (let i = 0; i < times; i++) data.set(a.data, i * a.data.length);
+  const shape = [a.shape[0] * times, ...a.shape.slice(1)];
+  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  const out = file.replace(/\.npy$/, `.x${times}.npy`);
+  fs.writeFileSync(out, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]));
+  return out;
 }
 
 /** Forward only, forward + backward without probes, with probes, and kernel times of one probe pass, on `threads`. */
@@ -216,9 +243,12 @@ async function main(): Promise<void> {
   const beforeOne = before.get(1)!;
   const model = await openModel(path.resolve(root, beforeOne.model));
   const opts = {
-    source: { kind: 'npy' as const, files: { '': path.resolve(root, beforeOne.input) } },
+    source: {
+      kind: 'npy' as const,
+      files: { '': repeatedInput(path.resolve(root, beforeOne.input), perRun) },
+    },
     batchSize: batch,
-    batches: 1,
+    batches: perRun,
     loss: 'mean-square' as const,
     backend: 'wasm' as const,
   };
@@ -243,9 +273,9 @@ async function main(): Promise<void> {
       const main0 = mainThreadCpuMs();
       const r = await runProbe(model, { ...opts, threads });
       const cpu = process.cpuUsage(cpu0);
-      series.get(threads)!.times.push(r.timing.msPerBatch);
-      series.get(threads)!.cpuMs.push((cpu.user + cpu.system) / 1000);
-      if (main0 !== undefined) series.get(threads)!.mainCpuMs.push(mainThreadCpuMs()! - main0);
+      series.get(threads)!.times.push(r.timing.steadyMedianMs ?? r.timing.msPerBatch);
+      series.get(threads)!.cpuMs.push((cpu.user + cpu.system) / 1000 / r.batches);
+      if (main0 !== undefined) series.get(threads)!.mainCpuMs.push((mainThreadCpuMs()! - main0) / r.batches);
     }
   const after = new Map(torchSettings.map((t) => [t, torchSession(t)]));
   const small = await smallModels(counts);
@@ -286,8 +316,8 @@ async function main(): Promise<void> {
                   msPerBatchMedian: round(median(s.times)),
                   msPerBatchAll: s.times.map(round),
                   firstBatchMs: round(s.firstBatchMs),
-                  cpuMsPerRunMedian: round(median(s.cpuMs)),
-                  mainThreadCpuMsPerRunMean: s.mainCpuMs.length
+                  cpuMsPerBatchMedian: round(median(s.cpuMs)),
+                  mainThreadCpuMsPerBatchMean: s.mainCpuMs.length
                     ? round(s.mainCpuMs.reduce((a, b) => a + b, 0) / s.mainCpuMs.length)
                     : undefined,
                 },
