@@ -39,7 +39,7 @@ import { gradPass } from '../runtime/probe/gradPass';
 import { makeLoss } from '../runtime/probe/losses';
 import { readNpy } from '../runtime/probe/npy';
 import type { Model } from '../runtime/model/ir';
-import { median, timeKernels, timeOwnKernels } from './probeTiming';
+import { median, repeatedInput, timeKernels, timeOwnKernels } from './probeTiming';
 import { gpuBench } from './probeGpu';
 import { coreCount } from '../runtime/probe/wasm/kernelThreads';
 import { kernelThreadsOf, type EmscriptenHeap } from '../runtime/probe/wasm/wasmKernels';
@@ -65,29 +65,6 @@ async function timeMedian(f: () => unknown): Promise<number> {
     ts.push(performance.now() - t0);
   }
   return median(ts);
-}
-
-/**
- * The .npy `file` with its samples repeated `times` times (written beside it), so that a probe of
- * `times` batches runs the same batch each time.
- */
-function repeatedInput(file: string, times: number): string {
-  if (times === 1) return file;
-  const a = readNpy(file);
-  if (a.fileDtype !== '<f4') throw new Error(`${file}: expected float32 samples, found ${a.fileDtype}`);
-  const data = new Float32Array(a.data.length * times);
-  for (let i = 0; i < times; i++) data.set(a.data, i * a.data.length);
-  const shape = [a.shape[0] * times, ...a.shape.slice(1)];
-  let header = `{'descr': '<f4', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
-  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
-  const head = Buffer.alloc(10);
-  head.write('\x93NUMPY', 0, 'latin1');
-  head[6] = 1;
-  head[7] = 0;
-  head.writeUInt16LE(header.length, 8);
-  const out = file.replace(/\.npy$/, `.x${times}.npy`);
-  fs.writeFileSync(out, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]));
-  return out;
 }
 
 /** Forward only, forward + backward without probes, with probes, and kernel times of one probe pass, on `threads`. */

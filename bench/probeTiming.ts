@@ -1,8 +1,11 @@
 /**
- * Timing helpers of the probe benchmarks (bench/probe.ts, bench/probeTfjs.ts): medians, and
- * timers wrapped around every WASM kernel of TF.js and of the probe's own.
+ * Timing helpers of the probe benchmarks (bench/probe.ts, bench/probeTfjs.ts, bench/zoo.ts):
+ * medians, timers wrapped around every WASM kernel of TF.js and of the probe's own, and inputs
+ * repeated so that a probe of several batches runs the same batch each time.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import * as fs from 'node:fs';
+import { readNpy } from '../runtime/probe/npy';
 import { wasmKernels, type EmscriptenHeap } from '../runtime/probe/wasm/wasmKernels';
 
 export function median(xs: number[]): number {
@@ -88,4 +91,29 @@ export function timeOwnKernels(): { stop(): KernelTime[] } {
         .map(([name, v]) => ({ name, ms: Math.round(v.ms * 10) / 10, calls: v.calls }));
     },
   };
+}
+
+/**
+ * The .npy `file` with its samples repeated `times` times (written beside it), so that a probe of
+ * `times` batches runs the same batch each time.
+ */
+export function repeatedInput(file: string, times: number): string {
+  if (times === 1) return file;
+  const a = readNpy(file);
+  // Integers (token ids) are read as int32 and written so; the probe reads int64 files as int32 too.
+  const data =
+    a.dtype === 'float32' ? new Float32Array(a.data.length * times) : new Int32Array(a.data.length * times);
+  for (let i = 0; i < times; i++) data.set(a.data, i * a.data.length);
+  const shape = [a.shape[0] * times, ...a.shape.slice(1)];
+  const descr = a.dtype === 'float32' ? '<f4' : '<i4';
+  let header = `{'descr': '${descr}', 'fortran_order': False, 'shape': (${shape.join(', ')},), }`;
+  header += ' '.repeat(63 - ((10 + header.length) % 64)) + '\n';
+  const head = Buffer.alloc(10);
+  head.write('\x93NUMPY', 0, 'latin1');
+  head[6] = 1;
+  head[7] = 0;
+  head.writeUInt16LE(header.length, 8);
+  const out = file.replace(/\.npy$/, `.x${times}.npy`);
+  fs.writeFileSync(out, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]));
+  return out;
 }

@@ -11,14 +11,16 @@
  * process (make_zoo.py serve) times every model, so that the four settings of a model interleave
  * round by round — PyTorch 1 thread, Skipscope 1 thread, PyTorch default, Skipscope N — and see
  * the same load drift on a shared machine. Each setting's figure is the median of all its steady
- * steps over the rounds (warm-up steps apart). Prints JSON: per model the medians, the ratios
+ * steps over the rounds (warm-up steps apart); on Skipscope's side a step is a probe of --batches
+ * B batches (3; the input repeated) and its steady median, the batches after the first, as a
+ * sidecar that stays at one thread count sees them. Prints JSON: per model the medians, the ratios
  * (Skipscope over PyTorch: below 1, Skipscope is faster), the loss of both (they compute the same
  * function), and over the models the geometric mean and the maximum of each ratio. With
  * --breakdown, per model and thread count (1 and N) the WASM kernels and the probe's own kernels
  * over one pass, their call count, and the time of the pass outside any kernel (dispatch, tape,
  * probes).
  *
- *   npx tsx bench/zoo.ts [--models a,b,…] [--threads N] [--runs R] [--rounds K] [--no-torch] [--breakdown]
+ *   npx tsx bench/zoo.ts [--models a,b,…] [--threads N] [--runs R] [--batches B] [--rounds K] [--no-torch] [--breakdown]
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -30,7 +32,7 @@ import { runProbe, releaseExecutor } from '../runtime/probe/runProbe';
 import type { ProbeOptions, ProbeResult } from '../runtime/probe/probeTypes';
 import type { Model } from '../runtime/model/ir';
 import { coreCount } from '../runtime/probe/wasm/kernelThreads';
-import { median, timeKernels, timeOwnKernels } from './probeTiming';
+import { median, repeatedInput, timeKernels, timeOwnKernels } from './probeTiming';
 
 const root = process.cwd();
 const args = process.argv.slice(2);
@@ -39,6 +41,7 @@ const opt = (name: string): string | undefined => {
   return i >= 0 ? args[i + 1] : undefined;
 };
 const runs = Number(opt('--runs')) || 5;
+const perRun = Math.max(1, Number(opt('--batches')) || 3);
 const rounds = Number(opt('--rounds')) || 2;
 const many = Number(opt('--threads')) || coreCount();
 const withTorch = !args.includes('--no-torch');
@@ -121,22 +124,27 @@ class TorchTimer {
 const round = (v: number) => Math.round(v * 100) / 100;
 const geomean = (xs: number[]) => Math.exp(xs.reduce((s, x) => s + Math.log(x), 0) / xs.length);
 
-function probeOptions(meta: ZooMeta, threads: number): ProbeOptions {
+function probeOptions(meta: ZooMeta, threads: number, batches = 1): ProbeOptions {
   return {
-    source: { kind: 'npy', files: { '': meta.input } },
+    source: { kind: 'npy', files: { '': repeatedInput(meta.input, batches) } },
     batchSize: meta.inputShape[0],
-    batches: 1,
+    batches,
     loss: 'mean-square',
     backend: 'wasm',
     threads,
   };
 }
 
-/** `n` steady probe runs of one batch each (ms per batch of each). */
+/**
+ * `n` probe runs of `perRun` batches each (the input repeated): the steady median of each (its
+ * batches after the first), as a sidecar that stays at one thread count sees them.
+ */
 async function skipscopeTimes(model: Model, meta: ZooMeta, threads: number, n: number): Promise<number[]> {
   const out: number[] = [];
-  for (let i = 0; i < n; i++)
-    out.push((await runProbe(model, probeOptions(meta, threads))).timing.msPerBatch);
+  for (let i = 0; i < n; i++) {
+    const t = (await runProbe(model, probeOptions(meta, threads, perRun))).timing;
+    out.push(t.steadyMedianMs ?? t.msPerBatch);
+  }
   return out;
 }
 
