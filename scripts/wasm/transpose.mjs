@@ -9,7 +9,7 @@
  * whose elements are contiguous in the input is one memory.copy; other rows are gathered four
  * elements per step. A pure copy: the output holds the input's bits, whatever the split.
  */
-import { get, i32, range, set } from './wat.mjs';
+import { add, get, i32, mul, range, repeat, set } from './wat.mjs';
 
 /** Outer axes the kernel walks (the reduced rank is at most OUTER + 1). */
 export const OUTER = 5;
@@ -45,40 +45,60 @@ function advance(k) {
  */
 const shuffle = (x, y, lanes) =>
   `(i8x16.shuffle ${lanes.flatMap((l) => [0, 1, 2, 3].map((b) => 4 * l + b)).join(' ')} ${x} ${y})`;
+
+/** The address `j` strides (a local) past `ptr`, j = 0 … 3. */
+const nth = (ptr, stride, j) =>
+  [
+    get(ptr),
+    add(get(ptr), get(stride)),
+    add(get(ptr), `(i32.shl ${get(stride)} ${i32(1)})`),
+    add(get(ptr), mul(get(stride), i32(3))),
+  ][j];
+
+/** Steps `p` by `pBytes` and `o` by `oBytes` (WebAssembly text). */
+const step = (pBytes, oBytes) => `${set('p', add(get('p'), pBytes))} ${set('o', add(get('o'), oBytes))}`;
+
 const block4 = `
         ${set('o0', get('o'))}
-        ${set('k', get('quads'))}
-        (block $b4_end (loop $b4
-          (br_if $b4_end (i32.eqz ${get('k')}))
-          ${set('a', `(v128.load ${get('p')})`)}
-          ${set('b', `(v128.load (i32.add ${get('p')} ${get('inner')}))`)}
-          ${set('c', `(v128.load (i32.add ${get('p')} (i32.shl ${get('inner')} ${i32(1)})))`)}
-          ${set('d', `(v128.load (i32.add ${get('p')} (i32.mul ${get('inner')} ${i32(3)})))`)}
+        ${repeat(
+          'k',
+          get('quads'),
+          `${['a', 'b', 'c', 'd'].map((r, j) => set(r, `(v128.load ${nth('p', 'inner', j)})`)).join(' ')}
           ${set('t0', shuffle(get('a'), get('b'), [0, 4, 1, 5]))}
           ${set('t1', shuffle(get('a'), get('b'), [2, 6, 3, 7]))}
           ${set('t2', shuffle(get('c'), get('d'), [0, 4, 1, 5]))}
           ${set('t3', shuffle(get('c'), get('d'), [2, 6, 3, 7]))}
-          (v128.store ${get('o')} ${shuffle(get('t0'), get('t2'), [0, 1, 4, 5])})
-          (v128.store (i32.add ${get('o')} ${get('rowBytes')}) ${shuffle(get('t0'), get('t2'), [2, 3, 6, 7])})
-          (v128.store (i32.add ${get('o')} (i32.shl ${get('rowBytes')} ${i32(1)})) ${shuffle(get('t1'), get('t3'), [0, 1, 4, 5])})
-          (v128.store (i32.add ${get('o')} (i32.mul ${get('rowBytes')} ${i32(3)})) ${shuffle(get('t1'), get('t3'), [2, 3, 6, 7])})
-          ${set('p', `(i32.add ${get('p')} (i32.shl ${get('inner')} ${i32(2)}))`)}
-          ${set('o', `(i32.add ${get('o')} ${i32(16)})`)}
-          ${set('k', `(i32.sub ${get('k')} ${i32(1)})`)}
-          (br $b4)))
-        ${set('k', `(i32.and ${get('len')} ${i32(3)})`)}
-        (block $b1_end (loop $b1
-          (br_if $b1_end (i32.eqz ${get('k')}))
-          ${set('v', `(v128.load ${get('p')})`)}
-          (i32.store ${get('o')} (i32x4.extract_lane 0 ${get('v')}))
-          (i32.store (i32.add ${get('o')} ${get('rowBytes')}) (i32x4.extract_lane 1 ${get('v')}))
-          (i32.store (i32.add ${get('o')} (i32.shl ${get('rowBytes')} ${i32(1)})) (i32x4.extract_lane 2 ${get('v')}))
-          (i32.store (i32.add ${get('o')} (i32.mul ${get('rowBytes')} ${i32(3)})) (i32x4.extract_lane 3 ${get('v')}))
-          ${set('p', `(i32.add ${get('p')} ${get('inner')})`)}
-          ${set('o', `(i32.add ${get('o')} ${i32(4)})`)}
-          ${set('k', `(i32.sub ${get('k')} ${i32(1)})`)}
-          (br $b1)))
-        ${set('o', `(i32.add ${get('o0')} (i32.shl ${get('rowBytes')} ${i32(2)}))`)}`;
+          ${[
+            shuffle(get('t0'), get('t2'), [0, 1, 4, 5]),
+            shuffle(get('t0'), get('t2'), [2, 3, 6, 7]),
+            shuffle(get('t1'), get('t3'), [0, 1, 4, 5]),
+            shuffle(get('t1'), get('t3'), [2, 3, 6, 7]),
+          ]
+            .map((row, j) => `(v128.store ${nth('o', 'rowBytes', j)} ${row})`)
+            .join(' ')}
+          ${step(`(i32.shl ${get('inner')} ${i32(2)})`, i32(16))}`,
+          'b4',
+        )}
+        ${repeat(
+          'k',
+          `(i32.and ${get('len')} ${i32(3)})`,
+          `${set('v', `(v128.load ${get('p')})`)}
+          ${[0, 1, 2, 3].map((j) => `(i32.store ${nth('o', 'rowBytes', j)} (i32x4.extract_lane ${j} ${get('v')}))`).join(' ')}
+          ${step(get('inner'), i32(4))}`,
+          'b1',
+        )}
+        ${set('o', add(get('o0'), `(i32.shl ${get('rowBytes')} ${i32(2)})`))}`;
+
+/** One output row gathered from elements `inner` bytes apart, four per step. */
+const gatherRow = `
+        ${repeat(
+          'k',
+          get('quads'),
+          `${[0, 1, 2, 3].map((j) => `(i32.store offset=${4 * j} ${get('o')} (i32.load ${nth('p', 'inner', j)}))`).join(' ')}
+          ${step(`(i32.shl ${get('inner')} ${i32(2)})`, i32(16))}`,
+          'quad',
+        )}
+        ${repeat('k', `(i32.and ${get('len')} ${i32(3)})`, `(i32.store ${get('o')} (i32.load ${get('p')})) ${step(get('inner'), i32(4))}`, 'one')}`;
 
 const transpose = `
 (func $transpose (export "transpose") (param $src i32) (param $dst i32) (param $r0 i32) (param $r1 i32)
@@ -91,44 +111,25 @@ const transpose = `
     .join(' ')}
   ${set('q', get('r0'))}
   ${start}
-  ${set('o', `(i32.add ${get('dst')} (i32.mul ${get('r0')} (i32.shl ${get('len')} ${i32(2)})))`)}
   ${set('quads', `(i32.shr_u ${get('len')} ${i32(2)})`)}
   ${set('rowBytes', `(i32.shl ${get('len')} ${i32(2)})`)}
+  ${set('o', add(get('dst'), mul(get('r0'), get('rowBytes'))))}
   (block $rows_end (loop $rows
     (br_if $rows_end (i32.ge_u ${get('r0')} ${get('r1')}))
-    ${set('p', `(i32.add ${get('src')} ${get('base')})`)}
+    ${set('p', add(get('src'), get('base')))}
     (if (i32.and (i32.and (i32.ne ${get('inner')} ${i32(4)}) (i32.eq ${get('s0')} ${i32(4)}))
           (i32.and (i32.le_u (i32.add ${get('i0')} ${i32(4)}) ${get('d0')}) (i32.le_u (i32.add ${get('r0')} ${i32(4)}) ${get('r1')})))
       (then ${block4}
-        ${set('i0', `(i32.add ${get('i0')} ${i32(3)})`)}
-        ${set('base', `(i32.add ${get('base')} (i32.mul ${get('s0')} ${i32(3)}))`)}
-        ${set('r0', `(i32.add ${get('r0')} ${i32(3)})`)})
+        ${set('i0', add(get('i0'), i32(3)))}
+        ${set('base', add(get('base'), mul(get('s0'), i32(3))))}
+        ${set('r0', add(get('r0'), i32(3)))})
     (else
     (if (i32.eq ${get('inner')} ${i32(4)})
-      (then (memory.copy ${get('o')} ${get('p')} (i32.shl ${get('len')} ${i32(2)}))
-        ${set('o', `(i32.add ${get('o')} (i32.shl ${get('len')} ${i32(2)}))`)})
-      (else
-        ${set('k', get('quads'))}
-        (block $quad_end (loop $quad
-          (br_if $quad_end (i32.eqz ${get('k')}))
-          (i32.store offset=0 ${get('o')} (i32.load ${get('p')}))
-          (i32.store offset=4 ${get('o')} (i32.load (i32.add ${get('p')} ${get('inner')})))
-          (i32.store offset=8 ${get('o')} (i32.load (i32.add ${get('p')} (i32.shl ${get('inner')} ${i32(1)}))))
-          (i32.store offset=12 ${get('o')} (i32.load (i32.add ${get('p')} (i32.mul ${get('inner')} ${i32(3)}))))
-          ${set('p', `(i32.add ${get('p')} (i32.shl ${get('inner')} ${i32(2)}))`)}
-          ${set('o', `(i32.add ${get('o')} ${i32(16)})`)}
-          ${set('k', `(i32.sub ${get('k')} ${i32(1)})`)}
-          (br $quad)))
-        ${set('k', `(i32.and ${get('len')} ${i32(3)})`)}
-        (block $one_end (loop $one
-          (br_if $one_end (i32.eqz ${get('k')}))
-          (i32.store ${get('o')} (i32.load ${get('p')}))
-          ${set('p', `(i32.add ${get('p')} ${get('inner')})`)}
-          ${set('o', `(i32.add ${get('o')} ${i32(4)})`)}
-          ${set('k', `(i32.sub ${get('k')} ${i32(1)})`)}
-          (br $one)))))))
+      (then (memory.copy ${get('o')} ${get('p')} ${get('rowBytes')})
+        ${set('o', add(get('o'), get('rowBytes')))})
+      (else ${gatherRow}))))
     ${advance(0)}
-    ${set('r0', `(i32.add ${get('r0')} ${i32(1)})`)}
+    ${set('r0', add(get('r0'), i32(1)))}
     (br $rows))))`;
 
 /** The transpose part of the module (the same in both builds). */

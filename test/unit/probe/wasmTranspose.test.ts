@@ -9,6 +9,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
+import { uniform } from '../../../runtime/probe/random';
 import { transposePlan } from '../../../runtime/probe/wasm/transposePlan';
 import { transposeRuns } from '../../../runtime/probe/wasm/transposeKernel';
 import { taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
@@ -20,13 +21,12 @@ import {
 
 type Dtype = 'float32' | 'int32' | 'bool';
 
-/** Seeded permutations. */
+/** Seeded permutations (Fisher–Yates on the probe's own seeded generator). */
 function shuffled(n: number, seed: number): number[] {
   const p = Array.from({ length: n }, (_, i) => i);
-  let s = seed;
+  const u = uniform(seed);
   for (let i = n - 1; i > 0; i--) {
-    s = (s * 1103515245 + 12345) >>> 0;
-    const j = s % (i + 1);
+    const j = Math.floor(u() * (i + 1));
     [p[i], p[j]] = [p[j], p[i]];
   }
   return p;
