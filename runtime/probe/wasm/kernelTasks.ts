@@ -75,10 +75,10 @@ export const taskSettings = {
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
   tasksPerThread: 4,
   /**
-   * A worker that finished a job less than this long ago (ms) answers the next within 15–25 µs;
-   * one that has slept longer takes 40–100 µs on the 2-core VM measured (its core had gone idle:
-   * `npx tsx bench/threadWake.ts --gap 5`), while the main thread works alone and then waits for
-   * the task the worker took last.
+   * A worker that went to sleep (after spinning for threadSettings.workerSpinUs) less than this
+   * long ago (ms) answers the next job within 15–25 µs; one that has slept longer takes 40–100 µs
+   * on the 2-core VM measured (its core had gone idle: `npx tsx bench/threadWake.ts --gap 5`),
+   * while the main thread works alone and then waits for the task the worker took last.
    */
   warmMs: 1,
   /**

@@ -32,12 +32,17 @@ export interface GemmScratch {
 /** Tuning: spins before a futex wait (workers, and the main thread waiting for them). */
 export const threadSettings = {
   /**
-   * Worker spins on the generation word after a job (10–20 µs): jobs come in bursts. Read at each
-   * job, so a change applies from the next one. Spinning through a whole pass (some 18 ms) gave no
-   * faster a ResNet-18 pass on two cores: the main thread's serial stretches slowed by as much as
-   * the jobs gained.
+   * How long a worker spins on the generation word after a job before it sleeps on it (µs). Read
+   * at each job, so a change applies from the next one. Jobs come in bursts, and a worker that
+   * spins answers at once where one that sleeps takes 40–100 µs once its core has idled
+   * (bench/threadWake.ts); but a worker that spins through the main thread's serial stretches
+   * burns its core, and on a core shared with the main thread (SMT) slows it. On the 2-core VMs
+   * measured it did not pay: a ResNet-18 probe on two threads (batch 8, 64×64, steady medians of
+   * 4-batch probes alternating in one process) took 94.3 ms a batch spinning 12 µs and 98.3 ms
+   * spinning 20 ms (paired ratio 0.985), for 169 against 196 ms of CPU a batch; bare passes
+   * alternating gained 0–7% on ResNets and nothing on transformers.
    */
-  workerSpin: 2000,
+  workerSpinUs: 20,
   /** Main-thread spins on the active count before sleeping on it. */
   mainSpin: 20000,
   /** How long the main thread sleeps between checks that the workers it waits for are alive (ms). */
@@ -161,7 +166,7 @@ export class KernelThreads {
     Atomics.store(ctl, CTL.build, build);
     Atomics.store(ctl, CTL.stop, 0);
     Atomics.store(ctl, CTL.error, 0);
-    Atomics.store(ctl, CTL.spin, threadSettings.workerSpin);
+    Atomics.store(ctl, CTL.spin, Math.max(0, Math.round(threadSettings.workerSpinUs)));
     for (const i of enlisted) Atomics.store(ctl, CTL.enlist + i - 1, gen);
     Atomics.store(ctl, CTL.active, enlisted.length);
     Atomics.store(ctl, CTL.gen, gen);

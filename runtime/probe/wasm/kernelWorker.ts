@@ -29,7 +29,10 @@ export const CTL = {
   build: 8,
   /** Set to make every worker leave its loop. */
   quit: 9,
-  /** Spins on the generation word after a job before sleeping on it (threadSettings.workerSpin). */
+  /**
+   * Microseconds a worker spins on the generation word after a job before it sleeps on it
+   * (threadSettings.workerSpinUs; 0 before the first job).
+   */
   spin: 10,
   /** First of the per-worker words: the generation of the last job the worker is enlisted in. */
   enlist: 16,
@@ -69,19 +72,30 @@ const report = (text) => {
   new Int32Array(d.messages, 0, 1)[0] = bytes.length;
 };
 let seen = Atomics.load(ctl, C.gen);
+// Whether this worker has just run a job (and so spins before it sleeps); one left out of a job
+// sleeps at once.
+let busy = false;
 Atomics.store(ctl, C.ready + d.index - 1, 1);
 parentPort.postMessage({ ready: true });
 for (;;) {
   let g = Atomics.load(ctl, C.gen);
-  const spin = Atomics.load(ctl, C.spin);
-  for (let i = 0; i < spin && g === seen; i++) g = Atomics.load(ctl, C.gen);
+  if (g === seen && busy) {
+    // Spin (reading the clock every 256 loads: a call costs up to a microsecond in a VM), then sleep.
+    const until = performance.now() + Atomics.load(ctl, C.spin) / 1000;
+    for (let i = 1; g === seen; i++) {
+      g = Atomics.load(ctl, C.gen);
+      if ((i & 255) === 0 && performance.now() >= until) break;
+    }
+  }
   if (g === seen) {
+    busy = false;
     Atomics.wait(ctl, C.gen, seen);
     continue;
   }
   seen = g;
   if (Atomics.load(ctl, C.quit)) break;
-  if (Atomics.load(ctl, C.enlist + d.index - 1) !== g) continue;
+  busy = Atomics.load(ctl, C.enlist + d.index - 1) === g;
+  if (!busy) continue;
   try {
     const fail = Atomics.load(ctl, C.fail);
     if (fail === d.index || fail === -d.index) {

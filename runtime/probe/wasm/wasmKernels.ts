@@ -8,7 +8,7 @@
  * their sums are the same bits either way).
  */
 import { kernelModule, type KernelBuild } from './kernelModules';
-import { KernelThreads, TASK_BYTES } from './kernelThreads';
+import { KernelThreads, TASK_BYTES, threadSettings } from './kernelThreads';
 import {
   STATS_WIDTH,
   TaskKind,
@@ -398,7 +398,10 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
   const threads = (): KernelThreads | undefined => {
     const pool = pools.get(heap);
     if (!pool || pool.threads < 2) return undefined;
-    jobScale.value = pool.idleMs() > taskSettings.warmMs ? taskSettings.coldFactor : 1;
+    // Warm while the workers still spin after the last job (threadSettings.workerSpinUs) and for
+    // warmMs after.
+    const warmFor = threadSettings.workerSpinUs / 1000 + taskSettings.warmMs;
+    jobScale.value = pool.idleMs() > warmFor ? taskSettings.coldFactor : 1;
     return pool;
   };
   /** Runs `tasks` on the threads; false (nothing done) when there are none, so that the caller runs the kernel itself. */

@@ -20,7 +20,7 @@ import {
   type WasmKernels,
 } from '../../../runtime/probe/wasm/wasmKernels';
 import { TaskKind, taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
-import { KernelThreadError } from '../../../runtime/probe/wasm/kernelThreads';
+import { KernelThreadError, threadSettings } from '../../../runtime/probe/wasm/kernelThreads';
 import { winogradSettings } from '../../../runtime/probe/winograd';
 import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
@@ -159,6 +159,7 @@ describe('WASM kernel threads', function () {
 
   it('after the workers have slept, only a call coldFactor times the threshold wakes them; right after a job, the threshold itself', async () => {
     const saved = { ...taskSettings };
+    const savedSpin = threadSettings.workerSpinUs;
     // A product of 64·64·64 multiply-adds, twice the threshold; cold, it needs four times.
     const [m, n, kk] = [64, 64, 64];
     Object.assign(taskSettings, {
@@ -184,16 +185,75 @@ describe('WASM kernel threads', function () {
         f();
         return pool.stats.jobs - before;
       };
-      await new Promise((r) => setTimeout(r, 20));
+      const bigJob = () => k.sgemm(256, n, kk, { ptr: big, rowStride: kk, colStride: 1 }, br, cBig, n);
+      // Past the workers' spin after the last job and warmMs more: they sleep.
+      const asleep = () => new Promise((r) => setTimeout(r, threadSettings.workerSpinUs / 1000 + 20));
+      await asleep();
       assert.equal(jobsAfter(product), 0, 'a cold call twice the threshold woke the workers');
       const warm = () => {
         // Four times the threshold: worth waking them; then the small one follows at once.
-        k.sgemm(256, n, kk, { ptr: big, rowStride: kk, colStride: 1 }, br, cBig, n);
+        bigJob();
         product();
       };
       assert.equal(jobsAfter(warm), 2, 'the small call right after a job stayed on the calling thread');
+      // While the workers still spin after a job (here 50 ms), the threshold itself holds too.
+      threadSettings.workerSpinUs = 50000;
+      await asleep();
+      assert.equal(jobsAfter(bigJob), 1);
+      await new Promise((r) => setTimeout(r, 10));
+      assert.equal(
+        jobsAfter(product),
+        1,
+        'a call 10 ms after a job, the workers spinning, stayed on the calling thread',
+      );
+      await asleep();
+      assert.equal(jobsAfter(product), 0, 'a call after the spin woke the workers');
     } finally {
       Object.assign(taskSettings, saved);
+      threadSettings.workerSpinUs = savedSpin;
+      await setKernelThreads(heap, 1);
+    }
+  });
+
+  it('a worker spins for workerSpinUs after a job, then sleeps', async () => {
+    const savedSpin = threadSettings.workerSpinUs;
+    const restore = forceTasks(4);
+    const a = buffer(values(64 * 64, 0.3));
+    const c = buffer(64 * 64);
+    const ar: MatrixRef = { ptr: a, rowStride: 64, colStride: 1 };
+    /** CPU milliseconds of the whole process (every thread) while the main thread sleeps `ms`. */
+    const cpuWhileIdle = async (ms: number) => {
+      const u0 = process.cpuUsage();
+      await new Promise((r) => setTimeout(r, ms));
+      const u = process.cpuUsage(u0);
+      return (u.user + u.system) / 1000;
+    };
+    try {
+      assert.equal(await setKernelThreads(heap, 2), 2);
+      const pool = kernelThreadsOf(heap)!;
+      threadSettings.workerSpinUs = 400000;
+      const jobs = pool.stats.jobs;
+      k.sgemm(64, 64, 64, ar, ar, c, 64);
+      assert.equal(pool.stats.jobs, jobs + 1);
+      const spinning = await cpuWhileIdle(200);
+      assert.ok(spinning > 60, `the worker used ${spinning} ms of CPU in the 200 ms after a job`);
+      await new Promise((r) => setTimeout(r, 300));
+      const asleep = await cpuWhileIdle(200);
+      assert.ok(asleep < 30, `the worker used ${asleep} ms of CPU in 200 ms, 0.5 s after a job`);
+      // A worker left out of a job (one thread of three wanted, then two) sleeps at once.
+      assert.equal(await setKernelThreads(heap, 3), 3);
+      assert.equal(await setKernelThreads(heap, 2), 2);
+      k.sgemm(64, 64, 64, ar, ar, c, 64);
+      await new Promise((r) => setTimeout(r, 500));
+      k.sgemm(64, 64, 64, ar, ar, c, 64);
+      const one = await cpuWhileIdle(200);
+      assert.ok(
+        one > 60 && one < 300,
+        `the workers used ${one} ms of CPU in the 200 ms after a two-thread job`,
+      );
+    } finally {
+      restore();
+      threadSettings.workerSpinUs = savedSpin;
       await setKernelThreads(heap, 1);
     }
   });
