@@ -13,15 +13,17 @@
  * batch apart, ratios, the parallel efficiency, the load average and peak RSS.
  *
  * With --breakdown it also times, on one thread and on all, the forward pass alone and
- * forward + backward without probes, and lists over one probe pass the TF.js WASM kernels
- * (inclusive of the kernels they call) and the probe's own kernels (wall time of each call, the
- * threads included): the rest of a pass is what stays serial.
+ * forward + backward without probes, and lists the TF.js WASM kernels (inclusive of the kernels
+ * they call) and the probe's own kernels (wall time of each call, the threads included), as
+ * medians over --profile-passes probe passes (5): the rest of a pass is what stays serial. Its
+ * `scaling` compares the two: how much faster the own kernels ran on all threads than on one,
+ * and how long the rest took on each.
  *
  * It also times small models (samples/sample.onnx and the smallest probe fixtures, batch 4 as
  * the editor runs them) on one thread and on all: there the kernels stay on the calling thread,
  * and the threads must cost nothing.
  *
- *   npx tsx bench/probe.ts [--narrow] [--runs N] [--batches B] [--warmup K] [--threads N] [--batch N] [--size N] [--breakdown]
+ *   npx tsx bench/probe.ts [--narrow] [--runs N] [--batches B] [--warmup K] [--threads N] [--batch N] [--size N] [--breakdown] [--profile-passes P]
  *
  * `--backend webgpu` benchmarks the GPU path instead (bench/probeGpu.ts: ResNet-50 at 224×224,
  * batch 32 by default, or --model vit_b16, against PyTorch CUDA and WASM).
@@ -39,7 +41,7 @@ import { gradPass } from '../runtime/probe/gradPass';
 import { makeLoss } from '../runtime/probe/losses';
 import { readNpy } from '../runtime/probe/npy';
 import type { Model } from '../runtime/model/ir';
-import { median, repeatedInput, timeKernels, timeOwnKernels } from './probeTiming';
+import { median, repeatedInput, timeKernels, timeOwnKernels, type KernelTime } from './probeTiming';
 import { gpuBench } from './probeGpu';
 import { coreCount } from '../runtime/probe/wasm/kernelThreads';
 import { kernelThreadsOf, type EmscriptenHeap } from '../runtime/probe/wasm/wasmKernels';
@@ -55,6 +57,7 @@ const batch = Number(args[args.indexOf('--batch') + 1]) || 8;
 const size = Number(args[args.indexOf('--size') + 1]) || 64;
 const warmup = Math.max(1, Number(args[args.indexOf('--warmup') + 1]) || 1);
 const perRun = Math.max(1, Number(args[args.indexOf('--batches') + 1]) || 4);
+const profilePasses = Math.max(1, Number(args[args.indexOf('--profile-passes') + 1]) || 5);
 
 async function timeMedian(f: () => unknown): Promise<number> {
   await f(); // warm-up
@@ -88,36 +91,88 @@ async function breakdownOf(model: Model, input: string, threads: number): Promis
   );
   const probedMs = await timeMedian(() => gradPass(ex, feeds, loss, []));
   const pool = kernelThreadsOf((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm);
-  const jobs0 = { ...(pool?.stats ?? { jobs: 0, tasks: 0, ms: 0, waitMs: 0 }) };
-  const timer = timeKernels();
-  const own = timeOwnKernels();
-  const t0 = performance.now();
-  await gradPass(ex, feeds, loss, []);
-  const passMs = performance.now() - t0;
-  const ownKernels = own.stop();
-  const kernels = timer.stop(20);
+  const zero = { jobs: 0, tasks: 0, ms: 0, waitMs: 0 };
+  // Profiled passes, each on its own: the medians over them (one pass scatters by a fifth here).
+  const passes: {
+    passMs: number;
+    own: KernelTime[];
+    kernels: KernelTime[];
+    jobs: typeof zero;
+  }[] = [];
+  for (let i = 0; i < profilePasses; i++) {
+    const jobs0 = { ...(pool?.stats ?? zero) };
+    const timer = timeKernels();
+    const own = timeOwnKernels();
+    const t0 = performance.now();
+    await gradPass(ex, feeds, loss, []);
+    const passMs = performance.now() - t0;
+    const s = pool?.stats ?? zero;
+    passes.push({
+      passMs,
+      own: own.stop(),
+      kernels: timer.stop(20),
+      jobs: {
+        jobs: s.jobs - jobs0.jobs,
+        tasks: s.tasks - jobs0.tasks,
+        ms: s.ms - jobs0.ms,
+        waitMs: s.waitMs - jobs0.waitMs,
+      },
+    });
+  }
   ex.dispose();
   x.dispose();
-  const ownMs = ownKernels.reduce((s, k) => s + k.ms, 0);
+  const round = (v: number) => Math.round(v * 10) / 10;
+  const med = (f: (p: (typeof passes)[number]) => number) => round(median(passes.map(f)));
+  const ownMs = (p: (typeof passes)[number]) => p.own.reduce((sum, k) => sum + k.ms, 0);
   return {
     threads,
     forwardMs,
     forwardBackwardMs: plainMs,
     withProbesNoSkipsMs: probedMs,
-    timedPassMs: passMs,
-    ownKernelsMs: Math.round(ownMs * 10) / 10,
-    outsideOwnKernelsMs: Math.round((passMs - ownMs) * 10) / 10,
+    profiledPasses: profilePasses,
+    timedPassMs: med((p) => p.passMs),
+    ownKernelsMs: med(ownMs),
+    outsideOwnKernelsMs: med((p) => p.passMs - ownMs(p)),
     threadJobs: pool
       ? {
-          jobs: pool.stats.jobs - jobs0.jobs,
-          tasks: pool.stats.tasks - jobs0.tasks,
-          ms: Math.round((pool.stats.ms - jobs0.ms) * 10) / 10,
-          mainWaitMs: Math.round((pool.stats.waitMs - jobs0.waitMs) * 10) / 10,
+          jobs: med((p) => p.jobs.jobs),
+          tasks: med((p) => p.jobs.tasks),
+          ms: med((p) => p.jobs.ms),
+          mainWaitMs: med((p) => p.jobs.waitMs),
         }
       : undefined,
-    ownKernels,
-    kernels,
+    ownKernels: medianKernels(passes.map((p) => p.own)),
+    kernels: medianKernels(passes.map((p) => p.kernels)),
   };
+}
+
+/**
+ * From the breakdowns on one thread and on the most: the own kernels' speedup (their time on one
+ * thread over their time on the most) and the time outside them on each (what stays serial).
+ */
+function scalingOf(parts: Record<string, unknown>[]): Record<string, number> | undefined {
+  if (parts.length < 2) return undefined;
+  const [one, most] = [parts[0], parts[parts.length - 1]] as {
+    ownKernelsMs: number;
+    outsideOwnKernelsMs: number;
+  }[];
+  return {
+    ownKernelsSpeedup: Math.round((one.ownKernelsMs / most.ownKernelsMs) * 100) / 100,
+    outsideOneThreadMs: one.outsideOwnKernelsMs,
+    outsideAllThreadsMs: most.outsideOwnKernelsMs,
+  };
+}
+
+/** Each kernel's median time over passes (0 in a pass that did not call it) and its calls in the first. */
+function medianKernels(perPass: KernelTime[][]): KernelTime[] {
+  const names = [...new Set(perPass.flatMap((ks) => ks.map((k) => k.name)))];
+  return names
+    .map((name) => ({
+      name,
+      ms: Math.round(median(perPass.map((ks) => ks.find((k) => k.name === name)?.ms ?? 0)) * 10) / 10,
+      calls: perPass[0].find((k) => k.name === name)?.calls ?? 0,
+    }))
+    .sort((p, q) => q.ms - p.ms);
 }
 
 interface TorchResult {
@@ -331,7 +386,7 @@ async function main(): Promise<void> {
         },
         small,
         lossRelDiff: Math.abs(warm!.loss.values[0] - beforeOne.loss) / Math.abs(beforeOne.loss),
-        ...(breakdown ? { breakdown: parts } : {}),
+        ...(breakdown ? { breakdown: parts, scaling: scalingOf(parts) } : {}),
       },
       null,
       2,
