@@ -196,8 +196,8 @@ describe('WASM kernel threads', function () {
         product();
       };
       assert.equal(jobsAfter(warm), 2, 'the small call right after a job stayed on the calling thread');
-      // While the workers still spin after a job (here 50 ms), the threshold itself holds too.
-      threadSettings.workerSpinUs = 50000;
+      // While the workers still spin after a job (here 200 ms), the threshold itself holds too.
+      threadSettings.workerSpinUs = 200000;
       await asleep();
       assert.equal(jobsAfter(bigJob), 1);
       await new Promise((r) => setTimeout(r, 10));
