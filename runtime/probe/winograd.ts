@@ -11,7 +11,7 @@
  * once per parameter and run, is here.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { wasmKernels, type MatrixRef, type WasmKernels } from './wasm/wasmKernels';
+import { wasmKernels, type MatrixRef, type WasmKernels, type WinogradOperands } from './wasm/wasmKernels';
 import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
 
 /**
@@ -55,16 +55,25 @@ export function winogradWeights(w: Float32Array, co: number, ci: number): tf.Ten
 const flipped = (xi: number) => [3, 1, 2, 0][xi >> 2] * 4 + [3, 1, 2, 0][xi & 3];
 
 /** The forward products' right-hand operands: U [16][ci][co] at byte address `u`, block ξ as it lies. */
-export function forwardOperands(u: number, ci: number, co: number): (xi: number) => MatrixRef {
-  return (xi) => ({ ptr: u + 4 * xi * ci * co, rowStride: co, colStride: 1 });
+export function forwardOperands(u: number, ci: number, co: number): WinogradOperands {
+  return { ptr: u, plane: 4 * ci * co, rowStride: co, colStride: 1, flip: false };
 }
 
 /**
  * The input gradient's operands from the same U: the flipped kernel's transform is U at permuted
  * tile positions, and [co][ci] is its block read transposed.
  */
-export function inputGradOperands(u: number, ci: number, co: number): (xi: number) => MatrixRef {
-  return (xi) => ({ ptr: u + 4 * flipped(xi) * ci * co, rowStride: 1, colStride: co });
+export function inputGradOperands(u: number, ci: number, co: number): WinogradOperands {
+  return { ptr: u, plane: 4 * ci * co, rowStride: 1, colStride: co, flip: true };
+}
+
+/** The right-hand operand of product ξ (the wgConv kernel finds the same one itself). */
+export function operandAt(u: WinogradOperands, xi: number): MatrixRef {
+  return {
+    ptr: u.ptr + u.plane * (u.flip ? flipped(xi) : xi),
+    rowStride: u.rowStride,
+    colStride: u.colStride,
+  };
 }
 
 /** Whether a convolution can run as Winograd here: 3×3, stride 1, no dilation, channels in fours, enough tiles to pay. */
@@ -98,8 +107,9 @@ const tilesOf = (oh: number, ow: number) => [Math.ceil(oh / 2), Math.ceil(ow / 2
 
 /**
  * A 3×3 stride-1 correlation at heap addresses: NHWC `x` [n, h, w, c] padded by (top, left), tile
- * position ξ multiplied by the [c × co] operand `u(ξ)`, into `y` [n, oh, ow, co] (tiles past the
- * input read zeros).
+ * position ξ multiplied by the [c × co] operand `operandAt(u, ξ)`, into `y` [n, oh, ow, co] (tiles
+ * past the input read zeros). On the kernel threads, when large enough, as one job of tile slices
+ * (wgConv); else the input transform, the 16 products as one job, and the output transform.
  */
 export function winogradCorrelate(
   k: WasmKernels,
@@ -108,7 +118,7 @@ export function winogradCorrelate(
   [n, h, w, c]: number[],
   top: number,
   left: number,
-  u: (xi: number) => MatrixRef,
+  u: WinogradOperands,
   co: number,
   y: number,
   oh: number,
@@ -118,15 +128,17 @@ export function winogradCorrelate(
   const [th, tw] = tilesOf(oh, ow);
   const tiles = n * th * tw;
   const v = alloc(16 * tiles * c);
-  k.wgInput(x, n, h, w, c, top, left, th, tw, v);
   const m = alloc(16 * tiles * co);
+  // Large enough: one job of tile slices on the threads, each with both transforms.
+  if (k.wgConv(x, [n, h, w, c], top, left, th, tw, v, u, co, m, y, oh, ow)) return;
+  k.wgInput(x, n, h, w, c, top, left, th, tw, v);
   k.sgemmMany(
     Array.from({ length: 16 }, (_, xi) => ({
       m: tiles,
       n: co,
       k: c,
       a: { ptr: v + 4 * xi * tiles * c, rowStride: c, colStride: 1 },
-      b: u(xi),
+      b: operandAt(u, xi),
       c: m + 4 * xi * tiles * co,
       ldc: co,
       acc: false,

@@ -29,6 +29,7 @@ export const TASKS = [
   { name: 'gradStats', args: 3 },
   { name: 'diffSq', args: 4 },
   { name: 'transpose', args: 16 },
+  { name: 'wgConv', args: 21, scratch: 'gemm' },
 ];
 
 /** Argument `i` of the task at $t. */

@@ -263,7 +263,46 @@ function weightOutTransform() {
 )`;
 }
 
-/** The Winograd part of the module (the same in both builds: adds and subtracts only). */
+/**
+ * A whole Winograd correlation on a slice of the tiles, for one kernel-thread task: the input
+ * transform of the slice (its rows of the 16 blocks V), its rows of the 16 products M[ξ] = V[ξ]·U
+ * (`$sgemm`, so the same bits as a product split by rows), then the output transform of those
+ * rows. Its V and M rows stay in the thread's cache from one step to the next, and a convolution is
+ * one job instead of three. The arguments are those of wgInput (x … tiles, for the slice), the
+ * right-hand operands — U[ξ] at u + ξ·plane bytes, or at the flipped tile position when `flip`
+ * (the input gradient's), with row and column strides urs, ucs in floats — the output channels,
+ * the slice's first row of M and of Y, and the output rows and columns of wgOutput; then the
+ * thread's GEMM scratch.
+ */
+function sliceConv() {
+  // The flipped position of ξ = 4r + s: rows and columns 0 and 3 swapped (winograd.ts's `flipped`).
+  const swap = (j) =>
+    `(select (i32.sub ${i32(3)} ${j}) ${j} (i32.eqz (i32.and (i32.add ${j} ${i32(1)}) ${i32(2)})))`;
+  const xi = get('xi');
+  const flipped = add(mul(swap(`(i32.shr_u ${xi} ${i32(2)})`), i32(4)), swap(`(i32.and ${xi} ${i32(3)})`));
+  return `
+(func $wgConv (export "wgConv") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+  (param $pt i32) (param $pl i32) (param $th i32) (param $tw i32) (param $v i32) (param $tiles i32)
+  (param $u i32) (param $plane i32) (param $urs i32) (param $ucs i32) (param $flip i32)
+  (param $co i32) (param $mm i32) (param $y i32) (param $oh i32) (param $ow i32)
+  (param $pa i32) (param $pb i32) (param $tmp i32)
+  (local $xi i32) (local $rows i32)
+  (call $wgInput ${['x', 'n', 'h', 'w', 'c', 'pt', 'pl', 'th', 'tw', 'v', 'tiles'].map(get).join(' ')})
+  ${set('rows', mul(mul(get('n'), get('th')), get('tw')))}
+  ${set('xi', i32(0))}
+  (block $xiend (loop $xil
+    (br_if $xiend (i32.ge_s ${xi} ${i32(16)}))
+    (call $sgemm ${get('rows')} ${get('co')} ${get('c')}
+      ${add(get('v'), mul(mul(xi, get('tiles')), mul(get('c'), i32(4))))} ${get('c')} ${i32(1)}
+      ${add(get('u'), mul(`(select ${flipped} ${xi} ${get('flip')})`, get('plane')))} ${get('urs')} ${get('ucs')}
+      ${add(get('mm'), mul(mul(xi, get('tiles')), mul(get('co'), i32(4))))} ${get('co')} ${i32(0)}
+      ${get('pa')} ${get('pb')} ${get('tmp')})
+    ${set('xi', add(xi, i32(1)))}
+    (br $xil)))
+  (call $wgOutput ${['mm', 'n', 'oh', 'ow', 'co', 'th', 'tw', 'y', 'tiles'].map(get).join(' ')}))`;
+}
+
+/** The Winograd part of the module (the same in both builds: adds and subtracts only, but for the products of wgConv). */
 export function winogradText() {
-  return `${inputTransform()}\n${outputTransform()}\n${gradOutTransform()}\n${weightOutTransform()}`;
+  return `${inputTransform()}\n${outputTransform()}\n${gradOutTransform()}\n${weightOutTransform()}\n${sliceConv()}`;
 }

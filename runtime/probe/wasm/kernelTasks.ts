@@ -7,7 +7,8 @@
  *   same order and the result is the same bits for any number of threads. A batch of products
  *   (the 16 of a Winograd convolution) is one job.
  * - Winograd transforms and im2col: whole images, or ranges of tile / output rows of one image
- *   (the pads shifted to the range's first row).
+ *   (the pads shifted to the range's first row). A large Winograd correlation is one job of such
+ *   slices, each running both transforms and its rows of the 16 products (wgConv).
  * - col2im and the max-pool gradient add onto their output, so only whole images (each image's
  *   sums stay in one task, in the same order).
  * - The statistics (gradStats, diffSq): chunks of STATS_CHUNK floats, a size that does not depend
@@ -21,7 +22,7 @@
  * workers have slept long enough for their core to idle (up to 100 µs to wake), only calls
  * coldFactor times larger go to them (jobScale).
  */
-import type { MatrixRef, TapGeometry } from './wasmKernels';
+import type { MatrixRef, TapGeometry, WinogradOperands } from './wasmKernels';
 import type { TransposePlan } from './transposePlan';
 
 /** Task kinds: the order of TASKS in scripts/wasm/tasks.mjs (a unit test compares them). */
@@ -39,6 +40,7 @@ export const TaskKind = {
   gradStats: 10,
   diffSq: 11,
   transpose: 12,
+  wgConv: 13,
 } as const;
 
 /** One task: its kind, then the kernel's arguments. */
@@ -182,6 +184,11 @@ function slices(n: number, rows: number, bytes: number, threads: number, rowsOk:
     1,
     Math.min(threads * taskSettings.tasksPerThread, Math.floor(bytes / taskSettings.minTaskBytes)),
   );
+  return slicesOf(n, rows, pieces, rowsOk);
+}
+
+/** A batch of `n` images of `rows` rows each in about `pieces` parts (fewer than two: []). */
+function slicesOf(n: number, rows: number, pieces: number, rowsOk: boolean): Slice[] {
   if (pieces <= n || !rowsOk) {
     const out = ranges(n, Math.min(pieces, n)).map(([b0, b1]) => ({ b0, b1, r0: 0, r1: rows }));
     return out.length > 1 ? out : [];
@@ -241,6 +248,61 @@ export function wgOutputTasks(
       ? [kind, t, s.b1 - s.b0, oh1, ow, c, s.r1 - s.r0, tw, y, tiles]
       : [kind, y, s.b1 - s.b0, oh1, ow, c, s.r1 - s.r0, tw, t, tiles];
   });
+}
+
+/**
+ * wgConv tasks: a whole Winograd correlation of NHWC x [n, h, w, c] (pads pt, pl; th × tw tiles
+ * an image) with the operands `u` into y [n, oh, ow, co], cut into slices of the tiles (whole
+ * images, or tile-row ranges of one), each running the input transform, its rows of the 16
+ * products and the output transform (`v` [16][tiles][c] and `m` [16][tiles][co] the scratch
+ * blocks). Each slice packs every U[ξ] for its own products, so a slice has minTaskDim tiles at
+ * least; [] when that leaves fewer slices than threads, or the job is too small for them (the
+ * caller then runs the three steps, the products shared out one by one).
+ */
+export function wgConvTasks(
+  threads: number,
+  x: number,
+  [n, h, w, c]: number[],
+  pt: number,
+  pl: number,
+  th: number,
+  tw: number,
+  v: number,
+  u: WinogradOperands,
+  co: number,
+  m: number,
+  y: number,
+  oh: number,
+  ow: number,
+): Task[] {
+  const tiles = n * th * tw;
+  if (threads < 2 || 16 * tiles * c * co < taskSettings.minGemmWork * jobScale.value) return [];
+  const pieces = Math.min(threads * taskSettings.tasksPerThread, Math.floor(tiles / taskSettings.minTaskDim));
+  if (pieces < threads) return [];
+  return slicesOf(n, th, pieces, true).map((s) => [
+    TaskKind.wgConv,
+    x + 4 * s.b0 * h * w * c,
+    s.b1 - s.b0,
+    h,
+    w,
+    c,
+    pt - 2 * s.r0,
+    pl,
+    s.r1 - s.r0,
+    tw,
+    v + 4 * (s.b0 * th + s.r0) * tw * c,
+    tiles,
+    u.ptr,
+    u.plane,
+    u.rowStride,
+    u.colStride,
+    u.flip ? 1 : 0,
+    co,
+    m + 4 * (s.b0 * th + s.r0) * tw * co,
+    y + 4 * (s.b0 * oh + 2 * s.r0) * ow * co,
+    s.b1 - s.b0 > 1 ? oh : oh - 2 * s.r0,
+    ow,
+  ]);
 }
 
 /** The geometry as the kernels' integer arguments. */

@@ -24,6 +24,7 @@ import {
   tapTasks,
   transposeOuterArgs,
   transposeTasks,
+  wgConvTasks,
   wgInputTasks,
   wgOutputTasks,
   type GemmOp,
@@ -131,6 +132,19 @@ export interface MatrixRef {
 }
 
 /**
+ * The right-hand operands of a Winograd correlation's 16 products: U[ξ] as a matrix with the
+ * given strides (floats) at `ptr` + `plane`·ξ bytes, or, with `flip`, at the flipped tile position
+ * (the input gradient's: winograd.ts).
+ */
+export interface WinogradOperands {
+  ptr: number;
+  plane: number;
+  rowStride: number;
+  colStride: number;
+  flip: boolean;
+}
+
+/**
  * Geometry of a tap copy or pooling window on NHWC tensors: input [n, h, w, c], output pixels
  * oh × ow, window kh × kw, strides, dilations, and the top and left pads (negative: a crop).
  */
@@ -212,6 +226,28 @@ export interface WasmKernels {
     tw: number,
     out: number,
   ): void;
+  /**
+   * A whole Winograd correlation (wgInput, the 16 products V[ξ]·U[ξ], wgOutput) of NHWC `x`
+   * [n, h, w, c] into `y` [n, oh, ow, co], as one job of tile slices on the kernel threads, with
+   * `v` [16][tiles][c] and `m` [16][tiles][co] as scratch. False, with nothing done, when the call
+   * is not worth cutting so (one thread, too little work, too few tiles): the caller then runs the
+   * three steps. The same bits either way.
+   */
+  wgConv(
+    x: number,
+    shape: number[],
+    pt: number,
+    pl: number,
+    th: number,
+    tw: number,
+    v: number,
+    u: WinogradOperands,
+    co: number,
+    m: number,
+    y: number,
+    oh: number,
+    ow: number,
+  ): boolean;
   /** Winograd output transform: `m` [16][n·th·tw][c] into NHWC `y` [n, oh, ow, c] (c a multiple of 4). */
   wgOutput(m: number, n: number, oh: number, ow: number, c: number, th: number, tw: number, y: number): void;
   /** Winograd weight-gradient transform: NHWC output gradient `dy` [n, oh, ow, c] in 2×2 tiles to `out` [16][n·th·tw][c]. */
@@ -466,6 +502,13 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       const pool = threads();
       if (!onThreads(pool, pool ? wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out) : []))
         x.wgInput(xp, n, h, w, c, pt, pl, th, tw, out, n * th * tw);
+    },
+    wgConv(xp, shape, pt, pl, th, tw, v, u, co, m, y, oh, ow) {
+      const pool = threads();
+      return onThreads(
+        pool,
+        pool ? wgConvTasks(pool.threads, xp, shape, pt, pl, th, tw, v, u, co, m, y, oh, ow) : [],
+      );
     },
     wgOutput(m, n, oh, ow, c, th, tw, y) {
       const pool = threads();

@@ -21,7 +21,12 @@ import {
 } from '../../../runtime/probe/wasm/wasmKernels';
 import { TaskKind, taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
 import { KernelThreadError, threadSettings } from '../../../runtime/probe/wasm/kernelThreads';
-import { winogradSettings } from '../../../runtime/probe/winograd';
+import {
+  forwardOperands,
+  inputGradOperands,
+  winogradCorrelate,
+  winogradSettings,
+} from '../../../runtime/probe/winograd';
 import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
 import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
@@ -294,6 +299,31 @@ describe('WASM kernel threads', function () {
       const xp = buffer(values(n * h * w * c, 0.3));
       const out = buffer(16 * tiles * c);
       await sameOnAllThreads(out, 16 * tiles * c, () => k.wgInput(xp, n, h, w, c, pt, pl, th, tw, out));
+    });
+    it(`Winograd correlation of [${x}] as one job of tile slices (wgConv), forward and input-gradient operands: same bits as its three steps on 1 thread, on 2–4`, async () => {
+      const co = 8;
+      const xp = buffer(values(n * h * w * c, 0.7));
+      const u = buffer(values(16 * c * co, 1.7));
+      const y = buffer(n * oh * ow * co);
+      const alloc = (floats: number) => buffer(floats);
+      for (const operands of [forwardOperands(u, c, co), inputGradOperands(u, co, c)]) {
+        let fused = 0;
+        const correlate = () => {
+          const t = {
+            ...k,
+            wgConv: (...a: Parameters<WasmKernels['wgConv']>) => k.wgConv(...a) && ++fused > 0,
+          };
+          winogradCorrelate(t, alloc, xp, x, pt, pl, operands, co, y, oh, ow);
+        };
+        await sameOnAllThreads(y, n * oh * ow * co, correlate);
+        assert.equal(fused, 6, 'the correlation did not run as one job of slices on 2–4 threads');
+      }
+      // Unforced, a correlation this small stays three steps (the products shared out one by one).
+      assert.equal(await setKernelThreads(heap, 2), 2);
+      const v = buffer(16 * tiles * c);
+      const m = buffer(16 * tiles * co);
+      assert.equal(k.wgConv(xp, x, pt, pl, th, tw, v, forwardOperands(u, c, co), co, m, y, oh, ow), false);
+      await setKernelThreads(heap, 1);
     });
     it(`Winograd output and output-gradient transforms to/from [${n}, ${oh}, ${ow}, ${c}]: same bits on 1–4 threads`, async () => {
       const m = buffer(values(16 * tiles * c, 1.1));
