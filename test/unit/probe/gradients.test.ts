@@ -150,6 +150,7 @@ describe('probe gradients vs PyTorch float64', () => {
                 minGemmWork: 0,
                 minTaskWork: 1,
                 minTaskDim: 1,
+                minSliceTiles: 1,
                 minCopyBytes: 0,
                 minTaskBytes: 1,
               });

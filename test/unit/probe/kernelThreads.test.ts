@@ -44,6 +44,7 @@ function forceTasks(perThread: number): () => void {
     minGemmWork: 0,
     minTaskWork: 1,
     minTaskDim: 1,
+    minSliceTiles: 1,
     minCopyBytes: 0,
     minTaskBytes: 1,
     tasksPerThread: perThread,
