@@ -11,16 +11,10 @@
  *
  * The model's input is FILE.input.npy beside it; the default is the ResNet-18 of bench/probe.ts.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { openModel } from '../runtime/analysis/openModel';
 import { initBackend } from '../runtime/probe/backend';
-import { Executor } from '../runtime/probe/executor';
-import { gradPass } from '../runtime/probe/gradPass';
-import { makeLoss } from '../runtime/probe/losses';
-import { readNpy } from '../runtime/probe/npy';
 import {
   setKernelThreads,
   wasmKernels,
@@ -29,35 +23,22 @@ import {
 } from '../runtime/probe/wasm/wasmKernels';
 import { coreCount } from '../runtime/probe/wasm/kernelThreads';
 import type { GemmOp } from '../runtime/probe/wasm/kernelTasks';
-import { median } from './probeTiming';
+import { argValue, barePasses, median } from './probeTiming';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const modelFile = path.resolve(opt('--model') ?? 'bench/results/probe/resnet18_full.onnx');
-const reps = Number(opt('--reps') ?? 15);
-const many = Number(opt('--threads') ?? coreCount());
+const modelFile = path.resolve(argValue('--model') ?? 'bench/results/probe/resnet18_full.onnx');
+const reps = Number(argValue('--reps') ?? 15);
+const many = Number(argValue('--threads') ?? coreCount());
 
 /** Floats a strided operand spans. */
 const extent = (r: MatrixRef, rows: number, cols: number) =>
   rows && cols ? (rows - 1) * r.rowStride + (cols - 1) * r.colStride + 1 : 0;
 
 async function main(): Promise<void> {
-  const inputFile = modelFile.replace(/\.onnx$/, '.input.npy');
-  if (!fs.existsSync(modelFile) || !fs.existsSync(inputFile))
-    throw new Error(`${modelFile} or its input is missing: run npx tsx bench/probe.ts once`);
   await initBackend('wasm', { threads: 1 });
   const heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
   const k = wasmKernels(heap);
-  const model = await openModel(modelFile);
-  const ex = new Executor(model);
-  const a = readNpy(inputFile);
-  const x = tf.tensor(a.data, a.shape, a.dtype === 'float32' ? 'float32' : 'int32');
-  const loss = makeLoss('mean-square', {}, model.file);
-  const feeds = { [model.graph.inputs[0]]: x };
-  await gradPass(ex, feeds, loss, []);
+  const { ex, pass } = await barePasses(modelFile);
+  await pass();
   // Record one pass's jobs (sgemm goes through sgemmMany).
   const jobs: GemmOp[][] = [];
   const sgemmMany = k.sgemmMany;
@@ -66,7 +47,7 @@ async function main(): Promise<void> {
     sgemmMany(ops);
   };
   try {
-    await gradPass(ex, feeds, loss, []);
+    await pass();
   } finally {
     k.sgemmMany = sgemmMany;
   }

@@ -1,10 +1,16 @@
 /**
- * Timing helpers of the probe benchmarks (bench/probe.ts, bench/probeTfjs.ts, bench/zoo.ts):
- * medians, timers wrapped around every WASM kernel of TF.js and of the probe's own, and inputs
- * repeated so that a probe of several batches runs the same batch each time.
+ * Timing helpers of the probe benchmarks (bench/probe.ts, bench/probeTfjs.ts, bench/zoo.ts,
+ * bench/settingsAB.ts, bench/gemmReplay.ts): medians, timers wrapped around every WASM kernel of
+ * TF.js and of the probe's own, inputs repeated so that a probe of several batches runs the same
+ * batch each time, and a model set up for bare probe passes.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { openModel } from '../runtime/analysis/openModel';
+import { Executor } from '../runtime/probe/executor';
+import { gradPass } from '../runtime/probe/gradPass';
+import { makeLoss } from '../runtime/probe/losses';
 import { readNpy } from '../runtime/probe/npy';
 import { wasmKernels, type EmscriptenHeap } from '../runtime/probe/wasm/wasmKernels';
 
@@ -116,4 +122,31 @@ export function repeatedInput(file: string, times: number): string {
   const out = file.replace(/\.npy$/, `.x${times}.npy`);
   fs.writeFileSync(out, Buffer.concat([head, Buffer.from(header, 'latin1'), Buffer.from(data.buffer)]));
   return out;
+}
+
+/** The value after `name` among the command-line arguments, if it is there. */
+export function argValue(name: string): string | undefined {
+  const args = process.argv.slice(2);
+  const i = args.indexOf(name);
+  return i >= 0 ? args[i + 1] : undefined;
+}
+
+/**
+ * A model set up for bare probe passes (forward and backward with every probe attached, no skip
+ * cut: bench/probe.ts's `withProbesNoSkipsMs`) on the current backend: `modelFile` (.onnx) and
+ * its input beside it (.input.npy, as bench/probe.ts and bench/make_zoo.py write them).
+ */
+export async function barePasses(modelFile: string): Promise<{ ex: Executor; pass: () => Promise<unknown> }> {
+  const inputFile = modelFile.replace(/\.onnx$/, '.input.npy');
+  if (!fs.existsSync(modelFile) || !fs.existsSync(inputFile))
+    throw new Error(
+      `${modelFile} or its input ${path.basename(inputFile)} is missing: run npx tsx bench/probe.ts once (or /usr/bin/python3 bench/make_zoo.py export for the zoo)`,
+    );
+  const model = await openModel(modelFile);
+  const ex = new Executor(model);
+  const a = readNpy(inputFile);
+  const x = tf.tensor(a.data, a.shape, a.dtype === 'float32' ? 'float32' : 'int32');
+  const loss = makeLoss('mean-square', {}, model.file);
+  const feeds = { [model.graph.inputs[0]]: x };
+  return { ex, pass: () => gradPass(ex, feeds, loss, []) };
 }

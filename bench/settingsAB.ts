@@ -14,46 +14,25 @@
  * `--configs '[[2,{"workerSpinUs":20},{}],[2,{"workerSpinUs":20000},{}]]'`; Winograd slices off
  * (Infinity is written 1e9), `--configs '[[2,{},{}],[2,{},{"minSliceTiles":1e9}]]'`.
  */
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { openModel } from '../runtime/analysis/openModel';
 import { initBackend } from '../runtime/probe/backend';
-import { Executor } from '../runtime/probe/executor';
-import { gradPass } from '../runtime/probe/gradPass';
-import { makeLoss } from '../runtime/probe/losses';
-import { readNpy } from '../runtime/probe/npy';
 import { setKernelThreads, type EmscriptenHeap } from '../runtime/probe/wasm/wasmKernels';
 import { threadSettings } from '../runtime/probe/wasm/kernelThreads';
 import { taskSettings } from '../runtime/probe/wasm/kernelTasks';
-import { median } from './probeTiming';
+import { argValue, barePasses, median } from './probeTiming';
 
 type Config = [number, Partial<typeof threadSettings>, Partial<typeof taskSettings>];
 
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const modelFile = path.resolve(opt('--model') ?? 'bench/results/probe/resnet18_full.onnx');
-const rounds = Number(opt('--rounds') ?? 20);
-const configs = JSON.parse(opt('--configs') ?? '[[1,{},{}],[2,{},{}]]') as Config[];
+const modelFile = path.resolve(argValue('--model') ?? 'bench/results/probe/resnet18_full.onnx');
+const rounds = Number(argValue('--rounds') ?? 20);
+const configs = JSON.parse(argValue('--configs') ?? '[[1,{},{}],[2,{},{}]]') as Config[];
 
 async function main(): Promise<void> {
-  const inputFile = modelFile.replace(/\.onnx$/, '.input.npy');
-  if (!fs.existsSync(modelFile) || !fs.existsSync(inputFile))
-    throw new Error(
-      `${modelFile} or its input ${path.basename(inputFile)} is missing: run npx tsx bench/probe.ts once (or /usr/bin/python3 bench/make_zoo.py export for the zoo)`,
-    );
   await initBackend('wasm', { threads: Math.max(...configs.map((c) => c[0])) });
   const heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
-  const model = await openModel(modelFile);
-  const ex = new Executor(model);
-  const a = readNpy(inputFile);
-  const x = tf.tensor(a.data, a.shape, a.dtype === 'float32' ? 'float32' : 'int32');
-  const loss = makeLoss('mean-square', {}, model.file);
-  const feeds = { [model.graph.inputs[0]]: x };
+  const { pass } = await barePasses(modelFile);
   const saved = { thread: { ...threadSettings }, task: { ...taskSettings } };
   const times: number[][] = configs.map(() => []);
   // Round 0 warms up; in each round a configuration runs a pass to settle, then the timed one.
@@ -62,9 +41,9 @@ async function main(): Promise<void> {
       Object.assign(threadSettings, saved.thread, thread);
       Object.assign(taskSettings, saved.task, task);
       await setKernelThreads(heap, threads);
-      await gradPass(ex, feeds, loss, []);
+      await pass();
       const t0 = performance.now();
-      await gradPass(ex, feeds, loss, []);
+      await pass();
       if (r > 0) times[i].push(performance.now() - t0);
     }
   Object.assign(threadSettings, saved.thread);

@@ -130,7 +130,7 @@ export function winogradCorrelate(
   const v = alloc(16 * tiles * c);
   const m = alloc(16 * tiles * co);
   // Large enough: one job of tile slices on the threads, each with both transforms.
-  if (k.wgConv(x, [n, h, w, c], top, left, th, tw, v, u, co, m, y, oh, ow)) return;
+  if (k.wgConv({ x, shape: [n, h, w, c], pt: top, pl: left, th, tw, u, co, y, oh, ow, v, m })) return;
   k.wgInput(x, n, h, w, c, top, left, th, tw, v);
   k.sgemmMany(
     Array.from({ length: 16 }, (_, xi) => ({

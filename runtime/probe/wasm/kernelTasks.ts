@@ -22,7 +22,7 @@
  * workers have slept long enough for their core to idle (up to 100 µs to wake), only calls
  * coldFactor times larger go to them (jobScale).
  */
-import type { MatrixRef, TapGeometry, WinogradOperands } from './wasmKernels';
+import type { MatrixRef, TapGeometry, WinogradCorrelation } from './wasmKernels';
 import type { TransposePlan } from './transposePlan';
 
 /** Task kinds: the order of TASKS in scripts/wasm/tasks.mjs (a unit test compares them). */
@@ -206,9 +206,13 @@ function slicesOf(n: number, rows: number, pieces: number, rowsOk: boolean): Sli
   return out;
 }
 
-/** wgInput tasks: NHWC x [n, h, w, c] in th × tw tiles (pads pt, pl) into out [16][n·th·tw][c]. */
-export function wgInputTasks(
-  threads: number,
+/**
+ * The wgInput arguments of slice `s` of NHWC x [n, h, w, c] in th × tw tiles an image (pads pt,
+ * pl) into out [16][n·th·tw][c]: its first image, its images, the pad shifted to its first tile
+ * row, its tile rows, its first row of the 16 blocks, and their stride.
+ */
+function inputSliceArgs(
+  s: Slice,
   x: number,
   [n, h, w, c]: number[],
   pt: number,
@@ -216,10 +220,9 @@ export function wgInputTasks(
   th: number,
   tw: number,
   out: number,
-): Task[] {
-  const tiles = n * th * tw;
-  return slices(n, th, 64 * tiles * c, threads, true).map((s) => [
-    TaskKind.wgInput,
+): number[] {
+  const rows = s.r1 - s.r0;
+  return [
     x + 4 * s.b0 * h * w * c,
     s.b1 - s.b0,
     h,
@@ -227,10 +230,48 @@ export function wgInputTasks(
     c,
     pt - 2 * s.r0,
     pl,
-    s.r1 - s.r0,
+    rows,
     tw,
     out + 4 * (s.b0 * th + s.r0) * tw * c,
-    tiles,
+    n * th * tw,
+  ];
+}
+
+/**
+ * Slice `s` of the tiles [16][n·th·tw][c] at `tilesPtr` and of NHWC [n, oh, ow, c] at `image`:
+ * its first row of the blocks, its first output pixel, and the output rows it may write (all of
+ * them for whole images; for tile rows of one image, those from its first row on).
+ */
+function outputSlice(
+  s: Slice,
+  tilesPtr: number,
+  [oh, ow, c]: number[],
+  th: number,
+  tw: number,
+  image: number,
+): { t: number; y: number; oh: number } {
+  return {
+    t: tilesPtr + 4 * (s.b0 * th + s.r0) * tw * c,
+    y: image + 4 * (s.b0 * oh + 2 * s.r0) * ow * c,
+    oh: s.b1 - s.b0 > 1 ? oh : oh - 2 * s.r0,
+  };
+}
+
+/** wgInput tasks: NHWC x [n, h, w, c] in th × tw tiles (pads pt, pl) into out [16][n·th·tw][c]. */
+export function wgInputTasks(
+  threads: number,
+  x: number,
+  shape: number[],
+  pt: number,
+  pl: number,
+  th: number,
+  tw: number,
+  out: number,
+): Task[] {
+  const [n, , , c] = shape;
+  return slices(n, th, 64 * n * th * tw * c, threads, true).map((s) => [
+    TaskKind.wgInput,
+    ...inputSliceArgs(s, x, shape, pt, pl, th, tw, out),
   ]);
 }
 
@@ -247,71 +288,48 @@ export function wgOutputTasks(
   const tiles = n * th * tw;
   const bytes = kind === TaskKind.wgOutput ? 4 * n * oh * ow * c : 64 * tiles * c;
   return slices(n, th, bytes, threads, true).map((s) => {
-    const t = tilesPtr + 4 * (s.b0 * th + s.r0) * tw * c;
-    const y = image + 4 * (s.b0 * oh + 2 * s.r0) * ow * c;
-    const oh1 = s.b1 - s.b0 > 1 ? oh : oh - 2 * s.r0;
+    const o = outputSlice(s, tilesPtr, [oh, ow, c], th, tw, image);
     return kind === TaskKind.wgOutput
-      ? [kind, t, s.b1 - s.b0, oh1, ow, c, s.r1 - s.r0, tw, y, tiles]
-      : [kind, y, s.b1 - s.b0, oh1, ow, c, s.r1 - s.r0, tw, t, tiles];
+      ? [kind, o.t, s.b1 - s.b0, o.oh, ow, c, s.r1 - s.r0, tw, o.y, tiles]
+      : [kind, o.y, s.b1 - s.b0, o.oh, ow, c, s.r1 - s.r0, tw, o.t, tiles];
   });
 }
 
 /**
- * wgConv tasks: a whole Winograd correlation of NHWC x [n, h, w, c] (pads pt, pl; th × tw tiles
- * an image) with the operands `u` into y [n, oh, ow, co], cut into slices of the tiles (whole
- * images, or tile-row ranges of one), each running the input transform, its rows of the 16
- * products and the output transform (`v` [16][tiles][c] and `m` [16][tiles][co] the scratch
- * blocks). Each slice packs every U[ξ] for its own products, so a slice has minSliceTiles tiles
- * at least; [] when that leaves fewer slices than threads, or the job is too small for them (the
- * caller then runs the three steps, the products shared out one by one).
+ * wgConv tasks: the whole Winograd correlation `w` (wasmKernels.ts's wgConv) cut into slices of
+ * the tiles (whole images, or tile-row ranges of one), each running the input transform, its rows
+ * of the 16 products and the output transform. Each slice packs every U[ξ] for its own products,
+ * so a slice has minSliceTiles tiles at least; [] when that leaves fewer slices than threads, or
+ * the job is too small for them (the caller then runs the three steps, the products shared out
+ * one by one).
  */
-export function wgConvTasks(
-  threads: number,
-  x: number,
-  [n, h, w, c]: number[],
-  pt: number,
-  pl: number,
-  th: number,
-  tw: number,
-  v: number,
-  u: WinogradOperands,
-  co: number,
-  m: number,
-  y: number,
-  oh: number,
-  ow: number,
-): Task[] {
-  const tiles = n * th * tw;
-  if (threads < 2 || 16 * tiles * c * co < taskSettings.minGemmWork * jobScale.value) return [];
+export function wgConvTasks(threads: number, w: WinogradCorrelation): Task[] {
+  const [n, , , c] = w.shape;
+  const tiles = n * w.th * w.tw;
+  if (threads < 2 || 16 * tiles * c * w.co < taskSettings.minGemmWork * jobScale.value) return [];
   const pieces = Math.min(
     threads * taskSettings.tasksPerThread,
     Math.floor(tiles / taskSettings.minSliceTiles),
   );
   if (pieces < threads) return [];
-  return slicesOf(n, th, pieces, true).map((s) => [
-    TaskKind.wgConv,
-    x + 4 * s.b0 * h * w * c,
-    s.b1 - s.b0,
-    h,
-    w,
-    c,
-    pt - 2 * s.r0,
-    pl,
-    s.r1 - s.r0,
-    tw,
-    v + 4 * (s.b0 * th + s.r0) * tw * c,
-    tiles,
-    u.ptr,
-    u.plane,
-    u.rowStride,
-    u.colStride,
-    u.flip ? 1 : 0,
-    co,
-    m + 4 * (s.b0 * th + s.r0) * tw * co,
-    y + 4 * (s.b0 * oh + 2 * s.r0) * ow * co,
-    s.b1 - s.b0 > 1 ? oh : oh - 2 * s.r0,
-    ow,
-  ]);
+  const { u } = w;
+  return slicesOf(n, w.th, pieces, true).map((s) => {
+    const o = outputSlice(s, w.m, [w.oh, w.ow, w.co], w.th, w.tw, w.y);
+    return [
+      TaskKind.wgConv,
+      ...inputSliceArgs(s, w.x, w.shape, w.pt, w.pl, w.th, w.tw, w.v),
+      u.ptr,
+      u.plane,
+      u.rowStride,
+      u.colStride,
+      u.flip ? 1 : 0,
+      w.co,
+      o.t,
+      o.y,
+      o.oh,
+      w.ow,
+    ];
+  });
 }
 
 /** The geometry as the kernels' integer arguments. */

@@ -145,6 +145,28 @@ export interface WinogradOperands {
 }
 
 /**
+ * A whole Winograd correlation at heap addresses: NHWC `x` of `shape` [n, h, w, c] padded by
+ * (pt, pl), th × tw tiles an image, product ξ with the operand U[ξ] of `u`, into `y` [n, oh, ow,
+ * co]; `v` [16][n·th·tw][c] and `m` [16][n·th·tw][co] the scratch blocks of the transformed tiles
+ * and of the products.
+ */
+export interface WinogradCorrelation {
+  x: number;
+  shape: number[];
+  pt: number;
+  pl: number;
+  th: number;
+  tw: number;
+  u: WinogradOperands;
+  co: number;
+  y: number;
+  oh: number;
+  ow: number;
+  v: number;
+  m: number;
+}
+
+/**
  * Geometry of a tap copy or pooling window on NHWC tensors: input [n, h, w, c], output pixels
  * oh × ow, window kh × kw, strides, dilations, and the top and left pads (negative: a crop).
  */
@@ -227,27 +249,12 @@ export interface WasmKernels {
     out: number,
   ): void;
   /**
-   * A whole Winograd correlation (wgInput, the 16 products V[ξ]·U[ξ], wgOutput) of NHWC `x`
-   * [n, h, w, c] into `y` [n, oh, ow, co], as one job of tile slices on the kernel threads, with
-   * `v` [16][tiles][c] and `m` [16][tiles][co] as scratch. False, with nothing done, when the call
-   * is not worth cutting so (one thread, too little work, too few tiles): the caller then runs the
-   * three steps. The same bits either way.
+   * A whole Winograd correlation (wgInput, the 16 products V[ξ]·U[ξ], wgOutput) as one job of
+   * tile slices on the kernel threads. False, with nothing done, when the call is not worth
+   * cutting so (one thread, too little work, too few tiles): the caller then runs the three
+   * steps. The same bits either way.
    */
-  wgConv(
-    x: number,
-    shape: number[],
-    pt: number,
-    pl: number,
-    th: number,
-    tw: number,
-    v: number,
-    u: WinogradOperands,
-    co: number,
-    m: number,
-    y: number,
-    oh: number,
-    ow: number,
-  ): boolean;
+  wgConv(w: WinogradCorrelation): boolean;
   /** Winograd output transform: `m` [16][n·th·tw][c] into NHWC `y` [n, oh, ow, c] (c a multiple of 4). */
   wgOutput(m: number, n: number, oh: number, ow: number, c: number, th: number, tw: number, y: number): void;
   /** Winograd weight-gradient transform: NHWC output gradient `dy` [n, oh, ow, c] in 2×2 tiles to `out` [16][n·th·tw][c]. */
@@ -503,12 +510,9 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       if (!onThreads(pool, pool ? wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out) : []))
         x.wgInput(xp, n, h, w, c, pt, pl, th, tw, out, n * th * tw);
     },
-    wgConv(xp, shape, pt, pl, th, tw, v, u, co, m, y, oh, ow) {
+    wgConv(w) {
       const pool = threads();
-      return onThreads(
-        pool,
-        pool ? wgConvTasks(pool.threads, xp, shape, pt, pl, th, tw, v, u, co, m, y, oh, ow) : [],
-      );
+      return onThreads(pool, pool ? wgConvTasks(pool.threads, w) : []);
     },
     wgOutput(m, n, oh, ow, c, th, tw, y) {
       const pool = threads();

@@ -323,7 +323,8 @@ describe('WASM kernel threads', function () {
       assert.equal(await setKernelThreads(heap, 2), 2);
       const v = buffer(16 * tiles * c);
       const m = buffer(16 * tiles * co);
-      assert.equal(k.wgConv(xp, x, pt, pl, th, tw, v, forwardOperands(u, c, co), co, m, y, oh, ow), false);
+      const call = { x: xp, shape: x, pt, pl, th, tw, u: forwardOperands(u, c, co), co, y, oh, ow, v, m };
+      assert.equal(k.wgConv(call), false);
       await setKernelThreads(heap, 1);
     });
     it(`Winograd output and output-gradient transforms to/from [${n}, ${oh}, ${ow}, ${c}]: same bits on 1–4 threads`, async () => {
