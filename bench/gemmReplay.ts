@@ -26,8 +26,8 @@ import type { GemmOp } from '../runtime/probe/wasm/kernelTasks';
 import { argValue, barePasses, median } from './probeTiming';
 
 const modelFile = path.resolve(argValue('--model') ?? 'bench/results/probe/resnet18_full.onnx');
-const reps = Number(argValue('--reps') ?? 15);
-const many = Number(argValue('--threads') ?? coreCount());
+const reps = Math.max(1, Number(argValue('--reps')) || 15);
+const many = Math.max(1, Number(argValue('--threads')) || coreCount());
 
 /** Floats a strided operand spans. */
 const extent = (r: MatrixRef, rows: number, cols: number) =>

@@ -26,10 +26,30 @@ import { argValue, barePasses, median } from './probeTiming';
 type Config = [number, Partial<typeof threadSettings>, Partial<typeof taskSettings>];
 
 const modelFile = path.resolve(argValue('--model') ?? 'bench/results/probe/resnet18_full.onnx');
-const rounds = Number(argValue('--rounds') ?? 20);
-const configs = JSON.parse(argValue('--configs') ?? '[[1,{},{}],[2,{},{}]]') as Config[];
+const rounds = Math.max(1, Number(argValue('--rounds')) || 20);
+
+/** The --configs list: [threads, threadSettings patch, taskSettings patch] each. */
+function parseConfigs(text: string): Config[] {
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  const ok = (c: unknown) =>
+    Array.isArray(c) &&
+    c.length === 3 &&
+    Number.isInteger(c[0]) &&
+    c[0] >= 1 &&
+    typeof c[1] === 'object' &&
+    typeof c[2] === 'object';
+  if (!Array.isArray(v) || !v.length || !v.every(ok))
+    throw new Error(`--configs must be a JSON list of [threads, threadSettings, taskSettings], not ${text}`);
+  return v as Config[];
+}
 
 async function main(): Promise<void> {
+  const configs = parseConfigs(argValue('--configs') ?? '[[1,{},{}],[2,{},{}]]');
   await initBackend('wasm', { threads: Math.max(...configs.map((c) => c[0])) });
   const heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
   const { pass } = await barePasses(modelFile);

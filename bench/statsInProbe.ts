@@ -17,16 +17,11 @@ import type { ProbeOptions } from '../runtime/probe/probeTypes';
 import { coreCount } from '../runtime/probe/wasm/kernelThreads';
 import { kernelThreadsOf, wasmKernels, type EmscriptenHeap } from '../runtime/probe/wasm/wasmKernels';
 import { STATS_CHUNK, taskSettings } from '../runtime/probe/wasm/kernelTasks';
-import { median } from './probeTiming';
+import { argValue, median } from './probeTiming';
 
-const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const name = opt('--model') ?? 'resnet34';
-const many = Number(opt('--threads')) || coreCount();
-const passes = Number(opt('--passes')) || 7;
+const name = argValue('--model') ?? 'resnet34';
+const many = Number(argValue('--threads')) || coreCount();
+const passes = Number(argValue('--passes')) || 7;
 
 async function main(): Promise<void> {
   const metaFile = path.join(process.cwd(), 'bench/models/zoo', `${name}.json`);

@@ -32,18 +32,14 @@ import { runProbe, releaseExecutor } from '../runtime/probe/runProbe';
 import type { ProbeOptions, ProbeResult } from '../runtime/probe/probeTypes';
 import type { Model } from '../runtime/model/ir';
 import { coreCount } from '../runtime/probe/wasm/kernelThreads';
-import { median, repeatedInput, timeKernels, timeOwnKernels } from './probeTiming';
+import { argValue, median, repeatedInput, timeKernels, timeOwnKernels } from './probeTiming';
 
 const root = process.cwd();
 const args = process.argv.slice(2);
-const opt = (name: string): string | undefined => {
-  const i = args.indexOf(name);
-  return i >= 0 ? args[i + 1] : undefined;
-};
-const runs = Number(opt('--runs')) || 5;
-const perRun = Math.max(1, Number(opt('--batches')) || 3);
-const rounds = Number(opt('--rounds')) || 2;
-const many = Number(opt('--threads')) || coreCount();
+const runs = Number(argValue('--runs')) || 5;
+const perRun = Math.max(1, Number(argValue('--batches')) || 3);
+const rounds = Number(argValue('--rounds')) || 2;
+const many = Number(argValue('--threads')) || coreCount();
 const withTorch = !args.includes('--no-torch');
 const breakdown = args.includes('--breakdown');
 const zooDir = path.join(root, 'bench/models/zoo');
@@ -269,7 +265,7 @@ async function benchModel(
 
 async function main(): Promise<void> {
   const known = zooNames();
-  const picked = opt('--models')?.split(',') ?? known;
+  const picked = argValue('--models')?.split(',') ?? known;
   const unknown = picked.filter((n) => !known.includes(n));
   if (unknown.length) {
     console.error(`bench/zoo.ts: unknown model ${unknown.join(', ')} (known: ${known.join(', ')})`);
