@@ -7,6 +7,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapAddress, type WasmBackendHeap } from './wasm/heap';
+import { queuedTensors } from './wasm/queuedTensors';
 import {
   wasmKernelsIfAvailable,
   type EmscriptenHeap,
@@ -568,6 +569,44 @@ function winogradWeightsOf(w: tf.Tensor4D): { u: tf.Tensor3D; temporary: boolean
 }
 
 /**
+ * The weight gradient dyᵀ·cols [co, k] of a tap-matrix convolution, in `shape` (ONNX [co, ci, kh,
+ * kw]). Where more than one kernel thread runs it is queued for the workers (wasm/queuedTensors.ts:
+ * dy and cols held, the gradient fenced until done) while the caller goes on with the input
+ * gradient; the product is the same SGEMM call as tf.matMul's (wasm/matMulKernel.ts), so the
+ * same bits.
+ */
+function tapWeightGrad(dy: tf.Tensor, cols: tf.Tensor, shape: number[]): tf.Tensor {
+  const queued = queuedTensors();
+  if (!queued?.queues) return tf.reshape(tf.matMul(dy, cols, true, false), shape);
+  const [m, co] = dy.shape as [number, number];
+  const k = cols.shape[1]!;
+  const backend = tf.backend() as unknown as WasmBackendHeap;
+  const dw = backend.makeOutput(shape, 'float32');
+  const release = queued.hold([dy, cols]);
+  const written = queued.writing(dw);
+  queued.later.sgemmMany(
+    [
+      {
+        m: co,
+        n: k,
+        k: m,
+        a: { ptr: queued.address(dy), rowStride: 1, colStride: co },
+        b: { ptr: queued.address(cols), rowStride: k, colStride: 1 },
+        c: queued.address(dw),
+        ldc: k,
+        acc: false,
+      },
+    ],
+    queued.pending(dy) || queued.pending(cols),
+    () => {
+      release();
+      written();
+    },
+  );
+  return tf.engine().makeTensorFromTensorInfo(dw);
+}
+
+/**
  * A convolution on the WASM backend as matrix products, where tf.matMul is the probe's own SGEMM
  * (wasm/matMulKernel.ts). 3×3 stride-1 convolutions with enough output run as Winograd F(2×2, 3×3)
  * (winograd.ts), forward, input and weight gradients alike (2.25× fewer multiplies, no tap
@@ -607,7 +646,7 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
         const [x4, w4] = saved;
         const dw = winograd
           ? winogradWeightGrad(x4 as tf.Tensor4D, dy4, g.pads.top, g.pads.left)
-          : tf.reshape(tf.matMul(dy, saved[2], true, false), w4.shape);
+          : tapWeightGrad(dy, saved[2], w4.shape);
         if (!needDx) return [tf.zerosLike(x4), dw];
         let dx: tf.Tensor;
         if (winograd) {

@@ -27,7 +27,10 @@ export class PassRecorder {
   private readonly skips: { s: Slot<Split>; size: number }[];
   /** Per recurrent node and direction: the gradient at each step's hidden state (sequence order). */
   private readonly steps = new Map<string, { node: string; direction: Direction; m: Slot<Moments>[] }>();
-  private readonly kernels: StatsKernels = statsKernels();
+  /** Queued for the kernel threads where more than one runs (the pass goes on meanwhile). */
+  private readonly kernels: StatsKernels = statsKernels(true);
+  /** Statistics computed by queued kernel calls, read once the queue settles. */
+  private readonly queued: (() => void)[] = [];
 
   /** `skipCount` skips will be split (indices 0 … skipCount − 1). */
   constructor(skipCount: number) {
@@ -36,6 +39,11 @@ export class PassRecorder {
 
   private slot<T>(v: Later<T>): Slot<T> {
     if ('now' in v) return { value: v.now };
+    if ('value' in v) {
+      const slot: Slot<T> = {};
+      this.queued.push(() => (slot.value = v.value()));
+      return slot;
+    }
     const slot: Slot<T> = {};
     this.pending.push({ tensor: tf.keep(v.tensor), finish: (x) => (slot.value = v.finish(x)) });
     return slot;
@@ -72,6 +80,8 @@ export class PassRecorder {
 
   /** Reads every recorded value (the pending scalars in one transfer, awaited: a GPU cannot be read synchronously). */
   async read(loss: number): Promise<PassStats> {
+    this.kernels.settle?.();
+    for (const f of this.queued.splice(0)) f();
     if (this.pending.length) {
       const joined = tf.tidy(() => tf.concat(this.pending.map((p) => p.tensor)));
       let all: Float32Array;
@@ -100,8 +110,14 @@ export class PassRecorder {
     };
   }
 
-  /** Frees the pending scalars. */
+  /** Frees the pending scalars (after the queued statistics, which read tensors of the pass). */
   dispose(): void {
+    this.queued.length = 0;
+    try {
+      this.kernels.settle?.();
+    } catch {
+      // A failed kernel thread has failed the pass already, or read() reported it.
+    }
     tf.dispose(this.pending.map((p) => p.tensor));
     this.pending.length = 0;
   }

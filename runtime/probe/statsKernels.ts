@@ -33,7 +33,11 @@ export interface Split {
  * A statistic known now, or a 1-D tensor of scalars that the recorder reads together with every
  * other pending one (one transfer per pass on a GPU) and turns into the statistic with `finish`.
  */
-export type Later<T> = { now: T } | { tensor: tf.Tensor1D; finish(values: ArrayLike<number>): T };
+export type Later<T> =
+  | { now: T }
+  | { tensor: tf.Tensor1D; finish(values: ArrayLike<number>): T }
+  /** Computed by a queued kernel call (wasm/queuedTensors.ts): `value` waits for it if need be. */
+  | { value(): T };
 
 /** The statistics of one backend. */
 export interface StatsKernels {
@@ -41,16 +45,23 @@ export interface StatsKernels {
   moments(t: tf.Tensor): Later<Moments>;
   /** The split of gradient `total` at a fork into the part `skip` that came along the skip edge and the rest. */
   split(skip: tf.Tensor, total: tf.Tensor): Later<Split>;
+  /** Waits for the statistics still being computed (queued ones: see statsKernels' `queue`). */
+  settle?(): void;
 }
 
-/** The statistics of the current backend: its own kernels where it has them, else TF.js ops. */
-export function statsKernels(): StatsKernels {
-  return heapStats() ?? opStats;
+/**
+ * The statistics of the current backend: its own kernels where it has them, else TF.js ops. With
+ * `queue`, on the WASM backend with more than one kernel thread, they are queued for the workers
+ * (the caller goes on) and come as `value` thunks; `settle` waits for them all.
+ */
+export function statsKernels(queue = false): StatsKernels {
+  return heapStats(opStats, queue) ?? opStats;
 }
 
 /** The value of `v`, read back asynchronously (a GPU cannot be read synchronously). */
 export async function readLater<T>(v: Later<T>): Promise<T> {
   if ('now' in v) return v.now;
+  if ('value' in v) return v.value();
   try {
     return v.finish(await v.tensor.data());
   } finally {
@@ -61,6 +72,7 @@ export async function readLater<T>(v: Later<T>): Promise<T> {
 /** Reads a statistic at once (one transfer when it is pending). */
 export function readNow<T>(v: Later<T>): T {
   if ('now' in v) return v.now;
+  if ('value' in v) return v.value();
   try {
     return v.finish(v.tensor.dataSync());
   } finally {

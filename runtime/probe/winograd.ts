@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels, type MatrixRef, type WasmKernels, type WinogradOperands } from './wasm/wasmKernels';
 import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
+import { queuedTensors, type QueuedTensors } from './wasm/queuedTensors';
 
 /**
  * The fewest 2×2 output tiles worth the transforms: below, the 16 products are too small to pay
@@ -171,19 +172,76 @@ export function winogradTileSums(
   const d = alloc(16 * tiles * co);
   k.wgGradOut(dy, n, oh, ow, co, th, tw, d);
   const m = alloc(16 * ci * co);
-  k.sgemmMany(
-    Array.from({ length: 16 }, (_, xi) => ({
-      m: ci,
-      n: co,
-      k: tiles,
-      a: { ptr: v + 4 * xi * tiles * ci, rowStride: 1, colStride: ci },
-      b: { ptr: d + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
-      c: m + 4 * xi * ci * co,
-      ldc: co,
-      acc: false,
-    })),
-  );
+  k.sgemmMany(tileSumProducts(v, d, m, tiles, ci, co));
   return m;
+}
+
+/** The 16 products of the tile sums: M[ξ] [ci][co] = V[ξ]ᵀ · D[ξ] over the tiles. */
+function tileSumProducts(v: number, d: number, m: number, tiles: number, ci: number, co: number) {
+  return Array.from({ length: 16 }, (_, xi) => ({
+    m: ci,
+    n: co,
+    k: tiles,
+    a: { ptr: v + 4 * xi * tiles * ci, rowStride: 1, colStride: ci },
+    b: { ptr: d + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
+    c: m + 4 * xi * ci * co,
+    ldc: co,
+    acc: false,
+  }));
+}
+
+/**
+ * winogradWeightGrad's steps queued for the kernel threads (wasm/queuedTensors.ts): the caller
+ * goes on with the input gradient while the workers compute this one; `x` and `dy` are held, and
+ * the weight gradient is fenced, until the last step is done. The same kernels and the same cut,
+ * so the same bits.
+ */
+function queuedWeightGrad(
+  queued: QueuedTensors,
+  backend: WasmBackendHeap,
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  top: number,
+  left: number,
+): tf.Tensor4D {
+  winogradRuns++;
+  const [n, h, w, ci] = x.shape;
+  const [, oh, ow, co] = dy.shape;
+  const [th, tw] = tilesOf(oh, ow);
+  const tiles = n * th * tw;
+  const heap = backend.wasm;
+  const release = queued.hold([x, dy], 64 * (tiles * (ci + co) + ci * co));
+  const scratch: number[] = [];
+  const alloc = (floats: number) => {
+    const p = heap._malloc(4 * floats);
+    if (!p) {
+      for (const q of scratch) heap._free(q);
+      throw new Error(`the WASM heap has no room for ${floats} floats of scratch`);
+    }
+    scratch.push(p);
+    return p;
+  };
+  let v: number, d: number, m: number;
+  try {
+    v = alloc(16 * tiles * ci);
+    d = alloc(16 * tiles * co);
+    m = alloc(16 * ci * co);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  const dw = backend.makeOutput([co, ci, 3, 3], 'float32');
+  const later = queued.later;
+  later.wgInput(queued.address(x), n, h, w, ci, top, left, th, tw, v, queued.pending(x));
+  later.wgGradOut(queued.address(dy), n, oh, ow, co, th, tw, d, queued.pending(dy));
+  later.sgemmMany(tileSumProducts(v, d, m, tiles, ci, co), true);
+  const written = queued.writing(dw);
+  later.wgWeightOut(m, ci, co, queued.address(dw), true, () => {
+    for (const q of scratch) heap._free(q);
+    release();
+    written();
+  });
+  return tf.engine().makeTensorFromTensorInfo(dw) as tf.Tensor4D;
 }
 
 function heapBackend(): { backend: WasmBackendHeap; k: WasmKernels } {
@@ -231,6 +289,8 @@ export function winogradConv(
 /** The weight gradient on tensors, for input `x` padded by (top, left) and output gradient `dy`: ONNX layout [co, ci, 3, 3]. */
 export function winogradWeightGrad(x: tf.Tensor4D, dy: tf.Tensor4D, top: number, left: number): tf.Tensor4D {
   const { backend, k } = heapBackend();
+  const queued = queuedTensors();
+  if (queued?.queues) return queuedWeightGrad(queued, backend, x, dy, top, left);
   const ci = x.shape[3];
   const [, oh, ow, co] = dy.shape;
   const dw = backend.makeOutput([co, ci, 3, 3], 'float32');

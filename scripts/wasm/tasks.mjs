@@ -30,6 +30,7 @@ export const TASKS = [
   { name: 'diffSq', args: 4 },
   { name: 'transpose', args: 16 },
   { name: 'wgConv', args: 21, scratch: 'gemm' },
+  { name: 'wgWeightOut', args: 4 },
 ];
 
 /** Argument `i` of the task at $t. */

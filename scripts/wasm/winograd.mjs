@@ -240,7 +240,7 @@ function weightOutTransform() {
     ),
   ].join('\n        ');
   return `
-(func (export "wgWeightOut") (param $m i32) (param $ci i32) (param $co i32) (param $out i32)
+(func $wgWeightOut (export "wgWeightOut") (param $m i32) (param $ci i32) (param $co i32) (param $out i32)
   (local $src i32) (local $dst i32) (local $xs i32) (local $ls i32) (local $i i32) (local $k i32) (local $r v128)
   ${range(12)
     .map((k) => `(local $t${k} v128)`)

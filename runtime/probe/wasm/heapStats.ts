@@ -9,9 +9,14 @@ import type { StatsKernels } from '../statsKernels';
 import { opStats } from '../opStats';
 import { heapAddress, type WasmBackendHeap } from './heap';
 import { wasmKernels, type WasmKernels } from './wasmKernels';
+import { queuedTensors } from './queuedTensors';
 
-/** The statistics on the current backend when it is WASM with SIMD, else undefined. */
-export function heapStats(fallback: StatsKernels = opStats): StatsKernels | undefined {
+/**
+ * The statistics on the current backend when it is WASM with SIMD, else undefined. With `queue`
+ * and more than one kernel thread, each call is queued for the workers (wasm/queuedTensors.ts: the
+ * tensor is held until it is read) and comes back as a `value` thunk; `settle` waits for them.
+ */
+export function heapStats(fallback: StatsKernels = opStats, queue = false): StatsKernels | undefined {
   if (tf.getBackend() !== 'wasm') return undefined;
   const backend = tf.backend() as unknown as WasmBackendHeap;
   let kernels: WasmKernels;
@@ -21,23 +26,44 @@ export function heapStats(fallback: StatsKernels = opStats): StatsKernels | unde
     return undefined; // no WebAssembly SIMD in this engine
   }
   const usable = (t: tf.Tensor) => t.dtype === 'float32' && !t.isDisposed;
+  const queued = queue ? queuedTensors() : undefined;
   return {
+    settle: () => queued?.settle(),
     moments(t) {
       if (!usable(t)) return fallback.moments(t);
+      if (queued?.queues) {
+        // After every earlier call when one of those still writes t (a weight gradient).
+        const r = queued.later.gradStats(queued.address(t), t.size, queued.pending(t), queued.hold([t]));
+        return {
+          value: () => {
+            const [sumSq, sumAbs, maxAbs, zeros, nonFinite] = r();
+            return { sumSq, sumAbs, maxAbs, zeros, nonFinite };
+          },
+        };
+      }
       const [sumSq, sumAbs, maxAbs, zeros, nonFinite] = kernels.gradStats(heapAddress(backend, t), t.size);
       return { now: { sumSq, sumAbs, maxAbs, zeros, nonFinite } };
     },
     split(skip, total) {
       if (!usable(skip) || !usable(total) || !tf.util.arraysEqual(skip.shape, total.shape))
         return fallback.split(skip, total);
-      const [skipSq, branchSq] = kernels.diffSq(
-        heapAddress(backend, total),
-        heapAddress(backend, skip),
-        total.size,
-      );
       // As on every backend: a NaN or Inf anywhere leaves the split undefined (NaN).
-      if (!Number.isFinite(skipSq + branchSq)) return { now: { skipSq: NaN, branchSq: NaN } };
-      return { now: { skipSq, branchSq } };
+      const split = ([skipSq, branchSq]: [number, number]) =>
+        Number.isFinite(skipSq + branchSq) ? { skipSq, branchSq } : { skipSq: NaN, branchSq: NaN };
+      if (queued?.queues) {
+        const after = queued.pending(total) || queued.pending(skip);
+        const r = queued.later.diffSq(
+          queued.address(total),
+          queued.address(skip),
+          total.size,
+          after,
+          queued.hold([total, skip]),
+        );
+        return { value: () => split(r()) };
+      }
+      return {
+        now: split(kernels.diffSq(heapAddress(backend, total), heapAddress(backend, skip), total.size)),
+      };
     },
   };
 }

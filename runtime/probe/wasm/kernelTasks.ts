@@ -41,6 +41,7 @@ export const TaskKind = {
   diffSq: 11,
   transpose: 12,
   wgConv: 13,
+  wgWeightOut: 14,
 } as const;
 
 /** One task: its kind, then the kernel's arguments. */

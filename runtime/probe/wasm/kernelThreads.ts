@@ -13,7 +13,16 @@
  */
 import { Worker } from 'node:worker_threads';
 import * as os from 'node:os';
-import { CTL, KERNEL_WORKER_SOURCE, MESSAGE_BYTES, type KernelWorkerData } from './kernelWorker';
+import {
+  BACKGROUND_SOURCE,
+  CTL,
+  CTL_WORDS,
+  KERNEL_WORKER_SOURCE,
+  MESSAGE_BYTES,
+  Q,
+  QUEUE_SLOTS,
+  type KernelWorkerData,
+} from './kernelWorker';
 import type { EmscriptenHeap } from './wasmKernels';
 
 /** Bytes of one task record (the TASK_WORDS of scripts/wasm/tasks.mjs). */
@@ -43,6 +52,12 @@ export const threadSettings = {
    * alternating gained 0–7% on ResNets and nothing on transformers.
    */
   workerSpinUs: 20,
+  /**
+   * Whether the probe queues work that nothing waits for at once (the statistics of the
+   * gradients, the weight gradients) as background jobs that the workers run between the main
+   * thread's jobs (KernelThreads.post), instead of running it as jobs of its own.
+   */
+  background: true,
   /** Main-thread spins on the active count before sleeping on it. */
   mainSpin: 20000,
   /** How long the main thread sleeps between checks that the workers it waits for are alive (ms). */
@@ -61,16 +76,44 @@ interface Slot {
   worker: Worker;
   ready: boolean;
   dead: boolean;
+  /** Resolves once the worker is ready or has failed to start. */
+  started: Promise<void>;
 }
 
 /** Thrown when a kernel thread fails or dies during a job. */
 export class KernelThreadError extends Error {}
 
+/** The background queue's claim and finish functions, as the workers run them (kernelWorker.ts). */
+interface Background {
+  claimed: { slot: number; task: number };
+  claimBackground(ctl: Int32Array, q: Int32Array, scanWord: number): boolean;
+  finishBackground(ctl: Int32Array, q: Int32Array, slot: number): void;
+}
+
+const background = new Function(
+  'C',
+  'Q',
+  'SLOTS',
+  `${BACKGROUND_SOURCE}\nreturn { claimed, claimBackground, finishBackground };`,
+)(CTL, Q, QUEUE_SLOTS) as Background;
+
+/** A background job as the main thread keeps it: how it runs its tasks, and what to free once it is done. */
+interface QueuedJob {
+  runTask: (task: number, scratch: number) => void;
+  done: (() => void)[];
+}
+
 /** The kernel threads of one heap. */
 export class KernelThreads {
   private readonly ctl: Int32Array;
-  private readonly control = new SharedArrayBuffer(4 * (CTL.ready + MAX_THREADS));
+  private readonly control = new SharedArrayBuffer(4 * CTL_WORDS);
   private readonly messages = new SharedArrayBuffer(MESSAGE_BYTES);
+  private readonly queue = new SharedArrayBuffer(4 * QUEUE_SLOTS * Q.words);
+  private readonly q = new Int32Array(this.queue);
+  /** The background jobs by slot, as posted. */
+  private readonly queued: (QueuedJob | undefined)[] = [];
+  /** The first background job whose clean-up has not run (it runs once the job is done). */
+  private reclaimed = 0;
   private readonly slots: (Slot | undefined)[] = [];
   /** Heap addresses of the scratch records by thread (0 the main thread); a restarted worker reuses its slot's. */
   private readonly scratch: number[] = [];
@@ -86,7 +129,7 @@ export class KernelThreads {
    * Jobs run and the time spent in them, and of that the time the main thread waited for the
    * workers after its own share of the tasks (benchmarks read it).
    */
-  readonly stats = { jobs: 0, tasks: 0, ms: 0, waitMs: 0 };
+  readonly stats = { jobs: 0, tasks: 0, ms: 0, waitMs: 0, queued: 0, settleMs: 0 };
 
   constructor(
     private readonly heap: EmscriptenHeap,
@@ -94,6 +137,7 @@ export class KernelThreads {
     private readonly gemmScratch: GemmScratch,
   ) {
     this.ctl = new Int32Array(this.control);
+    this.ctl.fill(-1, CTL.scan, CTL.scan + MAX_THREADS);
     this.scratch[0] = this.newScratch();
   }
 
@@ -121,9 +165,11 @@ export class KernelThreads {
   resize(n: number): Promise<number> {
     if (this.disposed) return Promise.resolve(1);
     this.wanted = Math.max(1, Math.min(MAX_THREADS, Math.floor(n)));
+    Atomics.store(this.ctl, CTL.wanted, this.wanted);
     this.reap();
     const starting: Promise<void>[] = [];
-    for (let i = 1; i < this.wanted; i++) if (!this.slots[i]) starting.push(this.start(i));
+    // Workers still starting (asked for without waiting) are waited for too.
+    for (let i = 1; i < this.wanted; i++) starting.push(this.slots[i]?.started ?? this.start(i));
     return Promise.all(starting).then(() => this.threads);
   }
 
@@ -158,6 +204,7 @@ export class KernelThreads {
     const t0 = performance.now();
     this.reapKnown();
     const ctl = this.ctl;
+    // A worker busy with a background task joins once that task is done.
     const enlisted = this.readyWorkers(true).slice(0, Math.min(this.wanted, count) - 1);
     const gen = (Atomics.load(ctl, CTL.gen) + 1) | 0;
     Atomics.store(ctl, CTL.next, 0);
@@ -203,12 +250,164 @@ export class KernelThreads {
       );
   }
 
+  /**
+   * Queues a background job: `tasks` (records of TASK_BYTES, as a job's table) that the workers
+   * run between the main thread's jobs, in queue order, while the caller goes on; with `after`,
+   * only once every job queued before it is done. The main thread runs what is left when it
+   * settles (settle()). `done` runs on the main thread once the job is done (it frees what the
+   * tasks read and write). Jobs are posted only where more than one thread runs.
+   */
+  post(
+    tasks: Int32Array,
+    count: number,
+    build: number,
+    runTask: QueuedJob['runTask'],
+    after: boolean,
+    done?: () => void,
+  ): void {
+    const ctl = this.ctl;
+    const q = this.q;
+    this.reclaim();
+    const tail = Atomics.load(ctl, CTL.qTail);
+    // A full ring: run jobs here until one slot is free.
+    while (tail - Atomics.load(ctl, CTL.qHead) >= QUEUE_SLOTS) this.settleStep();
+    this.reclaim();
+    // The slot's last job is done; wait out any scan that began before it was (a few loads).
+    const old = tail - QUEUE_SLOTS;
+    if (old >= 0)
+      for (let i = 1; i < this.slots.length; i++)
+        for (
+          let v = Atomics.load(ctl, CTL.scan + i - 1);
+          v !== -1 && v <= old;
+          v = Atomics.load(ctl, CTL.scan + i - 1)
+        )
+          if (this.isDead(i)) break;
+    const table = this.malloc(count * TASK_BYTES);
+    new Int32Array(this.heap.asm.memory.buffer, table, (count * TASK_BYTES) / 4).set(
+      tasks.subarray(0, (count * TASK_BYTES) / 4),
+    );
+    const s = (tail % QUEUE_SLOTS) * Q.words;
+    q[s + Q.count] = count;
+    q[s + Q.table] = table;
+    q[s + Q.done] = 0;
+    q[s + Q.after] = after ? 1 : 0;
+    q[s + Q.build] = build;
+    q[s + Q.index] = tail;
+    Atomics.store(q, s + Q.next, 0);
+    this.queued[tail % QUEUE_SLOTS] = {
+      runTask,
+      done: [() => this.heap._free(table), ...(done ? [done] : [])],
+    };
+    Atomics.store(ctl, CTL.qTail, tail + 1);
+    // A new generation wakes the workers (one enlisted in no job looks at the queue).
+    Atomics.add(ctl, CTL.gen, 1);
+    if (Atomics.load(ctl, CTL.sleepers) > 0) Atomics.notify(ctl, CTL.gen);
+    this.stats.queued++;
+  }
+
+  /** Background jobs queued and not yet done. */
+  get pending(): number {
+    return Atomics.load(this.ctl, CTL.qTail) - Atomics.load(this.ctl, CTL.qHead);
+  }
+
+  /**
+   * Returns once every background job is done, running what is left of them here meanwhile; then
+   * throws a KernelThreadError when a task failed (on any thread) or a worker died holding one.
+   * The queue is empty afterwards either way.
+   */
+  settle(): void {
+    const t0 = performance.now();
+    let failure: unknown;
+    try {
+      while (this.pending > 0) this.settleStep();
+    } catch (e) {
+      failure = e;
+      this.abandonQueue();
+    }
+    this.reclaim();
+    this.stats.settleMs += performance.now() - t0;
+    if (failure === undefined && this.mainFailure !== undefined) failure = this.mainFailure;
+    this.mainFailure = undefined;
+    const failed = Atomics.exchange(this.ctl, CTL.qError, 0);
+    if (failure !== undefined) throw failure;
+    if (failed) {
+      const len = new Int32Array(this.messages, 0, 1)[0];
+      const text = new TextDecoder().decode(new Uint8Array(this.messages, 4, len).slice());
+      throw new KernelThreadError(`kernel thread ${failed - 1} failed: ${text}`);
+    }
+  }
+
+  /** The first failure of a background task run on the main thread (thrown by settle()). */
+  private mainFailure: unknown;
+
+  /** Runs one background task here, or waits a while for those in flight on the workers. */
+  private settleStep(): void {
+    const ctl = this.ctl;
+    if (this.runBackground()) return;
+    // The head moves only when its job is done; none left to wait for when it reached the tail.
+    const head = Atomics.load(ctl, CTL.qHead);
+    if (head === Atomics.load(ctl, CTL.qTail)) return;
+    for (let i = 0; i < threadSettings.mainSpin; i++) if (Atomics.load(ctl, CTL.qHead) !== head) return;
+    Atomics.store(ctl, CTL.qWaiting, 1);
+    const woke = Atomics.wait(ctl, CTL.qHead, head, threadSettings.checkMs);
+    Atomics.store(ctl, CTL.qWaiting, 0);
+    if (woke !== 'timed-out') return;
+    // A worker that died holding a task never finishes it.
+    const lost: number[] = [];
+    for (let i = 1; i < this.slots.length; i++) if (this.slots[i] && this.isDead(i)) lost.push(i);
+    if (lost.length)
+      throw new KernelThreadError(
+        `kernel thread${lost.length > 1 ? 's' : ''} ${lost.join(', ')} stopped during a background job; the next probe restarts ${lost.length > 1 ? 'them' : 'it'}.`,
+      );
+  }
+
+  /** Runs one background task here if one can be claimed now. */
+  private runBackground(): boolean {
+    if (!background.claimBackground(this.ctl, this.q, -1)) return false;
+    const s = background.claimed.slot;
+    const job = this.queued[s / Q.words]!;
+    try {
+      job.runTask(this.q[s + Q.table] + background.claimed.task * TASK_BYTES, this.scratch[0]);
+    } catch (e) {
+      this.mainFailure ??= e;
+    }
+    background.finishBackground(this.ctl, this.q, s);
+    return true;
+  }
+
+  /** After a failure: waits for the live workers to leave their background tasks, then empties the queue. */
+  private abandonQueue(): void {
+    const ctl = this.ctl;
+    // Nothing more gets claimed: every job counts as taken.
+    const tail = Atomics.load(ctl, CTL.qTail);
+    for (let j = Atomics.load(ctl, CTL.qHead); j < tail; j++) {
+      const s = (j % QUEUE_SLOTS) * Q.words;
+      Atomics.store(this.q, s + Q.next, this.q[s + Q.count]);
+    }
+    for (let i = 1; i < this.slots.length; i++)
+      while (this.slots[i] && !this.isDead(i) && Atomics.load(ctl, CTL.inBg + i - 1))
+        Atomics.wait(ctl, CTL.qHead, Atomics.load(ctl, CTL.qHead), 1);
+    Atomics.store(ctl, CTL.qHead, tail);
+  }
+
+  /** Runs the clean-up of every background job done since the last call. */
+  private reclaim(): void {
+    const head = Atomics.load(this.ctl, CTL.qHead);
+    // Counted before its clean-up runs: a clean-up that re-enters never runs a job's twice.
+    while (this.reclaimed < head) {
+      const slot = this.reclaimed++ % QUEUE_SLOTS;
+      const job = this.queued[slot];
+      this.queued[slot] = undefined;
+      for (const f of job?.done ?? []) f();
+    }
+  }
+
   /** Milliseconds since the last job ended (Infinity before the first): how deeply the workers sleep. */
   idleMs(): number {
     return performance.now() - this.lastJobEnd;
   }
 
-  /** Test hook: makes worker `index` throw on its next job (with `exit`, stop dead instead). */
+  /** Test hook: makes worker `index` throw on its next job or background task (with `exit`, stop dead instead). */
   failNextJob(index: number, exit = false): void {
     Atomics.store(this.ctl, CTL.fail, exit ? -index : index);
   }
@@ -220,6 +419,11 @@ export class KernelThreads {
 
   /** Stops every worker (their scratch stays allocated on the heap, which outlives them). */
   async dispose(): Promise<void> {
+    try {
+      this.settle();
+    } catch {
+      // The run that queued the jobs has reported the failure.
+    }
     this.disposed = true;
     Atomics.store(this.ctl, CTL.quit, 1);
     Atomics.add(this.ctl, CTL.gen, 1);
@@ -231,6 +435,8 @@ export class KernelThreads {
   /** Waits until the enlisted workers are done; returns those that died instead (the job then failed). */
   private waitFor(enlisted: number[]): number[] {
     const ctl = this.ctl;
+    // Background tasks meanwhile: the queue has to be done by the end of the pass anyway.
+    while (Atomics.load(ctl, CTL.active) !== 0 && this.pending > 0 && this.runBackground());
     for (let i = 0; i < threadSettings.mainSpin; i++) if (Atomics.load(ctl, CTL.active) === 0) return [];
     for (;;) {
       const active = Atomics.load(ctl, CTL.active);
@@ -305,17 +511,20 @@ export class KernelThreads {
       memory: this.heap.asm.memory,
       control: this.control,
       messages: this.messages,
+      queue: this.queue,
       index,
       scratch,
       taskBytes: TASK_BYTES,
     };
     Atomics.store(this.ctl, CTL.enlist + index - 1, 0);
     Atomics.store(this.ctl, CTL.ready + index - 1, 0);
+    Atomics.store(this.ctl, CTL.inBg + index - 1, 0);
+    Atomics.store(this.ctl, CTL.scan + index - 1, -1);
     const worker = new Worker(KERNEL_WORKER_SOURCE, { eval: true, workerData: data });
     worker.unref();
-    const slot: Slot = { worker, ready: false, dead: false };
+    const slot: Slot = { worker, ready: false, dead: false, started: Promise.resolve() };
     this.slots[index] = slot;
-    return new Promise<void>((resolve) => {
+    slot.started = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         slot.dead = true;
         void worker.terminate();
@@ -338,5 +547,6 @@ export class KernelThreads {
         resolve();
       });
     });
+    return slot.started;
   }
 }

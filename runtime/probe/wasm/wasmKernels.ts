@@ -215,8 +215,71 @@ export interface VolumeTapGeometry {
   left: number;
 }
 
+/**
+ * Kernels queued as background jobs (KernelThreads.post) where more than one thread runs: the
+ * workers run them between the calling thread's jobs, while it goes on, and `settle` waits for
+ * them. On one thread every call runs at once. Each call is cut into the same tasks as its
+ * immediate form, so the results are the same bits. The caller keeps what a queued call reads
+ * alive, and reads nothing it writes, until `whenDone` says or `settle` returns.
+ */
+export interface LaterKernels {
+  /** Whether calls queue (more than one thread is running); otherwise they run at once. */
+  readonly queues: boolean;
+  /** gradStats, its value readable once the call is done (after settle). */
+  gradStats(
+    p: number,
+    n: number,
+    after: boolean,
+    done?: () => void,
+  ): () => [number, number, number, number, number];
+  /** diffSq, its value readable once the call is done (after settle). */
+  diffSq(pTotal: number, pSkip: number, n: number, after: boolean, done?: () => void): () => [number, number];
+  /** sgemmMany; with `after`, once every call queued before it is done. */
+  sgemmMany(ops: GemmOp[], after: boolean, done?: () => void): void;
+  /** wgInput (arguments as WasmKernels.wgInput); with `after`, once every call queued before it is done. */
+  wgInput(
+    x: number,
+    n: number,
+    h: number,
+    w: number,
+    c: number,
+    pt: number,
+    pl: number,
+    th: number,
+    tw: number,
+    out: number,
+    after: boolean,
+    done?: () => void,
+  ): void;
+  /** wgGradOut (arguments as WasmKernels.wgGradOut); with `after`, once every call queued before it is done. */
+  wgGradOut(
+    dy: number,
+    n: number,
+    oh: number,
+    ow: number,
+    c: number,
+    th: number,
+    tw: number,
+    out: number,
+    after: boolean,
+    done?: () => void,
+  ): void;
+  /** wgWeightOut; with `after`, once every call queued before it is done. */
+  wgWeightOut(m: number, ci: number, co: number, out: number, after: boolean, done?: () => void): void;
+  /**
+   * Runs `f` on the calling thread once every call queued so far is done (at once when none is
+   * pending). `done` on a call runs once that call is done (at once when it ran at once); both run
+   * at a later queue call or at settle, in queue order.
+   */
+  whenDone(f: () => void): void;
+  /** Returns once every queued call is done; throws when one failed (KernelThreadError). */
+  settle(): void;
+}
+
 /** The kernels bound to one heap. */
 export interface WasmKernels {
+  /** The background forms of the kernels a probe can leave to the workers. */
+  readonly later: LaterKernels;
   /** 'fma' (relaxed SIMD) or 'simd'. */
   readonly build: KernelBuild;
   /** C[m×n] = A[m×k]·B[k×n] (or += with `accumulate`); C row-major with row stride `ldc` floats. */
@@ -351,6 +414,29 @@ function geomArgs(g: TapGeometry): number[] {
   return [g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left];
 }
 
+/** gradStats from its chunks' partials, in chunk order; Math.max keeps a chunk's NaN maximum (a chunk with a NaN has one). */
+function combineStats(r: Float64Array): [number, number, number, number, number] {
+  const out: [number, number, number, number, number] = [r[0], r[1], r[2], r[3], r[4]];
+  for (let i = 5; i < r.length; i += 5) {
+    out[0] += r[i];
+    out[1] += r[i + 1];
+    out[2] = Math.max(out[2], r[i + 2]);
+    out[3] += r[i + 3];
+    out[4] += r[i + 4];
+  }
+  return out;
+}
+
+/** diffSq from its chunks' partials, in chunk order. */
+function combineSplit(r: Float64Array): [number, number] {
+  const out: [number, number] = [r[0], r[1]];
+  for (let i = 2; i < r.length; i += 2) {
+    out[0] += r[i];
+    out[1] += r[i + 1];
+  }
+  return out;
+}
+
 const bound = new WeakMap<EmscriptenHeap, Map<KernelBuild, WasmKernels>>();
 const pools = new WeakMap<EmscriptenHeap, KernelThreads>();
 
@@ -414,6 +500,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
   const tmp = heap._malloc(mr * nr * 4);
   // The column sums' f64 partials (8 vectors of 4 f64).
   const scr = heap._malloc(256);
+  // Where whenDone's empty statistics task writes its zeros.
+  const sink = heap._malloc(64);
   // The statistics' f64 partials, a slot per chunk, grown on demand.
   let slotsPtr = 0;
   let slotsBytes = 0;
@@ -499,8 +587,111 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     const pool = threads();
     if (!onThreads(pool, pool ? gemmTasks(ops, pool.threads, mr) : [])) for (const o of ops) sgemm(o);
   };
+  /** The pool when background jobs can queue on it (more than one thread running), else undefined. */
+  const queue = (): KernelThreads | undefined => {
+    const pool = pools.get(heap);
+    return pool && pool.threads > 1 && threadSettings.background ? pool : undefined;
+  };
+  /**
+   * A call's tasks cut as for the threads whatever its size (a background job is worth queuing
+   * however small), or `whole` as one task when the cut leaves it in one piece.
+   */
+  const cutAll = (cut: () => Task[], whole: Task): Task[] => {
+    const scale = jobScale.value;
+    jobScale.value = 0;
+    try {
+      const tasks = cut();
+      return tasks.length ? tasks : [whole];
+    } finally {
+      jobScale.value = scale;
+    }
+  };
+  const enqueue = (pool: KernelThreads, tasks: Task[], after: boolean, done?: () => void) => {
+    const words = new Int32Array((tasks.length * TASK_BYTES) / 4);
+    tasks.forEach((t, i) => words.set(t, (i * TASK_BYTES) / 4));
+    pool.post(words, tasks.length, build === 'fma' ? 0 : 1, x.runTask, after, done);
+  };
+  /** A statistics call queued into partials of its own, copied out (and freed) once it is done. */
+  const statsLater = (
+    kind: typeof TaskKind.gradStats | typeof TaskKind.diffSq,
+    ptrs: number[],
+    n: number,
+    after: boolean,
+    done?: () => void,
+  ) => {
+    const pool = queue();
+    if (!pool) {
+      const r = statsPartials(kind, ptrs, n).slice();
+      done?.();
+      return () => r;
+    }
+    const floats = STATS_WIDTH[kind] * statsChunks(n);
+    const partials = heap._malloc(8 * floats);
+    if (!partials)
+      throw new Error(`the WASM heap has no room for ${8 * floats} bytes of statistics partials`);
+    let r: Float64Array | undefined;
+    enqueue(pool, statsTasks(kind, ptrs, n, partials), after, () => {
+      r = new Float64Array(heap.asm.memory.buffer, partials, floats).slice();
+      heap._free(partials);
+      done?.();
+    });
+    return () => {
+      if (!r) later.settle();
+      return r!;
+    };
+  };
+  const later: LaterKernels = {
+    get queues() {
+      return queue() !== undefined;
+    },
+    gradStats(p, n, after, done) {
+      const r = statsLater(TaskKind.gradStats, [p], n, after, done);
+      return () => combineStats(r());
+    },
+    diffSq(pTotal, pSkip, n, after, done) {
+      const r = statsLater(TaskKind.diffSq, [pTotal, pSkip], n, after, done);
+      return () => combineSplit(r());
+    },
+    sgemmMany(ops, after, done) {
+      const pool = queue();
+      if (!pool) return (sgemmMany(ops), done?.());
+      const tasks = cutAll(() => gemmTasks(ops, pool.threads, mr), []);
+      // gemmTasks cuts every product with work; none left is nothing to do.
+      if (tasks[0].length) enqueue(pool, tasks, after, done);
+      else later.whenDone(() => done?.());
+    },
+    wgInput(xp, n, h, w, c, pt, pl, th, tw, out, after, done) {
+      const pool = queue();
+      if (!pool) return (kernels.wgInput(xp, n, h, w, c, pt, pl, th, tw, out), done?.());
+      const whole = [TaskKind.wgInput, xp, n, h, w, c, pt, pl, th, tw, out, n * th * tw];
+      const cut = () => wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out);
+      enqueue(pool, cutAll(cut, whole), after, done);
+    },
+    wgGradOut(dy, n, oh, ow, c, th, tw, out, after, done) {
+      const pool = queue();
+      if (!pool) return (kernels.wgGradOut(dy, n, oh, ow, c, th, tw, out), done?.());
+      const whole = [TaskKind.wgGradOut, dy, n, oh, ow, c, th, tw, out, n * th * tw];
+      const cut = () => wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy);
+      enqueue(pool, cutAll(cut, whole), after, done);
+    },
+    wgWeightOut(m, ci, co, out, after, done) {
+      const pool = queue();
+      if (!pool) return (x.wgWeightOut(m, ci, co, out), done?.());
+      enqueue(pool, [[TaskKind.wgWeightOut, m, ci, co, out]], after, done);
+    },
+    whenDone(f) {
+      const pool = pools.get(heap);
+      if (!pool || pool.pending === 0) return f();
+      // A barrier job of one empty task carries it: it is done once every earlier job is.
+      enqueue(pool, [[TaskKind.gradStats, 0, 0, sink]], true, f);
+    },
+    settle() {
+      pools.get(heap)?.settle();
+    },
+  };
   const kernels: WasmKernels = {
     build,
+    later,
     sgemm(m, n, k, a, b, c, ldc, accumulate = false) {
       sgemmMany([{ m, n, k, a, b, c, ldc, acc: accumulate }]);
     },
@@ -527,28 +718,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       if (!onThreads(pool, tasks)) x.wgGradOut(dy, n, oh, ow, c, th, tw, out, n * th * tw);
     },
     wgWeightOut: (...args) => x.wgWeightOut(...args),
-    gradStats(p, n) {
-      const r = statsPartials(TaskKind.gradStats, [p], n);
-      // In chunk order; Math.max keeps a chunk's NaN maximum (a chunk with a NaN has one).
-      const out: [number, number, number, number, number] = [r[0], r[1], r[2], r[3], r[4]];
-      for (let i = 5; i < r.length; i += 5) {
-        out[0] += r[i];
-        out[1] += r[i + 1];
-        out[2] = Math.max(out[2], r[i + 2]);
-        out[3] += r[i + 3];
-        out[4] += r[i + 4];
-      }
-      return out;
-    },
-    diffSq(pTotal, pSkip, n) {
-      const r = statsPartials(TaskKind.diffSq, [pTotal, pSkip], n);
-      const out: [number, number] = [r[0], r[1]];
-      for (let i = 2; i < r.length; i += 2) {
-        out[0] += r[i];
-        out[1] += r[i + 1];
-      }
-      return out;
-    },
+    gradStats: (p, n) => combineStats(statsPartials(TaskKind.gradStats, [p], n)),
+    diffSq: (pTotal, pSkip, n) => combineSplit(statsPartials(TaskKind.diffSq, [pTotal, pSkip], n)),
     transpose(src, dst, plan) {
       const pool = threads();
       if (!onThreads(pool, pool ? transposeTasks(src, dst, plan, pool.threads) : []))

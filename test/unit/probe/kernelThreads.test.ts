@@ -443,14 +443,22 @@ describe('WASM kernel threads', function () {
       backend: 'wasm',
     };
     const restore = forceTasks(4);
+    // Winograd too, so that both kinds of weight gradient are queued (and the statistics).
+    winogradSettings.minTiles = 1;
     try {
       const one = await runProbe(model, { ...opts, threads: 1 });
       const two = await runProbe(model, { ...opts, threads: 2 });
-      // The workers start once per process: another probe runs on the same ones.
+      // The workers start once per process: another probe runs on the same ones (and with them
+      // up from its start, it queues the statistics and weight gradients for them).
       const worker = kernelThreadsOf(heap)!.workerOf(1);
       assert.ok(worker);
-      await runProbe(model, { ...opts, threads: 2 });
+      assert.equal(await setKernelThreads(heap, 2), 2);
+      const queued = kernelThreadsOf(heap)!.stats.queued;
+      const again = await runProbe(model, { ...opts, threads: 2 });
       assert.equal(kernelThreadsOf(heap)!.workerOf(1), worker);
+      assert.ok(kernelThreadsOf(heap)!.stats.queued > queued, 'nothing was queued for the workers');
+      assert.deepEqual(again.params, two.params);
+      assert.deepEqual(again.activations, two.activations);
       assert.equal(one.backend.threads, 1);
       assert.equal(two.backend.threads, 2);
       assert.deepEqual(two.loss.values, one.loss.values);
@@ -459,7 +467,9 @@ describe('WASM kernel threads', function () {
         one.params.map((p) => p.grad),
       );
       assert.deepEqual(two.activations, one.activations);
+      assert.deepEqual(two.merges, one.merges);
     } finally {
+      winogradSettings.minTiles = 64;
       restore();
     }
   });

@@ -1,0 +1,229 @@
+/**
+ * Background jobs on the kernel threads (KernelThreads.post, wasmKernels.ts's LaterKernels,
+ * queuedTensors.ts): a queued chain of kernels gives the very bits it gives run at once on one
+ * thread, respects its barriers and runs each job's clean-up once, in queue order; a tensor a
+ * queued call writes is waited for by any TF.js access, and tensors it reads stay in place when
+ * TF.js frees them; a task that fails, or a worker that dies holding one, makes settle throw, and
+ * the pool carries on.
+ */
+import { strict as assert } from 'node:assert';
+import * as tf from '@tensorflow/tfjs-core';
+import { initBackend } from '../../../runtime/probe/backend';
+import {
+  kernelThreadsOf,
+  setKernelThreads,
+  wasmKernels,
+  type EmscriptenHeap,
+  type WasmKernels,
+} from '../../../runtime/probe/wasm/wasmKernels';
+import type { GemmOp } from '../../../runtime/probe/wasm/kernelTasks';
+import { KernelThreadError } from '../../../runtime/probe/wasm/kernelThreads';
+import { queuedTensors } from '../../../runtime/probe/wasm/queuedTensors';
+
+function values(n: number, phase: number): Float32Array {
+  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) + 0.25 * Math.cos(i * 1.3));
+}
+
+/** Blocks the calling thread for `ms` (the workers go on). */
+const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+
+describe('WASM kernel threads: background jobs', function () {
+  this.timeout(180000);
+  let heap: EmscriptenHeap;
+  let k: WasmKernels;
+  const ptrs: number[] = [];
+
+  function buffer(v: Float32Array | number): number {
+    const n = typeof v === 'number' ? v : v.length;
+    const p = heap._malloc(4 * Math.max(n, 1));
+    ptrs.push(p);
+    const view = new Float32Array(heap.asm.memory.buffer, p, n);
+    if (typeof v === 'number') view.fill(Number.NaN);
+    else view.set(v);
+    return p;
+  }
+  const bits = (p: number, n: number) => new Uint32Array(heap.asm.memory.buffer, p, n).slice();
+
+  /** A large product queued first, so that what follows it waits behind real work. */
+  function slowJob(): void {
+    const s = 384;
+    const a = buffer(values(s * s, 0.3));
+    const c = buffer(s * s);
+    const ref = { ptr: a, rowStride: s, colStride: 1 };
+    k.later.sgemmMany([{ m: s, n: s, k: s, a: ref, b: ref, c, ldc: s, acc: false }], false);
+  }
+
+  before(async () => {
+    await initBackend('wasm', { threads: 1 });
+    heap = (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
+    k = wasmKernels(heap);
+  });
+
+  afterEach(() => {
+    for (const p of ptrs.splice(0)) heap._free(p);
+  });
+
+  after(async () => {
+    await setKernelThreads(heap, 1);
+  });
+
+  it('a Winograd weight gradient queued as four jobs (two behind barriers) with a statistics call: the same bits as at once on one thread; clean-ups once each, in order, after their jobs', async () => {
+    const [n, h, w, ci, co] = [2, 9, 7, 8, 12];
+    const [th, tw] = [Math.ceil(h / 2), Math.ceil(w / 2)];
+    const tiles = n * th * tw;
+    const x = buffer(values(n * h * w * ci, 0.5));
+    const dy = buffer(values(n * h * w * co, 1.5));
+    const v = buffer(16 * tiles * ci);
+    const d = buffer(16 * tiles * co);
+    const m = buffer(16 * ci * co);
+    const out = buffer(co * ci * 9);
+    const products: GemmOp[] = Array.from({ length: 16 }, (_, xi) => ({
+      m: ci,
+      n: co,
+      k: tiles,
+      a: { ptr: v + 4 * xi * tiles * ci, rowStride: 1, colStride: ci },
+      b: { ptr: d + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
+      c: m + 4 * xi * ci * co,
+      ldc: co,
+      acc: false,
+    }));
+    const run = (order: string[]) => {
+      new Float32Array(heap.asm.memory.buffer, out, co * ci * 9).fill(Number.NaN);
+      new Float32Array(heap.asm.memory.buffer, m, 16 * ci * co).fill(Number.NaN);
+      k.later.wgInput(x, n, h, w, ci, 1, 1, th, tw, v, false, () => order.push('input'));
+      k.later.wgGradOut(dy, n, h, w, co, th, tw, d, false, () => order.push('gradOut'));
+      k.later.sgemmMany(products, true, () => order.push('products'));
+      const stats = k.later.gradStats(dy, n * h * w * co, false, () => order.push('stats'));
+      k.later.wgWeightOut(m, ci, co, out, true, () => order.push('weightOut'));
+      return stats;
+    };
+    assert.equal(await setKernelThreads(heap, 1), 1);
+    assert.equal(k.later.queues, false);
+    const order1: string[] = [];
+    const stats1 = run(order1)();
+    const want = bits(out, co * ci * 9);
+    assert.ok(new Float32Array(want.buffer).every((f) => !Number.isNaN(f)));
+    assert.deepEqual(order1, ['input', 'gradOut', 'products', 'stats', 'weightOut']);
+    for (const threads of [2, 3, 4]) {
+      assert.equal(await setKernelThreads(heap, threads), threads);
+      const pool = kernelThreadsOf(heap)!;
+      assert.equal(k.later.queues, true);
+      const queued = pool.stats.queued;
+      slowJob();
+      const order: string[] = [];
+      const stats = run(order);
+      assert.equal(pool.stats.queued, queued + 6, `${threads} threads: the calls were not queued`);
+      assert.ok(!order.includes('weightOut'), `${threads} threads: a clean-up ran before its job could have`);
+      k.later.settle();
+      assert.equal(pool.pending, 0);
+      assert.deepEqual(order, ['input', 'gradOut', 'products', 'stats', 'weightOut'], `${threads} threads`);
+      assert.deepEqual(bits(out, co * ci * 9), want, `${threads} threads: the weight gradient differs`);
+      assert.deepEqual(stats(), stats1, `${threads} threads: the statistics differ`);
+    }
+  });
+
+  it('a tensor written by a queued call is waited for by any TF.js access; tensors it reads stay in place when TF.js frees them', async () => {
+    assert.equal(await setKernelThreads(heap, 2), 2);
+    const q = queuedTensors()!;
+    assert.ok(q.queues);
+    const [m, kk, n] = [64, 48, 40];
+    const a = tf.tensor2d(values(m * kk, 0.1), [m, kk]);
+    const b = tf.tensor2d(values(kk * n, 0.7), [kk, n]);
+    const want = tf.tidy(() => tf.matMul(a, b).dataSync().slice());
+    const backend = tf.backend() as unknown as { makeOutput(s: number[], d: tf.DataType): tf.TensorInfo };
+    const info = backend.makeOutput([m, n], 'float32');
+    new Float32Array(heap.asm.memory.buffer, q.address(info), m * n).fill(Number.NaN);
+    slowJob();
+    const release = q.hold([a, b]);
+    const written = q.writing(info);
+    q.later.sgemmMany(
+      [
+        {
+          m,
+          n,
+          k: kk,
+          a: { ptr: q.address(a), rowStride: kk, colStride: 1 },
+          b: { ptr: q.address(b), rowStride: n, colStride: 1 },
+          c: q.address(info),
+          ldc: n,
+          acc: false,
+        },
+      ],
+      true,
+      () => {
+        release();
+        written();
+      },
+    );
+    const c = tf.engine().makeTensorFromTensorInfo(info);
+    // TF.js frees the operands now; their bytes stay until the product is done. Other tensors
+    // made meanwhile must not take their place.
+    a.dispose();
+    b.dispose();
+    const other = tf.fill([m * kk + kk * n], 7);
+    assert.ok(q.pending(c), 'the product was done before it could be waited for');
+    // A TF.js kernel reading c waits for the queue.
+    const doubled = tf.mul(c, 2);
+    assert.equal(q.pending(c), false);
+    assert.deepEqual(c.dataSync(), want);
+    assert.deepEqual(
+      doubled.dataSync(),
+      want.map((f) => f * 2),
+    );
+    tf.dispose([c, doubled, other]);
+  });
+
+  describe('failures', () => {
+    const s = 96;
+    let a: number;
+    let c: number;
+    const queueProducts = () => {
+      const ref = { ptr: a, rowStride: s, colStride: 1 };
+      k.later.sgemmMany(
+        Array.from({ length: 8 }, () => ({ m: s, n: s, k: s, a: ref, b: ref, c, ldc: s, acc: false })),
+        false,
+      );
+    };
+
+    beforeEach(async () => {
+      a = buffer(values(s * s, 0.2));
+      c = buffer(s * s);
+      // One worker: it alone takes the queued tasks until settle.
+      assert.equal(await setKernelThreads(heap, 2), 2);
+    });
+
+    it('a background task that throws makes settle throw its error; the queue is empty after, and the pool carries on', () => {
+      const pool = kernelThreadsOf(heap)!;
+      pool.failNextJob(1);
+      queueProducts();
+      pause(50);
+      assert.throws(
+        () => k.later.settle(),
+        (e: unknown) =>
+          e instanceof KernelThreadError &&
+          /kernel thread 1 failed: Error: a failure injected by a test/.test(e.message),
+      );
+      assert.equal(pool.pending, 0);
+      queueProducts();
+      k.later.settle();
+      assert.equal(pool.threads, 2);
+    });
+
+    it('a worker that dies holding a background task makes settle throw; the next resize restores it', async () => {
+      const pool = kernelThreadsOf(heap)!;
+      const dead = pool.workerOf(1);
+      pool.failNextJob(1, true);
+      queueProducts();
+      pause(50);
+      assert.throws(
+        () => k.later.settle(),
+        (e: unknown) => e instanceof KernelThreadError && /stopped during a background job/.test(e.message),
+      );
+      assert.equal(pool.pending, 0);
+      assert.equal(await setKernelThreads(heap, 2), 2);
+      assert.ok(pool.workerOf(1) && pool.workerOf(1) !== dead);
+      queueProducts();
+      k.later.settle();
+    });
+  });
+});
