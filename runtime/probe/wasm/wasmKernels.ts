@@ -640,6 +640,11 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       return r!;
     };
   };
+  /** A later call on one thread: run now, then its clean-up. */
+  const atOnce = (run: () => void, done?: () => void) => {
+    run();
+    done?.();
+  };
   const later: LaterKernels = {
     get queues() {
       return queue() !== undefined;
@@ -654,29 +659,29 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     },
     sgemmMany(ops, after, done) {
       const pool = queue();
-      if (!pool) return (sgemmMany(ops), done?.());
+      if (!pool) return atOnce(() => sgemmMany(ops), done);
       const tasks = cutAll(() => gemmTasks(ops, pool.threads, mr), []);
       // gemmTasks cuts every product with work; none left is nothing to do.
       if (tasks[0].length) enqueue(pool, tasks, after, done);
-      else later.whenDone(() => done?.());
+      else if (done) later.whenDone(done);
     },
     wgInput(xp, n, h, w, c, pt, pl, th, tw, out, after, done) {
       const pool = queue();
-      if (!pool) return (kernels.wgInput(xp, n, h, w, c, pt, pl, th, tw, out), done?.());
+      if (!pool) return atOnce(() => kernels.wgInput(xp, n, h, w, c, pt, pl, th, tw, out), done);
       const whole = [TaskKind.wgInput, xp, n, h, w, c, pt, pl, th, tw, out, n * th * tw];
       const cut = () => wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out);
       enqueue(pool, cutAll(cut, whole), after, done);
     },
     wgGradOut(dy, n, oh, ow, c, th, tw, out, after, done) {
       const pool = queue();
-      if (!pool) return (kernels.wgGradOut(dy, n, oh, ow, c, th, tw, out), done?.());
+      if (!pool) return atOnce(() => kernels.wgGradOut(dy, n, oh, ow, c, th, tw, out), done);
       const whole = [TaskKind.wgGradOut, dy, n, oh, ow, c, th, tw, out, n * th * tw];
       const cut = () => wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy);
       enqueue(pool, cutAll(cut, whole), after, done);
     },
     wgWeightOut(m, ci, co, out, after, done) {
       const pool = queue();
-      if (!pool) return (x.wgWeightOut(m, ci, co, out), done?.());
+      if (!pool) return atOnce(() => x.wgWeightOut(m, ci, co, out), done);
       enqueue(pool, [[TaskKind.wgWeightOut, m, ci, co, out]], after, done);
     },
     whenDone(f) {
