@@ -8,6 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { heapAddress, type WasmBackendHeap } from './wasm/heap';
 import { queuedTensors } from './wasm/queuedTensors';
+import { taskSettings } from './wasm/kernelTasks';
 import {
   wasmKernelsIfAvailable,
   type EmscriptenHeap,
@@ -577,9 +578,11 @@ function winogradWeightsOf(w: tf.Tensor4D): { u: tf.Tensor3D; temporary: boolean
  */
 function tapWeightGrad(dy: tf.Tensor, cols: tf.Tensor, shape: number[]): tf.Tensor {
   const queued = queuedTensors();
-  if (!queued?.queues) return tf.reshape(tf.matMul(dy, cols, true, false), shape);
   const [m, co] = dy.shape as [number, number];
   const k = cols.shape[1]!;
+  // A product too small for the threads is not worth queuing either.
+  if (!queued?.queues || m * co * k < taskSettings.minGemmWork)
+    return tf.reshape(tf.matMul(dy, cols, true, false), shape);
   const backend = tf.backend() as unknown as WasmBackendHeap;
   const dw = backend.makeOutput(shape, 'float32');
   const release = queued.hold([dy, cols]);

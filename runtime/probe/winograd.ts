@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels, type MatrixRef, type WasmKernels, type WinogradOperands } from './wasm/wasmKernels';
 import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
 import { queuedTensors, type QueuedTensors } from './wasm/queuedTensors';
+import { taskSettings } from './wasm/kernelTasks';
 
 /**
  * The fewest 2×2 output tiles worth the transforms: below, the 16 products are too small to pay
@@ -290,7 +291,10 @@ export function winogradConv(
 export function winogradWeightGrad(x: tf.Tensor4D, dy: tf.Tensor4D, top: number, left: number): tf.Tensor4D {
   const { backend, k } = heapBackend();
   const queued = queuedTensors();
-  if (queued?.queues) return queuedWeightGrad(queued, backend, x, dy, top, left);
+  const [th, tw] = tilesOf(dy.shape[1], dy.shape[2]);
+  // Products too small for the threads are not worth queuing either.
+  if (queued?.queues && 16 * x.shape[0] * th * tw * x.shape[3] * dy.shape[3] >= taskSettings.minGemmWork)
+    return queuedWeightGrad(queued, backend, x, dy, top, left);
   const ci = x.shape[3];
   const [, oh, ow, co] = dy.shape;
   const dw = backend.makeOutput([co, ci, 3, 3], 'float32');

@@ -10,6 +10,7 @@ import { opStats } from '../opStats';
 import { heapAddress, type WasmBackendHeap } from './heap';
 import { wasmKernels, type WasmKernels } from './wasmKernels';
 import { queuedTensors } from './queuedTensors';
+import { taskSettings } from './kernelTasks';
 
 /**
  * The statistics on the current backend when it is WASM with SIMD, else undefined. With `queue`
@@ -31,7 +32,7 @@ export function heapStats(fallback: StatsKernels = opStats, queue = false): Stat
     settle: () => queued?.settle(),
     moments(t) {
       if (!usable(t)) return fallback.moments(t);
-      if (queued?.queues) {
+      if (queued?.queues && 4 * t.size >= taskSettings.minQueueBytes) {
         // After every earlier call when one of those still writes t (a weight gradient).
         const r = queued.later.gradStats(queued.address(t), t.size, queued.pending(t), queued.hold([t]));
         return {
@@ -50,7 +51,7 @@ export function heapStats(fallback: StatsKernels = opStats, queue = false): Stat
       // As on every backend: a NaN or Inf anywhere leaves the split undefined (NaN).
       const split = ([skipSq, branchSq]: [number, number]) =>
         Number.isFinite(skipSq + branchSq) ? { skipSq, branchSq } : { skipSq: NaN, branchSq: NaN };
-      if (queued?.queues) {
+      if (queued?.queues && 8 * total.size >= taskSettings.minQueueBytes) {
         const after = queued.pending(total) || queued.pending(skip);
         const r = queued.later.diffSq(
           queued.address(total),

@@ -81,6 +81,12 @@ export const taskSettings = {
    * (bench/statsKernel.ts, `Asleep`).
    */
   minStatsBytes: 1 << 22,
+  /**
+   * Fewest bytes read by a statistics call worth queuing for the workers (wasmKernels.ts's
+   * LaterKernels): queuing one costs the calling thread some 5–20 µs (its task table, the holds,
+   * waking a worker), about what reading 256 KB takes. Smaller calls run at once.
+   */
+  minQueueBytes: 1 << 18,
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
   tasksPerThread: 4,
   /**

@@ -47,6 +47,7 @@ function forceTasks(perThread: number): () => void {
     minSliceTiles: 1,
     minCopyBytes: 0,
     minTaskBytes: 1,
+    minQueueBytes: 0,
     tasksPerThread: perThread,
   });
   return () => Object.assign(taskSettings, saved);
