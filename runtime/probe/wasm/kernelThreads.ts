@@ -407,6 +407,15 @@ export class KernelThreads {
     return performance.now() - this.lastJobEnd;
   }
 
+  /**
+   * Whether every worker a job would enlist is asleep. One busy with background tasks (or
+   * spinning after them) answers a job once its task is done, without a wake-up.
+   */
+  get asleep(): boolean {
+    const workers = this.readyWorkers().slice(0, this.threads - 1);
+    return workers.every((i) => Atomics.load(this.ctl, CTL.sleeping + i - 1) === 1);
+  }
+
   /** Test hook: makes worker `index` throw on its next job or background task (with `exit`, stop dead instead). */
   failNextJob(index: number, exit = false): void {
     Atomics.store(this.ctl, CTL.fail, exit ? -index : index);
@@ -520,6 +529,7 @@ export class KernelThreads {
     Atomics.store(this.ctl, CTL.ready + index - 1, 0);
     Atomics.store(this.ctl, CTL.inBg + index - 1, 0);
     Atomics.store(this.ctl, CTL.scan + index - 1, -1);
+    Atomics.store(this.ctl, CTL.sleeping + index - 1, 0);
     const worker = new Worker(KERNEL_WORKER_SOURCE, { eval: true, workerData: data });
     worker.unref();
     const slot: Slot = { worker, ready: false, dead: false, started: Promise.resolve() };

@@ -58,10 +58,12 @@ export const CTL = {
    * scan can still see the job that held it).
    */
   scan: 24 + 192,
+  /** First of the per-worker words: 1 while the worker sleeps on the generation word. */
+  sleeping: 24 + 256,
 } as const;
 
-/** Control words in all (CTL.scan's per-worker words last). */
-export const CTL_WORDS = CTL.scan + 64;
+/** Control words in all (CTL.sleeping's per-worker words last). */
+export const CTL_WORDS = CTL.sleeping + 64;
 
 /** Job slots of the background queue (a ring; the main thread waits when it is full). */
 export const QUEUE_SLOTS = 1024;
@@ -169,6 +171,7 @@ let seen = Atomics.load(ctl, C.gen);
 let busy = false;
 const inBg = C.inBg + d.index - 1;
 const scan = C.scan + d.index - 1;
+const sleeping = C.sleeping + d.index - 1;
 Atomics.store(ctl, scan, -1);
 Atomics.store(ctl, C.ready + d.index - 1, 1);
 parentPort.postMessage({ ready: true });
@@ -218,12 +221,14 @@ for (;;) {
   if (g === seen) {
     busy = false;
     Atomics.add(ctl, C.sleepers, 1);
+    Atomics.store(ctl, sleeping, 1);
     // A background job always comes with a new generation, so none is missed while asleep.
     if (
       Atomics.load(ctl, C.qHead) === Atomics.load(ctl, C.qTail) ||
       d.index >= Atomics.load(ctl, C.wanted)
     )
       Atomics.wait(ctl, C.gen, seen);
+    Atomics.store(ctl, sleeping, 0);
     Atomics.sub(ctl, C.sleepers, 1);
     continue;
   }

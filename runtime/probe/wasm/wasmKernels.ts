@@ -530,9 +530,9 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     const pool = pools.get(heap);
     if (!pool || pool.threads < 2) return undefined;
     // Warm while the workers still spin after the last job (threadSettings.workerSpinUs) and for
-    // warmMs after.
+    // warmMs after, and while they are awake at all (busy with background jobs).
     const warmFor = threadSettings.workerSpinUs / 1000 + taskSettings.warmMs;
-    jobScale.value = pool.idleMs() > warmFor ? taskSettings.coldFactor : 1;
+    jobScale.value = pool.idleMs() > warmFor && pool.asleep ? taskSettings.coldFactor : 1;
     return pool;
   };
   /** Runs `tasks` on the threads; false (nothing done) when there are none, so that the caller runs the kernel itself. */

@@ -16,7 +16,7 @@ import {
   type EmscriptenHeap,
   type WasmKernels,
 } from '../../../runtime/probe/wasm/wasmKernels';
-import type { GemmOp } from '../../../runtime/probe/wasm/kernelTasks';
+import { taskSettings, type GemmOp } from '../../../runtime/probe/wasm/kernelTasks';
 import { KernelThreadError } from '../../../runtime/probe/wasm/kernelThreads';
 import { queuedTensors } from '../../../runtime/probe/wasm/queuedTensors';
 
@@ -45,8 +45,7 @@ describe('WASM kernel threads: background jobs', function () {
   const bits = (p: number, n: number) => new Uint32Array(heap.asm.memory.buffer, p, n).slice();
 
   /** A large product queued first, so that what follows it waits behind real work. */
-  function slowJob(): void {
-    const s = 384;
+  function slowJob(s = 384): void {
     const a = buffer(values(s * s, 0.3));
     const c = buffer(s * s);
     const ref = { ptr: a, rowStride: s, colStride: 1 };
@@ -171,6 +170,42 @@ describe('WASM kernel threads: background jobs', function () {
       want.map((f) => f * 2),
     );
     tf.dispose([c, doubled, other]);
+  });
+
+  it('a worker busy with background jobs counts as awake: a call at the plain threshold goes to the threads, as after a job', async () => {
+    const saved = { ...taskSettings };
+    const [m, n, kk] = [64, 64, 64];
+    // The product is twice the threshold; with the workers asleep it would need four times.
+    Object.assign(taskSettings, {
+      minGemmWork: (m * n * kk) / 2,
+      minTaskWork: 1,
+      minTaskDim: 1,
+      coldFactor: 4,
+    });
+    try {
+      assert.equal(await setKernelThreads(heap, 2), 2);
+      const pool = kernelThreadsOf(heap)!;
+      const a = buffer(values(m * kk, 0.2));
+      const c = buffer(m * n);
+      const ref = { ptr: a, rowStride: kk, colStride: 1 };
+      const jobsAfter = (f: () => void) => {
+        const before = pool.stats.jobs;
+        f();
+        return pool.stats.jobs - before;
+      };
+      const product = () => k.sgemm(m, n, kk, ref, ref, c, n);
+      await new Promise((r) => setTimeout(r, 30));
+      assert.ok(pool.asleep);
+      assert.equal(jobsAfter(product), 0, 'a cold call twice the threshold woke the workers');
+      // A long queued product keeps the worker busy (and awake) for a while.
+      slowJob(768);
+      pause(3);
+      assert.equal(pool.asleep, false);
+      assert.equal(jobsAfter(product), 1, 'the call stayed on the calling thread beside a busy worker');
+      k.later.settle();
+    } finally {
+      Object.assign(taskSettings, saved);
+    }
   });
 
   describe('failures', () => {
