@@ -292,7 +292,6 @@ export class KernelThreads {
     q[s + Q.done] = 0;
     q[s + Q.after] = after ? 1 : 0;
     q[s + Q.build] = build;
-    q[s + Q.index] = tail;
     Atomics.store(q, s + Q.next, 0);
     this.queued[tail % QUEUE_SLOTS] = {
       runTask,

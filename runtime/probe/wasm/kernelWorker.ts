@@ -71,9 +71,9 @@ export const QUEUE_SLOTS = 1024;
 /**
  * Words of one background job's slot: the next task to claim, the task count, the task table's
  * heap address, tasks done, 1 when the job waits for every earlier job (a barrier), the kernel
- * build, the job's queue index.
+ * build.
  */
-export const Q = { next: 0, count: 1, table: 2, done: 3, after: 4, build: 5, index: 6, words: 8 } as const;
+export const Q = { next: 0, count: 1, table: 2, done: 3, after: 4, build: 5, words: 8 } as const;
 
 /** Bytes of the message buffer (a failure's text, UTF-8, after a 4-byte length). */
 export const MESSAGE_BYTES = 4096;
