@@ -164,6 +164,14 @@ const report = (word, text) => {
   new Int32Array(d.messages, 0, 1)[0] = bytes.length;
 };
 const describe = (e) => (e && e.message ? e.constructor.name + ': ' + e.message : String(e));
+// The test hook (KernelThreads.failNextJob): throw, or stop dead, when this worker is named.
+const injectedFailure = () => {
+  const fail = Atomics.load(ctl, C.fail);
+  if (fail !== d.index && fail !== -d.index) return;
+  Atomics.store(ctl, C.fail, 0);
+  if (fail < 0) process.exit(1);
+  throw new Error('a failure injected by a test');
+};
 ${BACKGROUND_SOURCE}
 let seen = Atomics.load(ctl, C.gen);
 // Whether this worker has just run a job or a background task (and so spins before it sleeps);
@@ -189,12 +197,7 @@ for (;;) {
       const s = claimed.slot;
       const run = runs[q[s + Q.build]];
       try {
-        const fail = Atomics.load(ctl, C.fail);
-        if (fail === d.index || fail === -d.index) {
-          Atomics.store(ctl, C.fail, 0);
-          if (fail < 0) process.exit(1);
-          throw new Error('a failure injected by a test');
-        }
+        injectedFailure();
         if (!run) throw new Error('this thread has no such kernel build');
         run(q[s + Q.table] + claimed.task * d.taskBytes, d.scratch);
       } catch (e) {
@@ -237,12 +240,7 @@ for (;;) {
   busy = Atomics.load(ctl, C.enlist + d.index - 1) === g;
   if (!busy) continue;
   try {
-    const fail = Atomics.load(ctl, C.fail);
-    if (fail === d.index || fail === -d.index) {
-      Atomics.store(ctl, C.fail, 0);
-      if (fail < 0) process.exit(1);
-      throw new Error('a failure injected by a test');
-    }
+    injectedFailure();
     const run = runs[Atomics.load(ctl, C.build)];
     if (!run) throw new Error('this thread has no such kernel build');
     const base = Atomics.load(ctl, C.tasks);

@@ -237,33 +237,9 @@ export interface LaterKernels {
   /** sgemmMany; with `after`, once every call queued before it is done. */
   sgemmMany(ops: GemmOp[], after: boolean, done?: () => void): void;
   /** wgInput (arguments as WasmKernels.wgInput); with `after`, once every call queued before it is done. */
-  wgInput(
-    x: number,
-    n: number,
-    h: number,
-    w: number,
-    c: number,
-    pt: number,
-    pl: number,
-    th: number,
-    tw: number,
-    out: number,
-    after: boolean,
-    done?: () => void,
-  ): void;
+  wgInput(...args: [...Parameters<WasmKernels['wgInput']>, after: boolean, done?: () => void]): void;
   /** wgGradOut (arguments as WasmKernels.wgGradOut); with `after`, once every call queued before it is done. */
-  wgGradOut(
-    dy: number,
-    n: number,
-    oh: number,
-    ow: number,
-    c: number,
-    th: number,
-    tw: number,
-    out: number,
-    after: boolean,
-    done?: () => void,
-  ): void;
+  wgGradOut(...args: [...Parameters<WasmKernels['wgGradOut']>, after: boolean, done?: () => void]): void;
   /** wgWeightOut; with `after`, once every call queued before it is done. */
   wgWeightOut(m: number, ci: number, co: number, out: number, after: boolean, done?: () => void): void;
   /**

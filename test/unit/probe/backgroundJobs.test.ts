@@ -9,6 +9,7 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
+import { heapBuffers, values } from '../helpers/heapBuffers';
 import {
   kernelThreadsOf,
   setKernelThreads,
@@ -20,10 +21,6 @@ import { taskSettings, type GemmOp } from '../../../runtime/probe/wasm/kernelTas
 import { KernelThreadError } from '../../../runtime/probe/wasm/kernelThreads';
 import { queuedTensors } from '../../../runtime/probe/wasm/queuedTensors';
 
-function values(n: number, phase: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) + 0.25 * Math.cos(i * 1.3));
-}
-
 /** Blocks the calling thread for `ms` (the workers go on). */
 const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 
@@ -31,18 +28,7 @@ describe('WASM kernel threads: background jobs', function () {
   this.timeout(180000);
   let heap: EmscriptenHeap;
   let k: WasmKernels;
-  const ptrs: number[] = [];
-
-  function buffer(v: Float32Array | number): number {
-    const n = typeof v === 'number' ? v : v.length;
-    const p = heap._malloc(4 * Math.max(n, 1));
-    ptrs.push(p);
-    const view = new Float32Array(heap.asm.memory.buffer, p, n);
-    if (typeof v === 'number') view.fill(Number.NaN);
-    else view.set(v);
-    return p;
-  }
-  const bits = (p: number, n: number) => new Uint32Array(heap.asm.memory.buffer, p, n).slice();
+  const { buffer, bits, freeAll } = heapBuffers(() => heap);
 
   /** A large product queued first, so that what follows it waits behind real work. */
   function slowJob(s = 384): void {
@@ -58,9 +44,7 @@ describe('WASM kernel threads: background jobs', function () {
     k = wasmKernels(heap);
   });
 
-  afterEach(() => {
-    for (const p of ptrs.splice(0)) heap._free(p);
-  });
+  afterEach(() => freeAll());
 
   after(async () => {
     await setKernelThreads(heap, 1);

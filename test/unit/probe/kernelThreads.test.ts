@@ -10,6 +10,7 @@ import { strict as assert } from 'node:assert';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
+import { heapBuffers, values } from '../helpers/heapBuffers';
 import {
   kernelThreadsOf,
   setKernelThreads,
@@ -33,10 +34,6 @@ import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
 
 const root = path.resolve(__dirname, '../../..');
 
-function values(n: number, phase: number): Float32Array {
-  return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) + 0.25 * Math.cos(i * 1.3));
-}
-
 /** Forces every call through the threads, however small (the defaults keep small calls serial). */
 function forceTasks(perThread: number): () => void {
   const saved = { ...taskSettings };
@@ -57,19 +54,7 @@ describe('WASM kernel threads', function () {
   this.timeout(180000);
   let heap: EmscriptenHeap;
   let k: WasmKernels;
-  const ptrs: number[] = [];
-
-  /** A heap buffer holding `v` (or n zeros); freed after each test. */
-  function buffer(v: Float32Array | number): number {
-    const n = typeof v === 'number' ? v : v.length;
-    const p = heap._malloc(4 * Math.max(n, 1));
-    ptrs.push(p);
-    const view = new Float32Array(heap.asm.memory.buffer, p, n);
-    if (typeof v === 'number') view.fill(Number.NaN);
-    else view.set(v);
-    return p;
-  }
-  const bits = (p: number, n: number) => new Uint32Array(heap.asm.memory.buffer, p, n).slice();
+  const { buffer, bits, freeAll } = heapBuffers(() => heap);
 
   /**
    * Runs `f` (which writes `n` floats at `out`) on 1 thread and then on 2, 3 and 4, in both task
@@ -116,9 +101,7 @@ describe('WASM kernel threads', function () {
     k = wasmKernels(heap);
   });
 
-  afterEach(() => {
-    for (const p of ptrs.splice(0)) heap._free(p);
-  });
+  afterEach(() => freeAll());
 
   after(async () => {
     await setKernelThreads(heap, 1);
