@@ -10,6 +10,11 @@
  * sleep on a futex between jobs; they are unref'd, so they never keep a process alive. A worker
  * that fails ends the job with its error; one that dies is noticed (by its exit or, during a
  * job, by the main thread's wait) and replaced before the next run.
+ *
+ * Background jobs (post, settle) are work the caller does not wait for: a ring of job slots in
+ * shared memory that the workers take tasks from, in queue order, between the main thread's jobs
+ * and while it works alone; the main thread takes them too while it waits for a job of its own,
+ * and settle runs what is left. A job marked `after` starts only once every earlier one is done.
  */
 import { Worker } from 'node:worker_threads';
 import * as os from 'node:os';
@@ -114,6 +119,8 @@ export class KernelThreads {
   private readonly queued: (QueuedJob | undefined)[] = [];
   /** The first background job whose clean-up has not run (it runs once the job is done). */
   private reclaimed = 0;
+  /** The first failure of a background task run on the main thread (thrown by settle()). */
+  private mainFailure: unknown;
   private readonly slots: (Slot | undefined)[] = [];
   /** Heap addresses of the scratch records by thread (0 the main thread); a restarted worker reuses its slot's. */
   private readonly scratch: number[] = [];
@@ -127,9 +134,9 @@ export class KernelThreads {
   private lastJobEnd = -Infinity;
   /**
    * Jobs run and the time spent in them, and of that the time the main thread waited for the
-   * workers after its own share of the tasks (benchmarks read it).
+   * workers after its own share of the tasks (benchmarks read it); background jobs queued.
    */
-  readonly stats = { jobs: 0, tasks: 0, ms: 0, waitMs: 0, queued: 0, settleMs: 0 };
+  readonly stats = { jobs: 0, tasks: 0, ms: 0, waitMs: 0, queued: 0 };
 
   constructor(
     private readonly heap: EmscriptenHeap,
@@ -315,7 +322,6 @@ export class KernelThreads {
    * The queue is empty afterwards either way.
    */
   settle(): void {
-    const t0 = performance.now();
     let failure: unknown;
     try {
       while (this.pending > 0) this.settleStep();
@@ -324,7 +330,6 @@ export class KernelThreads {
       this.abandonQueue();
     }
     this.reclaim();
-    this.stats.settleMs += performance.now() - t0;
     if (failure === undefined && this.mainFailure !== undefined) failure = this.mainFailure;
     this.mainFailure = undefined;
     const failed = Atomics.exchange(this.ctl, CTL.qError, 0);
@@ -335,9 +340,6 @@ export class KernelThreads {
       throw new KernelThreadError(`kernel thread ${failed - 1} failed: ${text}`);
     }
   }
-
-  /** The first failure of a background task run on the main thread (thrown by settle()). */
-  private mainFailure: unknown;
 
   /** Runs one background task here, or waits a while for those in flight on the workers. */
   private settleStep(): void {

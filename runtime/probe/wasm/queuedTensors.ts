@@ -94,11 +94,6 @@ export class QueuedTensors {
     };
   }
 
-  /** Bytes held by queued calls now. */
-  get held(): number {
-    return this.heldBytes;
-  }
-
   /**
    * `t` is written by queued calls: until the release returned is called (by the `done` of the
    * last of them), any access to it through the backend waits for the queue.

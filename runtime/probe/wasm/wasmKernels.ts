@@ -220,7 +220,9 @@ export interface VolumeTapGeometry {
  * workers run them between the calling thread's jobs, while it goes on, and `settle` waits for
  * them. On one thread every call runs at once. Each call is cut into the same tasks as its
  * immediate form, so the results are the same bits. The caller keeps what a queued call reads
- * alive, and reads nothing it writes, until `whenDone` says or `settle` returns.
+ * alive, and reads nothing it writes, until the call's `done` runs or `settle` returns. A call's
+ * `done` runs on the calling thread once the call is done (at once when it ran at once): at a
+ * later queue call or at settle, in queue order.
  */
 export interface LaterKernels {
   /** Whether calls queue (more than one thread is running); otherwise they run at once. */
@@ -242,12 +244,6 @@ export interface LaterKernels {
   wgGradOut(...args: [...Parameters<WasmKernels['wgGradOut']>, after: boolean, done?: () => void]): void;
   /** wgWeightOut; with `after`, once every call queued before it is done. */
   wgWeightOut(m: number, ci: number, co: number, out: number, after: boolean, done?: () => void): void;
-  /**
-   * Runs `f` on the calling thread once every call queued so far is done (at once when none is
-   * pending). `done` on a call runs once that call is done (at once when it ran at once); both run
-   * at a later queue call or at settle, in queue order.
-   */
-  whenDone(f: () => void): void;
   /** Returns once every queued call is done; throws when one failed (KernelThreadError). */
   settle(): void;
 }
@@ -476,8 +472,6 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
   const tmp = heap._malloc(mr * nr * 4);
   // The column sums' f64 partials (8 vectors of 4 f64).
   const scr = heap._malloc(256);
-  // Where whenDone's empty statistics task writes its zeros.
-  const sink = heap._malloc(64);
   // The statistics' f64 partials, a slot per chunk, grown on demand.
   let slotsPtr = 0;
   let slotsBytes = 0;
@@ -637,9 +631,9 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       const pool = queue();
       if (!pool) return atOnce(() => sgemmMany(ops), done);
       const tasks = cutAll(() => gemmTasks(ops, pool.threads, mr), []);
-      // gemmTasks cuts every product with work; none left is nothing to do.
+      // gemmTasks cuts every product with work; none left is nothing to do (and nothing to wait for).
       if (tasks[0].length) enqueue(pool, tasks, after, done);
-      else if (done) later.whenDone(done);
+      else done?.();
     },
     wgInput(xp, n, h, w, c, pt, pl, th, tw, out, after, done) {
       const pool = queue();
@@ -659,12 +653,6 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       const pool = queue();
       if (!pool) return atOnce(() => x.wgWeightOut(m, ci, co, out), done);
       enqueue(pool, [[TaskKind.wgWeightOut, m, ci, co, out]], after, done);
-    },
-    whenDone(f) {
-      const pool = pools.get(heap);
-      if (!pool || pool.pending === 0) return f();
-      // A barrier job of one empty task carries it: it is done once every earlier job is.
-      enqueue(pool, [[TaskKind.gradStats, 0, 0, sink]], true, f);
     },
     settle() {
       pools.get(heap)?.settle();

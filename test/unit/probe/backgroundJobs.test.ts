@@ -18,8 +18,9 @@ import {
   type WasmKernels,
 } from '../../../runtime/probe/wasm/wasmKernels';
 import { taskSettings, type GemmOp } from '../../../runtime/probe/wasm/kernelTasks';
-import { KernelThreadError } from '../../../runtime/probe/wasm/kernelThreads';
-import { queuedTensors } from '../../../runtime/probe/wasm/queuedTensors';
+import { KernelThreadError, threadSettings } from '../../../runtime/probe/wasm/kernelThreads';
+import { queuedTensors, queueSettings } from '../../../runtime/probe/wasm/queuedTensors';
+import { readNow, statsKernels } from '../../../runtime/probe/statsKernels';
 
 /** Blocks the calling thread for `ms` (the workers go on). */
 const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -189,6 +190,53 @@ describe('WASM kernel threads: background jobs', function () {
       k.later.settle();
     } finally {
       Object.assign(taskSettings, saved);
+    }
+  });
+
+  it('threadSettings.background off: nothing queues; the probe statistics queue from minQueueBytes read, smaller ones are known at once', async () => {
+    assert.equal(await setKernelThreads(heap, 2), 2);
+    const stats = statsKernels(true);
+    const small = tf.tensor1d(values(taskSettings.minQueueBytes / 4 - 1, 0.3));
+    const large = tf.tensor1d(values(taskSettings.minQueueBytes / 4, 0.6));
+    try {
+      threadSettings.background = false;
+      assert.equal(k.later.queues, false);
+      assert.ok('now' in stats.moments(large));
+      threadSettings.background = true;
+      assert.equal(k.later.queues, true);
+      assert.ok('now' in stats.moments(small), 'a call under minQueueBytes was queued');
+      const queued = stats.moments(large);
+      assert.ok('value' in queued, 'a call of minQueueBytes was not queued');
+      stats.settle!();
+      assert.deepEqual(readNow(queued), readNow(statsKernels().moments(large)));
+    } finally {
+      threadSettings.background = true;
+      tf.dispose([small, large]);
+    }
+  });
+
+  it('a call that would take the bytes queued calls hold past maxHeldBytes waits for the queue first', async () => {
+    assert.equal(await setKernelThreads(heap, 2), 2);
+    const q = queuedTensors()!;
+    const saved = queueSettings.maxHeldBytes;
+    const t = tf.tensor1d(values(1024, 0.5));
+    try {
+      queueSettings.maxHeldBytes = 4096 + 1024;
+      slowJob(768);
+      // A product of t with itself reads it: held until that call is done.
+      const release = q.hold([t]);
+      const c = buffer(32 * 32);
+      const ref = { ptr: q.address(t), rowStride: 32, colStride: 1 };
+      k.later.sgemmMany([{ m: 32, n: 32, k: 32, a: ref, b: ref, c, ldc: 32, acc: false }], false, release);
+      assert.ok(kernelThreadsOf(heap)!.pending > 0, 'the product was done before the next hold');
+      // 4 KB held; 4 KB more passes the cap: the queue is waited for (and the first hold released).
+      const again = q.hold([t]);
+      assert.equal(kernelThreadsOf(heap)!.pending, 0);
+      again();
+    } finally {
+      queueSettings.maxHeldBytes = saved;
+      q.settle();
+      t.dispose();
     }
   });
 
