@@ -36,7 +36,7 @@ import torch.nn as nn
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import fixture_models as fm  # noqa: E402
-from torch_step import mse_step, time_steps  # noqa: E402
+from torch_step import keep_freed_memory, mse_step, time_steps  # noqa: E402
 
 OUT = os.path.join(ROOT, "bench", "models", "zoo")
 BATCH = 2
@@ -155,6 +155,7 @@ def export(name):
 
 
 def serve():
+    kept = keep_freed_memory()  # steady steps from one session to the next (torch_step.py)
     # Upstream PyTorch starts with one thread per core; Debian's build starts with one thread
     # (at::get_num_threads() is 1 while OpenMP sees every core), so "default" is one per core here.
     default_threads = max(torch.get_num_threads(), len(os.sched_getaffinity(0)))
@@ -179,6 +180,7 @@ def serve():
                 "msPerBatchAll": times,
                 "loss": loss,
                 "torch": torch.__version__,
+                "freedMemoryKept": kept,
                 "peakRssMB": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
             }
         except Exception as e:  # noqa: BLE001 — the bench reports it and goes on

@@ -8,9 +8,14 @@
  * one thread count sees it: on the 2-core VM measured, a two-thread batch right after a
  * one-thread one took some 10% longer (the second core had idled for its whole length). The two
  * thread counts alternate run by run; each PyTorch setting is timed in a session before and one
- * after them, and ratios are taken against the faster session (PyTorch's median moves by a third
- * from one session to the next on a busy machine). Prints JSON with medians, the first (cold)
- * batch apart, ratios, the parallel efficiency, the load average and peak RSS.
+ * after them, and ratios are taken against the faster session. PyTorch runs with glibc's malloc
+ * keeping the memory it frees (bench/torch_step.py's keep_freed_memory): as installed, each step
+ * faults its buffers in afresh, and on the VMs measured that made its median step 1–4× the steady
+ * one, by session. It is also timed so, at its default thread count (`defaultMallocAsInstalled`,
+ * with its own ratio), since that is what a user's plain session gets. Prints JSON with medians,
+ * the first (cold) batch apart, ratios, the parallel efficiency (also as `pairedSpeedup`, the
+ * median of each run on all threads against the one-thread run before it), the load average and
+ * peak RSS.
  *
  * With --breakdown it also times, on one thread and on all, the forward pass alone and
  * forward + backward without probes, and lists the TF.js WASM kernels (inclusive of the kernels
@@ -181,13 +186,17 @@ interface TorchResult {
   params: number;
   threads: number;
   torch: string;
+  freedMemoryKept: boolean;
   loss: number;
   msPerBatch: number;
   peakRssMB: number;
 }
 
-/** One PyTorch session on `threads` threads (0: its default; probe_torch.py exports the model it times, the same each time). */
-function torchSession(threads: number): TorchResult {
+/**
+ * One PyTorch session on `threads` threads (0: its default; probe_torch.py exports the model it
+ * times, the same each time), with glibc's malloc keeping freed memory unless `asInstalled`.
+ */
+function torchSession(threads: number, asInstalled = false): TorchResult {
   const env = { ...process.env };
   if (threads > 0) env.OMP_NUM_THREADS = String(threads);
   else delete env.OMP_NUM_THREADS;
@@ -206,6 +215,7 @@ function torchSession(threads: number): TorchResult {
       '--runs',
       String(Math.max(runs, 7)),
       ...(narrow ? ['--narrow'] : []),
+      ...(asInstalled ? ['--malloc-as-installed'] : []),
     ],
     { encoding: 'utf8', env },
   );
@@ -269,9 +279,11 @@ interface Series {
 async function main(): Promise<void> {
   const load = os.loadavg();
   const backend = await initBackend('wasm', { threads: 1 });
-  // PyTorch on one thread, at its default and (where that differs) on as many threads as Skipscope.
+  // PyTorch on one thread, at its default and (where that differs) on as many threads as Skipscope,
+  // with freed memory kept (steady from session to session), and at its default as installed.
   const torchSettings = [...new Set([1, 0, many])];
   const before = new Map(torchSettings.map((t) => [t, torchSession(t)]));
+  const beforeAsInstalled = torchSession(0, true);
   const beforeOne = before.get(1)!;
   const model = await openModel(path.resolve(root, beforeOne.model));
   const opts = {
@@ -310,6 +322,7 @@ async function main(): Promise<void> {
       if (main0 !== undefined) series.get(threads)!.mainCpuMs.push((mainThreadCpuMs()! - main0) / r.batches);
     }
   const after = new Map(torchSettings.map((t) => [t, torchSession(t)]));
+  const afterAsInstalled = torchSession(0, true);
   const small = await smallModels(counts);
   const torchMs = (t: number) => Math.min(before.get(t)!.msPerBatch, after.get(t)!.msPerBatch);
   const torchName = (t: number) => (t === 0 ? 'default' : `threads${t}`);
@@ -360,6 +373,9 @@ async function main(): Promise<void> {
           warmupRuns: warmup,
           speedup: round(one / all),
           parallelEfficiency: round(one / all / threadsUsed),
+          // Each run on all threads against the one-thread run just before it: the machine's slow
+          // spells, which last a run or two, then move both sides of a ratio.
+          pairedSpeedup: round(median(series.get(1)!.times.map((t, i) => t / series.get(many)!.times[i]))),
           peakRssMB: process.resourceUsage().maxRSS / 1024,
           loss: warm!.loss.values[0],
         },
@@ -375,6 +391,13 @@ async function main(): Promise<void> {
               },
             ]),
           ),
+          freedMemoryKept: before.get(0)!.freedMemoryKept,
+          // PyTorch as installed, whose glibc returns freed memory to the kernel: each step
+          // faults its buffers in again, at a cost that differs from session to session.
+          defaultMallocAsInstalled: {
+            msPerBatchMedian: round(Math.min(beforeAsInstalled.msPerBatch, afterAsInstalled.msPerBatch)),
+            sessionMedians: [beforeAsInstalled.msPerBatch, afterAsInstalled.msPerBatch].map(round),
+          },
           peakRssMB: Math.max(...[...before.values(), ...after.values()].map((r) => r.peakRssMB)),
           loss: beforeOne.loss,
         },
@@ -383,6 +406,9 @@ async function main(): Promise<void> {
           oneThreadVsPytorchOneThread: round(one / torchMs(1)),
           [`threads${many}VsPytorchDefault`]: round(all / torchMs(0)),
           [`threads${many}VsPytorchThreads${many}`]: round(all / torchMs(many)),
+          [`threads${many}VsPytorchDefaultMallocAsInstalled`]: round(
+            all / Math.min(beforeAsInstalled.msPerBatch, afterAsInstalled.msPerBatch),
+          ),
         },
         small,
         lossRelDiff: Math.abs(warm!.loss.values[0] - beforeOne.loss) / Math.abs(beforeOne.loss),

@@ -22,7 +22,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import recurrent_fixtures as rf  # noqa: E402
-from torch_step import mse_step, time_steps  # noqa: E402
+from torch_step import keep_freed_memory, mse_step, time_steps  # noqa: E402
 
 STEPS = 32
 VOCAB = 10000
@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    keep_freed_memory()  # steady steps from one session to the next (torch_step.py)
     os.makedirs(a.out, exist_ok=True)
     for name, (model, x) in models(a.batch).items():
         onnx_path = os.path.join(a.out, f"{name}.onnx")

@@ -4,7 +4,8 @@
 Builds the model from scripts/fixture_models.py (torchvision's ResNet topology), full width
 (64-128-256-512) unless --narrow, BatchNorm folded into the convs, exports it to ONNX (constant
 folding off: the initializers are exactly the PyTorch parameters) together with a seeded input
-batch, then times `loss.backward()` for the mean-square loss on `--threads` threads (0: PyTorch's default). Prints one
+batch, then times `loss.backward()` for the mean-square loss on `--threads` threads (0: PyTorch's default),
+with glibc's malloc keeping freed memory (torch_step.keep_freed_memory) unless --malloc-as-installed. Prints one
 JSON object. Run with Debian's Python: /usr/bin/python3 bench/probe_torch.py --out DIR
 """
 
@@ -21,7 +22,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import fixture_models as fm  # noqa: E402
-from torch_step import mse_step, time_steps  # noqa: E402
+from torch_step import keep_freed_memory, mse_step, time_steps  # noqa: E402
 
 
 def build(narrow):
@@ -42,7 +43,13 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="0: PyTorch's default (one per core)")
     ap.add_argument("--runs", type=int, default=7)
     ap.add_argument("--narrow", action="store_true")
+    ap.add_argument(
+        "--malloc-as-installed",
+        action="store_true",
+        help="leave glibc's malloc returning freed memory to the kernel (steps then vary by session)",
+    )
     a = ap.parse_args()
+    kept = False if a.malloc_as_installed else keep_freed_memory()
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
@@ -76,6 +83,7 @@ def main():
                 "size": a.size,
                 "threads": torch.get_num_threads(),
                 "torch": torch.__version__,
+                "freedMemoryKept": kept,
                 "loss": loss,
                 "msPerBatch": statistics.median(times),
                 "msPerBatchAll": times,

@@ -27,6 +27,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "scripts"))
 import fixture_models as fm  # noqa: E402
 import volume_models as vm  # noqa: E402
+from torch_step import keep_freed_memory  # noqa: E402
 
 # name → (kind, input [N, C, D, H, W], weight (ONNX layout), stride, padding); the same table is in bench/volume.ts
 LAYERS = {
@@ -75,6 +76,7 @@ def main():
     ap.add_argument("--runs", type=int, default=7)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
+    keep_freed_memory()  # steady steps from one session to the next (torch_step.py)
     os.makedirs(a.out, exist_ok=True)
     torch.manual_seed(fm.SEED)
     model = vm.UNet3D(base=16)
