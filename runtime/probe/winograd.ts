@@ -17,10 +17,15 @@ import { queuedTensors, type QueuedTensors } from './wasm/queuedTensors';
 import { taskSettings } from './wasm/kernelTasks';
 
 /**
- * The fewest 2×2 output tiles worth the transforms: below, the 16 products are too small to pay
- * (tests lower it to send small models through this path).
+ * The fewest 2×2 output tiles worth the transforms (tests lower it to send small models through
+ * this path). Each tile is a row of the 16 products, and fewer rows than the GEMM's register tile
+ * (6) leave it mostly idle. Alternating bare passes in one process on the 2-core VM measured
+ * (paired medians of ten rounds): 8 made ResNet-18 (batch 8, 64×64; its last stage's three 3×3
+ * convolutions have 8 tiles) 11% faster on one thread and 3% on two than 64 did, and ResNet-34 at
+ * batch 2 5% and 1.5%; 2 made ResNet-34 10% and 15% slower (its last stage, 2 tiles). Inception-v3,
+ * EfficientNetV2-S and RegNet-Y-400MF moved within the machine's noise either way.
  */
-export const winogradSettings = { minTiles: 64 };
+export const winogradSettings = { minTiles: 8 };
 
 /** Winograd convolutions run so far in this process (tests check that a path was taken). */
 export let winogradRuns = 0;

@@ -143,6 +143,7 @@ describe('probe gradients vs PyTorch float64', () => {
             const groupedBefore = groupedConvRuns.backward;
             const jobsBefore = jobs();
             // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
+            const minTiles = winograd.winogradSettings.minTiles;
             if (allWinograd) winograd.winogradSettings.minTiles = 1;
             const savedTasks = { ...taskSettings };
             if (threads > 1)
@@ -165,7 +166,7 @@ describe('probe gradients vs PyTorch float64', () => {
                 );
               if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
             } finally {
-              winograd.winogradSettings.minTiles = 64;
+              winograd.winogradSettings.minTiles = minTiles;
               Object.assign(taskSettings, savedTasks);
               tf.dispose(Object.values(feeds));
               ex.dispose();

@@ -377,6 +377,7 @@ describe('WASM kernel threads', function () {
 
   it('convolutions through TF.js (im2col, Winograd; forward and both gradients): same bits on 1 and 3 threads', async () => {
     const restore = forceTasks(4);
+    const minTiles = winogradSettings.minTiles;
     winogradSettings.minTiles = 1;
     try {
       const run = () =>
@@ -411,7 +412,7 @@ describe('WASM kernel threads', function () {
       assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs);
       got.forEach((g, i) => assert.deepEqual(g, want[i], `gradient ${i} differs`));
     } finally {
-      winogradSettings.minTiles = 64;
+      winogradSettings.minTiles = minTiles;
       restore();
       await setKernelThreads(heap, 1);
     }
@@ -428,6 +429,7 @@ describe('WASM kernel threads', function () {
     };
     const restore = forceTasks(4);
     // Winograd too, so that both kinds of weight gradient are queued (and the statistics).
+    const minTiles = winogradSettings.minTiles;
     winogradSettings.minTiles = 1;
     try {
       const one = await runProbe(model, { ...opts, threads: 1 });
@@ -453,7 +455,7 @@ describe('WASM kernel threads', function () {
       assert.deepEqual(two.activations, one.activations);
       assert.deepEqual(two.merges, one.merges);
     } finally {
-      winogradSettings.minTiles = 64;
+      winogradSettings.minTiles = minTiles;
       restore();
     }
   });
