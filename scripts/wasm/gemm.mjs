@@ -8,10 +8,18 @@ import { add, get, i32, min, mul, range, repeat, set, sub } from './wat.mjs';
 export const KC = 256;
 export const NC = 4096;
 export const NR = 8;
+/**
+ * Row tiles of the most rows whose products read B in place (sgemm below). Timed on one core
+ * (N = K = 512): 6 rows 116 → 72 µs, 8 rows 183 → 142, 12 rows 179 → 141; from 24 rows on,
+ * reading B in place was 5–10% slower than packing it.
+ */
+export const DIRECT_M_TILES = 2;
 
 /**
  * The register tile: C[MR×NR] (+)= Apanel[kc×MR]ᵀ · Bpanel[kc×NR]. `c` is the tile's first float,
- * `ldc` the row stride of C in bytes; with `load` 0 the accumulators start at zero.
+ * `ldc` the row stride of C in bytes; with `load` 0 the accumulators start at zero. The NR values
+ * of B for each p lie at `b`, then `b` + bs, … (bs = 4·NR bytes in a packed panel, B's row stride
+ * when read in place).
  */
 function tile(mr, fma) {
   const nv = NR / 4;
@@ -37,10 +45,10 @@ function tile(mr, fma) {
       ...range(nv).map((j) => set(acc(i, j), madd(get('av'), get(`b${j}`), get(acc(i, j))))),
     ]),
     set('a', add(get('a'), i32(4 * mr))),
-    set('b', add(get('b'), i32(4 * NR))),
+    set('b', add(get('b'), get('bs'))),
   ].join('\n      ');
   return `
-(func $tile (param $a i32) (param $b i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $load i32)
+(func $tile (param $a i32) (param $b i32) (param $bs i32) (param $kc i32) (param $c i32) (param $ldc i32) (param $load i32)
   ${locals}
   (if ${get('load')} (then
     ${loads}))
@@ -172,8 +180,13 @@ function pack(name, w) {
  * row and column strides in floats (a transposed operand is just swapped strides). C is row-major
  * with row stride ldc. `acc` 1 adds to C, 0 overwrites it. pa (MC·KC floats), pb (KC·NC floats)
  * and tmp (MR·NR floats) are scratch space on the same heap.
+ *
+ * With at most DIRECT_M rows and B's rows contiguous, the tiles read B in place instead of from
+ * packed panels: there each B value serves one or two row tiles, and packing B took as long as
+ * the products (a 6×512×512 product: 116 µs, some 60 of them packing). The products are the
+ * same multiply-adds in the same order either way, so the same bits.
  */
-function sgemm(mr, mc) {
+function sgemm(mr, mc, directM) {
   return `
 (func $edgeIn (param $c i32) (param $ldc i32) (param $m i32) (param $n i32) (param $tmp i32) (param $load i32)
   (local $i i32) (local $j i32)
@@ -209,7 +222,9 @@ function sgemm(mr, mc) {
   (param $pa i32) (param $pb i32) (param $tmp i32)
   (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
   (local $jr i32) (local $ir i32) (local $mrr i32) (local $nrr i32) (local $load i32) (local $cp i32) (local $ldcb i32)
+  (local $direct i32) (local $bp i32) (local $bs i32)
   (if (i32.or (i32.eqz ${get('M')}) (i32.eqz ${get('N')})) (then (return)))
+  ${set('direct', `(i32.and (i32.eq ${get('csb')} ${i32(1)}) (i32.le_s ${get('M')} ${i32(directM)}))`)}
   ${set('ldcb', mul(get('ldc'), i32(4)))}
   (if (i32.eqz ${get('K')}) (then
     (if (i32.eqz ${get('acc')}) (then
@@ -223,8 +238,9 @@ function sgemm(mr, mc) {
     ${set('pc', i32(0))}
     (loop $pcl
       ${set('kc', min(i32(KC), sub(get('K'), get('pc'))))}
-      (call $packNR ${add(get('B'), mul(add(mul(get('pc'), get('rsb')), mul(get('jc'), get('csb'))), i32(4)))}
-        ${mul(get('csb'), i32(4))} ${mul(get('rsb'), i32(4))} ${get('nc')} ${get('kc')} ${get('pb')})
+      (if (i32.eqz ${get('direct')}) (then
+        (call $packNR ${add(get('B'), mul(add(mul(get('pc'), get('rsb')), mul(get('jc'), get('csb'))), i32(4)))}
+          ${mul(get('csb'), i32(4))} ${mul(get('rsb'), i32(4))} ${get('nc')} ${get('kc')} ${get('pb')})))
       ${set('load', `(i32.or ${get('acc')} (i32.ne ${get('pc')} ${i32(0)}))`)}
       ${set('ic', i32(0))}
       (loop $icl
@@ -234,6 +250,17 @@ function sgemm(mr, mc) {
         ${set('jr', i32(0))}
         (loop $jrl
           ${set('nrr', min(i32(NR), sub(get('nc'), get('jr'))))}
+          ${set('bs', i32(4 * NR))}
+          (if ${get('direct')}
+            (then
+              ${set('bp', add(get('B'), mul(add(mul(get('pc'), get('rsb')), add(get('jc'), get('jr'))), i32(4))))}
+              ;; A full panel is read in place; a partial one is packed (reading past B's last column could leave the heap).
+              (if (i32.eq ${get('nrr')} ${i32(NR)})
+                (then ${set('bs', mul(get('rsb'), i32(4)))})
+                (else
+                  (call $packNR ${get('bp')} ${i32(4)} ${mul(get('rsb'), i32(4))} ${get('nrr')} ${get('kc')} ${get('pb')})
+                  ${set('bp', get('pb'))})))
+            (else ${set('bp', add(get('pb'), mul(get('jr'), mul(get('kc'), i32(4)))))}))
           ${set('ir', i32(0))}
           (loop $irl
             ${set('mrr', min(i32(mr), sub(get('mc'), get('ir'))))}
@@ -241,11 +268,11 @@ function sgemm(mr, mc) {
             (if (i32.and (i32.eq ${get('mrr')} ${i32(mr)}) (i32.eq ${get('nrr')} ${i32(NR)}))
               (then
                 (call $tile ${add(get('pa'), mul(get('ir'), mul(get('kc'), i32(4))))}
-                  ${add(get('pb'), mul(get('jr'), mul(get('kc'), i32(4))))} ${get('kc')} ${get('cp')} ${get('ldcb')} ${get('load')}))
+                  ${get('bp')} ${get('bs')} ${get('kc')} ${get('cp')} ${get('ldcb')} ${get('load')}))
               (else
                 (call $edgeIn ${get('cp')} ${get('ldcb')} ${get('mrr')} ${get('nrr')} ${get('tmp')} ${get('load')})
                 (call $tile ${add(get('pa'), mul(get('ir'), mul(get('kc'), i32(4))))}
-                  ${add(get('pb'), mul(get('jr'), mul(get('kc'), i32(4))))} ${get('kc')} ${get('tmp')} ${i32(4 * NR)} ${i32(1)})
+                  ${get('bp')} ${get('bs')} ${get('kc')} ${get('tmp')} ${i32(4 * NR)} ${i32(1)})
                 (call $edgeOut ${get('cp')} ${get('ldcb')} ${get('mrr')} ${get('nrr')} ${get('tmp')})))
             ${set('ir', add(get('ir'), i32(mr)))}
             (br_if $irl (i32.lt_s ${get('ir')} ${get('mc')})))
@@ -263,14 +290,16 @@ function sgemm(mr, mc) {
 /** The GEMM part of the module for one build. */
 export function gemmText({ fma, mr }) {
   const mc = mr * 24; // MC·KC floats of packed A: 144·256·4 = 144 KiB, well inside L2
+  const directM = DIRECT_M_TILES * mr;
   return `
 (global (export "MR") i32 ${i32(mr)})
 (global (export "NR") i32 ${i32(NR)})
 (global (export "MC") i32 ${i32(mc)})
 (global (export "KC") i32 ${i32(KC)})
 (global (export "NC") i32 ${i32(NC)})
+(global (export "DIRECT_M") i32 ${i32(directM)})
 ${tile(mr, fma)}
 ${pack('packMR', mr)}
 ${pack('packNR', NR)}
-${sgemm(mr, mc)}`;
+${sgemm(mr, mc, directM)}`;
 }

@@ -2,7 +2,7 @@
  * The probe's own WebAssembly SGEMM (runtime/probe/wasm): both builds (relaxed-SIMD FMA and plain
  * SIMD) against a float64 product computed here, over shapes that hit every edge of the blocking
  * (partial register tiles, K past one KC block, N past one NC block, K = 0), transposed operands
- * and accumulation; and tf.matMul on WASM (now that kernel) with broadcast batches (the pure-JS CPU
+ * and accumulation, and products of few rows, which read B in place (the same bits as packed); and tf.matMul on WASM (now that kernel) with broadcast batches (the pure-JS CPU
  * backend gets those wrong in TF.js 4.22, so the reference is computed here). The generated module must match its generator.
  */
 import { strict as assert } from 'node:assert';
@@ -68,6 +68,7 @@ describe('WASM SGEMM kernels', function () {
     [6, 8, 256],
     [13, 17, 300], // K past one KC block of 256
     [31, 33, 2], // edge tiles on both sides
+    [12, 21, 300], // few rows: B read in place, K past KC, a partial last panel
     [150, 40, 70], // M past one MC block
     [5, 4100, 3], // N past one NC block of 4096
     [3, 5, 0], // K = 0
@@ -105,6 +106,41 @@ describe('WASM SGEMM kernels', function () {
               });
             }
       });
+
+  it('a product of few rows reads B in place with the same bits as when it packs B', () => {
+    // B's rows contiguous: read in place (at most DIRECT_M rows); the same B stored transposed:
+    // packed. The same multiply-adds in the same order, so C must agree bit for bit.
+    for (const build of ['fma', 'simd'] as const)
+      for (const [m, n, k] of [
+        [1, 16, 40],
+        [8, 21, 300],
+        [12, 4100, 5],
+      ]) {
+        const kernels = wasmKernels(backend.wasm as EmscriptenHeap, build);
+        const bv = values(k * n, 0.4);
+        const bt = new Float32Array(k * n);
+        for (let p = 0; p < k; p++) for (let j = 0; j < n; j++) bt[j * k + p] = bv[p * n + j];
+        const [inPlace, packed] = [false, true].map((tb) =>
+          tf.tidy(() => {
+            const a = tf.tensor(values(m * k, 0.2));
+            const b = tf.tensor(tb ? bt : bv);
+            const c = tf.tensor(values(m * n, 1.3));
+            kernels.sgemm(
+              m,
+              n,
+              k,
+              { ptr: heapAddress(backend, a), rowStride: k, colStride: 1 },
+              { ptr: heapAddress(backend, b), rowStride: tb ? 1 : n, colStride: tb ? k : 1 },
+              heapAddress(backend, c),
+              n,
+              true,
+            );
+            return c.dataSync() as Float32Array;
+          }),
+        );
+        assert.deepEqual(inPlace, packed, `${build} ${m}×${k} · ${k}×${n}`);
+      }
+  });
 
   it('tf.matMul on WASM: transposed operands and broadcast batches match a float64 product', () => {
     const cases: { a: number[]; b: number[]; ta: boolean; tb: boolean }[] = [
