@@ -15,7 +15,13 @@ import {
   type TapGeometry,
   type WasmKernels,
 } from './wasm/wasmKernels';
-import { winogradConv, winogradFits, winogradWeightGrad, winogradWeights } from './winograd';
+import {
+  winogradConv,
+  winogradFits,
+  winogradWeightGrad,
+  winogradWeightGradFits,
+  winogradWeights,
+} from './winograd';
 
 /** Explicit padding of a 2-D convolution. */
 export interface Pads2D {
@@ -647,9 +653,16 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
         const dy4 = (Array.isArray(dyAny) ? dyAny[0] : dyAny) as tf.Tensor4D;
         const dy = tf.reshape(dy4, [m, co]);
         const [x4, w4] = saved;
-        const dw = winograd
-          ? winogradWeightGrad(x4 as tf.Tensor4D, dy4, g.pads.top, g.pads.left)
-          : tapWeightGrad(dy, saved[2], w4.shape);
+        let dw: tf.Tensor;
+        if (!winograd) dw = tapWeightGrad(dy, saved[2], w4.shape);
+        else if (winogradWeightGradFits(n, oh, ow))
+          dw = winogradWeightGrad(x4 as tf.Tensor4D, dy4, g.pads.top, g.pads.left);
+        else
+          dw = tapWeightGrad(
+            dy,
+            tf.reshape(extractTaps(x4 as tf.Tensor4D, outShape, kh, kw, g), [m, k]),
+            w4.shape,
+          );
         if (!needDx) return [tf.zerosLike(x4), dw];
         let dx: tf.Tensor;
         if (winograd) {

@@ -25,6 +25,7 @@ import {
   winogradCorrelate,
   winogradFits,
   winogradTileSums,
+  winogradWeightGradFits,
 } from './winograd';
 
 /** Whether the kernels here run (benchmarks compare both ways in one process). */
@@ -180,7 +181,7 @@ function filterGrad(k: WasmKernels, backend: ConvBackend, c: Conv, x: number, dy
   const { n, h, w, ci, co, oh, ow } = c;
   wasmConvRuns.filter++;
   withScratch(backend.wasm, (alloc) => {
-    if (winograd(c)) {
+    if (winograd(c) && winogradWeightGradFits(n, oh, ow)) {
       const m = winogradTileSums(k, alloc, x, [n, h, w, ci], c.top, c.left, dy, [oh, ow, co]);
       k.wgWeightGradHwio(m, ci * co, dw);
       return;

@@ -25,7 +25,21 @@ import { taskSettings } from './wasm/kernelTasks';
  * batch 2 5% and 1.5%; 2 made ResNet-34 10% and 15% slower (its last stage, 2 tiles). Inception-v3,
  * EfficientNetV2-S and RegNet-Y-400MF moved within the machine's noise either way.
  */
-export const winogradSettings = { minTiles: 8 };
+export const winogradSettings = { minTiles: 8, minWeightGradTiles: 16 };
+
+/**
+ * Whether a Winograd convolution's weight gradient runs as Winograd too (else as the tap matrix's
+ * product, dyᵀ·cols, as other convolutions'). Its 16 products sum over the tiles, so with few
+ * tiles they are thin (K = 8 for ResNet-18's last stage at batch 8) while its transforms stay as
+ * large. Alternating passes in one process (paired medians of ten rounds), a threshold of 16 made
+ * two-thread passes 5% faster for ResNet-18 (batch 8) in two sessions and 8–12% for ResNet-34
+ * (batch 2, whose third stage has 8 tiles); one-thread passes moved by −5% to +6%, within the
+ * machine's noise. Not a thread-count choice: the two forms round differently.
+ */
+export function winogradWeightGradFits(n: number, oh: number, ow: number): boolean {
+  const [th, tw] = tilesOf(oh, ow);
+  return n * th * tw >= winogradSettings.minWeightGradTiles;
+}
 
 /** Winograd convolutions run so far in this process (tests check that a path was taken). */
 export let winogradRuns = 0;

@@ -143,8 +143,8 @@ describe('probe gradients vs PyTorch float64', () => {
             const groupedBefore = groupedConvRuns.backward;
             const jobsBefore = jobs();
             // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
-            const minTiles = winograd.winogradSettings.minTiles;
-            if (allWinograd) winograd.winogradSettings.minTiles = 1;
+            const savedWinograd = { ...winograd.winogradSettings };
+            if (allWinograd) Object.assign(winograd.winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
             const savedTasks = { ...taskSettings };
             if (threads > 1)
               Object.assign(taskSettings, {
@@ -166,7 +166,7 @@ describe('probe gradients vs PyTorch float64', () => {
                 );
               if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
             } finally {
-              winograd.winogradSettings.minTiles = minTiles;
+              Object.assign(winograd.winogradSettings, savedWinograd);
               Object.assign(taskSettings, savedTasks);
               tf.dispose(Object.values(feeds));
               ex.dispose();

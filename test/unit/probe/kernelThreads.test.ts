@@ -377,8 +377,8 @@ describe('WASM kernel threads', function () {
 
   it('convolutions through TF.js (im2col, Winograd; forward and both gradients): same bits on 1 and 3 threads', async () => {
     const restore = forceTasks(4);
-    const minTiles = winogradSettings.minTiles;
-    winogradSettings.minTiles = 1;
+    const savedWinograd = { ...winogradSettings };
+    Object.assign(winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
     try {
       const run = () =>
         tf
@@ -412,7 +412,7 @@ describe('WASM kernel threads', function () {
       assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs);
       got.forEach((g, i) => assert.deepEqual(g, want[i], `gradient ${i} differs`));
     } finally {
-      winogradSettings.minTiles = minTiles;
+      Object.assign(winogradSettings, savedWinograd);
       restore();
       await setKernelThreads(heap, 1);
     }
@@ -429,8 +429,8 @@ describe('WASM kernel threads', function () {
     };
     const restore = forceTasks(4);
     // Winograd too, so that both kinds of weight gradient are queued (and the statistics).
-    const minTiles = winogradSettings.minTiles;
-    winogradSettings.minTiles = 1;
+    const savedWinograd = { ...winogradSettings };
+    Object.assign(winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
     try {
       const one = await runProbe(model, { ...opts, threads: 1 });
       const two = await runProbe(model, { ...opts, threads: 2 });
@@ -455,7 +455,7 @@ describe('WASM kernel threads', function () {
       assert.deepEqual(two.activations, one.activations);
       assert.deepEqual(two.merges, one.merges);
     } finally {
-      winogradSettings.minTiles = minTiles;
+      Object.assign(winogradSettings, savedWinograd);
       restore();
     }
   });

@@ -240,12 +240,12 @@ function opGrads(c: Case, xv: Float32Array, wv: Float32Array, dyv: Float32Array,
 const TOL = 1e-4;
 
 describe('TF.js convolutions on WASM (im2col and Winograd kernels)', () => {
-  const minTiles = winogradSettings.minTiles;
+  const savedWinograd = { ...winogradSettings };
   before(() => {
-    winogradSettings.minTiles = 1;
+    Object.assign(winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
   });
   after(async () => {
-    winogradSettings.minTiles = minTiles;
+    Object.assign(winogradSettings, savedWinograd);
     await initBackend('wasm');
   });
 
@@ -299,6 +299,37 @@ describe('TF.js convolutions on WASM (im2col and Winograd kernels)', () => {
         }
       }
     });
+
+  it('with the default thresholds, a convolution of 8 to 15 tiles has a Winograd forward and input gradient and a tap-matrix weight gradient', async () => {
+    const saved = { ...winogradSettings };
+    Object.assign(winogradSettings, savedWinograd);
+    try {
+      // 2 images of 4×4 outputs: 8 tiles of 2×2, at least minTiles but under minWeightGradTiles.
+      const c: Case = {
+        name: 'few tiles',
+        x: [2, 4, 4, 8],
+        w: [3, 3, 8, 12],
+        s: 1,
+        pad: 'same',
+        winograd: true,
+      };
+      assert.ok(winogradSettings.minTiles <= 8 && winogradSettings.minWeightGradTiles > 8);
+      const xv = values(size(c.x), 0.4);
+      const wv = values(size(c.w), 1.7);
+      const outShape = [2, 4, 4, 12];
+      const dyv = values(size(outShape), 2.3);
+      const ref = reference(c, xv, wv, dyv);
+      const wino = winogradRuns;
+      const got = kernelResults(c, xv, wv, dyv, outShape);
+      assert.equal(winogradRuns - wino, 2, 'Winograd runs: the forward pass and the input gradient');
+      for (const k of ['y', 'dx', 'dW'] as const) {
+        const e = worst(ref[k], got[k]);
+        assert.ok(e < TOL, `${k}: worst error ${e} of the largest float64 value`);
+      }
+    } finally {
+      Object.assign(winogradSettings, saved);
+    }
+  });
 
   const activations = ['linear', 'relu', 'relu6', 'elu', 'sigmoid', 'leakyrelu', 'prelu'] as const;
   for (const activation of activations)

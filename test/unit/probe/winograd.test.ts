@@ -7,6 +7,8 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
+import { convOnnxWeight } from '../../../runtime/probe/convGrad';
+import * as winograd from '../../../runtime/probe/winograd';
 import { winogradConv, winogradWeightGrad, winogradWeights } from '../../../runtime/probe/winograd';
 
 type Case = { x: [number, number, number, number]; co: number; pads: [number, number, number, number] };
@@ -104,4 +106,37 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
         assert.ok(ew < 1e-5, `weight gradient: worst error ${ew} of the largest value`);
       });
     });
+
+  it('an executor convolution of 8 tiles: Winograd forward and input gradient, tap-matrix weight gradient, all matching the CPU backend', async () => {
+    // 2 images of 4×4 outputs: 8 tiles, at least minTiles but under minWeightGradTiles.
+    const c: Case = { x: [2, 4, 4, 8], co: 12, pads: [1, 1, 1, 1] };
+    assert.ok(winograd.winogradSettings.minTiles <= 8 && winograd.winogradSettings.minWeightGradTiles > 8);
+    const xv = values(size(c.x), 0.4);
+    const wv = values(c.co * c.x[3] * 9, 1.7);
+    const ref = await cpuReference(c, xv, wv);
+    await initBackend('wasm');
+    const runs = winograd.winogradRuns;
+    const geom = {
+      strides: [1, 1] as [number, number],
+      dilations: [1, 1] as [number, number],
+      pads: { top: 1, left: 1, bottom: 1, right: 1 },
+    };
+    tf.tidy(() => {
+      const x = tf.tensor4d(xv, c.x);
+      const w = tf.tensor4d(wv, [c.co, c.x[3], 3, 3]);
+      const dy = tf.tensor(ref.dy, ref.yShape);
+      const y = convOnnxWeight(x, w, geom, false, true);
+      const ey = worst(ref.y, y.dataSync() as Float32Array);
+      assert.ok(ey < 1e-5, `forward: worst error ${ey} of the largest output`);
+      const [dx, dw] = tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+        tf.sum(tf.mul(convOnnxWeight(xi as tf.Tensor4D, wi as tf.Tensor4D, geom, false, true), dy)),
+      )([x, w]);
+      const ex = worst(ref.dx, dx.dataSync() as Float32Array);
+      assert.ok(ex < 1e-5, `input gradient: worst error ${ex} of the largest value`);
+      const ew = worst(ref.dw, dw.dataSync() as Float32Array);
+      assert.ok(ew < 1e-5, `weight gradient: worst error ${ew} of the largest value`);
+    });
+    // Two forward passes (y, then inside tf.grads) and one input gradient: no Winograd weight gradient.
+    assert.equal(winograd.winogradRuns - runs, 3, 'Winograd runs');
+  });
 });
