@@ -2,7 +2,8 @@
  * The probe's own WebAssembly SGEMM (runtime/probe/wasm): both builds (relaxed-SIMD FMA and plain
  * SIMD) against a float64 product computed here, over shapes that hit every edge of the blocking
  * (partial register tiles, K past one KC block, N past one NC block, K = 0), transposed operands
- * and accumulation, and products of few rows, which read B in place (the same bits as packed); and tf.matMul on WASM (now that kernel) with broadcast batches (the pure-JS CPU
+ * and accumulation, and products of few rows, which read B in place (the same bits as packed) and
+ * end in a smaller register tile; and tf.matMul on WASM (now that kernel) with broadcast batches (the pure-JS CPU
  * backend gets those wrong in TF.js 4.22, so the reference is computed here). The generated module must match its generator.
  */
 import { strict as assert } from 'node:assert';
@@ -69,6 +70,8 @@ describe('WASM SGEMM kernels', function () {
     [13, 17, 300], // K past one KC block of 256
     [31, 33, 2], // edge tiles on both sides
     [12, 21, 300], // few rows: B read in place, K past KC, a partial last panel
+    [10, 16, 40], // 6 + 4 rows: the last 4 in the smaller tile, straight into C
+    [4, 9, 7], // the smaller tile alone, and on a partial panel
     [150, 40, 70], // M past one MC block
     [5, 4100, 3], // N past one NC block of 4096
     [3, 5, 0], // K = 0
