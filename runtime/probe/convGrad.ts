@@ -565,11 +565,10 @@ const winogradCache = new WeakMap<tf.Tensor, tf.Tensor3D>();
 
 /** The Winograd weights of `w`, cached for parameters; `temporary` ones are the caller's to free. */
 function winogradWeightsOf(w: tf.Tensor4D): { u: tf.Tensor3D; temporary: boolean } {
-  const [co, ci] = w.shape;
-  if (!persistent.has(w)) return { u: winogradWeights(valuesOf(w), co, ci), temporary: true };
+  if (!persistent.has(w)) return { u: winogradWeights(w), temporary: true };
   let u = winogradCache.get(w);
   if (!u) {
-    u = tf.keep(winogradWeights(valuesOf(w), co, ci));
+    u = tf.keep(winogradWeights(w));
     winogradCache.set(w, u);
   }
   return { u, temporary: false };

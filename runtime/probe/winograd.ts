@@ -44,32 +44,25 @@ export function winogradWeightGradFits(n: number, oh: number, ow: number): boole
 /** Winograd convolutions run so far in this process (tests check that a path was taken). */
 export let winogradRuns = 0;
 
-const G = [
-  [1, 0, 0],
-  [0.5, 0.5, 0.5],
-  [0.5, -0.5, 0.5],
-  [0, 0, 1],
-];
-
 /**
- * U[ξ][ci][co] = (G g Gᵀ)[ξ] for the 3×3 kernels g of an ONNX weight [co, ci, 3, 3]: the
- * right-hand operands of the forward products (forwardOperands) and, read at flipped tile
- * positions and transposed, of the input gradient's (inputGradOperands).
+ * U[ξ][ci][co] = (G g Gᵀ)[ξ] for the 3×3 kernels g of an ONNX weight [co, ci, 3, 3] on the WASM
+ * backend: the right-hand operands of the forward products (forwardOperands) and, read at flipped
+ * tile positions and transposed, of the input gradient's (inputGradOperands). The weight goes to
+ * HWIO through the WASM transpose, then through the SIMD transform TF.js's convolutions use
+ * (wgWeightsHwio), in float32: ResNet-18's 512-channel weights took 210–270 ms each in the
+ * float64 JavaScript loops this replaced.
  */
-export function winogradWeights(w: Float32Array, co: number, ci: number): tf.Tensor3D {
-  const u = new Float32Array(16 * ci * co);
-  const t = new Float64Array(12);
-  for (let o = 0; o < co; o++)
-    for (let i = 0; i < ci; i++) {
-      const g = (a: number) => w[(o * ci + i) * 9 + a];
-      for (let r = 0; r < 4; r++)
-        for (let b = 0; b < 3; b++) t[r * 3 + b] = G[r][0] * g(b) + G[r][1] * g(3 + b) + G[r][2] * g(6 + b);
-      for (let r = 0; r < 4; r++)
-        for (let s = 0; s < 4; s++)
-          u[((r * 4 + s) * ci + i) * co + o] =
-            t[r * 3] * G[s][0] + t[r * 3 + 1] * G[s][1] + t[r * 3 + 2] * G[s][2];
-    }
-  return tf.tensor3d(u, [16, ci, co]);
+export function winogradWeights(w: tf.Tensor4D): tf.Tensor3D {
+  const [co, ci] = w.shape;
+  const { backend, k } = heapBackend();
+  const hwio = tf.transpose(w, [2, 3, 1, 0]);
+  try {
+    const u = backend.makeOutput([16, ci, co], 'float32');
+    k.wgWeightsHwio(heapAddress(backend, hwio), ci * co, heapAddress(backend, u));
+    return tf.engine().makeTensorFromTensorInfo(u) as tf.Tensor3D;
+  } finally {
+    hwio.dispose();
+  }
 }
 
 /** The tile position of the flipped kernel's transform: G·J = P·G, P swapping rows 0 and 3. */

@@ -90,13 +90,29 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
       const [pt, pl] = c.pads;
       const [, oh, ow] = ref.yShape;
       tf.tidy(() => {
-        const y = winogradConv(tf.tensor4d(xv, c.x), winogradWeights(wv, c.co, ci), false, pt, pl, oh, ow);
+        const y = winogradConv(
+          tf.tensor4d(xv, c.x),
+          winogradWeights(tf.tensor4d(wv, [c.co, ci, 3, 3])),
+          false,
+          pt,
+          pl,
+          oh,
+          ow,
+        );
         assert.deepEqual(y.shape, ref.yShape);
         const ey = worst(ref.y, y.dataSync() as Float32Array);
         assert.ok(ey < 1e-5, `forward: worst error ${ey} of the largest output`);
         const dy = tf.tensor4d(ref.dy, [n, oh, ow, c.co]);
         // The input gradient reads the forward transform at flipped tile positions.
-        const dx = winogradConv(dy, winogradWeights(wv, c.co, ci), true, 2 - pt, 2 - pl, h, w);
+        const dx = winogradConv(
+          dy,
+          winogradWeights(tf.tensor4d(wv, [c.co, ci, 3, 3])),
+          true,
+          2 - pt,
+          2 - pl,
+          h,
+          w,
+        );
         assert.deepEqual(dx.shape, c.x);
         const ex = worst(ref.dx, dx.dataSync() as Float32Array);
         assert.ok(ex < 1e-5, `input gradient: worst error ${ex} of the largest value`);
