@@ -585,8 +585,11 @@ function tapWeightGrad(dy: tf.Tensor, cols: tf.Tensor, shape: number[]): tf.Tens
   const queued = queuedTensors();
   const [m, co] = dy.shape as [number, number];
   const k = cols.shape[1]!;
-  // A product too small for the threads is not worth queuing either.
-  if (!queued?.queues || m * co * k < taskSettings.minGemmWork)
+  // A product too small for the threads is not worth queuing either (nor waking a worker for).
+  if (
+    !queued?.queues ||
+    m * co * k < taskSettings.minGemmWork * (queued.later.cold ? taskSettings.coldFactor : 1)
+  )
     return tf.reshape(tf.matMul(dy, cols, true, false), shape);
   const backend = tf.backend() as unknown as WasmBackendHeap;
   const dw = backend.makeOutput(shape, 'float32');

@@ -304,8 +304,9 @@ export function winogradWeightGrad(x: tf.Tensor4D, dy: tf.Tensor4D, top: number,
   const { backend, k } = heapBackend();
   const queued = queuedTensors();
   const [th, tw] = tilesOf(dy.shape[1], dy.shape[2]);
-  // Products too small for the threads are not worth queuing either.
-  if (queued?.queues && 16 * x.shape[0] * th * tw * x.shape[3] * dy.shape[3] >= taskSettings.minGemmWork)
+  // Products too small for the threads are not worth queuing either (nor waking a worker for).
+  const minWork = taskSettings.minGemmWork * (queued?.later.cold ? taskSettings.coldFactor : 1);
+  if (queued?.queues && 16 * x.shape[0] * th * tw * x.shape[3] * dy.shape[3] >= minWork)
     return queuedWeightGrad(queued, backend, x, dy, top, left);
   const ci = x.shape[3];
   const [, oh, ow, co] = dy.shape;

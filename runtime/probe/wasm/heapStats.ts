@@ -28,11 +28,15 @@ export function heapStats(fallback: StatsKernels = opStats, queue = false): Stat
   }
   const usable = (t: tf.Tensor) => t.dtype === 'float32' && !t.isDisposed;
   const queued = queue ? queuedTensors() : undefined;
+  // Queued when large enough to pay for queuing, and, while the workers sleep, for waking one
+  // (as much as the threads' immediate form needs).
+  const queues = (bytes: number) =>
+    queued?.queues && bytes >= (queued.later.cold ? taskSettings.minStatsBytes : taskSettings.minQueueBytes);
   return {
     settle: () => queued?.settle(),
     moments(t) {
       if (!usable(t)) return fallback.moments(t);
-      if (queued?.queues && 4 * t.size >= taskSettings.minQueueBytes) {
+      if (queued && queues(4 * t.size)) {
         // After every earlier call when one of those still writes t (a weight gradient).
         const r = queued.later.gradStats(queued.address(t), t.size, queued.pending(t), queued.hold([t]));
         return {
@@ -51,7 +55,7 @@ export function heapStats(fallback: StatsKernels = opStats, queue = false): Stat
       // As on every backend: a NaN or Inf anywhere leaves the split undefined (NaN).
       const split = ([skipSq, branchSq]: [number, number]) =>
         Number.isFinite(skipSq + branchSq) ? { skipSq, branchSq } : { skipSq: NaN, branchSq: NaN };
-      if (queued?.queues && 8 * total.size >= taskSettings.minQueueBytes) {
+      if (queued && queues(8 * total.size)) {
         const after = queued.pending(total) || queued.pending(skip);
         const r = queued.later.diffSq(
           queued.address(total),

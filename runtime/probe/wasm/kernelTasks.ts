@@ -83,8 +83,12 @@ export const taskSettings = {
   minStatsBytes: 1 << 22,
   /**
    * Fewest bytes read by a statistics call worth queuing for the workers (wasmKernels.ts's
-   * LaterKernels): queuing one costs the calling thread some 5–20 µs (its task table, the holds,
-   * waking a worker), about what reading 256 KB takes. Smaller calls run at once.
+   * LaterKernels): queuing one costs the calling thread some 5–20 µs (its task table, the holds),
+   * about what reading 256 KB takes. Smaller calls run at once. While the workers sleep (past
+   * warmMs), queuing also wakes one, and only calls of minStatsBytes queue (weight gradients,
+   * likewise, from coldFactor × minGemmWork): queuing the sample model's statistics on sleeping
+   * workers had made its two-thread probe 5–8% slower than one thread (paired, 30 rounds; now
+   * 1–2%), and the rule made two-thread ResNet-34 passes 7% faster, Inception-v3's within ±2%.
    */
   minQueueBytes: 1 << 18,
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */

@@ -227,6 +227,12 @@ export interface VolumeTapGeometry {
 export interface LaterKernels {
   /** Whether calls queue (more than one thread is running); otherwise they run at once. */
   readonly queues: boolean;
+  /**
+   * Whether the workers have slept past their warm spell (taskSettings.warmMs), so that a call
+   * queued now first wakes one: callers then queue only larger calls (as jobs go to the threads
+   * only when large, taskSettings.coldFactor).
+   */
+  readonly cold: boolean;
   /** gradStats, its value readable once the call is done (after settle). */
   gradStats(
     p: number,
@@ -495,14 +501,17 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     }
     return scratchPtr;
   };
+  /**
+   * Warm while the workers still spin after the last job (threadSettings.workerSpinUs) and for
+   * warmMs after, and while they are awake at all (busy with background jobs); cold after.
+   */
+  const isCold = (pool: KernelThreads) =>
+    pool.idleMs() > threadSettings.workerSpinUs / 1000 + taskSettings.warmMs && pool.asleep;
   /** The kernel threads when more than one runs, else undefined (the call runs here). */
   const threads = (): KernelThreads | undefined => {
     const pool = pools.get(heap);
     if (!pool || pool.threads < 2) return undefined;
-    // Warm while the workers still spin after the last job (threadSettings.workerSpinUs) and for
-    // warmMs after, and while they are awake at all (busy with background jobs).
-    const warmFor = threadSettings.workerSpinUs / 1000 + taskSettings.warmMs;
-    jobScale.value = pool.idleMs() > warmFor && pool.asleep ? taskSettings.coldFactor : 1;
+    jobScale.value = isCold(pool) ? taskSettings.coldFactor : 1;
     return pool;
   };
   /** Runs `tasks` on the threads; false (nothing done) when there are none, so that the caller runs the kernel itself. */
@@ -618,6 +627,10 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
   const later: LaterKernels = {
     get queues() {
       return queue() !== undefined;
+    },
+    get cold() {
+      const pool = queue();
+      return pool !== undefined && isCold(pool);
     },
     gradStats(p, n, after, done) {
       const r = statsLater(TaskKind.gradStats, [p], n, after, done);

@@ -193,25 +193,45 @@ describe('WASM kernel threads: background jobs', function () {
     }
   });
 
-  it('threadSettings.background off: nothing queues; the probe statistics queue from minQueueBytes read, smaller ones are known at once', async () => {
+  /** Polls `ok` every 5 ms, for at most 5 s. */
+  async function until(ok: () => boolean, what: string): Promise<void> {
+    for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
+    assert.ok(ok(), what);
+  }
+
+  it('threadSettings.background off: nothing queues; the probe statistics queue from minQueueBytes read while the workers are warm, from minStatsBytes while they sleep, smaller ones are known at once', async () => {
     assert.equal(await setKernelThreads(heap, 2), 2);
     const stats = statsKernels(true);
     const small = tf.tensor1d(values(taskSettings.minQueueBytes / 4 - 1, 0.3));
     const large = tf.tensor1d(values(taskSettings.minQueueBytes / 4, 0.6));
+    const huge = tf.tensor1d(values(taskSettings.minStatsBytes / 4, 0.9));
     try {
       threadSettings.background = false;
       assert.equal(k.later.queues, false);
       assert.ok('now' in stats.moments(large));
       threadSettings.background = true;
       assert.equal(k.later.queues, true);
+      // Warm: a worker busy with a long background product.
+      slowJob(768);
+      await until(() => !k.later.cold, 'the workers did not take the queued product');
       assert.ok('now' in stats.moments(small), 'a call under minQueueBytes was queued');
       const queued = stats.moments(large);
-      assert.ok('value' in queued, 'a call of minQueueBytes was not queued');
+      assert.ok('value' in queued, 'a call of minQueueBytes was not queued while a worker was busy');
       stats.settle!();
       assert.deepEqual(readNow(queued), readNow(statsKernels().moments(large)));
+      // Cold: the workers asleep since (queuing would wake one).
+      await until(() => k.later.cold, 'the workers did not go to sleep');
+      assert.ok(
+        'now' in stats.moments(large),
+        'a call under minStatsBytes was queued while the workers slept',
+      );
+      const big = stats.moments(huge);
+      assert.ok('value' in big, 'a call of minStatsBytes was not queued while the workers slept');
+      stats.settle!();
+      assert.deepEqual(readNow(big), readNow(statsKernels().moments(huge)));
     } finally {
       threadSettings.background = true;
-      tf.dispose([small, large]);
+      tf.dispose([small, large, huge]);
     }
   });
 

@@ -45,6 +45,7 @@ function forceTasks(perThread: number): () => void {
     minCopyBytes: 0,
     minTaskBytes: 1,
     minQueueBytes: 0,
+    minStatsBytes: 0,
     tasksPerThread: perThread,
   });
   return () => Object.assign(taskSettings, saved);
