@@ -10,8 +10,8 @@ export const NC = 4096;
 export const NR = 8;
 /**
  * Row tiles of the most rows whose products read B in place (sgemm below). Timed on one core
- * (N = K = 512): 6 rows 116 → 72 µs, 8 rows 183 → 142, 12 rows 179 → 141; from 24 rows on,
- * reading B in place was 5–10% slower than packing it.
+ * (N = K = 512): 6 rows 116 → 72 µs, 8 rows 183 → 142, 12 rows 179 → 141. With 24 to 128 rows
+ * read in place it was 5–20% slower than packed (one comparison, two processes apart).
  */
 export const DIRECT_M_TILES = 2;
 
