@@ -190,7 +190,7 @@ export function winogradTileSums(
 }
 
 /** The 16 products of the tile sums: M[ξ] [ci][co] = V[ξ]ᵀ · D[ξ] over the tiles. */
-function tileSumProducts(v: number, d: number, m: number, tiles: number, ci: number, co: number) {
+export function tileSumProducts(v: number, d: number, m: number, tiles: number, ci: number, co: number) {
   return Array.from({ length: 16 }, (_, xi) => ({
     m: ci,
     n: co,

@@ -3,8 +3,8 @@
  * queuedTensors.ts): a queued chain of kernels gives the very bits it gives run at once on one
  * thread, respects its barriers and runs each job's clean-up once, in queue order; a tensor a
  * queued call writes is waited for by any TF.js access, and tensors it reads stay in place when
- * TF.js frees them; a task that fails, or a worker that dies holding one, makes settle throw, and
- * the pool carries on.
+ * TF.js frees them; small calls queue only while the workers are awake; a task that fails, or a
+ * worker that dies holding one, makes settle throw, and the pool carries on.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -21,6 +21,7 @@ import { taskSettings, type GemmOp } from '../../../runtime/probe/wasm/kernelTas
 import { KernelThreadError, threadSettings } from '../../../runtime/probe/wasm/kernelThreads';
 import { queuedTensors, queueSettings } from '../../../runtime/probe/wasm/queuedTensors';
 import { readNow, statsKernels } from '../../../runtime/probe/statsKernels';
+import { tileSumProducts, winogradWeightGrad } from '../../../runtime/probe/winograd';
 
 /** Blocks the calling thread for `ms` (the workers go on). */
 const pause = (ms: number) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
@@ -61,16 +62,7 @@ describe('WASM kernel threads: background jobs', function () {
     const d = buffer(16 * tiles * co);
     const m = buffer(16 * ci * co);
     const out = buffer(co * ci * 9);
-    const products: GemmOp[] = Array.from({ length: 16 }, (_, xi) => ({
-      m: ci,
-      n: co,
-      k: tiles,
-      a: { ptr: v + 4 * xi * tiles * ci, rowStride: 1, colStride: ci },
-      b: { ptr: d + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
-      c: m + 4 * xi * ci * co,
-      ldc: co,
-      acc: false,
-    }));
+    const products: GemmOp[] = tileSumProducts(v, d, m, tiles, ci, co);
     const run = (order: string[]) => {
       new Float32Array(heap.asm.memory.buffer, out, co * ci * 9).fill(Number.NaN);
       new Float32Array(heap.asm.memory.buffer, m, 16 * ci * co).fill(Number.NaN);
@@ -232,6 +224,33 @@ describe('WASM kernel threads: background jobs', function () {
     } finally {
       threadSettings.background = true;
       tf.dispose([small, large, huge]);
+    }
+  });
+
+  it('a Winograd weight gradient of minGemmWork to coldFactor × minGemmWork queues while a worker is busy and runs at once while the workers sleep, with the same bits', async () => {
+    assert.equal(await setKernelThreads(heap, 2), 2);
+    const pool = kernelThreadsOf(heap)!;
+    // 16 tiles of 96 → 96 channels: 16 products of 96×96 over 16 tiles.
+    const x = tf.tensor4d(values(8 * 8 * 96, 0.2), [1, 8, 8, 96]);
+    const dy = tf.tensor4d(values(8 * 8 * 96, 0.7), [1, 8, 8, 96]);
+    const work = 16 * 16 * 96 * 96;
+    assert.ok(work >= taskSettings.minGemmWork && work < taskSettings.coldFactor * taskSettings.minGemmWork);
+    try {
+      slowJob(768);
+      await until(() => !k.later.cold, 'the workers did not take the queued product');
+      let queued = pool.stats.queued;
+      const warm = winogradWeightGrad(x, dy, 1, 1);
+      assert.ok(pool.stats.queued > queued, 'not queued while a worker was busy');
+      const want = warm.dataSync().slice();
+      queuedTensors()!.settle();
+      await until(() => k.later.cold, 'the workers did not go to sleep');
+      queued = pool.stats.queued;
+      const cold = winogradWeightGrad(x, dy, 1, 1);
+      assert.equal(pool.stats.queued, queued, 'queued while the workers slept');
+      assert.deepEqual(cold.dataSync(), want);
+      tf.dispose([warm, cold]);
+    } finally {
+      tf.dispose([x, dy]);
     }
   });
 
