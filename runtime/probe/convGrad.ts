@@ -21,6 +21,7 @@ import {
   winogradWeightGrad,
   winogradWeightGradFits,
   winogradWeights,
+  winogradInputGradWeights,
 } from './winograd';
 
 /** Explicit padding of a 2-D convolution. */
@@ -469,8 +470,10 @@ export function releaseWeightViews(t: tf.Tensor): void {
   const v = views.get(t);
   if (v) tf.dispose([v.hwio, ...(v.flipT ? [v.flipT] : [])]);
   views.delete(t);
-  winogradCache.get(t)?.dispose();
-  winogradCache.delete(t);
+  for (const cache of [winogradCache, inputGradCache]) {
+    cache.get(t)?.dispose();
+    cache.delete(t);
+  }
   persistent.delete(t);
 }
 
@@ -560,16 +563,28 @@ export function convOutHW(h: number, w: number, kh: number, kw: number, g: ConvG
   ];
 }
 
-/** Winograd-transformed weights of parameters ([16, ci, co]), made once per run. */
+/**
+ * Winograd-transformed weights of parameters, made once per run: U [16, ci, co] for the forward
+ * products, and its flipped, transposed blocks [16, co, ci] for the input gradient's.
+ */
 const winogradCache = new WeakMap<tf.Tensor, tf.Tensor3D>();
+const inputGradCache = new WeakMap<tf.Tensor, tf.Tensor3D>();
 
-/** The Winograd weights of `w`, cached for parameters; `temporary` ones are the caller's to free. */
-function winogradWeightsOf(w: tf.Tensor4D): { u: tf.Tensor3D; temporary: boolean } {
-  if (!persistent.has(w)) return { u: winogradWeights(w), temporary: true };
-  let u = winogradCache.get(w);
+/** The Winograd weights of `w` (`inputGrad`: the input gradient's), cached for parameters; `temporary` ones are the caller's to free. */
+function winogradWeightsOf(w: tf.Tensor4D, inputGrad: boolean): { u: tf.Tensor3D; temporary: boolean } {
+  const make = () => {
+    if (!inputGrad) return winogradWeights(w);
+    const u = winogradCache.get(w) ?? winogradWeights(w);
+    const ut = winogradInputGradWeights(u);
+    if (u !== winogradCache.get(w)) u.dispose();
+    return ut;
+  };
+  if (!persistent.has(w)) return { u: make(), temporary: true };
+  const cache = inputGrad ? inputGradCache : winogradCache;
+  let u = cache.get(w);
   if (!u) {
-    u = tf.keep(winogradWeights(w));
-    winogradCache.set(w, u);
+    u = tf.keep(make());
+    cache.set(w, u);
   }
   return { u, temporary: false };
 }
@@ -639,7 +654,7 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
     let y: tf.Tensor;
     if (winograd) {
       save([xi, wi]);
-      const { u, temporary } = winogradWeightsOf(wi as tf.Tensor4D);
+      const { u, temporary } = winogradWeightsOf(wi as tf.Tensor4D, false);
       y = winogradConv(xi as tf.Tensor4D, u, false, g.pads.top, g.pads.left, oh, ow);
       if (temporary) u.dispose();
       // The gradient sees a clone of the weight: look its cached transform up by the original now.
@@ -668,8 +683,9 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
         if (!needDx) return [tf.zerosLike(x4), dw];
         let dx: tf.Tensor;
         if (winograd) {
-          const { u, temporary } = winogradWeightsOf(weightForGrad ?? (w4 as tf.Tensor4D));
-          dx = winogradConv(dy4, u, true, 2 - g.pads.top, 2 - g.pads.left, h, wd);
+          const { u, temporary } = winogradWeightsOf(weightForGrad ?? (w4 as tf.Tensor4D), true);
+          // [16, co, ci]: the input gradient is a forward correlation with these.
+          dx = winogradConv(dy4, u, false, 2 - g.pads.top, 2 - g.pads.left, h, wd);
           if (temporary) u.dispose();
         } else {
           const dcols = tf.matMul(dy, tf.reshape(w4, [co, k]));

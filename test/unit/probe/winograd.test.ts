@@ -9,7 +9,12 @@ import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
 import { convOnnxWeight } from '../../../runtime/probe/convGrad';
 import * as winograd from '../../../runtime/probe/winograd';
-import { winogradConv, winogradWeightGrad, winogradWeights } from '../../../runtime/probe/winograd';
+import {
+  winogradConv,
+  winogradInputGradWeights,
+  winogradWeightGrad,
+  winogradWeights,
+} from '../../../runtime/probe/winograd';
 
 type Case = { x: [number, number, number, number]; co: number; pads: [number, number, number, number] };
 
@@ -18,6 +23,9 @@ const cases: Case[] = [
   { x: [1, 6, 6, 4], co: 4, pads: [0, 0, 0, 0] },
   { x: [3, 7, 5, 12], co: 8, pads: [2, 0, 1, 2] },
   { x: [1, 16, 16, 32], co: 16, pads: [1, 1, 1, 1] },
+  // 8 tiles, 16 input channels: the input gradient's products (8 rows, two full panels of 8
+  // columns) read winogradInputGradWeights's blocks in place.
+  { x: [2, 4, 4, 16], co: 8, pads: [1, 1, 1, 1] },
 ];
 
 function values(n: number, phase: number): Float32Array {
@@ -116,6 +124,11 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
         assert.deepEqual(dx.shape, c.x);
         const ex = worst(ref.dx, dx.dataSync() as Float32Array);
         assert.ok(ex < 1e-5, `input gradient: worst error ${ex} of the largest value`);
+        // The executor's layout of the same operands, read as a forward correlation: the same bits.
+        const ut = winogradInputGradWeights(winogradWeights(tf.tensor4d(wv, [c.co, ci, 3, 3])));
+        assert.deepEqual(ut.shape, [16, c.co, ci]);
+        const dxT = winogradConv(dy, ut, false, 2 - pt, 2 - pl, h, w);
+        assert.deepEqual(dxT.dataSync(), dx.dataSync(), 'input gradient from the flipped, transposed blocks');
         const dw = winogradWeightGrad(tf.tensor4d(xv, c.x), dy, pt, pl);
         assert.deepEqual(dw.shape, [c.co, ci, 3, 3]);
         const ew = worst(ref.dw, dw.dataSync() as Float32Array);
