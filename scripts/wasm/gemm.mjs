@@ -17,7 +17,7 @@ export const DIRECT_M_TILES = 2;
 
 /**
  * The register tile: C[rows×NR] (+)= Apanel[kc×MR]ᵀ · Bpanel[kc×NR] for the first `rows` of the
- * panel's MR rows (`name` $tile for all MR, $tileFew for the last few rows of a product). `c` is
+ * panel's MR rows (`name` $tile for all MR, $tileFew and $tileTwo for a product's last few rows). `c` is
  * the tile's first float, `ldc` the row stride of C in bytes; with `load` 0 the accumulators start
  * at zero. The NR values of B for each p lie at `b`, then `b` + bs, … (bs = 4·NR bytes in a packed
  * panel, B's row stride when read in place). Each C value is the same chain of multiply-adds in
@@ -188,7 +188,13 @@ function pack(name, w) {
  * the products (a 6×512×512 product: 116 µs, some 60 of them packing). The products are the
  * same multiply-adds in the same order either way, so the same bits.
  */
-function sgemm(mr, mc, directM, few) {
+function sgemm(mr, mc, directM, few, two) {
+  /** The tile for the row tile's $mrr rows (the fewest-row tile that holds them) into C at `c`. */
+  const tileCall = (c, ldc, load) => {
+    const call = (name) =>
+      `(call ${name} ${get('ap')} ${get('bp')} ${get('bs')} ${get('kc')} ${c} ${ldc} ${load})`;
+    return `(if ${get('two')} (then ${call('$tileTwo')}) (else (if ${get('few')} (then ${call('$tileFew')}) (else ${call('$tile')}))))`;
+  };
   return `
 (func $edgeIn (param $c i32) (param $ldc i32) (param $m i32) (param $n i32) (param $tmp i32) (param $load i32)
   (local $i i32) (local $j i32)
@@ -224,7 +230,7 @@ function sgemm(mr, mc, directM, few) {
   (param $pa i32) (param $pb i32) (param $tmp i32)
   (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
   (local $jr i32) (local $ir i32) (local $mrr i32) (local $nrr i32) (local $load i32) (local $cp i32) (local $ldcb i32)
-  (local $direct i32) (local $bp i32) (local $bs i32) (local $ap i32) (local $few i32)
+  (local $direct i32) (local $bp i32) (local $bs i32) (local $ap i32) (local $few i32) (local $two i32)
   (if (i32.or (i32.eqz ${get('M')}) (i32.eqz ${get('N')})) (then (return)))
   ${set('direct', `(i32.and (i32.eq ${get('csb')} ${i32(1)}) (i32.le_s ${get('M')} ${i32(directM)}))`)}
   ${set('ldcb', mul(get('ldc'), i32(4)))}
@@ -269,17 +275,13 @@ function sgemm(mr, mc, directM, few) {
             ${set('cp', add(get('C'), mul(add(mul(add(get('ic'), get('ir')), get('ldc')), add(get('jc'), get('jr'))), i32(4))))}
             ${set('ap', add(get('pa'), mul(get('ir'), mul(get('kc'), i32(4)))))}
             ${set('few', few ? `(i32.le_s ${get('mrr')} ${i32(few)})` : i32(0))}
-            ;; Straight into C when the tile's rows are all C's (MR of them, or exactly the few tile's).
-            (if (i32.and (i32.or (i32.eq ${get('mrr')} ${i32(mr)}) (i32.eq ${get('mrr')} ${i32(few || mr)})) (i32.eq ${get('nrr')} ${i32(NR)}))
-              (then
-                (if ${get('few')}
-                  (then (call $tileFew ${get('ap')} ${get('bp')} ${get('bs')} ${get('kc')} ${get('cp')} ${get('ldcb')} ${get('load')}))
-                  (else (call $tile ${get('ap')} ${get('bp')} ${get('bs')} ${get('kc')} ${get('cp')} ${get('ldcb')} ${get('load')}))))
+            ${set('two', two ? `(i32.le_s ${get('mrr')} ${i32(two)})` : i32(0))}
+            ;; Straight into C when the tile's rows are all C's (MR of them, or exactly the few or two tile's).
+            (if (i32.and (i32.or (i32.or (i32.eq ${get('mrr')} ${i32(mr)}) (i32.eq ${get('mrr')} ${i32(few || mr)})) (i32.eq ${get('mrr')} ${i32(two || mr)})) (i32.eq ${get('nrr')} ${i32(NR)}))
+              (then ${tileCall(get('cp'), get('ldcb'), get('load'))})
               (else
                 (call $edgeIn ${get('cp')} ${get('ldcb')} ${get('mrr')} ${get('nrr')} ${get('tmp')} ${get('load')})
-                (if ${get('few')}
-                  (then (call $tileFew ${get('ap')} ${get('bp')} ${get('bs')} ${get('kc')} ${get('tmp')} ${i32(4 * NR)} ${i32(1)}))
-                  (else (call $tile ${get('ap')} ${get('bp')} ${get('bs')} ${get('kc')} ${get('tmp')} ${i32(4 * NR)} ${i32(1)})))
+                ${tileCall(get('tmp'), i32(4 * NR), i32(1))}
                 (call $edgeOut ${get('cp')} ${get('ldcb')} ${get('mrr')} ${get('nrr')} ${get('tmp')})))
             ${set('ir', add(get('ir'), i32(mr)))}
             (br_if $irl (i32.lt_s ${get('ir')} ${get('mc')})))
@@ -302,6 +304,9 @@ export function gemmText({ fma, mr }) {
   // 8-row product then costs 6 + 4 rows of work, not 6 + 6 (8×512×512 on one core: 142 → 118 µs;
   // 1 to 4 rows 75 → 52–55 µs).
   const few = mr > 4 ? mr - 2 : 0;
+  // And when at most 2, in a tile of 2 rows, which had cost the few tile's 4 (N = K = 512 on one
+  // core, two runs each: 2 rows 65–71 → 46–48 µs, 6 + 2 rows 126–140 → 104–121 µs).
+  const two = few > 2 ? 2 : 0;
   return `
 (global (export "MR") i32 ${i32(mr)})
 (global (export "NR") i32 ${i32(NR)})
@@ -311,7 +316,8 @@ export function gemmText({ fma, mr }) {
 (global (export "DIRECT_M") i32 ${i32(directM)})
 ${tile(mr, fma)}
 ${few ? tile(mr, fma, few, '$tileFew') : ''}
+${two ? tile(mr, fma, two, '$tileTwo') : ''}
 ${pack('packMR', mr)}
 ${pack('packNR', NR)}
-${sgemm(mr, mc, directM, few)}`;
+${sgemm(mr, mc, directM, few, two)}`;
 }
