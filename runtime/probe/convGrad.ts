@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { heapAddress, type WasmBackendHeap } from './wasm/heap';
 import { queuedTensors } from './wasm/queuedTensors';
-import { taskSettings } from './wasm/kernelTasks';
+import { taskSettings, type WinogradTile } from './wasm/kernelTasks';
 import {
   wasmKernelsIfAvailable,
   type EmscriptenHeap,
@@ -21,7 +21,9 @@ import {
   winogradWeightGrad,
   winogradWeightGradFits,
   winogradWeights,
+  winogradWeights4,
   winogradInputGradWeights,
+  winogradTile,
 } from './winograd';
 
 /** Explicit padding of a 2-D convolution. */
@@ -470,7 +472,7 @@ export function releaseWeightViews(t: tf.Tensor): void {
   const v = views.get(t);
   if (v) tf.dispose([v.hwio, ...(v.flipT ? [v.flipT] : [])]);
   views.delete(t);
-  for (const cache of [winogradCache, inputGradCache]) {
+  for (const cache of winogradCaches.values()) {
     cache.get(t)?.dispose();
     cache.delete(t);
   }
@@ -564,23 +566,34 @@ export function convOutHW(h: number, w: number, kh: number, kw: number, g: ConvG
 }
 
 /**
- * Winograd-transformed weights of parameters, made once per run: U [16, ci, co] for the forward
- * products, and its flipped, transposed blocks [16, co, ci] for the input gradient's.
+ * Winograd-transformed weights of parameters, made once per run, by tiling and use: F(2×2, 3×3)'s
+ * U [16, ci, co] for the forward products and its flipped, transposed blocks [16, co, ci] for the
+ * input gradient's; F(4×4, 3×3)'s [36, ci, co] and [36, co, ci].
  */
-const winogradCache = new WeakMap<tf.Tensor, tf.Tensor3D>();
-const inputGradCache = new WeakMap<tf.Tensor, tf.Tensor3D>();
+const winogradCaches = new Map<string, WeakMap<tf.Tensor, tf.Tensor3D>>(
+  ['2f', '2g', '4f', '4g'].map((key) => [key, new WeakMap()]),
+);
 
-/** The Winograd weights of `w` (`inputGrad`: the input gradient's), cached for parameters; `temporary` ones are the caller's to free. */
-function winogradWeightsOf(w: tf.Tensor4D, inputGrad: boolean): { u: tf.Tensor3D; temporary: boolean } {
+/**
+ * The Winograd weights of `w` in `tile`'s tiling (`inputGrad`: the input gradient's), cached for
+ * parameters; `temporary` ones are the caller's to free.
+ */
+function winogradWeightsOf(
+  w: tf.Tensor4D,
+  tile: WinogradTile,
+  inputGrad: boolean,
+): { u: tf.Tensor3D; temporary: boolean } {
+  const forward = winogradCaches.get('2f')!;
   const make = () => {
+    if (tile === 4) return winogradWeights4(w, inputGrad);
     if (!inputGrad) return winogradWeights(w);
-    const u = winogradCache.get(w) ?? winogradWeights(w);
+    const u = forward.get(w) ?? winogradWeights(w);
     const ut = winogradInputGradWeights(u);
-    if (u !== winogradCache.get(w)) u.dispose();
+    if (u !== forward.get(w)) u.dispose();
     return ut;
   };
   if (!persistent.has(w)) return { u: make(), temporary: true };
-  const cache = inputGrad ? inputGradCache : winogradCache;
+  const cache = winogradCaches.get(`${tile}${inputGrad ? 'g' : 'f'}`)!;
   let u = cache.get(w);
   if (!u) {
     u = tf.keep(make());
@@ -634,12 +647,13 @@ function tapWeightGrad(dy: tf.Tensor, cols: tf.Tensor, shape: number[]): tf.Tens
 
 /**
  * A convolution on the WASM backend as matrix products, where tf.matMul is the probe's own SGEMM
- * (wasm/matMulKernel.ts). 3×3 stride-1 convolutions with enough output run as Winograd F(2×2, 3×3)
- * (winograd.ts), forward, input and weight gradients alike (2.25× fewer multiplies, no tap
- * matrix); the others as im2col
- * · Wᵀ, the ONNX weight [co, ci·kh·kw] read transposed in place, with the tap matrix kept for the
- * weight gradient, and the input gradient as dy·W scattered back by col2im. The weight gradient
- * dyᵀ·cols comes out in ONNX layout: no weight layouts, flips or transposes per pass.
+ * (wasm/matMulKernel.ts). 3×3 stride-1 convolutions with enough output run as Winograd (winograd.ts;
+ * no tap matrix): the forward pass and input gradient in F(4×4, 3×3) where its tiles pay (4× fewer
+ * multiplies), else F(2×2, 3×3) (2.25×), the weight gradient in F(2×2, 3×3) when it has enough tiles.
+ * The others run as im2col · Wᵀ, the ONNX weight [co, ci·kh·kw] read transposed in place, with the
+ * tap matrix kept for the weight gradient, and the input gradient as dy·W scattered back by
+ * col2im. The weight gradient dyᵀ·cols comes out in ONNX layout: no weight layouts, flips or
+ * transposes per pass.
  */
 function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean): tf.Tensor4D {
   const [n, h, wd] = x.shape;
@@ -654,7 +668,7 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
     let y: tf.Tensor;
     if (winograd) {
       save([xi, wi]);
-      const { u, temporary } = winogradWeightsOf(wi as tf.Tensor4D, false);
+      const { u, temporary } = winogradWeightsOf(wi as tf.Tensor4D, winogradTile(n, oh, ow), false);
       y = winogradConv(xi as tf.Tensor4D, u, false, g.pads.top, g.pads.left, oh, ow);
       if (temporary) u.dispose();
       // The gradient sees a clone of the weight: look its cached transform up by the original now.
@@ -683,8 +697,9 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
         if (!needDx) return [tf.zerosLike(x4), dw];
         let dx: tf.Tensor;
         if (winograd) {
-          const { u, temporary } = winogradWeightsOf(weightForGrad ?? (w4 as tf.Tensor4D), true);
-          // [16, co, ci]: the input gradient is a forward correlation with these.
+          const tile = winogradTile(n, h, wd);
+          const { u, temporary } = winogradWeightsOf(weightForGrad ?? (w4 as tf.Tensor4D), tile, true);
+          // [16 or 36, co, ci]: the input gradient is a forward correlation with these.
           dx = winogradConv(dy4, u, false, 2 - g.pads.top, 2 - g.pads.left, h, wd);
           if (temporary) u.dispose();
         } else {

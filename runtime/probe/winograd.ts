@@ -9,12 +9,18 @@
  * (convGrad.ts, through the tensor wrappers at the end) and TF.js's (wasmConvKernels.ts). The
  * transforms are WASM SIMD kernels (scripts/wasm/winograd.mjs); the ONNX weight transform, done
  * once per parameter and run, is here.
+ *
+ * The executor's forward passes and input gradients also run as F(4×4, 3×3) where its tiles pay
+ * (winogradTile): 6×6 input tiles at stride 4, 36 products, 4×4 outputs, so 36 multiplies per 16
+ * outputs instead of 144; its input gradient takes the flipped kernel's own transform
+ * (winogradWeights4). Its float32 error is some 2–4× F(2×2, 3×3)'s (of the largest value, up to
+ * 2e-5 against 1e-5 on the tests' shapes). Weight gradients stay F(2×2, 3×3).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels, type MatrixRef, type WasmKernels, type WinogradOperands } from './wasm/wasmKernels';
 import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
 import { queuedTensors, type QueuedTensors } from './wasm/queuedTensors';
-import { taskSettings } from './wasm/kernelTasks';
+import { taskSettings, winogradBlockFloats, winogradPositions, type WinogradTile } from './wasm/kernelTasks';
 
 /**
  * The fewest 2×2 output tiles worth the transforms (tests lower it to send small models through
@@ -25,7 +31,20 @@ import { taskSettings } from './wasm/kernelTasks';
  * batch 2 5% and 1.5%; 2 made ResNet-34 10% and 15% slower (its last stage, 2 tiles). Inception-v3,
  * EfficientNetV2-S and RegNet-Y-400MF moved within the machine's noise either way.
  */
-export const winogradSettings = { minTiles: 8, minWeightGradTiles: 16 };
+export const winogradSettings = { minTiles: 8, minWeightGradTiles: 16, minTiles4: 8, maxProducts4: 0.75 };
+
+/**
+ * The tiling of a Winograd convolution with an output of n × oh × ow: F(4×4, 3×3) (36 multiplies
+ * per 4×4 outputs, 4× fewer than im2col; 1.78× fewer than F(2×2, 3×3)) where its products, tiles
+ * past the output included, are at most maxProducts4 of F(2×2, 3×3)'s and it has minTiles4 tiles;
+ * else F(2×2, 3×3). ResNet-18 at 64×64: its first three stages (outputs 16², 8², 4²) take
+ * F(4×4, 3×3), its last (2², where a 4×4 tile would be three quarters empty) F(2×2, 3×3).
+ */
+export function winogradTile(n: number, oh: number, ow: number): WinogradTile {
+  const tiles = (t: number) => n * Math.ceil(oh / t) * Math.ceil(ow / t);
+  const fewer = 36 * tiles(4) <= winogradSettings.maxProducts4 * 16 * tiles(2);
+  return tiles(4) >= winogradSettings.minTiles4 && fewer ? 4 : 2;
+}
 
 /**
  * Whether a Winograd convolution's weight gradient runs as Winograd too (else as the tap matrix's
@@ -41,8 +60,9 @@ export function winogradWeightGradFits(n: number, oh: number, ow: number): boole
   return n * th * tw >= winogradSettings.minWeightGradTiles;
 }
 
-/** Winograd convolutions run so far in this process (tests check that a path was taken). */
+/** Winograd convolutions run so far in this process, and of those F(4×4, 3×3) (tests check that a path was taken). */
 export let winogradRuns = 0;
+export let winograd4Runs = 0;
 
 /**
  * U[ξ][ci][co] = (G g Gᵀ)[ξ] for the 3×3 kernels g of an ONNX weight [co, ci, 3, 3] on the WASM
@@ -63,6 +83,37 @@ export function winogradWeights(w: tf.Tensor4D): tf.Tensor3D {
   } finally {
     hwio.dispose();
   }
+}
+
+/** G of F(4×4, 3×3) (points 0, ±1, ±2, ∞): the weight transform, U = G g Gᵀ. */
+const G4 = [
+  [1 / 4, 0, 0],
+  [-1 / 6, -1 / 6, -1 / 6],
+  [-1 / 6, 1 / 6, -1 / 6],
+  [1 / 24, 1 / 12, 1 / 6],
+  [1 / 24, -1 / 12, 1 / 6],
+  [0, 0, 1],
+];
+
+/**
+ * The F(4×4, 3×3) weights of an ONNX weight [co, ci, 3, 3] on the WASM backend: U [36, ci, co]
+ * for the forward products, or (`inputGrad`) the flipped kernel's, [36, co, ci], for the input
+ * gradient's (F(4×4, 3×3) has no permutation that turns one into the other). One product of the
+ * weight's taps [co·ci, 9] with G ⊗ G [9, 36] (its rows reversed for the flip: the flipped
+ * kernel's tap t is tap 8 − t), then a transpose; float32, once per parameter and run.
+ */
+export function winogradWeights4(w: tf.Tensor4D, inputGrad: boolean): tf.Tensor3D {
+  const [co, ci] = w.shape;
+  const kron = new Float32Array(9 * 36);
+  for (let t = 0; t < 9; t++) {
+    const tap = inputGrad ? 8 - t : t;
+    for (let xi = 0; xi < 36; xi++)
+      kron[t * 36 + xi] = G4[Math.floor(xi / 6)][Math.floor(tap / 3)] * G4[xi % 6][tap % 3];
+  }
+  return tf.tidy(() => {
+    const u = tf.reshape(tf.matMul(tf.reshape(w, [co * ci, 9]), tf.tensor2d(kron, [9, 36])), [co, ci, 36]);
+    return tf.transpose(u, inputGrad ? [2, 0, 1] : [2, 1, 0]) as tf.Tensor3D;
+  });
 }
 
 /** The tile position of the flipped kernel's transform: G·J = P·G, P swapping rows 0 and 3. */
@@ -143,8 +194,9 @@ const tilesOf = (oh: number, ow: number) => [Math.ceil(oh / 2), Math.ceil(ow / 2
 /**
  * A 3×3 stride-1 correlation at heap addresses: NHWC `x` [n, h, w, c] padded by (top, left), tile
  * position ξ multiplied by the [c × co] operand `operandAt(u, ξ)`, into `y` [n, oh, ow, co] (tiles
- * past the input read zeros). On the kernel threads, when large enough, as one job of tile slices
- * (wgConv); else the input transform, the 16 products as one job, and the output transform.
+ * past the input read zeros), in F(2×2, 3×3) or (`tile` 4, u then unflipped [36] blocks)
+ * F(4×4, 3×3). On the kernel threads, when large enough, as one job of tile slices (wgConv);
+ * else the input transform, the 16 (36) products as one job, and the output transform.
  */
 export function winogradCorrelate(
   k: WasmKernels,
@@ -158,28 +210,33 @@ export function winogradCorrelate(
   y: number,
   oh: number,
   ow: number,
+  tile: WinogradTile = 2,
 ): void {
+  if (tile === 4 && u.flip) throw new Error('F(4×4, 3×3) takes the flipped kernel as operands of its own');
   winogradRuns++;
-  const [th, tw] = tilesOf(oh, ow);
+  if (tile === 4) winograd4Runs++;
+  const [th, tw] = [Math.ceil(oh / tile), Math.ceil(ow / tile)];
   const tiles = n * th * tw;
-  const v = alloc(16 * tiles * c);
-  const m = alloc(16 * tiles * co);
+  const positions = winogradPositions(tile);
+  const [vs, ms] = [winogradBlockFloats(tiles, c), winogradBlockFloats(tiles, co)];
+  const v = alloc(positions * vs);
+  const m = alloc(positions * ms);
   // Large enough: one job of tile slices on the threads, each with both transforms.
-  if (k.wgConv({ x, shape: [n, h, w, c], pt: top, pl: left, th, tw, u, co, y, oh, ow, v, m })) return;
-  k.wgInput(x, n, h, w, c, top, left, th, tw, v);
+  if (k.wgConv({ x, shape: [n, h, w, c], pt: top, pl: left, th, tw, u, co, y, oh, ow, v, m, tile })) return;
+  k.wgInput(x, n, h, w, c, top, left, th, tw, v, tile);
   k.sgemmMany(
-    Array.from({ length: 16 }, (_, xi) => ({
+    Array.from({ length: positions }, (_, xi) => ({
       m: tiles,
       n: co,
       k: c,
-      a: { ptr: v + 4 * xi * tiles * c, rowStride: c, colStride: 1 },
+      a: { ptr: v + 4 * xi * vs, rowStride: c, colStride: 1 },
       b: operandAt(u, xi),
-      c: m + 4 * xi * tiles * co,
+      c: m + 4 * xi * ms,
       ldc: co,
       acc: false,
     })),
   );
-  k.wgOutput(m, n, oh, ow, co, th, tw, y);
+  k.wgOutput(m, n, oh, ow, co, th, tw, y, tile);
 }
 
 /**
@@ -201,23 +258,24 @@ export function winogradTileSums(
   winogradRuns++;
   const [th, tw] = tilesOf(oh, ow);
   const tiles = n * th * tw;
-  const v = alloc(16 * tiles * ci);
+  const v = alloc(16 * winogradBlockFloats(tiles, ci));
   k.wgInput(x, n, h, w, ci, top, left, th, tw, v);
-  const d = alloc(16 * tiles * co);
+  const d = alloc(16 * winogradBlockFloats(tiles, co));
   k.wgGradOut(dy, n, oh, ow, co, th, tw, d);
   const m = alloc(16 * ci * co);
   k.sgemmMany(tileSumProducts(v, d, m, tiles, ci, co));
   return m;
 }
 
-/** The 16 products of the tile sums: M[ξ] [ci][co] = V[ξ]ᵀ · D[ξ] over the tiles. */
+/** The 16 products of the tile sums: M[ξ] [ci][co] = V[ξ]ᵀ · D[ξ] over the tiles (V's and D's blocks at winogradBlockFloats's strides). */
 export function tileSumProducts(v: number, d: number, m: number, tiles: number, ci: number, co: number) {
+  const [vs, ds] = [winogradBlockFloats(tiles, ci), winogradBlockFloats(tiles, co)];
   return Array.from({ length: 16 }, (_, xi) => ({
     m: ci,
     n: co,
     k: tiles,
-    a: { ptr: v + 4 * xi * tiles * ci, rowStride: 1, colStride: ci },
-    b: { ptr: d + 4 * xi * tiles * co, rowStride: co, colStride: 1 },
+    a: { ptr: v + 4 * xi * vs, rowStride: 1, colStride: ci },
+    b: { ptr: d + 4 * xi * ds, rowStride: co, colStride: 1 },
     c: m + 4 * xi * ci * co,
     ldc: co,
     acc: false,
@@ -244,7 +302,8 @@ function queuedWeightGrad(
   const [th, tw] = tilesOf(oh, ow);
   const tiles = n * th * tw;
   const heap = backend.wasm;
-  const release = queued.hold([x, dy], 64 * (tiles * (ci + co) + ci * co));
+  const [vs, ds] = [winogradBlockFloats(tiles, ci), winogradBlockFloats(tiles, co)];
+  const release = queued.hold([x, dy], 64 * (vs + ds + ci * co));
   const scratch: number[] = [];
   const alloc = (floats: number) => {
     const p = heap._malloc(4 * floats);
@@ -257,8 +316,8 @@ function queuedWeightGrad(
   };
   let v: number, d: number, m: number;
   try {
-    v = alloc(16 * tiles * ci);
-    d = alloc(16 * tiles * co);
+    v = alloc(16 * vs);
+    d = alloc(16 * ds);
     m = alloc(16 * ci * co);
   } catch (e) {
     release();
@@ -288,6 +347,8 @@ function heapBackend(): { backend: WasmBackendHeap; k: WasmKernels } {
  * winogradWeights, forward or (`inputGrad`, x then being the output gradient) for the input
  * gradient, giving [n, oh, ow, co] (forward) or [n, oh, ow, ci]. The input gradient may also take
  * winogradInputGradWeights's [16, co, ci] with `inputGrad` false: it is then a forward correlation.
+ * Operands of 36 blocks (winogradWeights4's, forward or input gradient's) run as F(4×4, 3×3),
+ * always with `inputGrad` false.
  */
 export function winogradConv(
   x: tf.Tensor4D,
@@ -299,7 +360,8 @@ export function winogradConv(
   ow: number,
 ): tf.Tensor4D {
   const { backend, k } = heapBackend();
-  const [, ci, co] = u.shape;
+  const [positions, ci, co] = u.shape;
+  const tile: WinogradTile = positions === 36 ? 4 : 2;
   const out = inputGrad ? ci : co;
   const ptr = heapAddress(backend, u);
   const y = backend.makeOutput([x.shape[0], oh, ow, out], 'float32');
@@ -316,6 +378,7 @@ export function winogradConv(
       heapAddress(backend, y),
       oh,
       ow,
+      tile,
     ),
   );
   return tf.engine().makeTensorFromTensorInfo(y) as tf.Tensor4D;

@@ -29,8 +29,11 @@ export const TASKS = [
   { name: 'gradStats', args: 3 },
   { name: 'diffSq', args: 4 },
   { name: 'transpose', args: 16 },
-  { name: 'wgConv', args: 21, scratch: 'gemm' },
+  { name: 'wgConv', args: 22, scratch: 'gemm' },
   { name: 'wgWeightOut', args: 4 },
+  { name: 'wgInput4', args: 11 },
+  { name: 'wgOutput4', args: 9 },
+  { name: 'wgConv4', args: 22, scratch: 'gemm' },
 ];
 
 /** Argument `i` of the task at $t. */

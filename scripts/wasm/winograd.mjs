@@ -1,17 +1,20 @@
 /**
- * WebAssembly text of the Winograd F(2×2, 3×3) transforms for NHWC tensors, four channels per
- * v128 (the channel count must be a multiple of 4):
+ * WebAssembly text of the Winograd F(2×2, 3×3) and F(4×4, 3×3) transforms for NHWC tensors, four
+ * channels per v128 (the channel count must be a multiple of 4):
  *
  * - `wgInput`: every 4×4 input tile (stride 2, zero outside the image) to V = Bᵀ d B, stored as
- *   [16][tiles][C] so that each of the 16 positions is a row-major matrix for the GEMM;
- * - `wgOutput`: the 16 GEMM results [16][tiles][C] back to 2×2 output tiles, Y = Aᵀ m A.
+ *   16 blocks [tiles][C] so that each of the 16 positions is a row-major matrix for the GEMM;
+ * - `wgOutput`: the 16 GEMM results back to 2×2 output tiles, Y = Aᵀ m A;
+ * - `wgInput4`, `wgOutput4`: the same for 6×6 input tiles at stride 4, 36 blocks, 4×4 outputs.
  *
  * With the weight transform U = G g Gᵀ (done in TypeScript), a 3×3 stride-1 convolution becomes
- * 16 matrix products of a quarter of the output's pixels each: 2.25× fewer multiplies than im2col.
+ * 16 matrix products of a quarter of the output's pixels each (2.25× fewer multiplies than
+ * im2col), or 36 of a sixteenth (4×).
  *
- * The last parameter, `tiles`, is the row count of each of the 16 blocks (their stride): n·th·tw
- * for a whole tensor, more when a kernel thread transforms a slice of the tiles (the pointers then
- * point at the slice's first tile and image row, n, th and the pads describe the slice).
+ * The last parameter, `bs`, is the blocks' stride in floats (kernelTasks.ts's
+ * winogradBlockFloats: at least tiles·C, not a multiple of 4 KB). A kernel thread may transform a
+ * slice of the tiles: the pointers then point at the slice's first tile and image row, and n, th
+ * and the pads describe the slice.
  */
 import { add, get, i32, mul, range, repeat, set, sub } from './wat.mjs';
 
@@ -19,6 +22,28 @@ const f = (op, a, b) => `(f32x4.${op} ${a} ${b})`;
 
 /** Bᵀ·(d0, d1, d2, d3) along one axis. */
 const bt = (d) => [f('sub', d[0], d[2]), f('add', d[1], d[2]), f('sub', d[2], d[1]), f('sub', d[1], d[3])];
+
+/** k·e in f32 lanes. */
+const times = (k, e) => f('mul', `(v128.const f32x4 ${k} ${k} ${k} ${k})`, e);
+
+/**
+ * Bᵀ·(d0 … d5) along one axis for F(4×4, 3×3) (Lavin & Gray's points 0, ±1, ±2, ∞):
+ * rows 4d0 − 5d2 + d4, (d4 − 4d2) ± (d3 − 4d1), (d4 − d2) ± 2(d3 − d1), 4d1 − 5d3 + d5.
+ */
+const bt6 = (d) => {
+  const t0 = f('sub', d[4], times(4, d[2]));
+  const t1 = f('sub', d[3], times(4, d[1]));
+  const t2 = f('sub', d[4], d[2]);
+  const t3 = times(2, f('sub', d[3], d[1]));
+  return [
+    f('add', f('sub', times(4, d[0]), times(5, d[2])), d[4]),
+    f('add', t0, t1),
+    f('sub', t0, t1),
+    f('add', t2, t3),
+    f('sub', t2, t3),
+    f('add', f('sub', times(4, d[1]), times(5, d[3])), d[5]),
+  ];
+};
 
 /**
  * The loops the transforms share: images, tile rows (y0 the tile's first row, then `perRow`), tile
@@ -56,12 +81,12 @@ function tileLoops({ y0, x0, perRow = '', perTile, body, ptr }) {
 const outTile = (y) =>
   add(y, mul(add(mul(add(mul(get('b'), get('oh')), get('y0')), get('ow')), get('x0')), get('cs')));
 
-function inputTransform() {
+function inputTransform({ size, out, bt, suffix }) {
   const locals = [
-    ...range(16).map((k) => `(local $u${k} v128)`),
-    ...range(4).map((i) => `(local $l${i} v128)`),
-    ...range(4).map((i) => `(local $row${i} i32) (local $vy${i} i32)`),
-    ...range(4).map((j) => `(local $vx${j} i32)`),
+    ...range(size * size).map((k) => `(local $u${k} v128)`),
+    ...range(size).map((i) => `(local $l${i} v128)`),
+    ...range(size).map((i) => `(local $row${i} i32) (local $vy${i} i32)`),
+    ...range(size).map((j) => `(local $vx${j} i32)`),
   ].join(' ');
   // Address of input (tile row i, column j, channel block at byte offset $cb), clamped to $x when
   // outside the image so that the load stays in bounds; the value is then replaced by zero.
@@ -69,39 +94,39 @@ function inputTransform() {
   const addr = (i, j) =>
     `(select ${add(add(get(`row${i}`), i32(0)), add(mul(get('cs'), i32(j)), get('cb')))} ${get('x')} ${inside(i, j)})`;
   const load = (i, j) => `(select (v128.load ${addr(i, j)}) (v128.const i32x4 0 0 0 0) ${inside(i, j)})`;
-  const colPass = range(4)
+  const colPass = range(size)
     .map((j) => {
-      const ls = range(4).map((i) => set(`l${i}`, load(i, j)));
-      const us = bt(range(4).map((i) => get(`l${i}`))).map((e, i) => set(`u${i * 4 + j}`, e));
+      const ls = range(size).map((i) => set(`l${i}`, load(i, j)));
+      const us = bt(range(size).map((i) => get(`l${i}`))).map((e, i) => set(`u${i * size + j}`, e));
       return [...ls, ...us].join(' ');
     })
     .join('\n        ');
   // out + ((ξ·T + t)·C)·4 + cb: ξ advances by T·C·4 bytes ($xs).
-  const rowPass = range(4)
+  const rowPass = range(size)
     .map((i) =>
-      bt(range(4).map((j) => get(`u${i * 4 + j}`)))
-        .map((e, j) => `(v128.store ${add(get('o'), mul(get('xs'), i32(i * 4 + j)))} ${e})`)
+      bt(range(size).map((j) => get(`u${i * size + j}`)))
+        .map((e, j) => `(v128.store ${add(get('o'), mul(get('xs'), i32(i * size + j)))} ${e})`)
         .join(' '),
     )
     .join('\n        ');
   return `
-(func $wgInput (export "wgInput") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
-  (param $pt i32) (param $pl i32) (param $th i32) (param $tw i32) (param $out i32) (param $tiles i32)
+(func $wgInput${suffix} (export "wgInput${suffix}") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+  (param $pt i32) (param $pl i32) (param $th i32) (param $tw i32) (param $out i32) (param $bs i32)
   (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
   (local $cs i32) (local $cb i32) (local $o i32) (local $xs i32) (local $k i32)
   ${locals}
   ${set('cs', mul(get('c'), i32(4)))}
-  ${set('xs', mul(mul(get('tiles'), get('c')), i32(4)))}
+  ${set('xs', mul(get('bs'), i32(4)))}
   ${tileLoops({
-    y0: sub(mul(get('ty'), i32(2)), get('pt')),
-    perRow: range(4)
+    y0: sub(mul(get('ty'), i32(out)), get('pt')),
+    perRow: range(size)
       .map(
         (i) =>
           `${set(`vy${i}`, `(i32.lt_u ${add(get('y0'), i32(i))} ${get('h')})`)} ${set(`row${i}`, add(get('x'), mul(mul(add(mul(get('b'), get('h')), add(get('y0'), i32(i))), get('w')), get('cs'))))}`,
       )
       .join(' '),
-    x0: sub(mul(get('tx'), i32(2)), get('pl')),
-    perTile: `${range(4)
+    x0: sub(mul(get('tx'), i32(out)), get('pl')),
+    perTile: `${range(size)
       .map((j) => set(`vx${j}`, `(i32.lt_u ${add(get('x0'), i32(j))} ${get('w')})`))
       .join(' ')}
         ${set('o', add(get('out'), mul(get('t'), get('cs'))))}
@@ -115,45 +140,66 @@ function inputTransform() {
 /** Aᵀ·(m0, m1, m2, m3) along one axis. */
 const at = (m) => [f('add', f('add', m[0], m[1]), m[2]), f('sub', f('sub', m[1], m[2]), m[3])];
 
-function outputTransform() {
+/**
+ * Aᵀ·(m0 … m5) along one axis for F(4×4, 3×3): with a = m1 + m2, b = m1 − m2, c = m3 + m4,
+ * d = m3 − m4, the outputs m0 + a + c, b + 2d, a + 4c, b + 8d + m5.
+ */
+const at6 = (m) => {
+  const a = f('add', m[1], m[2]);
+  const b = f('sub', m[1], m[2]);
+  const c = f('add', m[3], m[4]);
+  const d = f('sub', m[3], m[4]);
+  return [
+    f('add', f('add', m[0], a), c),
+    f('add', b, times(2, d)),
+    f('add', a, times(4, c)),
+    f('add', f('add', b, times(8, d)), m[5]),
+  ];
+};
+
+/** The two tilings: F(2×2, 3×3) (4×4 input tiles at stride 2, 16 products) and F(4×4, 3×3) (6×6 at stride 4, 36). */
+const F2 = { size: 4, out: 2, bt, at, suffix: '' };
+const F4 = { size: 6, out: 4, bt: bt6, at: at6, suffix: '4' };
+
+function outputTransform({ size, out, at, suffix }) {
   const locals = [
-    ...range(8).map((k) => `(local $s${k} v128)`),
-    ...range(4).map((i) => `(local $l${i} v128)`),
+    ...range(out * size).map((k) => `(local $s${k} v128)`),
+    ...range(size).map((i) => `(local $l${i} v128)`),
   ].join(' ');
-  // s(r, j) = Aᵀ along ξ rows, for output row r and column j of the 4×4 tile.
-  const colPass = range(4)
+  // s(r, j) = Aᵀ along ξ rows, for output row r and column j of the size × size tile.
+  const colPass = range(size)
     .map((j) => {
-      const ls = range(4).map((i) =>
-        set(`l${i}`, `(v128.load ${add(get('m'), mul(get('xs'), i32(i * 4 + j)))})`),
+      const ls = range(size).map((i) =>
+        set(`l${i}`, `(v128.load ${add(get('m'), mul(get('xs'), i32(i * size + j)))})`),
       );
-      const ss = at(range(4).map((i) => get(`l${i}`))).map((e, r) => set(`s${r * 4 + j}`, e));
+      const ss = at(range(size).map((i) => get(`l${i}`))).map((e, r) => set(`s${r * size + j}`, e));
       return [...ls, ...ss].join(' ');
     })
     .join('\n        ');
   const store = (r, q) => {
-    const value = at(range(4).map((j) => get(`s${r * 4 + j}`)))[q];
+    const value = at(range(size).map((j) => get(`s${r * size + j}`)))[q];
     const cond = `(i32.and (i32.lt_s ${add(get('y0'), i32(r))} ${get('oh')}) (i32.lt_s ${add(get('x0'), i32(q))} ${get('ow')}))`;
     const where = add(get('yb'), add(mul(get('rs'), i32(r)), add(mul(get('cs'), i32(q)), get('cb'))));
     return `(if ${cond} (then (v128.store ${where} ${value})))`;
   };
   return `
-(func $wgOutput (export "wgOutput") (param $mm i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
-  (param $th i32) (param $tw i32) (param $y i32) (param $tiles i32)
+(func $wgOutput${suffix} (export "wgOutput${suffix}") (param $mm i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
+  (param $th i32) (param $tw i32) (param $y i32) (param $bs i32)
   (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
   (local $cs i32) (local $rs i32) (local $cb i32) (local $m i32) (local $xs i32) (local $k i32) (local $yb i32)
   ${locals}
   ${set('cs', mul(get('c'), i32(4)))}
   ${set('rs', mul(get('ow'), get('cs')))}
-  ${set('xs', mul(mul(get('tiles'), get('c')), i32(4)))}
+  ${set('xs', mul(get('bs'), i32(4)))}
   ${tileLoops({
-    y0: mul(get('ty'), i32(2)),
-    x0: mul(get('tx'), i32(2)),
+    y0: mul(get('ty'), i32(out)),
+    x0: mul(get('tx'), i32(out)),
     perTile: `${set('yb', outTile(get('y')))}
         ${set('m', add(get('mm'), mul(get('t'), get('cs'))))}
         ${set('cb', i32(0))}`,
     body: `${colPass}
-        ${range(2)
-          .flatMap((r) => range(2).map((q) => store(r, q)))
+        ${range(out)
+          .flatMap((r) => range(out).map((q) => store(r, q)))
           .join(' ')}`,
     ptr: 'm',
   })})`;
@@ -185,7 +231,7 @@ function gradOutTransform() {
   ].join('\n        ');
   return `
 (func $wgGradOut (export "wgGradOut") (param $y i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
-  (param $th i32) (param $tw i32) (param $out i32) (param $tiles i32)
+  (param $th i32) (param $tw i32) (param $out i32) (param $bs i32)
   (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
   (local $cs i32) (local $rs i32) (local $cb i32) (local $o i32) (local $xs i32) (local $k i32) (local $yb i32)
   ${range(4)
@@ -195,7 +241,7 @@ function gradOutTransform() {
     .join(' ')}
   ${set('cs', mul(get('c'), i32(4)))}
   ${set('rs', mul(get('ow'), get('cs')))}
-  ${set('xs', mul(mul(get('tiles'), get('c')), i32(4)))}
+  ${set('xs', mul(get('bs'), i32(4)))}
   ${tileLoops({
     y0: mul(get('ty'), i32(2)),
     x0: mul(get('tx'), i32(2)),
@@ -268,41 +314,47 @@ function weightOutTransform() {
  * transform of the slice (its rows of the 16 blocks V), its rows of the 16 products M[ξ] = V[ξ]·U
  * (`$sgemm`, so the same bits as a product split by rows), then the output transform of those
  * rows. Its V and M rows stay in the thread's cache from one step to the next, and a convolution is
- * one job instead of three. The arguments are those of wgInput (x … tiles, for the slice), the
+ * one job instead of three. The arguments are those of wgInput (x … vs, for the slice), the
  * right-hand operands — U[ξ] at u + ξ·plane bytes, or at the flipped tile position when `flip`
- * (the input gradient's), with row and column strides urs, ucs in floats — the output channels,
- * the slice's first row of M and of Y, and the output rows and columns of wgOutput; then the
- * thread's GEMM scratch.
+ * (the input gradient's, F(2×2, 3×3) only), with row and column strides urs, ucs in floats — the
+ * output channels, the slice's first row of M, M's block stride in floats, the slice's first
+ * pixel of Y, and the output rows and columns of wgOutput; then the thread's GEMM scratch.
  */
-function sliceConv() {
+function sliceConv({ size, suffix }) {
   // The flipped position of ξ = 4r + s: rows and columns 0 and 3 swapped (winograd.ts's `flipped`).
+  // F(4×4, 3×3) has no such permutation: its input gradient takes its own operands, flip 0.
   const swap = (j) =>
     `(select (i32.sub ${i32(3)} ${j}) ${j} (i32.eqz (i32.and (i32.add ${j} ${i32(1)}) ${i32(2)})))`;
   const xi = get('xi');
   const flipped = add(mul(swap(`(i32.shr_u ${xi} ${i32(2)})`), i32(4)), swap(`(i32.and ${xi} ${i32(3)})`));
+  const position = size === 4 ? `(select ${flipped} ${xi} ${get('flip')})` : xi;
   return `
-(func $wgConv (export "wgConv") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
-  (param $pt i32) (param $pl i32) (param $th i32) (param $tw i32) (param $v i32) (param $tiles i32)
+(func $wgConv${suffix} (export "wgConv${suffix}") (param $x i32) (param $n i32) (param $h i32) (param $w i32) (param $c i32)
+  (param $pt i32) (param $pl i32) (param $th i32) (param $tw i32) (param $v i32) (param $vs i32)
   (param $u i32) (param $plane i32) (param $urs i32) (param $ucs i32) (param $flip i32)
-  (param $co i32) (param $mm i32) (param $y i32) (param $oh i32) (param $ow i32)
+  (param $co i32) (param $mm i32) (param $ms i32) (param $y i32) (param $oh i32) (param $ow i32)
   (param $pa i32) (param $pb i32) (param $tmp i32)
   (local $xi i32) (local $rows i32)
-  (call $wgInput ${['x', 'n', 'h', 'w', 'c', 'pt', 'pl', 'th', 'tw', 'v', 'tiles'].map(get).join(' ')})
+  (call $wgInput${suffix} ${['x', 'n', 'h', 'w', 'c', 'pt', 'pl', 'th', 'tw', 'v', 'vs'].map(get).join(' ')})
   ${set('rows', mul(mul(get('n'), get('th')), get('tw')))}
   ${set('xi', i32(0))}
   (block $xiend (loop $xil
-    (br_if $xiend (i32.ge_s ${xi} ${i32(16)}))
+    (br_if $xiend (i32.ge_s ${xi} ${i32(size * size)}))
     (call $sgemm ${get('rows')} ${get('co')} ${get('c')}
-      ${add(get('v'), mul(mul(xi, get('tiles')), mul(get('c'), i32(4))))} ${get('c')} ${i32(1)}
-      ${add(get('u'), mul(`(select ${flipped} ${xi} ${get('flip')})`, get('plane')))} ${get('urs')} ${get('ucs')}
-      ${add(get('mm'), mul(mul(xi, get('tiles')), mul(get('co'), i32(4))))} ${get('co')} ${i32(0)}
+      ${add(get('v'), mul(mul(xi, get('vs')), i32(4)))} ${get('c')} ${i32(1)}
+      ${add(get('u'), mul(position, get('plane')))} ${get('urs')} ${get('ucs')}
+      ${add(get('mm'), mul(mul(xi, get('ms')), i32(4)))} ${get('co')} ${i32(0)}
       ${get('pa')} ${get('pb')} ${get('tmp')})
     ${set('xi', add(xi, i32(1)))}
     (br $xil)))
-  (call $wgOutput ${['mm', 'n', 'oh', 'ow', 'co', 'th', 'tw', 'y', 'tiles'].map(get).join(' ')}))`;
+  (call $wgOutput${suffix} ${['mm', 'n', 'oh', 'ow', 'co', 'th', 'tw', 'y', 'ms'].map(get).join(' ')}))`;
 }
 
 /** The Winograd part of the module (the same in both builds: adds and subtracts only, but for the products of wgConv). */
 export function winogradText() {
-  return `${inputTransform()}\n${outputTransform()}\n${gradOutTransform()}\n${weightOutTransform()}\n${sliceConv()}`;
+  return [
+    ...[F2, F4].flatMap((v) => [inputTransform(v), outputTransform(v), sliceConv(v)]),
+    gradOutTransform(),
+    weightOutTransform(),
+  ].join('\n');
 }

@@ -42,6 +42,9 @@ export const TaskKind = {
   transpose: 12,
   wgConv: 13,
   wgWeightOut: 14,
+  wgInput4: 15,
+  wgOutput4: 16,
+  wgConv4: 17,
 } as const;
 
 /** One task: its kind, then the kernel's arguments. */
@@ -217,10 +220,26 @@ function slicesOf(n: number, rows: number, pieces: number, rowsOk: boolean): Sli
   return out;
 }
 
+/** Output rows and columns of a Winograd tile: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3). */
+export type WinogradTile = 2 | 4;
+
+/** The tile positions (blocks, products) of a Winograd tiling: 16 for F(2×2, 3×3), 36 for F(4×4, 3×3). */
+export const winogradPositions = (tile: WinogradTile) => (tile + 2) * (tile + 2);
+
+/**
+ * The stride in floats of the blocks [rows][c] a Winograd transform writes or reads, one per tile
+ * position: rows·c rounded up to 4 KB, plus 64 bytes. A tile's 16 or 36 values, one in each
+ * block, then lie in as many different L1 sets. With the blocks back to back their stride was
+ * often a multiple of 4 KB (ResNet-18's 64 channels: 128 tiles, 32 KB), every value of a tile fell
+ * in one set, and the transforms took 2.5–4× as long (one core: the input transform of 8×16×16×64
+ * in 2×2 tiles 494–513 → 208–209 µs; in 4×4 tiles 441–503 → 116–168 µs).
+ */
+export const winogradBlockFloats = (rows: number, c: number) => Math.ceil((rows * c) / 1024) * 1024 + 16;
+
 /**
  * The wgInput arguments of slice `s` of NHWC x [n, h, w, c] in th × tw tiles an image (pads pt,
- * pl) into out [16][n·th·tw][c]: its first image, its images, the pad shifted to its first tile
- * row, its tile rows, its first row of the 16 blocks, and their stride.
+ * pl; `tile` output rows a tile) into out [P][n·th·tw][c]: its first image, its images, the pad
+ * shifted to its first tile row, its tile rows, its first row of the P blocks, and their stride.
  */
 function inputSliceArgs(
   s: Slice,
@@ -231,6 +250,7 @@ function inputSliceArgs(
   th: number,
   tw: number,
   out: number,
+  tile: WinogradTile,
 ): number[] {
   const rows = s.r1 - s.r0;
   return [
@@ -239,19 +259,20 @@ function inputSliceArgs(
     h,
     w,
     c,
-    pt - 2 * s.r0,
+    pt - tile * s.r0,
     pl,
     rows,
     tw,
     out + 4 * (s.b0 * th + s.r0) * tw * c,
-    n * th * tw,
+    winogradBlockFloats(n * th * tw, c),
   ];
 }
 
 /**
- * Slice `s` of the tiles [16][n·th·tw][c] at `tilesPtr` and of NHWC [n, oh, ow, c] at `image`:
- * its first row of the blocks, its first output pixel, and the output rows it may write (all of
- * them for whole images; for tile rows of one image, those from its first row on).
+ * Slice `s` of the tiles [P][n·th·tw][c] at `tilesPtr` and of NHWC [n, oh, ow, c] at `image`
+ * (`tile` output rows a tile): its first row of the blocks, its first output pixel, and the output
+ * rows it may write (all of them for whole images; for tile rows of one image, those from its
+ * first row on).
  */
 function outputSlice(
   s: Slice,
@@ -260,15 +281,16 @@ function outputSlice(
   th: number,
   tw: number,
   image: number,
+  tile: WinogradTile,
 ): { t: number; y: number; oh: number } {
   return {
     t: tilesPtr + 4 * (s.b0 * th + s.r0) * tw * c,
-    y: image + 4 * (s.b0 * oh + 2 * s.r0) * ow * c,
-    oh: s.b1 - s.b0 > 1 ? oh : oh - 2 * s.r0,
+    y: image + 4 * (s.b0 * oh + tile * s.r0) * ow * c,
+    oh: s.b1 - s.b0 > 1 ? oh : oh - tile * s.r0,
   };
 }
 
-/** wgInput tasks: NHWC x [n, h, w, c] in th × tw tiles (pads pt, pl) into out [16][n·th·tw][c]. */
+/** wgInput (wgInput4 for `tile` 4) tasks: NHWC x [n, h, w, c] in th × tw tiles (pads pt, pl) into out [P][n·th·tw][c]. */
 export function wgInputTasks(
   threads: number,
   x: number,
@@ -278,15 +300,20 @@ export function wgInputTasks(
   th: number,
   tw: number,
   out: number,
+  tile: WinogradTile = 2,
 ): Task[] {
   const [n, , , c] = shape;
-  return slices(n, th, 64 * n * th * tw * c, threads, true).map((s) => [
-    TaskKind.wgInput,
-    ...inputSliceArgs(s, x, shape, pt, pl, th, tw, out),
+  const bytes = 4 * winogradPositions(tile) * n * th * tw * c;
+  return slices(n, th, bytes, threads, true).map((s) => [
+    tile === 4 ? TaskKind.wgInput4 : TaskKind.wgInput,
+    ...inputSliceArgs(s, x, shape, pt, pl, th, tw, out, tile),
   ]);
 }
 
-/** wgOutput (`kind` wgOutput) or wgGradOut (`kind` wgGradOut) tasks: tiles [16][n·th·tw][c] ↔ NHWC [n, oh, ow, c]. */
+/**
+ * wgOutput (`kind` wgOutput, wgOutput4 for `tile` 4) or wgGradOut (`kind` wgGradOut) tasks:
+ * tiles [P][n·th·tw][c] ↔ NHWC [n, oh, ow, c].
+ */
 export function wgOutputTasks(
   threads: number,
   kind: typeof TaskKind.wgOutput | typeof TaskKind.wgGradOut,
@@ -295,14 +322,17 @@ export function wgOutputTasks(
   th: number,
   tw: number,
   image: number,
+  tile: WinogradTile = 2,
 ): Task[] {
   const tiles = n * th * tw;
   const bytes = kind === TaskKind.wgOutput ? 4 * n * oh * ow * c : 64 * tiles * c;
+  const out = kind === TaskKind.wgOutput && tile === 4 ? TaskKind.wgOutput4 : kind;
   return slices(n, th, bytes, threads, true).map((s) => {
-    const o = outputSlice(s, tilesPtr, [oh, ow, c], th, tw, image);
+    const o = outputSlice(s, tilesPtr, [oh, ow, c], th, tw, image, tile);
+    const stride = winogradBlockFloats(tiles, c);
     return kind === TaskKind.wgOutput
-      ? [kind, o.t, s.b1 - s.b0, o.oh, ow, c, s.r1 - s.r0, tw, o.y, tiles]
-      : [kind, o.y, s.b1 - s.b0, o.oh, ow, c, s.r1 - s.r0, tw, o.t, tiles];
+      ? [out, o.t, s.b1 - s.b0, o.oh, ow, c, s.r1 - s.r0, tw, o.y, stride]
+      : [out, o.y, s.b1 - s.b0, o.oh, ow, c, s.r1 - s.r0, tw, o.t, stride];
   });
 }
 
@@ -317,7 +347,9 @@ export function wgOutputTasks(
 export function wgConvTasks(threads: number, w: WinogradCorrelation): Task[] {
   const [n, , , c] = w.shape;
   const tiles = n * w.th * w.tw;
-  if (threads < 2 || 16 * tiles * c * w.co < taskSettings.minGemmWork * jobScale.value) return [];
+  const tile = w.tile ?? 2;
+  const work = winogradPositions(tile) * tiles * c * w.co;
+  if (threads < 2 || work < taskSettings.minGemmWork * jobScale.value) return [];
   const pieces = Math.min(
     threads * taskSettings.tasksPerThread,
     Math.floor(tiles / taskSettings.minSliceTiles),
@@ -325,10 +357,10 @@ export function wgConvTasks(threads: number, w: WinogradCorrelation): Task[] {
   if (pieces < threads) return [];
   const { u } = w;
   return slicesOf(n, w.th, pieces, true).map((s) => {
-    const o = outputSlice(s, w.m, [w.oh, w.ow, w.co], w.th, w.tw, w.y);
+    const o = outputSlice(s, w.m, [w.oh, w.ow, w.co], w.th, w.tw, w.y, tile);
     return [
-      TaskKind.wgConv,
-      ...inputSliceArgs(s, w.x, w.shape, w.pt, w.pl, w.th, w.tw, w.v),
+      tile === 4 ? TaskKind.wgConv4 : TaskKind.wgConv,
+      ...inputSliceArgs(s, w.x, w.shape, w.pt, w.pl, w.th, w.tw, w.v, tile),
       u.ptr,
       u.plane,
       u.rowStride,
@@ -336,6 +368,7 @@ export function wgConvTasks(threads: number, w: WinogradCorrelation): Task[] {
       u.flip ? 1 : 0,
       w.co,
       o.t,
+      winogradBlockFloats(tiles, w.co),
       o.y,
       o.oh,
       w.ow,

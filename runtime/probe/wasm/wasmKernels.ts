@@ -29,9 +29,14 @@ import {
   wgOutputTasks,
   type GemmOp,
   type Task,
+  type WinogradTile,
+  winogradBlockFloats,
 } from './kernelTasks';
 import { isShared } from './sharedHeap';
 import type { TransposePlan } from './transposePlan';
+
+/** wgInput's arguments for F(2×2, 3×3): x, n, h, w, c, pt, pl, th, tw, out (LaterKernels's, which queue only those). */
+type WgInputArgs = [number, number, number, number, number, number, number, number, number, number];
 
 /** The part of the TF.js WASM backend (an Emscripten module) the kernels need. */
 export interface EmscriptenHeap {
@@ -82,6 +87,8 @@ interface KernelExports {
     y: number,
     tiles: number,
   ): void;
+  wgInput4: KernelExports['wgInput'];
+  wgOutput4: KernelExports['wgOutput'];
   wgGradOut(
     dy: number,
     n: number,
@@ -147,8 +154,8 @@ export interface WinogradOperands {
 /**
  * A whole Winograd correlation at heap addresses: NHWC `x` of `shape` [n, h, w, c] padded by
  * (pt, pl), th × tw tiles an image, product ξ with the operand U[ξ] of `u`, into `y` [n, oh, ow,
- * co]; `v` [16][n·th·tw][c] and `m` [16][n·th·tw][co] the scratch blocks of the transformed tiles
- * and of the products.
+ * co]; `v` (16 or 36 blocks [n·th·tw][c]) and `m` (blocks [n·th·tw][co]) the scratch blocks of the
+ * transformed tiles and of the products, each at the stride winogradBlockFloats gives.
  */
 export interface WinogradCorrelation {
   x: number;
@@ -164,6 +171,8 @@ export interface WinogradCorrelation {
   ow: number;
   v: number;
   m: number;
+  /** Output rows and columns of a tile: 2 for F(2×2, 3×3) (the default), 4 for F(4×4, 3×3) (36 positions, never flipped). */
+  tile?: WinogradTile;
 }
 
 /**
@@ -245,7 +254,7 @@ export interface LaterKernels {
   /** sgemmMany; with `after`, once every call queued before it is done. */
   sgemmMany(ops: GemmOp[], after: boolean, done?: () => void): void;
   /** wgInput (arguments as WasmKernels.wgInput); with `after`, once every call queued before it is done. */
-  wgInput(...args: [...Parameters<WasmKernels['wgInput']>, after: boolean, done?: () => void]): void;
+  wgInput(...args: [...WgInputArgs, after: boolean, done?: () => void]): void;
   /** wgGradOut (arguments as WasmKernels.wgGradOut); with `after`, once every call queued before it is done. */
   wgGradOut(...args: [...Parameters<WasmKernels['wgGradOut']>, after: boolean, done?: () => void]): void;
   /** wgWeightOut; with `after`, once every call queued before it is done. */
@@ -275,7 +284,9 @@ export interface WasmKernels {
   sgemmMany(ops: GemmOp[]): void;
   /**
    * Winograd F(2×2, 3×3) input transform: NHWC `x` [n, h, w, c] (c a multiple of 4), 4×4 tiles at
-   * stride 2 starting at (−pt, −pl), th × tw tiles per image, into `out` [16][n·th·tw][c].
+   * stride 2 starting at (−pt, −pl), th × tw tiles per image, into `out`: 16 blocks [n·th·tw][c]
+   * at the stride winogradBlockFloats(n·th·tw, c) gives (the allocation's: 16 such strides). With
+   * `tile` 4, F(4×4, 3×3)'s: 6×6 tiles at stride 4 into 36 blocks.
    */
   wgInput(
     x: number,
@@ -288,6 +299,7 @@ export interface WasmKernels {
     th: number,
     tw: number,
     out: number,
+    tile?: WinogradTile,
   ): void;
   /**
    * A whole Winograd correlation (wgInput, the 16 products V[ξ]·U[ξ], wgOutput) as one job of
@@ -296,9 +308,25 @@ export interface WasmKernels {
    * steps. The same bits either way.
    */
   wgConv(w: WinogradCorrelation): boolean;
-  /** Winograd output transform: `m` [16][n·th·tw][c] into NHWC `y` [n, oh, ow, c] (c a multiple of 4). */
-  wgOutput(m: number, n: number, oh: number, ow: number, c: number, th: number, tw: number, y: number): void;
-  /** Winograd weight-gradient transform: NHWC output gradient `dy` [n, oh, ow, c] in 2×2 tiles to `out` [16][n·th·tw][c]. */
+  /**
+   * Winograd output transform: `m` (16 blocks [n·th·tw][c] at winogradBlockFloats's stride) into
+   * NHWC `y` [n, oh, ow, c] (c a multiple of 4); with `tile` 4, F(4×4, 3×3)'s from 36 blocks.
+   */
+  wgOutput(
+    m: number,
+    n: number,
+    oh: number,
+    ow: number,
+    c: number,
+    th: number,
+    tw: number,
+    y: number,
+    tile?: WinogradTile,
+  ): void;
+  /**
+   * Winograd weight-gradient transform: NHWC output gradient `dy` [n, oh, ow, c] in 2×2 tiles to
+   * `out`, 16 blocks [n·th·tw][c] at winogradBlockFloats's stride.
+   */
   wgGradOut(
     dy: number,
     n: number,
@@ -651,14 +679,27 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     wgInput(xp, n, h, w, c, pt, pl, th, tw, out, after, done) {
       const pool = queue();
       if (!pool) return atOnce(() => kernels.wgInput(xp, n, h, w, c, pt, pl, th, tw, out), done);
-      const whole = [TaskKind.wgInput, xp, n, h, w, c, pt, pl, th, tw, out, n * th * tw];
+      const whole = [
+        TaskKind.wgInput,
+        xp,
+        n,
+        h,
+        w,
+        c,
+        pt,
+        pl,
+        th,
+        tw,
+        out,
+        winogradBlockFloats(n * th * tw, c),
+      ];
       const cut = () => wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out);
       enqueue(pool, cutAll(cut, whole), after, done);
     },
     wgGradOut(dy, n, oh, ow, c, th, tw, out, after, done) {
       const pool = queue();
       if (!pool) return atOnce(() => kernels.wgGradOut(dy, n, oh, ow, c, th, tw, out), done);
-      const whole = [TaskKind.wgGradOut, dy, n, oh, ow, c, th, tw, out, n * th * tw];
+      const whole = [TaskKind.wgGradOut, dy, n, oh, ow, c, th, tw, out, winogradBlockFloats(n * th * tw, c)];
       const cut = () => wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy);
       enqueue(pool, cutAll(cut, whole), after, done);
     },
@@ -678,26 +719,53 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       sgemmMany([{ m, n, k, a, b, c, ldc, acc: accumulate }]);
     },
     sgemmMany,
-    wgInput(xp, n, h, w, c, pt, pl, th, tw, out) {
+    wgInput(xp, n, h, w, c, pt, pl, th, tw, out, tile = 2) {
       const pool = threads();
-      if (!onThreads(pool, pool ? wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out) : []))
-        x.wgInput(xp, n, h, w, c, pt, pl, th, tw, out, n * th * tw);
+      const tasks = pool ? wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out, tile) : [];
+      if (!onThreads(pool, tasks))
+        (tile === 4 ? x.wgInput4 : x.wgInput)(
+          xp,
+          n,
+          h,
+          w,
+          c,
+          pt,
+          pl,
+          th,
+          tw,
+          out,
+          winogradBlockFloats(n * th * tw, c),
+        );
     },
     wgConv(w) {
       const pool = threads();
       return onThreads(pool, pool ? wgConvTasks(pool.threads, w) : []);
     },
-    wgOutput(m, n, oh, ow, c, th, tw, y) {
+    wgOutput(m, n, oh, ow, c, th, tw, y, tile = 2) {
       const pool = threads();
-      const tasks = pool ? wgOutputTasks(pool.threads, TaskKind.wgOutput, m, [n, oh, ow, c], th, tw, y) : [];
-      if (!onThreads(pool, tasks)) x.wgOutput(m, n, oh, ow, c, th, tw, y, n * th * tw);
+      const tasks = pool
+        ? wgOutputTasks(pool.threads, TaskKind.wgOutput, m, [n, oh, ow, c], th, tw, y, tile)
+        : [];
+      if (!onThreads(pool, tasks))
+        (tile === 4 ? x.wgOutput4 : x.wgOutput)(
+          m,
+          n,
+          oh,
+          ow,
+          c,
+          th,
+          tw,
+          y,
+          winogradBlockFloats(n * th * tw, c),
+        );
     },
     wgGradOut(dy, n, oh, ow, c, th, tw, out) {
       const pool = threads();
       const tasks = pool
         ? wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy)
         : [];
-      if (!onThreads(pool, tasks)) x.wgGradOut(dy, n, oh, ow, c, th, tw, out, n * th * tw);
+      if (!onThreads(pool, tasks))
+        x.wgGradOut(dy, n, oh, ow, c, th, tw, out, winogradBlockFloats(n * th * tw, c));
     },
     wgWeightOut: (...args) => x.wgWeightOut(...args),
     gradStats: (p, n) => combineStats(statsPartials(TaskKind.gradStats, [p], n)),

@@ -17,7 +17,7 @@ import {
   type EmscriptenHeap,
   type WasmKernels,
 } from '../../../runtime/probe/wasm/wasmKernels';
-import { taskSettings, type GemmOp } from '../../../runtime/probe/wasm/kernelTasks';
+import { taskSettings, winogradBlockFloats, type GemmOp } from '../../../runtime/probe/wasm/kernelTasks';
 import { KernelThreadError, threadSettings } from '../../../runtime/probe/wasm/kernelThreads';
 import { queuedTensors, queueSettings } from '../../../runtime/probe/wasm/queuedTensors';
 import { readNow, statsKernels } from '../../../runtime/probe/statsKernels';
@@ -58,8 +58,8 @@ describe('WASM kernel threads: background jobs', function () {
     const tiles = n * th * tw;
     const x = buffer(values(n * h * w * ci, 0.5));
     const dy = buffer(values(n * h * w * co, 1.5));
-    const v = buffer(16 * tiles * ci);
-    const d = buffer(16 * tiles * co);
+    const v = buffer(16 * winogradBlockFloats(tiles, ci));
+    const d = buffer(16 * winogradBlockFloats(tiles, co));
     const m = buffer(16 * ci * co);
     const out = buffer(co * ci * 9);
     const products: GemmOp[] = tileSumProducts(v, d, m, tiles, ci, co);

@@ -31,10 +31,12 @@ const jobs = () =>
   kernelThreadsOf((tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm)?.stats.jobs ?? 0;
 
 /** The WASM runs: one thread, and two threads with and without every 3×3 conv as Winograd. */
-const wasmVariants = [
-  { allWinograd: false, threads: 1 },
-  { allWinograd: false, threads: 2 },
-  { allWinograd: true, threads: 2 },
+/** `allWinograd`: every 3×3 stride-1 convolution as Winograd in that tiling (F(2×2, 3×3) or F(4×4, 3×3)). */
+const wasmVariants: { allWinograd?: 2 | 4; threads: number }[] = [
+  { threads: 1 },
+  { threads: 2 },
+  { allWinograd: 2, threads: 2 },
+  { allWinograd: 4, threads: 2 },
 ];
 
 const root = path.resolve(__dirname, '../../..');
@@ -128,10 +130,8 @@ describe('probe gradients vs PyTorch float64', () => {
 
       for (const { file, ref } of refs)
         // Winograd convolutions and kernel threads exist on the WASM heap only.
-        for (const { allWinograd, threads } of backend === 'wasm'
-          ? wasmVariants
-          : [{ allWinograd: false, threads: 1 }])
-          it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? ', every 3×3 stride-1 conv as Winograd' : ''}${backend === 'wasm' ? `, ${threads} thread${threads > 1 ? 's' : ''}` : ''}`, async function () {
+        for (const { allWinograd, threads } of backend === 'wasm' ? wasmVariants : [{ threads: 1 }])
+          it(`${file}: every parameter within 1e-3 relative (L2, max, mean, sampled elements)${allWinograd ? `, every 3×3 stride-1 conv as Winograd F(${allWinograd}×${allWinograd}, 3×3)` : ''}${backend === 'wasm' ? `, ${threads} thread${threads > 1 ? 's' : ''}` : ''}`, async function () {
             if (backend === 'wasm') {
               await initBackend('wasm', { threads });
               // Wait for the workers, so that every kernel call is cut into tasks from the first.
@@ -140,11 +140,17 @@ describe('probe gradients vs PyTorch float64', () => {
             }
             const { ex, feeds } = await load(ref);
             const runsBefore = winograd.winogradRuns;
+            const runs4Before = winograd.winograd4Runs;
             const groupedBefore = groupedConvRuns.backward;
             const jobsBefore = jobs();
             // Small fixtures have too few output tiles for the Winograd path: send all that fit through it.
             const savedWinograd = { ...winograd.winogradSettings };
-            if (allWinograd) Object.assign(winograd.winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
+            if (allWinograd)
+              Object.assign(winograd.winogradSettings, {
+                minTiles: 1,
+                minWeightGradTiles: 1,
+                ...(allWinograd === 2 ? { minTiles4: Infinity } : { minTiles4: 1, maxProducts4: Infinity }),
+              });
             const savedTasks = { ...taskSettings };
             if (threads > 1)
               Object.assign(taskSettings, {
@@ -165,6 +171,9 @@ describe('probe gradients vs PyTorch float64', () => {
                   'no grouped convolution ran on the own kernels',
                 );
               if (allWinograd && winograd.winogradRuns === runsBefore) this.skip(); // no conv fits: same as above
+              // Every Winograd convolution's forward pass and input gradient took F(4×4, 3×3).
+              if (allWinograd === 4) assert.ok(winograd.winograd4Runs > runs4Before, 'no F(4×4, 3×3) ran');
+              if (allWinograd === 2) assert.equal(winograd.winograd4Runs, runs4Before, 'an F(4×4, 3×3) ran');
             } finally {
               Object.assign(winograd.winogradSettings, savedWinograd);
               Object.assign(taskSettings, savedTasks);

@@ -20,7 +20,12 @@ import {
   type TapGeometry,
   type WasmKernels,
 } from '../../../runtime/probe/wasm/wasmKernels';
-import { TaskKind, taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
+import {
+  TaskKind,
+  taskSettings,
+  winogradBlockFloats,
+  winogradPositions,
+} from '../../../runtime/probe/wasm/kernelTasks';
 import { KernelThreadError, threadSettings } from '../../../runtime/probe/wasm/kernelThreads';
 import {
   forwardOperands,
@@ -63,12 +68,31 @@ describe('WASM kernel threads', function () {
    * and, unless `splits` is false (a kernel that only splits whole images, on one image), that
    * the threads ran it.
    */
-  async function sameOnAllThreads(out: number, n: number, f: () => void, splits = true): Promise<void> {
+  /**
+   * Runs `f` on 1 thread, then on 2–4 (forced into tasks), and compares the n floats at `out`: all
+   * of them, or (`blocks`) the first `len` floats of each of `count` blocks `stride` floats apart,
+   * a Winograd transform's (the padding between them is never written).
+   */
+  async function sameOnAllThreads(
+    out: number,
+    n: number,
+    f: () => void,
+    splits = true,
+    blocks?: { count: number; stride: number; len: number },
+  ): Promise<void> {
     const reset = () => new Float32Array(heap.asm.memory.buffer, out, n).fill(Number.NaN);
+    const read = (p: number, count: number) => {
+      const all = bits(p, count);
+      if (!blocks) return all;
+      const picked = new Uint32Array(blocks.count * blocks.len);
+      for (let b = 0; b < blocks.count; b++)
+        picked.set(all.subarray(b * blocks.stride, b * blocks.stride + blocks.len), b * blocks.len);
+      return picked;
+    };
     assert.equal(await setKernelThreads(heap, 1), 1);
     reset();
     f();
-    const want = bits(out, n);
+    const want = read(out, n);
     assert.ok(
       new Float32Array(want.buffer).every((v) => !Number.isNaN(v)),
       'the single-threaded kernel left outputs unwritten',
@@ -82,7 +106,7 @@ describe('WASM kernel threads', function () {
           reset();
           f();
           if (splits) assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs, `no job ran on ${threads} threads`);
-          const got = bits(out, n);
+          const got = read(out, n);
           const first = got.findIndex((v, i) => v !== want[i]);
           assert.equal(
             first,
@@ -276,51 +300,84 @@ describe('WASM kernel threads', function () {
     { x: [1, 13, 6, 4], pt: 2, pl: 0, oh: 12, ow: 5 },
     { x: [7, 5, 5, 12], pt: 0, pl: 2, oh: 3, ow: 6 },
   ];
-  for (const { x, pt, pl, oh, ow } of wgCases) {
-    const [n, h, w, c] = x;
-    const th = Math.ceil(oh / 2);
-    const tw = Math.ceil(ow / 2);
-    const tiles = n * th * tw;
-    it(`Winograd input transform of [${x}] (pads ${pt}, ${pl}): same bits on 1–4 threads`, async () => {
-      const xp = buffer(values(n * h * w * c, 0.3));
-      const out = buffer(16 * tiles * c);
-      await sameOnAllThreads(out, 16 * tiles * c, () => k.wgInput(xp, n, h, w, c, pt, pl, th, tw, out));
-    });
-    it(`Winograd correlation of [${x}] as one job of tile slices (wgConv), forward and input-gradient operands: same bits as its three steps on 1 thread, on 2–4`, async () => {
-      const co = 8;
-      const xp = buffer(values(n * h * w * c, 0.7));
-      const u = buffer(values(16 * c * co, 1.7));
-      const y = buffer(n * oh * ow * co);
-      const alloc = (floats: number) => buffer(floats);
-      for (const operands of [forwardOperands(u, c, co), inputGradOperands(u, co, c)]) {
-        let fused = 0;
-        const correlate = () => {
-          const t = {
-            ...k,
-            wgConv: (...a: Parameters<WasmKernels['wgConv']>) => k.wgConv(...a) && ++fused > 0,
+  for (const { x, pt, pl, oh, ow } of wgCases)
+    for (const tile of [2, 4] as const) {
+      const [n, h, w, c] = x;
+      const th = Math.ceil(oh / tile);
+      const tw = Math.ceil(ow / tile);
+      const tiles = n * th * tw;
+      const positions = winogradPositions(tile);
+      const f = `F(${tile}×${tile}, 3×3)`;
+      /** The blocks of a transform with `ch` channels: their floats, and the part sameOnAllThreads compares. */
+      const blocksOf = (ch: number) => {
+        const stride = winogradBlockFloats(tiles, ch);
+        return { floats: positions * stride, blocks: { count: positions, stride, len: tiles * ch } };
+      };
+      it(`Winograd ${f} input transform of [${x}] (pads ${pt}, ${pl}): same bits on 1–4 threads`, async () => {
+        const xp = buffer(values(n * h * w * c, 0.3));
+        const { floats, blocks } = blocksOf(c);
+        const out = buffer(floats);
+        await sameOnAllThreads(
+          out,
+          floats,
+          () => k.wgInput(xp, n, h, w, c, pt, pl, th, tw, out, tile),
+          true,
+          blocks,
+        );
+      });
+      it(`Winograd ${f} correlation of [${x}] as one job of tile slices (wgConv), forward${tile === 2 ? ' and input-gradient' : ''} operands: same bits as its three steps on 1 thread, on 2–4`, async () => {
+        const co = 8;
+        const xp = buffer(values(n * h * w * c, 0.7));
+        const u = buffer(values(positions * c * co, 1.7));
+        const y = buffer(n * oh * ow * co);
+        const alloc = (floats: number) => buffer(floats);
+        const operands = [forwardOperands(u, c, co), ...(tile === 2 ? [inputGradOperands(u, co, c)] : [])];
+        for (const ops of operands) {
+          let fused = 0;
+          const correlate = () => {
+            const t = {
+              ...k,
+              wgConv: (...a: Parameters<WasmKernels['wgConv']>) => k.wgConv(...a) && ++fused > 0,
+            };
+            winogradCorrelate(t, alloc, xp, x, pt, pl, ops, co, y, oh, ow, tile);
           };
-          winogradCorrelate(t, alloc, xp, x, pt, pl, operands, co, y, oh, ow);
+          await sameOnAllThreads(y, n * oh * ow * co, correlate);
+          assert.equal(fused, 6, 'the correlation did not run as one job of slices on 2–4 threads');
+        }
+        // Unforced, a correlation this small stays three steps (the products shared out one by one).
+        assert.equal(await setKernelThreads(heap, 2), 2);
+        const v = buffer(blocksOf(c).floats);
+        const m = buffer(blocksOf(co).floats);
+        const call = {
+          x: xp,
+          shape: x,
+          pt,
+          pl,
+          th,
+          tw,
+          u: forwardOperands(u, c, co),
+          co,
+          y,
+          oh,
+          ow,
+          v,
+          m,
+          tile,
         };
-        await sameOnAllThreads(y, n * oh * ow * co, correlate);
-        assert.equal(fused, 6, 'the correlation did not run as one job of slices on 2–4 threads');
-      }
-      // Unforced, a correlation this small stays three steps (the products shared out one by one).
-      assert.equal(await setKernelThreads(heap, 2), 2);
-      const v = buffer(16 * tiles * c);
-      const m = buffer(16 * tiles * co);
-      const call = { x: xp, shape: x, pt, pl, th, tw, u: forwardOperands(u, c, co), co, y, oh, ow, v, m };
-      assert.equal(k.wgConv(call), false);
-      await setKernelThreads(heap, 1);
-    });
-    it(`Winograd output and output-gradient transforms to/from [${n}, ${oh}, ${ow}, ${c}]: same bits on 1–4 threads`, async () => {
-      const m = buffer(values(16 * tiles * c, 1.1));
-      const y = buffer(n * oh * ow * c);
-      await sameOnAllThreads(y, n * oh * ow * c, () => k.wgOutput(m, n, oh, ow, c, th, tw, y));
-      const dy = buffer(values(n * oh * ow * c, 2.2));
-      const d = buffer(16 * tiles * c);
-      await sameOnAllThreads(d, 16 * tiles * c, () => k.wgGradOut(dy, n, oh, ow, c, th, tw, d));
-    });
-  }
+        assert.equal(k.wgConv(call), false);
+        await setKernelThreads(heap, 1);
+      });
+      it(`Winograd ${f} output${tile === 2 ? ' and output-gradient' : ''} transforms to/from [${n}, ${oh}, ${ow}, ${c}]: same bits on 1–4 threads`, async () => {
+        const { floats, blocks } = blocksOf(c);
+        const m = buffer(values(floats, 1.1));
+        const y = buffer(n * oh * ow * c);
+        await sameOnAllThreads(y, n * oh * ow * c, () => k.wgOutput(m, n, oh, ow, c, th, tw, y, tile));
+        if (tile === 4) return;
+        const dy = buffer(values(n * oh * ow * c, 2.2));
+        const d = buffer(floats);
+        await sameOnAllThreads(d, floats, () => k.wgGradOut(dy, n, oh, ow, c, th, tw, d), true, blocks);
+      });
+    }
 
   const geoms: TapGeometry[] = [
     // strided, dilated, asymmetric taps, channels not in fours

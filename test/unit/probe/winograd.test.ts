@@ -7,14 +7,18 @@
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
-import { convOnnxWeight } from '../../../runtime/probe/convGrad';
+import { convOnnxWeight, markPersistentWeight, releaseWeightViews } from '../../../runtime/probe/convGrad';
 import * as winograd from '../../../runtime/probe/winograd';
 import {
   winogradConv,
   winogradInputGradWeights,
   winogradWeightGrad,
   winogradWeights,
+  winogradWeights4,
 } from '../../../runtime/probe/winograd';
+
+/** Worst error of F(4×4, 3×3) against the CPU backend, of the largest value: its transforms scale values by up to 8 and 1/24. */
+const TOL4 = 1e-4;
 
 type Case = { x: [number, number, number, number]; co: number; pads: [number, number, number, number] };
 
@@ -136,6 +140,34 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
       });
     });
 
+  for (const c of cases)
+    it(`F(4×4, 3×3), x ${c.x.join('×')}, ${c.co} outputs, pads ${c.pads.join(',')}: forward and input gradient match the CPU backend`, async () => {
+      const xv = values(size(c.x), 0.4);
+      const wv = values(c.co * c.x[3] * 9, 1.7);
+      const ref = await cpuReference(c, xv, wv);
+      await initBackend('wasm');
+      const [n, h, w, ci] = c.x;
+      const [pt, pl] = c.pads;
+      const [, oh, ow] = ref.yShape;
+      const runs = winograd.winograd4Runs;
+      tf.tidy(() => {
+        const wt = tf.tensor4d(wv, [c.co, ci, 3, 3]);
+        const u = winogradWeights4(wt, false);
+        assert.deepEqual(u.shape, [36, ci, c.co]);
+        const y = winogradConv(tf.tensor4d(xv, c.x), u, false, pt, pl, oh, ow);
+        assert.deepEqual(y.shape, ref.yShape);
+        const ey = worst(ref.y, y.dataSync() as Float32Array);
+        assert.ok(ey < TOL4, `forward: worst error ${ey} of the largest output`);
+        const ut = winogradWeights4(wt, true);
+        assert.deepEqual(ut.shape, [36, c.co, ci]);
+        const dx = winogradConv(tf.tensor4d(ref.dy, [n, oh, ow, c.co]), ut, false, 2 - pt, 2 - pl, h, w);
+        assert.deepEqual(dx.shape, c.x);
+        const ex = worst(ref.dx, dx.dataSync() as Float32Array);
+        assert.ok(ex < TOL4, `input gradient: worst error ${ex} of the largest value`);
+      });
+      assert.equal(winograd.winograd4Runs, runs + 2);
+    });
+
   it('an executor convolution of 8 tiles: Winograd forward and input gradient, tap-matrix weight gradient, all matching the CPU backend', async () => {
     // 2 images of 4×4 outputs: 8 tiles, at least minTiles but under minWeightGradTiles.
     const c: Case = { x: [2, 4, 4, 8], co: 12, pads: [1, 1, 1, 1] };
@@ -167,5 +199,54 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
     });
     // Two forward passes (y, then inside tf.grads) and one input gradient: no Winograd weight gradient.
     assert.equal(winograd.winogradRuns - runs, 3, 'Winograd runs');
+  });
+
+  it('an executor convolution of 8×8 outputs: F(4×4, 3×3) forward and input gradient from weights cached per parameter, F(2×2, 3×3) weight gradient, all matching the CPU backend; the cache freed with the parameter', async () => {
+    // 2 images of 8×8 outputs: 8 tiles of 4×4 (minTiles4), 36·8 products against 16·32.
+    const c: Case = { x: [2, 8, 8, 8], co: 12, pads: [1, 1, 1, 1] };
+    assert.equal(winograd.winogradTile(2, 8, 8), 4);
+    assert.equal(winograd.winogradTile(2, 2, 2), 2);
+    const xv = values(size(c.x), 0.4);
+    const wv = values(c.co * c.x[3] * 9, 1.7);
+    const ref = await cpuReference(c, xv, wv);
+    await initBackend('wasm');
+    const geom = {
+      strides: [1, 1] as [number, number],
+      dilations: [1, 1] as [number, number],
+      pads: { top: 1, left: 1, bottom: 1, right: 1 },
+    };
+    const w = tf.tensor4d(wv, [c.co, c.x[3], 3, 3]);
+    markPersistentWeight(w);
+    const tensors = tf.memory().numTensors;
+    const pass = () =>
+      tf.tidy(() => {
+        const x = tf.tensor4d(xv, c.x);
+        const dy = tf.tensor(ref.dy, ref.yShape);
+        const y = convOnnxWeight(x, w, geom, false, true);
+        const [dx, dw] = tf.grads((xi: tf.Tensor, wi: tf.Tensor) =>
+          tf.sum(tf.mul(convOnnxWeight(xi as tf.Tensor4D, wi as tf.Tensor4D, geom, false, true), dy)),
+        )([x, w]);
+        return [y, dx, dw].map((t) => t.dataSync() as Float32Array);
+      });
+    const [runs, runs4] = [winograd.winogradRuns, winograd.winograd4Runs];
+    const [y, dx, dw] = pass();
+    // Two forward passes (y, then inside tf.grads) and one input gradient in 4×4 tiles; the weight gradient in 2×2.
+    assert.equal(winograd.winograd4Runs - runs4, 3, 'F(4×4, 3×3) runs');
+    assert.equal(winograd.winogradRuns - runs, 4, 'Winograd runs');
+    for (const [name, want, got, tol] of [
+      ['forward', ref.y, y, TOL4],
+      ['input gradient', ref.dx, dx, TOL4],
+      ['weight gradient', ref.dw, dw, 1e-5],
+    ] as const) {
+      const e = worst(want, got);
+      assert.ok(e < tol, `${name}: worst error ${e} of the largest value`);
+    }
+    // The second pass reads the cached weights: the same bits.
+    const again = pass();
+    assert.deepEqual(again, [y, dx, dw]);
+    assert.ok(tf.memory().numTensors > tensors, 'the transformed weights are cached');
+    releaseWeightViews(w);
+    assert.equal(tf.memory().numTensors, tensors, 'tensors left behind by the cache');
+    w.dispose();
   });
 });
