@@ -21,8 +21,7 @@ import {
   winogradWeightGrad,
   winogradWeightGradFits,
   winogradWeights,
-  winogradWeights4,
-  winogradInputGradWeights,
+  winogradWeightsFor,
   winogradTile,
 } from './winograd';
 
@@ -583,15 +582,8 @@ function winogradWeightsOf(
   tile: WinogradTile,
   inputGrad: boolean,
 ): { u: tf.Tensor3D; temporary: boolean } {
-  const forward = winogradCaches.get('2f')!;
-  const make = () => {
-    if (tile === 4) return winogradWeights4(w, inputGrad);
-    if (!inputGrad) return winogradWeights(w);
-    const u = forward.get(w) ?? winogradWeights(w);
-    const ut = winogradInputGradWeights(u);
-    if (u !== forward.get(w)) u.dispose();
-    return ut;
-  };
+  // F(2×2, 3×3)'s forward weights as TF.js's convolutions make them (the same bits).
+  const make = () => (tile === 2 && !inputGrad ? winogradWeights(w) : winogradWeightsFor(w, tile, inputGrad));
   if (!persistent.has(w)) return { u: make(), temporary: true };
   const cache = winogradCaches.get(`${tile}${inputGrad ? 'g' : 'f'}`)!;
   let u = cache.get(w);

@@ -85,7 +85,13 @@ export function winogradWeights(w: tf.Tensor4D): tf.Tensor3D {
   }
 }
 
-/** G of F(4×4, 3×3) (points 0, ±1, ±2, ∞): the weight transform, U = G g Gᵀ. */
+/** G of F(2×2, 3×3) (points 0, ±1, ∞) and of F(4×4, 3×3) (0, ±1, ±2, ∞): U = G g Gᵀ. */
+const G2 = [
+  [1, 0, 0],
+  [1 / 2, 1 / 2, 1 / 2],
+  [1 / 2, -1 / 2, 1 / 2],
+  [0, 0, 1],
+];
 const G4 = [
   [1 / 4, 0, 0],
   [-1 / 6, -1 / 6, -1 / 6],
@@ -96,49 +102,38 @@ const G4 = [
 ];
 
 /**
- * The F(4×4, 3×3) weights of an ONNX weight [co, ci, 3, 3] on the WASM backend: U [36, ci, co]
- * for the forward products, or (`inputGrad`) the flipped kernel's, [36, co, ci], for the input
- * gradient's (F(4×4, 3×3) has no permutation that turns one into the other). One product of the
- * weight's taps [co·ci, 9] with G ⊗ G [9, 36] (its rows reversed for the flip: the flipped
- * kernel's tap t is tap 8 − t), then a transpose; float32, once per parameter and run.
+ * Winograd weights of an ONNX weight [co, ci, 3, 3] on the WASM backend as the executor's products
+ * read them, for F(2×2, 3×3) (`tile` 2: 16 blocks) or F(4×4, 3×3) (4: 36): the forward
+ * products' [P, ci, co], or (`inputGrad`) the input gradient's, the flipped kernel's with inputs
+ * and outputs swapped, [P, co, ci]. F(4×4, 3×3) has no permutation that turns one into the other;
+ * for F(2×2, 3×3) these are U at flipped positions, transposed, which the input gradient read in
+ * place before (inputGradOperands), but its products of few rows then had to pack their
+ * transposed blocks first (ResNet-18's last stage, 8 tiles: 16 products 8×512×512 took 3.6 ms on
+ * one core, against 2.0 ms row-major and read in place). One product of (G ⊗ G) [P, 9] with the
+ * taps [9, ci·co] (the weight through the WASM transpose; for the flip, tap 8 − t stands for tap
+ * t), which lands in that layout; float32, once per parameter and run (a 512-channel weight: some
+ * 15 ms on one core).
  */
-export function winogradWeights4(w: tf.Tensor4D, inputGrad: boolean): tf.Tensor3D {
+export function winogradWeightsFor(w: tf.Tensor4D, tile: WinogradTile, inputGrad: boolean): tf.Tensor3D {
   const [co, ci] = w.shape;
-  const kron = new Float32Array(9 * 36);
-  for (let t = 0; t < 9; t++) {
-    const tap = inputGrad ? 8 - t : t;
-    for (let xi = 0; xi < 36; xi++)
-      kron[t * 36 + xi] = G4[Math.floor(xi / 6)][Math.floor(tap / 3)] * G4[xi % 6][tap % 3];
-  }
+  const g = tile === 4 ? G4 : G2;
+  const positions = winogradPositions(tile);
+  const kron = new Float32Array(positions * 9);
+  for (let xi = 0; xi < positions; xi++)
+    for (let t = 0; t < 9; t++) {
+      const tap = inputGrad ? 8 - t : t;
+      const [r, q] = [Math.floor(xi / (tile + 2)), xi % (tile + 2)];
+      kron[xi * 9 + t] = g[r][Math.floor(tap / 3)] * g[q][tap % 3];
+    }
   return tf.tidy(() => {
-    const u = tf.reshape(tf.matMul(tf.reshape(w, [co * ci, 9]), tf.tensor2d(kron, [9, 36])), [co, ci, 36]);
-    return tf.transpose(u, inputGrad ? [2, 0, 1] : [2, 1, 0]) as tf.Tensor3D;
-  });
+    const taps = tf.reshape(tf.transpose(w, inputGrad ? [2, 3, 0, 1] : [2, 3, 1, 0]), [9, ci * co]);
+    const u = tf.matMul(tf.tensor2d(kron, [positions, 9]), taps);
+    return tf.reshape(u, inputGrad ? [positions, co, ci] : [positions, ci, co]);
+  }) as tf.Tensor3D;
 }
 
 /** The tile position of the flipped kernel's transform: G·J = P·G, P swapping rows 0 and 3. */
 const flipped = (xi: number) => [3, 1, 2, 0][xi >> 2] * 4 + [3, 1, 2, 0][xi & 3];
-
-/**
- * The input gradient's right-hand operands from U [16, ci, co] laid out as they are read:
- * [16, co, ci], block ξ being U[flipped ξ] transposed. Read in place through
- * inputGradOperands, each product of few rows had to pack its transposed block first (ResNet-18's
- * last stage, 8 tiles: 16 products 8×512×512 took 3.6 ms on one core, against 2.0 ms with the
- * blocks row-major and read in place); the executor makes this once per parameter and run beside
- * U. The same values in the same order, so the same bits.
- */
-export function winogradInputGradWeights(u: tf.Tensor3D): tf.Tensor3D {
-  return tf.tidy(() =>
-    tf.transpose(
-      tf.gather(
-        u,
-        Array.from({ length: 16 }, (_, xi) => flipped(xi)),
-        0,
-      ),
-      [0, 2, 1],
-    ),
-  );
-}
 
 /** The forward products' right-hand operands: U [16][ci][co] at byte address `u`, block ξ as it lies. */
 export function forwardOperands(u: number, ci: number, co: number): WinogradOperands {
