@@ -5,10 +5,10 @@
  * - SGEMM: row blocks of C (each packs its own copy of B) or, when C is wider than tall, column
  *   blocks (each packs its own A); K is never split, so every output keeps its single sum in the
  *   same order and the result is the same bits for any number of threads. A batch of products
- *   (the 16 of a Winograd convolution) is one job.
+ *   (the 16 or 36 of a Winograd convolution) is one job.
  * - Winograd transforms and im2col: whole images, or ranges of tile / output rows of one image
  *   (the pads shifted to the range's first row). A large Winograd correlation is one job of such
- *   slices, each running both transforms and its rows of the 16 products (wgConv).
+ *   slices, each running both transforms and its rows of the 16 (36) products (wgConv, wgConv4).
  * - col2im and the max-pool gradient add onto their output, so only whole images (each image's
  *   sums stay in one task, in the same order).
  * - The statistics (gradStats, diffSq): chunks of STATS_CHUNK floats, a size that does not depend
@@ -339,7 +339,7 @@ export function wgOutputTasks(
 /**
  * wgConv tasks: the whole Winograd correlation `w` (wasmKernels.ts's wgConv) cut into slices of
  * the tiles (whole images, or tile-row ranges of one), each running the input transform, its rows
- * of the 16 products and the output transform. Each slice packs every U[ξ] for its own products,
+ * of the 16 (36) products and the output transform. Each slice packs every U[ξ] for its own products,
  * so a slice has minSliceTiles tiles at least; [] when that leaves fewer slices than threads, or
  * the job is too small for them (the caller then runs the three steps, the products shared out
  * one by one).

@@ -302,7 +302,7 @@ export interface WasmKernels {
     tile?: WinogradTile,
   ): void;
   /**
-   * A whole Winograd correlation (wgInput, the 16 products V[ξ]·U[ξ], wgOutput) as one job of
+   * A whole Winograd correlation (wgInput, the 16 or 36 products V[ξ]·U[ξ], wgOutput) as one job of
    * tile slices on the kernel threads. False, with nothing done, when the call is not worth
    * cutting so (one thread, too little work, too few tiles): the caller then runs the three
    * steps. The same bits either way.
