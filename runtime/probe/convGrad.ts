@@ -20,6 +20,7 @@ import {
   winogradFits,
   winogradWeightGrad,
   winogradWeightGradFits,
+  winogradWeightGradTile,
   winogradWeights,
   winogradWeightsFor,
   winogradTile,
@@ -566,8 +567,8 @@ export function convOutHW(h: number, w: number, kh: number, kw: number, g: ConvG
 
 /**
  * Winograd-transformed weights of parameters, made once per run, by tiling and use: F(2×2, 3×3)'s
- * U [16, ci, co] for the forward products and its flipped, transposed blocks [16, co, ci] for the
- * input gradient's; F(4×4, 3×3)'s [36, ci, co] and [36, co, ci].
+ * U [16, ci, co] for the forward products and the flipped kernel's [16, co, ci] for the input
+ * gradient's; F(4×4, 3×3)'s [36, ci, co] and [36, co, ci].
  */
 const winogradCaches = new Map<string, WeakMap<tf.Tensor, tf.Tensor3D>>(
   ['2f', '2g', '4f', '4g'].map((key) => [key, new WeakMap()]),
@@ -641,7 +642,7 @@ function tapWeightGrad(dy: tf.Tensor, cols: tf.Tensor, shape: number[]): tf.Tens
  * A convolution on the WASM backend as matrix products, where tf.matMul is the probe's own SGEMM
  * (wasm/matMulKernel.ts). 3×3 stride-1 convolutions with enough output run as Winograd (winograd.ts;
  * no tap matrix): the forward pass and input gradient in F(4×4, 3×3) where its tiles pay (4× fewer
- * multiplies), else F(2×2, 3×3) (2.25×), the weight gradient in F(2×2, 3×3) when it has enough tiles.
+ * multiplies), else F(2×2, 3×3) (2.25×), the weight gradient likewise when it has enough tiles.
  * The others run as im2col · Wᵀ, the ONNX weight [co, ci·kh·kw] read transposed in place, with the
  * tap matrix kept for the weight gradient, and the input gradient as dy·W scattered back by
  * col2im. The weight gradient dyᵀ·cols comes out in ONNX layout: no weight layouts, flips or
@@ -679,7 +680,13 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
         let dw: tf.Tensor;
         if (!winograd) dw = tapWeightGrad(dy, saved[2], w4.shape);
         else if (winogradWeightGradFits(n, oh, ow))
-          dw = winogradWeightGrad(x4 as tf.Tensor4D, dy4, g.pads.top, g.pads.left);
+          dw = winogradWeightGrad(
+            x4 as tf.Tensor4D,
+            dy4,
+            g.pads.top,
+            g.pads.left,
+            winogradWeightGradTile(n, oh, ow),
+          );
         else
           dw = tapWeightGrad(
             dy,

@@ -13,8 +13,9 @@
  * The executor's forward passes and input gradients also run as F(4×4, 3×3) where its tiles pay
  * (winogradTile): 6×6 input tiles at stride 4, 36 products, 4×4 outputs, so 36 multiplies per 16
  * outputs instead of 144; its input gradient takes the flipped kernel's own transform
- * (winogradWeights4). Its float32 error is some 2–4× F(2×2, 3×3)'s (of the largest value, up to
- * 2e-5 against 1e-5 on the tests' shapes). Weight gradients stay F(2×2, 3×3).
+ * (winogradWeightsFor). Its weight gradients too, where they have enough tiles
+ * (winogradWeightGradTile). Its float32 error is some 2–4× F(2×2, 3×3)'s (of the largest value,
+ * up to 2e-5 against 1e-5 on the tests' shapes).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels, type MatrixRef, type WasmKernels, type WinogradOperands } from './wasm/wasmKernels';
@@ -31,7 +32,13 @@ import { taskSettings, winogradBlockFloats, winogradPositions, type WinogradTile
  * batch 2 5% and 1.5%; 2 made ResNet-34 10% and 15% slower (its last stage, 2 tiles). Inception-v3,
  * EfficientNetV2-S and RegNet-Y-400MF moved within the machine's noise either way.
  */
-export const winogradSettings = { minTiles: 8, minWeightGradTiles: 16, minTiles4: 8, maxProducts4: 0.75 };
+export const winogradSettings = {
+  minTiles: 8,
+  minWeightGradTiles: 16,
+  minTiles4: 8,
+  maxProducts4: 0.75,
+  minWeightGradTiles4: 16,
+};
 
 /**
  * The tiling of a Winograd convolution with an output of n × oh × ow: F(4×4, 3×3) (36 multiplies
@@ -58,6 +65,18 @@ export function winogradTile(n: number, oh: number, ow: number): WinogradTile {
 export function winogradWeightGradFits(n: number, oh: number, ow: number): boolean {
   const [th, tw] = tilesOf(oh, ow);
   return n * th * tw >= winogradSettings.minWeightGradTiles;
+}
+
+/**
+ * The tiling of a Winograd weight gradient (for a convolution whose winogradWeightGradFits): that
+ * of its forward pass when F(4×4, 3×3) and it has minWeightGradTiles4 tiles of 4×4, else
+ * F(2×2, 3×3). Its 36 products sum over the tiles and write 36 blocks [ci][co], 2.25× what
+ * F(2×2, 3×3)'s write, so it takes more tiles to pay than the forward pass (ResNet-18 at batch 8:
+ * its first two stages, 128 and 32 tiles; its third's 8 stay F(2×2, 3×3)).
+ */
+export function winogradWeightGradTile(n: number, oh: number, ow: number): WinogradTile {
+  const tiles4 = n * Math.ceil(oh / 4) * Math.ceil(ow / 4);
+  return winogradTile(n, oh, ow) === 4 && tiles4 >= winogradSettings.minWeightGradTiles4 ? 4 : 2;
 }
 
 /** Winograd convolutions run so far in this process, and of those F(4×4, 3×3) (tests check that a path was taken). */
@@ -237,8 +256,9 @@ export function winogradCorrelate(
 /**
  * The weight gradient's tile sums at heap addresses, for input `x` [n, h, w, ci] padded by
  * (top, left) and output gradient `dy` [n, oh, ow, co]: M[ξ] = Σ over tiles of (Bᵀ d B) ⊙ (A dy
- * Aᵀ), as 16 matrix products Vᵀ[ξ]·D[ξ]. Returns M [16][ci][co]; dW = Gᵀ M G (wgWeightOut for
- * the ONNX layout, wgWeightGradHwio for HWIO).
+ * Aᵀ), as 16 matrix products Vᵀ[ξ]·D[ξ] (36 in F(4×4, 3×3), `tile` 4: its A is the transpose of
+ * its output transform's Aᵀ). Returns M [16 or 36][ci][co]; dW = Gᵀ M G (wgWeightOut for the ONNX
+ * layout, wgWeightGradHwio for HWIO in F(2×2, 3×3)).
  */
 export function winogradTileSums(
   k: WasmKernels,
@@ -249,23 +269,37 @@ export function winogradTileSums(
   left: number,
   dy: number,
   [oh, ow, co]: number[],
+  tile: WinogradTile = 2,
 ): number {
   winogradRuns++;
-  const [th, tw] = tilesOf(oh, ow);
+  if (tile === 4) winograd4Runs++;
+  const [th, tw] = [Math.ceil(oh / tile), Math.ceil(ow / tile)];
   const tiles = n * th * tw;
-  const v = alloc(16 * winogradBlockFloats(tiles, ci));
-  k.wgInput(x, n, h, w, ci, top, left, th, tw, v);
-  const d = alloc(16 * winogradBlockFloats(tiles, co));
-  k.wgGradOut(dy, n, oh, ow, co, th, tw, d);
-  const m = alloc(16 * ci * co);
-  k.sgemmMany(tileSumProducts(v, d, m, tiles, ci, co));
+  const positions = winogradPositions(tile);
+  const v = alloc(positions * winogradBlockFloats(tiles, ci));
+  k.wgInput(x, n, h, w, ci, top, left, th, tw, v, tile);
+  const d = alloc(positions * winogradBlockFloats(tiles, co));
+  k.wgGradOut(dy, n, oh, ow, co, th, tw, d, tile);
+  const m = alloc(positions * ci * co);
+  k.sgemmMany(tileSumProducts(v, d, m, tiles, ci, co, tile));
   return m;
 }
 
-/** The 16 products of the tile sums: M[ξ] [ci][co] = V[ξ]ᵀ · D[ξ] over the tiles (V's and D's blocks at winogradBlockFloats's strides). */
-export function tileSumProducts(v: number, d: number, m: number, tiles: number, ci: number, co: number) {
+/**
+ * The 16 (`tile` 4: 36) products of the tile sums: M[ξ] [ci][co] = V[ξ]ᵀ · D[ξ] over the tiles
+ * (V's and D's blocks at winogradBlockFloats's strides).
+ */
+export function tileSumProducts(
+  v: number,
+  d: number,
+  m: number,
+  tiles: number,
+  ci: number,
+  co: number,
+  tile: WinogradTile = 2,
+) {
   const [vs, ds] = [winogradBlockFloats(tiles, ci), winogradBlockFloats(tiles, co)];
-  return Array.from({ length: 16 }, (_, xi) => ({
+  return Array.from({ length: winogradPositions(tile) }, (_, xi) => ({
     m: ci,
     n: co,
     k: tiles,
@@ -290,15 +324,18 @@ function queuedWeightGrad(
   dy: tf.Tensor4D,
   top: number,
   left: number,
+  tile: WinogradTile,
 ): tf.Tensor4D {
   winogradRuns++;
+  if (tile === 4) winograd4Runs++;
   const [n, h, w, ci] = x.shape;
   const [, oh, ow, co] = dy.shape;
-  const [th, tw] = tilesOf(oh, ow);
+  const [th, tw] = [Math.ceil(oh / tile), Math.ceil(ow / tile)];
   const tiles = n * th * tw;
   const heap = backend.wasm;
+  const positions = winogradPositions(tile);
   const [vs, ds] = [winogradBlockFloats(tiles, ci), winogradBlockFloats(tiles, co)];
-  const release = queued.hold([x, dy], 64 * (vs + ds + ci * co));
+  const release = queued.hold([x, dy], 4 * positions * (vs + ds + ci * co));
   const scratch: number[] = [];
   const alloc = (floats: number) => {
     const p = heap._malloc(4 * floats);
@@ -311,20 +348,20 @@ function queuedWeightGrad(
   };
   let v: number, d: number, m: number;
   try {
-    v = alloc(16 * vs);
-    d = alloc(16 * ds);
-    m = alloc(16 * ci * co);
+    v = alloc(positions * vs);
+    d = alloc(positions * ds);
+    m = alloc(positions * ci * co);
   } catch (e) {
     release();
     throw e;
   }
   const dw = backend.makeOutput([co, ci, 3, 3], 'float32');
   const later = queued.later;
-  later.wgInput(queued.address(x), n, h, w, ci, top, left, th, tw, v, queued.pending(x));
-  later.wgGradOut(queued.address(dy), n, oh, ow, co, th, tw, d, queued.pending(dy));
-  later.sgemmMany(tileSumProducts(v, d, m, tiles, ci, co), true);
+  later.wgInput(queued.address(x), n, h, w, ci, top, left, th, tw, v, tile, queued.pending(x));
+  later.wgGradOut(queued.address(dy), n, oh, ow, co, th, tw, d, tile, queued.pending(dy));
+  later.sgemmMany(tileSumProducts(v, d, m, tiles, ci, co, tile), true);
   const written = queued.writing(dw);
-  later.wgWeightOut(m, ci, co, queued.address(dw), true, () => {
+  later.wgWeightOut(m, ci, co, queued.address(dw), tile, true, () => {
     for (const q of scratch) heap._free(q);
     release();
     written();
@@ -341,8 +378,8 @@ function heapBackend(): { backend: WasmBackendHeap; k: WasmKernels } {
  * The correlation above on tensors: NHWC `x` with the transformed weights `u` [16, ci, co] of
  * winogradWeights, forward or (`inputGrad`, x then being the output gradient) for the input
  * gradient, giving [n, oh, ow, co] (forward) or [n, oh, ow, ci]. The input gradient may also take
- * winogradInputGradWeights's [16, co, ci] with `inputGrad` false: it is then a forward correlation.
- * Operands of 36 blocks (winogradWeights4's, forward or input gradient's) run as F(4×4, 3×3),
+ * winogradWeightsFor's [16, co, ci] with `inputGrad` false: it is then a forward correlation.
+ * Operands of 36 blocks (winogradWeightsFor's, forward or input gradient's) run as F(4×4, 3×3),
  * always with `inputGrad` false.
  */
 export function winogradConv(
@@ -379,15 +416,24 @@ export function winogradConv(
   return tf.engine().makeTensorFromTensorInfo(y) as tf.Tensor4D;
 }
 
-/** The weight gradient on tensors, for input `x` padded by (top, left) and output gradient `dy`: ONNX layout [co, ci, 3, 3]. */
-export function winogradWeightGrad(x: tf.Tensor4D, dy: tf.Tensor4D, top: number, left: number): tf.Tensor4D {
+/**
+ * The weight gradient on tensors, for input `x` padded by (top, left) and output gradient `dy`,
+ * in F(2×2, 3×3) or (`tile` 4) F(4×4, 3×3): ONNX layout [co, ci, 3, 3].
+ */
+export function winogradWeightGrad(
+  x: tf.Tensor4D,
+  dy: tf.Tensor4D,
+  top: number,
+  left: number,
+  tile: WinogradTile = 2,
+): tf.Tensor4D {
   const { backend, k } = heapBackend();
   const queued = queuedTensors();
-  const [th, tw] = tilesOf(dy.shape[1], dy.shape[2]);
+  const [th, tw] = [Math.ceil(dy.shape[1] / tile), Math.ceil(dy.shape[2] / tile)];
   // Products too small for the threads are not worth queuing either (nor waking a worker for).
   const minWork = taskSettings.minGemmWork * (queued?.later.cold ? taskSettings.coldFactor : 1);
-  if (queued?.queues && 16 * x.shape[0] * th * tw * x.shape[3] * dy.shape[3] >= minWork)
-    return queuedWeightGrad(queued, backend, x, dy, top, left);
+  const work = winogradPositions(tile) * x.shape[0] * th * tw * x.shape[3] * dy.shape[3];
+  if (queued?.queues && work >= minWork) return queuedWeightGrad(queued, backend, x, dy, top, left, tile);
   const ci = x.shape[3];
   const [, oh, ow, co] = dy.shape;
   const dw = backend.makeOutput([co, ci, 3, 3], 'float32');
@@ -401,8 +447,9 @@ export function winogradWeightGrad(x: tf.Tensor4D, dy: tf.Tensor4D, top: number,
       left,
       heapAddress(backend, dy),
       [oh, ow, co],
+      tile,
     );
-    k.wgWeightOut(m, ci, co, heapAddress(backend, dw));
+    k.wgWeightOut(m, ci, co, heapAddress(backend, dw), tile);
   });
   return tf.engine().makeTensorFromTensorInfo(dw) as tf.Tensor4D;
 }

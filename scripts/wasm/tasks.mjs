@@ -34,6 +34,8 @@ export const TASKS = [
   { name: 'wgInput4', args: 11 },
   { name: 'wgOutput4', args: 9 },
   { name: 'wgConv4', args: 22, scratch: 'gemm' },
+  { name: 'wgGradOut4', args: 9 },
+  { name: 'wgWeightOut4', args: 4 },
 ];
 
 /** Argument `i` of the task at $t. */

@@ -209,42 +209,57 @@ function outputTransform({ size, out, at, suffix }) {
 const a2 = (e) => [e[0], f('add', e[0], e[1]), f('sub', e[0], e[1]), `(f32x4.neg ${e[1]})`];
 
 /**
+ * A·(e0 … e3) along one axis for F(4×4, 3×3) (A the transpose of at6's Aᵀ): e0, (e0 + e2) ±
+ * (e1 + e3), (e0 + 4e2) ± (2e1 + 8e3), e3.
+ */
+const a6 = (e) => {
+  const s02 = f('add', e[0], e[2]);
+  const s13 = f('add', e[1], e[3]);
+  const t02 = f('add', e[0], times(4, e[2]));
+  const t13 = f('add', times(2, e[1]), times(8, e[3]));
+  return [e[0], f('add', s02, s13), f('sub', s02, s13), f('add', t02, t13), f('sub', t02, t13), e[3]];
+};
+
+/**
  * `wgGradOut`: every 2×2 tile of the output gradient (zero past the output) to D = A dy Aᵀ, stored
  * as [16][tiles][C] like V. Then the weight gradient is Gᵀ (Σ over tiles of V ⊙ D) G, the sum over
  * tiles being 16 matrix products Vᵀ[ξ]·D[ξ].
  */
-function gradOutTransform() {
+function gradOutTransform({ size, out, suffix }) {
+  const a = size === 4 ? a2 : a6;
   const inside = (r, q) =>
     `(i32.and (i32.lt_s ${add(get('y0'), i32(r))} ${get('oh')}) (i32.lt_s ${add(get('x0'), i32(q))} ${get('ow')}))`;
   const addr = (r, q) =>
     `(select ${add(get('yb'), add(mul(get('rs'), i32(r)), add(mul(get('cs'), i32(q)), get('cb'))))} ${get('y')} ${inside(r, q)})`;
   const load = (r, q) => `(select (v128.load ${addr(r, q)}) (v128.const i32x4 0 0 0 0) ${inside(r, q)})`;
   const body = [
-    ...[0, 1].flatMap((r) => [0, 1].map((q) => set(`e${r * 2 + q}`, load(r, q)))),
-    // along y for each of the two columns, then along x for each of the four rows
-    ...[0, 1].flatMap((q) => a2([get(`e${q}`), get(`e${2 + q}`)]).map((e, i) => set(`u${i * 2 + q}`, e))),
-    ...range(4).flatMap((i) =>
-      a2([get(`u${i * 2}`), get(`u${i * 2 + 1}`)]).map(
-        (e, j) => `(v128.store ${add(get('o'), mul(get('xs'), i32(i * 4 + j)))} ${e})`,
+    ...range(out).flatMap((r) => range(out).map((q) => set(`e${r * out + q}`, load(r, q)))),
+    // along y for each of the out columns, then along x for each of the size rows
+    ...range(out).flatMap((q) =>
+      a(range(out).map((r) => get(`e${r * out + q}`))).map((e, i) => set(`u${i * out + q}`, e)),
+    ),
+    ...range(size).flatMap((i) =>
+      a(range(out).map((q) => get(`u${i * out + q}`))).map(
+        (e, j) => `(v128.store ${add(get('o'), mul(get('xs'), i32(i * size + j)))} ${e})`,
       ),
     ),
   ].join('\n        ');
   return `
-(func $wgGradOut (export "wgGradOut") (param $y i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
+(func $wgGradOut${suffix} (export "wgGradOut${suffix}") (param $y i32) (param $n i32) (param $oh i32) (param $ow i32) (param $c i32)
   (param $th i32) (param $tw i32) (param $out i32) (param $bs i32)
   (local $b i32) (local $ty i32) (local $tx i32) (local $t i32) (local $y0 i32) (local $x0 i32)
   (local $cs i32) (local $rs i32) (local $cb i32) (local $o i32) (local $xs i32) (local $k i32) (local $yb i32)
-  ${range(4)
+  ${range(out * out)
     .map((k) => `(local $e${k} v128)`)
-    .join(' ')} ${range(8)
+    .join(' ')} ${range(size * out)
     .map((k) => `(local $u${k} v128)`)
     .join(' ')}
   ${set('cs', mul(get('c'), i32(4)))}
   ${set('rs', mul(get('ow'), get('cs')))}
   ${set('xs', mul(get('bs'), i32(4)))}
   ${tileLoops({
-    y0: mul(get('ty'), i32(2)),
-    x0: mul(get('tx'), i32(2)),
+    y0: mul(get('ty'), i32(out)),
+    x0: mul(get('tx'), i32(out)),
     perTile: `${set('yb', outTile(get('y')))}
         ${set('o', add(get('out'), mul(get('t'), get('cs'))))}
         ${set('cb', i32(0))}`,
@@ -253,20 +268,40 @@ function gradOutTransform() {
   })})`;
 }
 
-/**
- * `wgWeightOut`: the weight gradient from the 16 tile sums M [16][ci][co]: dW = Gᵀ M G per
- * (ci, co), written straight into the ONNX layout [co][ci][3][3] (four output channels at a
- * time, one lane each).
- */
-function weightOutTransform() {
-  const half = '(v128.const f32x4 0.5 0.5 0.5 0.5)';
-  const h = (e) => `(f32x4.mul ${half} ${e})`;
-  // t[r][b] = Σ_s M[r][s] G[s][b], then dW[a][b] = Σ_r G[r][a] t[r][b].
-  const gt = (m) => [
+/** Gᵀ·(m0, m1, m2, m3) along one axis for F(2×2, 3×3): m0 + (m1 + m2)/2, (m1 − m2)/2, (m1 + m2)/2 + m3. */
+const gt4 = (m) => {
+  const h = (e) => times(0.5, e);
+  return [
     f('add', m[0], h(f('add', m[1], m[2]))),
     h(f('sub', m[1], m[2])),
     f('add', h(f('add', m[1], m[2])), m[3]),
   ];
+};
+
+/**
+ * Gᵀ·(m0 … m5) along one axis for F(4×4, 3×3) (G as winograd.ts's G4): with p = m1 + m2,
+ * q = m1 − m2, P = m3 + m4, Q = m3 − m4, the taps m0/4 − p/6 + P/24, Q/12 − q/6, (P − p)/6 + m5.
+ */
+const gt6 = (m) => {
+  const k = (v) => Math.fround(v);
+  const p = f('add', m[1], m[2]);
+  const q = f('sub', m[1], m[2]);
+  const P = f('add', m[3], m[4]);
+  const Q = f('sub', m[3], m[4]);
+  return [
+    f('add', f('sub', times(k(1 / 4), m[0]), times(k(1 / 6), p)), times(k(1 / 24), P)),
+    f('sub', times(k(1 / 12), Q), times(k(1 / 6), q)),
+    f('add', times(k(1 / 6), f('sub', P, p)), m[5]),
+  ];
+};
+
+/**
+ * `wgWeightOut`: the weight gradient from the 16 tile sums M [16][ci][co]: dW = Gᵀ M G per
+ * (ci, co), written straight into the ONNX layout [co][ci][3][3] (four output channels at a
+ * time, one lane each). `wgWeightOut4`: the same from F(4×4, 3×3)'s 36 tile sums.
+ */
+function weightOutTransform({ size, suffix }) {
+  const gt = size === 4 ? gt4 : gt6;
   const lanesOut = (e, ab) =>
     [
       `(local.set $r ${e})`,
@@ -276,19 +311,19 @@ function weightOutTransform() {
       ),
     ].join(' ');
   const body = [
-    ...range(4).flatMap((r) =>
-      gt(range(4).map((c) => `(v128.load ${add(get('src'), mul(get('xs'), i32(r * 4 + c)))})`)).map((e, b) =>
-        set(`t${r * 3 + b}`, e),
+    ...range(size).flatMap((r) =>
+      gt(range(size).map((c) => `(v128.load ${add(get('src'), mul(get('xs'), i32(r * size + c)))})`)).map(
+        (e, b) => set(`t${r * 3 + b}`, e),
       ),
     ),
     ...range(3).flatMap((b) =>
-      gt(range(4).map((r) => get(`t${r * 3 + b}`))).map((e, a) => lanesOut(e, a * 3 + b)),
+      gt(range(size).map((r) => get(`t${r * 3 + b}`))).map((e, a) => lanesOut(e, a * 3 + b)),
     ),
   ].join('\n        ');
   return `
-(func $wgWeightOut (export "wgWeightOut") (param $m i32) (param $ci i32) (param $co i32) (param $out i32)
+(func $wgWeightOut${suffix} (export "wgWeightOut${suffix}") (param $m i32) (param $ci i32) (param $co i32) (param $out i32)
   (local $src i32) (local $dst i32) (local $xs i32) (local $ls i32) (local $i i32) (local $k i32) (local $r v128)
-  ${range(12)
+  ${range(size * 3)
     .map((k) => `(local $t${k} v128)`)
     .join(' ')}
   ${set('xs', mul(mul(get('ci'), get('co')), i32(4)))}
@@ -352,9 +387,13 @@ function sliceConv({ size, suffix }) {
 
 /** The Winograd part of the module (the same in both builds: adds and subtracts only, but for the products of wgConv). */
 export function winogradText() {
-  return [
-    ...[F2, F4].flatMap((v) => [inputTransform(v), outputTransform(v), sliceConv(v)]),
-    gradOutTransform(),
-    weightOutTransform(),
-  ].join('\n');
+  return [F2, F4]
+    .flatMap((v) => [
+      inputTransform(v),
+      outputTransform(v),
+      sliceConv(v),
+      gradOutTransform(v),
+      weightOutTransform(v),
+    ])
+    .join('\n');
 }

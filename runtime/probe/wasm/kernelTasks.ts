@@ -45,6 +45,8 @@ export const TaskKind = {
   wgInput4: 15,
   wgOutput4: 16,
   wgConv4: 17,
+  wgGradOut4: 18,
+  wgWeightOut4: 19,
 } as const;
 
 /** One task: its kind, then the kernel's arguments. */
@@ -311,8 +313,8 @@ export function wgInputTasks(
 }
 
 /**
- * wgOutput (`kind` wgOutput, wgOutput4 for `tile` 4) or wgGradOut (`kind` wgGradOut) tasks:
- * tiles [P][n·th·tw][c] ↔ NHWC [n, oh, ow, c].
+ * wgOutput (`kind` wgOutput) or wgGradOut (`kind` wgGradOut) tasks, wgOutput4 or wgGradOut4 for
+ * `tile` 4: tiles [P][n·th·tw][c] ↔ NHWC [n, oh, ow, c].
  */
 export function wgOutputTasks(
   threads: number,
@@ -325,8 +327,8 @@ export function wgOutputTasks(
   tile: WinogradTile = 2,
 ): Task[] {
   const tiles = n * th * tw;
-  const bytes = kind === TaskKind.wgOutput ? 4 * n * oh * ow * c : 64 * tiles * c;
-  const out = kind === TaskKind.wgOutput && tile === 4 ? TaskKind.wgOutput4 : kind;
+  const bytes = kind === TaskKind.wgOutput ? 4 * n * oh * ow * c : 4 * winogradPositions(tile) * tiles * c;
+  const out = tile === 2 ? kind : kind === TaskKind.wgOutput ? TaskKind.wgOutput4 : TaskKind.wgGradOut4;
   return slices(n, th, bytes, threads, true).map((s) => {
     const o = outputSlice(s, tilesPtr, [oh, ow, c], th, tw, image, tile);
     const stride = winogradBlockFloats(tiles, c);

@@ -35,8 +35,22 @@ import {
 import { isShared } from './sharedHeap';
 import type { TransposePlan } from './transposePlan';
 
-/** wgInput's arguments for F(2×2, 3×3): x, n, h, w, c, pt, pl, th, tw, out (LaterKernels's, which queue only those). */
-type WgInputArgs = [number, number, number, number, number, number, number, number, number, number];
+/** wgInput's arguments: x, n, h, w, c, pt, pl, th, tw, out, the tiling (LaterKernels's, where it is not optional). */
+type WgInputArgs = [
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  number,
+  WinogradTile,
+];
+/** wgGradOut's arguments: dy, n, oh, ow, c, th, tw, out, the tiling. */
+type WgGradOutArgs = [number, number, number, number, number, number, number, number, WinogradTile];
 
 /** The part of the TF.js WASM backend (an Emscripten module) the kernels need. */
 export interface EmscriptenHeap {
@@ -74,7 +88,7 @@ interface KernelExports {
     th: number,
     tw: number,
     out: number,
-    tiles: number,
+    blockStride: number,
   ): void;
   wgOutput(
     m: number,
@@ -85,7 +99,7 @@ interface KernelExports {
     th: number,
     tw: number,
     y: number,
-    tiles: number,
+    blockStride: number,
   ): void;
   wgInput4: KernelExports['wgInput'];
   wgOutput4: KernelExports['wgOutput'];
@@ -98,9 +112,11 @@ interface KernelExports {
     th: number,
     tw: number,
     out: number,
-    tiles: number,
+    blockStride: number,
   ): void;
   wgWeightOut(m: number, ci: number, co: number, out: number): void;
+  wgGradOut4: KernelExports['wgGradOut'];
+  wgWeightOut4: KernelExports['wgWeightOut'];
   gradStats(p: number, n: number, out: number): void;
   diffSq(pt: number, ps: number, n: number, out: number): void;
   transpose(
@@ -256,9 +272,17 @@ export interface LaterKernels {
   /** wgInput (arguments as WasmKernels.wgInput); with `after`, once every call queued before it is done. */
   wgInput(...args: [...WgInputArgs, after: boolean, done?: () => void]): void;
   /** wgGradOut (arguments as WasmKernels.wgGradOut); with `after`, once every call queued before it is done. */
-  wgGradOut(...args: [...Parameters<WasmKernels['wgGradOut']>, after: boolean, done?: () => void]): void;
-  /** wgWeightOut; with `after`, once every call queued before it is done. */
-  wgWeightOut(m: number, ci: number, co: number, out: number, after: boolean, done?: () => void): void;
+  wgGradOut(...args: [...WgGradOutArgs, after: boolean, done?: () => void]): void;
+  /** wgWeightOut (arguments as WasmKernels.wgWeightOut); with `after`, once every call queued before it is done. */
+  wgWeightOut(
+    m: number,
+    ci: number,
+    co: number,
+    out: number,
+    tile: WinogradTile,
+    after: boolean,
+    done?: () => void,
+  ): void;
   /** Returns once every queued call is done; throws when one failed (KernelThreadError). */
   settle(): void;
 }
@@ -325,7 +349,8 @@ export interface WasmKernels {
   ): void;
   /**
    * Winograd weight-gradient transform: NHWC output gradient `dy` [n, oh, ow, c] in 2×2 tiles to
-   * `out`, 16 blocks [n·th·tw][c] at winogradBlockFloats's stride.
+   * `out`, 16 blocks [n·th·tw][c] at winogradBlockFloats's stride; with `tile` 4, F(4×4, 3×3)'s:
+   * 4×4 tiles to 36 blocks.
    */
   wgGradOut(
     dy: number,
@@ -336,9 +361,13 @@ export interface WasmKernels {
     th: number,
     tw: number,
     out: number,
+    tile?: WinogradTile,
   ): void;
-  /** Winograd weight gradient: tile sums `m` [16][ci][co] (co a multiple of 4) to Gᵀ M G as ONNX [co][ci][3][3]. */
-  wgWeightOut(m: number, ci: number, co: number, out: number): void;
+  /**
+   * Winograd weight gradient: tile sums `m` [16][ci][co] (co a multiple of 4) to Gᵀ M G as ONNX
+   * [co][ci][3][3]; with `tile` 4, F(4×4, 3×3)'s from [36][ci][co].
+   */
+  wgWeightOut(m: number, ci: number, co: number, out: number, tile?: WinogradTile): void;
   /**
    * Over n floats at byte address p: [Σx², Σ|x|, max |x|, count(x = 0), count(x is NaN or ±Inf)],
    * exact over float32's whole range (NaN in, NaN out; see scripts/wasm/stats.mjs).
@@ -676,11 +705,11 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       if (tasks[0].length) enqueue(pool, tasks, after, done);
       else done?.();
     },
-    wgInput(xp, n, h, w, c, pt, pl, th, tw, out, after, done) {
+    wgInput(xp, n, h, w, c, pt, pl, th, tw, out, tile, after, done) {
       const pool = queue();
-      if (!pool) return atOnce(() => kernels.wgInput(xp, n, h, w, c, pt, pl, th, tw, out), done);
+      if (!pool) return atOnce(() => kernels.wgInput(xp, n, h, w, c, pt, pl, th, tw, out, tile), done);
       const whole = [
-        TaskKind.wgInput,
+        tile === 4 ? TaskKind.wgInput4 : TaskKind.wgInput,
         xp,
         n,
         h,
@@ -693,20 +722,27 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
         out,
         winogradBlockFloats(n * th * tw, c),
       ];
-      const cut = () => wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out);
+      const cut = () => wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out, tile);
       enqueue(pool, cutAll(cut, whole), after, done);
     },
-    wgGradOut(dy, n, oh, ow, c, th, tw, out, after, done) {
+    wgGradOut(dy, n, oh, ow, c, th, tw, out, tile, after, done) {
       const pool = queue();
-      if (!pool) return atOnce(() => kernels.wgGradOut(dy, n, oh, ow, c, th, tw, out), done);
-      const whole = [TaskKind.wgGradOut, dy, n, oh, ow, c, th, tw, out, winogradBlockFloats(n * th * tw, c)];
-      const cut = () => wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy);
+      if (!pool) return atOnce(() => kernels.wgGradOut(dy, n, oh, ow, c, th, tw, out, tile), done);
+      const kind = tile === 4 ? TaskKind.wgGradOut4 : TaskKind.wgGradOut;
+      const whole = [kind, dy, n, oh, ow, c, th, tw, out, winogradBlockFloats(n * th * tw, c)];
+      const cut = () =>
+        wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy, tile);
       enqueue(pool, cutAll(cut, whole), after, done);
     },
-    wgWeightOut(m, ci, co, out, after, done) {
+    wgWeightOut(m, ci, co, out, tile, after, done) {
       const pool = queue();
-      if (!pool) return atOnce(() => x.wgWeightOut(m, ci, co, out), done);
-      enqueue(pool, [[TaskKind.wgWeightOut, m, ci, co, out]], after, done);
+      if (!pool) return atOnce(() => kernels.wgWeightOut(m, ci, co, out, tile), done);
+      enqueue(
+        pool,
+        [[tile === 4 ? TaskKind.wgWeightOut4 : TaskKind.wgWeightOut, m, ci, co, out]],
+        after,
+        done,
+      );
     },
     settle() {
       pools.get(heap)?.settle();
@@ -759,15 +795,25 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
           winogradBlockFloats(n * th * tw, c),
         );
     },
-    wgGradOut(dy, n, oh, ow, c, th, tw, out) {
+    wgGradOut(dy, n, oh, ow, c, th, tw, out, tile = 2) {
       const pool = threads();
       const tasks = pool
-        ? wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy)
+        ? wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy, tile)
         : [];
       if (!onThreads(pool, tasks))
-        x.wgGradOut(dy, n, oh, ow, c, th, tw, out, winogradBlockFloats(n * th * tw, c));
+        (tile === 4 ? x.wgGradOut4 : x.wgGradOut)(
+          dy,
+          n,
+          oh,
+          ow,
+          c,
+          th,
+          tw,
+          out,
+          winogradBlockFloats(n * th * tw, c),
+        );
     },
-    wgWeightOut: (...args) => x.wgWeightOut(...args),
+    wgWeightOut: (m, ci, co, out, tile = 2) => (tile === 4 ? x.wgWeightOut4 : x.wgWeightOut)(m, ci, co, out),
     gradStats: (p, n) => combineStats(statsPartials(TaskKind.gradStats, [p], n)),
     diffSq: (pTotal, pSkip, n) => combineSplit(statsPartials(TaskKind.diffSq, [pTotal, pSkip], n)),
     transpose(src, dst, plan) {

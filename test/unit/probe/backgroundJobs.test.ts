@@ -17,7 +17,12 @@ import {
   type EmscriptenHeap,
   type WasmKernels,
 } from '../../../runtime/probe/wasm/wasmKernels';
-import { taskSettings, winogradBlockFloats, type GemmOp } from '../../../runtime/probe/wasm/kernelTasks';
+import {
+  taskSettings,
+  winogradBlockFloats,
+  winogradPositions,
+  type GemmOp,
+} from '../../../runtime/probe/wasm/kernelTasks';
 import { KernelThreadError, threadSettings } from '../../../runtime/probe/wasm/kernelThreads';
 import { queuedTensors, queueSettings } from '../../../runtime/probe/wasm/queuedTensors';
 import { readNow, statsKernels } from '../../../runtime/probe/statsKernels';
@@ -52,51 +57,56 @@ describe('WASM kernel threads: background jobs', function () {
     await setKernelThreads(heap, 1);
   });
 
-  it('a Winograd weight gradient queued as four jobs (two behind barriers) with a statistics call: the same bits as at once on one thread; clean-ups once each, in order, after their jobs', async () => {
-    const [n, h, w, ci, co] = [2, 9, 7, 8, 12];
-    const [th, tw] = [Math.ceil(h / 2), Math.ceil(w / 2)];
-    const tiles = n * th * tw;
-    const x = buffer(values(n * h * w * ci, 0.5));
-    const dy = buffer(values(n * h * w * co, 1.5));
-    const v = buffer(16 * winogradBlockFloats(tiles, ci));
-    const d = buffer(16 * winogradBlockFloats(tiles, co));
-    const m = buffer(16 * ci * co);
-    const out = buffer(co * ci * 9);
-    const products: GemmOp[] = tileSumProducts(v, d, m, tiles, ci, co);
-    const run = (order: string[]) => {
-      new Float32Array(heap.asm.memory.buffer, out, co * ci * 9).fill(Number.NaN);
-      new Float32Array(heap.asm.memory.buffer, m, 16 * ci * co).fill(Number.NaN);
-      k.later.wgInput(x, n, h, w, ci, 1, 1, th, tw, v, false, () => order.push('input'));
-      k.later.wgGradOut(dy, n, h, w, co, th, tw, d, false, () => order.push('gradOut'));
-      k.later.sgemmMany(products, true, () => order.push('products'));
-      const stats = k.later.gradStats(dy, n * h * w * co, false, () => order.push('stats'));
-      k.later.wgWeightOut(m, ci, co, out, true, () => order.push('weightOut'));
-      return stats;
-    };
-    assert.equal(await setKernelThreads(heap, 1), 1);
-    assert.equal(k.later.queues, false);
-    const order1: string[] = [];
-    const stats1 = run(order1)();
-    const want = bits(out, co * ci * 9);
-    assert.ok(new Float32Array(want.buffer).every((f) => !Number.isNaN(f)));
-    assert.deepEqual(order1, ['input', 'gradOut', 'products', 'stats', 'weightOut']);
-    for (const threads of [2, 3, 4]) {
-      assert.equal(await setKernelThreads(heap, threads), threads);
-      const pool = kernelThreadsOf(heap)!;
-      assert.equal(k.later.queues, true);
-      const queued = pool.stats.queued;
-      slowJob();
-      const order: string[] = [];
-      const stats = run(order);
-      assert.equal(pool.stats.queued, queued + 6, `${threads} threads: the calls were not queued`);
-      assert.ok(!order.includes('weightOut'), `${threads} threads: a clean-up ran before its job could have`);
-      k.later.settle();
-      assert.equal(pool.pending, 0);
-      assert.deepEqual(order, ['input', 'gradOut', 'products', 'stats', 'weightOut'], `${threads} threads`);
-      assert.deepEqual(bits(out, co * ci * 9), want, `${threads} threads: the weight gradient differs`);
-      assert.deepEqual(stats(), stats1, `${threads} threads: the statistics differ`);
-    }
-  });
+  for (const tile of [2, 4] as const)
+    it(`a Winograd F(${tile}×${tile}, 3×3) weight gradient queued as four jobs (two behind barriers) with a statistics call: the same bits as at once on one thread; clean-ups once each, in order, after their jobs`, async () => {
+      const [n, h, w, ci, co] = [2, 9, 7, 8, 12];
+      const [th, tw] = [Math.ceil(h / tile), Math.ceil(w / tile)];
+      const tiles = n * th * tw;
+      const positions = winogradPositions(tile);
+      const x = buffer(values(n * h * w * ci, 0.5));
+      const dy = buffer(values(n * h * w * co, 1.5));
+      const v = buffer(positions * winogradBlockFloats(tiles, ci));
+      const d = buffer(positions * winogradBlockFloats(tiles, co));
+      const m = buffer(positions * ci * co);
+      const out = buffer(co * ci * 9);
+      const products: GemmOp[] = tileSumProducts(v, d, m, tiles, ci, co, tile);
+      const run = (order: string[]) => {
+        new Float32Array(heap.asm.memory.buffer, out, co * ci * 9).fill(Number.NaN);
+        new Float32Array(heap.asm.memory.buffer, m, positions * ci * co).fill(Number.NaN);
+        k.later.wgInput(x, n, h, w, ci, 1, 1, th, tw, v, tile, false, () => order.push('input'));
+        k.later.wgGradOut(dy, n, h, w, co, th, tw, d, tile, false, () => order.push('gradOut'));
+        k.later.sgemmMany(products, true, () => order.push('products'));
+        const stats = k.later.gradStats(dy, n * h * w * co, false, () => order.push('stats'));
+        k.later.wgWeightOut(m, ci, co, out, tile, true, () => order.push('weightOut'));
+        return stats;
+      };
+      assert.equal(await setKernelThreads(heap, 1), 1);
+      assert.equal(k.later.queues, false);
+      const order1: string[] = [];
+      const stats1 = run(order1)();
+      const want = bits(out, co * ci * 9);
+      assert.ok(new Float32Array(want.buffer).every((f) => !Number.isNaN(f)));
+      assert.deepEqual(order1, ['input', 'gradOut', 'products', 'stats', 'weightOut']);
+      for (const threads of [2, 3, 4]) {
+        assert.equal(await setKernelThreads(heap, threads), threads);
+        const pool = kernelThreadsOf(heap)!;
+        assert.equal(k.later.queues, true);
+        const queued = pool.stats.queued;
+        slowJob();
+        const order: string[] = [];
+        const stats = run(order);
+        assert.equal(pool.stats.queued, queued + 6, `${threads} threads: the calls were not queued`);
+        assert.ok(
+          !order.includes('weightOut'),
+          `${threads} threads: a clean-up ran before its job could have`,
+        );
+        k.later.settle();
+        assert.equal(pool.pending, 0);
+        assert.deepEqual(order, ['input', 'gradOut', 'products', 'stats', 'weightOut'], `${threads} threads`);
+        assert.deepEqual(bits(out, co * ci * 9), want, `${threads} threads: the weight gradient differs`);
+        assert.deepEqual(stats(), stats1, `${threads} threads: the statistics differ`);
+      }
+    });
 
   it('a tensor written by a queued call is waited for by any TF.js access; tensors it reads stay in place when TF.js frees them', async () => {
     assert.equal(await setKernelThreads(heap, 2), 2);

@@ -149,7 +149,9 @@ describe('probe gradients vs PyTorch float64', () => {
               Object.assign(winograd.winogradSettings, {
                 minTiles: 1,
                 minWeightGradTiles: 1,
-                ...(allWinograd === 2 ? { minTiles4: Infinity } : { minTiles4: 1, maxProducts4: Infinity }),
+                ...(allWinograd === 2
+                  ? { minTiles4: Infinity }
+                  : { minTiles4: 1, maxProducts4: Infinity, minWeightGradTiles4: 1 }),
               });
             const savedTasks = { ...taskSettings };
             if (threads > 1)

@@ -27,7 +27,7 @@ const cases: Case[] = [
   { x: [3, 7, 5, 12], co: 8, pads: [2, 0, 1, 2] },
   { x: [1, 16, 16, 32], co: 16, pads: [1, 1, 1, 1] },
   // 8 tiles, 16 input channels: the input gradient's products (8 rows, two full panels of 8
-  // columns) read winogradInputGradWeights's blocks in place.
+  // columns) read winogradWeightsFor's blocks in place.
   { x: [2, 4, 4, 16], co: 8, pads: [1, 1, 1, 1] },
 ];
 
@@ -144,7 +144,7 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
     });
 
   for (const c of cases)
-    it(`F(4×4, 3×3), x ${c.x.join('×')}, ${c.co} outputs, pads ${c.pads.join(',')}: forward and input gradient match the CPU backend`, async () => {
+    it(`F(4×4, 3×3), x ${c.x.join('×')}, ${c.co} outputs, pads ${c.pads.join(',')}: forward, input and weight gradients match the CPU backend`, async () => {
       const xv = values(size(c.x), 0.4);
       const wv = values(c.co * c.x[3] * 9, 1.7);
       const ref = await cpuReference(c, xv, wv);
@@ -167,8 +167,18 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
         assert.deepEqual(dx.shape, c.x);
         const ex = worst(ref.dx, dx.dataSync() as Float32Array);
         assert.ok(ex < TOL4, `input gradient: worst error ${ex} of the largest value`);
+        const dw = winogradWeightGrad(
+          tf.tensor4d(xv, c.x),
+          tf.tensor4d(ref.dy, [n, oh, ow, c.co]),
+          pt,
+          pl,
+          4,
+        );
+        assert.deepEqual(dw.shape, [c.co, ci, 3, 3]);
+        const ew = worst(ref.dw, dw.dataSync() as Float32Array);
+        assert.ok(ew < TOL4, `weight gradient: worst error ${ew} of the largest value`);
       });
-      assert.equal(winograd.winograd4Runs, runs + 2);
+      assert.equal(winograd.winograd4Runs, runs + 3);
     });
 
   it('an executor convolution of 8 tiles: Winograd forward and input gradient, tap-matrix weight gradient, all matching the CPU backend', async () => {
