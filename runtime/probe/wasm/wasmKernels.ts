@@ -748,6 +748,28 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       pools.get(heap)?.settle();
     },
   };
+  /**
+   * wgOutput (tiles to `image`) or wgGradOut (`image` to tiles), by `kind`, in `tile`'s tiling: on
+   * the threads when worth it, else on this one.
+   */
+  const tileTransform = (
+    kind: typeof TaskKind.wgOutput | typeof TaskKind.wgGradOut,
+    tiles: number,
+    image: number,
+    shape: number[],
+    th: number,
+    tw: number,
+    tile: WinogradTile,
+  ) => {
+    const pool = threads();
+    if (onThreads(pool, pool ? wgOutputTasks(pool.threads, kind, tiles, shape, th, tw, image, tile) : []))
+      return;
+    const [n, oh, ow, c] = shape;
+    const stride = winogradBlockFloats(n * th * tw, c);
+    if (kind === TaskKind.wgOutput)
+      (tile === 4 ? x.wgOutput4 : x.wgOutput)(tiles, n, oh, ow, c, th, tw, image, stride);
+    else (tile === 4 ? x.wgGradOut4 : x.wgGradOut)(image, n, oh, ow, c, th, tw, tiles, stride);
+  };
   const kernels: WasmKernels = {
     build,
     later,
@@ -778,40 +800,10 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       return onThreads(pool, pool ? wgConvTasks(pool.threads, w) : []);
     },
     wgOutput(m, n, oh, ow, c, th, tw, y, tile = 2) {
-      const pool = threads();
-      const tasks = pool
-        ? wgOutputTasks(pool.threads, TaskKind.wgOutput, m, [n, oh, ow, c], th, tw, y, tile)
-        : [];
-      if (!onThreads(pool, tasks))
-        (tile === 4 ? x.wgOutput4 : x.wgOutput)(
-          m,
-          n,
-          oh,
-          ow,
-          c,
-          th,
-          tw,
-          y,
-          winogradBlockFloats(n * th * tw, c),
-        );
+      tileTransform(TaskKind.wgOutput, m, y, [n, oh, ow, c], th, tw, tile);
     },
     wgGradOut(dy, n, oh, ow, c, th, tw, out, tile = 2) {
-      const pool = threads();
-      const tasks = pool
-        ? wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy, tile)
-        : [];
-      if (!onThreads(pool, tasks))
-        (tile === 4 ? x.wgGradOut4 : x.wgGradOut)(
-          dy,
-          n,
-          oh,
-          ow,
-          c,
-          th,
-          tw,
-          out,
-          winogradBlockFloats(n * th * tw, c),
-        );
+      tileTransform(TaskKind.wgGradOut, out, dy, [n, oh, ow, c], th, tw, tile);
     },
     wgWeightOut: (m, ci, co, out, tile = 2) => (tile === 4 ? x.wgWeightOut4 : x.wgWeightOut)(m, ci, co, out),
     gradStats: (p, n) => combineStats(statsPartials(TaskKind.gradStats, [p], n)),

@@ -78,6 +78,18 @@ async function cpuReference(c: Case, xv: Float32Array, wv: Float32Array) {
   });
 }
 
+/** A case's input and weight values, the CPU backend's reference, then the WASM backend set up. */
+async function prepared(c: Case) {
+  const xv = values(size(c.x), 0.4);
+  const wv = values(c.co * c.x[3] * 9, 1.7);
+  const ref = await cpuReference(c, xv, wv);
+  await initBackend('wasm');
+  const [n, h, w, ci] = c.x;
+  const [pt, pl] = c.pads;
+  const [, oh, ow] = ref.yShape;
+  return { xv, wv, ref, n, h, w, ci, pt, pl, oh, ow };
+}
+
 function worst(want: Float32Array, got: Float32Array): number {
   let scale = 0;
   for (const v of want) scale = Math.max(scale, Math.abs(v));
@@ -93,13 +105,7 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
 
   for (const c of cases)
     it(`x ${c.x.join('×')}, ${c.co} outputs, pads ${c.pads.join(',')}: forward, input and weight gradients match the CPU backend`, async () => {
-      const xv = values(size(c.x), 0.4);
-      const wv = values(c.co * c.x[3] * 9, 1.7);
-      const ref = await cpuReference(c, xv, wv);
-      await initBackend('wasm');
-      const [n, h, w, ci] = c.x;
-      const [pt, pl] = c.pads;
-      const [, oh, ow] = ref.yShape;
+      const { xv, wv, ref, n, h, w, ci, pt, pl, oh, ow } = await prepared(c);
       tf.tidy(() => {
         const y = winogradConv(
           tf.tensor4d(xv, c.x),
@@ -145,13 +151,7 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
 
   for (const c of cases)
     it(`F(4×4, 3×3), x ${c.x.join('×')}, ${c.co} outputs, pads ${c.pads.join(',')}: forward, input and weight gradients match the CPU backend`, async () => {
-      const xv = values(size(c.x), 0.4);
-      const wv = values(c.co * c.x[3] * 9, 1.7);
-      const ref = await cpuReference(c, xv, wv);
-      await initBackend('wasm');
-      const [n, h, w, ci] = c.x;
-      const [pt, pl] = c.pads;
-      const [, oh, ow] = ref.yShape;
+      const { xv, wv, ref, n, h, w, ci, pt, pl, oh, ow } = await prepared(c);
       const runs = winograd.winograd4Runs;
       tf.tidy(() => {
         const wt = tf.tensor4d(wv, [c.co, ci, 3, 3]);
