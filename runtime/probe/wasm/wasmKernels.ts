@@ -52,6 +52,12 @@ type WgInputArgs = [
 /** wgGradOut's arguments: dy, n, oh, ow, c, th, tw, out, the tiling. */
 type WgGradOutArgs = [number, number, number, number, number, number, number, number, WinogradTile];
 
+/** The input transform's arguments as the kernel takes them: WgInputArgs's first ten, then the blocks' stride. */
+function inputArgs(...a: [number, number, number, number, number, number, number, number, number, number]) {
+  const [, n, , , c, , , th, tw] = a;
+  return [...a, winogradBlockFloats(n * th * tw, c)] as Parameters<KernelExports['wgInput']>;
+}
+
 /** The part of the TF.js WASM backend (an Emscripten module) the kernels need. */
 export interface EmscriptenHeap {
   asm: { memory: WebAssembly.Memory };
@@ -710,17 +716,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       if (!pool) return atOnce(() => kernels.wgInput(xp, n, h, w, c, pt, pl, th, tw, out, tile), done);
       const whole = [
         tile === 4 ? TaskKind.wgInput4 : TaskKind.wgInput,
-        xp,
-        n,
-        h,
-        w,
-        c,
-        pt,
-        pl,
-        th,
-        tw,
-        out,
-        winogradBlockFloats(n * th * tw, c),
+        ...inputArgs(xp, n, h, w, c, pt, pl, th, tw, out),
       ];
       const cut = () => wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out, tile);
       enqueue(pool, cutAll(cut, whole), after, done);
@@ -781,19 +777,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       const pool = threads();
       const tasks = pool ? wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out, tile) : [];
       if (!onThreads(pool, tasks))
-        (tile === 4 ? x.wgInput4 : x.wgInput)(
-          xp,
-          n,
-          h,
-          w,
-          c,
-          pt,
-          pl,
-          th,
-          tw,
-          out,
-          winogradBlockFloats(n * th * tw, c),
-        );
+        (tile === 4 ? x.wgInput4 : x.wgInput)(...inputArgs(xp, n, h, w, c, pt, pl, th, tw, out));
     },
     wgConv(w) {
       const pool = threads();
