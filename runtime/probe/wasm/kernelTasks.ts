@@ -225,6 +225,19 @@ function slicesOf(n: number, rows: number, pieces: number, rowsOk: boolean): Sli
 /** Output rows and columns of a Winograd tile: 2 for F(2×2, 3×3), 4 for F(4×4, 3×3). */
 export type WinogradTile = 2 | 4;
 
+/** The Winograd kernels that come in both tilings: each F(2×2, 3×3) task kind and its F(4×4, 3×3) twin. */
+const TILED_4 = {
+  [TaskKind.wgInput]: TaskKind.wgInput4,
+  [TaskKind.wgOutput]: TaskKind.wgOutput4,
+  [TaskKind.wgGradOut]: TaskKind.wgGradOut4,
+  [TaskKind.wgWeightOut]: TaskKind.wgWeightOut4,
+  [TaskKind.wgConv]: TaskKind.wgConv4,
+};
+
+/** The task kind of Winograd kernel `kind` (named by its F(2×2, 3×3) kind) in `tile`'s tiling. */
+export const tiledKind = (kind: keyof typeof TILED_4, tile: WinogradTile): number =>
+  tile === 4 ? TILED_4[kind] : kind;
+
 /** The tile positions (blocks, products) of a Winograd tiling: 16 for F(2×2, 3×3), 36 for F(4×4, 3×3). */
 export const winogradPositions = (tile: WinogradTile) => (tile + 2) * (tile + 2);
 
@@ -307,7 +320,7 @@ export function wgInputTasks(
   const [n, , , c] = shape;
   const bytes = 4 * winogradPositions(tile) * n * th * tw * c;
   return slices(n, th, bytes, threads, true).map((s) => [
-    tile === 4 ? TaskKind.wgInput4 : TaskKind.wgInput,
+    tiledKind(TaskKind.wgInput, tile),
     ...inputSliceArgs(s, x, shape, pt, pl, th, tw, out, tile),
   ]);
 }
@@ -328,7 +341,7 @@ export function wgOutputTasks(
 ): Task[] {
   const tiles = n * th * tw;
   const bytes = kind === TaskKind.wgOutput ? 4 * n * oh * ow * c : 4 * winogradPositions(tile) * tiles * c;
-  const out = tile === 2 ? kind : kind === TaskKind.wgOutput ? TaskKind.wgOutput4 : TaskKind.wgGradOut4;
+  const out = tiledKind(kind, tile);
   return slices(n, th, bytes, threads, true).map((s) => {
     const o = outputSlice(s, tilesPtr, [oh, ow, c], th, tw, image, tile);
     const stride = winogradBlockFloats(tiles, c);
@@ -361,7 +374,7 @@ export function wgConvTasks(threads: number, w: WinogradCorrelation): Task[] {
   return slicesOf(n, w.th, pieces, true).map((s) => {
     const o = outputSlice(s, w.m, [w.oh, w.ow, w.co], w.th, w.tw, w.y, tile);
     return [
-      tile === 4 ? TaskKind.wgConv4 : TaskKind.wgConv,
+      tiledKind(TaskKind.wgConv, tile),
       ...inputSliceArgs(s, w.x, w.shape, w.pt, w.pl, w.th, w.tw, w.v, tile),
       u.ptr,
       u.plane,

@@ -30,6 +30,7 @@ import {
   type GemmOp,
   type Task,
   type WinogradTile,
+  tiledKind,
   winogradBlockFloats,
 } from './kernelTasks';
 import { isShared } from './sharedHeap';
@@ -714,17 +715,14 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     wgInput(xp, n, h, w, c, pt, pl, th, tw, out, tile, after, done) {
       const pool = queue();
       if (!pool) return atOnce(() => kernels.wgInput(xp, n, h, w, c, pt, pl, th, tw, out, tile), done);
-      const whole = [
-        tile === 4 ? TaskKind.wgInput4 : TaskKind.wgInput,
-        ...inputArgs(xp, n, h, w, c, pt, pl, th, tw, out),
-      ];
+      const whole = [tiledKind(TaskKind.wgInput, tile), ...inputArgs(xp, n, h, w, c, pt, pl, th, tw, out)];
       const cut = () => wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out, tile);
       enqueue(pool, cutAll(cut, whole), after, done);
     },
     wgGradOut(dy, n, oh, ow, c, th, tw, out, tile, after, done) {
       const pool = queue();
       if (!pool) return atOnce(() => kernels.wgGradOut(dy, n, oh, ow, c, th, tw, out, tile), done);
-      const kind = tile === 4 ? TaskKind.wgGradOut4 : TaskKind.wgGradOut;
+      const kind = tiledKind(TaskKind.wgGradOut, tile);
       const whole = [kind, dy, n, oh, ow, c, th, tw, out, winogradBlockFloats(n * th * tw, c)];
       const cut = () =>
         wgOutputTasks(pool.threads, TaskKind.wgGradOut, out, [n, oh, ow, c], th, tw, dy, tile);
@@ -733,17 +731,17 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     wgWeightOut(m, ci, co, out, tile, after, done) {
       const pool = queue();
       if (!pool) return atOnce(() => kernels.wgWeightOut(m, ci, co, out, tile), done);
-      enqueue(
-        pool,
-        [[tile === 4 ? TaskKind.wgWeightOut4 : TaskKind.wgWeightOut, m, ci, co, out]],
-        after,
-        done,
-      );
+      enqueue(pool, [[tiledKind(TaskKind.wgWeightOut, tile), m, ci, co, out]], after, done);
     },
     settle() {
       pools.get(heap)?.settle();
     },
   };
+  /** Winograd kernel export `name` in `tile`'s tiling (the F(4×4, 3×3) one is `name` + 4). */
+  const tiled = <K extends 'wgInput' | 'wgOutput' | 'wgGradOut' | 'wgWeightOut'>(
+    name: K,
+    tile: WinogradTile,
+  ) => x[(tile === 4 ? `${name}4` : name) as K];
   /**
    * wgOutput (tiles to `image`) or wgGradOut (`image` to tiles), by `kind`, in `tile`'s tiling: on
    * the threads when worth it, else on this one.
@@ -762,9 +760,8 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       return;
     const [n, oh, ow, c] = shape;
     const stride = winogradBlockFloats(n * th * tw, c);
-    if (kind === TaskKind.wgOutput)
-      (tile === 4 ? x.wgOutput4 : x.wgOutput)(tiles, n, oh, ow, c, th, tw, image, stride);
-    else (tile === 4 ? x.wgGradOut4 : x.wgGradOut)(image, n, oh, ow, c, th, tw, tiles, stride);
+    if (kind === TaskKind.wgOutput) tiled('wgOutput', tile)(tiles, n, oh, ow, c, th, tw, image, stride);
+    else tiled('wgGradOut', tile)(image, n, oh, ow, c, th, tw, tiles, stride);
   };
   const kernels: WasmKernels = {
     build,
@@ -776,8 +773,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     wgInput(xp, n, h, w, c, pt, pl, th, tw, out, tile = 2) {
       const pool = threads();
       const tasks = pool ? wgInputTasks(pool.threads, xp, [n, h, w, c], pt, pl, th, tw, out, tile) : [];
-      if (!onThreads(pool, tasks))
-        (tile === 4 ? x.wgInput4 : x.wgInput)(...inputArgs(xp, n, h, w, c, pt, pl, th, tw, out));
+      if (!onThreads(pool, tasks)) tiled('wgInput', tile)(...inputArgs(xp, n, h, w, c, pt, pl, th, tw, out));
     },
     wgConv(w) {
       const pool = threads();
@@ -789,7 +785,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     wgGradOut(dy, n, oh, ow, c, th, tw, out, tile = 2) {
       tileTransform(TaskKind.wgGradOut, out, dy, [n, oh, ow, c], th, tw, tile);
     },
-    wgWeightOut: (m, ci, co, out, tile = 2) => (tile === 4 ? x.wgWeightOut4 : x.wgWeightOut)(m, ci, co, out),
+    wgWeightOut: (m, ci, co, out, tile = 2) => tiled('wgWeightOut', tile)(m, ci, co, out),
     gradStats: (p, n) => combineStats(statsPartials(TaskKind.gradStats, [p], n)),
     diffSq: (pTotal, pSkip, n) => combineSplit(statsPartials(TaskKind.diffSq, [pTotal, pSkip], n)),
     transpose(src, dst, plan) {

@@ -218,7 +218,15 @@ describe('Winograd F(2×2, 3×3) convolution on WASM', () => {
     // 2 images of 8×8 outputs: 8 tiles of 4×4 (minTiles4), 36·8 products against 16·32.
     const c: Case = { x: [2, 8, 8, 8], co: 12, pads: [1, 1, 1, 1] };
     assert.equal(winograd.winogradTile(2, 8, 8), 4);
+    // Too few 4×4 tiles (2 < minTiles4), and 4×4 tiles mostly past a 5×5 output (36·32 products
+    // against 16·72): F(2×2, 3×3). A 7×7 output pays (36·32 against 16·128).
     assert.equal(winograd.winogradTile(2, 2, 2), 2);
+    assert.equal(winograd.winogradTile(8, 5, 5), 2);
+    assert.equal(winograd.winogradTile(8, 7, 7), 4);
+    // The weight gradient takes F(4×4, 3×3) only from minWeightGradTiles4 (16) tiles of 4×4.
+    assert.equal(winograd.winogradWeightGradTile(2, 8, 8), 2);
+    assert.equal(winograd.winogradWeightGradTile(4, 8, 8), 4);
+    assert.equal(winograd.winogradWeightGradTile(8, 5, 5), 2);
     const xv = values(size(c.x), 0.4);
     const wv = values(c.co * c.x[3] * 9, 1.7);
     const ref = await cpuReference(c, xv, wv);
