@@ -63,7 +63,7 @@ export const threadSettings = {
    * thread's jobs (KernelThreads.post), instead of running it as jobs of its own.
    */
   background: true,
-  /** Main-thread spins on the active count before sleeping on it. */
+  /** Main-thread spins on the workers' words before sleeping on them. */
   mainSpin: 20000,
   /** How long the main thread sleeps between checks that the workers it waits for are alive (ms). */
   checkMs: 200,
@@ -211,7 +211,7 @@ export class KernelThreads {
     const t0 = performance.now();
     this.reapKnown();
     const ctl = this.ctl;
-    // A worker busy with a background task joins once that task is done.
+    // A worker busy with a background task joins once that task is done (if tasks are left).
     const enlisted = this.readyWorkers(true).slice(0, Math.min(this.wanted, count) - 1);
     const gen = (Atomics.load(ctl, CTL.gen) + 1) | 0;
     Atomics.store(ctl, CTL.next, 0);
@@ -222,7 +222,6 @@ export class KernelThreads {
     Atomics.store(ctl, CTL.error, 0);
     Atomics.store(ctl, CTL.spin, Math.max(0, Math.round(threadSettings.workerSpinUs)));
     for (const i of enlisted) Atomics.store(ctl, CTL.enlist + i - 1, gen);
-    Atomics.store(ctl, CTL.active, enlisted.length);
     Atomics.store(ctl, CTL.gen, gen);
     if (enlisted.length) Atomics.notify(ctl, CTL.gen);
     let failure: unknown;
@@ -238,7 +237,7 @@ export class KernelThreads {
       failure = e;
     }
     const tw = performance.now();
-    const lost = this.waitFor(enlisted);
+    const lost = this.waitFor(enlisted, gen);
     this.stats.waitMs += performance.now() - tw;
     this.stats.jobs++;
     this.stats.tasks += count;
@@ -442,24 +441,37 @@ export class KernelThreads {
     this.slots.length = 0;
   }
 
-  /** Waits until the enlisted workers are done; returns those that died instead (the job then failed). */
-  private waitFor(enlisted: number[]): number[] {
+  /**
+   * Closes job `gen` (its tasks are all taken) and waits until the workers that came to it are
+   * done; returns those of `enlisted` that died in it instead (the job then failed). A worker
+   * that has not come yet is not waited for: it finds the job closed and leaves it.
+   */
+  private waitFor(enlisted: number[], gen: number): number[] {
     const ctl = this.ctl;
+    // Closed before the workers' words are read: one that announces itself after the read sees it.
+    Atomics.store(ctl, CTL.closed, gen);
+    // The test hook (failNextJob) fails the worker it names on this job: wait until it has come.
+    const hooked = Math.abs(Atomics.load(ctl, CTL.fail));
+    if (enlisted.includes(hooked))
+      while (Atomics.load(ctl, CTL.fail) !== 0 && !this.isDead(hooked))
+        Atomics.wait(ctl, CTL.fail, Atomics.load(ctl, CTL.fail), 1);
+    const inJob = (i: number) => Atomics.load(ctl, CTL.working + i - 1) === gen;
     // Background tasks meanwhile: the queue has to be done by the end of the pass anyway.
-    while (Atomics.load(ctl, CTL.active) !== 0 && this.pending > 0 && this.runBackground());
-    for (let i = 0; i < threadSettings.mainSpin; i++) if (Atomics.load(ctl, CTL.active) === 0) return [];
-    for (;;) {
-      const active = Atomics.load(ctl, CTL.active);
-      if (active === 0) return [];
-      if (Atomics.wait(ctl, CTL.active, active, threadSettings.checkMs) !== 'timed-out') continue;
-      // A worker that died mid-job never reports: find those, stop the others and wait for them.
-      const lost = enlisted.filter((i) => this.isDead(i));
-      if (!lost.length) continue;
-      Atomics.store(ctl, CTL.stop, 1);
-      while (Atomics.load(ctl, CTL.active) > lost.length)
-        Atomics.wait(ctl, CTL.active, Atomics.load(ctl, CTL.active), threadSettings.checkMs);
-      return lost;
+    while (enlisted.some(inJob) && this.pending > 0 && this.runBackground());
+    let spins = threadSettings.mainSpin;
+    const lost: number[] = [];
+    for (const i of enlisted) {
+      while (spins > 0 && inJob(i)) spins--;
+      while (inJob(i)) {
+        if (Atomics.wait(ctl, CTL.working + i - 1, gen, threadSettings.checkMs) !== 'timed-out') continue;
+        // A worker that died mid-job never reports: stop the others.
+        if (!this.isDead(i)) continue;
+        Atomics.store(ctl, CTL.stop, 1);
+        lost.push(i);
+        break;
+      }
     }
+    return lost;
   }
 
   /** Whether worker `i` has exited (its exit event may not have run yet: the main thread is busy). */
@@ -531,6 +543,7 @@ export class KernelThreads {
     Atomics.store(this.ctl, CTL.inBg + index - 1, 0);
     Atomics.store(this.ctl, CTL.scan + index - 1, -1);
     Atomics.store(this.ctl, CTL.sleeping + index - 1, 0);
+    Atomics.store(this.ctl, CTL.working + index - 1, 0);
     const worker = new Worker(KERNEL_WORKER_SOURCE, { eval: true, workerData: data });
     worker.unref();
     const slot: Slot = { worker, ready: false, dead: false, started: Promise.resolve() };

@@ -3,7 +3,8 @@
  * the bundles need no separate worker file. It instantiates the probe's kernel modules on the
  * shared heap, then for each job the main thread posts (a new value of the generation word) it
  * takes task indices from a shared counter and runs them through `runTask` with its own scratch
- * record, until none are left; the last thread to finish wakes the main thread. A failure stops
+ * record, until none are left, and wakes the main thread. A worker that comes to a job after its
+ * tasks were all taken leaves it at once: the main thread does not wait for it. A failure stops
  * the job: its text goes to the shared message buffer and the main thread throws it.
  */
 
@@ -15,8 +16,6 @@ export const CTL = {
   next: 1,
   /** Tasks in the job. */
   count: 2,
-  /** Enlisted workers that have not finished the job. */
-  active: 3,
   /** Set on a failure: take no more tasks. */
   stop: 4,
   /** 1 + the index of the first thread that failed (0: none). */
@@ -46,6 +45,11 @@ export const CTL = {
   sleepers: 15,
   /** Threads asked for, the main thread included: workers of this index or above take no background task. */
   wanted: 16,
+  /**
+   * The generation of the last job whose tasks were all taken: a worker that comes to it after
+   * that leaves at once, and so the main thread waits only for the workers that came before.
+   */
+  closed: 18,
   /** First of the per-worker words: the generation of the last job the worker is enlisted in. */
   enlist: 24,
   /** First of the per-worker words: 1 once the worker is ready for jobs. */
@@ -60,10 +64,16 @@ export const CTL = {
   scan: 24 + 192,
   /** First of the per-worker words: 1 while the worker sleeps on the generation word. */
   sleeping: 24 + 256,
+  /**
+   * First of the per-worker words: the generation of the job the worker has come to (set before
+   * it reads the job's words, 0 again once it is done with the job); the main thread waits while
+   * it is the current job's.
+   */
+  working: 24 + 320,
 } as const;
 
-/** Control words in all (CTL.sleeping's per-worker words last). */
-export const CTL_WORDS = CTL.sleeping + 64;
+/** Control words in all (CTL.working's per-worker words last). */
+export const CTL_WORDS = CTL.working + 64;
 
 /** Job slots of the background queue (a ring; the main thread waits when it is full). */
 export const QUEUE_SLOTS = 1024;
@@ -180,6 +190,7 @@ let busy = false;
 const inBg = C.inBg + d.index - 1;
 const scan = C.scan + d.index - 1;
 const sleeping = C.sleeping + d.index - 1;
+const working = C.working + d.index - 1;
 Atomics.store(ctl, scan, -1);
 Atomics.store(ctl, C.ready + d.index - 1, 1);
 parentPort.postMessage({ ready: true });
@@ -239,22 +250,28 @@ for (;;) {
   if (Atomics.load(ctl, C.quit)) break;
   busy = Atomics.load(ctl, C.enlist + d.index - 1) === g;
   if (!busy) continue;
+  // Announced before the job's words are read. The main thread closes the job once its tasks are
+  // all taken, then waits for every worker that has come: one that comes after that leaves at once.
+  Atomics.store(ctl, working, g);
   try {
     injectedFailure();
-    const run = runs[Atomics.load(ctl, C.build)];
-    if (!run) throw new Error('this thread has no such kernel build');
-    const base = Atomics.load(ctl, C.tasks);
-    const count = Atomics.load(ctl, C.count);
-    for (;;) {
-      if (Atomics.load(ctl, C.stop)) break;
-      const i = Atomics.add(ctl, C.next, 1);
-      if (i >= count) break;
-      run(base + i * d.taskBytes, d.scratch);
+    if (Atomics.load(ctl, C.gen) === g && Atomics.load(ctl, C.closed) !== g) {
+      const run = runs[Atomics.load(ctl, C.build)];
+      if (!run) throw new Error('this thread has no such kernel build');
+      const base = Atomics.load(ctl, C.tasks);
+      const count = Atomics.load(ctl, C.count);
+      for (;;) {
+        if (Atomics.load(ctl, C.stop)) break;
+        const i = Atomics.add(ctl, C.next, 1);
+        if (i >= count) break;
+        run(base + i * d.taskBytes, d.scratch);
+      }
     }
   } catch (e) {
     Atomics.store(ctl, C.stop, 1);
     report(C.error, describe(e));
   }
-  if (Atomics.sub(ctl, C.active, 1) === 1) Atomics.notify(ctl, C.active);
+  Atomics.store(ctl, working, 0);
+  Atomics.notify(ctl, working);
 }
 `;

@@ -195,6 +195,45 @@ describe('WASM kernel threads: background jobs', function () {
     }
   });
 
+  it('a job does not wait for a worker that has not come to it: the calling thread takes every task while the worker finishes a background task', async () => {
+    const saved = { ...taskSettings };
+    const [m, n, kk] = [64, 64, 64];
+    // Every product in two tasks: the job's, and the background job's.
+    Object.assign(taskSettings, {
+      minGemmWork: 1,
+      minTaskWork: 1,
+      minTaskDim: 1,
+      coldFactor: 1,
+      tasksPerThread: 1,
+    });
+    try {
+      const a = buffer(values(m * kk, 0.2));
+      const c = buffer(m * n);
+      const ref = { ptr: a, rowStride: kk, colStride: 1 };
+      const product = () => k.sgemm(m, n, kk, ref, ref, c, n);
+      await setKernelThreads(heap, 1);
+      product();
+      const want = bits(c, m * n);
+      assert.equal(await setKernelThreads(heap, 2), 2);
+      const pool = kernelThreadsOf(heap)!;
+      new Float32Array(heap.asm.memory.buffer, c, m * n).fill(0);
+      // Two tasks of some 10 ms each: the worker is in the first one when the job is posted.
+      slowJob(768);
+      pause(3);
+      const jobs = pool.stats.jobs;
+      product();
+      assert.equal(pool.stats.jobs, jobs + 1, 'the product did not run as a job');
+      // Had the job waited for the worker, the calling thread would have run the second
+      // background task meanwhile, and the worker finished the first: none would be left.
+      assert.equal(pool.pending, 1, 'the job waited for the worker busy with its background task');
+      assert.deepEqual(bits(c, m * n), want);
+      k.later.settle();
+      assert.equal(pool.pending, 0);
+    } finally {
+      Object.assign(taskSettings, saved);
+    }
+  });
+
   /** Polls `ok` every 5 ms, for at most 5 s. */
   async function until(ok: () => boolean, what: string): Promise<void> {
     for (let i = 0; i < 1000 && !ok(); i++) await new Promise((r) => setTimeout(r, 5));
