@@ -72,10 +72,13 @@ describe('WASM SGEMM kernels', function () {
     [12, 21, 300], // few rows: B read in place, K past KC, a partial last panel
     [10, 16, 40], // 6 + 4 rows: the last 4 in the smaller tile, straight into C
     [4, 9, 7], // the smaller tile alone, and on a partial panel
-    [8, 16, 33], // 6 + 2 rows: the last 2 in the two-row tile, straight into C
+    [8, 16, 33], // 6 + 2 rows run as two tiles of 4 (packed as two panels of 4), straight into C
+    [2, 16, 33], // the two-row tile alone, straight into C
     [7, 16, 20], // 6 + 1 rows: the last row in the two-row tile through the edge buffer
-    [20, 12, 300], // 18 + 2 rows with B packed, K past KC, a partial last panel
+    [14, 16, 33], // 6 + 4 + 4 rows
+    [20, 12, 300], // 6 + 6 + 4 + 4 rows with B packed, K past KC, a partial last panel
     [150, 40, 70], // M past one MC block
+    [152, 9, 20], // M past one MC block by 8 rows: the second block as two tiles of 4
     [5, 4100, 3], // N past one NC block of 4096
     [3, 5, 0], // K = 0
   ];
