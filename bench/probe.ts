@@ -8,7 +8,10 @@
  * one thread count sees it: on the 2-core VM measured, a two-thread batch right after a
  * one-thread one took some 10% longer (the second core had idled for its whole length). The two
  * thread counts alternate run by run; each PyTorch setting is timed in a session before and one
- * after them, and ratios are taken against the faster session. PyTorch runs with glibc's malloc
+ * after them, and ratios are taken against the faster session. PyTorch is also timed right after
+ * each run, at the settings that run is compared with, by a PyTorch process kept beside this one
+ * (probe_torch.py --serve): `pairedRatio` is the median of those pairs, which a slow spell of the
+ * machine (on the VMs measured, both sides slowed by up to a third for minutes) moves together. PyTorch runs with glibc's malloc
  * keeping the memory it frees (bench/torch_step.py's keep_freed_memory): as installed, each step
  * faults its buffers in afresh, and on the VMs measured that made its median step 1–4× the steady
  * one, by session. It is also timed so, at its default thread count (`defaultMallocAsInstalled`,
@@ -33,7 +36,8 @@
  * `--backend webgpu` benchmarks the GPU path instead (bench/probeGpu.ts: ResNet-50 at 224×224,
  * batch 32 by default, or --model vit_b16, against PyTorch CUDA and WASM).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import * as readline from 'node:readline';
 import * as fs from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import * as os from 'node:os';
@@ -223,6 +227,48 @@ function torchSession(threads: number, asInstalled = false): TorchResult {
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as TorchResult;
 }
 
+/** One timing of the PyTorch server (probe_torch.py --serve): median ms of its steps on `threads`. */
+interface TorchServer {
+  time(threads: number): Promise<number>;
+  close(): void;
+}
+
+/**
+ * A PyTorch process kept beside this one (probe_torch.py --serve, same model, batch and malloc
+ * setting as the sessions): each call times its steps on a thread count (0: its default) while
+ * this process waits, so that Skipscope's run and PyTorch's just after it see the same spell of a
+ * noisy machine.
+ */
+function torchServer(): TorchServer {
+  const child = spawn(
+    '/usr/bin/python3',
+    [
+      path.join(root, 'bench/probe_torch.py'),
+      '--serve',
+      '--out',
+      path.join(root, 'bench/results/probe'),
+      '--batch',
+      String(batch),
+      '--size',
+      String(size),
+      '--runs',
+      String(Math.max(runs, 7)),
+      ...(narrow ? ['--narrow'] : []),
+    ],
+    { stdio: ['pipe', 'pipe', 'inherit'] },
+  );
+  const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  return {
+    async time(threads) {
+      child.stdin!.write(`${threads}\n`);
+      const next = await lines.next();
+      if (next.done) throw new Error('bench/probe_torch.py --serve stopped');
+      return (JSON.parse(next.value) as { msPerBatch: number }).msPerBatch;
+    },
+    close: () => child.stdin!.end(),
+  };
+}
+
 /**
  * CPU time of the main thread so far (ms, Linux only): on a busy machine the process CPU time
  * hides how the work divides between the threads, the main thread's does not (its waits for the
@@ -310,17 +356,33 @@ async function main(): Promise<void> {
     series.set(threads, { firstBatchMs: r.timing.firstBatchMs, times: [], cpuMs: [], mainCpuMs: [] });
   }
   for (let i = 1; i < warmup; i++) for (const threads of counts) await runProbe(model, { ...opts, threads });
-  // Alternate the counts, so that both see the same load drift.
-  for (let i = 0; i < runs; i++)
-    for (const threads of counts) {
-      const cpu0 = process.cpuUsage();
-      const main0 = mainThreadCpuMs();
-      const r = await runProbe(model, { ...opts, threads });
-      const cpu = process.cpuUsage(cpu0);
-      series.get(threads)!.times.push(r.timing.steadyMedianMs ?? r.timing.msPerBatch);
-      series.get(threads)!.cpuMs.push((cpu.user + cpu.system) / 1000 / r.batches);
-      if (main0 !== undefined) series.get(threads)!.mainCpuMs.push((mainThreadCpuMs()! - main0) / r.batches);
-    }
+  // Alternate the counts, so that both see the same load drift; after each run, PyTorch at the
+  // settings it is compared with (one thread after one thread; its default, and as many threads,
+  // after all threads).
+  const server = torchServer();
+  const peers = new Map<number, number[]>(torchSettings.map((t) => [t, []]));
+  const peersOf = (threads: number) => [
+    ...new Set([...(threads === 1 ? [1] : []), ...(threads === many ? [0, many] : [])]),
+  ];
+  try {
+    for (let i = 0; i < runs; i++)
+      for (const threads of counts) {
+        const cpu0 = process.cpuUsage();
+        const main0 = mainThreadCpuMs();
+        const r = await runProbe(model, { ...opts, threads });
+        const cpu = process.cpuUsage(cpu0);
+        series.get(threads)!.times.push(r.timing.steadyMedianMs ?? r.timing.msPerBatch);
+        series.get(threads)!.cpuMs.push((cpu.user + cpu.system) / 1000 / r.batches);
+        if (main0 !== undefined)
+          series.get(threads)!.mainCpuMs.push((mainThreadCpuMs()! - main0) / r.batches);
+        for (const t of peersOf(threads)) peers.get(t)!.push(await server.time(t));
+      }
+  } finally {
+    server.close();
+  }
+  // Each Skipscope run over the PyTorch timing just after it, the median over runs.
+  const paired = (threads: number, t: number) =>
+    median(series.get(threads)!.times.map((ms, i) => ms / peers.get(t)![i]));
   const after = new Map(torchSettings.map((t) => [t, torchSession(t)]));
   const afterAsInstalled = torchSession(0, true);
   const small = await smallModels(counts);
@@ -401,7 +463,8 @@ async function main(): Promise<void> {
           peakRssMB: Math.max(...[...before.values(), ...after.values()].map((r) => r.peakRssMB)),
           loss: beforeOne.loss,
         },
-        // Skipscope's ms per batch over PyTorch's (below 1: Skipscope is faster).
+        // Skipscope's ms per batch over PyTorch's (below 1: Skipscope is faster), medians against
+        // the faster of PyTorch's sessions before and after.
         ratio: {
           oneThreadVsPytorchOneThread: round(one / torchMs(1)),
           [`threads${many}VsPytorchDefault`]: round(all / torchMs(0)),
@@ -410,6 +473,17 @@ async function main(): Promise<void> {
             all / Math.min(beforeAsInstalled.msPerBatch, afterAsInstalled.msPerBatch),
           ),
         },
+        // The same, paired: each run over PyTorch timed just after it (probe_torch.py --serve,
+        // steps on the same settings), the median over runs. A slow spell of the machine then
+        // moves both sides of each ratio.
+        pairedRatio: {
+          oneThreadVsPytorchOneThread: round(paired(1, 1)),
+          [`threads${many}VsPytorchDefault`]: round(paired(many, 0)),
+          [`threads${many}VsPytorchThreads${many}`]: round(paired(many, many)),
+        },
+        pytorchInterleaved: Object.fromEntries(
+          torchSettings.map((t) => [torchName(t), { msPerBatchMedian: round(median(peers.get(t)!)) }]),
+        ),
         small,
         lossRelDiff: Math.abs(warm!.loss.values[0] - beforeOne.loss) / Math.abs(beforeOne.loss),
         ...(breakdown ? { breakdown: parts, scaling: scalingOf(parts) } : {}),

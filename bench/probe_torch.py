@@ -7,6 +7,11 @@ folding off: the initializers are exactly the PyTorch parameters) together with 
 batch, then times `loss.backward()` for the mean-square loss on `--threads` threads (0: PyTorch's default),
 with glibc's malloc keeping freed memory (torch_step.keep_freed_memory) unless --malloc-as-installed. Prints one
 JSON object. Run with Debian's Python: /usr/bin/python3 bench/probe_torch.py --out DIR
+
+With --serve it exports nothing and times nothing at first: it reads thread counts from stdin, one
+per line (0: PyTorch's default), and for each times --runs steps on that many threads and prints one
+JSON line, until stdin closes. bench/probe.ts keeps one such process beside it and times PyTorch
+between its own runs, so that a ratio's two sides come from the same minute of a noisy machine.
 """
 
 import argparse
@@ -48,8 +53,12 @@ def main():
         action="store_true",
         help="leave glibc's malloc returning freed memory to the kernel (steps then vary by session)",
     )
+    ap.add_argument("--serve", action="store_true", help="time steps on the thread counts read from stdin")
     a = ap.parse_args()
     kept = False if a.malloc_as_installed else keep_freed_memory()
+    if a.serve:
+        serve(a, kept)
+        return
     if a.threads > 0:
         torch.set_num_threads(a.threads)
     os.makedirs(a.out, exist_ok=True)
@@ -91,6 +100,31 @@ def main():
             }
         )
     )
+
+
+def serve(a, kept):
+    default = torch.get_num_threads()
+    model = build(a.narrow)
+    shape = (a.batch, 3, a.size, a.size)
+    # The same seeded batch as the export's.
+    xt = torch.from_numpy(np.random.default_rng(7).standard_normal(shape).astype(np.float32))
+    step = mse_step(model, xt)
+    for line in sys.stdin:
+        threads = int(line)
+        torch.set_num_threads(threads if threads > 0 else default)
+        loss, times = time_steps(step, a.runs)
+        print(
+            json.dumps(
+                {
+                    "threads": torch.get_num_threads(),
+                    "freedMemoryKept": kept,
+                    "loss": loss,
+                    "msPerBatch": statistics.median(times),
+                    "msPerBatchAll": times,
+                }
+            ),
+            flush=True,
+        )
 
 
 if __name__ == "__main__":
