@@ -29,6 +29,7 @@ import { convHwcText } from './wasm/convHwc.mjs';
 import { TASK_WORDS, tasksText } from './wasm/tasks.mjs';
 import { volumeText } from './wasm/volume.mjs';
 import { transposeText } from './wasm/transpose.mjs';
+import { reluGradText } from './wasm/reluGrad.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'runtime/probe/wasm/kernelsWasm.ts');
@@ -43,6 +44,7 @@ const parts = [
   convHwcText,
   volumeText,
   transposeText,
+  reluGradText,
   tasksText,
 ];
 

@@ -10,6 +10,7 @@
  *   gradient needs (wasm/segmentSumKernel.ts);
  * - a Transpose on Skipscope's WASM kernel and the kernel threads, that shares the buffer when the
  *   elements keep their order (wasm/transposeKernel.ts);
+ * - the ReLU gradient as one kernel instead of TF.js's three (wasm/reluGradKernel.ts);
  * - here: a MaxPoolGrad that routes ties and borders right, and an Identity that shares its input's
  *   buffer instead of copying it (as the CPU backend's does).
  */
@@ -36,6 +37,7 @@ import { tileKernel } from './wasm/tileKernel';
 import { sliceKernel, splitVKernel, unpackKernel } from './wasm/sliceKernels';
 import { wasmKernelsIfAvailable } from './wasm/wasmKernels';
 import { transposeKernel } from './wasm/transposeKernel';
+import { RELU_GRAD, registerReluGrad, reluGradKernel } from './wasm/reluGradKernel';
 
 /** The part of the WASM backend these kernels use. */
 interface WasmBackendLike {
@@ -209,7 +211,7 @@ function inputGradComposite(depthwise: boolean): tf.KernelFunc {
 
 let registered = false;
 
-/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Slice, Unpack, SplitV, Conv2D, FusedConv2D and Conv2DBackpropInput, and adds UnsortedSegmentSum). */
+/** Registers the kernels above on the WASM backend (once; replaces its Transpose, Identity, BatchMatMul, Sum, MaxPoolGrad, Tile, Slice, Unpack, SplitV, Conv2D, FusedConv2D and Conv2DBackpropInput, adds UnsortedSegmentSum and the ReLU gradient's kernel, and the Relu gradient that runs it). */
 export function registerWasmKernels(): void {
   if (registered) return;
   registered = true;
@@ -251,6 +253,12 @@ export function registerWasmKernels(): void {
     backendName: 'wasm',
     kernelFunc: unsortedSegmentSumKernel as unknown as tf.KernelFunc,
   });
+  replace({
+    kernelName: RELU_GRAD,
+    backendName: 'wasm',
+    kernelFunc: reluGradKernel as unknown as tf.KernelFunc,
+  });
+  registerReluGrad();
   replace({
     kernelName: 'MaxPoolGrad',
     backendName: 'wasm',

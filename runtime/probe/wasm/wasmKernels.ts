@@ -136,6 +136,7 @@ interface KernelExports {
     ...outer: number[]
   ): void;
   colSum(p: number, rows: number, cols: number, out: number, scr: number): void;
+  reluGrad(dy: number, x: number, out: number, n: number): void;
   im2col(x: number, out: number, ...geomAndScratch: number[]): void;
   im2colPlanar(x: number, out: number, ...geomAndScratch: number[]): void;
   col2im(cols: number, dx: number, ...geomAndScratch: number[]): void;
@@ -389,6 +390,11 @@ export interface WasmKernels {
   transpose(src: number, dst: number, plan: TransposePlan): void;
   /** out[c] = Σ_r p[r·cols + c] for a row-major rows × cols float block at p (float32 out at byte address out). */
   colSum(p: number, rows: number, cols: number, out: number): void;
+  /**
+   * The ReLU gradient: out[i] = dy[i] · step(x[i]) for n floats at byte addresses dy, x, out
+   * (step: 1 where x > 0, NaN where x is NaN, else 0), in one pass.
+   */
+  reluGrad(dy: number, x: number, out: number, n: number): void;
   /**
    * im2col: writes the tap matrix [n·oh·ow, c·kh·kw] ((c, kh, kw) order, zeros for taps in the
    * padding) of the NHWC input at byte address `x` to `out`.
@@ -796,6 +802,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     colSum(p, rows, cols, out) {
       x.colSum(p, rows, cols, out, scr);
     },
+    reluGrad: (dy, xp, out, n) => x.reluGrad(dy, xp, out, n),
     im2col(xp, out, g) {
       const pool = threads();
       if (g.c < 4) {
