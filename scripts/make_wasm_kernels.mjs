@@ -30,6 +30,7 @@ import { TASK_WORDS, tasksText } from './wasm/tasks.mjs';
 import { volumeText } from './wasm/volume.mjs';
 import { transposeText } from './wasm/transpose.mjs';
 import { reluGradText } from './wasm/reluGrad.mjs';
+import { biasText } from './wasm/bias.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const outFile = path.join(root, 'runtime/probe/wasm/kernelsWasm.ts');
@@ -45,6 +46,7 @@ const parts = [
   volumeText,
   transposeText,
   reluGradText,
+  biasText,
   tasksText,
 ];
 

@@ -514,8 +514,10 @@ export function convOnnxWeight(
   g: ConvGeom,
   depthwise: boolean,
   needDx: boolean,
+  bias?: tf.Tensor1D,
 ): tf.Tensor4D {
-  if (!depthwise && ownKernels()) return convIm2col(x, w, g, needDx);
+  if (!depthwise && ownKernels()) return convIm2col(x, w, g, needDx, bias);
+  if (bias) return tf.add(convOnnxWeight(x, w, g, depthwise, needDx), bias);
   const channels = x.shape[3];
   const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
     const kept = persistent.has(wi);
@@ -648,16 +650,27 @@ function tapWeightGrad(dy: tf.Tensor, cols: tf.Tensor, shape: number[]): tf.Tens
  * col2im. The weight gradient dyᵀ·cols comes out in ONNX layout: no weight layouts, flips or
  * transposes per pass.
  */
-function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean): tf.Tensor4D {
+function convIm2col(
+  x: tf.Tensor4D,
+  w: tf.Tensor4D,
+  g: ConvGeom,
+  needDx: boolean,
+  bias?: tf.Tensor1D,
+): tf.Tensor4D {
   const [n, h, wd] = x.shape;
   const [co, cpg, kh, kw] = w.shape;
   const [oh, ow] = convOutHW(h, wd, kh, kw, g);
+  // Any other bias shape broadcasts through TF.js's Add, as the ONNX op's would.
+  if (bias && !(bias.rank === 1 && bias.shape[0] === co && bias.dtype === 'float32'))
+    return tf.add(convIm2col(x, w, g, needDx), bias);
   const k = cpg * kh * kw;
   const m = n * oh * ow;
   const outShape = [n, oh, ow, co];
   const winograd = winogradFits(x.shape, w.shape, g.strides, g.dilations, g.pads, [oh, ow]);
   let weightForGrad: tf.Tensor4D | undefined;
-  const f = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: (ts: tf.Tensor[]) => void) => {
+  const f = tf.customGrad(((...args: unknown[]) => {
+    const [xi, wi] = args as tf.Tensor[];
+    const save = args[args.length - 1] as (ts: tf.Tensor[]) => void;
     let y: tf.Tensor;
     if (winograd) {
       save([xi, wi]);
@@ -671,12 +684,19 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
       save([xi, wi, cols]);
       y = tf.reshape(tf.matMul(cols, tf.reshape(wi, [co, k]), false, true), outShape);
     }
+    // The bias in place: y is this call's own, not yet seen by anyone.
+    if (bias) {
+      const { backend, kernels } = tapKernels()!;
+      kernels.addBias(heapAddress(backend, y), heapAddress(backend, args[2] as tf.Tensor), m, co);
+    }
     return {
       value: y,
       gradFunc: (dyAny: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const dy4 = (Array.isArray(dyAny) ? dyAny[0] : dyAny) as tf.Tensor4D;
         const dy = tf.reshape(dy4, [m, co]);
         const [x4, w4] = saved;
+        // The bias gradient as TF.js's Add gradient makes it (the same Sum).
+        const db = bias ? [tf.sum(dy4, [0, 1, 2])] : [];
         let dw: tf.Tensor;
         if (!winograd) dw = tapWeightGrad(dy, saved[2], w4.shape);
         else if (winogradWeightGradFits(n, oh, ow))
@@ -693,7 +713,7 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
             tf.reshape(extractTaps(x4 as tf.Tensor4D, outShape, kh, kw, g), [m, k]),
             w4.shape,
           );
-        if (!needDx) return [tf.zerosLike(x4), dw];
+        if (!needDx) return [tf.zerosLike(x4), dw, ...db];
         let dx: tf.Tensor;
         if (winograd) {
           const tile = winogradTile(n, h, wd);
@@ -706,9 +726,9 @@ function convIm2col(x: tf.Tensor4D, w: tf.Tensor4D, g: ConvGeom, needDx: boolean
           const plain = kh * kw === 1 && g.strides[0] === 1 && g.strides[1] === 1 && oh === h && ow === wd;
           dx = plain ? tf.reshape(dcols, x4.shape) : scatterTaps(dcols, x4.shape, outShape, kh, kw, g);
         }
-        return [dx, dw];
+        return [dx, dw, ...db];
       },
     };
   }) as unknown as Parameters<typeof tf.customGrad>[0]);
-  return f(x, w) as tf.Tensor4D;
+  return (bias ? f(x, w, bias) : f(x, w)) as tf.Tensor4D;
 }

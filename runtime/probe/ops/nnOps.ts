@@ -87,10 +87,13 @@ function conv(c: OpContext): Val[] {
   const dd = oneD ? [dilations[1]] : dilations;
   const g: ConvGeom = { strides, dilations, pads: spatialPads(c, inHW, kHW, sd, dd) };
   const needDx = c.needsGrad(0);
+  // TF.js has no gradient for dilated convs (nor the strided slice behind strided+dilated ones).
+  const composite = convSettings.fastGrad || g.dilations.some((d) => d > 1);
+  // The bias goes into an ungrouped composite convolution (in place on the WASM backend), else
+  // through an Add below.
+  const bias = c.has(2) && group === 1 && composite ? (c.nat(2) as tf.Tensor1D) : undefined;
   const run = (xi: tf.Tensor4D, wOnnx: tf.Tensor4D, depthwise: boolean) => {
-    // TF.js has no gradient for dilated convs (nor the strided slice behind strided+dilated ones).
-    if (convSettings.fastGrad || g.dilations.some((d) => d > 1))
-      return convOnnxWeight(xi, wOnnx, g, depthwise, needDx);
+    if (composite) return convOnnxWeight(xi, wOnnx, g, depthwise, needDx, bias);
     const [mm, , hh, ww] = wOnnx.shape;
     const f = depthwise
       ? tf.transpose(tf.reshape(wOnnx, [xi.shape[3], mm / xi.shape[3], hh, ww]), [2, 3, 0, 1])
@@ -113,7 +116,7 @@ function conv(c: OpContext): Val[] {
       ) as tf.Tensor4D;
     }
   }
-  if (c.has(2)) y = tf.add(y, c.nat(2)) as tf.Tensor4D;
+  if (c.has(2) && !bias) y = tf.add(y, c.nat(2)) as tf.Tensor4D;
   return [spatialOutput(y, oneD)];
 }
 

@@ -137,6 +137,7 @@ interface KernelExports {
   ): void;
   colSum(p: number, rows: number, cols: number, out: number, scr: number): void;
   reluGrad(dy: number, x: number, out: number, n: number): void;
+  addBias(y: number, b: number, rows: number, cols: number): void;
   im2col(x: number, out: number, ...geomAndScratch: number[]): void;
   im2colPlanar(x: number, out: number, ...geomAndScratch: number[]): void;
   col2im(cols: number, dx: number, ...geomAndScratch: number[]): void;
@@ -395,6 +396,8 @@ export interface WasmKernels {
    * (step: 1 where x > 0, NaN where x is NaN, else 0), in one pass.
    */
   reluGrad(dy: number, x: number, out: number, n: number): void;
+  /** y[r·cols + c] += b[c] in place, for a row-major rows × cols float block at byte address y. */
+  addBias(y: number, b: number, rows: number, cols: number): void;
   /**
    * im2col: writes the tap matrix [n·oh·ow, c·kh·kw] ((c, kh, kw) order, zeros for taps in the
    * padding) of the NHWC input at byte address `x` to `out`.
@@ -803,6 +806,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       x.colSum(p, rows, cols, out, scr);
     },
     reluGrad: (dy, xp, out, n) => x.reluGrad(dy, xp, out, n),
+    addBias: (y, b, rows, cols) => x.addBias(y, b, rows, cols),
     im2col(xp, out, g) {
       const pool = threads();
       if (g.c < 4) {
