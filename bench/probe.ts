@@ -206,28 +206,31 @@ function torchSession(threads: number, asInstalled = false): TorchResult {
   else delete env.OMP_NUM_THREADS;
   const run = spawnSync(
     '/usr/bin/python3',
-    [
-      path.join(root, 'bench/probe_torch.py'),
-      '--out',
-      path.join(root, 'bench/results/probe'),
-      '--batch',
-      String(batch),
-      '--size',
-      String(size),
-      '--threads',
-      String(threads),
-      '--runs',
-      String(Math.max(runs, 7)),
-      ...(narrow ? ['--narrow'] : []),
-      ...(asInstalled ? ['--malloc-as-installed'] : []),
-    ],
+    torchArgs(['--threads', String(threads), ...(asInstalled ? ['--malloc-as-installed'] : [])]),
     { encoding: 'utf8', env },
   );
   if (run.status !== 0) throw new Error(`bench/probe_torch.py failed: ${run.stderr.slice(-2000)}`);
   return JSON.parse(run.stdout.trim().split('\n').pop()!) as TorchResult;
 }
 
-/** One timing of the PyTorch server (probe_torch.py --serve): median ms of its steps on `threads`. */
+/** probe_torch.py and its arguments for this bench's model, batch and runs, with `extra`. */
+function torchArgs(extra: string[]): string[] {
+  return [
+    path.join(root, 'bench/probe_torch.py'),
+    '--out',
+    path.join(root, 'bench/results/probe'),
+    '--batch',
+    String(batch),
+    '--size',
+    String(size),
+    '--runs',
+    String(Math.max(runs, 7)),
+    ...(narrow ? ['--narrow'] : []),
+    ...extra,
+  ];
+}
+
+/** The PyTorch process kept beside this one: `time` gives the median ms of its steps on `threads`. */
 interface TorchServer {
   time(threads: number): Promise<number>;
   close(): void;
@@ -240,23 +243,7 @@ interface TorchServer {
  * noisy machine.
  */
 function torchServer(): TorchServer {
-  const child = spawn(
-    '/usr/bin/python3',
-    [
-      path.join(root, 'bench/probe_torch.py'),
-      '--serve',
-      '--out',
-      path.join(root, 'bench/results/probe'),
-      '--batch',
-      String(batch),
-      '--size',
-      String(size),
-      '--runs',
-      String(Math.max(runs, 7)),
-      ...(narrow ? ['--narrow'] : []),
-    ],
-    { stdio: ['pipe', 'pipe', 'inherit'] },
-  );
+  const child = spawn('/usr/bin/python3', torchArgs(['--serve']), { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = readline.createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
   return {
     async time(threads) {

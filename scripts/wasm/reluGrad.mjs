@@ -5,7 +5,7 @@
  * product, so the same values: an infinite or NaN dy still gives NaN where x ≤ 0, a negative dy
  * −0. Four lanes at a time, the last n mod 4 one by one.
  */
-import { get, i32, repeat, set } from './wat.mjs';
+import { get, set, stream } from './wat.mjs';
 
 /** `step` of four lanes of x (v128): 1.0 where x > 0, the canonical NaN where x is NaN, else 0. */
 const step4 = (x) =>
@@ -16,25 +16,15 @@ export function reluGradText() {
   return `
 (func $reluGrad (export "reluGrad") (param $dy i32) (param $x i32) (param $out i32) (param $n i32)
   (local $k i32) (local $v v128) (local $s f32)
-  ${repeat(
+  ${stream(
     'k',
-    `(i32.shr_u ${get('n')} ${i32(2)})`,
+    get('n'),
+    ['dy', 'x', 'out'],
     `${set('v', `(v128.load ${get('x')})`)}
-    (v128.store ${get('out')} (f32x4.mul (v128.load ${get('dy')}) ${step4(get('v'))}))
-    ${set('dy', `(i32.add ${get('dy')} ${i32(16)})`)}
-    ${set('x', `(i32.add ${get('x')} ${i32(16)})`)}
-    ${set('out', `(i32.add ${get('out')} ${i32(16)})`)}`,
-    'quads',
-  )}
-  ${repeat(
-    'k',
-    `(i32.and ${get('n')} ${i32(3)})`,
+    (v128.store ${get('out')} (f32x4.mul (v128.load ${get('dy')}) ${step4(get('v'))}))`,
     `${set('s', `(f32.load ${get('x')})`)}
     ${set('s', `(select (f32.const nan) (select (f32.const 1) (f32.const 0) (f32.gt (local.get $s) (f32.const 0))) (f32.ne (local.get $s) (local.get $s)))`)}
-    (f32.store ${get('out')} (f32.mul (f32.load ${get('dy')}) (local.get $s)))
-    ${set('dy', `(i32.add ${get('dy')} ${i32(4)})`)}
-    ${set('x', `(i32.add ${get('x')} ${i32(4)})`)}
-    ${set('out', `(i32.add ${get('out')} ${i32(4)})`)}`,
-    'rest',
+    (f32.store ${get('out')} (f32.mul (f32.load ${get('dy')}) (local.get $s)))`,
+    'floats',
   )})`;
 }

@@ -18,3 +18,16 @@ export const repeat = (ctr, n, body, label) =>
     ${body}
     ${set(ctr, sub(get(ctr), i32(1)))}
     (br $${label})))`;
+
+/**
+ * A stream over `n` floats: `quad` on four at a time, then `one` on each of the last n mod 4; after
+ * each step the byte addresses in locals `ptrs` move on (by 16, then by 4). Counts local `ctr`.
+ */
+export const stream = (ctr, n, ptrs, quad, one, label) =>
+  `${repeat(
+    ctr,
+    `(i32.shr_u ${n} ${i32(2)})`,
+    `${quad} ${ptrs.map((p) => set(p, add(get(p), i32(16)))).join(' ')}`,
+    `${label}_quads`,
+  )}
+  ${repeat(ctr, `(i32.and ${n} ${i32(3)})`, `${one} ${ptrs.map((p) => set(p, add(get(p), i32(4)))).join(' ')}`, `${label}_rest`)}`;
