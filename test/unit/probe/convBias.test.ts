@@ -88,6 +88,28 @@ describe('executor convolution with its bias in place (WASM)', function () {
       });
     });
 
+  it('a bias of another shape ([1]) broadcasts through an Add, with its gradient', () => {
+    const g: ConvGeom = {
+      strides: [1, 1],
+      dilations: [1, 1],
+      pads: { top: 1, left: 1, bottom: 1, right: 1 },
+    };
+    tf.tidy(() => {
+      const x = tf.tensor4d(values(2 * 6 * 6 * 8, 0.2), [2, 6, 6, 8]);
+      const w = tf.tensor4d(values(8 * 8 * 9, 0.6), [8, 8, 3, 3]);
+      const b = tf.tensor1d([0.75]);
+      const fused = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+        convOnnxWeight(xi as tf.Tensor4D, wi as tf.Tensor4D, g, false, true, bi as tf.Tensor1D);
+      const added = (xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) =>
+        tf.add(convOnnxWeight(xi as tf.Tensor4D, wi as tf.Tensor4D, g, false, true), bi);
+      assert.deepEqual(bits(fused(x, w, b)), bits(added(x, w, b)));
+      const db = (f: typeof added) =>
+        tf.grads((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor) => tf.sum(f(xi, wi, bi)))([x, w, b])[2];
+      assert.deepEqual(db(fused).shape, [1]);
+      assert.deepEqual(bits(db(fused)), bits(db(added)));
+    });
+  });
+
   it("an ONNX model's ungrouped Conv nodes with a bias run no Add kernel", async () => {
     // tiny_conv: three ungrouped Conv nodes with a bias (strided, dilated, 1-D), two grouped ones
     // and a ConvTranspose with a bias (their bias still goes through an Add), one Add node.

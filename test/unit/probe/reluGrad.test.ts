@@ -2,14 +2,15 @@
  * The ReLU gradient as one WASM kernel (wasm/reluGradKernel.ts, scripts/wasm/reluGrad.mjs), in
  * both builds, against TF.js's own gradient formula, mul(dy, cast(step(x))), run by TF.js's
  * kernels: the same bits on odd lengths (every tail of the four-lane loop) with zeros of both
- * signs, subnormals, NaN and ±Inf in x and in dy; and tf.grad of relu on WASM taking the kernel.
+ * signs, subnormals, NaN and ±Inf in x and in dy; tf.grad of relu on WASM taking the kernel; and
+ * the kernel's JavaScript loop for engines without WebAssembly SIMD, on the same values.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
 import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/heap';
 import { wasmKernels, type EmscriptenHeap } from '../../../runtime/probe/wasm/wasmKernels';
-import { reluGradRuns } from '../../../runtime/probe/wasm/reluGradKernel';
+import { reluGradKernel, reluGradRuns } from '../../../runtime/probe/wasm/reluGradKernel';
 
 /** Specials first, then mixed signs and magnitudes. */
 function values(n: number, phase: number, specials: number[]): Float32Array {
@@ -57,6 +58,32 @@ describe('ReLU gradient kernel (WASM)', function () {
       assert.equal(reluGradRuns.count, runs + 1, 'the gradient did not run the kernel');
       assert.deepEqual(dx.shape, x.shape);
       assert.deepEqual(bits(dx), bits(tfjsFormula(dy, x)));
+    });
+  });
+
+  it("without WebAssembly SIMD the kernel's JavaScript loop gives TF.js's values", () => {
+    tf.tidy(() => {
+      const n = 13;
+      const x = tf.tensor1d(values(n, 0.9, X_SPECIALS));
+      const dy = tf.tensor1d(values(n, 1.9, DY_SPECIALS));
+      const real = backend as unknown as {
+        makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+        typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+      };
+      // The backend as the kernel sees it, with a heap the probe's kernels cannot load on.
+      const noSimd = {
+        wasm: {},
+        makeOutput: (shape: number[], dtype: tf.DataType) => real.makeOutput(shape, dtype),
+        typedArrayFromHeap: (t: tf.TensorInfo) => real.typedArrayFromHeap(t),
+      };
+      const out = reluGradKernel({ inputs: { dy, x }, backend: noSimd });
+      const got = tf.engine().makeTensorFromTensorInfo(out).dataSync();
+      const want = tfjsFormula(dy, x).dataSync();
+      for (let i = 0; i < n; i++)
+        assert.ok(
+          Object.is(got[i], want[i]) || (Number.isNaN(got[i]) && Number.isNaN(want[i])),
+          `element ${i}`,
+        );
     });
   });
 });
