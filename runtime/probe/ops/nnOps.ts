@@ -234,7 +234,7 @@ function pool(kind: 'max' | 'avg' | 'lp'): OpFn {
       }
     }
     const anyPad = pb.some((v) => v > 0) || pe.some((v) => v > 0) || extra.some((v) => v > 0);
-    const padSpec: [number, number][] = [
+    const padSpec: [[number, number], [number, number], [number, number], [number, number]] = [
       [0, 0],
       [pb[0], pe[0] + extra[0]],
       [pb[1], pe[1] + extra[1]],
@@ -252,10 +252,16 @@ function pool(kind: 'max' | 'avg' | 'lp'): OpFn {
     }
     let y: tf.Tensor4D;
     if (kind === 'max') {
-      const xp = anyPad ? tf.pad(x, padSpec, -3.4028234663852886e38) : x;
-      if (dilated) y = windowReduce(xp, k, s, d, 'max');
-      // Its gradient is MaxPoolGrad, which backend.ts replaces on WASM (first maximum per window).
-      else y = tf.maxPool(xp, k, s, 'valid');
+      // On WASM the pads go to the pooling itself, which skips them (XNNPACK forward, our
+      // MaxPoolGrad backward: wasmKernelRegistry.ts), so no padded copy is made and no Slice of
+      // its gradient; elsewhere the input is padded with the lowest float first.
+      if (!dilated && tf.getBackend() === 'wasm') y = tf.maxPool(x, k, s, anyPad ? padSpec : 'valid');
+      else {
+        const xp = anyPad ? tf.pad(x, padSpec, -3.4028234663852886e38) : x;
+        if (dilated) y = windowReduce(xp, k, s, d, 'max');
+        // Its gradient is MaxPoolGrad (on WASM replaced by ours: first maximum per window).
+        else y = tf.maxPool(xp, k, s, 'valid');
+      }
       if (wantIdx) {
         const out: [number, number] = [y.shape[1], y.shape[2]];
         const idx = maxPoolIndices(x, { k, s, d, padBegin: [pb[0], pb[1]], out }, storageOrder);

@@ -192,7 +192,7 @@ describe('WASM tap kernels (im2col, col2im) and max-pool gradient', function () 
     x: [number, number, number, number];
     k: number;
     s: number;
-    pad: 'same' | 'valid' | number;
+    pad: 'same' | 'valid' | number | tf.backend_util.ExplicitPadding;
   }
   const poolCases: PoolCase[] = [
     { x: [2, 9, 9, 64], k: 3, s: 2, pad: 'same' },
@@ -200,9 +200,21 @@ describe('WASM tap kernels (im2col, col2im) and max-pool gradient', function () 
     { x: [1, 7, 9, 5], k: 3, s: 1, pad: 'same' },
     { x: [2, 8, 6, 1], k: 2, s: 2, pad: 'valid' },
     { x: [1, 10, 10, 7], k: 3, s: 2, pad: 'valid' },
+    // Uneven explicit pads (an ONNX MaxPool with SAME_UPPER or ceil_mode is pooled so on WASM).
+    {
+      x: [2, 7, 8, 6],
+      k: 3,
+      s: 2,
+      pad: [
+        [0, 0],
+        [0, 2],
+        [1, 2],
+        [0, 0],
+      ],
+    },
   ];
   for (const c of poolCases) {
-    it(`max-pool ${c.k}×${c.k} stride ${c.s} pad ${c.pad}, C = ${c.x[3]}: first maximum gets the gradient`, async () => {
+    it(`max-pool ${c.k}×${c.k} stride ${c.s} pad ${JSON.stringify(c.pad)}, C = ${c.x[3]}: each window's maximum, and its first maximum gets the gradient`, async () => {
       await initBackend('wasm');
       const size = c.x.reduce((a, b) => a * b, 1);
       // Coarse values, half of them below zero: many ties inside windows, negative maxima next
@@ -210,14 +222,16 @@ describe('WASM tap kernels (im2col, col2im) and max-pool gradient', function () 
       const xv = Float32Array.from(values(size, 0.7), (v) => Math.round(v * 2) / 2 - 0.5);
       const info = tf.backend_util.computePool2DInfo(c.x, c.k, c.s, 1, c.pad);
       const dyv = values(c.x[0] * info.outHeight * info.outWidth * c.x[3], 2.1);
-      const got = tf.tidy(() => {
+      const [got, pooled] = tf.tidy(() => {
         const x = tf.tensor4d(xv, c.x);
         const dy = tf.tensor4d(dyv, [c.x[0], info.outHeight, info.outWidth, c.x[3]]);
         const f = (t: tf.Tensor) => tf.sum(tf.mul(tf.maxPool(t as tf.Tensor4D, c.k, c.s, c.pad), dy));
-        return tf.grad(f)(x).dataSync() as Float32Array;
+        const y = tf.maxPool(x, c.k, c.s, c.pad).dataSync() as Float32Array;
+        return [tf.grad(f)(x).dataSync() as Float32Array, y];
       });
       const [n, h, w, ch] = c.x;
       const want = new Float64Array(size);
+      const wantY = new Float32Array(pooled.length);
       let ties = 0;
       for (let b = 0; b < n; b++)
         for (let oy = 0; oy < info.outHeight; oy++)
@@ -235,9 +249,12 @@ describe('WASM tap kernels (im2col, col2im) and max-pool gradient', function () 
                   else if (xv[at] === xv[best]) count++;
                 }
               if (count > 1) ties++;
-              want[best] += dyv[((b * info.outHeight + oy) * info.outWidth + ox) * ch + q];
+              const o = ((b * info.outHeight + oy) * info.outWidth + ox) * ch + q;
+              want[best] += dyv[o];
+              wantY[o] = xv[best];
             }
       assert.ok(ties > 0, 'the case has tied maxima');
+      assert.deepStrictEqual(Array.from(pooled), Array.from(wantY), 'the pooled values (padding skipped)');
       for (let i = 0; i < size; i++)
         assert.ok(
           Math.abs(got[i] - want[i]) <= 1e-6 * (1 + Math.abs(want[i])),
