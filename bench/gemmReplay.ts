@@ -24,6 +24,7 @@ import {
 import { coreCount } from '../runtime/probe/wasm/kernelThreads';
 import type { GemmOp } from '../runtime/probe/wasm/kernelTasks';
 import { argValue, barePasses, median } from './probeTiming';
+import { heapMalloc } from '../runtime/probe/wasm/heap';
 
 const modelFile = path.resolve(argValue('--model') ?? 'bench/results/probe/resnet18_full.onnx');
 const reps = Math.max(1, Number(argValue('--reps')) || 15);
@@ -55,7 +56,7 @@ async function main(): Promise<void> {
   // Fresh operands for every product, filled so that no float is a denormal or NaN.
   let flops = 0;
   const fill = (floats: number, value: number) => {
-    const p = heap._malloc(4 * Math.max(floats, 1));
+    const p = heapMalloc(heap, 4 * Math.max(floats, 1));
     if (!p) throw new Error('the WASM heap has no room for the replayed operands');
     new Float32Array(heap.asm.memory.buffer, p, floats).fill(value);
     return p;

@@ -19,7 +19,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels, type MatrixRef, type WasmKernels, type WinogradOperands } from './wasm/wasmKernels';
-import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
+import { heapAddress, heapMalloc, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
 import { queuedTensors, type QueuedTensors } from './wasm/queuedTensors';
 import { taskSettings, winogradBlockFloats, winogradPositions, type WinogradTile } from './wasm/kernelTasks';
 
@@ -338,7 +338,7 @@ function queuedWeightGrad(
   const release = queued.hold([x, dy], 4 * positions * (vs + ds + ci * co));
   const scratch: number[] = [];
   const alloc = (floats: number) => {
-    const p = heap._malloc(4 * floats);
+    const p = heapMalloc(heap, 4 * floats);
     if (!p) {
       for (const q of scratch) heap._free(q);
       throw new Error(`the WASM heap has no room for ${floats} floats of scratch`);

@@ -17,6 +17,15 @@ export function heapAddress(backend: WasmBackendHeap, t: tf.TensorInfo): number 
   return backend.dataIdMap.get(t.dataId).memoryOffset;
 }
 
+/**
+ * `bytes` from the heap's malloc: the byte address, or 0 when there is no room. Read unsigned: the
+ * heap grows to 4 GiB, and the module returns an address past 2 GiB as a negative i32 (TF.js's
+ * own allocations do the same).
+ */
+export function heapMalloc(heap: Pick<EmscriptenHeap, '_malloc'>, bytes: number): number {
+  return heap._malloc(bytes) >>> 0;
+}
+
 /** Allocates `floats` float32 of scratch on the heap and returns its byte address. */
 export type Alloc = (floats: number) => number;
 
@@ -25,7 +34,7 @@ export function withScratch<T>(heap: EmscriptenHeap, f: (alloc: Alloc) => T): T 
   const ptrs: number[] = [];
   try {
     return f((floats) => {
-      const p = heap._malloc(4 * floats);
+      const p = heapMalloc(heap, 4 * floats);
       if (!p) throw new Error(`the WASM heap has no room for ${floats} floats of scratch`);
       ptrs.push(p);
       return p;

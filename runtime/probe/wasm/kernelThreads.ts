@@ -29,6 +29,7 @@ import {
   type KernelWorkerData,
 } from './kernelWorker';
 import type { EmscriptenHeap } from './wasmKernels';
+import { heapMalloc } from './heap';
 
 /** Bytes of one task record (the TASK_WORDS of scripts/wasm/tasks.mjs). */
 export const TASK_BYTES = 96;
@@ -511,7 +512,7 @@ export class KernelThreads {
   }
 
   private malloc(bytes: number): number {
-    const p = this.heap._malloc(bytes);
+    const p = heapMalloc(this.heap, bytes);
     if (!p) throw new Error(`the WASM heap has no room for ${bytes} bytes of kernel-thread scratch`);
     return p;
   }

@@ -34,6 +34,7 @@ import {
   winogradBlockFloats,
 } from './kernelTasks';
 import { isShared } from './sharedHeap';
+import { heapMalloc } from './heap';
 import type { TransposePlan } from './transposePlan';
 
 /** wgInput's arguments: x, n, h, w, c, pt, pl, th, tw, out, the tiling (LaterKernels's, where it is not optional). */
@@ -546,11 +547,11 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
   const mr = x.MR.value as number;
   const nr = x.NR.value as number;
   // Packing buffers and the edge tile, allocated once on the heap for the life of the process.
-  const pa = heap._malloc((x.MC.value as number) * (x.KC.value as number) * 4);
-  const pb = heap._malloc((x.KC.value as number) * (x.NC.value as number) * 4);
-  const tmp = heap._malloc(mr * nr * 4);
+  const pa = heapMalloc(heap, (x.MC.value as number) * (x.KC.value as number) * 4);
+  const pb = heapMalloc(heap, (x.KC.value as number) * (x.NC.value as number) * 4);
+  const tmp = heapMalloc(heap, mr * nr * 4);
   // The column sums' f64 partials (8 vectors of 4 f64).
-  const scr = heap._malloc(256);
+  const scr = heapMalloc(heap, 256);
   // The statistics' f64 partials, a slot per chunk, grown on demand.
   let slotsPtr = 0;
   let slotsBytes = 0;
@@ -558,7 +559,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     if (bytes > slotsBytes) {
       if (slotsPtr) heap._free(slotsPtr);
       slotsBytes = Math.max(bytes, 2 * slotsBytes, 4096);
-      slotsPtr = heap._malloc(slotsBytes);
+      slotsPtr = heapMalloc(heap, slotsBytes);
       if (!slotsPtr) throw new Error(`the WASM heap has no room for ${bytes} bytes of statistics partials`);
     }
     return slotsPtr;
@@ -570,7 +571,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     if (bytes > scratchBytes) {
       if (scratchPtr) heap._free(scratchPtr);
       scratchBytes = Math.max(bytes, 2 * scratchBytes, 4096);
-      scratchPtr = heap._malloc(scratchBytes);
+      scratchPtr = heapMalloc(heap, scratchBytes);
     }
     return scratchPtr;
   };
@@ -678,7 +679,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       return () => r;
     }
     const floats = STATS_WIDTH[kind] * statsChunks(n);
-    const partials = heap._malloc(8 * floats);
+    const partials = heapMalloc(heap, 8 * floats);
     if (!partials)
       throw new Error(`the WASM heap has no room for ${8 * floats} bytes of statistics partials`);
     let r: Float64Array | undefined;
@@ -812,7 +813,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       if (g.c < 4) {
         // Few channels: through zero-padded planes, made per call (the size of the padded input).
         let planes = 0;
-        const alloc = (floats: number) => (planes = heap._malloc(4 * floats));
+        const alloc = (floats: number) => (planes = heapMalloc(heap, 4 * floats));
         try {
           if (!onThreads(pool, pool ? planarTasks(pool.threads, xp, out, g, alloc) : []))
             x.im2colPlanar(xp, out, ...geomArgs(g), planes || alloc(planeFloats(g)));

@@ -3,6 +3,7 @@
  * shows), read back as bits, and freed together after each test.
  */
 import type { EmscriptenHeap } from '../../../runtime/probe/wasm/wasmKernels';
+import { heapMalloc } from '../../../runtime/probe/wasm/heap';
 
 /** n smooth, varied floats (phase shifts them), the same on every run. */
 export function values(n: number, phase: number): Float32Array {
@@ -23,7 +24,7 @@ export function heapBuffers(heap: () => EmscriptenHeap): {
     buffer(v) {
       const h = heap();
       const n = typeof v === 'number' ? v : v.length;
-      const p = h._malloc(4 * Math.max(n, 1));
+      const p = heapMalloc(h, 4 * Math.max(n, 1));
       ptrs.push(p);
       const view = new Float32Array(h.asm.memory.buffer, p, n);
       if (typeof v === 'number') view.fill(Number.NaN);

@@ -16,6 +16,7 @@ import {
   type EmscriptenHeap,
 } from '../../../runtime/probe/wasm/wasmKernels';
 import { STATS_CHUNK, taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
+import { heapMalloc } from '../../../runtime/probe/wasm/heap';
 
 const LENGTHS = [0, 1, 511, 513, 65535, 65537, 3 * 65536 + 7];
 const KINDS = ['unit', 'extreme', 'inf', 'nan'] as const;
@@ -101,7 +102,7 @@ describe('WASM statistics kernels on the kernel threads', function () {
   /** A heap copy of `v`, freed by `free`. */
   const ptrs: number[] = [];
   function buffer(v: Float32Array): number {
-    const p = heap._malloc(4 * Math.max(v.length, 1));
+    const p = heapMalloc(heap, 4 * Math.max(v.length, 1));
     ptrs.push(p);
     new Float32Array(heap.asm.memory.buffer, p, v.length).set(v);
     return p;
