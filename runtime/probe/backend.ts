@@ -31,6 +31,7 @@ import {
 } from './wasm/wasmKernels';
 import { instantiatingShared } from './wasm/sharedHeap';
 import { coreCount } from './wasm/kernelThreads';
+import { ThreadTrial } from './wasm/threadTrial';
 import { dawnBinaryPath, dawnPlatform } from './webgpu/dawn';
 import { adapterLabel, findAdapter, type AdapterDescription } from './webgpu/gpuAdapter';
 import {
@@ -56,6 +57,11 @@ export interface BackendInfo {
   name: BackendName;
   device: string;
   threads: number;
+  /**
+   * The threads asked for, when the run used one instead: none of its first batch's kernel calls
+   * was large enough to share out (wasm/threadTrial.ts).
+   */
+  threadsAsked?: number;
   /** The GPU adapter (webgpu only). */
   adapter?: AdapterDescription;
 }
@@ -296,7 +302,7 @@ export async function initBackend(
 async function withThreads(info: BackendInfo, config: BackendConfig): Promise<BackendInfo> {
   if (info.name !== 'wasm') return info;
   const threads = await setKernelThreads(wasmHeap(), config.threads || coreCount(), false);
-  current = { ...info, threads };
+  current = { ...withoutNarrowing(info), threads };
   return current;
 }
 
@@ -304,12 +310,32 @@ function wasmHeap(): EmscriptenHeap {
   return (tf.backend() as unknown as { wasm: EmscriptenHeap }).wasm;
 }
 
-/** `info` after a run: the threads still available (a kernel thread that failed during it is not counted). */
-export function afterRun(info: BackendInfo): BackendInfo {
+/** The run's watch on its kernel threads (wasm/threadTrial.ts): WASM only. */
+export function threadTrial(info: BackendInfo): ThreadTrial | undefined {
+  if (info.name !== 'wasm' || tf.getBackend() !== 'wasm') return undefined;
+  return new ThreadTrial(wasmHeap());
+}
+
+/**
+ * `info` after a run: the threads still available (a kernel thread that failed during it is not
+ * counted), or one where `trial` took the run down to one.
+ */
+export function afterRun(info: BackendInfo, trial?: ThreadTrial): BackendInfo {
   if (info.name !== 'wasm' || tf.getBackend() !== 'wasm') return info;
   const pool = kernelThreadsOf(wasmHeap());
-  current = { ...info, threads: pool ? Math.min(info.threads, pool.available) : info.threads };
+  const threads = pool ? Math.min(info.threads, pool.available) : info.threads;
+  const asked = trial?.narrowedFrom;
+  current = {
+    ...withoutNarrowing(info),
+    ...(asked === undefined ? { threads } : { threads: 1, threadsAsked: asked }),
+  };
   return current;
+}
+
+/** `info` without the last run's narrowing to one thread. */
+function withoutNarrowing(info: BackendInfo): BackendInfo {
+  const { threadsAsked: _, ...rest } = info;
+  return rest;
 }
 
 /** Versions of the TF.js packages in use, for runtime/info. */

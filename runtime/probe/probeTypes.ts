@@ -172,7 +172,15 @@ export interface NonFiniteReport {
 /** Everything a probe run returns. */
 export interface ProbeResult {
   model: string;
-  backend: { name: BackendName; device: string; threads: number; adapter?: AdapterDescription };
+  backend: {
+    name: BackendName;
+    device: string;
+    /** The threads that ran the WebAssembly kernels. */
+    threads: number;
+    /** The threads asked for, when the run used one because no kernel call was worth sharing out. */
+    threadsAsked?: number;
+    adapter?: AdapterDescription;
+  };
   loss: { kind: LossKind; values: number[] };
   batchSize: number;
   batches: number;

@@ -11,6 +11,7 @@ import { analyzeSkips } from '../analysis/analyzeSkips';
 import type { NonFiniteReport, ProbeOptions, ProbeResult } from './probeTypes';
 import {
   afterRun,
+  threadTrial,
   backendGeneration,
   backendSetupMs,
   beforeBackendRelease,
@@ -220,6 +221,7 @@ async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): 
   const losses: number[] = [];
   let nonFinite: NonFiniteReport | undefined;
   const passMs: number[] = [];
+  const trial = threadTrial(backend);
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();
@@ -249,10 +251,12 @@ async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): 
         tf.dispose(Object.values(feeds));
         extra.target?.dispose();
       }
+      if (b === 0) trial?.firstBatchDone(plan.count > 1);
       // Let the event loop read cancellation requests between batches.
       await new Promise((r) => setImmediate(r));
     }
   } finally {
+    trial?.finish();
     target?.dispose();
   }
   hooks.onProgress?.(plan.count, plan.count, 'done');
@@ -280,7 +284,7 @@ async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): 
   if (warning) text += ` Memory: ${warning}`;
   const result: ProbeResult = {
     model: path.basename(model.file),
-    backend: afterRun(backend),
+    backend: afterRun(backend, trial),
     loss: { kind: opts.loss, values: losses },
     batchSize: plan.batchSize,
     batches: plan.count,

@@ -14,8 +14,13 @@ export function timingText(r: Pick<ProbeResult, 'timing' | 'backend' | 'batches'
     steadyMedianMs === undefined
       ? `${ms(firstBatchMs)} for its one batch (set-up included)`
       : `${ms(steadyMedianMs)} per batch (median of ${r.batches - 1}; the first took ${ms(firstBatchMs)})`;
-  const t = r.backend.threads;
-  return t ? `${steady} on ${t} thread${t === 1 ? '' : 's'}` : steady;
+  return r.backend.threads ? `${steady} on ${threadsText(r.backend)}` : steady;
+}
+
+/** "2 threads", or "1 thread (2 asked: no kernel call was large enough to share out)". */
+export function threadsText(b: Pick<ProbeResult['backend'], 'threads' | 'threadsAsked'>): string {
+  const t = `${b.threads} thread${b.threads === 1 ? '' : 's'}`;
+  return b.threadsAsked ? `${t} (${b.threadsAsked} asked: no kernel call was large enough to share out)` : t;
 }
 
 /** "wasm ×2 · 85 ms/batch": the status bar's short form. */

@@ -149,9 +149,17 @@ export class KernelThreads {
     this.scratch[0] = this.newScratch();
   }
 
+  /** The threads asked for (resize), the main thread included. */
+  get asked(): number {
+    return this.wanted;
+  }
+
   /** Threads a job runs on now: the main thread and the workers that are ready, up to the number wanted. */
   get threads(): number {
-    return Math.min(this.wanted, 1 + this.readyWorkers().length);
+    // Counted in place (no list): kernels ask before every call.
+    let ready = 0;
+    for (let i = 1; i < this.slots.length && 1 + ready < this.wanted; i++) if (this.isReady(i)) ready++;
+    return 1 + ready;
   }
 
   /**
@@ -413,8 +421,13 @@ export class KernelThreads {
    * spinning after them) answers a job once its task is done, without a wake-up.
    */
   get asleep(): boolean {
-    const workers = this.readyWorkers().slice(0, this.threads - 1);
-    return workers.every((i) => Atomics.load(this.ctl, CTL.sleeping + i - 1) === 1);
+    let left = this.wanted - 1;
+    for (let i = 1; i < this.slots.length && left > 0; i++) {
+      if (!this.isReady(i)) continue;
+      left--;
+      if (Atomics.load(this.ctl, CTL.sleeping + i - 1) !== 1) return false;
+    }
+    return true;
   }
 
   /** Test hook: makes worker `index` throw on its next job or background task (with `exit`, stop dead instead). */
@@ -491,13 +504,17 @@ export class KernelThreads {
    */
   private readyWorkers(probe = false): number[] {
     const out: number[] = [];
-    for (let i = 1; i < this.slots.length; i++) {
-      const s = this.slots[i];
-      if (!s || s.dead) continue;
-      if (!s.ready && Atomics.load(this.ctl, CTL.ready + i - 1)) s.ready = true;
-      if (s.ready && !(probe && this.isDead(i))) out.push(i);
-    }
+    for (let i = 1; i < this.slots.length; i++)
+      if (this.isReady(i) && !(probe && this.isDead(i))) out.push(i);
     return out;
+  }
+
+  /** Whether worker `index` is up and not known to have failed. */
+  private isReady(index: number): boolean {
+    const s = this.slots[index];
+    if (!s || s.dead) return false;
+    if (!s.ready && Atomics.load(this.ctl, CTL.ready + index - 1)) s.ready = true;
+    return s.ready;
   }
 
   /** Forgets dead workers, so that resize starts new ones in their place. */

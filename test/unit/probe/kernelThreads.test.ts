@@ -35,6 +35,7 @@ import {
 } from '../../../runtime/probe/winograd';
 import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
+import { timingText } from '../../../runtime/view/timingText';
 import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
 
 const root = path.resolve(__dirname, '../../..');
@@ -515,6 +516,47 @@ describe('WASM kernel threads', function () {
       Object.assign(winogradSettings, savedWinograd);
       restore();
     }
+  });
+
+  it('a probe whose first batch sends the threads nothing runs its others on one thread, and says so', async () => {
+    const model = await openModel(path.join(root, 'samples/sample.onnx'));
+    const opts: ProbeOptions = {
+      source: { kind: 'synthetic', seed: 5 },
+      batchSize: 4,
+      batches: 3,
+      loss: 'mean-square',
+      backend: 'wasm',
+    };
+    const one = await runProbe(model, { ...opts, threads: 1 });
+    assert.equal(await setKernelThreads(heap, 2), 2);
+    const pool = kernelThreadsOf(heap)!;
+    const before = { ...pool.stats };
+    const resizes: number[] = [];
+    const resize = pool.resize.bind(pool);
+    pool.resize = (n: number) => (resizes.push(n), resize(n));
+    let two;
+    try {
+      two = await runProbe(model, { ...opts, threads: 2 });
+    } finally {
+      pool.resize = resize;
+    }
+    // The sample model's kernel calls all stay below the thresholds: nothing went to the workers.
+    assert.equal(pool.stats.jobs, before.jobs);
+    assert.equal(pool.stats.queued, before.queued);
+    // Down to one after the first batch, back to the two asked for once the run was over.
+    assert.deepEqual(resizes.slice(1), [1, 2]);
+    assert.equal(pool.threads, 2);
+    assert.equal(two.backend.threads, 1);
+    assert.equal(two.backend.threadsAsked, 2);
+    assert.match(timingText(two), /on 1 thread \(2 asked: no kernel call was large enough to share out\)$/);
+    assert.equal(one.backend.threadsAsked, undefined);
+    assert.deepEqual(two.loss.values, one.loss.values);
+    assert.deepEqual(two.params, one.params);
+    assert.deepEqual(two.activations, one.activations);
+    // One batch: nothing to decide.
+    const single = await runProbe(model, { ...opts, batches: 1, threads: 2 });
+    assert.equal(single.backend.threads, 2);
+    assert.equal(single.backend.threadsAsked, undefined);
   });
 
   describe('failures', () => {

@@ -73,7 +73,10 @@ setInterval(junk, 20).unref();`,
     const { handle } = await conn.sendRequest(ModelOpen, { file: path.join(root, 'samples/sample.onnx') });
     const { result: r, overlay } = await conn.sendRequest(ProbeRun, { handle, runId: 7, options: opts });
     assert.equal(r.backend.name, 'wasm');
-    assert.equal(r.backend.threads, 2);
+    // The two threads asked for; or, when both were up from the first batch, one: none of the sample
+    // model's kernel calls is large enough to share out (kernelThreads.test.ts).
+    assert.equal(r.backend.threadsAsked ?? r.backend.threads, 2);
+    if (r.backend.threadsAsked) assert.equal(r.backend.threads, 1);
     // The editor draws the overlay as it comes: every merge's split and every probed node's RMS.
     for (const m of r.merges) assert.equal(overlay.merges[m.merge]?.skipShare, m.skipShare);
     for (const a of r.activations) assert.ok(overlay.nodes[a.node], a.node);
