@@ -66,6 +66,46 @@ export async function gradPass(
   skips: SkipTap[],
   zero?: Map<number, Set<number>>,
 ): Promise<PassStats> {
+  const pass = startGradPass(ex, feeds, loss, skips, zero);
+  try {
+    return await pass.read();
+  } finally {
+    pass.dispose();
+  }
+}
+
+/** A pass run, its statistics not yet read: they may still be computing on the kernel threads. */
+export interface RunPass {
+  /**
+   * The statistics, once every kernel call they wait for is done (waited for here unless the
+   * `between` of a later pass settled them). `feeds` must still be alive: a batch holding NaN or
+   * Infinity is checked for it then.
+   */
+  read(): Promise<PassStats>;
+  /** Waits for the pass's queued kernel calls (and any queued since): read() then waits for nothing. */
+  settle(): void;
+  /** Frees what the pass kept (its weight gradients, the recorder's scalars). */
+  dispose(): void;
+}
+
+/**
+ * gradPass up to its reading: the forward and backward passes run, and the handle reads their
+ * statistics later. Where more than one kernel thread runs, the weight gradients and the
+ * statistics of the backward pass are queued for the workers (wasm/queuedTensors.ts), which go on
+ * with them while the caller starts the next batch: its forward pass leaves the workers idle for
+ * much of its time. The next pass passes `between` (run after its forward pass, before its
+ * backward one) to settle this one's queue, so that this one reads without waiting and the next
+ * backward pass queues onto an empty queue. The weight gradients are kept until dispose: freeing
+ * one still being written would wait for the queue.
+ */
+export function startGradPass(
+  ex: Executor,
+  feeds: Record<string, tf.Tensor>,
+  loss: LossFn,
+  skips: SkipTap[],
+  zero?: Map<number, Set<number>>,
+  between?: () => void,
+): RunPass {
   const rec = new PassRecorder(skips.length);
   const skipEdge = new Map<string, tf.Tensor>();
   const bySource = new Map<string, number[]>();
@@ -127,31 +167,55 @@ export async function gradPass(
         ex.model.file,
       );
     }
+    between?.();
     return l;
   };
   let lossT: tf.Tensor | undefined;
+  const kept: tf.Tensor[] = [];
+  const free = () => {
+    lossT?.dispose();
+    tf.dispose(kept);
+    for (const t of skipEdge.values()) t.dispose();
+  };
   try {
     tf.tidy(() => {
       const args = [...ex.params.map((p) => p.tensor), ...inputsToTap.map((n) => feeds[n])];
       const { value, grads } = tf.valueAndGrads(f)(args);
       lossT = tf.keep(value);
       ex.params.forEach((p, i) => {
-        rec.param(grads[i] ?? tf.zerosLike(p.tensor));
+        const g = grads[i] ? tf.keep(grads[i]) : tf.zerosLike(p.tensor);
+        if (grads[i]) kept.push(g);
+        rec.param(g);
       });
     });
-    // Every read is awaited: on a GPU nothing can be read back synchronously.
-    const lossValue = (await lossT!.data())[0];
-    const stats = await rec.read(lossValue);
-    if (passHasNonFinite(stats)) {
-      await checkFiniteInputs(ex.model.file, feeds);
-      stats.nonFinite = nonFiniteOrigin(ex, stats, await firstNonFiniteNode(ex, feeds));
+  } catch (e) {
+    try {
+      rec.dispose();
+    } finally {
+      free();
     }
-    return stats;
-  } finally {
-    lossT?.dispose();
-    rec.dispose();
-    for (const t of skipEdge.values()) t.dispose();
+    throw e;
   }
+  return {
+    async read() {
+      // Every read is awaited: on a GPU nothing can be read back synchronously.
+      const lossValue = (await lossT!.data())[0];
+      const stats = await rec.read(lossValue);
+      if (passHasNonFinite(stats)) {
+        await checkFiniteInputs(ex.model.file, feeds);
+        stats.nonFinite = nonFiniteOrigin(ex, stats, await firstNonFiniteNode(ex, feeds));
+      }
+      return stats;
+    },
+    settle: () => rec.settle(),
+    dispose() {
+      try {
+        rec.dispose();
+      } finally {
+        free();
+      }
+    },
+  };
 }
 
 /** Throws when an input of the batch holds NaN or Inf: bad data, not the model's arithmetic. */

@@ -78,9 +78,22 @@ export class PassRecorder {
     this.params.push({ m: this.slot(this.kernels.moments(g)), size: g.size });
   }
 
+  /** Whether every queued kernel call of the pass is known done (settle() ran since). */
+  private settled = false;
+
+  /**
+   * Waits for every queued kernel call (this pass's and any later one's), and throws when one
+   * failed. A later pass calls it between its forward and backward passes (gradPass.ts).
+   */
+  settle(): void {
+    this.kernels.settle?.();
+    this.settled = true;
+  }
+
   /** Reads every recorded value (the pending scalars in one transfer, awaited: a GPU cannot be read synchronously). */
   async read(loss: number): Promise<PassStats> {
-    this.kernels.settle?.();
+    // Settled already by a later pass: waiting again would wait for that pass's queued calls too.
+    if (!this.settled) this.settle();
     for (const f of this.queued.splice(0)) f();
     if (this.pending.length) {
       const joined = tf.tidy(() => tf.concat(this.pending.map((p) => p.tensor)));
@@ -114,7 +127,7 @@ export class PassRecorder {
   dispose(): void {
     this.queued.length = 0;
     try {
-      this.kernels.settle?.();
+      if (!this.settled) this.settle();
     } catch {
       // A failed kernel thread has failed the pass already, or read() reported it.
     }

@@ -35,7 +35,7 @@ import {
   loadGraphRunner,
   type GraphRunner,
 } from './graphRunner';
-import { gradPass, type PassStats, type SkipTap } from './gradPass';
+import { gradPass, startGradPass, type PassStats, type RunPass, type SkipTap } from './gradPass';
 import { planBatches } from './batchSource';
 import { makeLoss, type LossInputs } from './losses';
 import { readNpy } from './npy';
@@ -222,6 +222,28 @@ async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): 
   let nonFinite: NonFiniteReport | undefined;
   const passMs: number[] = [];
   const trial = threadTrial(backend);
+  const record = (b: number, stats: PassStats) => {
+    passes.push(stats);
+    losses.push(stats.loss);
+    if (stats.nonFinite && !nonFinite) nonFinite = { batch: b, ...stats.nonFinite };
+  };
+  // The ONNX executor's passes on WASM overlap: what a pass queued for the kernel threads (weight
+  // gradients, statistics) finishes beside the next pass's forward pass, and the pass is read
+  // after that one (gradPass.ts's startGradPass). Each batch's time then holds the previous one's
+  // remainder, and the last batch its own.
+  const overlap = !!runner.ex && backend.name === 'wasm';
+  let prev: { pass: RunPass; b: number; free: () => void } | undefined;
+  const readPass = async (p: { pass: RunPass; b: number; free: () => void }) => {
+    try {
+      record(p.b, await p.pass.read());
+    } finally {
+      try {
+        p.pass.dispose();
+      } finally {
+        p.free();
+      }
+    }
+  };
   try {
     for (let b = 0; b < plan.count; b++) {
       if (hooks.isCancelled?.()) throw new ProbeCancelled();
@@ -233,29 +255,61 @@ async function probeModel(model: Model, opts: ProbeOptions, hooks: ProbeHooks): 
       const feeds = plan.feeds(b);
       const extra = lossInputs(model, opts, plan.batchSize, b);
       if (target) extra.target = tf.slice(target, b * plan.batchSize, plan.batchSize);
-      try {
-        const ts = performance.now();
-        const lossFn = makeLoss(opts.loss, extra, model.file);
-        const stats = await guardGpu(guard(`batch ${b + 1} of ${plan.count}`), () =>
-          runner.ex
-            ? gradPass(runner.ex, feeds, lossFn, taps, zero)
-            : runner.layers
-              ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
-              : graphGradPass(runner.graph!, feeds, lossFn, graphTaps),
-        );
-        passMs.push(performance.now() - ts);
-        passes.push(stats);
-        losses.push(stats.loss);
-        if (stats.nonFinite && !nonFinite) nonFinite = { batch: b, ...stats.nonFinite };
-      } finally {
+      const free = () => {
         tf.dispose(Object.values(feeds));
         extra.target?.dispose();
-      }
+      };
+      const ts = performance.now();
+      const step = guard(`batch ${b + 1} of ${plan.count}`);
+      if (overlap) {
+        const before = prev;
+        let pass: RunPass;
+        try {
+          const lossFn = makeLoss(opts.loss, extra, model.file);
+          pass = await guardGpu(step, async () =>
+            startGradPass(runner.ex!, feeds, lossFn, taps, zero, before && (() => before.pass.settle())),
+          );
+        } catch (e) {
+          free();
+          throw e;
+        }
+        prev = { pass, b, free };
+        if (before) await readPass(before);
+      } else
+        try {
+          const lossFn = makeLoss(opts.loss, extra, model.file);
+          const stats = await guardGpu(step, () =>
+            runner.ex
+              ? gradPass(runner.ex, feeds, lossFn, taps, zero)
+              : runner.layers
+                ? layersGradPass(runner.layers, feeds, lossFn, layerTaps)
+                : graphGradPass(runner.graph!, feeds, lossFn, graphTaps),
+          );
+          record(b, stats);
+        } finally {
+          free();
+        }
+      passMs.push(performance.now() - ts);
       if (b === 0) trial?.firstBatchDone(plan.count > 1);
       // Let the event loop read cancellation requests between batches.
       await new Promise((r) => setImmediate(r));
     }
+    if (prev) {
+      const last = prev;
+      prev = undefined;
+      const ts = performance.now();
+      await readPass(last);
+      passMs[passMs.length - 1] += performance.now() - ts;
+    }
   } finally {
+    if (prev)
+      try {
+        prev.pass.dispose();
+      } catch {
+        // The run has failed already; this pass's own failure adds nothing.
+      } finally {
+        prev.free();
+      }
     trial?.finish();
     target?.dispose();
   }

@@ -36,9 +36,11 @@ export function heapStats(fallback: StatsKernels = opStats, queue = false): Stat
     settle: () => queued?.settle(),
     moments(t) {
       if (!usable(t)) return fallback.moments(t);
-      if (queued && queues(4 * t.size)) {
-        // After every earlier call when one of those still writes t (a weight gradient).
-        const r = queued.later.gradStats(queued.address(t), t.size, queued.pending(t), queued.hold([t]));
+      // A tensor queued calls still write (a weight gradient) is queued after them whatever its
+      // size: read now, it would wait for the whole queue.
+      const pending = queued?.pending(t) ?? false;
+      if (queued && (pending || queues(4 * t.size))) {
+        const r = queued.later.gradStats(queued.address(t), t.size, pending, queued.hold([t]));
         return {
           value: () => {
             const [sumSq, sumAbs, maxAbs, zeros, nonFinite] = r();

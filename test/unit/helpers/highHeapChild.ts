@@ -4,7 +4,12 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
-import { kernelThreadsOf, setKernelThreads, wasmKernels, type EmscriptenHeap } from '../../../runtime/probe/wasm/wasmKernels';
+import {
+  kernelThreadsOf,
+  setKernelThreads,
+  wasmKernels,
+  type EmscriptenHeap,
+} from '../../../runtime/probe/wasm/wasmKernels';
 import { heapMalloc, withScratch } from '../../../runtime/probe/wasm/heap';
 import { values } from './heapBuffers';
 

@@ -36,6 +36,7 @@ import {
 import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
 import { timingText } from '../../../runtime/view/timingText';
+import { tapeMark } from '../../../runtime/probe/gradientGuard';
 import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
 
 const root = path.resolve(__dirname, '../../..');
@@ -510,6 +511,50 @@ describe('WASM kernel threads', function () {
         two.params.map((p) => p.grad),
         one.params.map((p) => p.grad),
       );
+      assert.deepEqual(two.activations, one.activations);
+      assert.deepEqual(two.merges, one.merges);
+    } finally {
+      Object.assign(winogradSettings, savedWinograd);
+      restore();
+    }
+  });
+
+  it("a pass's queued work runs on beside the next forward pass: one wait for the queue a batch, the same statistics", async () => {
+    const model = await openModel(path.join(root, 'test/fixtures/onnx/probe/resnet18.onnx'));
+    const opts: ProbeOptions = {
+      source: { kind: 'synthetic', seed: 4 },
+      batchSize: 2,
+      batches: 3,
+      loss: 'mean-square',
+      backend: 'wasm',
+    };
+    const restore = forceTasks(4);
+    const savedWinograd = { ...winogradSettings };
+    Object.assign(winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
+    try {
+      const one = await runProbe(model, { ...opts, threads: 1 });
+      assert.equal(await setKernelThreads(heap, 2), 2);
+      const pool = kernelThreadsOf(heap)!;
+      const settle = pool.settle.bind(pool);
+      // Where each wait came: the tape's length when inside a pass (recording its forward pass).
+      const waits: (number | undefined)[] = [];
+      pool.settle = () => (waits.push(tapeMark()), settle());
+      const queued = pool.stats.queued;
+      let two;
+      try {
+        two = await runProbe(model, { ...opts, threads: 2 });
+      } finally {
+        pool.settle = settle;
+      }
+      assert.ok(pool.stats.queued > queued, 'nothing was queued');
+      // Each later pass waits for the one before between its forward and backward passes (a
+      // tape recorded), and the last is waited for at the end: no pass end, no read waited.
+      assert.equal(waits.length, opts.batches, `waits at tape lengths ${waits.join(', ')}`);
+      assert.ok(waits.slice(0, -1).every((t) => t !== undefined && t > 0));
+      assert.equal(waits.at(-1), undefined);
+      assert.equal(two.backend.threads, 2);
+      assert.deepEqual(two.loss.values, one.loss.values);
+      assert.deepEqual(two.params, one.params);
       assert.deepEqual(two.activations, one.activations);
       assert.deepEqual(two.merges, one.merges);
     } finally {
