@@ -172,10 +172,16 @@ export function startGradPass(
   };
   let lossT: tf.Tensor | undefined;
   const kept: tf.Tensor[] = [];
+  // The weight gradients and the skip edges' gradients, once their statistics are done: a pass
+  // waiting to be read keeps only scalars, so that it adds no weight-sized copy to the next one.
+  const freeTensors = () => {
+    tf.dispose(kept.splice(0));
+    for (const t of skipEdge.values()) t.dispose();
+    skipEdge.clear();
+  };
   const free = () => {
     lossT?.dispose();
-    tf.dispose(kept);
-    for (const t of skipEdge.values()) t.dispose();
+    freeTensors();
   };
   try {
     tf.tidy(() => {
@@ -207,7 +213,10 @@ export function startGradPass(
       }
       return stats;
     },
-    settle: () => rec.settle(),
+    settle() {
+      rec.settle();
+      freeTensors();
+    },
     dispose() {
       try {
         rec.dispose();
