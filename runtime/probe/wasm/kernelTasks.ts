@@ -108,8 +108,14 @@ export const taskSettings = {
   /**
    * How many times the thresholds above a job must be when the workers have slept longer than
    * warmMs: the first kernel call after a serial stretch goes to the threads only when it is large.
+   * At 4, Inception-v3 at batch 2, 75×75 (products of 0.6–5 M multiply-adds after TF.js's serial
+   * concatenations and pools) kept most of its products on the calling thread; at 2, whole
+   * two-thread probes alternating in one process ran 6–13% faster there, EfficientNetV2-S 3–5%,
+   * ResNet-34 2%, ResNet-18 at batch 8, MobileNetV3-L and RegNet-Y-400MF the same within ±3%, and
+   * the sample model and the smallest fixtures still sent the threads nothing (threadTrial.ts).
+   * At 1 the sample model sent them a few calls a batch and ran 8% slower than on one thread.
    */
-  coldFactor: 4,
+  coldFactor: 2,
 };
 
 /**
