@@ -58,6 +58,25 @@ function forceTasks(perThread: number): () => void {
   return () => Object.assign(taskSettings, saved);
 }
 
+/**
+ * forceTasks, and every 3×3 convolution through Winograd, its weight gradient too, so that both
+ * kinds of weight gradient are queued (and the statistics). Returns the restore.
+ */
+function forceTasksAndWinograd(perThread: number): () => void {
+  const restoreTasks = forceTasks(perThread);
+  const saved = { ...winogradSettings };
+  Object.assign(winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
+  return () => {
+    Object.assign(winogradSettings, saved);
+    restoreTasks();
+  };
+}
+
+/** Probe options for the ResNet-18 fixture at batch 2, on WASM (threads set by the caller). */
+function resnetProbe(seed: number, batches: number): ProbeOptions {
+  return { source: { kind: 'synthetic', seed }, batchSize: 2, batches, loss: 'mean-square', backend: 'wasm' };
+}
+
 describe('WASM kernel threads', function () {
   this.timeout(180000);
   let heap: EmscriptenHeap;
@@ -435,9 +454,7 @@ describe('WASM kernel threads', function () {
   });
 
   it('convolutions through TF.js (im2col, Winograd; forward and both gradients): same bits on 1 and 3 threads', async () => {
-    const restore = forceTasks(4);
-    const savedWinograd = { ...winogradSettings };
-    Object.assign(winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
+    const restore = forceTasksAndWinograd(4);
     try {
       const run = () =>
         tf
@@ -471,7 +488,6 @@ describe('WASM kernel threads', function () {
       assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs);
       got.forEach((g, i) => assert.deepEqual(g, want[i], `gradient ${i} differs`));
     } finally {
-      Object.assign(winogradSettings, savedWinograd);
       restore();
       await setKernelThreads(heap, 1);
     }
@@ -479,17 +495,8 @@ describe('WASM kernel threads', function () {
 
   it('a whole probe gives the same statistics on 1 and 2 threads, and reports its threads', async () => {
     const model = await openModel(path.join(root, 'test/fixtures/onnx/probe/resnet18.onnx'));
-    const opts: ProbeOptions = {
-      source: { kind: 'synthetic', seed: 3 },
-      batchSize: 2,
-      batches: 2,
-      loss: 'mean-square',
-      backend: 'wasm',
-    };
-    const restore = forceTasks(4);
-    // Winograd too, so that both kinds of weight gradient are queued (and the statistics).
-    const savedWinograd = { ...winogradSettings };
-    Object.assign(winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
+    const opts = resnetProbe(3, 2);
+    const restore = forceTasksAndWinograd(4);
     try {
       const one = await runProbe(model, { ...opts, threads: 1 });
       const two = await runProbe(model, { ...opts, threads: 2 });
@@ -514,23 +521,14 @@ describe('WASM kernel threads', function () {
       assert.deepEqual(two.activations, one.activations);
       assert.deepEqual(two.merges, one.merges);
     } finally {
-      Object.assign(winogradSettings, savedWinograd);
       restore();
     }
   });
 
   it("a pass's queued work runs on beside the next forward pass: one wait for the queue a batch, the same statistics", async () => {
     const model = await openModel(path.join(root, 'test/fixtures/onnx/probe/resnet18.onnx'));
-    const opts: ProbeOptions = {
-      source: { kind: 'synthetic', seed: 4 },
-      batchSize: 2,
-      batches: 3,
-      loss: 'mean-square',
-      backend: 'wasm',
-    };
-    const restore = forceTasks(4);
-    const savedWinograd = { ...winogradSettings };
-    Object.assign(winogradSettings, { minTiles: 1, minWeightGradTiles: 1 });
+    const opts = resnetProbe(4, 3);
+    const restore = forceTasksAndWinograd(4);
     try {
       const one = await runProbe(model, { ...opts, threads: 1 });
       assert.equal(await setKernelThreads(heap, 2), 2);
@@ -558,7 +556,6 @@ describe('WASM kernel threads', function () {
       assert.deepEqual(two.activations, one.activations);
       assert.deepEqual(two.merges, one.merges);
     } finally {
-      Object.assign(winogradSettings, savedWinograd);
       restore();
     }
   });
@@ -670,14 +667,7 @@ describe('WASM kernel threads', function () {
 
     it('a probe whose worker fails rejects with the message; the next probe runs on every thread', async () => {
       const model = await openModel(path.join(root, 'test/fixtures/onnx/probe/resnet18.onnx'));
-      const opts: ProbeOptions = {
-        source: { kind: 'synthetic' },
-        batchSize: 2,
-        batches: 1,
-        loss: 'mean-square',
-        backend: 'wasm',
-        threads: 3,
-      };
+      const opts: ProbeOptions = { ...resnetProbe(0, 1), threads: 3 };
       // Every call on the threads: with the thresholds as they are, whether a call of this small
       // model goes to them depends on how long the workers slept (the cold gate), and a probe
       // that gave worker 1 nothing would not fail.
