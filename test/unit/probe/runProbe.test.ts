@@ -173,6 +173,29 @@ describe('runProbe', () => {
     assert.deepEqual(Array.from(i64.data), [1, -5, 7]);
   });
 
+  it('reads little- and big-endian float32, float64 and int32 .npy files value for value', () => {
+    const values = [1.5, -2, 3.25, 1e-30, -65504, 7];
+    const ints = [1, -5, 7, 2147483647, -2147483648, 0];
+    for (const [kind, size, set] of [
+      ['f4', 4, (dv: DataView, i: number, le: boolean) => dv.setFloat32(i * 4, values[i], le)],
+      ['f8', 8, (dv: DataView, i: number, le: boolean) => dv.setFloat64(i * 8, values[i], le)],
+      ['i4', 4, (dv: DataView, i: number, le: boolean) => dv.setInt32(i * 4, ints[i], le)],
+    ] as const)
+      for (const le of [true, false]) {
+        const bytes = new Uint8Array(values.length * size);
+        const dv = new DataView(bytes.buffer);
+        for (let i = 0; i < values.length; i++) set(dv, i, le);
+        const name = `${kind}${le ? 'le' : 'be'}.npy`;
+        const a = parseNpy(
+          fs.readFileSync(npy(name, [2, 3], { descr: (le ? '<' : '>') + kind, data: bytes })),
+          name,
+        );
+        const want = kind === 'i4' ? ints : Array.from(Float32Array.from(values));
+        assert.deepEqual(Array.from(a.data), want, name);
+        assert.deepEqual(a.shape, [2, 3]);
+      }
+  });
+
   it('runs cross-entropy with seeded and given labels, and mse against a target', async () => {
     const model = await openModel(sample);
     const seeded = await runProbe(model, { ...base, loss: 'cross-entropy', batches: 1 });
