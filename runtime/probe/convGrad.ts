@@ -16,6 +16,7 @@ import {
   type WasmKernels,
 } from './wasm/wasmKernels';
 import {
+  packWinogradWeights,
   winogradConv,
   winogradFits,
   winogradWeightGrad,
@@ -591,7 +592,8 @@ function winogradWeightsOf(
   const cache = winogradCaches.get(`${tile}${inputGrad ? 'g' : 'f'}`)!;
   let u = cache.get(w);
   if (!u) {
-    u = tf.keep(make());
+    // Kept for the run: packed once as the products read it (winograd.ts).
+    u = tf.keep(packWinogradWeights(make()));
     cache.set(w, u);
   }
   return { u, temporary: false };

@@ -21,7 +21,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { wasmKernels, type MatrixRef, type WasmKernels, type WinogradOperands } from './wasm/wasmKernels';
 import { heapAddress, heapMalloc, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
 import { queuedTensors, type QueuedTensors } from './wasm/queuedTensors';
-import { taskSettings, winogradBlockFloats, winogradPositions, type WinogradTile } from './wasm/kernelTasks';
+import {
+  packedB,
+  packedBFloats,
+  taskSettings,
+  winogradBlockFloats,
+  winogradPositions,
+  type WinogradTile,
+} from './wasm/kernelTasks';
 
 /**
  * The fewest 2×2 output tiles worth the transforms (tests lower it to send small models through
@@ -165,6 +172,35 @@ export function forwardOperands(u: number, ci: number, co: number): WinogradOper
  */
 export function inputGradOperands(u: number, ci: number, co: number): WinogradOperands {
   return { ptr: u, plane: 4 * ci * co, rowStride: 1, colStride: co, flip: true };
+}
+
+/** The forward products' right-hand operands from U [P][ci][co] packed by packWinogradWeights. */
+export function packedOperands(u: number, ci: number, co: number): WinogradOperands {
+  return { ...packedB(u, co), plane: 4 * packedBFloats(ci, co), flip: false };
+}
+
+/** Transformed weights whose blocks packWinogradWeights packed (their layout is not their shape's). */
+const packedWeights = new WeakSet<tf.Tensor>();
+
+/**
+ * Transformed weights U [P][ci][co] as the SGEMM's packed panels, block by block, when that takes
+ * no more floats than U (co a multiple of 8, ci at most 256 or a multiple of it), else U itself.
+ * For the weights a probe keeps for its whole run (convGrad.ts): each product then reads its
+ * panels where they lie, where it had packed its block of U again in every pass, and each thread
+ * its own copy (kernelTasks.ts). `u` is disposed when a packed copy replaces it.
+ */
+export function packWinogradWeights(u: tf.Tensor3D): tf.Tensor3D {
+  const [positions, ci, co] = u.shape;
+  if (packedBFloats(ci, co) !== ci * co) return u;
+  const { backend, k } = heapBackend();
+  const packed = backend.makeOutput(u.shape, 'float32');
+  const [from, to] = [heapAddress(backend, u), heapAddress(backend, packed)];
+  for (let xi = 0; xi < positions; xi++)
+    k.packB({ ptr: from + 4 * xi * ci * co, rowStride: co, colStride: 1 }, ci, co, to + 4 * xi * ci * co);
+  u.dispose();
+  const t = tf.engine().makeTensorFromTensorInfo(packed) as tf.Tensor3D;
+  packedWeights.add(t);
+  return t;
 }
 
 /** The right-hand operand of product ξ (the wgConv kernel finds the same one itself). */
@@ -393,6 +429,8 @@ export function winogradConv(
 ): tf.Tensor4D {
   const { backend, k } = heapBackend();
   const [positions, ci, co] = u.shape;
+  if (inputGrad && packedWeights.has(u))
+    throw new Error('packed Winograd weights serve forward correlations only');
   const tile: WinogradTile = positions === 36 ? 4 : 2;
   const out = inputGrad ? ci : co;
   const ptr = heapAddress(backend, u);
@@ -405,7 +443,11 @@ export function winogradConv(
       x.shape,
       top,
       left,
-      inputGrad ? inputGradOperands(ptr, ci, co) : forwardOperands(ptr, ci, co),
+      packedWeights.has(u)
+        ? packedOperands(ptr, ci, co)
+        : inputGrad
+          ? inputGradOperands(ptr, ci, co)
+          : forwardOperands(ptr, ci, co),
       out,
       heapAddress(backend, y),
       oh,

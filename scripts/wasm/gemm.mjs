@@ -189,14 +189,15 @@ function pack(name, w, halves = 0) {
  * the products (a 6×512×512 product: 116 µs, some 60 of them packing). The products are the
  * same multiply-adds in the same order either way, so the same bits.
  */
-function sgemm(mr, mc, directM, few, two, halves) {
+function sgemm(mr, mc, directM, few, two, halves, packed = false) {
   /** The tile for the row tile's $mrr rows (the fewest-row tile that holds them) into C at `c`. */
   const tileCall = (c, ldc, load) => {
     const call = (name) =>
       `(call ${name} ${get('ap')} ${get('bp')} ${get('bs')} ${get('kc')} ${c} ${ldc} ${load})`;
     return `(if ${get('two')} (then ${call('$tileTwo')}) (else (if ${get('few')} (then ${call('$tileFew')}) (else ${call('$tile')}))))`;
   };
-  return `
+  const params = ['M', 'N', 'K', 'A', 'rsa', 'csa', 'B', 'rsb', 'csb', 'C', 'ldc', 'acc', 'pa', 'pb', 'tmp'];
+  const edges = `
 (func $edgeIn (param $c i32) (param $ldc i32) (param $m i32) (param $n i32) (param $tmp i32) (param $load i32)
   (local $i i32) (local $j i32)
   (memory.fill ${get('tmp')} ${i32(0)} ${i32(4 * mr * NR)})
@@ -222,8 +223,9 @@ function sgemm(mr, mc, directM, few, two, halves) {
       (br_if $js (i32.lt_s ${get('j')} ${get('n')})))
     ${set('i', add(get('i'), i32(1)))}
     (br_if $is (i32.lt_s ${get('i')} ${get('m')})))
-)
-(func $sgemm (export "sgemm")
+)`;
+  return `${packed ? '' : edges}
+(func ${packed ? '$sgemmPacked (export "sgemmPacked")' : '$sgemm (export "sgemm")'}
   (param $M i32) (param $N i32) (param $K i32)
   (param $A i32) (param $rsa i32) (param $csa i32)
   (param $B i32) (param $rsb i32) (param $csb i32)
@@ -231,9 +233,17 @@ function sgemm(mr, mc, directM, few, two, halves) {
   (param $pa i32) (param $pb i32) (param $tmp i32)
   (local $jc i32) (local $nc i32) (local $pc i32) (local $kc i32) (local $ic i32) (local $mc i32)
   (local $jr i32) (local $ir i32) (local $mrr i32) (local $nrr i32) (local $load i32) (local $cp i32) (local $ldcb i32)
-  (local $direct i32) (local $bp i32) (local $bs i32) (local $ap i32) (local $few i32) (local $two i32)
+  (local $direct i32) (local $bp i32) (local $bs i32) (local $ap i32) (local $few i32) (local $two i32) (local $P i32)
   (if (i32.or (i32.eqz ${get('M')}) (i32.eqz ${get('N')})) (then (return)))
-  ${set('direct', `(i32.and (i32.eq ${get('csb')} ${i32(1)}) (i32.le_s ${get('M')} ${i32(directM)}))`)}
+  ${
+    packed
+      ? `;; B comes packed (packB): its panel of columns j … j + NR − 1 for the rows from pc lies at
+  ;; B + (pc·rsb + j·P)·4, P = min(K, KC), rsb the columns rounded up to NR.
+  ${set('P', min(i32(KC), get('K')))}`
+      : `;; A column stride of 0 marks a B that packB packed once for all (the probe's weights).
+  (if (i32.eqz ${get('csb')}) (then (call $sgemmPacked ${params.map(get).join(' ')}) (return)))
+  ${set('direct', `(i32.and (i32.eq ${get('csb')} ${i32(1)}) (i32.le_s ${get('M')} ${i32(directM)}))`)}`
+  }
   ${set('ldcb', mul(get('ldc'), i32(4)))}
   (if (i32.eqz ${get('K')}) (then
     (if (i32.eqz ${get('acc')}) (then
@@ -247,9 +257,13 @@ function sgemm(mr, mc, directM, few, two, halves) {
     ${set('pc', i32(0))}
     (loop $pcl
       ${set('kc', min(i32(KC), sub(get('K'), get('pc'))))}
-      (if (i32.eqz ${get('direct')}) (then
+      ${
+        packed
+          ? set('pb', add(get('B'), mul(add(mul(get('pc'), get('rsb')), mul(get('jc'), get('P'))), i32(4))))
+          : `(if (i32.eqz ${get('direct')}) (then
         (call $packNR ${add(get('B'), mul(add(mul(get('pc'), get('rsb')), mul(get('jc'), get('csb'))), i32(4)))}
-          ${mul(get('csb'), i32(4))} ${mul(get('rsb'), i32(4))} ${get('nc')} ${get('kc')} ${get('pb')})))
+          ${mul(get('csb'), i32(4))} ${mul(get('rsb'), i32(4))} ${get('nc')} ${get('kc')} ${get('pb')})))`
+      }
       ${set('load', `(i32.or ${get('acc')} (i32.ne ${get('pc')} ${i32(0)}))`)}
       ${set('ic', i32(0))}
       (loop $icl
@@ -269,7 +283,7 @@ function sgemm(mr, mc, directM, few, two, halves) {
                 (else
                   (call $packNR ${get('bp')} ${i32(4)} ${mul(get('rsb'), i32(4))} ${get('nrr')} ${get('kc')} ${get('pb')})
                   ${set('bp', get('pb'))})))
-            (else ${set('bp', add(get('pb'), mul(get('jr'), mul(get('kc'), i32(4)))))}))
+            (else ${set('bp', add(get('pb'), mul(get('jr'), mul(get(packed ? 'P' : 'kc'), i32(4)))))}))
           ${set('ir', i32(0))}
           ${set('ap', get('pa'))}
           (loop $irl
@@ -331,5 +345,35 @@ ${few ? tile(mr, fma, few, '$tileFew') : ''}
 ${two ? tile(mr, fma, two, '$tileTwo') : ''}
 ${pack('packMR', mr, halves)}
 ${pack('packNR', NR)}
-${sgemm(mr, mc, directM, few, two, halves)}`;
+${sgemm(mr, mc, directM, few, two, halves)}
+${sgemm(mr, mc, directM, few, two, halves, true)}
+${packB()}`;
+}
+
+/**
+ * Packs B [K×N] (element (p, j) at B + (p·rsb + j·csb)·4) once into the panels sgemmPacked reads:
+ * for each block of KC rows from pc, panel j … j + NR − 1 at dst + (pc·Npad + j·P)·4, where
+ * P = min(K, KC) and Npad is N rounded up to NR (zeros past N). The products then skip packing B,
+ * which every product (and every thread's share of one) otherwise repeats: the probe's weights
+ * never change within a run. The panels are those sgemm packs, so the products are the same bits.
+ */
+function packB() {
+  return `
+(func $packB (export "packB") (param $B i32) (param $rsb i32) (param $csb i32) (param $K i32) (param $N i32) (param $dst i32)
+  (local $pc i32) (local $kc i32) (local $j i32) (local $P i32) (local $npad i32)
+  (if (i32.or (i32.eqz ${get('K')}) (i32.eqz ${get('N')})) (then (return)))
+  ${set('P', min(i32(KC), get('K')))}
+  ${set('npad', `(i32.and ${add(get('N'), i32(NR - 1))} ${i32(-NR)})`)}
+  (loop $pcl
+    ${set('kc', min(i32(KC), sub(get('K'), get('pc'))))}
+    ${set('j', i32(0))}
+    (loop $jl
+      (call $packNR ${add(get('B'), mul(add(mul(get('pc'), get('rsb')), mul(get('j'), get('csb'))), i32(4)))}
+        ${mul(get('csb'), i32(4))} ${mul(get('rsb'), i32(4))} ${min(i32(NR), sub(get('N'), get('j')))} ${get('kc')}
+        ${add(get('dst'), mul(add(mul(get('pc'), get('npad')), mul(get('j'), get('P'))), i32(4)))})
+      ${set('j', add(get('j'), i32(NR)))}
+      (br_if $jl (i32.lt_s ${get('j')} ${get('N')})))
+    ${set('pc', add(get('pc'), i32(KC)))}
+    (br_if $pcl (i32.lt_s ${get('pc')} ${get('K')})))
+)`;
 }

@@ -2,8 +2,8 @@
  * How each kernel call is cut into tasks for the kernel threads (kernelThreads.ts), so that every
  * task writes its own part of the output and no two tasks write the same float:
  *
- * - SGEMM: row blocks of C (each packs its own copy of B) or, when C is wider than tall, column
- *   blocks (each packs its own A); K is never split, so every output keeps its single sum in the
+ * - SGEMM: row blocks of C (each packs its own copy of B, unless B came packed once: packB) or,
+ *   when C is wider than tall, column blocks (each packs its own A); K is never split, so every output keeps its single sum in the
  *   same order and the result is the same bits for any number of threads. A batch of products
  *   (the 16 or 36 of a Winograd convolution) is one job.
  * - Winograd transforms and im2col: whole images, or ranges of tile / output rows of one image
@@ -49,6 +49,20 @@ export const TaskKind = {
   wgWeightOut4: 19,
 } as const;
 
+/** Rows of the blocks of a packed B (scripts/wasm/gemm.mjs's KC; a unit test compares them). */
+export const PACKED_KC = 256;
+
+/** Floats of B [k × n] packed by packB: blocks of min(k, KC) rows, columns rounded up to 8. */
+export function packedBFloats(k: number, n: number): number {
+  const p = Math.min(k, PACKED_KC);
+  return p > 0 ? Math.ceil(k / p) * p * Math.ceil(n / 8) * 8 : 0;
+}
+
+/** The right-hand operand of a product that reads B [· × n] packed by packB at `ptr`. */
+export function packedB(ptr: number, n: number): MatrixRef {
+  return { ptr, rowStride: Math.ceil(n / 8) * 8, colStride: 0 };
+}
+
 /** One task: its kind, then the kernel's arguments. */
 export type Task = number[];
 
@@ -66,7 +80,8 @@ export const taskSettings = {
   minTaskDim: 128,
   /**
    * Fewest tiles of a Winograd slice (wgConv): each slice packs all 16 U[ξ] for its own products,
-   * some 4/tiles of its work (6% at 64). Alternating passes on two threads, 64 against 128:
+   * some 4/tiles of its work (6% at 64), unless U came packed (a probe's weights: winograd.ts's
+   * packWinogradWeights). Alternating passes on two threads, 64 against 128:
    * ResNet-34 3.9% faster, ResNet-18 0–2.2%.
    */
   minSliceTiles: 64,
@@ -169,7 +184,9 @@ export function gemmTasks(ops: GemmOp[], threads: number, mr: number): Task[] {
       const s = u0 * unit;
       const e = Math.min(dim, u1 * unit);
       const a = rows ? o.a.ptr + 4 * s * o.a.rowStride : o.a.ptr;
-      const b = rows ? o.b.ptr : o.b.ptr + 4 * s * o.b.colStride;
+      // A packed B's column s (a multiple of 8) lies s·min(k, KC) floats on, in every block.
+      const bStep = o.b.colStride === 0 ? Math.min(o.k, PACKED_KC) : o.b.colStride;
+      const b = rows ? o.b.ptr : o.b.ptr + 4 * s * bStep;
       const c = rows ? o.c + 4 * s * o.ldc : o.c + 4 * s;
       tasks.push([
         TaskKind.sgemm,

@@ -147,6 +147,7 @@ interface KernelExports {
   wgWeightsHwio(w: number, cc: number, out: number): void;
   wgWeightGradHwio(m: number, cc: number, out: number): void;
   maxPoolGrad(dy: number, x: number, y: number, dx: number, ...geomAndScratch: number[]): void;
+  packB(b: number, rsb: number, csb: number, k: number, n: number, dst: number): void;
   runTask(task: number, scratch: number): void;
   im2col3d(x: number, out: number, ...geom: number[]): void;
   col2im3d(cols: number, dx: number, ...geomAndZero: number[]): void;
@@ -157,7 +158,11 @@ interface KernelExports {
   NC: WebAssembly.Global;
 }
 
-/** One operand of a GEMM: the byte address of its first float and its row and column strides in floats. */
+/**
+ * One operand of a GEMM: the byte address of its first float and its row and column strides in
+ * floats. A right-hand operand packed once by `packB` has column stride 0 and, as row stride, its
+ * columns rounded up to 8 (packedB).
+ */
 export interface MatrixRef {
   ptr: number;
   rowStride: number;
@@ -421,6 +426,11 @@ export interface WasmKernels {
   wgWeightsHwio(w: number, cc: number, out: number): void;
   /** Winograd weight gradient: tile sums `m` [16][ci][co] (cc = ci·co, a multiple of 4) to HWIO [3][3][ci][co]. */
   wgWeightGradHwio(m: number, cc: number, out: number): void;
+  /**
+   * Packs the right-hand operand `b` [k × n] into `dst` (packedBFloats(k, n) floats) as the SGEMM's
+   * panels, once: products with packedB(dst, n) as their B then skip packing it (the same bits).
+   */
+  packB(b: MatrixRef, k: number, n: number, dst: number): void;
   /**
    * MaxPoolGrad: `dx` (overwritten, input-shaped) gets each window's `dy` at the window's first
    * position (row-major, padding skipped) equal to the pooled output `y`.
@@ -853,6 +863,7 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       x.col2imHwc(cols, dx, ...geomArgs(g), t, t + 4 * g.kh * g.kw);
     },
     wgWeightsHwio: (...args) => x.wgWeightsHwio(...args),
+    packB: (b, k, n, dst) => x.packB(b.ptr, b.rowStride, b.colStride, k, n, dst),
     wgWeightGradHwio: (...args) => x.wgWeightGradHwio(...args),
     maxPoolGrad(dy, xp, y, dx, g) {
       const pool = threads();

@@ -22,6 +22,8 @@ import {
 } from '../../../runtime/probe/wasm/wasmKernels';
 import {
   TaskKind,
+  packedB,
+  packedBFloats,
   taskSettings,
   winogradBlockFloats,
   winogradPositions,
@@ -30,6 +32,7 @@ import { KernelThreadError, threadSettings } from '../../../runtime/probe/wasm/k
 import {
   forwardOperands,
   inputGradOperands,
+  packedOperands,
   winogradCorrelate,
   winogradSettings,
 } from '../../../runtime/probe/winograd';
@@ -193,6 +196,24 @@ describe('WASM kernel threads', function () {
             }
       });
 
+  for (const [m, n, kk] of [
+    [150, 40, 300], // row blocks, K past one KC block
+    [5, 4100, 3], // column blocks, N past one NC block
+    [9, 200, 270], // column blocks of a packed B whose second block has 14 rows
+  ])
+    it(`SGEMM ${m}×${kk} · ${kk}×${n} with B packed once (packB): same bits on 1–4 threads as packing it per product`, async () => {
+      const a = buffer(values(m * kk, 0.1));
+      const b = buffer(values(kk * n, 0.7));
+      const packed = buffer(packedBFloats(kk, n));
+      k.packB({ ptr: b, rowStride: n, colStride: 1 }, kk, n, packed);
+      const c = buffer(m * n);
+      const ar: MatrixRef = { ptr: a, rowStride: kk, colStride: 1 };
+      k.sgemm(m, n, kk, ar, { ptr: b, rowStride: n, colStride: 1 }, c, n);
+      const own = bits(c, m * n);
+      await sameOnAllThreads(c, m * n, () => k.sgemm(m, n, kk, ar, packedB(packed, n), c, n));
+      assert.deepEqual(bits(c, m * n), own);
+    });
+
   it('after the workers have slept, only a call coldFactor times the threshold wakes them; right after a job, the threshold itself', async () => {
     const saved = { ...taskSettings };
     const savedSpin = threadSettings.workerSpinUs;
@@ -352,7 +373,17 @@ describe('WASM kernel threads', function () {
         const u = buffer(values(positions * c * co, 1.7));
         const y = buffer(n * oh * ow * co);
         const alloc = (floats: number) => buffer(floats);
-        const operands = [forwardOperands(u, c, co), ...(tile === 2 ? [inputGradOperands(u, co, c)] : [])];
+        // U packed once as the products' panels (packWinogradWeights): the forward's bits.
+        const per = packedBFloats(c, co);
+        const packed = buffer(positions * per);
+        for (let xi = 0; xi < positions; xi++)
+          k.packB({ ptr: u + 4 * xi * c * co, rowStride: co, colStride: 1 }, c, co, packed + 4 * xi * per);
+        const operands = [
+          forwardOperands(u, c, co),
+          packedOperands(packed, c, co),
+          ...(tile === 2 ? [inputGradOperands(u, co, c)] : []),
+        ];
+        const outputs: Uint32Array[] = [];
         for (const ops of operands) {
           let fused = 0;
           const correlate = () => {
@@ -364,7 +395,9 @@ describe('WASM kernel threads', function () {
           };
           await sameOnAllThreads(y, n * oh * ow * co, correlate);
           assert.equal(fused, 6, 'the correlation did not run as one job of slices on 2–4 threads');
+          outputs.push(bits(y, n * oh * ow * co));
         }
+        assert.deepEqual(outputs[1], outputs[0], 'packed operands gave other bits than U read as it lies');
         // Unforced, a correlation this small stays three steps (the products shared out one by one).
         assert.equal(await setKernelThreads(heap, 2), 2);
         const v = buffer(blocksOf(c).floats);

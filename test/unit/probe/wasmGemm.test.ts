@@ -8,10 +8,12 @@
  */
 import { strict as assert } from 'node:assert';
 import { spawnSync } from 'node:child_process';
+import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
 import { wasmKernels, type EmscriptenHeap } from '../../../runtime/probe/wasm/wasmKernels';
 import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/heap';
+import { PACKED_KC, packedB, packedBFloats } from '../../../runtime/probe/wasm/kernelTasks';
 
 function values(n: number, phase: number): Float32Array {
   return Float32Array.from({ length: n }, (_, i) => Math.sin(i * 0.37 + phase) + 0.25 * Math.cos(i * 1.3));
@@ -148,6 +150,57 @@ describe('WASM SGEMM kernels', function () {
           }),
         );
         assert.deepEqual(inPlace, packed, `${build} ${m}×${k} · ${k}×${n}`);
+      }
+  });
+
+  it('a B packed once (packB) gives the same bits as the products that pack it themselves', async () => {
+    // The blocking constant the packed layout assumes must be the module's.
+    const gemm = (await import(path.resolve(__dirname, '../../../scripts/wasm/gemm.mjs'))) as { KC: number };
+    assert.equal(PACKED_KC, gemm.KC);
+    for (const build of ['fma', 'simd'] as const)
+      for (const [m, n, k] of [
+        [1, 16, 40], // few rows: unpacked, B is read in place
+        [8, 21, 300], // K past KC (a second block of 44 rows), a partial last panel
+        [31, 33, 2],
+        [150, 40, 70], // M past one MC block
+        [5, 4100, 3], // N past one NC block
+        [6, 8, 512], // two whole KC blocks
+        [3, 5, 0], // K = 0
+      ]) {
+        const kernels = wasmKernels(backend.wasm as EmscriptenHeap, build);
+        for (const tb of [false, true])
+          for (const acc of [false, true]) {
+            const [own, once] = [false, true].map((packOnce) =>
+              tf.tidy(() => {
+                const a = tf.tensor(values(m * k, 0.2));
+                const b = tf.tensor(values(k * n, 0.4));
+                const c = tf.tensor(values(m * n, 1.3));
+                const br = { ptr: heapAddress(backend, b), rowStride: tb ? 1 : n, colStride: tb ? k : 1 };
+                let right = br;
+                if (packOnce) {
+                  const packed = tf.fill([Math.max(packedBFloats(k, n), 1)], Number.NaN);
+                  kernels.packB(br, k, n, heapAddress(backend, packed));
+                  right = packedB(heapAddress(backend, packed), n);
+                }
+                kernels.sgemm(
+                  m,
+                  n,
+                  k,
+                  { ptr: heapAddress(backend, a), rowStride: k, colStride: 1 },
+                  right,
+                  heapAddress(backend, c),
+                  n,
+                  acc,
+                );
+                return c.dataSync() as Float32Array;
+              }),
+            );
+            assert.ok(
+              own.every((v) => Number.isFinite(v)),
+              `${build} ${m}×${k} · ${k}×${n}: unwritten outputs`,
+            );
+            assert.deepEqual(once, own, `${build} ${m}×${k} · ${k}×${n} tb=${tb} acc=${acc}`);
+          }
       }
   });
 
