@@ -270,14 +270,18 @@ function mainThreadCpuMs(): number | undefined {
   }
 }
 
-/** Small models, batch 4: steady ms per batch on each thread count (alternating), medians. */
-async function smallModels(counts: number[]): Promise<Record<string, Record<number, number>>> {
+/**
+ * Small models, batch 4: steady ms per batch on each thread count (alternating, at least 15
+ * rounds), medians, and `paired`: the median over rounds of each count's time over one thread's
+ * in the same round (a ratio of two medians of such short probes moved by ±20% from run to run).
+ */
+async function smallModels(counts: number[]): Promise<Record<string, Record<string, number>>> {
   const files = [
     'samples/sample.onnx',
     'test/fixtures/grads/tiny_conv.onnx',
     'test/fixtures/onnx/probe/densenet.onnx',
   ];
-  const out: Record<string, Record<number, number>> = {};
+  const out: Record<string, Record<string, number>> = {};
   for (const file of files) {
     const model = await openModel(path.resolve(root, file));
     const opts = {
@@ -289,12 +293,20 @@ async function smallModels(counts: number[]): Promise<Record<string, Record<numb
     };
     const times = new Map<number, number[]>(counts.map((t) => [t, []]));
     for (const threads of counts) await runProbe(model, { ...opts, threads }); // warm-up
-    for (let i = 0; i < Math.max(runs, 5); i++)
+    for (let i = 0; i < Math.max(runs, 15); i++)
       for (const threads of counts)
         times.get(threads)!.push((await runProbe(model, { ...opts, threads })).timing.steadyMedianMs!);
-    out[path.basename(file)] = Object.fromEntries(
-      counts.map((t) => [t, Math.round(median(times.get(t)!) * 100) / 100]),
-    );
+    const one = times.get(1)!;
+    const round2 = (x: number) => Math.round(x * 100) / 100;
+    out[path.basename(file)] = Object.fromEntries([
+      ...counts.map((t) => [String(t), round2(median(times.get(t)!))]),
+      ...counts
+        .filter((t) => t !== 1)
+        .map((t) => [
+          `paired${t}`,
+          Math.round(median(times.get(t)!.map((ms, i) => ms / one[i])) * 1000) / 1000,
+        ]),
+    ]);
   }
   return out;
 }
