@@ -184,6 +184,9 @@ function pack(name, w, halves = 0) {
  * with row stride ldc. `acc` 1 adds to C, 0 overwrites it. pa (MC·KC floats), pb (KC·NC floats)
  * and tmp (MR·NR floats) are scratch space on the same heap.
  *
+ * A B with column stride 0 comes packed once by packB (below; its row stride is N rounded up to
+ * NR): $sgemm hands it to $sgemmPacked, the same driver reading those panels where they lie.
+ *
  * With at most DIRECT_M rows and B's rows contiguous, the tiles read B in place instead of from
  * packed panels: there each B value serves one or two row tiles, and packing B took as long as
  * the products (a 6×512×512 product: 116 µs, some 60 of them packing). The products are the

@@ -3,9 +3,9 @@
  * task writes its own part of the output and no two tasks write the same float:
  *
  * - SGEMM: row blocks of C (each packs its own copy of B, unless B came packed once: packB) or,
- *   when C is wider than tall, column blocks (each packs its own A); K is never split, so every output keeps its single sum in the
- *   same order and the result is the same bits for any number of threads. A batch of products
- *   (the 16 or 36 of a Winograd convolution) is one job.
+ *   when C is wider than tall, column blocks (each packs its own A); K is never split, so every
+ *   output keeps its single sum in the same order and the result is the same bits for any number
+ *   of threads. A batch of products (the 16 or 36 of a Winograd convolution) is one job.
  * - Winograd transforms and im2col: whole images, or ranges of tile / output rows of one image
  *   (the pads shifted to the range's first row). A large Winograd correlation is one job of such
  *   slices, each running both transforms and its rows of the 16 (36) products (wgConv, wgConv4).
