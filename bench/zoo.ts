@@ -20,7 +20,7 @@
  * over one pass, their call count, and the time of the pass outside any kernel (dispatch, tape,
  * probes).
  *
- *   npx tsx bench/zoo.ts [--models a,b,…] [--threads N] [--runs R] [--batches B] [--rounds K] [--no-torch] [--breakdown]
+ *   npx tsx bench/zoo.ts [--models a,b,…] [--threads N] [--runs R] [--batches B] [--rounds K] [--warmup W] [--no-torch] [--breakdown]
  */
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -39,6 +39,8 @@ const args = process.argv.slice(2);
 const runs = Number(argValue('--runs')) || 5;
 const perRun = Math.max(1, Number(argValue('--batches')) || 3);
 const rounds = Number(argValue('--rounds')) || 2;
+/** Probes of each thread count before the timed ones (1: the first run only; V8 goes on compiling for some 200 passes). */
+const warmup = Math.max(1, Number(argValue('--warmup')) || 1);
 const many = Number(argValue('--threads')) || coreCount();
 const withTorch = !args.includes('--no-torch');
 const breakdown = args.includes('--breakdown');
@@ -206,6 +208,7 @@ async function benchModel(
     first.set(t, r.timing.firstBatchMs);
     skLoss = r.loss.values[0];
   }
+  for (let i = 1; i < warmup; i++) for (const t of counts) await runProbe(model, probeOptions(meta, t));
   for (let k = 0; k < rounds; k++) {
     for (const [i, t] of counts.entries()) {
       // PyTorch at 1 thread before Skipscope at 1, PyTorch at its default before Skipscope at N.
@@ -310,6 +313,7 @@ async function main(): Promise<void> {
         threads: counts,
         runs,
         rounds,
+        warmup,
         loadAverage: { before: load, after: os.loadavg() },
         models,
         // Skipscope's ms per batch over PyTorch's (below 1: Skipscope is faster).
