@@ -30,6 +30,7 @@ import {
 } from './kernelWorker';
 import type { EmscriptenHeap } from './wasmKernels';
 import { heapMalloc } from './heap';
+import { kernelWorkerThreads, lowerHelperThreads } from './helperPriority';
 
 /** Bytes of one task record (the TASK_WORDS of scripts/wasm/tasks.mjs). */
 export const TASK_BYTES = 96;
@@ -70,6 +71,11 @@ export const threadSettings = {
   checkMs: 200,
   /** How long to wait for a new worker to start (ms). */
   startMs: 15000,
+  /**
+   * Whether the process's other threads (V8's compiler and GC helpers) go to the lowest priority
+   * once more than one thread runs (helperPriority.ts; Linux only).
+   */
+  lowerHelpers: true,
 };
 
 /** The number of cores (the default thread count). */
@@ -186,7 +192,15 @@ export class KernelThreads {
     const starting: Promise<void>[] = [];
     // Workers still starting (asked for without waiting) are waited for too.
     for (let i = 1; i < this.wanted; i++) starting.push(this.slots[i]?.started ?? this.start(i));
-    return Promise.all(starting).then(() => this.threads);
+    return Promise.all(starting).then(() => {
+      this.lowerHelpers();
+      return this.threads;
+    });
+  }
+
+  /** With more than one thread asked for, the process's other threads to the lowest priority (helperPriority.ts). */
+  private lowerHelpers(): void {
+    if (threadSettings.lowerHelpers && this.wanted > 1 && !this.disposed) lowerHelperThreads();
   }
 
   /** A task table with room for `count` records; returns its heap address (valid until the next call). */
@@ -566,26 +580,38 @@ export class KernelThreads {
     worker.unref();
     const slot: Slot = { worker, ready: false, dead: false, started: Promise.resolve() };
     this.slots[index] = slot;
+    // Until it says who it is, its thread must not be taken for a helper (helperPriority.ts).
+    kernelWorkerThreads.starting++;
+    let counted = true;
+    const started = (tid?: number) => {
+      if (tid !== undefined) kernelWorkerThreads.ids.add(tid);
+      if (counted) kernelWorkerThreads.starting--;
+      counted = false;
+    };
     slot.started = new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
         slot.dead = true;
         void worker.terminate();
+        started();
         resolve();
       }, threadSettings.startMs);
       timer.unref();
-      worker.once('message', () => {
+      worker.once('message', (m: { tid?: number } | undefined) => {
         clearTimeout(timer);
+        started(m?.tid);
         slot.ready = true;
         resolve();
       });
       worker.on('error', () => {
         clearTimeout(timer);
         slot.dead = true;
+        started();
         resolve();
       });
       worker.on('exit', () => {
         clearTimeout(timer);
         slot.dead = true;
+        started();
         resolve();
       });
     });

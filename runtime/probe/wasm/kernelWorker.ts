@@ -193,7 +193,12 @@ const sleeping = C.sleeping + d.index - 1;
 const working = C.working + d.index - 1;
 Atomics.store(ctl, scan, -1);
 Atomics.store(ctl, C.ready + d.index - 1, 1);
-parentPort.postMessage({ ready: true });
+// Its thread id (Linux), so that the pool never lowers this thread's priority (helperPriority.ts).
+let tid;
+try {
+  tid = Number(require('node:fs').readlinkSync('/proc/thread-self').split('/').pop()) || undefined;
+} catch {}
+parentPort.postMessage({ ready: true, tid });
 for (;;) {
   let g = Atomics.load(ctl, C.gen);
   if (g === seen) {

@@ -7,6 +7,7 @@
  * error, and the pool carries on and is restored.
  */
 import { strict as assert } from 'node:assert';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
@@ -29,6 +30,7 @@ import {
   winogradPositions,
 } from '../../../runtime/probe/wasm/kernelTasks';
 import { KernelThreadError, threadSettings } from '../../../runtime/probe/wasm/kernelThreads';
+import { kernelWorkerThreads } from '../../../runtime/probe/wasm/helperPriority';
 import {
   forwardOperands,
   inputGradOperands,
@@ -632,6 +634,36 @@ describe('WASM kernel threads', function () {
     const single = await runProbe(model, { ...opts, batches: 1, threads: 2 });
     assert.equal(single.backend.threads, 2);
     assert.equal(single.backend.threadsAsked, undefined);
+  });
+
+  it("once two threads run, the process's other threads run at the lowest priority, the main thread and the workers at theirs (Linux)", async function () {
+    if (!fs.existsSync('/proc/self/task')) this.skip();
+    const niceOf = (tid: number) =>
+      Number(fs.readFileSync(`/proc/self/task/${tid}/stat`, 'utf8').split(') ')[1].split(' ')[16]);
+    const own = niceOf(process.pid);
+    assert.equal(await setKernelThreads(heap, 3), 3);
+    const workers = [...kernelWorkerThreads.ids].filter((t) => fs.existsSync(`/proc/self/task/${t}`));
+    assert.ok(workers.length >= 2, `the workers reported ${workers.length} thread ids`);
+    assert.equal(kernelWorkerThreads.starting, 0);
+    const others = fs
+      .readdirSync('/proc/self/task')
+      .map(Number)
+      .filter((t) => t !== process.pid && !workers.includes(t));
+    assert.equal(niceOf(process.pid), own, 'the main thread was lowered');
+    for (const t of workers) assert.equal(niceOf(t), own, `kernel worker ${t} was lowered`);
+    // V8's helper threads (its compiler and garbage collector) are always there.
+    assert.ok(
+      others.some((t) => niceOf(t) === 19),
+      `no other thread at nice 19: ${others.map((t) => `${t}:${niceOf(t)}`).join(' ')}`,
+    );
+    // And the kernels still give one thread's bits.
+    const a = buffer(values(96 * 64, 0.3));
+    const c = buffer(96 * 96);
+    const ar: MatrixRef = { ptr: a, rowStride: 64, colStride: 1 };
+    await sameOnAllThreads(c, 96 * 96, () =>
+      k.sgemm(96, 96, 64, ar, { ptr: a, rowStride: 1, colStride: 64 }, c, 96),
+    );
+    await setKernelThreads(heap, 1);
   });
 
   describe('failures', () => {
