@@ -4,7 +4,8 @@
  * both cores of a 2-core machine busy, and for its first couple of hundred passes V8 goes on
  * compiling the engine's and the executor's JavaScript on a helper thread (7–10 ms of CPU a
  * ResNet-18 pass), which then took its time from the kernel threads; at nice 19 it runs in what
- * they leave (bare two-thread passes 2.6–4.4% faster over passes 40–80, three process pairs).
+ * they leave (two-thread probes of four batches from a process's start 8% faster, median of six
+ * process pairs; bare passes 40–80 of a process 2.6–4.4%).
  * Nothing else changes: the main thread and the kernel workers keep their priority, V8 lets the
  * main thread finish a garbage collection's parallel work itself when helpers are slow to come,
  * and a helper that never gets a core only delays an optimization. A thread's priority cannot be
