@@ -26,28 +26,25 @@ export const kernelWorkerThreads = { starting: 0, ids: new Set<number>() };
 
 /**
  * Lowers every thread of this process but the main one and the kernel workers to nice 19 (once
- * each); nothing while a kernel worker is starting. Returns how many it lowered this time.
+ * each); nothing while a kernel worker is starting.
  */
-export function lowerHelperThreads(): number {
-  if (kernelWorkerThreads.starting > 0) return 0;
+export function lowerHelperThreads(): void {
+  if (kernelWorkerThreads.starting > 0) return;
   let tasks: string[];
   try {
     tasks = fs.readdirSync('/proc/self/task');
   } catch {
-    return 0;
+    return;
   }
   const spared = new Set([process.pid, ...kernelWorkerThreads.ids]);
-  let count = 0;
   for (const name of tasks) {
     const id = Number(name);
     if (!Number.isInteger(id) || spared.has(id) || lowered.has(id)) continue;
     lowered.add(id);
     try {
       os.setPriority(id, 19);
-      count++;
     } catch {
       // Gone already, or not ours to change: nothing to do.
     }
   }
-  return count;
 }

@@ -42,7 +42,7 @@ import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
 import { timingText } from '../../../runtime/view/timingText';
 import { tapeMark } from '../../../runtime/probe/gradientGuard';
-import type { ProbeOptions } from '../../../runtime/probe/probeTypes';
+import type { ProbeOptions, ProbeResult } from '../../../runtime/probe/probeTypes';
 
 const root = path.resolve(__dirname, '../../..');
 
@@ -80,6 +80,14 @@ function forceTasksAndWinograd(perThread: number): () => void {
 /** Probe options for the ResNet-18 fixture at batch 2, on WASM (threads set by the caller). */
 function resnetProbe(seed: number, batches: number): ProbeOptions {
   return { source: { kind: 'synthetic', seed }, batchSize: 2, batches, loss: 'mean-square', backend: 'wasm' };
+}
+
+/** Two probes' statistics, the same bits: the loss, every parameter, node output and merge. */
+function assertSameStatistics(got: ProbeResult, want: ProbeResult): void {
+  assert.deepEqual(got.loss.values, want.loss.values);
+  assert.deepEqual(got.params, want.params);
+  assert.deepEqual(got.activations, want.activations);
+  assert.deepEqual(got.merges, want.merges);
 }
 
 describe('WASM kernel threads', function () {
@@ -548,13 +556,7 @@ describe('WASM kernel threads', function () {
       assert.deepEqual(again.activations, two.activations);
       assert.equal(one.backend.threads, 1);
       assert.equal(two.backend.threads, 2);
-      assert.deepEqual(two.loss.values, one.loss.values);
-      assert.deepEqual(
-        two.params.map((p) => p.grad),
-        one.params.map((p) => p.grad),
-      );
-      assert.deepEqual(two.activations, one.activations);
-      assert.deepEqual(two.merges, one.merges);
+      assertSameStatistics(two, one);
     } finally {
       restore();
     }
@@ -586,10 +588,7 @@ describe('WASM kernel threads', function () {
       assert.ok(waits.slice(0, -1).every((t) => t !== undefined && t > 0));
       assert.equal(waits.at(-1), undefined);
       assert.equal(two.backend.threads, 2);
-      assert.deepEqual(two.loss.values, one.loss.values);
-      assert.deepEqual(two.params, one.params);
-      assert.deepEqual(two.activations, one.activations);
-      assert.deepEqual(two.merges, one.merges);
+      assertSameStatistics(two, one);
     } finally {
       restore();
     }
@@ -627,9 +626,7 @@ describe('WASM kernel threads', function () {
     assert.equal(two.backend.threadsAsked, 2);
     assert.match(timingText(two), /on 1 thread \(2 asked: no kernel call was large enough to share out\)$/);
     assert.equal(one.backend.threadsAsked, undefined);
-    assert.deepEqual(two.loss.values, one.loss.values);
-    assert.deepEqual(two.params, one.params);
-    assert.deepEqual(two.activations, one.activations);
+    assertSameStatistics(two, one);
     // One batch: nothing to decide.
     const single = await runProbe(model, { ...opts, batches: 1, threads: 2 });
     assert.equal(single.backend.threads, 2);
