@@ -183,15 +183,12 @@ export function conv3dForwardAt(
   const plane = v.outSize[1] * v.outSize[2];
   const whole = keep !== undefined || plain(v);
   const chunks: [number, number][] = whole ? [[0, v.outSize[0]]] : depthChunks(v, volumeSettings.chunkFloats);
+  // The kept tap matrices of all batch elements in one call: [n, ci·kvol, sOut] is the tap matrix
+  // of the n·ci channels of x [n, ci, …] (one job for the threads, cut by channels).
+  if (keep !== undefined) k.im2col3d(x, keep, { ...tapGeom(v, 0, v.outSize[0]), c: v.n * v.ci });
   for (let b = 0; b < v.n; b++)
     for (const [od0, odn] of chunks)
       withScratch(heap.wasm, (alloc) => {
-        if (keep !== undefined)
-          k.im2col3d(
-            x + 4 * b * v.ci * prod(v.inSize),
-            keep + 4 * b * v.ci * prod(v.g.kernel) * sOut,
-            tapGeom(v, 0, v.outSize[0]),
-          );
         const taps = tapsAt(k, alloc, v, x, keep, b, od0, odn);
         for (let gi = 0; gi < v.group; gi++)
           k.sgemm(

@@ -36,6 +36,8 @@ export const TASKS = [
   { name: 'wgConv4', args: 22, scratch: 'gemm' },
   { name: 'wgGradOut4', args: 9 },
   { name: 'wgWeightOut4', args: 4 },
+  { name: 'im2col3d', args: 22 },
+  { name: 'col2im3d', args: 23 },
 ];
 
 /** Argument `i` of the task at $t. */

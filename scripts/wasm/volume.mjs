@@ -188,7 +188,7 @@ function im2col3d() {
                   ${set('e', add(get('o'), get('owB')))}
                   ${zeros('zr')}))`;
   return `
-(func (export "im2col3d") ${params(['x', 'out', ...geomParams])}
+(func $im2col3d (export "im2col3d") ${params(['x', 'out', ...geomParams])}
   ${locals('i32', [...loopLocals, 'xc', 's'])}
   ${set('xc', get('x'))}
   ${set('o', get('out'))}
@@ -216,7 +216,7 @@ function col2im3d() {
                     ${inc('q', i32(4))} ${inc('s', get('sw4'))}
                     (br $a1)))))`;
   return `
-(func (export "col2im3d") ${params(['cols', 'dx', ...geomParams, 'zero'])}
+(func $col2im3d (export "col2im3d") ${params(['cols', 'dx', ...geomParams, 'zero'])}
   ${locals('i32', [...loopLocals, 'xc', 's'])}
   (if ${get('zero')} (then
     (memory.fill ${get('dx')} ${i32(0)} ${mul(mul(mul(get('c'), get('d')), mul(get('h'), get('w'))), i32(4))})))

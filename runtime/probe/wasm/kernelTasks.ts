@@ -22,7 +22,7 @@
  * workers have slept long enough for their core to idle (up to 100 µs to wake), only calls
  * coldFactor times larger go to them (jobScale).
  */
-import type { MatrixRef, TapGeometry, WinogradCorrelation } from './wasmKernels';
+import type { MatrixRef, TapGeometry, VolumeTapGeometry, WinogradCorrelation } from './wasmKernels';
 import type { TransposePlan } from './transposePlan';
 
 /** Task kinds: the order of TASKS in scripts/wasm/tasks.mjs (a unit test compares them). */
@@ -47,6 +47,8 @@ export const TaskKind = {
   wgConv4: 17,
   wgGradOut4: 18,
   wgWeightOut4: 19,
+  im2col3d: 20,
+  col2im3d: 21,
 } as const;
 
 /** Rows of the blocks of a packed B (scripts/wasm/gemm.mjs's KC; a unit test compares them). */
@@ -483,6 +485,59 @@ export function planarTasks(
     ];
     p += 4 * planeFloats(geoms[i]);
     return task;
+  });
+}
+
+/** The 3-D geometry as the kernels' trailing integer arguments. */
+export function volumeArgs(g: VolumeTapGeometry): number[] {
+  return [
+    g.c,
+    g.d,
+    g.h,
+    g.w,
+    g.od0,
+    g.odn,
+    g.oh,
+    g.ow,
+    g.kd,
+    g.kh,
+    g.kw,
+    g.sd,
+    g.sh,
+    g.sw,
+    g.dd,
+    g.dh,
+    g.dw,
+    g.front,
+    g.top,
+    g.left,
+  ];
+}
+
+/**
+ * 3-D tap-copy tasks (im2col3d, or col2im3d with its `zero` flag) between a channels-first volume
+ * `x` [c, d, h, w] and the tap matrix `cols` [c·kd·kh·kw, odn·oh·ow]: channel ranges. A channel's
+ * rows of the tap matrix read (or add onto) that channel's volume alone, so no two tasks touch the
+ * same float, and each float is computed as on one thread. Channels may run on across batch
+ * elements ([n, c, …] read as n·c channels) where the tap matrices of the elements lie back to back.
+ */
+export function volumeTasks(
+  threads: number,
+  kind: typeof TaskKind.im2col3d | typeof TaskKind.col2im3d,
+  x: number,
+  cols: number,
+  g: VolumeTapGeometry,
+  zero = false,
+): Task[] {
+  const taps = g.kd * g.kh * g.kw * g.odn * g.oh * g.ow;
+  const volume = g.d * g.h * g.w;
+  const gather = kind === TaskKind.im2col3d;
+  const bytes = 4 * g.c * (gather ? taps : taps + volume);
+  return slices(g.c, 1, bytes, threads, false).map(({ b0, b1 }) => {
+    const xs = x + 4 * b0 * volume;
+    const cs = cols + 4 * b0 * taps;
+    const args = volumeArgs({ ...g, c: b1 - b0 });
+    return gather ? [kind, xs, cs, ...args] : [kind, cs, xs, ...args, zero ? 1 : 0];
   });
 }
 

@@ -24,6 +24,8 @@ import {
   tapTasks,
   transposeOuterArgs,
   transposeTasks,
+  volumeArgs,
+  volumeTasks,
   wgConvTasks,
   wgInputTasks,
   wgOutputTasks,
@@ -445,32 +447,6 @@ export interface WasmKernels {
   col2im3d(cols: number, dx: number, g: VolumeTapGeometry, zero: boolean): void;
 }
 
-/** The 3-D geometry as the kernels' trailing integer arguments. */
-function volumeArgs(g: VolumeTapGeometry): number[] {
-  return [
-    g.c,
-    g.d,
-    g.h,
-    g.w,
-    g.od0,
-    g.odn,
-    g.oh,
-    g.ow,
-    g.kd,
-    g.kh,
-    g.kw,
-    g.sd,
-    g.sh,
-    g.sw,
-    g.dd,
-    g.dh,
-    g.dw,
-    g.front,
-    g.top,
-    g.left,
-  ];
-}
-
 /** The geometry as the kernels' trailing integer arguments. */
 function geomArgs(g: TapGeometry): number[] {
   return [g.n, g.h, g.w, g.c, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.top, g.left];
@@ -870,8 +846,16 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       if (onThreads(pool, pool ? maxPoolGradTasks(pool.threads, dy, xp, y, dx, g) : [], tapBytes(g))) return;
       x.maxPoolGrad(dy, xp, y, dx, ...geomArgs(g), scratch(4 * g.kh * g.kw));
     },
-    im2col3d: (xp, out, g) => x.im2col3d(xp, out, ...volumeArgs(g)),
-    col2im3d: (cols, dx, g, zero) => x.col2im3d(cols, dx, ...volumeArgs(g), zero ? 1 : 0),
+    im2col3d(xp, out, g) {
+      const pool = threads();
+      if (!onThreads(pool, pool ? volumeTasks(pool.threads, TaskKind.im2col3d, xp, out, g) : []))
+        x.im2col3d(xp, out, ...volumeArgs(g));
+    },
+    col2im3d(cols, dx, g, zero) {
+      const pool = threads();
+      if (!onThreads(pool, pool ? volumeTasks(pool.threads, TaskKind.col2im3d, dx, cols, g, zero) : []))
+        x.col2im3d(cols, dx, ...volumeArgs(g), zero ? 1 : 0);
+    },
   };
   builds.set(prefer, kernels);
   return kernels;

@@ -19,6 +19,7 @@ import {
   type EmscriptenHeap,
   type MatrixRef,
   type TapGeometry,
+  type VolumeTapGeometry,
   type WasmKernels,
 } from '../../../runtime/probe/wasm/wasmKernels';
 import {
@@ -40,6 +41,7 @@ import {
 } from '../../../runtime/probe/winograd';
 import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
+import { volumeRuns } from '../../../runtime/probe/convGrad3d';
 import { timingText } from '../../../runtime/view/timingText';
 import { tapeMark } from '../../../runtime/probe/gradientGuard';
 import type { ProbeOptions, ProbeResult } from '../../../runtime/probe/probeTypes';
@@ -468,6 +470,80 @@ describe('WASM kernel threads', function () {
     });
   }
 
+  const volumes: [string, VolumeTapGeometry][] = [
+    [
+      // strided, dilated, asymmetric pads and a crop, channels not in fours, a range of output depths
+      '[5, 5, 6, 7] 3×2×3 s2,1,2 d1,2,1, depths 1–2',
+      {
+        c: 5,
+        d: 5,
+        h: 6,
+        w: 7,
+        od0: 1,
+        odn: 2,
+        oh: 4,
+        ow: 4,
+        kd: 3,
+        kh: 2,
+        kw: 3,
+        sd: 2,
+        sh: 1,
+        sw: 2,
+        dd: 1,
+        dh: 2,
+        dw: 1,
+        front: 1,
+        top: 0,
+        left: -1,
+      },
+    ],
+    [
+      // two batch elements' 3 channels read as 6 (convGrad3d's kept tap matrices), a plain 3×3×3
+      '[2·3, 4, 5, 6] 3×3×3 pad 1, all depths',
+      {
+        c: 6,
+        d: 4,
+        h: 5,
+        w: 6,
+        od0: 0,
+        odn: 4,
+        oh: 5,
+        ow: 6,
+        kd: 3,
+        kh: 3,
+        kw: 3,
+        sd: 1,
+        sh: 1,
+        sw: 1,
+        dd: 1,
+        dh: 1,
+        dw: 1,
+        front: 1,
+        top: 1,
+        left: 1,
+      },
+    ],
+  ];
+  for (const [label, g] of volumes) {
+    const xs = g.c * g.d * g.h * g.w;
+    const cs = g.c * g.kd * g.kh * g.kw * g.odn * g.oh * g.ow;
+    it(`3-D im2col (im2col3d) of ${label}: same bits on 1–4 threads`, async () => {
+      const xp = buffer(values(xs, 0.9));
+      const out = buffer(cs);
+      await sameOnAllThreads(out, cs, () => k.im2col3d(xp, out, g));
+    });
+    it(`3-D col2im (col2im3d) of ${label}, zeroing and accumulating: same bits on 1–4 threads`, async () => {
+      const cols = buffer(values(cs, 1.7));
+      const dx = buffer(xs);
+      await sameOnAllThreads(dx, xs, () => k.col2im3d(cols, dx, g, true));
+      const start = values(xs, 0.3);
+      await sameOnAllThreads(dx, xs, () => {
+        new Float32Array(heap.asm.memory.buffer, dx, xs).set(start);
+        k.col2im3d(cols, dx, g, false);
+      });
+    });
+  }
+
   it('max-pool gradient with ties and padding: same bits on 1–4 threads', async () => {
     const g: TapGeometry = {
       ...{ n: 5, h: 9, w: 7, c: 6, oh: 5, ow: 4, kh: 3, kw: 3, sh: 2, sw: 2, dh: 1, dw: 1, top: 1, left: 1 },
@@ -555,6 +631,31 @@ describe('WASM kernel threads', function () {
       assert.deepEqual(again.params, two.params);
       assert.deepEqual(again.activations, two.activations);
       assert.equal(one.backend.threads, 1);
+      assert.equal(two.backend.threads, 2);
+      assertSameStatistics(two, one);
+    } finally {
+      restore();
+    }
+  });
+
+  it('a volumetric model (the r3d18 gradient fixture) gives the same statistics on 1 and 2 threads, its 3-D tap copies cut', async () => {
+    const model = await openModel(path.join(root, 'test/fixtures/onnx/probe/r3d18.onnx'));
+    const file = path.join(root, 'test/fixtures/grads/r3d18.input.npy');
+    const opts: ProbeOptions = {
+      source: { kind: 'npy', files: { '': file } },
+      batchSize: 2,
+      batches: 1,
+      loss: 'mean-square',
+      backend: 'wasm',
+    };
+    const restore = forceTasks(4);
+    try {
+      const one = await runProbe(model, { ...opts, threads: 1 });
+      const jobs = kernelThreadsOf(heap)!.stats.jobs;
+      const copies = volumeRuns.forward;
+      const two = await runProbe(model, { ...opts, threads: 2 });
+      assert.ok(volumeRuns.forward > copies, 'no convolution ran on the 3-D kernels');
+      assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs, 'no job ran on the threads');
       assert.equal(two.backend.threads, 2);
       assertSameStatistics(two, one);
     } finally {
