@@ -11,14 +11,22 @@
  * - a transposed convolution is the same three products with the roles exchanged (its forward
  *   pass is a convolution's input gradient), so it needs no zero-inserted copy of its input.
  *
- * Large volumes are processed in chunks of output depths (volumeSettings.chunkFloats of tap
- * matrix at a time); groups are row blocks of the same tap matrix. Where the probe's kernels do
+ * Tap matrices that are not kept are made a few output depths at a time (volumeSettings.chunkFloats
+ * of tap matrix), each chunk by the thread that multiplies it: the forward pass by ranges of
+ * output depths, the input gradient by ranges of input channels (the kernels' conv3dForward and
+ * conv3dInputGrad), so that no tap matrix crosses from one core's cache to another's. Groups are
+ * row blocks of the same tap matrix. Where the probe's kernels do
  * not run (other backends, engines without WebAssembly SIMD) ops/volumeOps.ts takes TF.js's own
  * 3-D kernels instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
-import { wasmKernelsIfAvailable, type VolumeTapGeometry, type WasmKernels } from './wasm/wasmKernels';
+import {
+  wasmKernelsIfAvailable,
+  type VolumeConvCall,
+  type VolumeTapGeometry,
+  type WasmKernels,
+} from './wasm/wasmKernels';
 
 /** Switches and sizes of the 3-D kernels (tests and benchmarks compare both paths in one process). */
 export const volumeSettings = {
@@ -26,8 +34,12 @@ export const volumeSettings = {
   ownKernels: true,
   /** Tap matrices up to this many floats (all batch elements) are kept for the weight gradient. */
   keepTapsFloats: 1 << 24,
-  /** Tap-matrix floats per chunk of output depths when the matrix is not kept. */
-  chunkFloats: 1 << 22,
+  /**
+   * Tap-matrix floats of a chunk (a step) of output depths when the matrix is not kept: each
+   * thread makes and uses one at a time. unet3d at batch 2, alternating probes: 4 Mi against
+   * 1 Mi floats 0.97 on two threads, 0.95 on one; 512 Ki 1.03 and 0.95.
+   */
+  chunkFloats: 1 << 20,
 };
 
 /** Calls that ran on the probe's own 3-D kernels (tests check that a path was taken). */
@@ -132,6 +144,21 @@ function depthChunks(v: VolumeConv, floats: number): [number, number][] {
   return out;
 }
 
+/**
+ * Output depths a step of the fused kernels: as many as keep a step's tap matrix, `rows` rows a
+ * depth, within volumeSettings.chunkFloats (at least one). Fixed by the convolution alone, not by
+ * the thread count, so that the input gradient's sums run in the same order on any.
+ */
+function depthStep(v: VolumeConv, rows: number): number {
+  const perDepth = rows * v.outSize[1] * v.outSize[2];
+  return Math.max(1, Math.min(v.outSize[0], Math.floor(volumeSettings.chunkFloats / perDepth)));
+}
+
+/** The kernels' call of the fused products: input x, output y (or their gradients). */
+function fusedCall(v: VolumeConv, step: number, x: number, w: number, y: number): VolumeConvCall {
+  return { g: tapGeom(v, 0, v.outSize[0]), n: v.n, co: v.co, group: v.group, step, w, x, y };
+}
+
 /** Whether the whole tap matrix (every batch element) is kept from the forward pass. */
 function keepsTaps(v: VolumeConv): boolean {
   return !plain(v) && v.n * v.ci * prod(v.g.kernel) * prod(v.outSize) <= volumeSettings.keepTapsFloats;
@@ -164,8 +191,11 @@ function tapsAt(
 }
 
 /**
- * y = conv(x, W) at byte addresses (channels-first tensors, the ONNX weight): per batch element and chunk, W · cols. With `keep`, the tap
- * matrix of every batch element is written there ([n, ci·kvol, od·oh·ow]) and left for conv3dFilterGradAt.
+ * y = conv(x, W) at byte addresses (channels-first tensors, the ONNX weight): per batch element,
+ * W · cols. With `keep`, the tap matrix of every batch element is written there
+ * ([n, ci·kvol, od·oh·ow]) and left for conv3dFilterGradAt; else the tap matrices are made a few
+ * output depths at a time and multiplied at once, by the thread that made them (the kernels'
+ * conv3dForward); a plain convolution reads its input as its tap matrix.
  */
 export function conv3dForwardAt(
   k: WasmKernels,
@@ -177,30 +207,31 @@ export function conv3dForwardAt(
   keep?: number,
 ): void {
   volumeRuns.forward++;
+  if (keep === undefined && !plain(v)) {
+    // Tap matrices a few depths at a time, each made and multiplied by one thread.
+    const step = depthStep(v, v.ci * prod(v.g.kernel));
+    withScratch(heap.wasm, (alloc) => k.conv3dForward(fusedCall(v, step, x, w, y), alloc));
+    return;
+  }
   const rows = groupRows(v);
   const cog = v.co / v.group;
   const sOut = prod(v.outSize);
-  const plane = v.outSize[1] * v.outSize[2];
-  const whole = keep !== undefined || plain(v);
-  const chunks: [number, number][] = whole ? [[0, v.outSize[0]]] : depthChunks(v, volumeSettings.chunkFloats);
   // The kept tap matrices of all batch elements in one call: [n, ci·kvol, sOut] is the tap matrix
   // of the n·ci channels of x [n, ci, …] (one job for the threads, cut by channels).
   if (keep !== undefined) k.im2col3d(x, keep, { ...tapGeom(v, 0, v.outSize[0]), c: v.n * v.ci });
-  for (let b = 0; b < v.n; b++)
-    for (const [od0, odn] of chunks)
-      withScratch(heap.wasm, (alloc) => {
-        const taps = tapsAt(k, alloc, v, x, keep, b, od0, odn);
-        for (let gi = 0; gi < v.group; gi++)
-          k.sgemm(
-            cog,
-            odn * plane,
-            rows,
-            { ptr: w + 4 * gi * cog * rows, rowStride: rows, colStride: 1 },
-            { ptr: taps.ptr + 4 * gi * rows * taps.ld, rowStride: taps.ld, colStride: 1 },
-            y + 4 * ((b * v.co + gi * cog) * sOut + od0 * plane),
-            sOut,
-          );
-      });
+  for (let b = 0; b < v.n; b++) {
+    const taps = tapsAt(k, undefined, v, x, keep, b, 0, v.outSize[0]);
+    for (let gi = 0; gi < v.group; gi++)
+      k.sgemm(
+        cog,
+        sOut,
+        rows,
+        { ptr: w + 4 * gi * cog * rows, rowStride: rows, colStride: 1 },
+        { ptr: taps.ptr + 4 * gi * rows * taps.ld, rowStride: taps.ld, colStride: 1 },
+        y + 4 * (b * v.co + gi * cog) * sOut,
+        sOut,
+      );
+  }
 }
 
 /** dW [co, ci/group·kvol] from the input x (or the kept tap matrix) and the output gradient dy. */
@@ -242,7 +273,11 @@ export function conv3dFilterGradAt(
       });
 }
 
-/** dx [n, ci, d, h, w] from the output gradient dy and the weight: col2im3d(Wᵀ · dy), chunk by chunk. */
+/**
+ * dx [n, ci, d, h, w] from the output gradient dy and the weight: col2im3d(Wᵀ · dy), a few output
+ * depths at a time, by ranges of input channels (the kernels' conv3dInputGrad); a plain
+ * convolution's Wᵀ · dy is dx itself.
+ */
 export function conv3dInputGradAt(
   k: WasmKernels,
   heap: WasmBackendHeap,
@@ -256,31 +291,22 @@ export function conv3dInputGradAt(
   const cog = v.co / v.group;
   const sIn = prod(v.inSize);
   const sOut = prod(v.outSize);
-  const plane = v.outSize[1] * v.outSize[2];
-  const isPlain = plain(v);
-  const chunks = isPlain
-    ? [[0, v.outSize[0]] as [number, number]]
-    : depthChunks(v, volumeSettings.chunkFloats);
+  if (!plain(v)) {
+    const step = depthStep(v, rows);
+    withScratch(heap.wasm, (alloc) => k.conv3dInputGrad(fusedCall(v, step, dx, w, dy), alloc));
+    return;
+  }
   for (let b = 0; b < v.n; b++)
-    chunks.forEach(([od0, odn], ci) =>
-      withScratch(heap.wasm, (alloc) => {
-        const cs = odn * plane;
-        // Plain: Wᵀ · dy is dx itself; else a tap-matrix chunk, scattered back.
-        const dcols = isPlain ? dx + 4 * b * v.ci * sIn : alloc(v.ci * prod(v.g.kernel) * cs);
-        const ld = isPlain ? sIn : cs;
-        for (let gi = 0; gi < v.group; gi++)
-          k.sgemm(
-            rows,
-            cs,
-            cog,
-            { ptr: w + 4 * gi * cog * rows, rowStride: 1, colStride: rows },
-            { ptr: dy + 4 * ((b * v.co + gi * cog) * sOut + od0 * plane), rowStride: sOut, colStride: 1 },
-            dcols + 4 * gi * rows * ld,
-            ld,
-          );
-        if (!isPlain) k.col2im3d(dcols, dx + 4 * b * v.ci * sIn, tapGeom(v, od0, odn), ci === 0);
-      }),
-    );
+    for (let gi = 0; gi < v.group; gi++)
+      k.sgemm(
+        rows,
+        sOut,
+        cog,
+        { ptr: w + 4 * gi * cog * rows, rowStride: 1, colStride: rows },
+        { ptr: dy + 4 * (b * v.co + gi * cog) * sOut, rowStride: sOut, colStride: 1 },
+        dx + 4 * (b * v.ci + gi * rows) * sIn,
+        sIn,
+      );
 }
 
 type Backend = WasmBackendHeap;

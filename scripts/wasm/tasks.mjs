@@ -38,6 +38,8 @@ export const TASKS = [
   { name: 'wgWeightOut4', args: 4 },
   { name: 'im2col3d', args: 22 },
   { name: 'col2im3d', args: 23 },
+  { name: 'conv3dDepths', args: 10, scratch: 'gemmAndTable' },
+  { name: 'conv3dGradChannels', args: 10, scratch: 'gemmAndTable' },
 ];
 
 /** Argument `i` of the task at $t. */
@@ -45,10 +47,14 @@ const arg = (i) => `(i32.load offset=${4 * (i + 1)} ${get('t')})`;
 /** Word `i` of the thread's scratch record at $s: [pa, pb, tmp, tab]. */
 const scr = (i) => `(i32.load offset=${4 * i} ${get('s')})`;
 
-/** The scratch arguments of a task: the GEMM's packing buffers, or the tap table (and its zero run). */
+/**
+ * The scratch arguments of a task: the GEMM's packing buffers, the tap table (and its zero run), or
+ * both (the table as the task's own buffer: a 3-D convolution's tap matrix of a few depths).
+ */
 function scratchArgs(task) {
   if (task.scratch === 'gemm') return [scr(0), scr(1), scr(2)];
   if (task.scratch === 'table') return [scr(3)];
+  if (task.scratch === 'gemmAndTable') return [scr(0), scr(1), scr(2), scr(3)];
   if (task.scratch === 'taps') {
     // The zero run follows the kh·kw table entries (geometry: x, out, n, h, w, c, oh, ow, kh, kw…).
     return [scr(3), add(scr(3), mul(mul(arg(8), arg(9)), i32(4)))];

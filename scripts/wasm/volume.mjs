@@ -15,7 +15,7 @@
  * kernel kd, kh, kw; strides sd, sh, sw; dilations dd, dh, dw; front, top and left pads pf, pt,
  * pl (negative: a crop).
  */
-import { add, get, i32, mul, repeat, set, sub } from './wat.mjs';
+import { add, get, i32, min, mul, repeat, set, sub } from './wat.mjs';
 
 const locals = (type, names) => names.map((n) => `(local $${n} ${type})`).join(' ');
 const params = (names) => names.map((n) => `(param $${n} i32)`).join(' ');
@@ -226,8 +226,96 @@ function col2im3d() {
 )`;
 }
 
+/**
+ * The geometry arguments of im2col3d / col2im3d read from a record of the 20 words at $g (in
+ * geomParams order), with some replaced (`over`: name → expression).
+ */
+const geomFrom = (over) =>
+  geomParams.map((name, i) => over[name] ?? `(i32.load offset=${4 * i} ${get('g')})`).join(' ');
+
+/**
+ * A convolution's forward product on a range of output depths of one batch element, for one
+ * kernel-thread task (convGrad3d.ts): `step` depths at a time, the tap matrix of those depths into
+ * the thread's own buffer `taps` (im2col3d), then y[:, depths] = W · taps per group (`$sgemm`,
+ * the same bits as the whole product, which no column's value depends on). The taps stay in the
+ * cache of the thread that made them, from the copy to the product. Arguments: the geometry
+ * record (od0 and odn unread), the input of the batch element, the depth range [od0, od1), the
+ * step, the weight [co, c/group·kvol], the output of the batch element and its row stride (all
+ * output voxels), co and the groups; then the thread's GEMM scratch and the taps buffer.
+ */
+function convDepths() {
+  const ld = (i) => `(i32.load offset=${4 * i} ${get('g')})`;
+  return `
+(func $conv3dDepths (export "conv3dDepths") ${params(['g', 'x', 'od0', 'od1', 'step', 'w', 'y', 'ldy', 'co', 'group', 'pa', 'pb', 'tmp', 'taps'])}
+  ${locals('i32', ['od', 'odn', 'cols', 'rows', 'cog', 'gi', 'plane'])}
+  ${set('plane', mul(ld(geomParams.indexOf('oh')), ld(geomParams.indexOf('ow'))))}
+  ${set('cog', `(i32.div_u ${get('co')} ${get('group')})`)}
+  ${set(
+    'rows',
+    mul(
+      `(i32.div_u ${ld(geomParams.indexOf('c'))} ${get('group')})`,
+      mul(ld(geomParams.indexOf('kd')), mul(ld(geomParams.indexOf('kh')), ld(geomParams.indexOf('kw')))),
+    ),
+  )}
+  ${set('od', get('od0'))}
+  (block $end (loop $depths
+    (br_if $end (i32.ge_s ${get('od')} ${get('od1')}))
+    ${set('odn', min(get('step'), sub(get('od1'), get('od'))))}
+    ${set('cols', mul(get('odn'), get('plane')))}
+    (call $im2col3d ${get('x')} ${get('taps')} ${geomFrom({ od0: get('od'), odn: get('odn') })})
+    ${set('gi', i32(0))}
+    (block $gend (loop $groups
+      (br_if $gend (i32.ge_u ${get('gi')} ${get('group')}))
+      (call $sgemm ${get('cog')} ${get('cols')} ${get('rows')}
+        ${add(get('w'), mul(mul(mul(get('gi'), get('cog')), get('rows')), i32(4)))} ${get('rows')} ${i32(1)}
+        ${add(get('taps'), mul(mul(mul(get('gi'), get('rows')), get('cols')), i32(4)))} ${get('cols')} ${i32(1)}
+        ${add(get('y'), mul(add(mul(mul(get('gi'), get('cog')), get('ldy')), mul(get('od'), get('plane'))), i32(4)))}
+        ${get('ldy')} ${i32(0)} ${get('pa')} ${get('pb')} ${get('tmp')})
+      ${set('gi', add(get('gi'), i32(1)))}
+      (br $groups)))
+    ${set('od', add(get('od'), get('odn')))}
+    (br $depths)))
+)`;
+}
+
+/**
+ * A convolution's input gradient on a range of input channels of one batch element (all in one
+ * group), for one kernel-thread task: over all output depths, `step` at a time, those channels'
+ * rows of the tap-matrix gradient Wᵀ · dy into the thread's own buffer `dcols` ($sgemm: the
+ * same bits as the whole product, which no row's value depends on), then added onto their input
+ * gradient (col2im3d, zeroed at the first step). A channel's gradient takes only its own rows, so
+ * no two tasks add onto the same float; the steps are fixed by the caller, not by the cut, so the
+ * sums run in the same order on any thread count. Arguments: the geometry record (c, od0 and odn
+ * unread; odn of the record is read as the output depth), A = the channels' rows of Wᵀ (row
+ * stride 1, column stride csa), their rows m and the product's depth k (output channels of the
+ * group), dy's rows of the group at b with row stride ldb, the channels' input gradient dx and
+ * their count nc, the step; then the thread's GEMM scratch and the dcols buffer.
+ */
+function convGradChannels() {
+  const ld = (i) => `(i32.load offset=${4 * i} ${get('g')})`;
+  return `
+(func $conv3dGradChannels (export "conv3dGradChannels") ${params(['g', 'a', 'csa', 'm', 'k', 'b', 'ldb', 'dx', 'nc', 'step', 'pa', 'pb', 'tmp', 'dcols'])}
+  ${locals('i32', ['od', 'odn', 'od1', 'cols', 'plane'])}
+  ${set('plane', mul(ld(geomParams.indexOf('oh')), ld(geomParams.indexOf('ow'))))}
+  ${set('od1', ld(geomParams.indexOf('odn')))}
+  ${set('od', i32(0))}
+  (block $end (loop $depths
+    (br_if $end (i32.ge_s ${get('od')} ${get('od1')}))
+    ${set('odn', min(get('step'), sub(get('od1'), get('od'))))}
+    ${set('cols', mul(get('odn'), get('plane')))}
+    (call $sgemm ${get('m')} ${get('cols')} ${get('k')} ${get('a')} ${i32(1)} ${get('csa')}
+      ${add(get('b'), mul(mul(get('od'), get('plane')), i32(4)))} ${get('ldb')} ${i32(1)}
+      ${get('dcols')} ${get('cols')} ${i32(0)} ${get('pa')} ${get('pb')} ${get('tmp')})
+    (call $col2im3d ${get('dcols')} ${get('dx')} ${geomFrom({ c: get('nc'), od0: get('od'), odn: get('odn') })} (i32.eqz ${get('od')}))
+    ${set('od', add(get('od'), get('odn')))}
+    (br $depths)))
+)`;
+}
+
 /** The volumetric part of the module (the same in both builds). */
 export function volumeText() {
   return `${im2col3d()}
-${col2im3d()}`;
+${col2im3d()}
+${convDepths()}
+${convGradChannels()}`;
 }

@@ -22,7 +22,13 @@
  * workers have slept long enough for their core to idle (up to 100 µs to wake), only calls
  * coldFactor times larger go to them (jobScale).
  */
-import type { MatrixRef, TapGeometry, VolumeTapGeometry, WinogradCorrelation } from './wasmKernels';
+import type {
+  MatrixRef,
+  TapGeometry,
+  VolumeConvCall,
+  VolumeTapGeometry,
+  WinogradCorrelation,
+} from './wasmKernels';
 import type { TransposePlan } from './transposePlan';
 
 /** Task kinds: the order of TASKS in scripts/wasm/tasks.mjs (a unit test compares them). */
@@ -49,6 +55,8 @@ export const TaskKind = {
   wgWeightOut4: 19,
   im2col3d: 20,
   col2im3d: 21,
+  conv3dDepths: 22,
+  conv3dGradChannels: 23,
 } as const;
 
 /** Rows of the blocks of a packed B (scripts/wasm/gemm.mjs's KC; a unit test compares them). */
@@ -113,6 +121,11 @@ export const taskSettings = {
    * 1–2%), and the rule made two-thread ResNet-34 passes 7% faster, Inception-v3's within ±2%.
    */
   minQueueBytes: 1 << 18,
+  /**
+   * Most bytes of the buffer each thread keeps for a fused 3-D convolution task (a step's tap
+   * matrix): larger calls run on the calling thread in a buffer freed after.
+   */
+  maxThreadBufferBytes: 1 << 24,
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
   tasksPerThread: 4,
   /**
@@ -539,6 +552,102 @@ export function volumeTasks(
     const args = volumeArgs({ ...g, c: b1 - b0 });
     return gather ? [kind, xs, cs, ...args] : [kind, cs, xs, ...args, zero ? 1 : 0];
   });
+}
+
+/** Sizes of a fused 3-D convolution call: taps a window, voxels of an input and output channel, rows of a group. */
+function volumeSizes(c: VolumeConvCall) {
+  const kvol = c.g.kd * c.g.kh * c.g.kw;
+  const plane = c.g.oh * c.g.ow;
+  const cig = c.g.c / c.group;
+  return {
+    kvol,
+    plane,
+    cig,
+    cog: c.co / c.group,
+    rows: cig * kvol,
+    sIn: c.g.d * c.g.h * c.g.w,
+    sOut: c.g.odn * plane,
+  };
+}
+
+/**
+ * Floats of the buffer one thread needs for a task of a fused 3-D convolution call: a step's tap
+ * matrix, all groups (forward), or a step's rows of the tap-matrix gradient for a group's channels
+ * at most (`inputGrad`).
+ */
+export function volumeTapFloats(c: VolumeConvCall, inputGrad: boolean): number {
+  const { rows, plane } = volumeSizes(c);
+  return (inputGrad ? rows : rows * c.group) * Math.min(c.step, c.g.odn) * plane;
+}
+
+/** Whether a fused 3-D convolution call is worth the threads: its multiply-adds, and a buffer per thread of bounded size. */
+function volumeWorthThreads(c: VolumeConvCall, threads: number, inputGrad: boolean): boolean {
+  const { rows, cog, sOut } = volumeSizes(c);
+  const work = c.n * c.group * cog * rows * sOut;
+  return (
+    threads > 1 &&
+    work >= taskSettings.minGemmWork * jobScale.value &&
+    4 * volumeTapFloats(c, inputGrad) <= taskSettings.maxThreadBufferBytes
+  );
+}
+
+/**
+ * conv3dDepths tasks: per batch element, ranges of whole steps of output depths (on one thread,
+ * `threads` 1: one task per batch element, all its depths). `geom` is the address of the
+ * geometry record. [] when not worth the threads.
+ */
+export function conv3dDepthTasks(threads: number, geom: number, c: VolumeConvCall): Task[] {
+  if (threads > 1 && !volumeWorthThreads(c, threads, false)) return [];
+  const { sIn, sOut } = volumeSizes(c);
+  const steps = Math.ceil(c.g.odn / c.step);
+  const pieces = threads > 1 ? Math.min(steps, Math.ceil((threads * taskSettings.tasksPerThread) / c.n)) : 1;
+  const tasks: Task[] = [];
+  for (let b = 0; b < c.n; b++)
+    for (const [s0, s1] of ranges(steps, pieces))
+      tasks.push([
+        TaskKind.conv3dDepths,
+        geom,
+        c.x + 4 * b * c.g.c * sIn,
+        s0 * c.step,
+        Math.min(c.g.odn, s1 * c.step),
+        c.step,
+        c.w,
+        c.y + 4 * b * c.co * sOut,
+        sOut,
+        c.co,
+        c.group,
+      ]);
+  return threads > 1 && tasks.length < 2 ? [] : tasks;
+}
+
+/**
+ * conv3dGradChannels tasks: per batch element and group, ranges of the group's input channels
+ * (on one thread, `threads` 1: one task per batch element and group). [] when not worth the
+ * threads.
+ */
+export function conv3dChannelTasks(threads: number, geom: number, c: VolumeConvCall): Task[] {
+  if (threads > 1 && !volumeWorthThreads(c, threads, true)) return [];
+  const { kvol, cig, cog, rows, sIn, sOut } = volumeSizes(c);
+  const pieces =
+    threads > 1 ? Math.min(cig, Math.ceil((threads * taskSettings.tasksPerThread) / (c.n * c.group))) : 1;
+  const tasks: Task[] = [];
+  for (let b = 0; b < c.n; b++)
+    for (let gi = 0; gi < c.group; gi++)
+      for (const [c0, c1] of ranges(cig, pieces))
+        tasks.push([
+          TaskKind.conv3dGradChannels,
+          geom,
+          c.w + 4 * (gi * cog * rows + c0 * kvol),
+          rows,
+          (c1 - c0) * kvol,
+          cog,
+          c.y + 4 * (b * c.co + gi * cog) * sOut,
+          sOut,
+          c.x + 4 * (b * c.g.c + gi * cig + c0) * sIn,
+          c1 - c0,
+          c.step,
+        ]);
+  return threads > 1 && tasks.length < 2 ? [] : tasks;
 }
 
 /** Max-pool gradient tasks (whole images): dy and y [n, oh, ow, c], x and dx [n, h, w, c]. */

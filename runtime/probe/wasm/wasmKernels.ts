@@ -24,7 +24,10 @@ import {
   tapTasks,
   transposeOuterArgs,
   transposeTasks,
+  conv3dChannelTasks,
+  conv3dDepthTasks,
   volumeArgs,
+  volumeTapFloats,
   volumeTasks,
   wgConvTasks,
   wgInputTasks,
@@ -153,6 +156,8 @@ interface KernelExports {
   runTask(task: number, scratch: number): void;
   im2col3d(x: number, out: number, ...geom: number[]): void;
   col2im3d(cols: number, dx: number, ...geomAndZero: number[]): void;
+  conv3dDepths(...args: number[]): void;
+  conv3dGradChannels(...args: number[]): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
   MC: WebAssembly.Global;
@@ -255,6 +260,31 @@ export interface VolumeTapGeometry {
   front: number;
   top: number;
   left: number;
+}
+
+/**
+ * A 3-D convolution's products fused with its tap copies (conv3dForward, conv3dInputGrad): the
+ * tap geometry of one batch element over all output depths (od0 0, odn the output depth), and
+ * byte addresses of channels-first tensors.
+ */
+export interface VolumeConvCall {
+  g: VolumeTapGeometry;
+  /** Batch elements. */
+  n: number;
+  /** Output channels. */
+  co: number;
+  group: number;
+  /**
+   * Output depths a step: each step's tap matrix (or its gradient, for a task's channels) is made
+   * and used by one thread at once, in a buffer of its own.
+   */
+  step: number;
+  /** The weight [co, c/group, kd, kh, kw]. */
+  w: number;
+  /** The input [n, c, d, h, w], or its gradient (conv3dInputGrad, written). */
+  x: number;
+  /** The output [n, co, od, oh, ow] (conv3dForward, written), or its gradient. */
+  y: number;
 }
 
 /**
@@ -445,6 +475,19 @@ export interface WasmKernels {
   im2col3d(x: number, out: number, g: VolumeTapGeometry): void;
   /** The adjoint of im2col3d: adds the tap matrix at `cols` onto the input gradient `dx` ([c, d, h, w]; zeroed first with `zero`). */
   col2im3d(cols: number, dx: number, g: VolumeTapGeometry, zero: boolean): void;
+  /**
+   * A 3-D convolution's forward pass y = W · im2col3d(x) per batch element and group, `step`
+   * output depths at a time, each step's tap matrix made and multiplied by the same thread
+   * (conv3dDepths): on the threads by depth ranges when worth it, else here in a buffer from
+   * `alloc`. Every output value is the same bits either way.
+   */
+  conv3dForward(c: VolumeConvCall, alloc: (floats: number) => number): void;
+  /**
+   * A 3-D convolution's input gradient dx = col2im3d(Wᵀ · dy) (x written from y), `step` output
+   * depths at a time, by ranges of input channels (conv3dGradChannels): the same bits on any
+   * thread count, since a channel's gradient takes its own rows only, in the same steps.
+   */
+  conv3dInputGrad(c: VolumeConvCall, alloc: (floats: number) => number): void;
 }
 
 /** The geometry as the kernels' trailing integer arguments. */
@@ -560,6 +603,13 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       scratchPtr = heapMalloc(heap, scratchBytes);
     }
     return scratchPtr;
+  };
+  // The geometry record of the fused 3-D convolution tasks (20 words; a job runs to its end before
+  // the next call writes it).
+  const volumeGeom = heapMalloc(heap, 4 * 20);
+  const volumeRecord = (g: VolumeTapGeometry): number => {
+    new Int32Array(heap.asm.memory.buffer, volumeGeom, 20).set(volumeArgs(g));
+    return volumeGeom;
   };
   /**
    * Warm while the workers still spin after the last job (threadSettings.workerSpinUs) and for
@@ -850,6 +900,22 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       const pool = threads();
       if (!onThreads(pool, pool ? volumeTasks(pool.threads, TaskKind.im2col3d, xp, out, g) : []))
         x.im2col3d(xp, out, ...volumeArgs(g));
+    },
+    conv3dForward(c, alloc) {
+      const geom = volumeRecord(c.g);
+      const pool = threads();
+      const floats = volumeTapFloats(c, false);
+      if (onThreads(pool, pool ? conv3dDepthTasks(pool.threads, geom, c) : [], 4 * floats)) return;
+      const taps = alloc(floats);
+      for (const t of conv3dDepthTasks(1, geom, c)) x.conv3dDepths(...t.slice(1), pa, pb, tmp, taps);
+    },
+    conv3dInputGrad(c, alloc) {
+      const geom = volumeRecord(c.g);
+      const pool = threads();
+      const floats = volumeTapFloats(c, true);
+      if (onThreads(pool, pool ? conv3dChannelTasks(pool.threads, geom, c) : [], 4 * floats)) return;
+      const dcols = alloc(floats);
+      for (const t of conv3dChannelTasks(1, geom, c)) x.conv3dGradChannels(...t.slice(1), pa, pb, tmp, dcols);
     },
     col2im3d(cols, dx, g, zero) {
       const pool = threads();

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
+import { withScratch } from '../../../runtime/probe/wasm/heap';
 import { heapBuffers, values } from '../helpers/heapBuffers';
 import {
   kernelThreadsOf,
@@ -19,6 +20,7 @@ import {
   type EmscriptenHeap,
   type MatrixRef,
   type TapGeometry,
+  type VolumeConvCall,
   type VolumeTapGeometry,
   type WasmKernels,
 } from '../../../runtime/probe/wasm/wasmKernels';
@@ -543,6 +545,57 @@ describe('WASM kernel threads', function () {
       });
     });
   }
+
+  // Two batch elements, two groups of 3 input channels, 4 output channels; strided, dilated and
+  // cropped taps; 5 output depths in steps of 2.
+  const convCall = (x: number, w: number, y: number): VolumeConvCall => ({
+    g: {
+      c: 6,
+      d: 6,
+      h: 5,
+      w: 7,
+      od0: 0,
+      odn: 5,
+      oh: 4,
+      ow: 3,
+      kd: 2,
+      kh: 3,
+      kw: 2,
+      sd: 1,
+      sh: 1,
+      sw: 2,
+      dd: 1,
+      dh: 2,
+      dw: 1,
+      front: 1,
+      top: 1,
+      left: -1,
+    },
+    n: 2,
+    co: 4,
+    group: 2,
+    step: 2,
+    w,
+    x,
+    y,
+  });
+  it('a 3-D convolution fused with its tap copies (conv3dForward, conv3dInputGrad), groups, steps of depths: same bits on 1–4 threads', async () => {
+    const probe = convCall(0, 0, 0);
+    const xs = probe.n * probe.g.c * probe.g.d * probe.g.h * probe.g.w;
+    const ys = probe.n * probe.co * probe.g.odn * probe.g.oh * probe.g.ow;
+    const ws = probe.co * (probe.g.c / probe.group) * probe.g.kd * probe.g.kh * probe.g.kw;
+    const x = buffer(values(xs, 0.9));
+    const w = buffer(values(ws, 0.4));
+    const y = buffer(ys);
+    await sameOnAllThreads(y, ys, () =>
+      withScratch(heap, (alloc) => k.conv3dForward(convCall(x, w, y), alloc)),
+    );
+    const dy = buffer(values(ys, 1.3));
+    const dx = buffer(xs);
+    await sameOnAllThreads(dx, xs, () =>
+      withScratch(heap, (alloc) => k.conv3dInputGrad(convCall(dx, w, dy), alloc)),
+    );
+  });
 
   it('max-pool gradient with ties and padding: same bits on 1–4 threads', async () => {
     const g: TapGeometry = {
