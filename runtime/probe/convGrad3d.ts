@@ -20,7 +20,7 @@
  * 3-D kernels instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { heapAddress, withScratch, type Alloc, type WasmBackendHeap } from './wasm/heap';
+import { heapAddress, withScratch, type WasmBackendHeap } from './wasm/heap';
 import {
   wasmKernelsIfAvailable,
   type VolumeConvCall,
@@ -135,15 +135,6 @@ function tapGeom(v: VolumeConv, od0: number, odn: number): VolumeTapGeometry {
   };
 }
 
-/** Chunks [od0, odn) of output depths whose tap matrix (all groups) has at most `floats` floats. */
-function depthChunks(v: VolumeConv, floats: number): [number, number][] {
-  const perDepth = v.ci * prod(v.g.kernel) * v.outSize[1] * v.outSize[2];
-  const step = Math.max(1, Math.min(v.outSize[0], Math.floor(floats / perDepth)));
-  const out: [number, number][] = [];
-  for (let od0 = 0; od0 < v.outSize[0]; od0 += step) out.push([od0, Math.min(step, v.outSize[0] - od0)]);
-  return out;
-}
-
 /**
  * Output depths a step of the fused kernels: as many as keep a step's tap matrix, `rows` rows a
  * depth, within volumeSettings.chunkFloats (at least one). Fixed by the convolution alone, not by
@@ -165,29 +156,15 @@ function keepsTaps(v: VolumeConv): boolean {
 }
 
 /**
- * The tap matrix of batch element `b`, output depths [od0, od0 + odn): the input itself when
- * plain (row stride: the whole volume), a slice of the kept matrix, or one built in scratch.
- * Returns the address and the row stride in floats.
+ * The tap matrix of batch element `b` where it lies already: the input itself when plain (row
+ * stride: the whole volume), or its slice of the kept matrix. Returns the address and the row
+ * stride in floats.
  */
-function tapsAt(
-  k: WasmKernels,
-  alloc: Alloc | undefined,
-  v: VolumeConv,
-  x: number,
-  kept: number | undefined,
-  b: number,
-  od0: number,
-  odn: number,
-): { ptr: number; ld: number } {
+function tapsAt(v: VolumeConv, x: number, kept: number | undefined, b: number): { ptr: number; ld: number } {
   const sIn = prod(v.inSize);
   const sOut = prod(v.outSize);
-  const plane = v.outSize[1] * v.outSize[2];
-  if (plain(v)) return { ptr: x + 4 * (b * v.ci * sIn + od0 * plane), ld: sIn };
-  const rows = v.ci * prod(v.g.kernel);
-  if (kept !== undefined) return { ptr: kept + 4 * (b * rows * sOut + od0 * plane), ld: sOut };
-  const cols = alloc!(rows * odn * plane);
-  k.im2col3d(x + 4 * b * v.ci * sIn, cols, tapGeom(v, od0, odn));
-  return { ptr: cols, ld: odn * plane };
+  if (plain(v)) return { ptr: x + 4 * b * v.ci * sIn, ld: sIn };
+  return { ptr: kept! + 4 * b * v.ci * prod(v.g.kernel) * sOut, ld: sOut };
 }
 
 /**
@@ -220,7 +197,7 @@ export function conv3dForwardAt(
   // of the n·ci channels of x [n, ci, …] (one job for the threads, cut by channels).
   if (keep !== undefined) k.im2col3d(x, keep, { ...tapGeom(v, 0, v.outSize[0]), c: v.n * v.ci });
   for (let b = 0; b < v.n; b++) {
-    const taps = tapsAt(k, undefined, v, x, keep, b, 0, v.outSize[0]);
+    const taps = tapsAt(v, x, keep, b);
     for (let gi = 0; gi < v.group; gi++)
       k.sgemm(
         cog,
@@ -245,32 +222,29 @@ export function conv3dFilterGradAt(
   dw: number,
 ) {
   volumeRuns.filter++;
+  if (kept === undefined && !plain(v)) {
+    // Tap matrices a few depths at a time, each made and multiplied by one thread, into partial sums.
+    const step = depthStep(v, v.ci * prod(v.g.kernel));
+    withScratch(heap.wasm, (alloc) => k.conv3dFilterGrad(fusedCall(v, step, x, 0, dy), dw, alloc));
+    return;
+  }
   const rows = groupRows(v);
   const cog = v.co / v.group;
   const sOut = prod(v.outSize);
-  const plane = v.outSize[1] * v.outSize[2];
-  const chunks =
-    kept !== undefined || plain(v)
-      ? [[0, v.outSize[0]] as [number, number]]
-      : depthChunks(v, volumeSettings.chunkFloats);
-  let first = true;
-  for (let b = 0; b < v.n; b++)
-    for (const [od0, odn] of chunks)
-      withScratch(heap.wasm, (alloc) => {
-        const taps = tapsAt(k, alloc, v, x, kept, b, od0, odn);
-        for (let gi = 0; gi < v.group; gi++)
-          k.sgemm(
-            cog,
-            rows,
-            odn * plane,
-            { ptr: dy + 4 * ((b * v.co + gi * cog) * sOut + od0 * plane), rowStride: sOut, colStride: 1 },
-            { ptr: taps.ptr + 4 * gi * rows * taps.ld, rowStride: 1, colStride: taps.ld },
-            dw + 4 * gi * cog * rows,
-            rows,
-            !first,
-          );
-        first = false;
-      });
+  for (let b = 0; b < v.n; b++) {
+    const taps = tapsAt(v, x, kept, b);
+    for (let gi = 0; gi < v.group; gi++)
+      k.sgemm(
+        cog,
+        rows,
+        sOut,
+        { ptr: dy + 4 * (b * v.co + gi * cog) * sOut, rowStride: sOut, colStride: 1 },
+        { ptr: taps.ptr + 4 * gi * rows * taps.ld, rowStride: 1, colStride: taps.ld },
+        dw + 4 * gi * cog * rows,
+        rows,
+        b > 0,
+      );
+  }
 }
 
 /**

@@ -40,6 +40,7 @@ export const TASKS = [
   { name: 'col2im3d', args: 23 },
   { name: 'conv3dDepths', args: 10, scratch: 'gemmAndTable' },
   { name: 'conv3dGradChannels', args: 10, scratch: 'gemmAndTable' },
+  { name: 'conv3dFilterDepths', args: 11, scratch: 'gemmAndTable' },
 ];
 
 /** Argument `i` of the task at $t. */

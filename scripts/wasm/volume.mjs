@@ -279,6 +279,56 @@ function convDepths() {
 }
 
 /**
+ * A convolution's weight gradient on a range of output depths of one batch element, for one
+ * kernel-thread task: `step` depths at a time, the tap matrix of those depths into the thread's
+ * own buffer `taps` (im2col3d), then dy[:, depths] · tapsᵀ per group onto a partial sum of the
+ * weight gradient. The depths from od0 fall into blocks of `block` depths (whole steps), each
+ * with its own partial at `part` + its index · co·rows floats (the first step of a block writes
+ * it, the others add onto it); the caller sums the partials in a fixed order. Arguments: the
+ * geometry record (od0 and odn unread), the input of the batch element, the depth range
+ * [od0, od1), the step, the output gradient of the batch element and its row stride (all output
+ * voxels), the partials, the block, co and the groups; then the thread's GEMM scratch and the
+ * taps buffer.
+ */
+function filterDepths() {
+  const ld = (i) => `(i32.load offset=${4 * i} ${get('g')})`;
+  return `
+(func $conv3dFilterDepths (export "conv3dFilterDepths") ${params(['g', 'x', 'od0', 'od1', 'step', 'dy', 'ldy', 'part', 'block', 'co', 'group', 'pa', 'pb', 'tmp', 'taps'])}
+  ${locals('i32', ['od', 'odn', 'cols', 'rows', 'cog', 'gi', 'plane', 'p', 'acc'])}
+  ${set('plane', mul(ld(geomParams.indexOf('oh')), ld(geomParams.indexOf('ow'))))}
+  ${set('cog', `(i32.div_u ${get('co')} ${get('group')})`)}
+  ${set(
+    'rows',
+    mul(
+      `(i32.div_u ${ld(geomParams.indexOf('c'))} ${get('group')})`,
+      mul(ld(geomParams.indexOf('kd')), mul(ld(geomParams.indexOf('kh')), ld(geomParams.indexOf('kw')))),
+    ),
+  )}
+  ${set('od', get('od0'))}
+  (block $end (loop $depths
+    (br_if $end (i32.ge_s ${get('od')} ${get('od1')}))
+    ${set('odn', min(get('step'), sub(get('od1'), get('od'))))}
+    ${set('cols', mul(get('odn'), get('plane')))}
+    (call $im2col3d ${get('x')} ${get('taps')} ${geomFrom({ od0: get('od'), odn: get('odn') })})
+    ;; this step's block: its partial, and whether the step adds onto it
+    ${set('p', add(get('part'), mul(mul(`(i32.div_u ${sub(get('od'), get('od0'))} ${get('block')})`, mul(get('co'), get('rows'))), i32(4))))}
+    ${set('acc', `(i32.ne (i32.rem_u ${sub(get('od'), get('od0'))} ${get('block')}) ${i32(0)})`)}
+    ${set('gi', i32(0))}
+    (block $gend (loop $groups
+      (br_if $gend (i32.ge_u ${get('gi')} ${get('group')}))
+      (call $sgemm ${get('cog')} ${get('rows')} ${get('cols')}
+        ${add(get('dy'), mul(add(mul(mul(get('gi'), get('cog')), get('ldy')), mul(get('od'), get('plane'))), i32(4)))} ${get('ldy')} ${i32(1)}
+        ${add(get('taps'), mul(mul(mul(get('gi'), get('rows')), get('cols')), i32(4)))} ${i32(1)} ${get('cols')}
+        ${add(get('p'), mul(mul(mul(get('gi'), get('cog')), get('rows')), i32(4)))}
+        ${get('rows')} ${get('acc')} ${get('pa')} ${get('pb')} ${get('tmp')})
+      ${set('gi', add(get('gi'), i32(1)))}
+      (br $groups)))
+    ${set('od', add(get('od'), get('odn')))}
+    (br $depths)))
+)`;
+}
+
+/**
  * A convolution's input gradient on a range of input channels of one batch element (all in one
  * group), for one kernel-thread task: over all output depths, `step` at a time, those channels'
  * rows of the tap-matrix gradient Wᵀ · dy into the thread's own buffer `dcols` ($sgemm: the
@@ -317,5 +367,6 @@ export function volumeText() {
   return `${im2col3d()}
 ${col2im3d()}
 ${convDepths()}
+${filterDepths()}
 ${convGradChannels()}`;
 }

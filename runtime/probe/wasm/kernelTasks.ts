@@ -57,6 +57,7 @@ export const TaskKind = {
   col2im3d: 21,
   conv3dDepths: 22,
   conv3dGradChannels: 23,
+  conv3dFilterDepths: 24,
 } as const;
 
 /** Rows of the blocks of a packed B (scripts/wasm/gemm.mjs's KC; a unit test compares them). */
@@ -126,6 +127,11 @@ export const taskSettings = {
    * matrix): larger calls run on the calling thread in a buffer freed after.
    */
   maxThreadBufferBytes: 1 << 24,
+  /**
+   * Most floats of the partial sums of a fused 3-D weight gradient (all blocks, all batch
+   * elements): more blocks of output depths split the work finer, fewer cost less memory.
+   */
+  maxPartialFloats: 1 << 22,
   /** Tasks aimed at per thread: more balance the load on a busy machine, fewer cost less. */
   tasksPerThread: 4,
   /**
@@ -614,6 +620,55 @@ export function conv3dDepthTasks(threads: number, geom: number, c: VolumeConvCal
         c.w,
         c.y + 4 * b * c.co * sOut,
         sOut,
+        c.co,
+        c.group,
+      ]);
+  return threads > 1 && tasks.length < 2 ? [] : tasks;
+}
+
+/**
+ * The blocks of output depths of a fused weight gradient (conv3dFilterDepths), each summed into a
+ * partial of its own: whole steps, as many a block as keep all the partials (every batch element)
+ * within taskSettings.maxPartialFloats. Fixed by the call alone, not by the thread count, so that
+ * the partials, and their sum, are the same bits on any.
+ */
+export function volumeFilterBlocks(c: VolumeConvCall): {
+  depths: number;
+  perElement: number;
+  floats: number;
+} {
+  const steps = Math.ceil(c.g.odn / c.step);
+  const weight = c.co * volumeSizes(c).rows;
+  const stepsPerBlock = Math.max(1, Math.ceil((c.n * steps * weight) / taskSettings.maxPartialFloats));
+  const perElement = Math.ceil(steps / stepsPerBlock);
+  return { depths: stepsPerBlock * c.step, perElement, floats: c.n * perElement * weight };
+}
+
+/**
+ * conv3dFilterDepths tasks: per batch element, ranges of whole blocks of output depths (on one
+ * thread, `threads` 1: one task per batch element), the partials at `part`
+ * ([n · blocks per element, co · c/group · kvol]). [] when not worth the threads.
+ */
+export function conv3dFilterTasks(threads: number, geom: number, c: VolumeConvCall, part: number): Task[] {
+  if (threads > 1 && !volumeWorthThreads(c, threads, false)) return [];
+  const { sIn, sOut, rows } = volumeSizes(c);
+  const blocks = volumeFilterBlocks(c);
+  const pieces =
+    threads > 1 ? Math.min(blocks.perElement, Math.ceil((threads * taskSettings.tasksPerThread) / c.n)) : 1;
+  const tasks: Task[] = [];
+  for (let b = 0; b < c.n; b++)
+    for (const [k0, k1] of ranges(blocks.perElement, pieces))
+      tasks.push([
+        TaskKind.conv3dFilterDepths,
+        geom,
+        c.x + 4 * b * c.g.c * sIn,
+        k0 * blocks.depths,
+        Math.min(c.g.odn, k1 * blocks.depths),
+        c.step,
+        c.y + 4 * b * c.co * sOut,
+        sOut,
+        part + 4 * (b * blocks.perElement + k0) * c.co * rows,
+        blocks.depths,
         c.co,
         c.group,
       ]);

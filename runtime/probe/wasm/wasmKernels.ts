@@ -26,7 +26,9 @@ import {
   transposeTasks,
   conv3dChannelTasks,
   conv3dDepthTasks,
+  conv3dFilterTasks,
   volumeArgs,
+  volumeFilterBlocks,
   volumeTapFloats,
   volumeTasks,
   wgConvTasks,
@@ -158,6 +160,7 @@ interface KernelExports {
   col2im3d(cols: number, dx: number, ...geomAndZero: number[]): void;
   conv3dDepths(...args: number[]): void;
   conv3dGradChannels(...args: number[]): void;
+  conv3dFilterDepths(...args: number[]): void;
   MR: WebAssembly.Global;
   NR: WebAssembly.Global;
   MC: WebAssembly.Global;
@@ -488,6 +491,13 @@ export interface WasmKernels {
    * thread count, since a channel's gradient takes its own rows only, in the same steps.
    */
   conv3dInputGrad(c: VolumeConvCall, alloc: (floats: number) => number): void;
+  /**
+   * A 3-D convolution's weight gradient dW = Σ dy · im2col3d(x)ᵀ into `dw` (overwritten), `step`
+   * output depths at a time, each step's tap matrix made and multiplied by the same thread
+   * (conv3dFilterDepths): blocks of depths (volumeFilterBlocks) sum into partials of their own,
+   * which are then summed in a fixed order (colSum), so the same bits on any thread count.
+   */
+  conv3dFilterGrad(c: VolumeConvCall, dw: number, alloc: (floats: number) => number): void;
 }
 
 /** The geometry as the kernels' trailing integer arguments. */
@@ -916,6 +926,21 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
       if (onThreads(pool, pool ? conv3dChannelTasks(pool.threads, geom, c) : [], 4 * floats)) return;
       const dcols = alloc(floats);
       for (const t of conv3dChannelTasks(1, geom, c)) x.conv3dGradChannels(...t.slice(1), pa, pb, tmp, dcols);
+    },
+    conv3dFilterGrad(c, dw, alloc) {
+      const geom = volumeRecord(c.g);
+      const pool = threads();
+      const floats = volumeTapFloats(c, false);
+      const blocks = volumeFilterBlocks(c);
+      const part = alloc(blocks.floats);
+      const ran = onThreads(pool, pool ? conv3dFilterTasks(pool.threads, geom, c, part) : [], 4 * floats);
+      if (!ran) {
+        const taps = alloc(floats);
+        for (const t of conv3dFilterTasks(1, geom, c, part))
+          x.conv3dFilterDepths(...t.slice(1), pa, pb, tmp, taps);
+      }
+      const weight = blocks.floats / (c.n * blocks.perElement);
+      x.colSum(part, c.n * blocks.perElement, weight, dw, scr);
     },
     col2im3d(cols, dx, g, zero) {
       const pool = threads();

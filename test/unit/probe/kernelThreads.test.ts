@@ -29,6 +29,7 @@ import {
   packedB,
   packedBFloats,
   taskSettings,
+  volumeFilterBlocks,
   winogradBlockFloats,
   winogradPositions,
 } from '../../../runtime/probe/wasm/kernelTasks';
@@ -579,7 +580,7 @@ describe('WASM kernel threads', function () {
     x,
     y,
   });
-  it('a 3-D convolution fused with its tap copies (conv3dForward, conv3dInputGrad), groups, steps of depths: same bits on 1–4 threads', async () => {
+  it('a 3-D convolution fused with its tap copies (conv3dForward, conv3dInputGrad, conv3dFilterGrad), groups, steps of depths, blocks of partials: same bits on 1–4 threads', async () => {
     const probe = convCall(0, 0, 0);
     const xs = probe.n * probe.g.c * probe.g.d * probe.g.h * probe.g.w;
     const ys = probe.n * probe.co * probe.g.odn * probe.g.oh * probe.g.ow;
@@ -595,6 +596,18 @@ describe('WASM kernel threads', function () {
     await sameOnAllThreads(dx, xs, () =>
       withScratch(heap, (alloc) => k.conv3dInputGrad(convCall(dx, w, dy), alloc)),
     );
+    // The weight gradient: a partial a step (3 a batch element), then blocks of two steps.
+    const dw = buffer(ws);
+    const filter = () => withScratch(heap, (alloc) => k.conv3dFilterGrad(convCall(x, 0, dy), dw, alloc));
+    await sameOnAllThreads(dw, ws, filter);
+    const saved = taskSettings.maxPartialFloats;
+    taskSettings.maxPartialFloats = 2 * 2 * ws;
+    try {
+      assert.equal(volumeFilterBlocks(convCall(x, 0, dy)).depths, 4);
+      await sameOnAllThreads(dw, ws, filter);
+    } finally {
+      taskSettings.maxPartialFloats = saved;
+    }
   });
 
   it('max-pool gradient with ties and padding: same bits on 1–4 threads', async () => {

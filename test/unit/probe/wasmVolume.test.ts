@@ -4,14 +4,15 @@
  * input), output widths with and without a remainder past groups of four, strides along W (the
  * scalar path) and chunks of output depths; col2im3d as its exact adjoint, with and without
  * zeroing; and the 3-D convolutions built on them (convGrad3d.ts: forward, input and weight
- * gradients, groups, kept and rebuilt tap matrices, one-depth chunks) against TF.js's own 3-D
- * kernels on the CPU backend.
+ * gradients, groups, kept and rebuilt tap matrices, one-depth chunks, the weight gradient's
+ * partial sums a depth or a batch element each) against TF.js's own 3-D kernels on the CPU backend.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
 import { initBackend } from '../../../runtime/probe/backend';
 import { heapAddress, type WasmBackendHeap } from '../../../runtime/probe/wasm/heap';
 import { wasmKernels, type VolumeTapGeometry } from '../../../runtime/probe/wasm/wasmKernels';
+import { taskSettings } from '../../../runtime/probe/wasm/kernelTasks';
 import {
   conv3dOwn,
   convOutSize,
@@ -419,9 +420,17 @@ function referenceConv(c: ConvCase, x: tf.Tensor, w: tf.Tensor): tf.Tensor {
 
 describe('WASM 3-D convolutions (convGrad3d.ts) vs a CPU reference', () => {
   const defaults = { ...volumeSettings };
-  afterEach(() => Object.assign(volumeSettings, defaults));
+  const taskDefaults = { ...taskSettings };
+  afterEach(() => {
+    Object.assign(volumeSettings, defaults);
+    Object.assign(taskSettings, taskDefaults);
+  });
   for (const c of convCases)
-    for (const mode of ['kept taps', 'rebuilt taps, one depth per chunk'] as const)
+    for (const mode of [
+      'kept taps',
+      'rebuilt taps, one depth per chunk',
+      'rebuilt taps, one depth per chunk, one weight-gradient partial per batch element',
+    ] as const)
       it(`${c.name}, ${mode}: output, input gradient and weight gradient`, async () => {
         const [n, , ...inSize] = c.x;
         const xv = values(
@@ -467,6 +476,8 @@ describe('WASM 3-D convolutions (convGrad3d.ts) vs a CPU reference', () => {
           volumeSettings.keepTapsFloats = 0;
           volumeSettings.chunkFloats = 1;
         }
+        // Partials of at most one float: every batch element's depths in one block, summed in one.
+        if (mode.endsWith('per batch element')) taskSettings.maxPartialFloats = 1;
         const before = volumeRuns.forward + volumeRuns.filter + volumeRuns.input;
         const got = run((x, w) =>
           c.transposed
