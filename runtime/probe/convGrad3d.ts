@@ -12,12 +12,13 @@
  *   pass is a convolution's input gradient), so it needs no zero-inserted copy of its input.
  *
  * Tap matrices that are not kept are made a few output depths at a time (volumeSettings.chunkFloats
- * of tap matrix), each chunk by the thread that multiplies it: the forward pass by ranges of
- * output depths, the input gradient by ranges of input channels (the kernels' conv3dForward and
- * conv3dInputGrad), so that no tap matrix crosses from one core's cache to another's. Groups are
- * row blocks of the same tap matrix. Where the probe's kernels do
- * not run (other backends, engines without WebAssembly SIMD) ops/volumeOps.ts takes TF.js's own
- * 3-D kernels instead.
+ * of tap matrix), each chunk by the thread that multiplies it (the kernels' conv3dForward,
+ * conv3dInputGrad and conv3dFilterGrad): the forward pass and the weight gradient by ranges of
+ * output depths (the weight gradient into partial sums of fixed blocks of depths, summed in a fixed
+ * order), the input gradient by ranges of input channels. So no tap matrix crosses from one core's
+ * cache to another's, and every result is the same bits on any thread count. Groups are row blocks
+ * of the same tap matrix. Where the probe's kernels do not run (other backends, engines without
+ * WebAssembly SIMD) ops/volumeOps.ts takes TF.js's own 3-D kernels instead.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { heapAddress, withScratch, type WasmBackendHeap } from './wasm/heap';

@@ -1,6 +1,7 @@
 /**
- * WebAssembly text of the volumetric (3-D) convolution tap copies, on one batch element of a
- * channels-first tensor [C, D, H, W] (ONNX's own layout, so no transposes around a 3-D conv):
+ * WebAssembly text of the volumetric (3-D) convolution tap copies and the products fused with
+ * them, on one batch element of a channels-first tensor [C, D, H, W] (ONNX's own layout, so no
+ * transposes around a 3-D conv):
  *
  * - `im2col3d`: the tap matrix [C·KD·KH·KW, odn·OH·OW] of output depths od0 … od0 + odn − 1, rows
  *   in (c, kd, kh, kw) order (the ONNX weight [CO, C, KD, KH, KW] read as [CO, K] multiplies it
@@ -10,6 +11,9 @@
  *   strides) between zero heads and tails. Every output float is written once.
  * - `col2im3d`: its adjoint: the same runs added back onto the input gradient, optionally zeroed
  *   first (`zero` = 1), so that the caller can scatter a volume in chunks of output depths.
+ * - `conv3dDepths`, `conv3dFilterDepths`, `conv3dGradChannels`: a convolution's forward product,
+ *   weight gradient and input gradient with their tap copies, a few output depths at a time, for
+ *   one kernel-thread task each (the tap matrix made and used by the same thread).
  *
  * Geometry parameters: input c, d, h, w; output depth range od0, odn and output rows oh, ow;
  * kernel kd, kh, kw; strides sd, sh, sw; dilations dd, dh, dw; front, top and left pads pf, pt,
@@ -335,11 +339,11 @@ function filterDepths() {
  * same bits as the whole product, which no row's value depends on), then added onto their input
  * gradient (col2im3d, zeroed at the first step). A channel's gradient takes only its own rows, so
  * no two tasks add onto the same float; the steps are fixed by the caller, not by the cut, so the
- * sums run in the same order on any thread count. Arguments: the geometry record (c, od0 and odn
- * unread; odn of the record is read as the output depth), A = the channels' rows of Wᵀ (row
- * stride 1, column stride csa), their rows m and the product's depth k (output channels of the
- * group), dy's rows of the group at b with row stride ldb, the channels' input gradient dx and
- * their count nc, the step; then the thread's GEMM scratch and the dcols buffer.
+ * sums run in the same order on any thread count. Arguments: the geometry record (its c and od0
+ * unread, its odn the output depth), A = the channels' rows of Wᵀ (row stride 1, column stride
+ * csa), their rows m and the product's depth k (output channels of the group), dy's rows of the
+ * group at b with row stride ldb, the channels' input gradient dx and their count nc, the step;
+ * then the thread's GEMM scratch and the dcols buffer.
  */
 function convGradChannels() {
   const ld = (i) => `(i32.load offset=${4 * i} ${get('g')})`;
