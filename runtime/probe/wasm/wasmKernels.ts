@@ -12,6 +12,9 @@ import { KernelThreads, TASK_BYTES, threadSettings } from './kernelThreads';
 import {
   STATS_WIDTH,
   TaskKind,
+  conv3dChannelTasks,
+  conv3dDepthTasks,
+  conv3dFilterTasks,
   gemmTasks,
   jobScale,
   maxPoolGradTasks,
@@ -24,9 +27,6 @@ import {
   tapTasks,
   transposeOuterArgs,
   transposeTasks,
-  conv3dChannelTasks,
-  conv3dDepthTasks,
-  conv3dFilterTasks,
   volumeArgs,
   volumeFilterBlocks,
   volumeTapFloats,
@@ -266,9 +266,9 @@ export interface VolumeTapGeometry {
 }
 
 /**
- * A 3-D convolution's products fused with its tap copies (conv3dForward, conv3dInputGrad): the
- * tap geometry of one batch element over all output depths (od0 0, odn the output depth), and
- * byte addresses of channels-first tensors.
+ * A 3-D convolution's products fused with its tap copies (conv3dForward, conv3dInputGrad,
+ * conv3dFilterGrad): the tap geometry of one batch element over all output depths (od0 0, odn the
+ * output depth), and byte addresses of channels-first tensors.
  */
 export interface VolumeConvCall {
   g: VolumeTapGeometry;
@@ -282,11 +282,11 @@ export interface VolumeConvCall {
    * and used by one thread at once, in a buffer of its own.
    */
   step: number;
-  /** The weight [co, c/group, kd, kh, kw]. */
+  /** The weight [co, c/group, kd, kh, kw] (unread by conv3dFilterGrad). */
   w: number;
   /** The input [n, c, d, h, w], or its gradient (conv3dInputGrad, written). */
   x: number;
-  /** The output [n, co, od, oh, ow] (conv3dForward, written), or its gradient. */
+  /** The output [n, co, od, oh, ow] (conv3dForward, written), or its gradient (read by the others). */
   y: number;
 }
 
