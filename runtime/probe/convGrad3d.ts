@@ -16,7 +16,9 @@
  * conv3dInputGrad and conv3dFilterGrad): the forward pass and the weight gradient by ranges of
  * output depths (the weight gradient into partial sums of fixed blocks of depths, summed in a fixed
  * order), the input gradient by ranges of input channels. So no tap matrix crosses from one core's
- * cache to another's, and every result is the same bits on any thread count. Groups are row blocks
+ * cache to another's, and every result is the same bits on any thread count. Where one output
+ * depth's tap matrix is past volumeSettings.fusedFloats, each step's copy and each product run on
+ * all threads in turn instead, with no buffer kept per thread. Groups are row blocks
  * of the same tap matrix. Where the probe's kernels do not run (other backends, engines without
  * WebAssembly SIMD) ops/volumeOps.ts takes TF.js's own 3-D kernels instead.
  */
@@ -41,6 +43,13 @@ export const volumeSettings = {
    * 1 Mi floats 0.97 on two threads, 0.95 on one; 512 Ki 1.03 and 0.95.
    */
   chunkFloats: 1 << 20,
+  /**
+   * Most tap-matrix floats of a step that a thread makes and multiplies itself (fused). A step is
+   * at least one output depth: convolutions whose one depth holds more (large planes) make each
+   * step's tap matrix with all threads, then multiply it with all threads, and keep no buffer per
+   * thread.
+   */
+  fusedFloats: 1 << 22,
 };
 
 /** Calls that ran on the probe's own 3-D kernels (tests check that a path was taken). */
@@ -151,6 +160,48 @@ function fusedCall(v: VolumeConv, step: number, x: number, w: number, y: number)
   return { g: tapGeom(v, 0, v.outSize[0]), n: v.n, co: v.co, group: v.group, step, w, x, y };
 }
 
+/** Tap-matrix floats of one output depth, every group. */
+const depthFloats = (v: VolumeConv) => v.ci * prod(v.g.kernel) * v.outSize[1] * v.outSize[2];
+
+/**
+ * Whether the convolution's tap matrices are made and multiplied step by step by one thread each
+ * (the kernels' fused calls), or (a depth's tap matrix past fusedFloats) step by step with all
+ * threads on each copy and each product. Fixed by the convolution alone, as every result must be
+ * the same bits on any thread count.
+ */
+const fused = (v: VolumeConv) => depthFloats(v) <= volumeSettings.fusedFloats;
+
+/** Ranges [od0, odn) of output depths, `step` at a time. */
+function depthSteps(v: VolumeConv, step: number): [number, number][] {
+  const out: [number, number][] = [];
+  for (let od0 = 0; od0 < v.outSize[0]; od0 += step) out.push([od0, Math.min(step, v.outSize[0] - od0)]);
+  return out;
+}
+
+/**
+ * The unfused steps of a convolution whose tap matrices are neither kept nor fused: per batch
+ * element and step, the step's tap matrix [ci·kvol, odn·oh·ow] in scratch (im2col3d, unless
+ * `build` is false: the input gradient's, which `f` writes), and `f` with its address.
+ */
+function eachStep(
+  k: WasmKernels,
+  heap: WasmBackendHeap,
+  v: VolumeConv,
+  x: number,
+  build: boolean,
+  f: (b: number, od0: number, odn: number, cols: number, first: boolean) => void,
+): void {
+  const step = depthStep(v, v.ci * prod(v.g.kernel));
+  for (let b = 0; b < v.n; b++)
+    depthSteps(v, step).forEach(([od0, odn], i) =>
+      withScratch(heap.wasm, (alloc) => {
+        const cols = alloc(v.ci * prod(v.g.kernel) * odn * v.outSize[1] * v.outSize[2]);
+        if (build) k.im2col3d(x + 4 * b * v.ci * prod(v.inSize), cols, tapGeom(v, od0, odn));
+        f(b, od0, odn, cols, i === 0);
+      }),
+    );
+}
+
 /** Whether the whole tap matrix (every batch element) is kept from the forward pass. */
 function keepsTaps(v: VolumeConv): boolean {
   return !plain(v) && v.n * v.ci * prod(v.g.kernel) * prod(v.outSize) <= volumeSettings.keepTapsFloats;
@@ -185,15 +236,29 @@ export function conv3dForwardAt(
   keep?: number,
 ): void {
   volumeRuns.forward++;
-  if (keep === undefined && !plain(v)) {
-    // Tap matrices a few depths at a time, each made and multiplied by one thread.
-    const step = depthStep(v, v.ci * prod(v.g.kernel));
-    withScratch(heap.wasm, (alloc) => k.conv3dForward(fusedCall(v, step, x, w, y), alloc));
-    return;
-  }
   const rows = groupRows(v);
   const cog = v.co / v.group;
   const sOut = prod(v.outSize);
+  const plane = v.outSize[1] * v.outSize[2];
+  if (keep === undefined && !plain(v)) {
+    const step = depthStep(v, v.ci * prod(v.g.kernel));
+    // Tap matrices a few depths at a time, each made and multiplied by one thread.
+    if (fused(v)) withScratch(heap.wasm, (alloc) => k.conv3dForward(fusedCall(v, step, x, w, y), alloc));
+    else
+      eachStep(k, heap, v, x, true, (b, od0, odn, cols) => {
+        for (let gi = 0; gi < v.group; gi++)
+          k.sgemm(
+            cog,
+            odn * plane,
+            rows,
+            { ptr: w + 4 * gi * cog * rows, rowStride: rows, colStride: 1 },
+            { ptr: cols + 4 * gi * rows * odn * plane, rowStride: odn * plane, colStride: 1 },
+            y + 4 * ((b * v.co + gi * cog) * sOut + od0 * plane),
+            sOut,
+          );
+      });
+    return;
+  }
   // The kept tap matrices of all batch elements in one call: [n, ci·kvol, sOut] is the tap matrix
   // of the n·ci channels of x [n, ci, …] (one job for the threads, cut by channels).
   if (keep !== undefined) k.im2col3d(x, keep, { ...tapGeom(v, 0, v.outSize[0]), c: v.n * v.ci });
@@ -223,15 +288,34 @@ export function conv3dFilterGradAt(
   dw: number,
 ) {
   volumeRuns.filter++;
-  if (kept === undefined && !plain(v)) {
-    // Tap matrices a few depths at a time, each made and multiplied by one thread, into partial sums.
-    const step = depthStep(v, v.ci * prod(v.g.kernel));
-    withScratch(heap.wasm, (alloc) => k.conv3dFilterGrad(fusedCall(v, step, x, 0, dy), dw, alloc));
-    return;
-  }
   const rows = groupRows(v);
   const cog = v.co / v.group;
   const sOut = prod(v.outSize);
+  const plane = v.outSize[1] * v.outSize[2];
+  if (kept === undefined && !plain(v)) {
+    const step = depthStep(v, v.ci * prod(v.g.kernel));
+    // Tap matrices a few depths at a time, each made and multiplied by one thread, into partial sums.
+    if (fused(v))
+      withScratch(heap.wasm, (alloc) => k.conv3dFilterGrad(fusedCall(v, step, x, 0, dy), dw, alloc));
+    else {
+      let first = true;
+      eachStep(k, heap, v, x, true, (b, od0, odn, cols) => {
+        for (let gi = 0; gi < v.group; gi++)
+          k.sgemm(
+            cog,
+            rows,
+            odn * plane,
+            { ptr: dy + 4 * ((b * v.co + gi * cog) * sOut + od0 * plane), rowStride: sOut, colStride: 1 },
+            { ptr: cols + 4 * gi * rows * odn * plane, rowStride: 1, colStride: odn * plane },
+            dw + 4 * gi * cog * rows,
+            rows,
+            !first,
+          );
+        first = false;
+      });
+    }
+    return;
+  }
   for (let b = 0; b < v.n; b++) {
     const taps = tapsAt(v, x, kept, b);
     for (let gi = 0; gi < v.group; gi++)
@@ -266,9 +350,26 @@ export function conv3dInputGradAt(
   const cog = v.co / v.group;
   const sIn = prod(v.inSize);
   const sOut = prod(v.outSize);
+  const plane = v.outSize[1] * v.outSize[2];
   if (!plain(v)) {
-    const step = depthStep(v, rows);
-    withScratch(heap.wasm, (alloc) => k.conv3dInputGrad(fusedCall(v, step, dx, w, dy), alloc));
+    if (fused(v))
+      withScratch(heap.wasm, (alloc) =>
+        k.conv3dInputGrad(fusedCall(v, depthStep(v, rows), dx, w, dy), alloc),
+      );
+    else
+      eachStep(k, heap, v, 0, false, (b, od0, odn, dcols, first) => {
+        for (let gi = 0; gi < v.group; gi++)
+          k.sgemm(
+            rows,
+            odn * plane,
+            cog,
+            { ptr: w + 4 * gi * cog * rows, rowStride: 1, colStride: rows },
+            { ptr: dy + 4 * ((b * v.co + gi * cog) * sOut + od0 * plane), rowStride: sOut, colStride: 1 },
+            dcols + 4 * gi * rows * odn * plane,
+            odn * plane,
+          );
+        k.col2im3d(dcols, dx + 4 * b * v.ci * sIn, tapGeom(v, od0, odn), first);
+      });
     return;
   }
   for (let b = 0; b < v.n; b++)

@@ -123,11 +123,6 @@ export const taskSettings = {
    */
   minQueueBytes: 1 << 18,
   /**
-   * Most bytes of the buffer each thread keeps for a fused 3-D convolution task (a step's tap
-   * matrix): larger calls run on the calling thread in a buffer freed after.
-   */
-  maxThreadBufferBytes: 1 << 24,
-  /**
    * Most floats of the partial sums of a fused 3-D weight gradient (all blocks, all batch
    * elements): more blocks of output depths split the work finer, fewer cost less memory.
    */
@@ -586,15 +581,13 @@ export function volumeTapFloats(c: VolumeConvCall, inputGrad: boolean): number {
   return (inputGrad ? rows : rows * c.group) * Math.min(c.step, c.g.odn) * plane;
 }
 
-/** Whether a fused 3-D convolution call is worth the threads: its multiply-adds, and a buffer per thread of bounded size. */
-function volumeWorthThreads(c: VolumeConvCall, threads: number, inputGrad: boolean): boolean {
+/**
+ * Whether a fused 3-D convolution call is worth the threads (its multiply-adds). Each thread's
+ * buffer holds a step's tap matrix: the caller keeps steps small (convGrad3d.ts's fusedFloats).
+ */
+function volumeWorthThreads(c: VolumeConvCall, threads: number): boolean {
   const { rows, cog, sOut } = volumeSizes(c);
-  const work = c.n * c.group * cog * rows * sOut;
-  return (
-    threads > 1 &&
-    work >= taskSettings.minGemmWork * jobScale.value &&
-    4 * volumeTapFloats(c, inputGrad) <= taskSettings.maxThreadBufferBytes
-  );
+  return threads > 1 && c.n * c.group * cog * rows * sOut >= taskSettings.minGemmWork * jobScale.value;
 }
 
 /**
@@ -603,7 +596,7 @@ function volumeWorthThreads(c: VolumeConvCall, threads: number, inputGrad: boole
  * geometry record. [] when not worth the threads.
  */
 export function conv3dDepthTasks(threads: number, geom: number, c: VolumeConvCall): Task[] {
-  if (threads > 1 && !volumeWorthThreads(c, threads, false)) return [];
+  if (threads > 1 && !volumeWorthThreads(c, threads)) return [];
   const { sIn, sOut } = volumeSizes(c);
   const steps = Math.ceil(c.g.odn / c.step);
   const pieces = threads > 1 ? Math.min(steps, Math.ceil((threads * taskSettings.tasksPerThread) / c.n)) : 1;
@@ -650,7 +643,7 @@ export function volumeFilterBlocks(c: VolumeConvCall): {
  * ([n · blocks per element, co · c/group · kvol]). [] when not worth the threads.
  */
 export function conv3dFilterTasks(threads: number, geom: number, c: VolumeConvCall, part: number): Task[] {
-  if (threads > 1 && !volumeWorthThreads(c, threads, false)) return [];
+  if (threads > 1 && !volumeWorthThreads(c, threads)) return [];
   const { sIn, sOut, rows } = volumeSizes(c);
   const blocks = volumeFilterBlocks(c);
   const pieces =
@@ -681,7 +674,7 @@ export function conv3dFilterTasks(threads: number, geom: number, c: VolumeConvCa
  * threads.
  */
 export function conv3dChannelTasks(threads: number, geom: number, c: VolumeConvCall): Task[] {
-  if (threads > 1 && !volumeWorthThreads(c, threads, true)) return [];
+  if (threads > 1 && !volumeWorthThreads(c, threads)) return [];
   const { kvol, cig, cog, rows, sIn, sOut } = volumeSizes(c);
   const pieces =
     threads > 1 ? Math.min(cig, Math.ceil((threads * taskSettings.tasksPerThread) / (c.n * c.group))) : 1;

@@ -44,7 +44,7 @@ import {
 } from '../../../runtime/probe/winograd';
 import { openModel } from '../../../runtime/analysis/openModel';
 import { runProbe } from '../../../runtime/probe/runProbe';
-import { volumeRuns } from '../../../runtime/probe/convGrad3d';
+import { conv3dOwn, volumeRuns, volumeSettings, type VolumeGeom } from '../../../runtime/probe/convGrad3d';
 import { timingText } from '../../../runtime/view/timingText';
 import { tapeMark } from '../../../runtime/probe/gradientGuard';
 import type { ProbeOptions, ProbeResult } from '../../../runtime/probe/probeTypes';
@@ -677,6 +677,51 @@ describe('WASM kernel threads', function () {
       await setKernelThreads(heap, 1);
     }
   });
+
+  for (const mode of ['kept taps', 'fused steps', 'steps not fused'] as const)
+    it(`3-D convolutions through TF.js (${mode}; forward and both gradients, groups): same bits on 1 and 3 threads`, async () => {
+      const restore = forceTasks(4);
+      const saved = { ...volumeSettings };
+      if (mode !== 'kept taps') Object.assign(volumeSettings, { keepTapsFloats: 0, chunkFloats: 1 });
+      if (mode === 'steps not fused') volumeSettings.fusedFloats = 0;
+      try {
+        const g: VolumeGeom = {
+          kernel: [3, 2, 3],
+          strides: [1, 2, 1],
+          dilations: [1, 1, 2],
+          padBegin: [1, 0, 2],
+          padEnd: [1, 1, 2],
+        };
+        const run = () =>
+          tf
+            .tidy(() => {
+              const x = tf.tensor(values(2 * 6 * 5 * 7 * 6, 0.5), [2, 6, 5, 7, 6]);
+              const w = tf.tensor(values(4 * 3 * 3 * 2 * 3, 1.5), [4, 3, 3, 2, 3]);
+              const f = (xi: tf.Tensor, wi: tf.Tensor) => tf.sum(tf.square(conv3dOwn(xi, wi, g, 2, true)));
+              return tf
+                .grads(f)([x, w])
+                .concat(conv3dOwn(x, w, g, 2, true));
+            })
+            .map((t) => {
+              const out = new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
+              t.dispose();
+              return out;
+            });
+        await setKernelThreads(heap, 1);
+        const want = run();
+        await setKernelThreads(heap, 3);
+        const jobs = kernelThreadsOf(heap)!.stats.jobs;
+        const got = run();
+        assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs, 'no job ran on the threads');
+        got.forEach((t, i) =>
+          assert.deepEqual(t, want[i], `${['input gradient', 'weight gradient', 'output'][i]} differs`),
+        );
+      } finally {
+        Object.assign(volumeSettings, saved);
+        restore();
+        await setKernelThreads(heap, 1);
+      }
+    });
 
   it('a whole probe gives the same statistics on 1 and 2 threads, and reports its threads', async () => {
     const model = await openModel(path.join(root, 'test/fixtures/onnx/probe/resnet18.onnx'));

@@ -5,7 +5,8 @@
  * scalar path) and chunks of output depths; col2im3d as its exact adjoint, with and without
  * zeroing; and the 3-D convolutions built on them (convGrad3d.ts: forward, input and weight
  * gradients, groups, kept and rebuilt tap matrices, one-depth chunks, the weight gradient's
- * partial sums a depth or a batch element each) against TF.js's own 3-D kernels on the CPU backend.
+ * partial sums a depth or a batch element each, fused or not) against TF.js's own 3-D kernels on
+ * the CPU backend.
  */
 import { strict as assert } from 'node:assert';
 import * as tf from '@tensorflow/tfjs-core';
@@ -430,6 +431,7 @@ describe('WASM 3-D convolutions (convGrad3d.ts) vs a CPU reference', () => {
       'kept taps',
       'rebuilt taps, one depth per chunk',
       'rebuilt taps, one depth per chunk, one weight-gradient partial per batch element',
+      'rebuilt taps, one depth per chunk, not fused',
     ] as const)
       it(`${c.name}, ${mode}: output, input gradient and weight gradient`, async () => {
         const [n, , ...inSize] = c.x;
@@ -478,6 +480,8 @@ describe('WASM 3-D convolutions (convGrad3d.ts) vs a CPU reference', () => {
         }
         // Partials of at most one float: every batch element's depths in one block, summed in one.
         if (mode.endsWith('per batch element')) taskSettings.maxPartialFloats = 1;
+        // Each step's copy and product as calls of their own (a depth's tap matrix past fusedFloats).
+        if (mode.endsWith('not fused')) volumeSettings.fusedFloats = 0;
         const before = volumeRuns.forward + volumeRuns.filter + volumeRuns.input;
         const got = run((x, w) =>
           c.transposed
