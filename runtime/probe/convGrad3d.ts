@@ -44,12 +44,12 @@ export const volumeSettings = {
    */
   chunkFloats: 1 << 20,
   /**
-   * Most tap-matrix floats of a step that a thread makes and multiplies itself (fused). A step is
-   * at least one output depth: convolutions whose one depth holds more (large planes) make each
-   * step's tap matrix with all threads, then multiply it with all threads, and keep no buffer per
-   * thread.
+   * Most tap-matrix floats of one output depth for a thread to make and multiply its steps itself
+   * (fused; each thread keeps a buffer of a step for the life of the process, at most 8 MB here).
+   * Convolutions whose one depth holds more (large planes) make each step's tap matrix with all
+   * threads, then multiply it with all threads, in scratch freed after.
    */
-  fusedFloats: 1 << 22,
+  fusedFloats: 1 << 21,
 };
 
 /** Calls that ran on the probe's own 3-D kernels (tests check that a path was taken). */
