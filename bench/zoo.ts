@@ -12,8 +12,11 @@
  * round by round — PyTorch 1 thread, Skipscope 1 thread, PyTorch default, Skipscope N — and see
  * the same load drift on a shared machine. Each setting's figure is the median of all its steady
  * steps over the rounds (warm-up steps apart); on Skipscope's side a step is a probe of --batches
- * B batches (3; the input repeated) and its steady median, the batches after the first, as a
- * sidecar that stays at one thread count sees them. Prints JSON: per model the medians, the ratios
+ * B batches (6; the input repeated) and its steady median, the batches after the first, as a
+ * sidecar that stays at one thread count sees them. On more than one thread the last batch of a
+ * probe also finishes the work its pass queued for the workers, which no next pass overlaps: of
+ * the two steady batches of a 3-batch probe it is one, and their median their mean; of five it is
+ * at most the one the median leaves out. Prints JSON: per model the medians, the ratios
  * (Skipscope over PyTorch: below 1, Skipscope is faster), the loss of both (they compute the same
  * function), and over the models the geometric mean and the maximum of each ratio. With
  * --breakdown, per model and thread count (1 and N) the WASM kernels and the probe's own kernels
@@ -37,7 +40,7 @@ import { argValue, median, repeatedInput, timeKernels, timeOwnKernels } from './
 const root = process.cwd();
 const args = process.argv.slice(2);
 const runs = Number(argValue('--runs')) || 5;
-const perRun = Math.max(1, Number(argValue('--batches')) || 3);
+const perRun = Math.max(1, Number(argValue('--batches')) || 6);
 const rounds = Number(argValue('--rounds')) || 2;
 /** Probes of each thread count before the timed ones (1: the first run only; V8 goes on compiling for some 200 passes). */
 const warmup = Math.max(1, Number(argValue('--warmup')) || 1);
