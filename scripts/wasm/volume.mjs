@@ -234,8 +234,45 @@ function col2im3d() {
  * The geometry arguments of im2col3d / col2im3d read from a record of the 20 words at $g (in
  * geomParams order), with some replaced (`over`: name → expression).
  */
-const geomFrom = (over) =>
-  geomParams.map((name, i) => over[name] ?? `(i32.load offset=${4 * i} ${get('g')})`).join(' ');
+const geomFrom = (over) => geomParams.map((name) => over[name] ?? geomWord(name)).join(' ');
+
+/** Word `name` of the geometry record at $g. */
+function geomWord(name) {
+  return `(i32.load offset=${4 * geomParams.indexOf(name)} ${get('g')})`;
+}
+
+/** Sets locals plane (oh·ow), cog (co / group) and rows ((c / group)·kd·kh·kw) from the record at $g. */
+const groupSizes = () => `
+  ${set('plane', mul(geomWord('oh'), geomWord('ow')))}
+  ${set('cog', `(i32.div_u ${get('co')} ${get('group')})`)}
+  ${set('rows', mul(`(i32.div_u ${geomWord('c')} ${get('group')})`, mul(geomWord('kd'), mul(geomWord('kh'), geomWord('kw')))))}`;
+
+/**
+ * The loop over output depths od from local od0 to od1, `step` at a time: per step, odn (its
+ * depths) and cols (its output voxels, odn·plane), then `body`.
+ */
+const overSteps = (body) => `
+  ${set('od', get('od0'))}
+  (block $end (loop $depths
+    (br_if $end (i32.ge_s ${get('od')} ${get('od1')}))
+    ${set('odn', min(get('step'), sub(get('od1'), get('od'))))}
+    ${set('cols', mul(get('odn'), get('plane')))}
+    ${body}
+    ${set('od', add(get('od'), get('odn')))}
+    (br $depths)))`;
+
+/** Per group gi: `body`. */
+const overGroups = (body) => `
+    ${set('gi', i32(0))}
+    (block $gend (loop $groups
+      (br_if $gend (i32.ge_u ${get('gi')} ${get('group')}))
+      ${body}
+      ${set('gi', add(get('gi'), i32(1)))}
+      (br $groups)))`;
+
+/** The step's tap matrix from input $x into $taps (im2col3d). */
+const stepTaps = () =>
+  `(call $im2col3d ${get('x')} ${get('taps')} ${geomFrom({ od0: get('od'), odn: get('odn') })})`;
 
 /**
  * A convolution's forward product on a range of output depths of one batch element, for one
@@ -248,37 +285,16 @@ const geomFrom = (over) =>
  * output voxels), co and the groups; then the thread's GEMM scratch and the taps buffer.
  */
 function convDepths() {
-  const ld = (i) => `(i32.load offset=${4 * i} ${get('g')})`;
   return `
 (func $conv3dDepths (export "conv3dDepths") ${params(['g', 'x', 'od0', 'od1', 'step', 'w', 'y', 'ldy', 'co', 'group', 'pa', 'pb', 'tmp', 'taps'])}
   ${locals('i32', ['od', 'odn', 'cols', 'rows', 'cog', 'gi', 'plane'])}
-  ${set('plane', mul(ld(geomParams.indexOf('oh')), ld(geomParams.indexOf('ow'))))}
-  ${set('cog', `(i32.div_u ${get('co')} ${get('group')})`)}
-  ${set(
-    'rows',
-    mul(
-      `(i32.div_u ${ld(geomParams.indexOf('c'))} ${get('group')})`,
-      mul(ld(geomParams.indexOf('kd')), mul(ld(geomParams.indexOf('kh')), ld(geomParams.indexOf('kw')))),
-    ),
-  )}
-  ${set('od', get('od0'))}
-  (block $end (loop $depths
-    (br_if $end (i32.ge_s ${get('od')} ${get('od1')}))
-    ${set('odn', min(get('step'), sub(get('od1'), get('od'))))}
-    ${set('cols', mul(get('odn'), get('plane')))}
-    (call $im2col3d ${get('x')} ${get('taps')} ${geomFrom({ od0: get('od'), odn: get('odn') })})
-    ${set('gi', i32(0))}
-    (block $gend (loop $groups
-      (br_if $gend (i32.ge_u ${get('gi')} ${get('group')}))
-      (call $sgemm ${get('cog')} ${get('cols')} ${get('rows')}
+  ${groupSizes()}
+  ${overSteps(`${stepTaps()}
+    ${overGroups(`(call $sgemm ${get('cog')} ${get('cols')} ${get('rows')}
         ${add(get('w'), mul(mul(mul(get('gi'), get('cog')), get('rows')), i32(4)))} ${get('rows')} ${i32(1)}
         ${add(get('taps'), mul(mul(mul(get('gi'), get('rows')), get('cols')), i32(4)))} ${get('cols')} ${i32(1)}
         ${add(get('y'), mul(add(mul(mul(get('gi'), get('cog')), get('ldy')), mul(get('od'), get('plane'))), i32(4)))}
-        ${get('ldy')} ${i32(0)} ${get('pa')} ${get('pb')} ${get('tmp')})
-      ${set('gi', add(get('gi'), i32(1)))}
-      (br $groups)))
-    ${set('od', add(get('od'), get('odn')))}
-    (br $depths)))
+        ${get('ldy')} ${i32(0)} ${get('pa')} ${get('pb')} ${get('tmp')})`)}`)}
 )`;
 }
 
@@ -295,40 +311,19 @@ function convDepths() {
  * taps buffer.
  */
 function filterDepths() {
-  const ld = (i) => `(i32.load offset=${4 * i} ${get('g')})`;
   return `
 (func $conv3dFilterDepths (export "conv3dFilterDepths") ${params(['g', 'x', 'od0', 'od1', 'step', 'dy', 'ldy', 'part', 'block', 'co', 'group', 'pa', 'pb', 'tmp', 'taps'])}
   ${locals('i32', ['od', 'odn', 'cols', 'rows', 'cog', 'gi', 'plane', 'p', 'acc'])}
-  ${set('plane', mul(ld(geomParams.indexOf('oh')), ld(geomParams.indexOf('ow'))))}
-  ${set('cog', `(i32.div_u ${get('co')} ${get('group')})`)}
-  ${set(
-    'rows',
-    mul(
-      `(i32.div_u ${ld(geomParams.indexOf('c'))} ${get('group')})`,
-      mul(ld(geomParams.indexOf('kd')), mul(ld(geomParams.indexOf('kh')), ld(geomParams.indexOf('kw')))),
-    ),
-  )}
-  ${set('od', get('od0'))}
-  (block $end (loop $depths
-    (br_if $end (i32.ge_s ${get('od')} ${get('od1')}))
-    ${set('odn', min(get('step'), sub(get('od1'), get('od'))))}
-    ${set('cols', mul(get('odn'), get('plane')))}
-    (call $im2col3d ${get('x')} ${get('taps')} ${geomFrom({ od0: get('od'), odn: get('odn') })})
+  ${groupSizes()}
+  ${overSteps(`${stepTaps()}
     ;; this step's block: its partial, and whether the step adds onto it
     ${set('p', add(get('part'), mul(mul(`(i32.div_u ${sub(get('od'), get('od0'))} ${get('block')})`, mul(get('co'), get('rows'))), i32(4))))}
     ${set('acc', `(i32.ne (i32.rem_u ${sub(get('od'), get('od0'))} ${get('block')}) ${i32(0)})`)}
-    ${set('gi', i32(0))}
-    (block $gend (loop $groups
-      (br_if $gend (i32.ge_u ${get('gi')} ${get('group')}))
-      (call $sgemm ${get('cog')} ${get('rows')} ${get('cols')}
+    ${overGroups(`(call $sgemm ${get('cog')} ${get('rows')} ${get('cols')}
         ${add(get('dy'), mul(add(mul(mul(get('gi'), get('cog')), get('ldy')), mul(get('od'), get('plane'))), i32(4)))} ${get('ldy')} ${i32(1)}
         ${add(get('taps'), mul(mul(mul(get('gi'), get('rows')), get('cols')), i32(4)))} ${i32(1)} ${get('cols')}
         ${add(get('p'), mul(mul(mul(get('gi'), get('cog')), get('rows')), i32(4)))}
-        ${get('rows')} ${get('acc')} ${get('pa')} ${get('pb')} ${get('tmp')})
-      ${set('gi', add(get('gi'), i32(1)))}
-      (br $groups)))
-    ${set('od', add(get('od'), get('odn')))}
-    (br $depths)))
+        ${get('rows')} ${get('acc')} ${get('pa')} ${get('pb')} ${get('tmp')})`)}`)}
 )`;
 }
 
@@ -346,23 +341,16 @@ function filterDepths() {
  * then the thread's GEMM scratch and the dcols buffer.
  */
 function convGradChannels() {
-  const ld = (i) => `(i32.load offset=${4 * i} ${get('g')})`;
   return `
 (func $conv3dGradChannels (export "conv3dGradChannels") ${params(['g', 'a', 'csa', 'm', 'k', 'b', 'ldb', 'dx', 'nc', 'step', 'pa', 'pb', 'tmp', 'dcols'])}
-  ${locals('i32', ['od', 'odn', 'od1', 'cols', 'plane'])}
-  ${set('plane', mul(ld(geomParams.indexOf('oh')), ld(geomParams.indexOf('ow'))))}
-  ${set('od1', ld(geomParams.indexOf('odn')))}
-  ${set('od', i32(0))}
-  (block $end (loop $depths
-    (br_if $end (i32.ge_s ${get('od')} ${get('od1')}))
-    ${set('odn', min(get('step'), sub(get('od1'), get('od'))))}
-    ${set('cols', mul(get('odn'), get('plane')))}
-    (call $sgemm ${get('m')} ${get('cols')} ${get('k')} ${get('a')} ${i32(1)} ${get('csa')}
+  ${locals('i32', ['od', 'odn', 'od0', 'od1', 'cols', 'plane'])}
+  ;; every output depth, from od0 = 0
+  ${set('plane', mul(geomWord('oh'), geomWord('ow')))}
+  ${set('od1', geomWord('odn'))}
+  ${overSteps(`(call $sgemm ${get('m')} ${get('cols')} ${get('k')} ${get('a')} ${i32(1)} ${get('csa')}
       ${add(get('b'), mul(mul(get('od'), get('plane')), i32(4)))} ${get('ldb')} ${i32(1)}
       ${get('dcols')} ${get('cols')} ${i32(0)} ${get('pa')} ${get('pb')} ${get('tmp')})
-    (call $col2im3d ${get('dcols')} ${get('dx')} ${geomFrom({ c: get('nc'), od0: get('od'), odn: get('odn') })} (i32.eqz ${get('od')}))
-    ${set('od', add(get('od'), get('odn')))}
-    (br $depths)))
+    (call $col2im3d ${get('dcols')} ${get('dx')} ${geomFrom({ c: get('nc'), od0: get('od'), odn: get('odn') })} (i32.eqz ${get('od')}))`)}
 )`;
 }
 
