@@ -622,6 +622,22 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     return volumeGeom;
   };
   /**
+   * A fused 3-D convolution call cut by `cut` (its tasks for a thread count): on the threads, each
+   * with a buffer of `floats`, when worth it; else every task of the one-thread cut here, through
+   * its export `run`, in one buffer from `alloc`.
+   */
+  const fused3d = (
+    cut: (threads: number) => Task[],
+    floats: number,
+    alloc: (floats: number) => number,
+    run: (...args: number[]) => void,
+  ) => {
+    const pool = threads();
+    if (onThreads(pool, pool ? cut(pool.threads) : [], 4 * floats)) return;
+    const buffer = alloc(floats);
+    for (const t of cut(1)) run(...t.slice(1), pa, pb, tmp, buffer);
+  };
+  /**
    * Warm while the workers still spin after the last job (threadSettings.workerSpinUs) and for
    * warmMs after, and while they are awake at all (busy with background jobs); cold after.
    */
@@ -913,34 +929,23 @@ export function wasmKernels(heap: EmscriptenHeap, prefer: KernelBuild = 'fma'): 
     },
     conv3dForward(c, alloc) {
       const geom = volumeRecord(c.g);
-      const pool = threads();
-      const floats = volumeTapFloats(c, false);
-      if (onThreads(pool, pool ? conv3dDepthTasks(pool.threads, geom, c) : [], 4 * floats)) return;
-      const taps = alloc(floats);
-      for (const t of conv3dDepthTasks(1, geom, c)) x.conv3dDepths(...t.slice(1), pa, pb, tmp, taps);
+      fused3d((n) => conv3dDepthTasks(n, geom, c), volumeTapFloats(c, false), alloc, x.conv3dDepths);
     },
     conv3dInputGrad(c, alloc) {
       const geom = volumeRecord(c.g);
-      const pool = threads();
-      const floats = volumeTapFloats(c, true);
-      if (onThreads(pool, pool ? conv3dChannelTasks(pool.threads, geom, c) : [], 4 * floats)) return;
-      const dcols = alloc(floats);
-      for (const t of conv3dChannelTasks(1, geom, c)) x.conv3dGradChannels(...t.slice(1), pa, pb, tmp, dcols);
+      fused3d((n) => conv3dChannelTasks(n, geom, c), volumeTapFloats(c, true), alloc, x.conv3dGradChannels);
     },
     conv3dFilterGrad(c, dw, alloc) {
       const geom = volumeRecord(c.g);
-      const pool = threads();
-      const floats = volumeTapFloats(c, false);
       const blocks = volumeFilterBlocks(c);
       const part = alloc(blocks.floats);
-      const ran = onThreads(pool, pool ? conv3dFilterTasks(pool.threads, geom, c, part) : [], 4 * floats);
-      if (!ran) {
-        const taps = alloc(floats);
-        for (const t of conv3dFilterTasks(1, geom, c, part))
-          x.conv3dFilterDepths(...t.slice(1), pa, pb, tmp, taps);
-      }
-      const weight = blocks.floats / (c.n * blocks.perElement);
-      x.colSum(part, c.n * blocks.perElement, weight, dw, scr);
+      fused3d(
+        (n) => conv3dFilterTasks(n, geom, c, part),
+        volumeTapFloats(c, false),
+        alloc,
+        x.conv3dFilterDepths,
+      );
+      x.colSum(part, c.n * blocks.perElement, blocks.floats / (c.n * blocks.perElement), dw, scr);
     },
     col2im3d(cols, dx, g, zero) {
       const pool = threads();

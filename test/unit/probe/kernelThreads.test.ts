@@ -638,43 +638,58 @@ describe('WASM kernel threads', function () {
     await sameOnAllThreads(dx, xv.length, () => k.maxPoolGrad(dy, xp, y, dx, g));
   });
 
-  it('convolutions through TF.js (im2col, Winograd; forward and both gradients): same bits on 1 and 3 threads', async () => {
-    const restore = forceTasksAndWinograd(4);
+  /**
+   * Runs `f` (tensors out, in a tidy) on 1 thread and then on 3, and checks that the threads ran
+   * jobs and that every output is the same bits (`label`: what output i is).
+   */
+  async function sameTensorsOn1And3Threads(
+    f: () => tf.Tensor[],
+    label: (i: number) => string,
+  ): Promise<void> {
+    const run = () =>
+      tf.tidy(f).map((t) => {
+        const out = new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
+        t.dispose();
+        return out;
+      });
     try {
-      const run = () =>
-        tf
-          .tidy(() => {
-            const x = tf.tensor4d(values(2 * 11 * 9 * 8, 0.5), [2, 11, 9, 8]);
-            const f = (xi: tf.Tensor, wi: tf.Tensor, w2: tf.Tensor) =>
-              tf.sum(
-                tf.square(
-                  tf.conv2d(
-                    tf.relu(tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, 'same')),
-                    w2 as tf.Tensor4D,
-                    2,
-                    'valid',
-                  ),
-                ),
-              );
-            const w = tf.tensor4d(values(3 * 3 * 8 * 12, 1.5), [3, 3, 8, 12]);
-            const w2 = tf.tensor4d(values(2 * 3 * 12 * 5, 2.5), [2, 3, 12, 5]);
-            return tf.grads(f)([x, w, w2]);
-          })
-          .map((t) => {
-            const out = new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
-            t.dispose();
-            return out;
-          });
       await setKernelThreads(heap, 1);
       const want = run();
       await setKernelThreads(heap, 3);
       const jobs = kernelThreadsOf(heap)!.stats.jobs;
       const got = run();
-      assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs);
-      got.forEach((g, i) => assert.deepEqual(g, want[i], `gradient ${i} differs`));
+      assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs, 'no job ran on the threads');
+      got.forEach((t, i) => assert.deepEqual(t, want[i], `${label(i)} differs`));
+    } finally {
+      await setKernelThreads(heap, 1);
+    }
+  }
+
+  it('convolutions through TF.js (im2col, Winograd; forward and both gradients): same bits on 1 and 3 threads', async () => {
+    const restore = forceTasksAndWinograd(4);
+    try {
+      await sameTensorsOn1And3Threads(
+        () => {
+          const x = tf.tensor4d(values(2 * 11 * 9 * 8, 0.5), [2, 11, 9, 8]);
+          const f = (xi: tf.Tensor, wi: tf.Tensor, w2: tf.Tensor) =>
+            tf.sum(
+              tf.square(
+                tf.conv2d(
+                  tf.relu(tf.conv2d(xi as tf.Tensor4D, wi as tf.Tensor4D, 1, 'same')),
+                  w2 as tf.Tensor4D,
+                  2,
+                  'valid',
+                ),
+              ),
+            );
+          const w = tf.tensor4d(values(3 * 3 * 8 * 12, 1.5), [3, 3, 8, 12]);
+          const w2 = tf.tensor4d(values(2 * 3 * 12 * 5, 2.5), [2, 3, 12, 5]);
+          return tf.grads(f)([x, w, w2]);
+        },
+        (i) => `gradient ${i}`,
+      );
     } finally {
       restore();
-      await setKernelThreads(heap, 1);
     }
   });
 
@@ -692,34 +707,18 @@ describe('WASM kernel threads', function () {
           padBegin: [1, 0, 2],
           padEnd: [1, 1, 2],
         };
-        const run = () =>
-          tf
-            .tidy(() => {
-              const x = tf.tensor(values(2 * 6 * 5 * 7 * 6, 0.5), [2, 6, 5, 7, 6]);
-              const w = tf.tensor(values(4 * 3 * 3 * 2 * 3, 1.5), [4, 3, 3, 2, 3]);
-              const f = (xi: tf.Tensor, wi: tf.Tensor) => tf.sum(tf.square(conv3dOwn(xi, wi, g, 2, true)));
-              return tf
-                .grads(f)([x, w])
-                .concat(conv3dOwn(x, w, g, 2, true));
-            })
-            .map((t) => {
-              const out = new Uint32Array((t.dataSync() as Float32Array).slice().buffer);
-              t.dispose();
-              return out;
-            });
-        await setKernelThreads(heap, 1);
-        const want = run();
-        await setKernelThreads(heap, 3);
-        const jobs = kernelThreadsOf(heap)!.stats.jobs;
-        const got = run();
-        assert.ok(kernelThreadsOf(heap)!.stats.jobs > jobs, 'no job ran on the threads');
-        got.forEach((t, i) =>
-          assert.deepEqual(t, want[i], `${['input gradient', 'weight gradient', 'output'][i]} differs`),
+        await sameTensorsOn1And3Threads(
+          () => {
+            const x = tf.tensor(values(2 * 6 * 5 * 7 * 6, 0.5), [2, 6, 5, 7, 6]);
+            const w = tf.tensor(values(4 * 3 * 3 * 2 * 3, 1.5), [4, 3, 3, 2, 3]);
+            const f = (xi: tf.Tensor, wi: tf.Tensor) => tf.sum(tf.square(conv3dOwn(xi, wi, g, 2, true)));
+            return [...tf.grads(f)([x, w]), conv3dOwn(x, w, g, 2, true)];
+          },
+          (i) => ['input gradient', 'weight gradient', 'output'][i],
         );
       } finally {
         Object.assign(volumeSettings, saved);
         restore();
-        await setKernelThreads(heap, 1);
       }
     });
 
