@@ -14,9 +14,9 @@
  * steps over the rounds (warm-up steps apart); on Skipscope's side a step is a probe of --batches
  * B batches (6; the input repeated) and its steady median, the batches after the first, as a
  * sidecar that stays at one thread count sees them. On more than one thread the last batch of a
- * probe also finishes the work its pass queued for the workers, which no next pass overlaps: of
- * the two steady batches of a 3-batch probe it is one, and their median their mean; of five it is
- * at most the one the median leaves out. Prints JSON: per model the medians, the ratios
+ * probe also finishes the work its pass queued for the workers, which no next pass overlaps: a
+ * 3-batch probe has two steady batches, the last of them this one, and their median is their
+ * mean; the median of five steady batches leaves a slow last one out. Prints JSON: per model the medians, the ratios
  * (Skipscope over PyTorch: below 1, Skipscope is faster), the loss of both (they compute the same
  * function), and over the models the geometric mean and the maximum of each ratio. With
  * --breakdown, per model and thread count (1 and N) the WASM kernels and the probe's own kernels
