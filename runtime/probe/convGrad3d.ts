@@ -224,7 +224,8 @@ function tapsAt(v: VolumeConv, x: number, kept: number | undefined, b: number): 
  * W · cols. With `keep`, the tap matrix of every batch element is written there
  * ([n, ci·kvol, od·oh·ow]) and left for conv3dFilterGradAt; else the tap matrices are made a few
  * output depths at a time and multiplied at once, by the thread that made them (the kernels'
- * conv3dForward); a plain convolution reads its input as its tap matrix.
+ * conv3dForward; past fusedFloats, each step's copy and product on all threads in turn); a plain
+ * convolution reads its input as its tap matrix.
  */
 export function conv3dForwardAt(
   k: WasmKernels,
@@ -277,7 +278,11 @@ export function conv3dForwardAt(
   }
 }
 
-/** dW [co, ci/group·kvol] from the input x (or the kept tap matrix) and the output gradient dy. */
+/**
+ * dW [co, ci/group·kvol] from the input x (or the kept tap matrix) and the output gradient dy;
+ * tap matrices not kept are rebuilt a few output depths at a time, as in conv3dForwardAt (fused:
+ * the kernels' conv3dFilterGrad, into partial sums).
+ */
 export function conv3dFilterGradAt(
   k: WasmKernels,
   heap: WasmBackendHeap,
@@ -334,8 +339,9 @@ export function conv3dFilterGradAt(
 
 /**
  * dx [n, ci, d, h, w] from the output gradient dy and the weight: col2im3d(Wᵀ · dy), a few output
- * depths at a time, by ranges of input channels (the kernels' conv3dInputGrad); a plain
- * convolution's Wᵀ · dy is dx itself.
+ * depths at a time, by ranges of input channels (the kernels' conv3dInputGrad; past fusedFloats,
+ * each step's product and scatter on all threads in turn); a plain convolution's Wᵀ · dy is dx
+ * itself.
  */
 export function conv3dInputGradAt(
   k: WasmKernels,
