@@ -591,32 +591,45 @@ function volumeWorthThreads(c: VolumeConvCall, threads: number): boolean {
 }
 
 /**
- * conv3dDepths tasks: per batch element, ranges of whole steps of output depths (on one thread,
- * `threads` 1: one task per batch element, all its depths). `geom` is the address of the
- * geometry record. [] when not worth the threads.
+ * The tasks of a fused 3-D convolution call: for each of its `parts` (batch elements, or batch
+ * elements and groups), ranges of the part's `units` (steps or blocks of output depths, input
+ * channels), made by `task`; on one thread (`threads` 1) one task a part. [] when not worth the
+ * threads.
+ */
+function fusedTasks(
+  threads: number,
+  c: VolumeConvCall,
+  parts: number,
+  units: number,
+  task: (part: number, u0: number, u1: number) => Task,
+): Task[] {
+  if (threads > 1 && !volumeWorthThreads(c, threads)) return [];
+  const pieces =
+    threads > 1 ? Math.min(units, Math.ceil((threads * taskSettings.tasksPerThread) / parts)) : 1;
+  const tasks: Task[] = [];
+  for (let p = 0; p < parts; p++) for (const [u0, u1] of ranges(units, pieces)) tasks.push(task(p, u0, u1));
+  return threads > 1 && tasks.length < 2 ? [] : tasks;
+}
+
+/**
+ * conv3dDepths tasks: per batch element, ranges of whole steps of output depths. `geom` is the
+ * address of the geometry record.
  */
 export function conv3dDepthTasks(threads: number, geom: number, c: VolumeConvCall): Task[] {
-  if (threads > 1 && !volumeWorthThreads(c, threads)) return [];
   const { sIn, sOut } = volumeSizes(c);
-  const steps = Math.ceil(c.g.odn / c.step);
-  const pieces = threads > 1 ? Math.min(steps, Math.ceil((threads * taskSettings.tasksPerThread) / c.n)) : 1;
-  const tasks: Task[] = [];
-  for (let b = 0; b < c.n; b++)
-    for (const [s0, s1] of ranges(steps, pieces))
-      tasks.push([
-        TaskKind.conv3dDepths,
-        geom,
-        c.x + 4 * b * c.g.c * sIn,
-        s0 * c.step,
-        Math.min(c.g.odn, s1 * c.step),
-        c.step,
-        c.w,
-        c.y + 4 * b * c.co * sOut,
-        sOut,
-        c.co,
-        c.group,
-      ]);
-  return threads > 1 && tasks.length < 2 ? [] : tasks;
+  return fusedTasks(threads, c, c.n, Math.ceil(c.g.odn / c.step), (b, s0, s1) => [
+    TaskKind.conv3dDepths,
+    geom,
+    c.x + 4 * b * c.g.c * sIn,
+    s0 * c.step,
+    Math.min(c.g.odn, s1 * c.step),
+    c.step,
+    c.w,
+    c.y + 4 * b * c.co * sOut,
+    sOut,
+    c.co,
+    c.group,
+  ]);
 }
 
 /**
@@ -638,64 +651,47 @@ export function volumeFilterBlocks(c: VolumeConvCall): {
 }
 
 /**
- * conv3dFilterDepths tasks: per batch element, ranges of whole blocks of output depths (on one
- * thread, `threads` 1: one task per batch element), the partials at `part`
- * ([n · blocks per element, co · c/group · kvol]). [] when not worth the threads.
+ * conv3dFilterDepths tasks: per batch element, ranges of whole blocks of output depths, the
+ * partials at `part` ([n · blocks per element, co · c/group · kvol]).
  */
 export function conv3dFilterTasks(threads: number, geom: number, c: VolumeConvCall, part: number): Task[] {
-  if (threads > 1 && !volumeWorthThreads(c, threads)) return [];
   const { sIn, sOut, rows } = volumeSizes(c);
   const blocks = volumeFilterBlocks(c);
-  const pieces =
-    threads > 1 ? Math.min(blocks.perElement, Math.ceil((threads * taskSettings.tasksPerThread) / c.n)) : 1;
-  const tasks: Task[] = [];
-  for (let b = 0; b < c.n; b++)
-    for (const [k0, k1] of ranges(blocks.perElement, pieces))
-      tasks.push([
-        TaskKind.conv3dFilterDepths,
-        geom,
-        c.x + 4 * b * c.g.c * sIn,
-        k0 * blocks.depths,
-        Math.min(c.g.odn, k1 * blocks.depths),
-        c.step,
-        c.y + 4 * b * c.co * sOut,
-        sOut,
-        part + 4 * (b * blocks.perElement + k0) * c.co * rows,
-        blocks.depths,
-        c.co,
-        c.group,
-      ]);
-  return threads > 1 && tasks.length < 2 ? [] : tasks;
+  return fusedTasks(threads, c, c.n, blocks.perElement, (b, k0, k1) => [
+    TaskKind.conv3dFilterDepths,
+    geom,
+    c.x + 4 * b * c.g.c * sIn,
+    k0 * blocks.depths,
+    Math.min(c.g.odn, k1 * blocks.depths),
+    c.step,
+    c.y + 4 * b * c.co * sOut,
+    sOut,
+    part + 4 * (b * blocks.perElement + k0) * c.co * rows,
+    blocks.depths,
+    c.co,
+    c.group,
+  ]);
 }
 
-/**
- * conv3dGradChannels tasks: per batch element and group, ranges of the group's input channels
- * (on one thread, `threads` 1: one task per batch element and group). [] when not worth the
- * threads.
- */
+/** conv3dGradChannels tasks: per batch element and group, ranges of the group's input channels. */
 export function conv3dChannelTasks(threads: number, geom: number, c: VolumeConvCall): Task[] {
-  if (threads > 1 && !volumeWorthThreads(c, threads)) return [];
   const { kvol, cig, cog, rows, sIn, sOut } = volumeSizes(c);
-  const pieces =
-    threads > 1 ? Math.min(cig, Math.ceil((threads * taskSettings.tasksPerThread) / (c.n * c.group))) : 1;
-  const tasks: Task[] = [];
-  for (let b = 0; b < c.n; b++)
-    for (let gi = 0; gi < c.group; gi++)
-      for (const [c0, c1] of ranges(cig, pieces))
-        tasks.push([
-          TaskKind.conv3dGradChannels,
-          geom,
-          c.w + 4 * (gi * cog * rows + c0 * kvol),
-          rows,
-          (c1 - c0) * kvol,
-          cog,
-          c.y + 4 * (b * c.co + gi * cog) * sOut,
-          sOut,
-          c.x + 4 * (b * c.g.c + gi * cig + c0) * sIn,
-          c1 - c0,
-          c.step,
-        ]);
-  return threads > 1 && tasks.length < 2 ? [] : tasks;
+  return fusedTasks(threads, c, c.n * c.group, cig, (p, c0, c1) => {
+    const [b, gi] = [Math.floor(p / c.group), p % c.group];
+    return [
+      TaskKind.conv3dGradChannels,
+      geom,
+      c.w + 4 * (gi * cog * rows + c0 * kvol),
+      rows,
+      (c1 - c0) * kvol,
+      cog,
+      c.y + 4 * (b * c.co + gi * cog) * sOut,
+      sOut,
+      c.x + 4 * (b * c.g.c + gi * cig + c0) * sIn,
+      c1 - c0,
+      c.step,
+    ];
+  });
 }
 
 /** Max-pool gradient tasks (whole images): dy and y [n, oh, ow, c], x and dx [n, h, w, c]. */
